@@ -1,0 +1,32 @@
+#include "ates/protocol/status.hpp"
+
+#include <ostream>
+
+namespace ates::protocol {
+
+std::string_view to_string(Code code) {
+  switch (code) {
+    case Code::kOk: return "ok";
+    case Code::kInvalidArgument: return "invalid_argument";
+    case Code::kNotFound: return "not_found";
+    case Code::kConflict: return "conflict";
+    case Code::kPermissionDenied: return "permission_denied";
+    case Code::kUnauthenticated: return "unauthenticated";
+    case Code::kStorageFull: return "storage_full";
+    case Code::kUnavailable: return "unavailable";
+    case Code::kInternal: return "internal";
+  }
+  return "unknown";
+}
+
+std::ostream& operator<<(std::ostream& out, Code code) { return out << to_string(code); }
+
+std::string Status::to_string() const {
+  if (is_ok()) return "ok";
+  std::string out(protocol::to_string(code_));
+  out += ": ";
+  out += message_;
+  return out;
+}
+
+}  // namespace ates::protocol

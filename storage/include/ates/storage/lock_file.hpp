@@ -1,0 +1,37 @@
+// One process owns a data directory (DESIGN §4).
+//
+// DataDirLock creates the directory (0700) if needed and holds an exclusive
+// flock on <dir>/ates.lock for as long as it lives; the kernel releases it
+// when the process dies, however it dies, so a crash never leaves a stale
+// lock. A second holder gets an error naming the process that holds it.
+#pragma once
+
+#include <filesystem>
+
+#include "ates/protocol/status.hpp"
+
+namespace ates::storage {
+
+class DataDirLock {
+ public:
+  static protocol::Result<DataDirLock> acquire(const std::filesystem::path& dir);
+
+  DataDirLock(DataDirLock&& other) noexcept;
+  DataDirLock& operator=(DataDirLock&& other) noexcept;
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+  ~DataDirLock();
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+  // True when some process holds the lock on `dir` (used by CLI commands to
+  // choose between the control socket and opening the storage themselves).
+  static bool is_held(const std::filesystem::path& dir);
+
+ private:
+  DataDirLock(std::filesystem::path dir, int fd) : dir_(std::move(dir)), fd_(fd) {}
+  std::filesystem::path dir_;
+  int fd_ = -1;
+};
+
+}  // namespace ates::storage

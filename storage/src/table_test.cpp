@@ -1,0 +1,49 @@
+#include "ates/storage/table.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include "test_support.hpp"
+
+namespace ates::storage {
+namespace {
+
+struct Row {
+  std::string name;
+  std::int64_t cents = 0;
+  MSGPACK_DEFINE(name, cents)
+};
+
+BOOST_AUTO_TEST_SUITE(table)
+
+BOOST_AUTO_TEST_CASE(u64_keys_sort_numerically) {
+  BOOST_TEST(key_u64(2) < key_u64(10));
+  BOOST_TEST(key_u64(255) < key_u64(256));
+  BOOST_TEST(decode_key_u64(key_u64(0x0102030405060708)) == 0x0102030405060708u);
+}
+
+BOOST_AUTO_TEST_CASE(typed_rows_round_trip_and_scan_in_key_order) {
+  testing::TempDir dir;
+  SystemClock clock;
+  protocol::SeededRandom random(31);
+  auto env = test::open_tracker(dir.path(), &clock, &random);
+  auto rows = env->table<Row>("rows");
+  BOOST_TEST_REQUIRE(env->run([&](WriteTxn& txn) {
+                        for (std::uint64_t n : {30, 10, 20}) rows.put(txn.handle(), key_u64(n), Row{"r" + std::to_string(n), static_cast<std::int64_t>(n)});
+                        BOOST_TEST(!rows.put(txn.handle(), key_u64(10), Row{"dup", 0}, MDB_NOOVERWRITE));
+                        return Status::ok();
+                      }).is_ok());
+  ReadTxn txn = env->read();
+  BOOST_TEST(rows.get(txn.handle(), key_u64(20))->cents == 20);
+  BOOST_TEST(!rows.get(txn.handle(), key_u64(40)).has_value());
+  std::vector<std::string> names;
+  rows.scan(txn.handle(), key_u64(15), [&](std::string_view, Row row) {
+    names.push_back(row.name);
+    return true;
+  });
+  BOOST_TEST((names == std::vector<std::string>{"r20", "r30"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace ates::storage
