@@ -4,6 +4,7 @@
 
 #include "ates/protocol/registry.hpp"
 #include "ates/protocol/uuid.hpp"
+
 #include "unpack.hpp"
 
 namespace ates::protocol {
@@ -28,8 +29,8 @@ Status read_field(std::string_view key, const msgpack::object& value, Envelope& 
     std::uint32_t bit;
   };
   static constexpr StringField kStrings[] = {
-      {"event_id", &Envelope::event_id, 1u << 0},   {"name", &Envelope::name, 1u << 1},
-      {"producer", &Envelope::producer, 1u << 3},   {"stream", &Envelope::stream, 1u << 4},
+      {"event_id", &Envelope::event_id, 1u << 0},         {"name", &Envelope::name, 1u << 1},
+      {"producer", &Envelope::producer, 1u << 3},         {"stream", &Envelope::stream, 1u << 4},
       {"stream_epoch", &Envelope::stream_epoch, 1u << 5}, {"trace_id", &Envelope::trace_id, 1u << 8},
   };
   auto mark = [&](std::uint32_t bit) -> Status {
@@ -61,7 +62,8 @@ Status read_field(std::string_view key, const msgpack::object& value, Envelope& 
     return Status::ok();
   }
   if (key == "time") {
-    if (value.type != object_type::POSITIVE_INTEGER || value.via.u64 > static_cast<std::uint64_t>(INT64_MAX)) {
+    if (value.type != object_type::POSITIVE_INTEGER ||
+        value.via.u64 > static_cast<std::uint64_t>(INT64_MAX)) {
       return invalid_argument("envelope field 'time' must be a non-negative integer");
     }
     if (Status s = mark(1u << 7); !s) return s;
@@ -77,8 +79,9 @@ Status read_field(std::string_view key, const msgpack::object& value, Envelope& 
   return invalid_argument("unknown envelope field '" + std::string(key) + "'");
 }
 
-constexpr std::string_view kFieldNames[kEnvelopeFields] = {
-    "event_id", "name", "version", "producer", "stream", "stream_epoch", "seq", "time", "trace_id", "payload"};
+constexpr std::string_view kFieldNames[kEnvelopeFields] = {"event_id", "name",         "version", "producer",
+                                                           "stream",   "stream_epoch", "seq",     "time",
+                                                           "trace_id", "payload"};
 
 }  // namespace
 

@@ -92,7 +92,8 @@ BOOST_AUTO_TEST_CASE(event_on_the_wrong_stream_or_producer_is_rejected) {
   Envelope envelope = sample();
   envelope.stream = "auth.users";
   envelope.producer = "auth";
-  BOOST_TEST(validate_event(envelope).message() == "TaskCompleted belongs on tracker.tasks, not on auth.users");
+  BOOST_TEST(validate_event(envelope).message() ==
+             "TaskCompleted belongs on tracker.tasks, not on auth.users");
   envelope = sample();
   envelope.producer = "accounting";
   BOOST_TEST(validate_event(envelope).message() == "producer 'accounting' does not own stream tracker.tasks");
@@ -100,8 +101,8 @@ BOOST_AUTO_TEST_CASE(event_on_the_wrong_stream_or_producer_is_rejected) {
 
 BOOST_AUTO_TEST_CASE(payload_violating_its_schema_is_rejected) {
   Envelope envelope = sample();
-  envelope.payload = encode_payload(TaskCompleted{.task_id = "not-a-uuid",
-                                                  .assignee_id = "22222222-2222-4222-8222-222222222222"});
+  envelope.payload = encode_payload(
+      TaskCompleted{.task_id = "not-a-uuid", .assignee_id = "22222222-2222-4222-8222-222222222222"});
   BOOST_TEST(validate_event(envelope).message() == "field 'task_id' has length 10, allowed 36..36");
 }
 

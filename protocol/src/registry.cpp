@@ -7,6 +7,7 @@
 
 #include "ates/protocol/events.hpp"
 #include "ates/protocol/uuid.hpp"
+
 #include "unpack.hpp"
 
 namespace ates::protocol {
@@ -16,26 +17,45 @@ namespace {
 // ---- building blocks of the schemas ----------------------------------------
 
 FieldSpec uuid_field(std::string_view name, std::string_view doc, bool required = true) {
-  return {.name = name, .type = FieldType::kString, .required = required,
-          .format = Format::kUuid, .min = 36, .max = 36, .doc = doc};
+  return {.name = name,
+          .type = FieldType::kString,
+          .required = required,
+          .format = Format::kUuid,
+          .min = 36,
+          .max = 36,
+          .doc = doc};
 }
 
 FieldSpec role_field(std::string_view name, std::string_view doc) {
-  return {.name = name, .type = FieldType::kString,
-          .one_of = {"admin", "manager", "accountant", "worker"}, .doc = doc};
+  return {.name = name,
+          .type = FieldType::kString,
+          .one_of = {"admin", "manager", "accountant", "worker"},
+          .doc = doc};
 }
 
 FieldSpec day_field(std::string_view name, std::string_view doc, bool required = true) {
-  return {.name = name, .type = FieldType::kString, .required = required,
-          .format = Format::kDay, .min = 10, .max = 10, .doc = doc};
+  return {.name = name,
+          .type = FieldType::kString,
+          .required = required,
+          .format = Format::kDay,
+          .min = 10,
+          .max = 10,
+          .doc = doc};
 }
 
 std::vector<FieldSpec> user_state_fields() {
   return {
       uuid_field("user_id", "public id of the user"),
-      {.name = "username", .format = Format::kUsername, .min = 3, .max = 32,
+      {.name = "username",
+       .format = Format::kUsername,
+       .min = 3,
+       .max = 32,
        .doc = "log-in name, [a-z0-9_.-]"},
-      {.name = "email", .required = false, .format = Format::kEmail, .min = 3, .max = 254,
+      {.name = "email",
+       .required = false,
+       .format = Format::kEmail,
+       .min = 3,
+       .max = 254,
        .doc = "where receipts go; absent until known"},
       role_field("role", "current role"),
       {.name = "active", .type = FieldType::kBool, .doc = "false once deactivated"},
@@ -44,82 +64,137 @@ std::vector<FieldSpec> user_state_fields() {
 
 Registry make_registry() {
   std::vector<StreamSpec> streams = {
-      {"auth.users", "auth", {"host", "tracker", "accounting", "analytics"},
-       "users and token signing keys"},
-      {"tracker.tasks", "tracker", {"accounting", "analytics"},
-       "tasks: created, assigned, completed"},
-      {"accounting.transactions", "accounting", {"analytics"},
+      {"auth.users", "auth", {"host", "tracker", "accounting", "analytics"}, "users and token signing keys"},
+      {"tracker.tasks", "tracker", {"accounting", "analytics"}, "tasks: created, assigned, completed"},
+      {"accounting.transactions",
+       "accounting",
+       {"analytics"},
        "prices, ledger entries, payouts and day closes"},
   };
-  const FieldSpec task_title_v2{.name = "title", .format = Format::kTaskTitle, .min = 1,
-                                .max = 200, .doc = "1-200 characters, no '[' or ']'"};
-  const FieldSpec jira_id{.name = "jira_id", .required = false, .format = Format::kJiraId,
-                          .min = 3, .max = 64, .doc = "e.g. UBERPOP-42"};
-  const FieldSpec description{.name = "description", .min = 0, .max = 4000,
-                              .doc = "up to 4000 characters"};
+  const FieldSpec task_title_v2{.name = "title",
+                                .format = Format::kTaskTitle,
+                                .min = 1,
+                                .max = 200,
+                                .doc = "1-200 characters, no '[' or ']'"};
+  const FieldSpec jira_id{.name = "jira_id",
+                          .required = false,
+                          .format = Format::kJiraId,
+                          .min = 3,
+                          .max = 64,
+                          .doc = "e.g. UBERPOP-42"};
+  const FieldSpec description{.name = "description", .min = 0, .max = 4000, .doc = "up to 4000 characters"};
   std::vector<EventSchema> events = {
       // auth.users
       {"UserCreated", 1, "auth.users", EventKind::kDataStreaming, "a user registered or was added",
        user_state_fields()},
       {"UserUpdated", 1, "auth.users", EventKind::kDataStreaming,
        "a user's data changed; carries the whole current state", user_state_fields()},
-      {"UserRoleChanged", 1, "auth.users", EventKind::kBusiness, "an admin changed a role",
+      {"UserRoleChanged",
+       1,
+       "auth.users",
+       EventKind::kBusiness,
+       "an admin changed a role",
        {uuid_field("user_id", "the user"), role_field("old_role", "role before"),
         role_field("new_role", "role after")}},
-      {"UserDeactivated", 1, "auth.users", EventKind::kBusiness,
+      {"UserDeactivated",
+       1,
+       "auth.users",
+       EventKind::kBusiness,
        "an admin deactivated a user; their open tasks stay theirs until the next shuffle",
        {uuid_field("user_id", "the user")}},
-      {"SigningKeyAdded", 1, "auth.users", EventKind::kDataStreaming,
+      {"SigningKeyAdded",
+       1,
+       "auth.users",
+       EventKind::kDataStreaming,
        "a key that signs tokens; every host verifies tokens with it",
        {{.name = "kid", .min = 1, .max = 64, .doc = "key id, the token header's kid"},
-        {.name = "public_key", .type = FieldType::kBinary, .min = 32, .max = 32,
+        {.name = "public_key",
+         .type = FieldType::kBinary,
+         .min = 32,
+         .max = 32,
          .doc = "Ed25519 public key, 32 bytes"}}},
       // tracker.tasks
-      {"TaskCreated", 1, "tracker.tasks", EventKind::kDataStreaming,
+      {"TaskCreated",
+       1,
+       "tracker.tasks",
+       EventKind::kDataStreaming,
        "the first shape of a task: the jira id inside the title; upcast to v2 on receipt",
        {uuid_field("task_id", "the task"),
         {.name = "title", .min = 1, .max = 280, .doc = "\"[UBERPOP-42] Title\" or \"Title\""},
         uuid_field("created_by", "who created it")}},
-      {"TaskCreated", 2, "tracker.tasks", EventKind::kDataStreaming, "a task was created",
+      {"TaskCreated",
+       2,
+       "tracker.tasks",
+       EventKind::kDataStreaming,
+       "a task was created",
        {uuid_field("task_id", "the task"), task_title_v2, jira_id, description,
         uuid_field("created_by", "who created it")}},
-      {"TaskUpdated", 1, "tracker.tasks", EventKind::kDataStreaming,
+      {"TaskUpdated",
+       1,
+       "tracker.tasks",
+       EventKind::kDataStreaming,
        "a task's data changed; carries the whole current data",
        {uuid_field("task_id", "the task"), task_title_v2, jira_id, description}},
-      {"TaskAssigned", 1, "tracker.tasks", EventKind::kBusiness,
+      {"TaskAssigned",
+       1,
+       "tracker.tasks",
+       EventKind::kBusiness,
        "a task went to a user, at creation or by a shuffle",
-       {uuid_field("task_id", "the task"), uuid_field("assignee_id", "the new assignee"),
+       {uuid_field("task_id", "the task"),
+        uuid_field("assignee_id", "the new assignee"),
         uuid_field("previous_assignee_id", "absent at creation", false),
         {.name = "reason", .one_of = {"created", "shuffle"}, .doc = "why"},
         uuid_field("shuffle_id", "the shuffle job, when reason is shuffle", false)}},
-      {"TaskCompleted", 1, "tracker.tasks", EventKind::kBusiness, "the assignee finished a task",
+      {"TaskCompleted",
+       1,
+       "tracker.tasks",
+       EventKind::kBusiness,
+       "the assignee finished a task",
        {uuid_field("task_id", "the task"), uuid_field("assignee_id", "who completed it")}},
       // accounting.transactions
-      {"TaskPriced", 1, "accounting.transactions", EventKind::kDataStreaming,
+      {"TaskPriced",
+       1,
+       "accounting.transactions",
+       EventKind::kDataStreaming,
        "accounting set a task's prices, once, when it first learnt of the task",
        {uuid_field("task_id", "the task"),
-        {.name = "fee_cents", .type = FieldType::kInt, .min = 1000, .max = 2000,
+        {.name = "fee_cents",
+         .type = FieldType::kInt,
+         .min = 1000,
+         .max = 2000,
          .doc = "debited on every assignment"},
-        {.name = "reward_cents", .type = FieldType::kInt, .min = 2000, .max = 4000,
+        {.name = "reward_cents",
+         .type = FieldType::kInt,
+         .min = 2000,
+         .max = 4000,
          .doc = "credited on completion"}}},
-      {"TransactionApplied", 1, "accounting.transactions", EventKind::kBusiness,
+      {"TransactionApplied",
+       1,
+       "accounting.transactions",
+       EventKind::kBusiness,
        "a ledger entry: a fee, a reward or a payout",
-       {uuid_field("entry_id", "the entry"), uuid_field("user_id", "whose account"),
+       {uuid_field("entry_id", "the entry"),
+        uuid_field("user_id", "whose account"),
         uuid_field("task_id", "absent for a payout", false),
         {.name = "kind", .one_of = {"fee", "reward", "payout"}, .doc = "what moved money"},
-        {.name = "amount_cents", .type = FieldType::kInt,
-         .doc = "negative for fees and payouts"},
-        {.name = "occurred_at", .type = FieldType::kTime,
-         .doc = "time of the event that caused it"},
+        {.name = "amount_cents", .type = FieldType::kInt, .doc = "negative for fees and payouts"},
+        {.name = "occurred_at", .type = FieldType::kTime, .doc = "time of the event that caused it"},
         day_field("date", "the accounting day the entry belongs to"),
-        day_field("original_date", "only on a late entry: the closed day it happened on",
-                  false)}},
-      {"PayoutMade", 1, "accounting.transactions", EventKind::kBusiness,
+        day_field("original_date", "only on a late entry: the closed day it happened on", false)}},
+      {"PayoutMade",
+       1,
+       "accounting.transactions",
+       EventKind::kBusiness,
        "a positive closing balance was paid out",
        {uuid_field("payout_id", "the payout; the receipt's Message-ID"),
-        uuid_field("user_id", "who was paid"), day_field("date", "the closed day"),
+        uuid_field("user_id", "who was paid"),
+        day_field("date", "the closed day"),
         {.name = "amount_cents", .type = FieldType::kInt, .min = 1, .doc = "paid, positive"}}},
-      {"DayClosed", 1, "accounting.transactions", EventKind::kBusiness, "a day was closed",
+      {"DayClosed",
+       1,
+       "accounting.transactions",
+       EventKind::kBusiness,
+       "a day was closed",
        {day_field("date", "the day"),
         {.name = "payouts", .type = FieldType::kUint, .doc = "number of payouts made"},
         {.name = "paid_cents", .type = FieldType::kInt, .min = 0, .doc = "total paid"}}},
@@ -146,9 +221,9 @@ Status validate_field(const FieldSpec& field, const msgpack::object& value) {
       const std::int64_t length = utf8_length(text);
       if (length < 0) return invalid_argument(field_error(field, "is not valid UTF-8"));
       if (length < field.min || length > field.max) {
-        return invalid_argument(field_error(field, "has length " + std::to_string(length) +
-                                                       ", allowed " + std::to_string(field.min) +
-                                                       ".." + std::to_string(field.max)));
+        return invalid_argument(field_error(field, "has length " + std::to_string(length) + ", allowed " +
+                                                       std::to_string(field.min) + ".." +
+                                                       std::to_string(field.max)));
       }
       if (!field.one_of.empty() &&
           std::find(field.one_of.begin(), field.one_of.end(), text) == field.one_of.end()) {
@@ -156,13 +231,26 @@ Status validate_field(const FieldSpec& field, const msgpack::object& value) {
       }
       bool format_ok = true;
       switch (field.format) {
-        case Format::kNone: break;
-        case Format::kUuid: format_ok = is_uuid(text); break;
-        case Format::kDay: format_ok = is_day(text); break;
-        case Format::kJiraId: format_ok = is_jira_id(text); break;
-        case Format::kTaskTitle: format_ok = is_task_title(text); break;
-        case Format::kUsername: format_ok = is_username(text); break;
-        case Format::kEmail: format_ok = is_email(text); break;
+        case Format::kNone:
+          break;
+        case Format::kUuid:
+          format_ok = is_uuid(text);
+          break;
+        case Format::kDay:
+          format_ok = is_day(text);
+          break;
+        case Format::kJiraId:
+          format_ok = is_jira_id(text);
+          break;
+        case Format::kTaskTitle:
+          format_ok = is_task_title(text);
+          break;
+        case Format::kUsername:
+          format_ok = is_username(text);
+          break;
+        case Format::kEmail:
+          format_ok = is_email(text);
+          break;
       }
       if (!format_ok) {
         return invalid_argument(field_error(field, "is not a valid " + std::string(to_string(field.format))));
@@ -181,9 +269,8 @@ Status validate_field(const FieldSpec& field, const msgpack::object& value) {
       } else if (value.type == object_type::NEGATIVE_INTEGER && field.type == FieldType::kInt) {
         number = value.via.i64;
       } else {
-        return invalid_argument(field_error(field, field.type == FieldType::kInt
-                                                       ? "must be an integer"
-                                                       : "must be a non-negative integer"));
+        return invalid_argument(field_error(
+            field, field.type == FieldType::kInt ? "must be an integer" : "must be a non-negative integer"));
       }
       if (number < field.min || number > field.max) {
         return invalid_argument(field_error(field, "is " + std::to_string(number) + ", allowed " +
@@ -193,7 +280,8 @@ Status validate_field(const FieldSpec& field, const msgpack::object& value) {
       return Status::ok();
     }
     case FieldType::kBool:
-      if (value.type != object_type::BOOLEAN) return invalid_argument(field_error(field, "must be a boolean"));
+      if (value.type != object_type::BOOLEAN)
+        return invalid_argument(field_error(field, "must be a boolean"));
       return Status::ok();
     case FieldType::kBinary: {
       if (value.type != object_type::BIN) return invalid_argument(field_error(field, "must be binary"));
@@ -270,8 +358,7 @@ std::uint32_t Registry::latest_version(std::string_view name) const {
   return latest;
 }
 
-Status Registry::validate(std::string_view name, std::uint32_t version,
-                          std::string_view payload) const {
+Status Registry::validate(std::string_view name, std::uint32_t version, std::string_view payload) const {
   const EventSchema* schema = find(name, version);
   if (schema == nullptr) {
     return invalid_argument("unknown event " + std::string(name) + " v" + std::to_string(version));
@@ -295,16 +382,28 @@ std::string Registry::sample_payload(const EventSchema& schema) {
       case FieldType::kString: {
         std::string value;
         switch (field.format) {
-          case Format::kUuid: value = "00000000-0000-4000-8000-000000000001"; break;
-          case Format::kDay: value = "2026-03-03"; break;
-          case Format::kJiraId: value = "UBERPOP-42"; break;
-          case Format::kUsername: value = "popug"; break;
-          case Format::kEmail: value = "popug@example.com"; break;
+          case Format::kUuid:
+            value = "00000000-0000-4000-8000-000000000001";
+            break;
+          case Format::kDay:
+            value = "2026-03-03";
+            break;
+          case Format::kJiraId:
+            value = "UBERPOP-42";
+            break;
+          case Format::kUsername:
+            value = "popug";
+            break;
+          case Format::kEmail:
+            value = "popug@example.com";
+            break;
           case Format::kNone:
           case Format::kTaskTitle:
-            value = field.one_of.empty() ? std::string(static_cast<std::size_t>(std::max<std::int64_t>(field.min, 1)), 'a')
-                                         : std::string(field.one_of.front());
-            if (field.max < static_cast<std::int64_t>(value.size())) value.resize(static_cast<std::size_t>(field.max));
+            value = field.one_of.empty()
+                        ? std::string(static_cast<std::size_t>(std::max<std::int64_t>(field.min, 1)), 'a')
+                        : std::string(field.one_of.front());
+            if (field.max < static_cast<std::int64_t>(value.size()))
+              value.resize(static_cast<std::size_t>(field.max));
             break;
         }
         packer.pack(value);
@@ -315,7 +414,9 @@ std::string Registry::sample_payload(const EventSchema& schema) {
       case FieldType::kTime:
         packer.pack(std::max<std::int64_t>(field.min, 0));
         break;
-      case FieldType::kBool: packer.pack(true); break;
+      case FieldType::kBool:
+        packer.pack(true);
+        break;
       case FieldType::kBinary: {
         const auto size = static_cast<std::uint32_t>(std::max<std::int64_t>(field.min, 0));
         const std::string bytes(size, '\x01');
@@ -342,8 +443,8 @@ std::string Registry::catalog() const {
       if (!consumers.empty()) consumers += ", ";
       consumers += consumer;
     }
-    out += "| `" + std::string(stream.name) + "` | " + std::string(stream.producer) + " | " +
-           consumers + " | " + std::string(stream.doc) + " |\n";
+    out += "| `" + std::string(stream.name) + "` | " + std::string(stream.producer) + " | " + consumers +
+           " | " + std::string(stream.doc) + " |\n";
   }
   for (const auto& stream : streams_) {
     out += "\n## " + std::string(stream.name) + "\n";
@@ -361,11 +462,15 @@ std::string Registry::catalog() const {
         if (field.format != Format::kNone) add(std::string(to_string(field.format)));
         const bool has_min = field.min != std::numeric_limits<std::int64_t>::min();
         const bool has_max = field.max != std::numeric_limits<std::int64_t>::max();
-        const char* unit = field.type == FieldType::kString ? " chars"
-                           : field.type == FieldType::kBinary ? " bytes" : "";
-        if (has_min && has_max) add(std::to_string(field.min) + ".." + std::to_string(field.max) + unit);
-        else if (has_min) add(">= " + std::to_string(field.min) + unit);
-        else if (has_max) add("<= " + std::to_string(field.max) + unit);
+        const char* unit = field.type == FieldType::kString   ? " chars"
+                           : field.type == FieldType::kBinary ? " bytes"
+                                                              : "";
+        if (has_min && has_max)
+          add(std::to_string(field.min) + ".." + std::to_string(field.max) + unit);
+        else if (has_min)
+          add(">= " + std::to_string(field.min) + unit);
+        else if (has_max)
+          add("<= " + std::to_string(field.max) + unit);
         if (!field.one_of.empty()) {
           std::string values;
           for (const auto& v : field.one_of) values += (values.empty() ? "" : " \\| ") + std::string(v);

@@ -85,7 +85,8 @@ BOOST_AUTO_TEST_CASE(constraints_are_enforced) {
   const Registry& registry = Registry::instance();
   const std::string task = "11111111-1111-4111-8111-111111111111";
   const std::string user = "22222222-2222-4222-8222-222222222222";
-  TaskCreated created{.task_id = task, .title = "[X-1] Fix", .jira_id = {}, .description = "", .created_by = user};
+  TaskCreated created{
+      .task_id = task, .title = "[X-1] Fix", .jira_id = {}, .description = "", .created_by = user};
   BOOST_TEST(registry.validate("TaskCreated", 2, encode_payload(created)).message() ==
              "field 'title' is not a valid task-title");
   created.title = "Fix";
@@ -99,8 +100,11 @@ BOOST_AUTO_TEST_CASE(constraints_are_enforced) {
   created.description = "ok";
   BOOST_TEST(registry.validate("TaskCreated", 2, encode_payload(created)).is_ok());
 
-  TaskAssigned assigned{.task_id = task, .assignee_id = user, .previous_assignee_id = {},
-                        .reason = "because", .shuffle_id = {}};
+  TaskAssigned assigned{.task_id = task,
+                        .assignee_id = user,
+                        .previous_assignee_id = {},
+                        .reason = "because",
+                        .shuffle_id = {}};
   BOOST_TEST(registry.validate("TaskAssigned", 1, encode_payload(assigned)).message() ==
              "field 'reason' has a value outside its allowed set");
 

@@ -4,32 +4,43 @@ namespace ates::protocol {
 
 std::string_view to_string(FieldType type) {
   switch (type) {
-    case FieldType::kString: return "string";
-    case FieldType::kInt: return "int";
-    case FieldType::kUint: return "uint";
-    case FieldType::kBool: return "bool";
-    case FieldType::kBinary: return "binary";
-    case FieldType::kTime: return "time";
+    case FieldType::kString:
+      return "string";
+    case FieldType::kInt:
+      return "int";
+    case FieldType::kUint:
+      return "uint";
+    case FieldType::kBool:
+      return "bool";
+    case FieldType::kBinary:
+      return "binary";
+    case FieldType::kTime:
+      return "time";
   }
   return "?";
 }
 
 std::string_view to_string(Format format) {
   switch (format) {
-    case Format::kNone: return "";
-    case Format::kUuid: return "uuid";
-    case Format::kDay: return "day";
-    case Format::kJiraId: return "jira-id";
-    case Format::kTaskTitle: return "task-title";
-    case Format::kUsername: return "username";
-    case Format::kEmail: return "email";
+    case Format::kNone:
+      return "";
+    case Format::kUuid:
+      return "uuid";
+    case Format::kDay:
+      return "day";
+    case Format::kJiraId:
+      return "jira-id";
+    case Format::kTaskTitle:
+      return "task-title";
+    case Format::kUsername:
+      return "username";
+    case Format::kEmail:
+      return "email";
   }
   return "?";
 }
 
-std::string_view to_string(EventKind kind) {
-  return kind == EventKind::kBusiness ? "business" : "data";
-}
+std::string_view to_string(EventKind kind) { return kind == EventKind::kBusiness ? "business" : "data"; }
 
 namespace {
 
@@ -67,9 +78,7 @@ bool is_jira_id(std::string_view t) {
   return true;
 }
 
-bool is_task_title(std::string_view t) {
-  return t.find_first_of("[]") == std::string_view::npos;
-}
+bool is_task_title(std::string_view t) { return t.find_first_of("[]") == std::string_view::npos; }
 
 bool is_username(std::string_view t) {
   for (char c : t) {

@@ -16,7 +16,7 @@ BOOST_AUTO_TEST_CASE(formats) {
   BOOST_TEST(!is_day("2026-1-01"));
   BOOST_TEST(is_jira_id("UBERPOP-42"));
   BOOST_TEST(is_jira_id("A1-0"));
-  BOOST_TEST(!is_jira_id("A-1"));   // at least two characters before the dash
+  BOOST_TEST(!is_jira_id("A-1"));  // at least two characters before the dash
   BOOST_TEST(!is_jira_id("1A-1"));
   BOOST_TEST(!is_jira_id("AB-"));
   BOOST_TEST(!is_jira_id("AB-1x"));

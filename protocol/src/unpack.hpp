@@ -20,8 +20,7 @@ inline msgpack::unpack_limit untrusted_limits() {
 inline Status unpack_untrusted(std::string_view bytes, msgpack::object_handle& out) {
   try {
     std::size_t offset = 0;
-    out = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr,
-                          untrusted_limits());
+    out = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, untrusted_limits());
     if (offset != bytes.size()) {
       return invalid_argument("trailing bytes after the MessagePack object");
     }

@@ -37,7 +37,8 @@ BOOST_AUTO_TEST_CASE(v1_edge_cases_give_valid_v2) {
 }
 
 BOOST_AUTO_TEST_CASE(envelope_upcast_moves_to_v2_and_keeps_identity) {
-  const Envelope v1 = test::envelope_of(TaskCreatedV1{.task_id = kTask, .title = "[UBERPOP-42] Feed", .created_by = kUser}, 5);
+  const Envelope v1 = test::envelope_of(
+      TaskCreatedV1{.task_id = kTask, .title = "[UBERPOP-42] Feed", .created_by = kUser}, 5);
   const Result<Envelope> up = upcast(v1);
   BOOST_TEST_REQUIRE(up.has_value());
   BOOST_TEST(up->version == 2u);

@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   CLI::App* bench = app.add_subcommand("bench", "run a benchmark; prints figures and ratios");
   bench->require_subcommand(1);
   ates::bench::StorageBenchOptions storage_options;
-  CLI::App* storage = bench->add_subcommand("storage", "durable units/s: one commit per unit, group commit, raw LMDB");
+  CLI::App* storage =
+      bench->add_subcommand("storage", "durable units/s: one commit per unit, group commit, raw LMDB");
   storage->add_flag("--full", storage_options.full, "run longer for steadier figures");
   storage->add_option("--dir", storage_options.dir, "where to put the environments (default: a temp dir)");
   storage->callback([&] { ates::bench::run_storage_bench(storage_options, std::cout); });

@@ -10,8 +10,6 @@
 
 #include "ates/storage/environment.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
@@ -22,6 +20,7 @@
 #include <thread>
 
 #include <lmdb++.h>
+#include <sys/stat.h>
 
 #include "ates/protocol/registry.hpp"
 #include "ates/storage/failpoint.hpp"
@@ -61,8 +60,8 @@ using StreamMap = std::map<std::string, StreamState, std::less<>>;
 // Maps an LMDB or system error code to the Status a caller should see.
 Status status_of_errno(int rc, const std::string& what) {
   if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT) {
-    return {Code::kStorageFull, what + ": storage is full (" + mdb_strerror(rc) +
-                                    "); free disk space or raise the map size"};
+    return {Code::kStorageFull,
+            what + ": storage is full (" + mdb_strerror(rc) + "); free disk space or raise the map size"};
   }
   return {Code::kInternal, what + ": " + mdb_strerror(rc)};
 }
@@ -90,9 +89,9 @@ struct Job {
 }  // namespace
 
 struct WriteTxn::Batch {
-  StreamMap streams;            // working copy; merged into committed on commit
-  std::int64_t floor = 0;       // previous watermark
-  std::int64_t max_time = 0;    // latest event time stamped in this batch
+  StreamMap streams;          // working copy; merged into committed on commit
+  std::int64_t floor = 0;     // previous watermark
+  std::int64_t max_time = 0;  // latest event time stamped in this batch
   // Heads to restore if the running unit fails: (stream, head, first).
   std::vector<std::tuple<std::string, std::uint64_t, std::uint64_t>> undo;
   std::vector<std::string> declared;  // streams the running unit created
@@ -267,8 +266,8 @@ MDB_dbi Environment::open_table(std::string_view name) {
     if (auto it = impl_->tables.find(name); it != impl_->tables.end()) return it->second;
   }
   assert(std::this_thread::get_id() != impl_->writer_id && "table() inside a unit would deadlock");
-  if (name.starts_with("outbox:") || name == kMetaTable || name == kStreamsTable ||
-      name == kInboxTable || name == kConsumersTable) {
+  if (name.starts_with("outbox:") || name == kMetaTable || name == kStreamsTable || name == kInboxTable ||
+      name == kConsumersTable) {
     throw std::invalid_argument("table name '" + std::string(name) + "' is reserved by storage");
   }
   MDB_dbi dbi = 0;
@@ -296,24 +295,23 @@ Status Environment::declare_stream(std::string_view stream) {
   }
   std::promise<Status> done;
   EnvironmentImpl* impl = impl_.get();
-  impl_->enqueue(Job{
-      .unit = [impl, stream = std::string(stream)](WriteTxn& txn) -> Status {
-        if (txn.batch_.streams.contains(stream)) return Status::ok();
-        StreamState state;
-        lmdb::dbi_open(txn.handle(), outbox_table_name(stream).c_str(), MDB_CREATE, &state.dbi);
-        if (auto record = impl->streams_table.get(txn.handle(), stream)) {
-          state.epoch = record->epoch;  // the record survived, its table too
-        } else {
-          state.epoch = protocol::make_uuid(*impl->random);
-          impl->streams_table.put(txn.handle(), stream,
-                                  StreamRecord{state.epoch, impl->clock->now_us()});
-        }
-        txn.batch_.streams.emplace(stream, std::move(state));
-        txn.batch_.declared.push_back(stream);
-        return Status::ok();
-      },
-      .done = [&](Status status) { done.set_value(std::move(status)); },
-      .exclusive = true});
+  impl_->enqueue(
+      Job{.unit = [impl, stream = std::string(stream)](WriteTxn& txn) -> Status {
+            if (txn.batch_.streams.contains(stream)) return Status::ok();
+            StreamState state;
+            lmdb::dbi_open(txn.handle(), outbox_table_name(stream).c_str(), MDB_CREATE, &state.dbi);
+            if (auto record = impl->streams_table.get(txn.handle(), stream)) {
+              state.epoch = record->epoch;  // the record survived, its table too
+            } else {
+              state.epoch = protocol::make_uuid(*impl->random);
+              impl->streams_table.put(txn.handle(), stream, StreamRecord{state.epoch, impl->clock->now_us()});
+            }
+            txn.batch_.streams.emplace(stream, std::move(state));
+            txn.batch_.declared.push_back(stream);
+            return Status::ok();
+          },
+          .done = [&](Status status) { done.set_value(std::move(status)); },
+          .exclusive = true});
   return done.get_future().get();
 }
 
@@ -471,8 +469,8 @@ void EnvironmentImpl::run_batch(std::vector<Job>& jobs) {
       info.heads.push_back({name, state.epoch, state.first_seq, state.head_seq, new_watermark});
     }
   }
-  info.units = static_cast<std::size_t>(std::count_if(results.begin(), results.end(),
-                                                       [](const Status& s) { return s.is_ok(); }));
+  info.units = static_cast<std::size_t>(
+      std::count_if(results.begin(), results.end(), [](const Status& s) { return s.is_ok(); }));
   {
     std::lock_guard lock(observers_mutex);
     for (CommitObserver* observer : observers) observer->on_commit(info);
@@ -516,7 +514,8 @@ Result<protocol::Envelope> WriteTxn::publish(std::string_view stream, std::strin
   EnvironmentImpl& impl = env_;
   auto it = batch_.streams.find(stream);
   if (it == batch_.streams.end()) {
-    return Status(Code::kInternal, "stream " + std::string(stream) + " is not declared by " + impl.options.producer);
+    return Status(Code::kInternal,
+                  "stream " + std::string(stream) + " is not declared by " + impl.options.producer);
   }
   StreamState& state = it->second;
   protocol::Envelope envelope{.event_id = protocol::make_uuid(*impl.random),
@@ -547,12 +546,14 @@ std::optional<Checkpoint> WriteTxn::checkpoint(std::string_view stream) const {
 Status WriteTxn::advance_checkpoint(std::string_view stream, std::string_view epoch, std::uint64_t seq) {
   const auto current = checkpoint(stream);
   if (current && current->epoch != epoch) {
-    return {Code::kConflict, "stream " + std::string(stream) + " changed epoch from " + current->epoch + " to " +
-                                 std::string(epoch) + "; run `ates events reset-consumer` after checking why"};
+    return {Code::kConflict, "stream " + std::string(stream) + " changed epoch from " + current->epoch +
+                                 " to " + std::string(epoch) +
+                                 "; run `ates events reset-consumer` after checking why"};
   }
   if (current && seq <= current->applied_seq) {
     return {Code::kConflict, "stream " + std::string(stream) + " is already applied up to " +
-                                 std::to_string(current->applied_seq) + ", not moving to " + std::to_string(seq)};
+                                 std::to_string(current->applied_seq) + ", not moving to " +
+                                 std::to_string(seq)};
   }
   env_.inbox.put(txn_, stream, Checkpoint{std::string(epoch), seq});
   return Status::ok();

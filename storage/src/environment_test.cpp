@@ -84,8 +84,8 @@ BOOST_AUTO_TEST_CASE(concurrent_submitters_commit_each_unit_once_in_commit_order
         const Status status = env->run([&, n](WriteTxn& txn) -> Status {
           const std::string id = test::task_id(n);
           tasks.put(txn.handle(), id, "open");
-          auto published = txn.publish(protocol::TaskCreated{.task_id = id, .title = "t", .jira_id = {},
-                                                             .description = "", .created_by = test::kUser});
+          auto published = txn.publish(protocol::TaskCreated{
+              .task_id = id, .title = "t", .jira_id = {}, .description = "", .created_by = test::kUser});
           if (published) seq = published->seq;
           return published.status();
         });
@@ -203,9 +203,8 @@ BOOST_AUTO_TEST_CASE(streams_must_be_declared_and_owned) {
   BOOST_TEST(env->declare_stream("auth.users").message() == "stream auth.users belongs to auth, not tracker");
   BOOST_TEST(env->declare_stream("no.such").message() == "unknown stream no.such");
   BOOST_TEST(env->declare_stream(test::kStream).is_ok());  // idempotent
-  const Status status = env->run([](WriteTxn& txn) {
-    return txn.publish(protocol::UserDeactivated{.user_id = test::kUser}).status();
-  });
+  const Status status = env->run(
+      [](WriteTxn& txn) { return txn.publish(protocol::UserDeactivated{.user_id = test::kUser}).status(); });
   BOOST_TEST(status.code() == Code::kInternal);
   BOOST_TEST(status.message() == "stream auth.users is not declared by tracker");
   BOOST_CHECK_THROW(env->raw_table("outbox:tracker.tasks"), std::invalid_argument);
@@ -218,15 +217,18 @@ BOOST_AUTO_TEST_CASE(inbox_checkpoints_move_forward_within_one_epoch) {
   const std::string epoch = "0b7e1c55-2f5c-4a7e-9d64-3c1c2a9b8e11";
   {
     auto env = test::open_tracker(dir.path(), &clock, &random);
-    BOOST_TEST(env->run([&](WriteTxn& txn) { return txn.advance_checkpoint("auth.users", epoch, 3); }).is_ok());
-    BOOST_TEST(env->run([&](WriteTxn& txn) { return txn.advance_checkpoint("auth.users", epoch, 3); }).code() ==
-               Code::kConflict);
+    BOOST_TEST(
+        env->run([&](WriteTxn& txn) { return txn.advance_checkpoint("auth.users", epoch, 3); }).is_ok());
+    BOOST_TEST(
+        env->run([&](WriteTxn& txn) { return txn.advance_checkpoint("auth.users", epoch, 3); }).code() ==
+        Code::kConflict);
     const Status other_epoch = env->run([&](WriteTxn& txn) {
       return txn.advance_checkpoint("auth.users", "11111111-2f5c-4a7e-9d64-3c1c2a9b8e11", 4);
     });
     BOOST_TEST(other_epoch.code() == Code::kConflict);
     BOOST_TEST(other_epoch.message().find("changed epoch") != std::string::npos);
-    BOOST_TEST(env->run([&](WriteTxn& txn) { return txn.advance_checkpoint("auth.users", epoch, 10); }).is_ok());
+    BOOST_TEST(
+        env->run([&](WriteTxn& txn) { return txn.advance_checkpoint("auth.users", epoch, 10); }).is_ok());
   }
   auto env = test::open_tracker(dir.path(), &clock, &random);
   ReadTxn txn = env->read();
@@ -246,16 +248,18 @@ BOOST_AUTO_TEST_CASE(retention_deletes_only_below_every_known_consumer) {
   // No consumer known: nothing may go.
   BOOST_TEST(*env->apply_retention() == 0u);
   BOOST_TEST(env->run([](WriteTxn& txn) {
-                   txn.record_consumer_checkpoint(test::kStream, "accounting", 8);
-                   txn.record_consumer_checkpoint(test::kStream, "analytics", 5);
-                   return Status::ok();
-                 }).is_ok());
+                  txn.record_consumer_checkpoint(test::kStream, "accounting", 8);
+                  txn.record_consumer_checkpoint(test::kStream, "analytics", 5);
+                  return Status::ok();
+                })
+                 .is_ok());
   BOOST_TEST(*env->apply_retention() == 5u);  // 1..5: below analytics
   BOOST_TEST(env->head(test::kStream)->first_seq == 6u);
   BOOST_TEST(env->run([](WriteTxn& txn) {
-                   txn.record_consumer_checkpoint(test::kStream, "analytics", 10);
-                   return Status::ok();
-                 }).is_ok());
+                  txn.record_consumer_checkpoint(test::kStream, "analytics", 10);
+                  return Status::ok();
+                })
+                 .is_ok());
   BOOST_TEST(*env->apply_retention() == 3u);  // 6..8: 9 and 10 are the newest two
   const auto events = test::read_all(*env);
   BOOST_TEST_REQUIRE(events.size() == 2u);
@@ -271,9 +275,10 @@ BOOST_AUTO_TEST_CASE(retention_is_off_by_default) {
   RawTable tasks = env->raw_table("tasks");
   for (std::uint64_t n = 1; n <= 3; ++n) BOOST_TEST_REQUIRE(env->run(test::create_task(tasks, n)).is_ok());
   BOOST_TEST(env->run([](WriteTxn& txn) {
-                   txn.record_consumer_checkpoint(test::kStream, "accounting", 3);
-                   return Status::ok();
-                 }).is_ok());
+                  txn.record_consumer_checkpoint(test::kStream, "accounting", 3);
+                  return Status::ok();
+                })
+                 .is_ok());
   BOOST_TEST(*env->apply_retention() == 0u);
   BOOST_TEST(test::read_all(*env).size() == 3u);
 }

@@ -1,13 +1,14 @@
 #include "ates/storage/lock_file.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <string>
+
+#include <sys/file.h>
+#include <sys/stat.h>
 
 namespace ates::storage {
 
@@ -32,7 +33,8 @@ std::string read_pid(int fd) {
 protocol::Result<DataDirLock> DataDirLock::acquire(const std::filesystem::path& dir) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
-  if (error) return Status(Code::kInternal, "cannot create data directory " + dir.string() + ": " + error.message());
+  if (error)
+    return Status(Code::kInternal, "cannot create data directory " + dir.string() + ": " + error.message());
   ::chmod(dir.c_str(), 0700);
   const auto path = dir / kLockName;
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -1,9 +1,9 @@
 #include "ates/storage/lock_file.hpp"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <sys/stat.h>
 
 #include "ates/testing/temp_dir.hpp"
 

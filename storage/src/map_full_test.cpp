@@ -40,8 +40,8 @@ BOOST_AUTO_TEST_CASE(gives_a_clear_error_and_writes_resume_with_a_larger_map) {
     const auto events = test::read_all(*env);
     BOOST_TEST(events.size() == written);
   }
-  auto env = test::open_tracker(dir.path(), &clock, &random,
-                                [](EnvironmentOptions& o) { o.map_size = 64 << 20; });
+  auto env =
+      test::open_tracker(dir.path(), &clock, &random, [](EnvironmentOptions& o) { o.map_size = 64 << 20; });
   RawTable tasks = env->raw_table("tasks");
   for (std::uint64_t n = written + 1; n <= written + 100; ++n) {
     BOOST_TEST_REQUIRE(env->run(test::create_task(tasks, n)).is_ok());

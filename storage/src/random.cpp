@@ -1,8 +1,8 @@
 #include "ates/storage/random.hpp"
 
-#include <stdexcept>
-
 #include <sodium.h>
+
+#include <stdexcept>
 
 namespace ates::storage {
 

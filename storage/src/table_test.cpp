@@ -27,11 +27,14 @@ BOOST_AUTO_TEST_CASE(typed_rows_round_trip_and_scan_in_key_order) {
   protocol::SeededRandom random(31);
   auto env = test::open_tracker(dir.path(), &clock, &random);
   auto rows = env->table<Row>("rows");
-  BOOST_TEST_REQUIRE(env->run([&](WriteTxn& txn) {
-                        for (std::uint64_t n : {30, 10, 20}) rows.put(txn.handle(), key_u64(n), Row{"r" + std::to_string(n), static_cast<std::int64_t>(n)});
-                        BOOST_TEST(!rows.put(txn.handle(), key_u64(10), Row{"dup", 0}, MDB_NOOVERWRITE));
-                        return Status::ok();
-                      }).is_ok());
+  BOOST_TEST_REQUIRE(
+      env->run([&](WriteTxn& txn) {
+           for (std::uint64_t n : {30, 10, 20})
+             rows.put(txn.handle(), key_u64(n), Row{"r" + std::to_string(n), static_cast<std::int64_t>(n)});
+           BOOST_TEST(!rows.put(txn.handle(), key_u64(10), Row{"dup", 0}, MDB_NOOVERWRITE));
+           return Status::ok();
+         })
+          .is_ok());
   ReadTxn txn = env->read();
   BOOST_TEST(rows.get(txn.handle(), key_u64(20))->cents == 20);
   BOOST_TEST(!rows.get(txn.handle(), key_u64(40)).has_value());

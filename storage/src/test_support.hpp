@@ -16,8 +16,12 @@ inline const std::string kUser = "22222222-2222-4222-8222-222222222222";
 inline std::unique_ptr<Environment> open_tracker(const std::filesystem::path& dir, Clock* clock,
                                                  protocol::RandomSource* random,
                                                  void (*tweak)(EnvironmentOptions&) = nullptr) {
-  EnvironmentOptions options{.dir = dir, .producer = "tracker", .map_size = std::size_t{1} << 30,
-                             .tick = std::chrono::milliseconds(20), .clock = clock, .random = random};
+  EnvironmentOptions options{.dir = dir,
+                             .producer = "tracker",
+                             .map_size = std::size_t{1} << 30,
+                             .tick = std::chrono::milliseconds(20),
+                             .clock = clock,
+                             .random = random};
   if (tweak != nullptr) tweak(options);
   auto env = Environment::open(options);
   BOOST_TEST_REQUIRE(env.has_value(), env.status().to_string());
@@ -38,8 +42,11 @@ inline Environment::Unit create_task(RawTable tasks, std::uint64_t n) {
   return [tasks, n](WriteTxn& txn) -> Status {
     const std::string id = task_id(n);
     tasks.put(txn.handle(), id, "open");
-    auto published = txn.publish(protocol::TaskCreated{.task_id = id, .title = "task " + std::to_string(n),
-                                                       .jira_id = {}, .description = "", .created_by = kUser});
+    auto published = txn.publish(protocol::TaskCreated{.task_id = id,
+                                                       .title = "task " + std::to_string(n),
+                                                       .jira_id = {},
+                                                       .description = "",
+                                                       .created_by = kUser});
     return published.status();
   };
 }

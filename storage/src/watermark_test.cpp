@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "ates/testing/wait.hpp"
+
 #include "test_support.hpp"
 
 namespace ates::storage {

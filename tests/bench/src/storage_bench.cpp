@@ -1,15 +1,15 @@
 #include "ates/bench/storage_bench.hpp"
 
-#include <atomic>
-#include <condition_variable>
-#include <functional>
-#include <mutex>
-#include <chrono>
-#include <cstdio>
-#include <iomanip>
-#include <thread>
-
 #include <lmdb.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <functional>
+#include <iomanip>
+#include <mutex>
+#include <thread>
 
 #include "ates/protocol/events.hpp"
 #include "ates/storage/environment.hpp"
@@ -20,11 +20,11 @@ namespace ates::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using protocol::Status;
 using storage::Environment;
 using storage::EnvironmentOptions;
 using storage::RawTable;
 using storage::WriteTxn;
-using protocol::Status;
 
 const std::string kUser = "22222222-2222-4222-8222-222222222222";
 const std::string kState(100, 's');  // the state row each unit writes
@@ -55,14 +55,15 @@ Status write_unit(RawTable tasks, WriteTxn& txn, std::uint64_t n) {
   const std::string id = task_id(n);
   tasks.put(txn.handle(), id, kState);
   return txn
-      .publish(protocol::TaskCreated{.task_id = id, .title = "benchmark task", .jira_id = {}, .description = "",
-                                     .created_by = kUser})
+      .publish(protocol::TaskCreated{
+          .task_id = id, .title = "benchmark task", .jira_id = {}, .description = "", .created_by = kUser})
       .status();
 }
 
 Figure writer_scenario(const std::filesystem::path& dir, int submitters, std::size_t max_batch,
                        std::chrono::milliseconds duration) {
-  auto opened = Environment::open(EnvironmentOptions{.dir = dir, .producer = "tracker", .max_batch = max_batch});
+  auto opened =
+      Environment::open(EnvironmentOptions{.dir = dir, .producer = "tracker", .max_batch = max_batch});
   if (!opened) throw std::runtime_error(opened.status().to_string());
   auto env = std::move(opened).value();
   if (Status s = env->declare_stream(protocol::kTasksStream); !s) throw std::runtime_error(s.to_string());
@@ -112,7 +113,8 @@ Figure raw_scenario(const std::filesystem::path& dir, std::size_t batch, std::ch
   mdb_env_create(&env);
   mdb_env_set_mapsize(env, std::size_t{1} << 34);
   mdb_env_set_maxdbs(env, 4);
-  if (int rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0600); rc != 0) throw std::runtime_error(mdb_strerror(rc));
+  if (int rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0600); rc != 0)
+    throw std::runtime_error(mdb_strerror(rc));
   MDB_txn* txn = nullptr;
   MDB_dbi tasks = 0, outbox = 0;
   mdb_txn_begin(env, nullptr, 0, &txn);
@@ -120,11 +122,21 @@ Figure raw_scenario(const std::filesystem::path& dir, std::size_t batch, std::ch
   mdb_dbi_open(txn, "outbox", MDB_CREATE, &outbox);
   mdb_txn_commit(txn);
   // An envelope of the size the writer produces.
-  const std::string event = protocol::encode_envelope(protocol::Envelope{
-      .event_id = task_id(0), .name = "TaskCreated", .version = 2, .producer = "tracker", .stream = "tracker.tasks",
-      .stream_epoch = task_id(0), .seq = 1, .time_us = 1, .trace_id = "",
-      .payload = protocol::encode_payload(protocol::TaskCreated{
-          .task_id = task_id(1), .title = "benchmark task", .jira_id = {}, .description = "", .created_by = kUser})});
+  const std::string event = protocol::encode_envelope(
+      protocol::Envelope{.event_id = task_id(0),
+                         .name = "TaskCreated",
+                         .version = 2,
+                         .producer = "tracker",
+                         .stream = "tracker.tasks",
+                         .stream_epoch = task_id(0),
+                         .seq = 1,
+                         .time_us = 1,
+                         .trace_id = "",
+                         .payload = protocol::encode_payload(protocol::TaskCreated{.task_id = task_id(1),
+                                                                                   .title = "benchmark task",
+                                                                                   .jira_id = {},
+                                                                                   .description = "",
+                                                                                   .created_by = kUser})});
   std::uint64_t n = 0;
   const auto start = Clock::now();
   const auto end = start + duration;
@@ -136,7 +148,8 @@ Figure raw_scenario(const std::filesystem::path& dir, std::size_t batch, std::ch
       const std::string seq = storage::key_u64(n);
       MDB_val k{id.size(), const_cast<char*>(id.data())}, v{kState.size(), const_cast<char*>(kState.data())};
       mdb_put(txn, tasks, &k, &v, 0);
-      MDB_val sk{seq.size(), const_cast<char*>(seq.data())}, sv{event.size(), const_cast<char*>(event.data())};
+      MDB_val sk{seq.size(), const_cast<char*>(seq.data())},
+          sv{event.size(), const_cast<char*>(event.data())};
       mdb_put(txn, outbox, &sk, &sv, MDB_APPEND);
     }
     if (int rc = mdb_txn_commit(txn); rc != 0) throw std::runtime_error(mdb_strerror(rc));
@@ -157,10 +170,12 @@ void run_storage_bench(const StorageBenchOptions& options, std::ostream& out) {
 
   out << std::fixed << std::setprecision(0);
   out << "ates bench storage: durable units (one 100-byte state row + one event) per second, full fsync\n";
-  out << "each scenario runs " << duration.count() << " ms on a fresh environment in " << root.string() << "\n\n";
+  out << "each scenario runs " << duration.count() << " ms on a fresh environment in " << root.string()
+      << "\n\n";
 
   const Figure one_per_commit = writer_scenario(fresh(), 8, 1, duration);
-  out << "writer, one commit per unit (8 in flight, batch 1): " << one_per_commit.units_per_second << " units/s\n";
+  out << "writer, one commit per unit (8 in flight, batch 1): " << one_per_commit.units_per_second
+      << " units/s\n";
 
   struct Row {
     int submitters;
@@ -173,8 +188,10 @@ void run_storage_bench(const StorageBenchOptions& options, std::ostream& out) {
     row.raw = raw_scenario(fresh(), static_cast<std::size_t>(submitters), duration);
     rows.push_back(row);
   }
-  out << "\n" << std::setw(11) << "in flight" << std::setw(16) << "group units/s" << std::setw(12) << "avg batch"
-      << std::setw(22) << "raw LMDB units/s" << std::setw(12) << "raw batch" << std::setw(10) << "ratio" << "\n";
+  out << "\n"
+      << std::setw(11) << "in flight" << std::setw(16) << "group units/s" << std::setw(12) << "avg batch"
+      << std::setw(22) << "raw LMDB units/s" << std::setw(12) << "raw batch" << std::setw(10) << "ratio"
+      << "\n";
   for (const Row& row : rows) {
     out << std::setw(11) << row.submitters << std::setw(16) << row.group.units_per_second << std::setw(12)
         << std::setprecision(1) << row.group.average_batch << std::setprecision(0) << std::setw(22)

@@ -16,8 +16,8 @@
 namespace ates::protocol {
 
 struct Envelope {
-  std::string event_id;      // UUID, unique per event
-  std::string name;          // e.g. "TaskAssigned"
+  std::string event_id;  // UUID, unique per event
+  std::string name;      // e.g. "TaskAssigned"
   std::uint32_t version = 1;
   std::string producer;      // the plugin that owns `stream`
   std::string stream;        // e.g. "tracker.tasks"

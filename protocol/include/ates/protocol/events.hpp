@@ -172,8 +172,7 @@ struct TransactionApplied {
   std::string date;
   std::optional<std::string> original_date;
   bool operator==(const TransactionApplied&) const = default;
-  MSGPACK_DEFINE_MAP(entry_id, user_id, task_id, kind, amount_cents, occurred_at, date,
-                     original_date)
+  MSGPACK_DEFINE_MAP(entry_id, user_id, task_id, kind, amount_cents, occurred_at, date, original_date)
 };
 
 struct PayoutMade {
@@ -212,8 +211,7 @@ namespace detail {
 // Validates the envelope's payload against the schema of its (name,
 // version), then hands the unpacked map to `convert`; a conversion error
 // becomes a Status too.
-Status unpack_validated(const Envelope& envelope,
-                        const std::function<void(const msgpack::object&)>& convert);
+Status unpack_validated(const Envelope& envelope, const std::function<void(const msgpack::object&)>& convert);
 }  // namespace detail
 
 // The typed event of an envelope: checks that name and version are Event's,
@@ -221,13 +219,12 @@ Status unpack_validated(const Envelope& envelope,
 template <class Event>
 Result<Event> decode_payload(const Envelope& envelope) {
   if (envelope.name != Event::kName || envelope.version != Event::kVersion) {
-    return invalid_argument("expected " + std::string(Event::kName) + " v" +
-                            std::to_string(Event::kVersion) + ", got " + envelope.name + " v" +
-                            std::to_string(envelope.version));
+    return invalid_argument("expected " + std::string(Event::kName) + " v" + std::to_string(Event::kVersion) +
+                            ", got " + envelope.name + " v" + std::to_string(envelope.version));
   }
   Event event;
-  const Status status = detail::unpack_validated(
-      envelope, [&](const msgpack::object& object) { object.convert(event); });
+  const Status status =
+      detail::unpack_validated(envelope, [&](const msgpack::object& object) { object.convert(event); });
   if (!status) return status;
   return event;
 }

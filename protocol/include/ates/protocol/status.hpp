@@ -49,15 +49,13 @@ class Status {
   std::string message_;
 };
 
-inline Status invalid_argument(std::string message) {
-  return {Code::kInvalidArgument, std::move(message)};
-}
+inline Status invalid_argument(std::string message) { return {Code::kInvalidArgument, std::move(message)}; }
 
 // A value or the Status that explains why there is none.
 template <class T>
 class Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : state_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(state_).is_ok() && "a Result without a value needs an error");
   }

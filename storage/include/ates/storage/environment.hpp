@@ -30,6 +30,8 @@
 // that table() and declare_stream() must not be called from inside a unit.
 #pragma once
 
+#include <lmdb.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -40,8 +42,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <lmdb.h>
 
 #include "ates/protocol/envelope.hpp"
 #include "ates/protocol/events.hpp"
@@ -56,12 +56,12 @@ using protocol::Result;
 using protocol::Status;
 
 struct EnvironmentOptions {
-  std::filesystem::path dir;      // created 0700 if missing
-  std::string producer;           // the plugin; producer of its streams
+  std::filesystem::path dir;                    // created 0700 if missing
+  std::string producer;                         // the plugin; producer of its streams
   std::size_t map_size = std::size_t{1} << 36;  // 64 GiB: LMDB only maps it
   unsigned max_readers = 1024;
   unsigned max_tables = 256;
-  std::size_t max_batch = 4096;   // units per write transaction at most
+  std::size_t max_batch = 4096;  // units per write transaction at most
   // How often an idle writer commits an empty batch to move the watermark
   // on, so consumers can see a quiet stream is complete up to "now".
   std::chrono::milliseconds tick{1000};
@@ -73,8 +73,8 @@ struct EnvironmentOptions {
   // Full sync by default. false (MDB_NOSYNC) only for benchmarks that
   // measure the ceiling without the disk.
   bool durable = true;
-  Clock* clock = nullptr;                     // business clock; SystemClock if null
-  protocol::RandomSource* random = nullptr;   // SystemRandom if null
+  Clock* clock = nullptr;                    // business clock; SystemClock if null
+  protocol::RandomSource* random = nullptr;  // SystemRandom if null
 };
 
 // The durable position of one stream: what its consumers need.
@@ -120,9 +120,8 @@ class WriteTxn {
   // Appends an event to `stream` (declared by this environment) with the
   // stream's next sequence and the stamped time, after validating it against
   // the registry. Returns the envelope as appended.
-  Result<protocol::Envelope> publish(std::string_view stream, std::string_view name,
-                                     std::uint32_t version, std::string payload,
-                                     std::string_view trace_id = {});
+  Result<protocol::Envelope> publish(std::string_view stream, std::string_view name, std::uint32_t version,
+                                     std::string payload, std::string_view trace_id = {});
 
   template <class Event>
   Result<protocol::Envelope> publish(const Event& event, std::string_view trace_id = {});
@@ -213,8 +212,8 @@ class Environment {
   // Encoded envelopes of `stream` from `from_seq` on, at most `max` of them.
   // Empty when from_seq is past the head; below first_seq too (the caller
   // compares with head() to answer TRUNCATED).
-  std::vector<std::string> read_outbox(const ReadTxn& txn, std::string_view stream,
-                                       std::uint64_t from_seq, std::size_t max) const;
+  std::vector<std::string> read_outbox(const ReadTxn& txn, std::string_view stream, std::uint64_t from_seq,
+                                       std::size_t max) const;
   std::optional<Checkpoint> checkpoint(const ReadTxn& txn, std::string_view stream) const;
 
   void add_observer(CommitObserver* observer);

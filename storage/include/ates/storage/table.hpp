@@ -8,13 +8,14 @@
 // its environment, from any thread that owns that transaction.
 #pragma once
 
+#include <lmdb.h>
+
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
-#include <lmdb.h>
 #include <msgpack.hpp>
 
 namespace ates::storage {
@@ -80,7 +81,8 @@ class Table {
 
   template <class F>  // fn(std::string_view key, V value) -> bool (continue)
   void scan(MDB_txn* txn, std::string_view from, F&& fn) const {
-    raw_.scan(txn, from, [&](std::string_view key, std::string_view bytes) { return fn(key, decode(bytes)); });
+    raw_.scan(txn, from,
+              [&](std::string_view key, std::string_view bytes) { return fn(key, decode(bytes)); });
   }
 
   static V decode(std::string_view bytes) {

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds ates and runs every test: unit, integration (and, as they arrive,
+# system and browser) in the default build, then the fuzz targets' smoke run
+# in the clang build. Installs whatever it needs first.
+#
+#   scripts/test.sh             everything above
+#   scripts/test.sh --sanitize  unit and integration tests under ASan+UBSan
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh --test
+# ccache keeps its cache outside the clone, so fresh clones build fast.
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ates-ccache}"
+
+if [[ "${1:-}" == "--sanitize" ]]; then
+  cmake --preset asan
+  cmake --build --preset asan
+  ctest --preset asan -j2
+  exit 0
+fi
+
+cmake --preset default
+cmake --build --preset default
+ctest --preset default -j2
+
+cmake --preset fuzz
+cmake --build --preset fuzz
+ctest --preset fuzz
