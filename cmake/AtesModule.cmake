@@ -1,24 +1,22 @@
-# ates_module(NAME <folder> [SHARED] [DEPS targets...] [TEST_DEPS targets...])
+# ates_module(NAME <folder> [DEPS targets...] [TEST_DEPS targets...])
 #
-# Makes the library target `ates_<folder>` (alias `ates::<folder>`) from
+# Makes the shared library `ates_<folder>` (alias `ates::<folder>`) from
 # <folder>/src/*.cpp, with <folder>/include as its public include directory,
 # and, when <folder>/src has *_test.cpp files, the unit-test executable
 # `<folder>_test` (Boost.Test, shared library) registered with CTest under
 # the label `unit`. Tests sit beside the code they test; only the test files
 # go into the test executable.
 function(ates_module)
-  cmake_parse_arguments(M "SHARED" "NAME" "DEPS;TEST_DEPS" ${ARGN})
+  cmake_parse_arguments(M "" "NAME" "DEPS;TEST_DEPS" ${ARGN})
   set(dir "${CMAKE_CURRENT_SOURCE_DIR}")
   file(GLOB sources CONFIGURE_DEPENDS "${dir}/src/*.cpp")
   file(GLOB tests CONFIGURE_DEPENDS "${dir}/src/*_test.cpp")
   list(REMOVE_ITEM sources ${tests} "")
 
   set(target ates_${M_NAME})
-  if(M_SHARED)
-    add_library(${target} SHARED ${sources})
-  else()
-    add_library(${target} STATIC ${sources})
-  endif()
+  # Shared, so the host and every plugin it loads use one copy of the code
+  # and of its singletons (the event registry, failpoints).
+  add_library(${target} SHARED ${sources})
   add_library(ates::${M_NAME} ALIAS ${target})
   target_include_directories(${target} PUBLIC "${dir}/include" PRIVATE "${dir}/src")
   target_link_libraries(${target} PUBLIC ${M_DEPS})
@@ -42,4 +40,29 @@ function(ates_test)
   target_compile_definitions(${T_NAME} PRIVATE BOOST_TEST_DYN_LINK)
   add_test(NAME ${T_NAME} COMMAND ${T_NAME} --log_level=message)
   set_tests_properties(${T_NAME} PROPERTIES LABELS ${T_LABEL} TIMEOUT 600)
+endfunction()
+
+# ates_plugin(NAME <plugin> SOURCES files... [OUTPUT_DIR dir] [TARGET name]
+#             [DEFINITIONS defs...])
+#
+# A plugin: the shared library libates_plugin_<plugin>.so, built with
+# -fno-gnu-unique so dlclose really unloads it (hot reload), linking only the
+# plugin API. Plugins land in ${CMAKE_BINARY_DIR}/plugins, where the host
+# finds them, unless OUTPUT_DIR says otherwise (test plugins).
+function(ates_plugin)
+  cmake_parse_arguments(P "" "NAME;OUTPUT_DIR;TARGET" "SOURCES;DEFINITIONS" ${ARGN})
+  if(NOT P_TARGET)
+    set(P_TARGET ates_plugin_${P_NAME})
+  endif()
+  if(NOT P_OUTPUT_DIR)
+    set(P_OUTPUT_DIR "${CMAKE_BINARY_DIR}/plugins")
+  endif()
+  add_library(${P_TARGET} MODULE ${P_SOURCES})
+  set_target_properties(${P_TARGET} PROPERTIES
+    OUTPUT_NAME ates_plugin_${P_NAME} PREFIX lib
+    LIBRARY_OUTPUT_DIRECTORY "${P_OUTPUT_DIR}"
+    CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+  target_compile_options(${P_TARGET} PRIVATE -fno-gnu-unique)
+  target_compile_definitions(${P_TARGET} PRIVATE ${P_DEFINITIONS})
+  target_link_libraries(${P_TARGET} PRIVATE ates::plugin_api)
 endfunction()

@@ -23,7 +23,7 @@ build_packages=(
   libimgui-dev emscripten binaryen
 )
 test_packages=(
-  clang libclang-rt-14-dev mold
+  clang libclang-rt-14-dev mold python3-prometheus-client
   chromium
 )
 

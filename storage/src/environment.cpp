@@ -382,6 +382,7 @@ void EnvironmentImpl::run_batch(std::vector<Job>& jobs) {
     complete(jobs, results);
   };
 
+  const auto batch_start = std::chrono::steady_clock::now();
   MDB_txn* parent = nullptr;
   if (const int rc = mdb_txn_begin(env, nullptr, 0, &parent); rc != 0) {
     fail_all(status_of_errno(rc, "cannot begin a write transaction"));
@@ -459,7 +460,8 @@ void EnvironmentImpl::run_batch(std::vector<Job>& jobs) {
   }
   failpoint(kFailAfterCommit);
 
-  CommitInfo info{.watermark = new_watermark};
+  CommitInfo info{.watermark = new_watermark,
+                  .commit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_start).count()};
   {
     std::lock_guard lock(state_mutex);
     for (auto& [name, state] : batch.streams) committed[name] = state;

@@ -90,6 +90,7 @@ struct CommitInfo {
   std::int64_t watermark = 0;
   std::vector<StreamHead> heads;  // every declared stream, after this commit
   std::size_t units = 0;          // units that committed in this batch
+  double commit_seconds = 0;      // from the batch's begin to its durable commit
 };
 
 // Told of every commit, on the writer thread, before callers are completed:

@@ -1,0 +1,68 @@
+// What the host gives a plugin (DESIGN §3): its storage environment, route
+// registration, its config section, the business clock, logging and
+// metrics. Pure virtual, so the plugin links nothing of the host.
+//
+// Thread-safety: every method may be called from any thread of the plugin.
+// The host's implementations never throw.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ates/plugin_api/http.hpp"
+#include "ates/storage/clock.hpp"
+#include "ates/storage/environment.hpp"
+
+namespace ates::plugin_api {
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
+// Plugins log only through this (no logger of their own: DESIGN §3); the
+// host adds the plugin's name, and the request id when one is given.
+class Logger {
+ public:
+  virtual ~Logger() = default;
+  virtual void log(LogLevel level, std::string_view message, std::string_view request_id = {}) = 0;
+  void info(std::string_view message) { log(LogLevel::kInfo, message); }
+  void warn(std::string_view message) { log(LogLevel::kWarn, message); }
+  void error(std::string_view message) { log(LogLevel::kError, message); }
+};
+
+// Prometheus-style metrics; the host prefixes names with `ates_` and adds
+// the label plugin="<name>".
+class Metrics {
+ public:
+  virtual ~Metrics() = default;
+  virtual void add(std::string_view counter, double value = 1) = 0;
+  virtual void set(std::string_view gauge, double value) = 0;
+};
+
+// The plugin's section of the configuration ([<plugin>] in the file,
+// ATES_<PLUGIN>_<KEY> in the environment). Only keys the plugin declared
+// exist; the host has checked their values against the declared types.
+class Config {
+ public:
+  virtual ~Config() = default;
+  virtual std::string get_string(std::string_view key) const = 0;
+  virtual std::int64_t get_int(std::string_view key) const = 0;
+  virtual bool get_bool(std::string_view key) const = 0;
+};
+
+class HostContext {
+ public:
+  virtual ~HostContext() = default;
+  virtual std::string_view plugin_name() const = 0;
+  // The plugin's own LMDB environment, <data>/<plugin>/, opened by the host.
+  virtual storage::Environment& storage() = 0;
+  // Adds a route under /api/v1/<plugin>; routes go away when the plugin stops.
+  virtual void add_route(Route route) = 0;
+  virtual const Config& config() const = 0;
+  // The business clock (DESIGN §7); fake under --fake-clock.
+  virtual storage::Clock& business_clock() = 0;
+  virtual Logger& log() = 0;
+  virtual Metrics& metrics() = 0;
+};
+
+}  // namespace ates::plugin_api

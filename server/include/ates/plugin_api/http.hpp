@@ -1,0 +1,228 @@
+// The plugin API's own HTTP types: what a plugin sees of a request and what
+// it answers. RESTinio stays inside the host (it costs ~35 s per file to
+// compile), so plugins include only this.
+//
+// Handlers are asynchronous: a handler gets the request and a Responder and
+// may answer later from any thread (typically from a storage unit's
+// completion, after the commit). It must answer exactly once.
+#pragma once
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ates/protocol/status.hpp"
+
+namespace ates::plugin_api {
+
+enum class Method { kGet, kPost, kPatch, kPut, kDelete };
+inline std::string_view to_string(Method method) {
+  switch (method) {
+    case Method::kGet: return "GET";
+    case Method::kPost: return "POST";
+    case Method::kPatch: return "PATCH";
+    case Method::kPut: return "PUT";
+    case Method::kDelete: return "DELETE";
+  }
+  return "?";
+}
+
+enum class Role { kAdmin, kManager, kAccountant, kWorker };
+inline std::string_view to_string(Role role) {
+  switch (role) {
+    case Role::kAdmin: return "admin";
+    case Role::kManager: return "manager";
+    case Role::kAccountant: return "accountant";
+    case Role::kWorker: return "worker";
+  }
+  return "?";
+}
+
+inline std::optional<Role> role_from_string(std::string_view text) {
+  for (Role role : {Role::kAdmin, Role::kManager, Role::kAccountant, Role::kWorker}) {
+    if (to_string(role) == text) return role;
+  }
+  return std::nullopt;
+}
+
+// Who is calling: verified by the host from the bearer token.
+struct Principal {
+  std::string user_id;
+  Role role = Role::kWorker;
+};
+
+struct Request {
+  Method method = Method::kGet;
+  std::string path;                                  // without the query
+  std::map<std::string, std::string> path_params;   // {id} -> value
+  std::map<std::string, std::string> query;         // decoded; last value wins
+  std::map<std::string, std::string> headers;       // names in lower case
+  std::string body;
+  std::optional<Principal> principal;                // absent on public routes
+  std::string request_id;                            // also in every log line
+
+  std::optional<std::string_view> header(std::string_view lower_case_name) const {
+    const auto it = headers.find(std::string(lower_case_name));
+    if (it == headers.end()) return std::nullopt;
+    return std::string_view(it->second);
+  }
+  std::optional<std::string_view> query_value(std::string_view name) const {
+    const auto it = query.find(std::string(name));
+    if (it == query.end()) return std::nullopt;
+    return std::string_view(it->second);
+  }
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static Response json(int status, const nlohmann::json& body) {
+    return Response{status, "application/json", body.dump(), {}};
+  }
+  // RFC 7807 problem+json: {type, title, status, detail}. `type` is a
+  // stable identifier clients may switch on, e.g. "validation".
+  static Response problem(int status, std::string_view type, std::string_view detail);
+  // The HTTP answer for a Status from any module (400, 404, 409, 403, 401,
+  // 507, 503, 500), with the status message as the detail.
+  static Response from_status(const protocol::Status& status);
+};
+
+// The reason phrase of the HTTP statuses ates answers.
+inline std::string_view status_title(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 507: return "Insufficient Storage";
+    default: return "Error";
+  }
+}
+
+inline Response Response::problem(int status, std::string_view type, std::string_view detail) {
+  const nlohmann::json body = {{"type", "https://ates.uberpopug.example/problems/" + std::string(type)},
+                               {"title", std::string(status_title(status))},
+                               {"status", status},
+                               {"detail", std::string(detail)}};
+  return Response{status, "application/problem+json", body.dump(), {}};
+}
+
+inline Response Response::from_status(const protocol::Status& status) {
+  using protocol::Code;
+  switch (status.code()) {
+    case Code::kOk: return json(200, nlohmann::json::object());
+    case Code::kInvalidArgument: return problem(400, "validation", status.message());
+    case Code::kNotFound: return problem(404, "not-found", status.message());
+    case Code::kConflict: return problem(409, "conflict", status.message());
+    case Code::kPermissionDenied: return problem(403, "forbidden", status.message());
+    case Code::kUnauthenticated: return problem(401, "unauthenticated", status.message());
+    case Code::kStorageFull: return problem(507, "storage-full", status.message());
+    case Code::kUnavailable: {
+      Response response = problem(503, "unavailable", status.message());
+      response.headers.emplace_back("Retry-After", "1");
+      return response;
+    }
+    case Code::kInternal: return problem(500, "internal", status.message());
+  }
+  return problem(500, "internal", status.message());
+}
+
+using Responder = std::function<void(Response)>;
+using Handler = std::function<void(Request, Responder)>;
+
+// Who may call a route. An empty `roles` with `authenticated` means any
+// signed-in user; `authenticated = false` makes the route public.
+struct Access {
+  bool authenticated = true;
+  std::vector<Role> roles;
+
+  static Access anyone() { return {false, {}}; }
+  static Access any_role() { return {true, {}}; }
+  static Access only(std::vector<Role> roles) { return {true, std::move(roles)}; }
+  bool allows(const std::optional<Principal>& principal) const {
+    if (!authenticated) return true;
+    if (!principal) return false;
+    return roles.empty() || std::find(roles.begin(), roles.end(), principal->role) != roles.end();
+  }
+};
+
+struct Route {
+  Method method = Method::kGet;
+  // Relative to the plugin's prefix /api/v1/<plugin>; segments in braces
+  // are parameters: "/tasks/{id}/complete".
+  std::string pattern;
+  Access access;
+  Handler handler;
+  std::string summary;  // one line for the OpenAPI document
+};
+
+// ---- shared helpers (API.md conventions) -------------------------------------
+
+// Parses a JSON request body; a malformed body or a non-object is
+// invalid_argument (400).
+inline protocol::Result<nlohmann::json> parse_json_object(std::string_view body) {
+  nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return protocol::invalid_argument("the body is not valid JSON");
+  if (!parsed.is_object()) return protocol::invalid_argument("the body must be a JSON object");
+  return parsed;
+}
+
+// `?limit=` (default 100, 1..1000) and `?after=<cursor>` (API.md). Lists
+// answer `next`: the cursor of the following page, or null.
+struct Page {
+  std::size_t limit = 100;
+  std::optional<std::string> after;
+};
+
+inline protocol::Result<Page> parse_page(const Request& request) {
+  Page page;
+  if (auto limit = request.query_value("limit")) {
+    std::size_t value = 0;
+    if (limit->empty() || limit->size() > 4) return protocol::invalid_argument("limit must be 1..1000");
+    for (char c : *limit) {
+      if (c < '0' || c > '9') return protocol::invalid_argument("limit must be 1..1000");
+      value = value * 10 + static_cast<std::size_t>(c - '0');
+    }
+    if (value < 1 || value > 1000) return protocol::invalid_argument("limit must be 1..1000");
+    page.limit = value;
+  }
+  if (auto after = request.query_value("after")) {
+    if (after->empty()) return protocol::invalid_argument("after must not be empty");
+    page.after = std::string(*after);
+  }
+  return page;
+}
+
+// Cuts `items` (sorted by cursor, at most limit + 1 of them, read from
+// after the cursor) to one page and says where the next one starts.
+template <class Item, class CursorOf>
+nlohmann::json page_of(std::vector<Item> items, const Page& page, CursorOf cursor_of,
+                       std::string_view field, const std::function<nlohmann::json(const Item&)>& to_json) {
+  nlohmann::json next = nullptr;
+  if (items.size() > page.limit) {
+    items.resize(page.limit);
+    next = cursor_of(items.back());
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const Item& item : items) list.push_back(to_json(item));
+  return {{std::string(field), std::move(list)}, {"next", std::move(next)}};
+}
+
+}  // namespace ates::plugin_api

@@ -1,0 +1,130 @@
+// The plugin ABI (DESIGN §3): one extern "C" entry point returning a plain
+// struct. The host checks the ABI version, the struct's size and the build
+// id of these headers before calling anything else, and refuses a plugin
+// whose values differ with a message naming both sides.
+//
+// Every function in the struct is noexcept: ATES_DEFINE_PLUGIN wraps the
+// plugin's constructor, start() and stop() so that no exception crosses the
+// boundary; a failure comes back as an error message.
+//
+// A plugin keeps no thread_local with a destructor and registers nothing
+// global (atexit, loggers), so that dlclose really unloads it (hot reload).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+
+#include "ates/plugin_api/build_id.hpp"
+#include "ates/plugin_api/context.hpp"
+
+namespace ates::plugin_api {
+
+inline constexpr std::uint32_t kAbiVersion = 1;
+inline constexpr const char* kEntrySymbol = "ates_plugin_entry";
+
+// One configuration key a plugin accepts: `type` is "string", "int" or
+// "bool"; `default_value` is its text form.
+struct ConfigKeySpec {
+  const char* name;
+  const char* type;
+  const char* default_value;
+  const char* doc;
+};
+
+class Plugin {
+ public:
+  virtual ~Plugin() = default;
+  // Called after every plugin was created: start consumers and threads.
+  virtual protocol::Status start() = 0;
+  // Drains: no new work, consumers stop at a transaction boundary, threads
+  // joined. Routes are already gone when stop() is called.
+  virtual void stop() = 0;
+};
+
+extern "C" {
+struct PluginEntry {
+  std::uint32_t abi_version;
+  std::uint32_t struct_size;
+  const char* name;
+  const char* build_id;
+  const ConfigKeySpec* config_keys;
+  std::size_t config_key_count;
+  // Each returns null / non-zero on failure with a message in `error`.
+  void* (*create)(HostContext* context, char* error, std::size_t error_size) noexcept;
+  int (*start)(void* plugin, char* error, std::size_t error_size) noexcept;
+  void (*stop)(void* plugin) noexcept;
+  void (*destroy)(void* plugin) noexcept;
+};
+}
+
+using EntryFunction = const PluginEntry* (*)();
+
+namespace detail {
+inline void write_error(char* error, std::size_t size, const char* message) {
+  if (size > 0) std::snprintf(error, size, "%s", message);
+}
+}  // namespace detail
+
+}  // namespace ates::plugin_api
+
+// Defines the entry point of a plugin: NAME is its name ("tracker"), CLASS
+// its Plugin subclass constructed from HostContext&, KEYS an array of
+// ConfigKeySpec (or nullptr) and COUNT its length.
+#define ATES_DEFINE_PLUGIN(NAME, CLASS, KEYS, COUNT)                                                       \
+  namespace {                                                                                              \
+  void* ates_create(::ates::plugin_api::HostContext* context, char* error, std::size_t size) noexcept {    \
+    try {                                                                                                  \
+      return static_cast<::ates::plugin_api::Plugin*>(new CLASS(*context));                                \
+    } catch (const std::exception& e) {                                                                    \
+      ::ates::plugin_api::detail::write_error(error, size, e.what());                                      \
+    } catch (...) {                                                                                        \
+      ::ates::plugin_api::detail::write_error(error, size, "unknown exception");                          \
+    }                                                                                                      \
+    return nullptr;                                                                                        \
+  }                                                                                                        \
+  int ates_start(void* plugin, char* error, std::size_t size) noexcept {                                   \
+    try {                                                                                                  \
+      const ::ates::protocol::Status status = static_cast<::ates::plugin_api::Plugin*>(plugin)->start();   \
+      if (status) return 0;                                                                                \
+      ::ates::plugin_api::detail::write_error(error, size, status.to_string().c_str());                    \
+    } catch (const std::exception& e) {                                                                    \
+      ::ates::plugin_api::detail::write_error(error, size, e.what());                                      \
+    } catch (...) {                                                                                        \
+      ::ates::plugin_api::detail::write_error(error, size, "unknown exception");                          \
+    }                                                                                                      \
+    return 1;                                                                                              \
+  }                                                                                                        \
+  void ates_stop(void* plugin) noexcept {                                                                  \
+    try {                                                                                                  \
+      static_cast<::ates::plugin_api::Plugin*>(plugin)->stop();                                            \
+    } catch (...) {                                                                                        \
+    }                                                                                                      \
+  }                                                                                                        \
+  void ates_destroy(void* plugin) noexcept {                                                               \
+    try {                                                                                                  \
+      delete static_cast<::ates::plugin_api::Plugin*>(plugin);                                             \
+    } catch (...) {                                                                                        \
+    }                                                                                                      \
+  }                                                                                                        \
+  }                                                                                                        \
+  extern "C" __attribute__((visibility("default"))) const ::ates::plugin_api::PluginEntry*               \
+  ates_plugin_entry() {                                                                                    \
+    static const ::ates::plugin_api::PluginEntry entry{ATES_PLUGIN_ABI_VERSION_FOR_TESTS,                 \
+                                                       sizeof(::ates::plugin_api::PluginEntry),          \
+                                                       NAME,                                               \
+                                                       ::ates::plugin_api::kBuildId,                       \
+                                                       KEYS,                                               \
+                                                       COUNT,                                              \
+                                                       &ates_create,                                       \
+                                                       &ates_start,                                        \
+                                                       &ates_stop,                                         \
+                                                       &ates_destroy};                                     \
+    return &entry;                                                                                         \
+  }
+
+// Tests build a plugin with another ABI version to prove it is refused.
+#ifndef ATES_PLUGIN_ABI_VERSION_FOR_TESTS
+#define ATES_PLUGIN_ABI_VERSION_FOR_TESTS ::ates::plugin_api::kAbiVersion
+#endif

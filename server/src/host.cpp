@@ -1,0 +1,670 @@
+// [SECTION] plugin context
+// [SECTION] state of the host
+// [SECTION] start-up
+// [SECTION] HTTP dispatch: host routes, static files, plugin routes
+// [SECTION] reload and shutdown
+// [SECTION] control socket and file watcher
+
+#include "host.hpp"
+
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include "ates/storage/lock_file.hpp"
+#include "http_server.hpp"
+#include "metrics.hpp"
+#include "plugin_context.hpp"
+#include "plugin_loader.hpp"
+#include "router.hpp"
+
+namespace ates::server {
+
+using plugin_api::Method;
+using plugin_api::Request;
+using plugin_api::Responder;
+using plugin_api::Response;
+using protocol::Code;
+using protocol::Status;
+
+// [SECTION] plugin context ------------------------------------------------------
+
+void PluginLogger::log(plugin_api::LogLevel level, std::string_view message, std::string_view request_id) {
+  const auto spd_level = level == plugin_api::LogLevel::kDebug  ? spdlog::level::debug
+                         : level == plugin_api::LogLevel::kInfo ? spdlog::level::info
+                         : level == plugin_api::LogLevel::kWarn ? spdlog::level::warn
+                                                                : spdlog::level::err;
+  if (request_id.empty()) {
+    spdlog::log(spd_level, "[{}] {}", plugin_, message);
+  } else {
+    spdlog::log(spd_level, "[{}] [{}] {}", plugin_, request_id, message);
+  }
+}
+
+void PluginContext::add_route(plugin_api::Route route) {
+  std::string full = "/api/v1/" + name_ + route.pattern;
+  if (!routes_.add(name_, full, std::move(route))) spdlog::error("[{}] route {} registered twice", name_, full);
+}
+
+// [SECTION] state of the host ---------------------------------------------------
+
+namespace {
+
+std::string rfc3339(std::int64_t micros) {
+  const std::time_t seconds = micros / 1'000'000;
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+std::string_view content_type_of(const std::filesystem::path& file) {
+  const std::string ext = file.extension().string();
+  if (ext == ".html") return "text/html; charset=utf-8";
+  if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
+  if (ext == ".wasm") return "application/wasm";
+  if (ext == ".css") return "text/css; charset=utf-8";
+  if (ext == ".png") return "image/png";
+  if (ext == ".svg") return "image/svg+xml";
+  if (ext == ".json") return "application/json";
+  if (ext == ".ico") return "image/x-icon";
+  return "application/octet-stream";
+}
+
+// Records each commit of a plugin's storage in the metrics.
+class StorageMetrics final : public storage::CommitObserver {
+ public:
+  StorageMetrics(MetricsRegistry& metrics, std::string plugin) : metrics_(metrics), plugin_(std::move(plugin)) {}
+  void on_commit(const storage::CommitInfo& info) override {
+    const Labels labels{{"plugin", plugin_}};
+    metrics_.add("ates_storage_commits_total", labels, 1, "write transactions committed");
+    metrics_.add("ates_storage_units_total", labels, static_cast<double>(info.units),
+                 "units committed; divided by commits: the average batch");
+    metrics_.set("ates_storage_last_batch_units", labels, static_cast<double>(info.units), "units in the last batch");
+    metrics_.observe("ates_storage_commit_duration_seconds", labels, info.commit_seconds,
+                     "from a batch's begin to its durable commit");
+    for (const auto& head : info.heads) {
+      const Labels stream{{"stream", head.stream}};
+      metrics_.set("ates_outbox_head_seq", stream, static_cast<double>(head.head_seq), "newest sequence of a stream");
+      metrics_.set("ates_outbox_watermark_seconds", stream, static_cast<double>(head.watermark) / 1e6,
+                   "every event before this time has seq <= head");
+    }
+  }
+
+ private:
+  MetricsRegistry& metrics_;
+  std::string plugin_;
+};
+
+}  // namespace
+
+struct Slot {
+  std::string name;
+  std::filesystem::path file;
+  PluginLibrary library;
+  void* instance = nullptr;
+  std::unique_ptr<storage::Environment> env;
+  std::unique_ptr<PluginContext> context;
+  std::unique_ptr<StorageMetrics> storage_metrics;
+  std::string state = "loaded";  // loaded, running, failed, reloading, stopped
+  std::string error;
+};
+
+struct Host::Impl {
+  Settings settings;
+  std::filesystem::path exe_dir;
+  std::filesystem::path data_dir;
+  std::optional<storage::DataDirLock> lock;
+  MetricsRegistry metrics;
+  RouteTable routes;
+  std::unique_ptr<storage::Clock> business_clock;
+  storage::ManualClock* fake_clock = nullptr;
+  std::unique_ptr<PluginLoader> loader;
+  std::filesystem::path ui_dir;
+
+  mutable std::mutex slots_mutex;  // guards every Slot's state/error/instance/library; serialises reloads
+  std::vector<std::unique_ptr<Slot>> slots;
+
+  std::unique_ptr<HttpServer> http;
+  std::uint16_t port = 0;
+  std::size_t body_limit = 65536;
+
+  // In-flight requests per owner; reload and shutdown wait for them.
+  std::mutex inflight_mutex;  // guards inflight
+  std::condition_variable inflight_cv;
+  std::map<std::string, int, std::less<>> inflight;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> next_request{0};
+  std::string request_prefix;
+
+  std::atomic<bool> threads_stop{false};
+  std::thread control_thread;
+  std::thread watch_thread;
+  bool shut_down = false;
+
+  void dispatch(Request request, Responder respond);
+  void serve_host_route(const Request& request, const Responder& respond, bool& handled);
+  void serve_static(const Request& request, const Responder& respond);
+  void begin(const std::string& owner);
+  void end(const std::string& owner);
+  void wait_idle(const std::string& owner, std::chrono::milliseconds timeout);
+  Status start_slot(Slot& slot);
+  void stop_slot(Slot& slot);
+  Status reload(const std::string& name);
+  nlohmann::json status_json() const;
+  bool ready() const;
+  nlohmann::json openapi() const;
+  void control_loop();
+  void watch_loop();
+};
+
+// [SECTION] start-up ------------------------------------------------------------
+
+namespace {
+
+std::vector<std::filesystem::path> candidate_dirs(const std::filesystem::path& exe_dir, const std::string& configured,
+                                                  std::string_view beside, std::string_view in_build_tree) {
+  if (!configured.empty()) return {configured};
+  return {exe_dir / beside, exe_dir.parent_path() / in_build_tree};
+}
+
+storage::EnvironmentOptions environment_options(const Settings& settings, const std::filesystem::path& dir,
+                                                const std::string& producer, storage::Clock* clock) {
+  return {.dir = dir,
+          .producer = producer,
+          .map_size = static_cast<std::size_t>(settings.get_int("storage.map_size_mb")) << 20,
+          .max_readers = static_cast<unsigned>(settings.get_int("storage.max_readers")),
+          .clock = clock};
+}
+
+}  // namespace
+
+Host::Host(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Host::~Host() { shutdown(); }
+
+const Settings& Host::settings() const { return impl_->settings; }
+std::uint16_t Host::port() const { return impl_->port; }
+nlohmann::json Host::status_json() const { return impl_->status_json(); }
+bool Host::ready() const { return impl_->ready(); }
+Status Host::reload(const std::string& plugin) { return impl_->reload(plugin); }
+
+protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources, const std::filesystem::path& exe) {
+  auto impl = std::make_unique<Impl>();
+  impl->exe_dir = std::filesystem::absolute(exe).parent_path();
+
+  // First pass: the host's own keys, to learn where plugins are.
+  auto first = load_settings(host_keys(), sources, /*allow_unknown=*/true);
+  if (!first) return first.status();
+  const auto dirs = candidate_dirs(impl->exe_dir, first->get_string("plugin_dir"), "plugins", "plugins");
+  auto found = find_plugins(dirs);
+  const auto wanted = first->get_list("plugins");
+  if (!wanted.empty()) {
+    for (const auto& name : wanted) {
+      if (std::none_of(found.begin(), found.end(), [&](const auto& f) { return f.first == name; })) {
+        return Status(Code::kNotFound, "plugin '" + name + "' (from 'plugins') is not in " + dirs.front().string());
+      }
+    }
+    std::erase_if(found, [&](const auto& f) { return std::find(wanted.begin(), wanted.end(), f.first) == wanted.end(); });
+  }
+
+  impl->data_dir = std::filesystem::absolute(first->get_string("data"));
+  auto lock = storage::DataDirLock::acquire(impl->data_dir);
+  if (!lock) return lock.status();
+  impl->lock.emplace(std::move(lock).value());
+  impl->loader = std::make_unique<PluginLoader>(impl->data_dir / "host" / "loaded-plugins");
+
+  // Load the libraries to learn the keys they declare, then read the whole
+  // configuration strictly.
+  std::vector<KeySpec> keys = host_keys();
+  for (const auto& [name, file] : found) {
+    auto slot = std::make_unique<Slot>();
+    slot->name = name;
+    slot->file = file;
+    auto library = impl->loader->load(file);
+    if (!library) return library.status();
+    slot->library = std::move(library).value();
+    if (slot->library.name != name) {
+      return Status(Code::kInvalidArgument, "plugin file " + file.string() + " names itself '" + slot->library.name + "'");
+    }
+    const auto* entry = slot->library.entry;
+    for (std::size_t i = 0; i < entry->config_key_count; ++i) {
+      const auto& spec = entry->config_keys[i];
+      const std::string type = spec.type;
+      keys.push_back({name + "." + spec.name,
+                      type == "int" ? KeyType::kInt : type == "bool" ? KeyType::kBool : KeyType::kString,
+                      spec.default_value, "", spec.doc});
+    }
+    impl->slots.push_back(std::move(slot));
+  }
+  auto settings = load_settings(keys, sources);
+  if (!settings) return settings.status();
+  impl->settings = std::move(settings).value();
+  const Settings& s = impl->settings;
+
+  const std::string level = s.get_string("log.level");
+  if (level != "debug" && level != "info" && level != "warn" && level != "error") {
+    return Status(Code::kInvalidArgument, "bad value for 'log.level' (" + s.source("log.level") +
+                                              "): expected debug, info, warn or error, got '" + level + "'");
+  }
+  spdlog::set_level(spdlog::level::from_str(level));
+  const std::string fake = s.get_string("fake_clock");
+  if (!fake.empty()) {
+    auto clock = std::make_unique<storage::ManualClock>(*parse_utc_time(fake));
+    impl->fake_clock = clock.get();
+    impl->business_clock = std::move(clock);
+  } else {
+    impl->business_clock = std::make_unique<storage::SystemClock>();
+  }
+  for (const auto& dir : candidate_dirs(impl->exe_dir, s.get_string("ui.dir"), "ui", "web-wasm/dist")) {
+    if (std::filesystem::exists(dir / "index.html")) {
+      impl->ui_dir = dir;
+      break;
+    }
+  }
+  impl->body_limit = static_cast<std::size_t>(s.get_int("http.body_limit"));
+  {
+    protocol::SeededRandom seed(static_cast<std::uint64_t>(::getpid()) ^ static_cast<std::uint64_t>(time(nullptr)));
+    impl->request_prefix = protocol::make_uuid(seed).substr(0, 8);
+  }
+
+  // Host routes that go through the same checks as plugin routes.
+  if (impl->fake_clock != nullptr) {
+    storage::ManualClock* clock = impl->fake_clock;
+    impl->routes.add("host", "/api/v1/dev/clock",
+                     {Method::kPost, "", plugin_api::Access::only({plugin_api::Role::kAdmin}),
+                      [clock](Request request, Responder respond) {
+                        auto body = plugin_api::parse_json_object(request.body);
+                        if (!body) return respond(Response::from_status(body.status()));
+                        const auto advance = body->find("advance_seconds");
+                        if (advance == body->end() || !advance->is_number_integer() || advance->get<std::int64_t>() < 0) {
+                          return respond(Response::problem(400, "validation", "advance_seconds must be a non-negative integer"));
+                        }
+                        clock->advance(advance->get<std::int64_t>() * 1'000'000);
+                        respond(Response::json(200, {{"now", rfc3339(clock->now_us())}}));
+                      },
+                      "advance the fake business clock (only with --fake-clock)"});
+  }
+
+  // Storage and instances.
+  for (auto& slot : impl->slots) {
+    auto env = storage::Environment::open(
+        environment_options(s, impl->data_dir / slot->name, slot->name, impl->business_clock.get()));
+    if (!env) return env.status();
+    slot->env = std::move(env).value();
+    slot->storage_metrics = std::make_unique<StorageMetrics>(impl->metrics, slot->name);
+    slot->env->add_observer(slot->storage_metrics.get());
+    slot->context = std::make_unique<PluginContext>(slot->name, *slot->env, impl->routes, impl->settings,
+                                                    *impl->business_clock, impl->metrics);
+  }
+  for (auto& slot : impl->slots) {
+    if (Status status = impl->start_slot(*slot); !status) {
+      spdlog::error("plugin {} failed to start and was unloaded: {}", slot->name, status.message());
+    }
+  }
+
+  HttpOptions http;
+  const std::string listen = s.get_string("http.listen");
+  http.address = listen.substr(0, listen.rfind(':'));
+  http.port = static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+  http.threads = static_cast<std::size_t>(std::max<std::int64_t>(1, s.get_int("http.threads")));
+  http.body_limit = impl->body_limit;
+  http.read_timeout = std::chrono::milliseconds(s.get_int("http.read_timeout_ms"));
+  http.handle_timeout = std::chrono::milliseconds(s.get_int("http.handle_timeout_ms"));
+  Impl* raw = impl.get();
+  impl->http = std::make_unique<HttpServer>(http, [raw](Request r, Responder respond) { raw->dispatch(std::move(r), std::move(respond)); });
+  auto port = impl->http->start();
+  if (!port) return port.status();
+  impl->port = *port;
+
+  impl->control_thread = std::thread([raw] { raw->control_loop(); });
+  if (s.get_bool("dev")) impl->watch_thread = std::thread([raw] { raw->watch_loop(); });
+  return std::unique_ptr<Host>(new Host(std::move(impl)));
+}
+
+Status Host::Impl::start_slot(Slot& slot) {
+  char error[512] = {};
+  const auto* entry = slot.library.entry;
+  slot.instance = entry->create(slot.context.get(), error, sizeof error);
+  if (slot.instance == nullptr) {
+    routes.remove_owner(slot.name);
+    slot.state = "failed";
+    slot.error = std::string("create failed: ") + error;
+    loader->unload(slot.library);
+    return Status(Code::kInternal, slot.error);
+  }
+  if (entry->start(slot.instance, error, sizeof error) != 0) {
+    routes.remove_owner(slot.name);
+    entry->stop(slot.instance);
+    entry->destroy(slot.instance);
+    slot.instance = nullptr;
+    slot.state = "failed";
+    slot.error = std::string("start failed: ") + error;
+    // Whatever the plugin queued must be done before its code goes.
+    slot.env->run([](storage::WriteTxn&) { return Status::ok(); });
+    loader->unload(slot.library);
+    return Status(Code::kInternal, slot.error);
+  }
+  slot.state = "running";
+  slot.error.clear();
+  spdlog::info("plugin {} started ({})", slot.name, slot.file.string());
+  return Status::ok();
+}
+
+void Host::Impl::stop_slot(Slot& slot) {
+  if (slot.instance == nullptr) return;
+  routes.remove_owner(slot.name);
+  wait_idle(slot.name, std::chrono::seconds(10));
+  slot.library.entry->stop(slot.instance);
+  // A no-op unit completes after every unit the plugin queued before it, and
+  // its completion after theirs: no plugin code runs from storage after this.
+  slot.env->run([](storage::WriteTxn&) { return Status::ok(); });
+  slot.library.entry->destroy(slot.instance);
+  slot.instance = nullptr;
+  if (Status s = loader->unload(slot.library); !s) spdlog::error("{}", s.message());
+  slot.state = "stopped";
+}
+
+// [SECTION] HTTP dispatch: host routes, static files, plugin routes --------------
+
+void Host::Impl::begin(const std::string& owner) {
+  std::lock_guard lock(inflight_mutex);
+  ++inflight[owner];
+}
+
+void Host::Impl::end(const std::string& owner) {
+  {
+    std::lock_guard lock(inflight_mutex);
+    --inflight[owner];
+  }
+  inflight_cv.notify_all();
+}
+
+void Host::Impl::wait_idle(const std::string& owner, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(inflight_mutex);
+  inflight_cv.wait_for(lock, timeout, [&] {
+    if (owner.empty()) {
+      return std::all_of(inflight.begin(), inflight.end(), [](const auto& entry) { return entry.second == 0; });
+    }
+    auto it = inflight.find(owner);
+    return it == inflight.end() || it->second == 0;
+  });
+}
+
+void Host::Impl::dispatch(Request request, Responder respond) {
+  const auto started = std::chrono::steady_clock::now();
+  request.request_id = request_prefix + "-" + std::to_string(++next_request);
+  const std::string method(plugin_api::to_string(request.method));
+  const std::string path = request.path;
+  const std::string request_id = request.request_id;
+  // Every answer goes through here: metrics and the access log (no bodies,
+  // no headers: nothing secret is logged).
+  auto answer = [this, respond = std::move(respond), started, method, path, request_id](
+                    Response response, const std::string& route, const std::string& owner) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    metrics.add("ates_http_requests_total", {{"method", method}, {"route", route}, {"status", std::to_string(response.status)}}, 1,
+                "HTTP requests answered");
+    metrics.observe("ates_http_request_duration_seconds", {{"route", route}}, seconds, "time to answer a request");
+    spdlog::info("[{}] [{}] {} {} {} {:.2f}ms", owner, request_id, method, path, response.status, seconds * 1000);
+    response.headers.emplace_back("X-Request-Id", request_id);
+    respond(std::move(response));
+  };
+
+  if (stopping.load()) {
+    Response response = Response::problem(503, "shutting-down", "the server is shutting down");
+    response.headers.emplace_back("Retry-After", "1");
+    return answer(std::move(response), "unmatched", "host");
+  }
+  if (request.method == Method::kGet) {
+    if (path == "/healthz") return answer(Response::json(200, {{"status", "alive"}}), path, "host");
+    if (path == "/readyz") return answer(Response::json(ready() ? 200 : 503, status_json()), path, "host");
+    if (path == "/metrics") {
+      return answer(Response{200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(), {}}, path, "host");
+    }
+    if (path == "/api/v1/openapi.json") return answer(Response::json(200, openapi()), path, "host");
+    if (!path.starts_with("/api/")) {
+      return serve_static(request, [answer](Response r) { answer(std::move(r), "static", "host"); });
+    }
+  }
+  if (request.body.size() > body_limit) {
+    return answer(Response::problem(413, "too-large",
+                                    "the body has " + std::to_string(request.body.size()) + " bytes; at most " +
+                                        std::to_string(body_limit) + " are accepted"),
+                  "unmatched", "host");
+  }
+  RouteMatch match = routes.match(request.method, path);
+  switch (match.kind) {
+    case RouteMatch::Kind::kNotFound:
+      return answer(Response::problem(404, "not-found", "no route " + method + " " + path), "unmatched", "host");
+    case RouteMatch::Kind::kMethodNotAllowed:
+      return answer(Response::problem(405, "method-not-allowed", method + " is not allowed on " + path), "unmatched", "host");
+    case RouteMatch::Kind::kReloading: {
+      Response response = Response::problem(503, "reloading", "plugin " + match.owner + " is reloading; retry shortly");
+      response.headers.emplace_back("Retry-After", "1");
+      return answer(std::move(response), "unmatched", match.owner);
+    }
+    case RouteMatch::Kind::kFound: break;
+  }
+  if (match.access.authenticated) {
+    // Token verification arrives with the auth plugin's signing keys; until
+    // a key is known no token can be verified.
+    const auto authorization = request.header("authorization");
+    const std::string detail = !authorization || !authorization->starts_with("Bearer ")
+                                   ? "a bearer token is required"
+                                   : "the token cannot be verified: no signing key is known yet";
+    return answer(Response::problem(401, "unauthenticated", detail), match.pattern, match.owner);
+  }
+  request.path_params = std::move(match.params);
+  const std::string owner = match.owner;
+  const std::string route = match.pattern;
+  begin(owner);
+  auto finish = [this, answer, owner, route](Response response) {
+    answer(std::move(response), route, owner);
+    end(owner);
+  };
+  try {
+    match.handler(std::move(request), finish);
+  } catch (const std::exception& e) {
+    spdlog::error("[{}] [{}] handler threw: {}", owner, request_id, e.what());
+    finish(Response::problem(500, "internal", "the handler failed"));
+  }
+}
+
+void Host::Impl::serve_static(const Request& request, const Responder& respond) {
+  if (ui_dir.empty()) return respond(Response::problem(404, "not-found", "the UI is not installed"));
+  std::string relative = request.path == "/" ? "index.html" : request.path.substr(1);
+  if (relative.find("..") != std::string::npos || relative.find('\0') != std::string::npos) {
+    return respond(Response::problem(404, "not-found", "no such file"));
+  }
+  const std::filesystem::path file = ui_dir / relative;
+  std::ifstream in(file, std::ios::binary);
+  if (!in || std::filesystem::is_directory(file)) return respond(Response::problem(404, "not-found", "no such file"));
+  std::stringstream content;
+  content << in.rdbuf();
+  Response response{200, std::string(content_type_of(file)), content.str(), {}};
+  response.headers.emplace_back("Cache-Control", "no-cache");
+  respond(std::move(response));
+}
+
+nlohmann::json Host::Impl::status_json() const {
+  const bool is_ready = ready();
+  nlohmann::json plugins = nlohmann::json::array();
+  {
+    std::lock_guard lock(slots_mutex);
+    for (const auto& slot : slots) {
+      nlohmann::json item = {{"name", slot->name}, {"state", slot->state}};
+      if (!slot->error.empty()) item["error"] = slot->error;
+      plugins.push_back(std::move(item));
+    }
+  }
+  return {{"status", is_ready ? "ready" : (stopping ? "stopping" : "starting")}, {"plugins", std::move(plugins)},
+          {"fake_clock", fake_clock != nullptr}};
+}
+
+bool Host::Impl::ready() const {
+  if (stopping || port == 0) return false;
+  std::lock_guard lock(slots_mutex);
+  return std::all_of(slots.begin(), slots.end(), [](const auto& slot) { return slot->state == "running"; });
+}
+
+nlohmann::json Host::Impl::openapi() const {
+  nlohmann::json paths = nlohmann::json::object();
+  for (const auto& route : routes.list()) {
+    std::string method(plugin_api::to_string(route.method));
+    std::transform(method.begin(), method.end(), method.begin(), ::tolower);
+    nlohmann::json operation = {{"summary", route.summary}, {"tags", {route.owner}}};
+    if (route.access.authenticated) {
+      operation["security"] = {{{"bearer", nlohmann::json::array()}}};
+      nlohmann::json roles = nlohmann::json::array();
+      for (auto role : route.access.roles) roles.push_back(std::string(plugin_api::to_string(role)));
+      operation["x-roles"] = roles;
+    }
+    paths[route.pattern][method] = std::move(operation);
+  }
+  return {{"openapi", "3.0.3"},
+          {"info", {{"title", "ates"}, {"version", "1"}}},
+          {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
+          {"paths", std::move(paths)}};
+}
+
+// [SECTION] reload and shutdown --------------------------------------------------
+
+Status Host::Impl::reload(const std::string& name) {
+  std::lock_guard lock(slots_mutex);
+  auto it = std::find_if(slots.begin(), slots.end(), [&](const auto& slot) { return slot->name == name; });
+  if (it == slots.end()) return Status(Code::kNotFound, "no plugin named " + name);
+  Slot& slot = **it;
+  spdlog::info("plugin {}: reloading from {}", name, slot.file.string());
+  routes.set_reloading(name, true);
+  slot.state = "reloading";
+  stop_slot(slot);
+  slot.state = "reloading";
+  auto library = loader->load(slot.file);
+  if (!library) {
+    slot.state = "failed";
+    slot.error = library.status().message();
+    spdlog::error("plugin {}: {}", name, slot.error);
+    return library.status();
+  }
+  slot.library = std::move(library).value();
+  Status status = start_slot(slot);
+  routes.set_reloading(name, false);
+  return status;
+}
+
+void Host::shutdown() {
+  Impl& impl = *impl_;
+  if (impl.shut_down) return;
+  impl.shut_down = true;
+  spdlog::info("shutting down: draining requests");
+  impl.stopping = true;
+  impl.wait_idle("", std::chrono::seconds(10));
+  if (impl.http) impl.http->stop();
+  impl.threads_stop = true;
+  if (impl.watch_thread.joinable()) impl.watch_thread.join();
+  if (impl.control_thread.joinable()) impl.control_thread.join();
+  {
+    std::lock_guard lock(impl.slots_mutex);
+    for (auto it = impl.slots.rbegin(); it != impl.slots.rend(); ++it) impl.stop_slot(**it);
+    for (auto it = impl.slots.rbegin(); it != impl.slots.rend(); ++it) {
+      if ((*it)->env) (*it)->env->remove_observer((*it)->storage_metrics.get());
+      (*it)->context.reset();
+      (*it)->env.reset();  // closes LMDB after its writer drained
+    }
+  }
+  impl.lock.reset();
+  spdlog::info("stopped");
+}
+
+// [SECTION] control socket and file watcher ----------------------------------------
+
+void Host::Impl::control_loop() {
+  try {
+    zmq::context_t context(1);
+    zmq::socket_t socket(context, zmq::socket_type::rep);
+    socket.set(zmq::sockopt::linger, 0);
+    const std::filesystem::path path = data_dir / "control";
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+    socket.bind("ipc://" + path.string());
+    ::chmod(path.c_str(), 0600);  // only the owner of the data directory may command it
+    while (!threads_stop.load()) {
+      zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
+      zmq::poll(items, 1, std::chrono::milliseconds(100));
+      if (!(items[0].revents & ZMQ_POLLIN)) continue;
+      zmq::message_t message;
+      if (!socket.recv(message)) continue;
+      nlohmann::json reply;
+      const auto command = nlohmann::json::parse(message.to_string(), nullptr, false);
+      const std::string name = command.is_object() ? command.value("command", "") : "";
+      if (name == "status") {
+        reply = status_json();
+      } else if (name == "reload" && command.contains("plugin") && command["plugin"].is_string()) {
+        const Status status = reload(command["plugin"].get<std::string>());
+        reply = {{"ok", status.is_ok()}, {"error", status.message()}};
+      } else {
+        reply = {{"ok", false}, {"error", "unknown command"}};
+      }
+      socket.send(zmq::buffer(reply.dump()), zmq::send_flags::none);
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("control socket: {}", e.what());
+  }
+}
+
+void Host::Impl::watch_loop() {
+  const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) {
+    spdlog::error("--dev: inotify unavailable; plugins will not reload");
+    return;
+  }
+  std::map<int, std::filesystem::path> watched;
+  {
+    std::lock_guard lock(slots_mutex);
+    for (const auto& slot : slots) {
+      const auto dir = slot->file.parent_path();
+      const int wd = ::inotify_add_watch(fd, dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO);
+      if (wd >= 0) watched[wd] = dir;
+    }
+  }
+  spdlog::info("--dev: watching {} plugin directories", watched.size());
+  alignas(inotify_event) char buffer[8192];
+  while (!threads_stop.load()) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n <= 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // poll the stop flag
+      continue;
+    }
+    std::set<std::string> changed;
+    for (char* p = buffer; p < buffer + n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(p);
+      if (event->len > 0) changed.insert((watched[event->wd] / event->name).string());
+      p += sizeof(inotify_event) + event->len;
+    }
+    std::vector<std::string> to_reload;
+    {
+      std::lock_guard lock(slots_mutex);
+      for (const auto& slot : slots) {
+        if (changed.contains(slot->file.string())) to_reload.push_back(slot->name);
+      }
+    }
+    for (const auto& name : to_reload) {
+      if (Status status = reload(name); !status) spdlog::error("--dev: reload of {} failed: {}", name, status.message());
+    }
+  }
+  ::close(fd);
+}
+
+}  // namespace ates::server

@@ -1,0 +1,51 @@
+// The host: what `ates serve` runs (DESIGN §3, §8, §9).
+//
+// Start-up: take the data directory's lock, open each plugin's LMDB
+// environment, load and create every plugin, then start them (a plugin
+// whose start fails is unloaded and reported; the others keep serving),
+// then listen for HTTP and for control commands. Shutdown is the reverse:
+// stop accepting, drain in-flight requests, stop plugins in reverse order,
+// close storage, release the lock.
+//
+// Thread-safety: reload(), status_json() and the HTTP dispatch may run
+// concurrently; start() and shutdown() are called by main only.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ates/protocol/status.hpp"
+#include "config.hpp"
+
+namespace ates::server {
+
+class Host {
+ public:
+  // Reads the configuration (the host's keys and those the plugins found
+  // declare) and starts. `exe` is the path of the running binary: plugins
+  // and the UI are looked for beside it and in the build tree.
+  static protocol::Result<std::unique_ptr<Host>> start(const ConfigSources& sources, const std::filesystem::path& exe);
+  const Settings& settings() const;
+  ~Host();
+
+  std::uint16_t port() const;
+  // Stops everything; idempotent.
+  void shutdown();
+  // Takes a plugin's routes away (503 meanwhile), drains and unloads it,
+  // loads its file anew and starts it. Its storage stays open.
+  protocol::Status reload(const std::string& plugin);
+  // What /readyz and `ates status` show.
+  nlohmann::json status_json() const;
+  bool ready() const;
+
+  struct Impl;
+
+ private:
+  explicit Host(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ates::server

@@ -1,0 +1,81 @@
+// The host's side of plugin_api::HostContext for one plugin: its storage,
+// its routes (registered in the host's table under /api/v1/<plugin>), its
+// config section, the business clock, logging and metrics.
+#pragma once
+
+#include <string>
+
+#include "ates/plugin_api/context.hpp"
+#include "config.hpp"
+#include "metrics.hpp"
+#include "router.hpp"
+
+namespace ates::server {
+
+class PluginConfig final : public plugin_api::Config {
+ public:
+  PluginConfig(const Settings& settings, std::string plugin) : settings_(settings), prefix_(std::move(plugin) + ".") {}
+  std::string get_string(std::string_view key) const override { return settings_.get_string(prefix_ + std::string(key)); }
+  std::int64_t get_int(std::string_view key) const override { return settings_.get_int(prefix_ + std::string(key)); }
+  bool get_bool(std::string_view key) const override { return settings_.get_bool(prefix_ + std::string(key)); }
+
+ private:
+  const Settings& settings_;
+  std::string prefix_;
+};
+
+class PluginLogger final : public plugin_api::Logger {
+ public:
+  explicit PluginLogger(std::string plugin) : plugin_(std::move(plugin)) {}
+  void log(plugin_api::LogLevel level, std::string_view message, std::string_view request_id) override;
+
+ private:
+  std::string plugin_;
+};
+
+class PluginMetrics final : public plugin_api::Metrics {
+ public:
+  PluginMetrics(MetricsRegistry& registry, std::string plugin) : registry_(registry), plugin_(std::move(plugin)) {}
+  void add(std::string_view counter, double value) override {
+    registry_.add("ates_" + std::string(counter), {{"plugin", plugin_}}, value, "a plugin's counter");
+  }
+  void set(std::string_view gauge, double value) override {
+    registry_.set("ates_" + std::string(gauge), {{"plugin", plugin_}}, value, "a plugin's gauge");
+  }
+
+ private:
+  MetricsRegistry& registry_;
+  std::string plugin_;
+};
+
+class PluginContext final : public plugin_api::HostContext {
+ public:
+  PluginContext(std::string name, storage::Environment& env, RouteTable& routes, const Settings& settings,
+                storage::Clock& clock, MetricsRegistry& metrics)
+      : name_(std::move(name)),
+        env_(env),
+        routes_(routes),
+        config_(settings, name_),
+        clock_(clock),
+        logger_(name_),
+        metrics_(metrics, name_) {}
+
+  std::string_view plugin_name() const override { return name_; }
+  storage::Environment& storage() override { return env_; }
+  void add_route(plugin_api::Route route) override;
+  const plugin_api::Config& config() const override { return config_; }
+  storage::Clock& business_clock() override { return clock_; }
+  plugin_api::Logger& log() override { return logger_; }
+  plugin_api::Metrics& metrics() override { return metrics_; }
+
+ private:
+  std::string name_;
+  storage::Environment& env_;
+  RouteTable& routes_;
+  PluginConfig config_;
+  storage::Clock& clock_;
+  PluginLogger logger_;
+  PluginMetrics metrics_;
+};
+
+}  // namespace ates::server

@@ -1,0 +1,102 @@
+// A test plugin named "tracker" (so it may publish on tracker.tasks), built
+// in two variants that answer GET /variant differently. Its routes exercise
+// what the host offers every plugin: publishing in a unit, Idempotency-Key,
+// pagination, the config section and an authenticated route.
+#include "ates/plugin_api/idempotency.hpp"
+#include "ates/plugin_api/plugin.hpp"
+#include "ates/protocol/events.hpp"
+
+#ifndef ATES_TEST_PLUGIN_NAME
+#define ATES_TEST_PLUGIN_NAME "tracker"
+#endif
+
+namespace {
+
+using namespace ates;
+using plugin_api::Access;
+using plugin_api::Method;
+using plugin_api::Request;
+using plugin_api::Responder;
+using plugin_api::Response;
+
+const std::string kCreator = "22222222-2222-4222-8222-222222222222";
+
+class EchoPlugin final : public plugin_api::Plugin {
+ public:
+  explicit EchoPlugin(plugin_api::HostContext& host)
+      : host_(host), idempotency_(host.storage().table<plugin_api::StoredAnswer>("idempotency")) {
+    if (host.plugin_name() == "tracker") {
+      if (auto status = host.storage().declare_stream(protocol::kTasksStream); !status) {
+        throw std::runtime_error(status.to_string());
+      }
+    }
+  }
+
+  protocol::Status start() override {
+    host_.add_route({Method::kGet, "/variant", Access::anyone(),
+                     [](Request, Responder respond) { respond(Response::json(200, {{"variant", ATES_TEST_VARIANT}})); },
+                     "which build of the test plugin runs"});
+    host_.add_route({Method::kGet, "/greeting", Access::anyone(),
+                     [this](Request, Responder respond) {
+                       respond(Response::json(200, {{"greeting", host_.config().get_string("greeting")}}));
+                     },
+                     "a value from the plugin's config section"});
+    host_.add_route({Method::kPost, "/events", Access::anyone(),
+                     [this](Request request, Responder respond) { publish(std::move(request), std::move(respond)); },
+                     "publish one TaskCreated"});
+    host_.add_route({Method::kGet, "/items", Access::anyone(),
+                     [](Request request, Responder respond) { list_items(request, respond); }, "25 items, paginated"});
+    host_.add_route({Method::kGet, "/private", Access::any_role(),
+                     [](Request, Responder respond) { respond(Response::json(200, {{"secret", true}})); },
+                     "needs a token"});
+    host_.log().info("started variant " ATES_TEST_VARIANT);
+    return protocol::Status::ok();
+  }
+
+  void stop() override { host_.log().info("stopping variant " ATES_TEST_VARIANT); }
+
+ private:
+  void publish(Request request, Responder respond) {
+    auto body = plugin_api::parse_json_object(request.body);
+    if (!body) return respond(Response::from_status(body.status()));
+    const auto title = body->find("title");
+    if (title == body->end() || !title->is_string()) {
+      return respond(Response::problem(400, "validation", "title must be a string"));
+    }
+    std::string text = title->get<std::string>();
+    idempotency_.run(host_.storage(), request, std::move(respond),
+                     [text](storage::WriteTxn& txn) -> protocol::Result<Response> {
+                       const std::string id = protocol::make_uuid(txn.random());
+                       auto envelope = txn.publish(protocol::TaskCreated{
+                           .task_id = id, .title = text, .jira_id = {}, .description = "", .created_by = kCreator});
+                       if (!envelope) return envelope.status();
+                       return Response::json(201, {{"task_id", id},
+                                                   {"seq", envelope->seq},
+                                                   {"time_us", envelope->time_us},
+                                                   {"variant", ATES_TEST_VARIANT}});
+                     });
+  }
+
+  static void list_items(const Request& request, const Responder& respond) {
+    auto page = plugin_api::parse_page(request);
+    if (!page) return respond(Response::from_status(page.status()));
+    std::vector<std::string> items;
+    for (int i = 0; i < 25 && items.size() <= page->limit; ++i) {
+      char name[16];
+      std::snprintf(name, sizeof name, "item-%02d", i);
+      if (!page->after || name > *page->after) items.emplace_back(name);
+    }
+    respond(Response::json(200, plugin_api::page_of<std::string>(
+                                    std::move(items), *page, [](const std::string& item) { return item; }, "items",
+                                    [](const std::string& item) { return nlohmann::json(item); })));
+  }
+
+  plugin_api::HostContext& host_;
+  plugin_api::Idempotency idempotency_;
+};
+
+const plugin_api::ConfigKeySpec kKeys[] = {{"greeting", "string", "hello", "what GET /greeting answers"}};
+
+}  // namespace
+
+ATES_DEFINE_PLUGIN(ATES_TEST_PLUGIN_NAME, EchoPlugin, kKeys, 1)

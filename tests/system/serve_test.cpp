@@ -1,0 +1,94 @@
+// `ates` as a process: start-up, the listening line, a second server on
+// the same data refused, the control socket, /metrics read by Prometheus's
+// own parser, configuration errors, and SIGTERM ending in exit 0.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include "ates/testing/http_client.hpp"
+#include "ates/testing/process.hpp"
+#include "ates/testing/temp_dir.hpp"
+
+namespace ates {
+namespace {
+
+using testing::Process;
+using testing::TempDir;
+
+const std::string kAtes = ATES_BINARY;
+const std::string kPlugins = std::string(ATES_TEST_PLUGINS_DIR) + "/variant_a";
+
+// Starts `ates serve` and waits for its listening line; returns the base URL.
+std::string start_serve(Process& serve) {
+  const auto line = serve.read_line();
+  BOOST_TEST_REQUIRE(line.has_value(), "no listening line; stderr: " << serve.stderr_text());
+  const std::string prefix = "ates serve: listening on ";
+  BOOST_TEST_REQUIRE(line->starts_with(prefix), *line);
+  return line->substr(prefix.size());
+}
+
+BOOST_AUTO_TEST_SUITE(serve)
+
+BOOST_AUTO_TEST_CASE(serves_controls_and_stops_cleanly_on_sigterm) {
+  TempDir dir;
+  const std::string data = (dir / "data").string();
+  Process serve({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0"}, {{"ATES_PLUGIN_DIR", kPlugins}});
+  const std::string base = start_serve(serve);
+  const testing::HttpClient client(base);
+  BOOST_TEST(client.get("/healthz").status == 200);
+  BOOST_TEST(client.get("/readyz").json()["status"] == "ready");
+
+  // A second server on the same data directory is refused, naming the first.
+  const auto second = testing::run_to_end({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0"},
+                                          {{"ATES_PLUGIN_DIR", kPlugins}});
+  BOOST_TEST(second.exit_code == 1);
+  BOOST_TEST(second.err.find("is in use by process " + std::to_string(serve.pid())) != std::string::npos, second.err);
+
+  // The control socket answers CLI commands.
+  const auto status = testing::run_to_end({kAtes, "status", "--data", data});
+  BOOST_TEST(status.exit_code == 0, status.err);
+  BOOST_TEST(nlohmann::json::parse(status.out)["plugins"][0]["name"] == "tracker");
+  const auto reload = testing::run_to_end({kAtes, "plugin", "reload", "tracker", "--data", data});
+  BOOST_TEST(reload.exit_code == 0, reload.out << reload.err);
+  BOOST_TEST(client.get("/api/v1/tracker/variant").json()["variant"] == "A");
+
+  // /metrics is read by Prometheus's own text-format parser.
+  const std::string metrics = client.get("/metrics").body;
+  const auto parsed = testing::run_to_end(
+      {"/usr/bin/python3", "-c",
+       "import sys\nfrom prometheus_client.parser import text_string_to_metric_families\n"
+       "names = [f.name for f in text_string_to_metric_families(sys.stdin.read())]\n"
+       "print(' '.join(sorted(names)))"},
+      {}, metrics);
+  BOOST_TEST(parsed.exit_code == 0, parsed.err);
+  BOOST_TEST(parsed.out.find("ates_http_requests") != std::string::npos, parsed.out);
+  BOOST_TEST(parsed.out.find("ates_storage_commit_duration_seconds") != std::string::npos, parsed.out);
+
+  serve.signal(SIGTERM);
+  const auto exit = serve.wait();
+  BOOST_TEST_REQUIRE(exit.has_value());
+  BOOST_TEST(WIFEXITED(*exit));
+  BOOST_TEST(WEXITSTATUS(*exit) == 0);
+  BOOST_TEST(serve.stderr_text().find("stopped") != std::string::npos);
+  // The lock went with it: the data directory is free again.
+  const auto after = testing::run_to_end({kAtes, "status", "--data", data});
+  BOOST_TEST(after.exit_code == 1);
+  BOOST_TEST(after.err.find("no server is running") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(configuration_errors_stop_start_up_naming_the_key) {
+  TempDir dir;
+  const std::string data = (dir / "data").string();
+  auto run = testing::run_to_end({kAtes, "serve", "--data", data, "--listen", "nowhere"}, {{"ATES_PLUGIN_DIR", kPlugins}});
+  BOOST_TEST(run.exit_code == 1);
+  BOOST_TEST(run.err.find("bad value for 'http.listen' (flag --listen)") != std::string::npos, run.err);
+  run = testing::run_to_end({kAtes, "serve", "--data", data}, {{"ATES_PLUGIN_DIR", kPlugins}, {"ATES_HTTP_THREADZ", "2"}});
+  BOOST_TEST(run.exit_code == 1);
+  BOOST_TEST(run.err.find("ATES_HTTP_THREADZ") != std::string::npos, run.err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace ates
