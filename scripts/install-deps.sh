@@ -6,7 +6,11 @@
 #   scripts/install-deps.sh --test   also what the tests need (clang for the
 #                                    fuzzers, chromium + playwright-core for
 #                                    the browser tests)
+#
+# It also fetches Dear ImGui's sources for the WebAssembly UI into
+# ${ATES_IMGUI_SRC:-/var/cache/ates/imgui-1.86} (see the end of this file).
 set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
 
 want_test=0
 [[ "${1:-}" == "--test" ]] && want_test=1
@@ -20,7 +24,7 @@ build_packages=(
   libboost-test-dev
   libsodium-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   libtomlplusplus-dev libcurl4-openssl-dev
-  libimgui-dev emscripten binaryen
+  libimgui-dev emscripten binaryen dpkg-dev
 )
 test_packages=(
   clang libclang-rt-14-dev mold python3-prometheus-client
@@ -46,4 +50,52 @@ if (( ${#missing[@]} )); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Dear ImGui's core sources (imgui.cpp, the GLFW and OpenGL3 backends) for
+# web-wasm/: libimgui-dev ships no core .cpp, so take Debian's source package.
+# A private apt configuration with its own deb-src line and lists keeps the
+# machine's sources and package lists as they are; the result lives outside
+# the clone so fresh clones and every build directory share it.
+imgui_src="${ATES_IMGUI_SRC:-/var/cache/ates/imgui-1.86}"
+imgui_version="1.86+ds-1"
+debian_mirror="${ATES_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+if [[ ! -f "$imgui_src/imgui.cpp" ]]; then
+  echo "install-deps: fetching the imgui $imgui_version source package into $imgui_src"
+  mkdir -p "$(dirname "$imgui_src")"
+  # Unpack beside the destination so the final rename is atomic: an
+  # interrupted fetch never leaves a half-filled $imgui_src behind.
+  work="$(mktemp -d "$(dirname "$imgui_src")/.imgui-fetch.XXXXXX")"
+  trap 'rm -rf "$work"' EXIT
+  mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
+  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $debian_mirror bookworm main" \
+    >"$work/sources.list"
+  apt_private=(
+    -o Dir::Etc::SourceList="$work/sources.list"
+    -o Dir::Etc::SourceParts=/nonexistent
+    -o Dir::State::Lists="$work/lists"
+    -o Dir::Cache="$work/cache"
+    # The private directories belong to the caller, whom apt's _apt sandbox
+    # user could not write to.
+    -o APT::Sandbox::User="$(id -un)"
+  )
+  apt-get "${apt_private[@]}" -qq update
+  # apt checks the files against the signed Sources index it just fetched.
+  (cd "$work" && apt-get "${apt_private[@]}" -qq source --download-only "imgui=$imgui_version")
+  dpkg-source --no-check -x "$work/imgui_$imgui_version.dsc" "$work/imgui" >/dev/null
+  rm -rf "$imgui_src"
+  mv "$work/imgui" "$imgui_src"
+  rm -rf "$work"
+  trap - EXIT
+fi
+
+# playwright-core for the browser tests (tests/browser/), pinned by its
+# package-lock.json; node_modules/ stays in the clone but out of git.
+if (( want_test )) && [[ ! -d "$root/tests/browser/node_modules" ]]; then
+  echo "install-deps: installing the browser tests' npm packages"
+  if [[ -f "$root/tests/browser/package-lock.json" ]]; then
+    (cd "$root/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    (cd "$root/tests/browser" && npm install --no-audit --no-fund --loglevel=error)
+  fi
 fi

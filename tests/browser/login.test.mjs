@@ -1,0 +1,363 @@
+// Browser test of the log-in page (DESIGN §10, docs/ui.md): a real
+// `ates serve`, Debian's headless chromium driven by playwright-core, and the
+// UI's test bridge to find widgets, which are then clicked and typed into
+// through real mouse and keyboard events.
+//
+//   node login.test.mjs --ates <path to ates> --artifacts <dir>
+//
+// The run repeats at devicePixelRatio 1 and 2 (the UI scales its font and
+// sizes with it) and leaves login.png and login@2x.png in <dir>. Exit code 0
+// when every check passed. No fixed sleeps: every wait is a condition with a
+// deadline.
+//
+// [SECTION] index
+//   - arguments and logging
+//   - waiting on conditions
+//   - the ates process
+//   - the page and its test bridge
+//   - the scenario
+//   - main
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+// Imported on demand so that a missing node_modules/ says how to fix it.
+async function loadChromium() {
+  try {
+    return (await import('playwright-core')).chromium;
+  } catch (error) {
+    throw new Error('playwright-core is not installed: run scripts/install-deps.sh --test ' +
+                    `(npm ci in tests/browser). ${error.message}`);
+  }
+}
+
+// ---- arguments and logging -------------------------------------------------------
+
+function parseArgs(argv) {
+  const args = { chromium: '/usr/bin/chromium' };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [key, value] = [argv[i], argv[i + 1]];
+    if (value === undefined) throw new Error(`${key} needs a value`);
+    if (key === '--ates') args.ates = value;
+    else if (key === '--artifacts') args.artifacts = value;
+    else if (key === '--chromium') args.chromium = value;
+    else throw new Error(`unknown argument ${key}`);
+  }
+  if (!args.ates || !args.artifacts) {
+    throw new Error('usage: node login.test.mjs --ates <path> --artifacts <dir> [--chromium <path>]');
+  }
+  return args;
+}
+
+const started = Date.now();
+function log(message) {
+  console.log(`[${((Date.now() - started) / 1000).toFixed(2)}s] ${message}`);
+}
+
+// ---- waiting on conditions ---------------------------------------------------------
+
+// Polls `probe` until it returns a truthy value, which it returns; fails
+// with `what` and the last thing the probe noted (probe(note): note(x)
+// records x for the failure message) once `timeoutMs` has passed. The pause
+// between polls yields to the event loop; it is not a guess at timing.
+async function waitFor(what, probe, { timeoutMs = 10_000, intervalMs = 25 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let seen;
+  const note = (value) => { seen = value; };
+  for (;;) {
+    const result = await probe(note);
+    if (result) return result;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${JSON.stringify(seen)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+// ---- the ates process -----------------------------------------------------------------
+
+// Starts `ates serve` on a free port and resolves once it printed
+// "ates serve: listening on http://127.0.0.1:PORT".
+async function startAtes(atesPath, dataDir) {
+  const child = spawn(atesPath, ['serve', '--data', dataDir, '--listen', '127.0.0.1:0'],
+                      { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = [];
+  let baseUrl = null;
+  let exit = null;
+  let buffered = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (chunk) => {
+    buffered += chunk;
+    let newline;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      output.push(`stdout: ${line}`);
+      const match = /^ates serve: listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
+      if (match && !baseUrl) baseUrl = match[1];
+    }
+  });
+  child.stderr.on('data', (chunk) => {
+    for (const line of chunk.split('\n')) if (line) output.push(`stderr: ${line}`);
+  });
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => { exit = { code, signal }; resolve(exit); });
+    child.on('error', (error) => { exit = { error: error.message }; resolve(exit); });
+  });
+  const ates = { child, output, exited, get exit() { return exit; }, baseUrl: null };
+  try {
+    await waitFor('ates serve to print its listening line', () => baseUrl || exit, { timeoutMs: 30_000 });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${error.message}\n${output.join('\n')}`);
+  }
+  if (!baseUrl) {
+    throw new Error(`ates serve ended before listening: ${JSON.stringify(exit)}\n${output.join('\n')}`);
+  }
+  ates.baseUrl = baseUrl;
+  return ates;
+}
+
+// SIGTERM, then the exit status within a deadline: a clean shutdown is 0.
+async function stopAtes(ates) {
+  if (!ates.exit) ates.child.kill('SIGTERM');
+  let timer;
+  const timeout = new Promise((resolve) => { timer = setTimeout(resolve, 15_000, 'timeout'); });
+  const result = await Promise.race([ates.exited, timeout]);
+  clearTimeout(timer);
+  if (result === 'timeout') {
+    ates.child.kill('SIGKILL');
+    throw new Error(`ates did not exit within 15 s of SIGTERM\n${ates.output.join('\n')}`);
+  }
+  return result;
+}
+
+// ---- the page and its test bridge -----------------------------------------------------------
+
+const chromiumFlags = [
+  // WebGL2 in headless Chromium without a GPU: ANGLE on SwiftShader
+  // (--use-gl=swiftshader kills the GPU process; see TOOLCHAIN.md).
+  '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+async function widgets(page) {
+  return page.evaluate(() => window.atesTest.widgets());
+}
+
+function find(frame, window, kind, label) {
+  return frame.widgets.find((w) => w.window === window && w.kind === kind && w.label === label);
+}
+
+// Resolves once the UI completed a frame that began after this call: the
+// frame has then seen every input event sent before the call. The page's
+// frames are requestAnimationFrame callbacks, so waiting on them is a
+// condition, not a sleep.
+async function nextFrame(page) {
+  const before = (await widgets(page)).frame;
+  await page.waitForFunction((f) => window.atesTest.widgets().frame > f, before,
+                             { polling: 'raf', timeout: 5_000 });
+}
+
+// A click the ImGui way: hover, press and release on separate frames, at the
+// centre of the widget's rectangle (CSS pixels from the canvas corner).
+async function click(page, widget) {
+  const canvas = await page.evaluate(() => {
+    const r = document.getElementById('canvas').getBoundingClientRect();
+    return { x: r.left, y: r.top };
+  });
+  const x = canvas.x + widget.x + widget.w / 2;
+  const y = canvas.y + widget.y + widget.h / 2;
+  await page.mouse.move(x, y);
+  await nextFrame(page);
+  await page.mouse.down();
+  await nextFrame(page);
+  await page.mouse.up();
+  await nextFrame(page);
+}
+
+// Waits for the bridge to show a widget for which `test` holds; returns it.
+async function waitForWidget(page, what, window, kind, label, test = () => true, timeoutMs) {
+  return waitFor(what, async (note) => {
+    const widget = find(await widgets(page), window, kind, label);
+    note(widget ?? null);
+    return widget && test(widget) ? widget : null;
+  }, { timeoutMs });
+}
+
+// ---- the scenario ---------------------------------------------------------------------------------
+
+async function checkAssets(baseUrl) {
+  const wasm = await fetch(`${baseUrl}/ates_ui.wasm`);
+  assert.equal(wasm.status, 200, 'GET /ates_ui.wasm');
+  // Streaming compilation needs the right type; without it the browser
+  // falls back to a slower path and logs a warning.
+  assert.match(wasm.headers.get('content-type') ?? '', /^application\/wasm/, 'content type of ates_ui.wasm');
+  const bytes = Buffer.from(await wasm.arrayBuffer());
+  const gzipped = gzipSync(bytes, { level: 9 }).length;
+  log(`ates_ui.wasm: ${bytes.length} bytes raw, ${gzipped} bytes gzip -9`);
+  const js = await fetch(`${baseUrl}/ates_ui.js`);
+  assert.equal(js.status, 200, 'GET /ates_ui.js');
+  log(`ates_ui.js: ${(await js.arrayBuffer()).byteLength} bytes raw`);
+}
+
+async function readyz(baseUrl) {
+  const response = await fetch(`${baseUrl}/readyz`, { headers: { 'cache-control': 'no-cache' } });
+  assert.ok(response.status === 200 || response.status === 503,
+            `/readyz answers 200 or 503, not ${response.status}`);
+  return response.json();
+}
+
+// What the UI must show for a failed log-in: the problem's detail, else its
+// title (web-wasm/src/api.cpp describe_failure()).
+async function expectedLoginFailure(baseUrl, username, password) {
+  const response = await fetch(`${baseUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, application/problem+json' },
+    body: JSON.stringify({ username, password }),
+  });
+  const text = await response.text();
+  log(`POST /api/v1/auth/login -> ${response.status} ${response.headers.get('content-type')} ${text}`);
+  if (response.ok) return null;
+  let problem = null;
+  try { problem = JSON.parse(text); } catch { /* not JSON: the UI quotes the status line */ }
+  if (problem && typeof problem.detail === 'string' && problem.detail) return { exact: problem.detail };
+  if (problem && typeof problem.title === 'string' && problem.title) return { exact: problem.title };
+  return { prefix: `HTTP ${response.status}` };
+}
+
+async function loginScenario(browser, baseUrl, dpr, screenshotPath) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: dpr });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('console', (message) => log(`  [console.${message.type()}] ${message.text()}`));
+  page.on('pageerror', (error) => { pageErrors.push(error.message); log(`  [pageerror] ${error.message}`); });
+
+  try {
+    log(`dpr ${dpr}: opening ${baseUrl}/`);
+    const navigationStart = Date.now();
+    await page.goto(`${baseUrl}/`);
+    await page.waitForFunction(() => window.atesReady || window.atesError, null, { timeout: 30_000 });
+    const wallMs = Date.now() - navigationStart;
+    const state = await page.evaluate(() => ({ error: window.atesError, firstFrameMs: window.atesFirstFrameMs }));
+    assert.equal(state.error, undefined, `the UI reported a start-up error: ${state.error}`);
+    log(`dpr ${dpr}: first frame ${state.firstFrameMs.toFixed(0)} ms after navigation start; ` +
+        `ready (frame 2) ${wallMs} ms after page.goto began`);
+
+    // The log-in window and its widgets.
+    const frame = await widgets(page);
+    assert.equal(frame.dpr, dpr, 'the bridge reports the page\'s devicePixelRatio');
+    for (const [kind, label] of [['window', 'Log in'], ['input', 'Username'], ['input', 'Password'], ['button', 'Log in']]) {
+      assert.ok(find(frame, 'Log in', kind, label), `the "Log in" window has ${kind} "${label}": ${JSON.stringify(frame)}`);
+    }
+
+    // Host readiness: the status window agrees with what /readyz says (the
+    // UI polls every 2 s, so allow a few polls for it to catch up).
+    const agreed = await waitFor('the Host window to show the status /readyz reports', async (note) => {
+      const [host, shown] = [await readyz(baseUrl), await widgets(page)];
+      const hostWindow = shown.widgets.filter((w) => w.window === 'Host' && w.kind === 'text');
+      note({ readyz: host, hostWindow });
+      const status = find(shown, 'Host', 'text', 'Status');
+      const plugins = (host.plugins ?? []).every((p) => find(shown, 'Host', 'text', p.name)?.value === p.state);
+      return status?.value === host.status && plugins ? host : null;
+    }, { timeoutMs: 15_000 });
+    log(`dpr ${dpr}: Host window shows status "${agreed.status}" and ${agreed.plugins?.length ?? 0} plugin(s), as /readyz says`);
+
+    // Click into Username and type.
+    const username = find(await widgets(page), 'Log in', 'input', 'Username');
+    await click(page, username);
+    await waitForWidget(page, 'the Username field to take the keyboard', 'Log in', 'input', 'Username', (w) => w.active);
+    await page.keyboard.type('popug');
+    const typed = await waitForWidget(page, 'the Username field to read "popug"', 'Log in', 'input', 'Username',
+                                      (w) => w.value === 'popug');
+    assert.equal(typed.value, 'popug');
+    log(`dpr ${dpr}: typed into Username at (${username.x}, ${username.y}, ${username.w}x${username.h}); the field reads "${typed.value}"`);
+
+    // Password (masked in the bridge), then "Log in": no auth plugin yet, so
+    // the host's problem+json answer must appear in red under the button.
+    await click(page, find(await widgets(page), 'Log in', 'input', 'Password'));
+    await waitForWidget(page, 'the Password field to take the keyboard', 'Log in', 'input', 'Password', (w) => w.active);
+    await page.keyboard.type('secret');
+    await waitForWidget(page, 'the Password field to hold 6 hidden characters', 'Log in', 'input', 'Password',
+                        (w) => w.value === '******');
+    const expected = await expectedLoginFailure(baseUrl, 'popug', 'secret');
+    await click(page, find(await widgets(page), 'Log in', 'button', 'Log in'));
+    if (expected) {
+      const shown = await waitForWidget(page, `the log-in error ${JSON.stringify(expected)}`, 'Log in', 'text', 'Login error',
+        (w) => (expected.exact ? w.value === expected.exact : w.value.startsWith(expected.prefix)));
+      log(`dpr ${dpr}: the log-in error reads "${shown.value}"`);
+    } else {
+      await waitForWidget(page, 'the log-in result', 'Log in', 'text', 'Login result');
+      log(`dpr ${dpr}: the host accepted the log-in`);
+    }
+
+    await page.screenshot({ path: screenshotPath });
+    log(`dpr ${dpr}: screenshot ${screenshotPath}`);
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+    return { username };
+  } catch (error) {
+    const failurePath = screenshotPath.replace(/\.png$/, '-failure.png');
+    await page.screenshot({ path: failurePath }).catch(() => {});
+    log(`dpr ${dpr}: failed; screenshot ${failurePath}`);
+    throw error;
+  } finally {
+    await context.close();
+  }
+}
+
+// ---- main ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (!existsSync(args.chromium)) {
+    throw new Error(`no browser at ${args.chromium}: run scripts/install-deps.sh --test (Debian's chromium)`);
+  }
+  const chromium = await loadChromium();
+  mkdirSync(args.artifacts, { recursive: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'ates-browser-'));
+  let ates = null;
+  let browser = null;
+  try {
+    ates = await startAtes(args.ates, dataDir);
+    log(`ates serve listening on ${ates.baseUrl} (data in ${dataDir})`);
+    await checkAssets(ates.baseUrl);
+
+    browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: chromiumFlags });
+    log(`chromium ${browser.version()}`);
+    const one = await loginScenario(browser, ates.baseUrl, 1, join(args.artifacts, 'login.png'));
+    const two = await loginScenario(browser, ates.baseUrl, 2, join(args.artifacts, 'login@2x.png'));
+    // The UI scales with the pixel ratio, so in CSS pixels the layout is the
+    // same on both displays.
+    for (const key of ['x', 'y', 'w', 'h']) {
+      assert.ok(Math.abs(one.username[key] - two.username[key]) <= 1,
+                `Username field ${key} in CSS px: ${one.username[key]} at dpr 1, ${two.username[key]} at dpr 2`);
+    }
+    await browser.close();
+    browser = null;
+
+    const exit = await stopAtes(ates);
+    assert.deepEqual(exit, { code: 0, signal: null }, 'ates exits 0 on SIGTERM');
+    ates = null;
+    log('ates exited 0 after SIGTERM');
+    log('PASS');
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (ates) {  // not stopped cleanly: show what it said
+      if (!ates.exit) ates.child.kill('SIGKILL');
+      console.error(`ates output:\n${ates.output.join('\n')}`);
+    }
+    if (process.env.ATES_KEEP_TEST_DATA === '1') log(`kept ${dataDir}`);
+    else rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(`FAIL: ${error.stack ?? error}`);
+  process.exit(1);
+});

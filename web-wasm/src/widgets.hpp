@@ -1,0 +1,40 @@
+// The ImGui calls the UI uses, each wrapped so that what it draws is also
+// recorded for the test bridge (test_bridge.hpp). Screens call these, never
+// the recorded ImGui widgets directly, or browser tests cannot see them.
+//
+// Labels follow ImGui: "Visible##id" shows "Visible"; the bridge records the
+// visible part. Single-threaded, per frame, between ImGui::NewFrame() and
+// ImGui::Render().
+#pragma once
+
+#include <imgui.h>
+
+#include <string>
+#include <string_view>
+
+namespace ates::ui::widgets {
+
+// ImGui::Begin; records the window. Always pair with end_window(), whatever
+// this returns (false: collapsed, draw nothing).
+bool begin_window(const char* title, ImGuiWindowFlags flags = 0);
+void end_window();
+
+// A caption above a full-width text input. Returns true when the value
+// changed, or, with ImGuiInputTextFlags_EnterReturnsTrue, when Enter was
+// pressed. ImGuiInputTextFlags_Password hides the text (and masks it in the
+// bridge).
+bool labeled_input(const char* caption, const char* id, std::string& value, ImGuiInputTextFlags flags = 0);
+
+// A full-width button; true when clicked. Disabled buttons draw dimmed and
+// never return true.
+bool wide_button(const char* label, bool enabled = true);
+
+// "caption: value" on one line with the value in `color`. The bridge records
+// label = caption, value = value.
+void caption_value(const char* caption, std::string_view value, ImVec4 color);
+
+// Wrapped text in `color` (messages, errors). The bridge records `label`
+// with the text as value.
+void message(const char* label, std::string_view text, ImVec4 color);
+
+}  // namespace ates::ui::widgets
