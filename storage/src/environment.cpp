@@ -547,7 +547,8 @@ std::optional<Checkpoint> WriteTxn::checkpoint(std::string_view stream) const {
 
 Status WriteTxn::advance_checkpoint(std::string_view stream, std::string_view epoch, std::uint64_t seq) {
   const auto current = checkpoint(stream);
-  if (current && current->epoch != epoch) {
+  // An empty epoch (after `ates events reset-consumer`) adopts the next one.
+  if (current && !current->epoch.empty() && current->epoch != epoch) {
     return {Code::kConflict, "stream " + std::string(stream) + " changed epoch from " + current->epoch +
                                  " to " + std::string(epoch) +
                                  "; run `ates events reset-consumer` after checking why"};
@@ -559,6 +560,40 @@ Status WriteTxn::advance_checkpoint(std::string_view stream, std::string_view ep
   }
   env_.inbox.put(txn_, stream, Checkpoint{std::string(epoch), seq});
   return Status::ok();
+}
+
+Status WriteTxn::nested(const std::function<Status(WriteTxn&)>& part) {
+  MDB_txn* child = nullptr;
+  if (const int rc = mdb_txn_begin(env_.env, txn_, 0, &child); rc != 0) {
+    return status_of_errno(rc, "cannot begin a nested transaction");
+  }
+  const auto undo_size = batch_.undo.size();
+  WriteTxn inner(env_, batch_, child);
+  Status status;
+  try {
+    status = part(inner);
+  } catch (...) {
+    status = status_of_exception();
+  }
+  if (status) {
+    if (const int rc = mdb_txn_commit(child); rc != 0) status = status_of_errno(rc, "commit of a nested part");
+  } else {
+    mdb_txn_abort(child);
+  }
+  if (!status) {
+    while (batch_.undo.size() > undo_size) {
+      const auto& [stream, head, first] = batch_.undo.back();
+      auto& state = batch_.streams.find(stream)->second;
+      state.head_seq = head;
+      state.first_seq = first;
+      batch_.undo.pop_back();
+    }
+  }
+  return status;
+}
+
+void WriteTxn::reset_checkpoint(std::string_view stream, std::uint64_t seq) {
+  env_.inbox.put(txn_, stream, Checkpoint{"", seq});
 }
 
 void WriteTxn::record_consumer_checkpoint(std::string_view stream, std::string_view consumer,

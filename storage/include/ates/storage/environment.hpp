@@ -134,14 +134,26 @@ class WriteTxn {
   std::optional<Checkpoint> checkpoint(std::string_view stream) const;
   // Moves the checkpoint of `stream` to `seq`. Refused (kConflict) when seq
   // is not above the current checkpoint or the epoch differs from the one
-  // recorded: the caller must not apply the events then.
+  // recorded (an empty recorded epoch adopts `epoch`): the caller must not
+  // apply the events then.
   Status advance_checkpoint(std::string_view stream, std::string_view epoch, std::uint64_t seq);
+
+  // Sets the checkpoint of `stream` to `seq` with an empty epoch (adopt the
+  // next one): `ates events reset-consumer`, after a producer's data was
+  // replaced. Never used on the normal path.
+  void reset_checkpoint(std::string_view stream, std::uint64_t seq);
 
   // Retention input: the highest sequence `consumer` has applied from one
   // of our streams (the bus learns it from the consumer's fetches).
   void record_consumer_checkpoint(std::string_view stream, std::string_view consumer, std::uint64_t seq);
 
   protocol::RandomSource& random() const;
+
+  // Runs `part` in a nested transaction: if it fails (error or exception)
+  // its writes and the sequences it published are rolled back while the rest
+  // of the unit goes on. The bus applies each event of a batch this way, so
+  // one rejected event becomes a dead letter without undoing its neighbours.
+  Status nested(const std::function<Status(WriteTxn&)>& part);
 
  private:
   friend class Environment;

@@ -1,0 +1,68 @@
+// The bus's frames (docs/bus.md):
+//   PUB event:      [stream][envelope]
+//   PUB heartbeat:  [stream "\0hb"][Heartbeat]
+//   FETCH request:  DEALER → ROUTER [FetchRequest]
+//   FETCH reply:    ROUTER → DEALER [FetchReply][envelope]...  (seq = from, from+1, …)
+// Control frames are MessagePack maps; envelopes are the outbox's bytes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <msgpack.hpp>
+
+namespace ates::bus::wire {
+
+inline constexpr std::string_view kHeartbeatSuffix{"\0hb", 3};
+
+struct Heartbeat {
+  std::string epoch;
+  std::uint64_t first_seq = 0;
+  std::uint64_t head_seq = 0;
+  std::int64_t watermark = 0;
+  std::string replay;      // where to FETCH this stream
+  std::string server_key;  // the replay endpoint's CurveZMQ public key, if tcp
+  MSGPACK_DEFINE_MAP(epoch, first_seq, head_seq, watermark, replay, server_key)
+};
+
+struct FetchRequest {
+  std::string stream;
+  std::uint64_t from = 1;
+  std::uint64_t max = 1000;
+  std::string consumer;  // who asks: the producer records its checkpoint for retention
+  MSGPACK_DEFINE_MAP(stream, from, max, consumer)
+};
+
+struct FetchReply {
+  std::string stream;
+  std::string status;  // "ok", "truncated", "unknown"
+  std::string epoch;
+  std::uint64_t from = 0;
+  std::uint64_t first_seq = 0;
+  std::uint64_t head_seq = 0;
+  std::int64_t watermark = 0;
+  MSGPACK_DEFINE_MAP(stream, status, epoch, from, first_seq, head_seq, watermark)
+};
+
+template <class T>
+std::string pack(const T& value) {
+  msgpack::sbuffer buffer;
+  msgpack::pack(buffer, value);
+  return {buffer.data(), buffer.size()};
+}
+
+// Control frames come from the network: malformed ones are ignored.
+template <class T>
+std::optional<T> unpack(std::string_view bytes) {
+  try {
+    const auto handle = msgpack::unpack(bytes.data(), bytes.size(), nullptr, nullptr,
+                                        msgpack::unpack_limit(64, 64, 1 << 16, 1 << 16, 0, 4));
+    return handle.get().as<T>();
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace ates::bus::wire
