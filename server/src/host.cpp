@@ -2,6 +2,7 @@
 // [SECTION] state of the host
 // [SECTION] start-up
 // [SECTION] HTTP dispatch: host routes, static files, plugin routes
+// [SECTION] events admin routes
 // [SECTION] reload and shutdown
 // [SECTION] control socket and file watcher
 
@@ -22,12 +23,14 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "ates/bus/bus.hpp"
 #include "ates/storage/lock_file.hpp"
 #include "http_server.hpp"
 #include "metrics.hpp"
 #include "plugin_context.hpp"
 #include "plugin_loader.hpp"
 #include "router.hpp"
+#include "ates/protocol/registry.hpp"
 
 namespace ates::server {
 
@@ -132,6 +135,7 @@ struct Host::Impl {
   std::unique_ptr<storage::Clock> business_clock;
   storage::ManualClock* fake_clock = nullptr;
   std::unique_ptr<PluginLoader> loader;
+  std::unique_ptr<bus::Bus> bus;
   std::filesystem::path ui_dir;
 
   mutable std::mutex slots_mutex;  // guards every Slot's state/error/instance/library; serialises reloads
@@ -166,6 +170,9 @@ struct Host::Impl {
   nlohmann::json status_json() const;
   bool ready() const;
   nlohmann::json openapi() const;
+  nlohmann::json streams_json() const;
+  nlohmann::json dead_letters_json() const;
+  void add_events_routes();
   void control_loop();
   void watch_loop();
 };
@@ -298,6 +305,23 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
                       "advance the fake business clock (only with --fake-clock)"});
   }
 
+  // The bus, before any plugin can publish or subscribe.
+  {
+    bus::BusOptions options;
+    options.publish = s.get_string("bus.publish");
+    options.replay = s.get_string("bus.replay");
+    options.advertise_replay = s.get_string("bus.advertise_replay");
+    options.peers = s.get_list("bus.peers");
+    options.heartbeat = std::chrono::milliseconds(std::max<std::int64_t>(1, s.get_int("bus.heartbeat_ms")));
+    options.send_hwm = static_cast<int>(s.get_int("bus.send_hwm"));
+    options.curve = {s.get_string("bus.curve_public_key"), s.get_string("bus.curve_secret_key"),
+                     s.get_list("bus.curve_allowed_clients")};
+    auto started = bus::Bus::start(std::move(options));
+    if (!started) return started.status();
+    impl->bus = std::move(started).value();
+  }
+  impl->add_events_routes();
+
   // Storage and instances.
   for (auto& slot : impl->slots) {
     auto env = storage::Environment::open(
@@ -307,7 +331,8 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
     slot->storage_metrics = std::make_unique<StorageMetrics>(impl->metrics, slot->name);
     slot->env->add_observer(slot->storage_metrics.get());
     slot->context = std::make_unique<PluginContext>(slot->name, *slot->env, impl->routes, impl->settings,
-                                                    *impl->business_clock, impl->metrics);
+                                                    *impl->business_clock, impl->metrics, *impl->bus);
+    impl->bus->add_producer(*slot->env);
   }
   for (auto& slot : impl->slots) {
     if (Status status = impl->start_slot(*slot); !status) {
@@ -347,6 +372,7 @@ Status Host::Impl::start_slot(Slot& slot) {
   }
   if (entry->start(slot.instance, error, sizeof error) != 0) {
     routes.remove_owner(slot.name);
+    slot.context->take_subscriptions();
     entry->stop(slot.instance);
     entry->destroy(slot.instance);
     slot.instance = nullptr;
@@ -357,6 +383,9 @@ Status Host::Impl::start_slot(Slot& slot) {
     loader->unload(slot.library);
     return Status(Code::kInternal, slot.error);
   }
+  for (auto& subscription : slot.context->take_subscriptions()) {
+    if (Status status = bus->add_consumer(std::move(subscription)); !status) spdlog::error("[{}] {}", slot.name, status.message());
+  }
   slot.state = "running";
   slot.error.clear();
   spdlog::info("plugin {} started ({})", slot.name, slot.file.string());
@@ -366,6 +395,9 @@ Status Host::Impl::start_slot(Slot& slot) {
 void Host::Impl::stop_slot(Slot& slot) {
   if (slot.instance == nullptr) return;
   routes.remove_owner(slot.name);
+  // Consumers first: each stops between batches, so no plugin code runs
+  // from the bus once this returns.
+  bus->remove_consumers(slot.name);
   wait_idle(slot.name, std::chrono::seconds(10));
   slot.library.entry->stop(slot.instance);
   // A no-op unit completes after every unit the plugin queued before it, and
@@ -539,6 +571,82 @@ nlohmann::json Host::Impl::openapi() const {
           {"paths", std::move(paths)}};
 }
 
+// [SECTION] events admin routes --------------------------------------------------
+
+namespace {
+
+nlohmann::json dead_letter_json(const bus::DeadLetter& letter) {
+  return {{"id", letter.id},         {"stream", letter.stream}, {"seq", letter.seq},
+          {"consumer", letter.consumer}, {"reason", letter.reason}, {"time", rfc3339(letter.time_us)},
+          {"resolved", letter.resolved}};
+}
+
+}  // namespace
+
+nlohmann::json Host::Impl::streams_json() const {
+  std::map<std::string, nlohmann::json> streams;
+  auto entry = [&](const std::string& name) -> nlohmann::json& {
+    auto it = streams.find(name);
+    if (it == streams.end()) {
+      const auto* spec = protocol::Registry::instance().find_stream(name);
+      it = streams.emplace(name, nlohmann::json{{"name", name},
+                                                {"producer", spec ? std::string(spec->producer) : std::string()},
+                                                {"head_seq", nullptr},
+                                                {"watermark", nullptr},
+                                                {"consumers", nlohmann::json::array()}})
+               .first;
+    }
+    return it->second;
+  };
+  for (const auto& head : bus->local_streams()) {
+    auto& stream = entry(head.stream);
+    stream["head_seq"] = head.head_seq;
+    stream["watermark"] = rfc3339(head.watermark);
+    stream["epoch"] = head.epoch;
+  }
+  for (const auto& consumer : bus->consumers()) {
+    auto& stream = entry(consumer.stream);
+    if (stream["head_seq"].is_null()) stream["head_seq"] = consumer.head_seq;  // as last heard
+    nlohmann::json item = {{"plugin", consumer.consumer}, {"applied_seq", consumer.applied_seq},
+                           {"lag", consumer.lag()}, {"state", std::string(bus::to_string(consumer.state))}};
+    if (!consumer.error.empty()) item["error"] = consumer.error;
+    stream["consumers"].push_back(std::move(item));
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (auto& [name, stream] : streams) list.push_back(std::move(stream));
+  return {{"streams", std::move(list)}};
+}
+
+nlohmann::json Host::Impl::dead_letters_json() const {
+  nlohmann::json list = nlohmann::json::array();
+  std::lock_guard lock(slots_mutex);
+  for (const auto& slot : slots) {
+    if (!slot->env) continue;
+    for (const auto& letter : bus::dead_letters(*slot->env, slot->name)) list.push_back(dead_letter_json(letter));
+  }
+  return {{"dead_letters", std::move(list)}};
+}
+
+void Host::Impl::add_events_routes() {
+  const auto admin = plugin_api::Access::only({plugin_api::Role::kAdmin});
+  routes.add("host", "/api/v1/events/streams",
+             {Method::kGet, "", admin,
+              [this](Request, Responder respond) { respond(Response::json(200, streams_json())); },
+              "streams with head, watermark and each consumer's applied sequence, lag and state"});
+  routes.add("host", "/api/v1/events/dead-letters",
+             {Method::kGet, "", admin,
+              [this](Request, Responder respond) { respond(Response::json(200, dead_letters_json())); },
+              "dead letters of every consumer"});
+  routes.add("host", "/api/v1/events/dead-letters/{id}/redrive",
+             {Method::kPost, "", admin,
+              [this](Request request, Responder respond) {
+                const auto redriven = bus->redrive(request.path_params["id"]);
+                if (!redriven) return respond(Response::from_status(redriven.status()));
+                respond(Response::json(200, {{"dead_letter", dead_letter_json(*redriven)}}));
+              },
+              "apply a dead letter again, once"});
+}
+
 // [SECTION] reload and shutdown --------------------------------------------------
 
 Status Host::Impl::reload(const std::string& name) {
@@ -578,6 +686,7 @@ void Host::shutdown() {
   {
     std::lock_guard lock(impl.slots_mutex);
     for (auto it = impl.slots.rbegin(); it != impl.slots.rend(); ++it) impl.stop_slot(**it);
+    impl.bus.reset();  // it observes the environments: gone before they close
     for (auto it = impl.slots.rbegin(); it != impl.slots.rend(); ++it) {
       if ((*it)->env) (*it)->env->remove_observer((*it)->storage_metrics.get());
       (*it)->context.reset();
@@ -611,6 +720,13 @@ void Host::Impl::control_loop() {
       const std::string name = command.is_object() ? command.value("command", "") : "";
       if (name == "status") {
         reply = status_json();
+      } else if (name == "streams") {
+        reply = streams_json();
+      } else if (name == "dead-letters") {
+        reply = dead_letters_json();
+      } else if (name == "redrive" && command.contains("id") && command["id"].is_string()) {
+        const auto redriven = bus->redrive(command["id"].get<std::string>());
+        reply = {{"ok", redriven.has_value()}, {"error", redriven.status().message()}};
       } else if (name == "reload" && command.contains("plugin") && command["plugin"].is_string()) {
         const Status status = reload(command["plugin"].get<std::string>());
         reply = {{"ok", status.is_ok()}, {"error", status.message()}};

@@ -11,6 +11,8 @@
 #include <zmq.hpp>
 
 #include "ates/bench/storage_bench.hpp"
+#include "ates/bus/bus.hpp"
+#include "ates/protocol/envelope.hpp"
 #include "ates/protocol/registry.hpp"
 #include "ates/storage/lock_file.hpp"
 #include "config.hpp"
@@ -79,6 +81,75 @@ int control(const std::string& data, const nlohmann::json& command) {
   return answer.is_object() && answer.value("ok", true) ? 0 : 1;
 }
 
+// Opens a plugin's environment read-only beside (or without) a server.
+protocol::Result<std::unique_ptr<storage::Environment>> open_read_only(const std::string& data,
+                                                                        const std::string& plugin) {
+  const auto dir = std::filesystem::path(data) / plugin;
+  if (!std::filesystem::exists(dir / "data.mdb")) {
+    return protocol::Status(protocol::Code::kNotFound, "no storage of " + plugin + " in " + data);
+  }
+  return storage::Environment::open({.dir = dir, .producer = plugin, .read_only = true});
+}
+
+// An event as one JSON line: the envelope, and the payload as JSON.
+nlohmann::json event_json(const protocol::Envelope& e) {
+  nlohmann::json payload;
+  try {
+    payload = nlohmann::json::from_msgpack(e.payload);
+  } catch (const std::exception&) {
+    payload = nullptr;
+  }
+  return {{"seq", e.seq},         {"event_id", e.event_id}, {"name", e.name},        {"version", e.version},
+          {"producer", e.producer}, {"stream", e.stream},    {"epoch", e.stream_epoch}, {"time_us", e.time_us},
+          {"trace_id", e.trace_id}, {"payload", payload}};
+}
+
+int tail_events(const std::string& data, const std::string& stream, std::uint64_t from) {
+  const auto* spec = protocol::Registry::instance().find_stream(stream);
+  if (spec == nullptr) {
+    std::cerr << "unknown stream " << stream << "\n";
+    return 1;
+  }
+  auto env = open_read_only(data, std::string(spec->producer));
+  if (!env) {
+    std::cerr << env.status().message() << "\n";
+    return 1;
+  }
+  storage::ReadTxn txn = (*env)->read();
+  for (std::uint64_t seq = std::max<std::uint64_t>(from, 1);;) {
+    const auto entries = (*env)->read_outbox(txn, stream, seq, 1000);
+    if (entries.empty()) break;
+    for (const auto& bytes : entries) {
+      auto envelope = protocol::decode_envelope(bytes);
+      if (envelope) std::cout << event_json(*envelope).dump() << "\n";
+      else std::cout << nlohmann::json{{"seq", seq}, {"error", envelope.status().message()}}.dump() << "\n";
+      ++seq;
+    }
+  }
+  return 0;
+}
+
+int list_dead_letters(const std::string& data) {
+  if (storage::DataDirLock::is_held(data)) return control(data, {{"command", "dead-letters"}});
+  nlohmann::json list = nlohmann::json::array();
+  std::error_code ignored;
+  for (const auto& dir : std::filesystem::directory_iterator(data, ignored)) {
+    if (!std::filesystem::exists(dir.path() / "data.mdb")) continue;
+    auto env = open_read_only(data, dir.path().filename().string());
+    if (!env) continue;
+    try {
+      for (const auto& letter : bus::dead_letters(**env, {})) {
+        list.push_back({{"id", letter.id}, {"stream", letter.stream}, {"seq", letter.seq},
+                        {"consumer", letter.consumer}, {"reason", letter.reason}, {"resolved", letter.resolved}});
+      }
+    } catch (const std::exception&) {
+      // no dead-letter table: this plugin never consumed anything
+    }
+  }
+  std::cout << nlohmann::json{{"dead_letters", list}}.dump(2) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -125,6 +196,27 @@ int main(int argc, char** argv) {
   reload_cmd->add_option("--data", control_data, "the server's data directory");
   reload_cmd->callback([&] { exit_code = control(control_data, {{"command", "reload"}, {"plugin", reload_name}}); });
 
+  // dead letters
+  CLI::App* letters = app.add_subcommand("dead-letters", "events a consumer could not apply");
+  letters->require_subcommand(1);
+  std::string letters_data = "./ates-data";
+  CLI::App* list_cmd = letters->add_subcommand("list", "every dead letter, with its reason");
+  list_cmd->add_option("--data", letters_data, "the data directory");
+  list_cmd->callback([&] { exit_code = list_dead_letters(letters_data); });
+  std::string letter_id;
+  CLI::App* redrive_cmd = letters->add_subcommand("redrive", "apply a dead letter again, once (needs the running server)");
+  redrive_cmd->add_option("ID", letter_id, "the dead letter, e.g. accounting-3")->required();
+  redrive_cmd->add_option("--data", letters_data, "the data directory");
+  redrive_cmd->callback([&] { exit_code = control(letters_data, {{"command", "redrive"}, {"id", letter_id}}); });
+
+  // keys
+  CLI::App* keys = app.add_subcommand("keys", "CurveZMQ keys for tcp endpoints");
+  keys->require_subcommand(1);
+  keys->add_subcommand("generate", "print a new key pair (Z85) as TOML for [bus]")->callback([] {
+    const auto [public_key, secret_key] = bus::generate_curve_keys();
+    std::cout << "curve_public_key = \"" << public_key << "\"\ncurve_secret_key = \"" << secret_key << "\"\n";
+  });
+
   // config keys
   CLI::App* config_cmd = app.add_subcommand("config", "the configuration");
   config_cmd->require_subcommand(1);
@@ -137,6 +229,42 @@ int main(int argc, char** argv) {
   events->require_subcommand(1);
   events->add_subcommand("catalog", "print every stream and event version of the registry (Markdown)")->callback([] {
     std::cout << protocol::Registry::instance().catalog();
+  });
+  std::string events_data = "./ates-data";
+  std::string tail_stream;
+  std::uint64_t tail_from = 1;
+  CLI::App* tail_cmd = events->add_subcommand("tail", "print a stream's events as JSON lines (read-only)");
+  tail_cmd->add_option("STREAM", tail_stream, "e.g. tracker.tasks")->required();
+  tail_cmd->add_option("--from", tail_from, "first sequence number");
+  tail_cmd->add_option("--data", events_data, "the data directory");
+  tail_cmd->callback([&] { exit_code = tail_events(events_data, tail_stream, tail_from); });
+  CLI::App* streams_cmd = events->add_subcommand("streams", "streams, heads and consumers of the running server");
+  streams_cmd->add_option("--data", events_data, "the data directory");
+  streams_cmd->callback([&] { exit_code = control(events_data, {{"command", "streams"}}); });
+  std::string reset_plugin, reset_stream;
+  std::uint64_t reset_to = 0;
+  CLI::App* reset_cmd = events->add_subcommand(
+      "reset-consumer", "let a halted consumer adopt its producer's new epoch (the server must be stopped)");
+  reset_cmd->add_option("PLUGIN", reset_plugin, "the consuming plugin")->required();
+  reset_cmd->add_option("STREAM", reset_stream, "the stream")->required();
+  reset_cmd->add_option("--to", reset_to, "treat the new log as applied up to this sequence (default 0: all of it)");
+  reset_cmd->add_option("--data", events_data, "the data directory");
+  reset_cmd->callback([&] {
+    auto lock = storage::DataDirLock::acquire(events_data);
+    if (!lock) {
+      std::cerr << lock.status().message() << "\n";
+      exit_code = 1;
+      return;
+    }
+    auto env = storage::Environment::open({.dir = std::filesystem::path(events_data) / reset_plugin, .producer = reset_plugin});
+    const protocol::Status status = env ? bus::reset_consumer(**env, reset_stream, reset_to) : env.status();
+    if (!status) {
+      std::cerr << status.message() << "\n";
+      exit_code = 1;
+      return;
+    }
+    std::cout << reset_plugin << " will apply " << reset_stream << " from sequence " << reset_to + 1
+              << " of whatever epoch it meets next\n";
   });
 
   // bench

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "ates/bus/bus.hpp"
 #include "ates/plugin_api/context.hpp"
 #include "config.hpp"
 #include "metrics.hpp"
@@ -51,8 +52,9 @@ class PluginMetrics final : public plugin_api::Metrics {
 class PluginContext final : public plugin_api::HostContext {
  public:
   PluginContext(std::string name, storage::Environment& env, RouteTable& routes, const Settings& settings,
-                storage::Clock& clock, MetricsRegistry& metrics)
-      : name_(std::move(name)),
+                storage::Clock& clock, MetricsRegistry& metrics, bus::Bus& bus)
+      : bus_(bus),
+        name_(std::move(name)),
         env_(env),
         routes_(routes),
         config_(settings, name_),
@@ -67,8 +69,20 @@ class PluginContext final : public plugin_api::HostContext {
   storage::Clock& business_clock() override { return clock_; }
   plugin_api::Logger& log() override { return logger_; }
   plugin_api::Metrics& metrics() override { return metrics_; }
+  void subscribe(std::string stream, plugin_api::EventHandler handler) override {
+    subscriptions_.push_back({name_, std::move(stream), &env_, std::move(handler)});
+  }
+  bool stream_complete_up_to(std::string_view stream, std::int64_t time_us) const override {
+    return bus_.complete_up_to(name_, stream, time_us);
+  }
+
+  // The consumers the plugin asked for; the host starts them after the
+  // plugin's start and forgets them when it stops.
+  std::vector<bus::ConsumerSpec> take_subscriptions() { return std::exchange(subscriptions_, {}); }
 
  private:
+  bus::Bus& bus_;
+  std::vector<bus::ConsumerSpec> subscriptions_;
   std::string name_;
   storage::Environment& env_;
   RouteTable& routes_;

@@ -182,16 +182,16 @@ Result<std::unique_ptr<Environment>> Environment::open(EnvironmentOptions option
     // MDB_NOTLS: read transactions are not tied to threads (thread pools).
     // Never MDB_WRITEMAP: a stray write through the map could corrupt it, and
     // nested transactions (one per unit) need the default mode.
-    const unsigned flags = MDB_NOTLS | (o.durable ? 0u : MDB_NOSYNC);
+    const unsigned flags = MDB_NOTLS | (o.durable ? 0u : MDB_NOSYNC) | (o.read_only ? MDB_RDONLY : 0u);
     lmdb::env_open(impl->env, o.dir.c_str(), flags, 0600);
     int dead = 0;
     mdb_reader_check(impl->env, &dead);  // slots of crashed readers
 
     MDB_txn* txn = nullptr;
-    lmdb::txn_begin(impl->env, nullptr, 0, &txn);
+    lmdb::txn_begin(impl->env, nullptr, o.read_only ? MDB_RDONLY : 0, &txn);
     auto open_dbi = [&](std::string_view name) {
       MDB_dbi dbi = 0;
-      lmdb::dbi_open(txn, std::string(name).c_str(), MDB_CREATE, &dbi);
+      lmdb::dbi_open(txn, std::string(name).c_str(), o.read_only ? 0 : MDB_CREATE, &dbi);
       return dbi;
     };
     try {
@@ -234,6 +234,10 @@ Result<std::unique_ptr<Environment>> Environment::open(EnvironmentOptions option
 
   std::unique_ptr<Environment> environment(new Environment(std::move(impl)));
   EnvironmentImpl* raw = environment->impl_.get();
+  if (raw->options.read_only) {
+    raw->stopping = true;  // submit() answers at once; nothing is written
+    return environment;
+  }
   raw->completer = std::thread([raw] { raw->completer_loop(); });
   raw->writer = std::thread([raw] { raw->writer_loop(); });
   raw->writer_id = raw->writer.get_id();
@@ -266,6 +270,20 @@ MDB_dbi Environment::open_table(std::string_view name) {
     if (auto it = impl_->tables.find(name); it != impl_->tables.end()) return it->second;
   }
   assert(std::this_thread::get_id() != impl_->writer_id && "table() inside a unit would deadlock");
+  if (impl_->options.read_only) {
+    MDB_txn* txn = nullptr;
+    check_lmdb(mdb_txn_begin(impl_->env, nullptr, MDB_RDONLY, &txn), "mdb_txn_begin (read)");
+    MDB_dbi dbi = 0;
+    const int rc = mdb_dbi_open(txn, std::string(name).c_str(), 0, &dbi);
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      throw std::runtime_error("table " + std::string(name) + " does not exist (read-only)");
+    }
+    check_lmdb(mdb_txn_commit(txn), "mdb_txn_commit (read)");
+    std::lock_guard lock(impl_->tables_mutex);
+    impl_->tables.emplace(std::string(name), dbi);
+    return dbi;
+  }
   if (name.starts_with("outbox:") || name == kMetaTable || name == kStreamsTable || name == kInboxTable ||
       name == kConsumersTable) {
     throw std::invalid_argument("table name '" + std::string(name) + "' is reserved by storage");
@@ -327,7 +345,7 @@ void EnvironmentImpl::enqueue(Job job) {
       return;
     }
   }
-  job.done(Status(Code::kUnavailable, "storage is closing"));
+  job.done(Status(Code::kUnavailable, options.read_only ? "storage is open read-only" : "storage is closing"));
 }
 
 void Environment::submit(Unit unit, Done done) {

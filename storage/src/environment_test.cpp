@@ -294,6 +294,29 @@ BOOST_AUTO_TEST_CASE(closing_drains_submitted_units) {
   BOOST_TEST(pending.get().is_ok());
 }
 
+BOOST_AUTO_TEST_CASE(read_only_reads_a_live_environment_and_writes_nothing) {
+  TempDir dir;
+  SystemClock clock;
+  SeededRandom random(9);
+  auto env = test::open_tracker(dir.path(), &clock, &random);
+  RawTable tasks = env->raw_table("tasks");
+  for (std::uint64_t n = 1; n <= 3; ++n) BOOST_TEST_REQUIRE(env->run(test::create_task(tasks, n)).is_ok());
+  auto reader = Environment::open({.dir = dir.path(), .producer = "tracker", .read_only = true});
+  BOOST_TEST_REQUIRE(reader.has_value(), reader.status().to_string());
+  BOOST_TEST((*reader)->head(test::kStream)->head_seq == 3u);
+  BOOST_TEST(test::read_all(**reader).size() == 3u);
+  RawTable read_tasks = (*reader)->raw_table("tasks");
+  {
+    ReadTxn txn = (*reader)->read();
+    BOOST_TEST(read_tasks.size(txn.handle()) == 3u);
+  }
+  const Status refused = (*reader)->run([](WriteTxn&) { return Status::ok(); });
+  BOOST_TEST(refused.code() == Code::kUnavailable);
+  BOOST_TEST(refused.message() == "storage is open read-only");
+  // The writer goes on beside it.
+  BOOST_TEST(env->run(test::create_task(tasks, 4)).is_ok());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

@@ -29,6 +29,16 @@ class EchoPlugin final : public plugin_api::Plugin {
       if (auto status = host.storage().declare_stream(protocol::kTasksStream); !status) {
         throw std::runtime_error(status.to_string());
       }
+      // It also consumes its own stream through the bus, counting each
+      // event once, so tests can see the host's bus at work.
+      seen_ = host.storage().raw_table("seen");
+      host.subscribe(std::string(protocol::kTasksStream),
+                     [seen = seen_](storage::WriteTxn& txn, const protocol::Envelope& event) -> protocol::Status {
+                       if (!seen.put(txn.handle(), event.event_id, "", MDB_NOOVERWRITE)) {
+                         return {protocol::Code::kInternal, "event " + event.event_id + " applied twice"};
+                       }
+                       return protocol::Status::ok();
+                     });
     }
   }
 
@@ -49,6 +59,12 @@ class EchoPlugin final : public plugin_api::Plugin {
     host_.add_route({Method::kGet, "/private", Access::any_role(),
                      [](Request, Responder respond) { respond(Response::json(200, {{"secret", true}})); },
                      "needs a token"});
+    host_.add_route({Method::kGet, "/seen", Access::anyone(),
+                     [this](Request, Responder respond) {
+                       storage::ReadTxn txn = host_.storage().read();
+                       respond(Response::json(200, {{"seen", seen_.size(txn.handle())}}));
+                     },
+                     "how many events of tracker.tasks it consumed"});
     host_.log().info("started variant " ATES_TEST_VARIANT);
     return protocol::Status::ok();
   }
@@ -93,6 +109,7 @@ class EchoPlugin final : public plugin_api::Plugin {
 
   plugin_api::HostContext& host_;
   plugin_api::Idempotency idempotency_;
+  storage::RawTable seen_;
 };
 
 const plugin_api::ConfigKeySpec kKeys[] = {{"greeting", "string", "hello", "what GET /greeting answers"}};

@@ -53,6 +53,28 @@ BOOST_AUTO_TEST_CASE(serves_controls_and_stops_cleanly_on_sigterm) {
   BOOST_TEST(reload.exit_code == 0, reload.out << reload.err);
   BOOST_TEST(client.get("/api/v1/tracker/variant").json()["variant"] == "A");
 
+  // The bus, seen from the command line: the event is in the outbox (read
+  // beside the running server), and the plugin's own consumer applied it.
+  BOOST_TEST_REQUIRE(client.post("/api/v1/tracker/events", R"({"title":"from a process"})").status == 201);
+  const auto tail = testing::run_to_end({kAtes, "events", "tail", "tracker.tasks", "--data", data});
+  BOOST_TEST(tail.exit_code == 0, tail.err);
+  const auto line = nlohmann::json::parse(tail.out.substr(0, tail.out.find('\n')));
+  BOOST_TEST(line["name"] == "TaskCreated");
+  BOOST_TEST(line["seq"] == 1);
+  BOOST_TEST(line["payload"]["title"] == "from a process");
+  bool applied = false;
+  for (int attempt = 0; attempt < 500 && !applied; ++attempt) {
+    const auto streams = testing::run_to_end({kAtes, "events", "streams", "--data", data});
+    const auto body = nlohmann::json::parse(streams.out, nullptr, false);
+    if (body.is_object() && body["streams"].size() == 1 && body["streams"][0]["consumers"].size() == 1) {
+      applied = body["streams"][0]["consumers"][0]["applied_seq"] == 1 && body["streams"][0]["head_seq"] == 1;
+    }
+  }
+  BOOST_TEST(applied);
+  const auto letters = testing::run_to_end({kAtes, "dead-letters", "list", "--data", data});
+  BOOST_TEST(letters.exit_code == 0, letters.err);
+  BOOST_TEST(nlohmann::json::parse(letters.out)["dead_letters"].empty());
+
   // /metrics is read by Prometheus's own text-format parser.
   const std::string metrics = client.get("/metrics").body;
   const auto parsed = testing::run_to_end(
@@ -75,6 +97,14 @@ BOOST_AUTO_TEST_CASE(serves_controls_and_stops_cleanly_on_sigterm) {
   const auto after = testing::run_to_end({kAtes, "status", "--data", data});
   BOOST_TEST(after.exit_code == 1);
   BOOST_TEST(after.err.find("no server is running") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(keys_generate_prints_a_curve_key_pair) {
+  const auto keys = testing::run_to_end({kAtes, "keys", "generate"});
+  BOOST_TEST(keys.exit_code == 0);
+  BOOST_TEST(keys.out.find("curve_public_key = \"") == 0u);
+  BOOST_TEST(keys.out.find("curve_secret_key = \"") != std::string::npos);
+  BOOST_TEST(keys.out.size() == std::string("curve_public_key = \"\"\ncurve_secret_key = \"\"\n").size() + 80);
 }
 
 BOOST_AUTO_TEST_CASE(configuration_errors_stop_start_up_naming_the_key) {

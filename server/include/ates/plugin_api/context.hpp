@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,13 @@ class Config {
   virtual bool get_bool(std::string_view key) const = 0;
 };
 
+// Applies one event of a consumed stream inside the plugin's write
+// transaction (the bus batches many per transaction, each in a nested one).
+// Return invalid_argument/not_found/conflict/permission_denied to reject the
+// event as a dead letter; any other error stalls the consumer and the batch
+// is retried. Handlers see the latest version of each event (upcast).
+using EventHandler = std::function<protocol::Status(storage::WriteTxn&, const protocol::Envelope&)>;
+
 class HostContext {
  public:
   virtual ~HostContext() = default;
@@ -63,6 +71,14 @@ class HostContext {
   virtual storage::Clock& business_clock() = 0;
   virtual Logger& log() = 0;
   virtual Metrics& metrics() = 0;
+  // Consumes `stream` from the bus into the plugin's storage, exactly once.
+  // Call in the constructor; consumers run once the plugin has started and
+  // stop, at a transaction boundary, before it stops.
+  virtual void subscribe(std::string stream, EventHandler handler) = 0;
+  // True when no event of `stream` with a time before `time_us` can still
+  // arrive: the plugin holds a heartbeat pair with watermark >= time_us and
+  // has applied up to its head (DESIGN §6).
+  virtual bool stream_complete_up_to(std::string_view stream, std::int64_t time_us) const = 0;
 };
 
 }  // namespace ates::plugin_api

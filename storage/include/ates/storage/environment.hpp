@@ -73,6 +73,10 @@ struct EnvironmentOptions {
   // Full sync by default. false (MDB_NOSYNC) only for benchmarks that
   // measure the ceiling without the disk.
   bool durable = true;
+  // Opens an existing environment for reading only (`ates events tail`,
+  // `ates audit`, `ates dead-letters list` beside a running server): no
+  // writer thread, nothing written, submit() answers unavailable.
+  bool read_only = false;
   Clock* clock = nullptr;                    // business clock; SystemClock if null
   protocol::RandomSource* random = nullptr;  // SystemRandom if null
 };
