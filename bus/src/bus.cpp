@@ -19,6 +19,7 @@
 #include <zmq_addon.hpp>
 
 #include "ates/protocol/upcast.hpp"
+#include "ates/storage/failpoint.hpp"
 
 #include "wire.hpp"
 
@@ -241,6 +242,7 @@ void Bus::Impl::publish_new(zmq::socket_t& pub) {
       storage::ReadTxn txn = stream.env->read();
       const auto entries = stream.env->read_outbox(txn, name, sent + 1, options.batch);
       if (entries.empty()) break;
+      storage::failpoint(kFailBeforePublish);
       for (const auto& bytes : entries) {
         // A full send queue drops the frame (PUB never blocks); the consumer
         // sees the gap and fetches it: a drop is never final.
@@ -479,7 +481,9 @@ struct Consumer {
       std::string batch_epoch = epoch;
       const Status status = spec.env->run([&](storage::WriteTxn& txn) -> Status {
         std::string adopted = batch_epoch;
+        std::size_t index = 0;
         for (const auto& [seq, bytes] : run) {
+          if (++index == run.size() / 2 + 1) storage::failpoint(kFailMidBatchApply);
           Envelope decoded;
           const Status applied_status = apply_one(txn, spec.handler, *bytes, &decoded);
           if (adopted.empty() && !decoded.stream_epoch.empty()) adopted = decoded.stream_epoch;

@@ -31,6 +31,14 @@ namespace ates::bus {
 using protocol::Result;
 using protocol::Status;
 
+// Failpoints of the bus (ATES_FAILPOINT, see storage/failpoint.hpp); with
+// the storage writer's, they cover the path of an event: committed
+// (writer.after_commit), read for publishing (bus.before_publish), half a
+// batch applied in the consumer's transaction (bus.mid_batch_apply), the
+// consumer's batch committed before it moves on (writer.after_commit).
+inline constexpr std::string_view kFailBeforePublish = "bus.before_publish";
+inline constexpr std::string_view kFailMidBatchApply = "bus.mid_batch_apply";
+
 // CurveZMQ for every tcp endpoint (keys in Z85, 40 characters).
 struct CurveOptions {
   std::string public_key;
