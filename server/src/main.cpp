@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "ates/bench/bus_bench.hpp"
 #include "ates/bench/storage_bench.hpp"
 #include "ates/bus/bus.hpp"
 #include "ates/protocol/envelope.hpp"
@@ -275,6 +276,11 @@ int main(int argc, char** argv) {
   storage_bench->add_flag("--full", storage_options.full, "run longer for steadier figures");
   storage_bench->add_option("--dir", storage_options.dir, "where to put the environments (default: a temp dir)");
   storage_bench->callback([&] { bench::run_storage_bench(storage_options, std::cout); });
+  bench::BusBenchOptions bus_options;
+  CLI::App* bus_bench = bench->add_subcommand("bus", "durable events/s and latency through the bus, with ceilings");
+  bus_bench->add_flag("--full", bus_options.full, "run longer for steadier figures");
+  bus_bench->add_option("--dir", bus_options.dir, "where to put the environments (default: a temp dir)");
+  bus_bench->callback([&] { bench::run_bus_bench(bus_options, std::cout); });
 
   CLI11_PARSE(app, argc, argv);
   return exit_code;

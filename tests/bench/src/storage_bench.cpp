@@ -161,6 +161,11 @@ Figure raw_scenario(const std::filesystem::path& dir, std::size_t batch, std::ch
 
 }  // namespace
 
+double group_commit_units_per_second(const std::filesystem::path& dir, int in_flight,
+                                     std::chrono::milliseconds duration) {
+  return writer_scenario(dir, in_flight, 4096, duration).units_per_second;
+}
+
 void run_storage_bench(const StorageBenchOptions& options, std::ostream& out) {
   testing::TempDir temp("ates-bench");
   const std::filesystem::path root = options.dir.empty() ? temp.path() : std::filesystem::path(options.dir);

@@ -4,6 +4,8 @@
 // per batch of the same size) measured in the same run.
 #pragma once
 
+#include <chrono>
+#include <filesystem>
 #include <ostream>
 #include <string>
 
@@ -15,5 +17,10 @@ struct StorageBenchOptions {
 };
 
 void run_storage_bench(const StorageBenchOptions& options, std::ostream& out);
+
+// Durable units/s through one environment's writer with `in_flight` units
+// kept in flight (the group-commit ceiling other benchmarks compare with).
+double group_commit_units_per_second(const std::filesystem::path& dir, int in_flight,
+                                     std::chrono::milliseconds duration);
 
 }  // namespace ates::bench
