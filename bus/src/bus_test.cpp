@@ -426,6 +426,28 @@ BOOST_AUTO_TEST_CASE(a_replaced_producer_halts_its_consumers_until_reset) {
   rig.check_exactly_once(10);
 }
 
+BOOST_AUTO_TEST_CASE(a_consumer_behind_a_truncated_log_halts_and_never_skips) {
+  Rig rig;
+  auto producer = Environment::open({.dir = rig.dir / "tracker", .producer = "tracker",
+                                     .tick = std::chrono::milliseconds(20), .retention_keep_last = 2});
+  BOOST_TEST_REQUIRE(producer.has_value());
+  rig.producer = std::move(producer).value();
+  BOOST_TEST_REQUIRE(rig.producer->declare_stream(protocol::kTasksStream).is_ok());
+  rig.start_producer();
+  rig.produce(10);
+  // Another consumer got to 8; retention may drop 1..8 (keeping the newest 2).
+  BOOST_TEST_REQUIRE(rig.producer->run([](storage::WriteTxn& txn) {
+    txn.record_consumer_checkpoint("tracker.tasks", "analytics", 8);
+    return Status::ok();
+  }).is_ok());
+  BOOST_TEST_REQUIRE(*rig.producer->apply_retention() == 8u);
+  // A consumer that never applied anything needs 1, which is gone.
+  rig.start_consumer();
+  BOOST_TEST_REQUIRE(wait_until([&] { return rig.status().state == ConsumerState::kHalted; }));
+  BOOST_TEST(rig.status().error.find("TRUNCATED") != std::string::npos, rig.status().error);
+  BOOST_TEST(rig.consumer_checkpoint() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(complete_up_to_follows_heartbeats) {
   Rig rig;
   rig.start_producer();

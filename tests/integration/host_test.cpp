@@ -114,7 +114,7 @@ BOOST_AUTO_TEST_CASE(health_readiness_metrics_and_openapi) {
   }
   BOOST_TEST((listed == std::set<std::string>{"get /api/v1/tracker/variant", "get /api/v1/tracker/greeting",
                                               "post /api/v1/tracker/events", "get /api/v1/tracker/items",
-                                              "get /api/v1/tracker/private", "get /api/v1/tracker/seen",
+                                              "get /api/v1/tracker/private", "get /api/v1/tracker/seen", "post /api/v1/tracker/cure",
                                               "get /api/v1/events/streams", "get /api/v1/events/dead-letters",
                                               "post /api/v1/events/dead-letters/{id}/redrive"}));
 }

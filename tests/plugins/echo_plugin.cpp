@@ -2,6 +2,8 @@
 // in two variants that answer GET /variant differently. Its routes exercise
 // what the host offers every plugin: publishing in a unit, Idempotency-Key,
 // pagination, the config section and an authenticated route.
+#include <atomic>
+
 #include "ates/plugin_api/idempotency.hpp"
 #include "ates/plugin_api/plugin.hpp"
 #include "ates/protocol/events.hpp"
@@ -33,7 +35,11 @@ class EchoPlugin final : public plugin_api::Plugin {
       // event once, so tests can see the host's bus at work.
       seen_ = host.storage().raw_table("seen");
       host.subscribe(std::string(protocol::kTasksStream),
-                     [seen = seen_](storage::WriteTxn& txn, const protocol::Envelope& event) -> protocol::Status {
+                     [this, seen = seen_](storage::WriteTxn& txn, const protocol::Envelope& event) -> protocol::Status {
+                       auto created = protocol::decode_payload<protocol::TaskCreated>(event);
+                       if (created && created->title == "poison" && !cured_.load()) {
+                         return {protocol::Code::kInvalidArgument, "poison is refused until POST /cure"};
+                       }
                        if (!seen.put(txn.handle(), event.event_id, "", MDB_NOOVERWRITE)) {
                          return {protocol::Code::kInternal, "event " + event.event_id + " applied twice"};
                        }
@@ -59,6 +65,12 @@ class EchoPlugin final : public plugin_api::Plugin {
     host_.add_route({Method::kGet, "/private", Access::any_role(),
                      [](Request, Responder respond) { respond(Response::json(200, {{"secret", true}})); },
                      "needs a token"});
+    host_.add_route({Method::kPost, "/cure", Access::anyone(),
+                     [this](Request, Responder respond) {
+                       cured_ = true;
+                       respond(Response::json(200, {{"cured", true}}));
+                     },
+                     "accept poison from now on (dead-letter tests)"});
     host_.add_route({Method::kGet, "/seen", Access::anyone(),
                      [this](Request, Responder respond) {
                        storage::ReadTxn txn = host_.storage().read();
@@ -110,6 +122,7 @@ class EchoPlugin final : public plugin_api::Plugin {
   plugin_api::HostContext& host_;
   plugin_api::Idempotency idempotency_;
   storage::RawTable seen_;
+  std::atomic<bool> cured_{false};
 };
 
 const plugin_api::ConfigKeySpec kKeys[] = {{"greeting", "string", "hello", "what GET /greeting answers"}};

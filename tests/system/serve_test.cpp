@@ -75,6 +75,28 @@ BOOST_AUTO_TEST_CASE(serves_controls_and_stops_cleanly_on_sigterm) {
   BOOST_TEST(letters.exit_code == 0, letters.err);
   BOOST_TEST(nlohmann::json::parse(letters.out)["dead_letters"].empty());
 
+  // A poisoned event becomes a dead letter; the CLI lists it and re-drives
+  // it through the running server once the plugin accepts it.
+  BOOST_TEST_REQUIRE(client.post("/api/v1/tracker/events", R"({"title":"poison"})").status == 201);
+  nlohmann::json listed;
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    listed = nlohmann::json::parse(testing::run_to_end({kAtes, "dead-letters", "list", "--data", data}).out, nullptr, false);
+    if (listed.is_object() && listed["dead_letters"].size() == 1) break;
+  }
+  BOOST_TEST_REQUIRE(listed["dead_letters"].size() == 1u);
+  const std::string letter = listed["dead_letters"][0]["id"];
+  BOOST_TEST(listed["dead_letters"][0]["seq"] == 2);
+  BOOST_TEST(listed["dead_letters"][0]["reason"] == "poison is refused until POST /cure");
+  auto redrive = testing::run_to_end({kAtes, "dead-letters", "redrive", letter, "--data", data});
+  BOOST_TEST(redrive.exit_code == 1);  // still refused
+  BOOST_TEST(client.post("/api/v1/tracker/cure", "{}").status == 200);
+  redrive = testing::run_to_end({kAtes, "dead-letters", "redrive", letter, "--data", data});
+  BOOST_TEST(redrive.exit_code == 0, redrive.out << redrive.err);
+  BOOST_TEST(client.get("/api/v1/tracker/seen").json()["seen"] == 2);
+  redrive = testing::run_to_end({kAtes, "dead-letters", "redrive", letter, "--data", data});
+  BOOST_TEST(redrive.exit_code == 1);  // once only
+  BOOST_TEST(redrive.out.find("re-driven already") != std::string::npos, redrive.out);
+
   // /metrics is read by Prometheus's own text-format parser.
   const std::string metrics = client.get("/metrics").body;
   const auto parsed = testing::run_to_end(
@@ -97,6 +119,21 @@ BOOST_AUTO_TEST_CASE(serves_controls_and_stops_cleanly_on_sigterm) {
   const auto after = testing::run_to_end({kAtes, "status", "--data", data});
   BOOST_TEST(after.exit_code == 1);
   BOOST_TEST(after.err.find("no server is running") != std::string::npos);
+
+  // reset-consumer works on a stopped server only, and the consumer starts
+  // from where it was put.
+  const auto reset = testing::run_to_end({kAtes, "events", "reset-consumer", "tracker", "tracker.tasks", "--to", "2",
+                                          "--data", data});
+  BOOST_TEST(reset.exit_code == 0, reset.err);
+  BOOST_TEST(reset.out.find("from sequence 3") != std::string::npos, reset.out);
+  Process again({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0"}, {{"ATES_PLUGIN_DIR", kPlugins}});
+  start_serve(again);
+  const auto while_running = testing::run_to_end({kAtes, "events", "reset-consumer", "tracker", "tracker.tasks",
+                                                  "--data", data});
+  BOOST_TEST(while_running.exit_code == 1);
+  BOOST_TEST(while_running.err.find("in use by process") != std::string::npos, while_running.err);
+  again.signal(SIGTERM);
+  BOOST_TEST(again.wait().has_value());
 }
 
 BOOST_AUTO_TEST_CASE(keys_generate_prints_a_curve_key_pair) {
