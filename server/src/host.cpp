@@ -2,6 +2,7 @@
 // [SECTION] state of the host
 // [SECTION] start-up
 // [SECTION] HTTP dispatch: host routes, static files, plugin routes
+// [SECTION] tokens and the user replica
 // [SECTION] events admin routes
 // [SECTION] reload and shutdown
 // [SECTION] control socket and file watcher
@@ -15,6 +16,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
+#include <iostream>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -24,6 +26,8 @@
 #include <zmq.hpp>
 
 #include "ates/bus/bus.hpp"
+#include "ates/plugin_api/jwt.hpp"
+#include "ates/protocol/events.hpp"
 #include "ates/storage/lock_file.hpp"
 #include "http_server.hpp"
 #include "metrics.hpp"
@@ -53,6 +57,12 @@ void PluginLogger::log(plugin_api::LogLevel level, std::string_view message, std
   } else {
     spdlog::log(spd_level, "[{}] [{}] {}", plugin_, request_id, message);
   }
+}
+
+void PluginContext::announce(std::string_view line) {
+  static std::mutex stdout_mutex;  // lines from plugins never interleave
+  std::lock_guard lock(stdout_mutex);
+  std::cout << line << std::endl;
 }
 
 void PluginContext::add_route(plugin_api::Route route) {
@@ -125,8 +135,19 @@ struct Slot {
   std::string error;
 };
 
+// What the host keeps of auth.users in <data>/host/: the keys that verify
+// tokens and, per user, the current role and whether the user is active.
+struct ReplicaUser {
+  std::string role;
+  bool active = true;
+  MSGPACK_DEFINE(role, active)
+};
+
 struct Host::Impl {
   Settings settings;
+  std::unique_ptr<storage::Environment> host_env;
+  storage::RawTable token_keys;        // kid -> 32-byte Ed25519 public key
+  storage::Table<ReplicaUser> replica;  // user id -> role, active
   std::filesystem::path exe_dir;
   std::filesystem::path data_dir;
   std::optional<storage::DataDirLock> lock;
@@ -167,10 +188,15 @@ struct Host::Impl {
   Status start_slot(Slot& slot);
   void stop_slot(Slot& slot);
   Status reload(const std::string& name);
+  protocol::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
+                                               const nlohmann::json& args);
   nlohmann::json status_json() const;
   bool ready() const;
   nlohmann::json openapi() const;
   nlohmann::json streams_json() const;
+  protocol::Result<plugin_api::Principal> authenticate(const Request& request) const;
+  nlohmann::json jwks() const;
+  Status apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event);
   nlohmann::json dead_letters_json() const;
   void add_events_routes();
   void control_loop();
@@ -322,6 +348,24 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
   }
   impl->add_events_routes();
 
+  // The host's own storage: signing keys and a user replica from
+  // auth.users, so tokens are verified here even without the auth plugin.
+  {
+    auto env = storage::Environment::open(environment_options(s, impl->data_dir / "host", "host", impl->business_clock.get()));
+    if (!env) return env.status();
+    impl->host_env = std::move(env).value();
+    impl->token_keys = impl->host_env->raw_table("token_keys");
+    impl->replica = impl->host_env->table<ReplicaUser>("users");
+    Impl* host = impl.get();
+    if (Status status = impl->bus->add_consumer({"host", std::string(protocol::kUsersStream), impl->host_env.get(),
+                                                 [host](storage::WriteTxn& txn, const protocol::Envelope& event) {
+                                                   return host->apply_user_event(txn, event);
+                                                 }});
+        !status) {
+      return status;
+    }
+  }
+
   // Storage and instances.
   for (auto& slot : impl->slots) {
     auto env = storage::Environment::open(
@@ -398,6 +442,7 @@ void Host::Impl::stop_slot(Slot& slot) {
   // Consumers first: each stops between batches, so no plugin code runs
   // from the bus once this returns.
   bus->remove_consumers(slot.name);
+  slot.context->clear_commands();
   wait_idle(slot.name, std::chrono::seconds(10));
   slot.library.entry->stop(slot.instance);
   // A no-op unit completes after every unit the plugin queued before it, and
@@ -466,6 +511,7 @@ void Host::Impl::dispatch(Request request, Responder respond) {
       return answer(Response{200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(), {}}, path, "host");
     }
     if (path == "/api/v1/openapi.json") return answer(Response::json(200, openapi()), path, "host");
+    if (path == "/.well-known/jwks.json") return answer(Response::json(200, jwks()), path, "host");
     if (!path.starts_with("/api/")) {
       return serve_static(request, [answer](Response r) { answer(std::move(r), "static", "host"); });
     }
@@ -489,14 +535,19 @@ void Host::Impl::dispatch(Request request, Responder respond) {
     }
     case RouteMatch::Kind::kFound: break;
   }
-  if (match.access.authenticated) {
-    // Token verification arrives with the auth plugin's signing keys; until
-    // a key is known no token can be verified.
-    const auto authorization = request.header("authorization");
-    const std::string detail = !authorization || !authorization->starts_with("Bearer ")
-                                   ? "a bearer token is required"
-                                   : "the token cannot be verified: no signing key is known yet";
-    return answer(Response::problem(401, "unauthenticated", detail), match.pattern, match.owner);
+  if (request.header("authorization")) {
+    auto principal = authenticate(request);
+    if (!principal) return answer(Response::from_status(principal.status()), match.pattern, match.owner);
+    request.principal = std::move(principal).value();
+  }
+  if (!match.access.allows(request.principal)) {
+    if (!request.principal) {
+      return answer(Response::problem(401, "unauthenticated", "a bearer token is required"), match.pattern, match.owner);
+    }
+    return answer(Response::problem(403, "forbidden",
+                                    "the role " + std::string(plugin_api::to_string(request.principal->role)) +
+                                        " may not " + method + " " + path),
+                  match.pattern, match.owner);
   }
   request.path_params = std::move(match.params);
   const std::string owner = match.owner;
@@ -569,6 +620,79 @@ nlohmann::json Host::Impl::openapi() const {
           {"info", {{"title", "ates"}, {"version", "1"}}},
           {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
           {"paths", std::move(paths)}};
+}
+
+// [SECTION] tokens and the user replica ------------------------------------------
+
+Status Host::Impl::apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event) {
+  using namespace protocol;
+  auto set_user = [&](const std::string& id, const std::function<void(ReplicaUser&)>& change) {
+    ReplicaUser user = replica.get(txn.handle(), id).value_or(ReplicaUser{"worker", true});
+    change(user);
+    replica.put(txn.handle(), id, user);
+  };
+  if (event.name == SigningKeyAdded::kName) {
+    auto key = decode_payload<SigningKeyAdded>(event);
+    if (!key) return key.status();
+    token_keys.put(txn.handle(), key->kid, std::string_view(key->public_key.data(), key->public_key.size()));
+  } else if (event.name == UserCreated::kName) {
+    auto user = decode_payload<UserCreated>(event);
+    if (!user) return user.status();
+    set_user(user->user_id, [&](ReplicaUser& u) { u = {user->role, user->active}; });
+  } else if (event.name == UserUpdated::kName) {
+    auto user = decode_payload<UserUpdated>(event);
+    if (!user) return user.status();
+    set_user(user->user_id, [&](ReplicaUser& u) { u = {user->role, user->active}; });
+  } else if (event.name == UserRoleChanged::kName) {
+    auto change = decode_payload<UserRoleChanged>(event);
+    if (!change) return change.status();
+    set_user(change->user_id, [&](ReplicaUser& u) { u.role = change->new_role; });
+  } else if (event.name == UserDeactivated::kName) {
+    auto change = decode_payload<UserDeactivated>(event);
+    if (!change) return change.status();
+    set_user(change->user_id, [&](ReplicaUser& u) { u.active = false; });
+  }
+  return Status::ok();
+}
+
+protocol::Result<plugin_api::Principal> Host::Impl::authenticate(const Request& request) const {
+  const auto authorization = request.header("authorization");
+  if (!authorization || !authorization->starts_with("Bearer ")) {
+    return Status(Code::kUnauthenticated, "the Authorization header must be 'Bearer <token>'");
+  }
+  storage::ReadTxn txn = host_env->read();
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  auto claims = plugin_api::jwt::verify(
+      authorization->substr(7),
+      [&](std::string_view kid) -> std::optional<std::string> {
+        auto key = token_keys.get(txn.handle(), kid);
+        if (!key) return std::nullopt;
+        return std::string(*key);
+      },
+      now.count());
+  if (!claims) return claims.status();
+  // Changes reach tokens already issued: the replica's role wins, and a
+  // deactivated user's tokens stop working. A user the replica has not seen
+  // yet is judged on the token's claims.
+  std::string role = claims->role;
+  if (auto user = replica.get(txn.handle(), claims->sub)) {
+    if (!user->active) return Status(Code::kUnauthenticated, "the user is deactivated");
+    role = user->role;
+  }
+  auto parsed = plugin_api::role_from_string(role);
+  if (!parsed) return Status(Code::kUnauthenticated, "the token carries an unknown role");
+  return plugin_api::Principal{claims->sub, *parsed};
+}
+
+nlohmann::json Host::Impl::jwks() const {
+  nlohmann::json keys = nlohmann::json::array();
+  storage::ReadTxn txn = host_env->read();
+  token_keys.scan(txn.handle(), {}, [&](std::string_view kid, std::string_view key) {
+    keys.push_back({{"kty", "OKP"}, {"crv", "Ed25519"}, {"kid", std::string(kid)}, {"use", "sig"}, {"alg", "EdDSA"},
+                    {"x", plugin_api::jwt::base64url(key)}});
+    return true;
+  });
+  return {{"keys", std::move(keys)}};
 }
 
 // [SECTION] events admin routes --------------------------------------------------
@@ -649,6 +773,24 @@ void Host::Impl::add_events_routes() {
 
 // [SECTION] reload and shutdown --------------------------------------------------
 
+protocol::Result<nlohmann::json> Host::run_command(const std::string& plugin, const std::string& name,
+                                                  const nlohmann::json& args) {
+  return impl_->run_command(plugin, name, args);
+}
+
+protocol::Result<nlohmann::json> Host::Impl::run_command(const std::string& plugin, const std::string& name,
+                                                        const nlohmann::json& args) {
+  PluginContext* context = nullptr;
+  {
+    std::lock_guard lock(slots_mutex);
+    for (const auto& slot : slots) {
+      if (slot->name == plugin && slot->state == "running") context = slot->context.get();
+    }
+  }
+  if (context == nullptr) return Status(Code::kNotFound, "plugin " + plugin + " does not run here");
+  return context->run_command(name, args);
+}
+
 Status Host::Impl::reload(const std::string& name) {
   std::lock_guard lock(slots_mutex);
   auto it = std::find_if(slots.begin(), slots.end(), [&](const auto& slot) { return slot->name == name; });
@@ -687,6 +829,7 @@ void Host::shutdown() {
     std::lock_guard lock(impl.slots_mutex);
     for (auto it = impl.slots.rbegin(); it != impl.slots.rend(); ++it) impl.stop_slot(**it);
     impl.bus.reset();  // it observes the environments: gone before they close
+    impl.host_env.reset();
     for (auto it = impl.slots.rbegin(); it != impl.slots.rend(); ++it) {
       if ((*it)->env) (*it)->env->remove_observer((*it)->storage_metrics.get());
       (*it)->context.reset();
@@ -727,6 +870,11 @@ void Host::Impl::control_loop() {
       } else if (name == "redrive" && command.contains("id") && command["id"].is_string()) {
         const auto redriven = bus->redrive(command["id"].get<std::string>());
         reply = {{"ok", redriven.has_value()}, {"error", redriven.status().message()}};
+      } else if (name == "plugin" && command.contains("plugin") && command.contains("name")) {
+        const auto result = run_command(command.value("plugin", ""), command.value("name", ""),
+                                        command.value("args", nlohmann::json::object()));
+        reply = result ? nlohmann::json{{"ok", true}, {"result", *result}}
+                       : nlohmann::json{{"ok", false}, {"error", result.status().message()}};
       } else if (name == "reload" && command.contains("plugin") && command["plugin"].is_string()) {
         const Status status = reload(command["plugin"].get<std::string>());
         reply = {{"ok", status.is_ok()}, {"error", status.message()}};

@@ -37,6 +37,9 @@ class Host {
   // Takes a plugin's routes away (503 meanwhile), drains and unloads it,
   // loads its file anew and starts it. Its storage stays open.
   protocol::Status reload(const std::string& plugin);
+  // Runs a command a plugin registered (HostContext::add_command).
+  protocol::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
+                                               const nlohmann::json& args);
   // What /readyz and `ates status` show.
   nlohmann::json status_json() const;
   bool ready() const;

@@ -37,7 +37,7 @@ std::map<std::string, std::string> ates_environment() {
   return out;
 }
 
-int serve(server::ConfigSources sources, const char* argv0) {
+int serve(server::ConfigSources sources) {
   // Block the stop signals in every thread; main waits for them below.
   sigset_t signals;
   sigemptyset(&signals);
@@ -45,7 +45,9 @@ int serve(server::ConfigSources sources, const char* argv0) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto host = server::Host::start(sources, argv0);
+  // Plugins and the UI are looked for beside the real binary, however it
+  // was invoked.
+  auto host = server::Host::start(sources, std::filesystem::read_symlink("/proc/self/exe"));
   if (!host) {
     std::cerr << "ates serve: " << host.status().message() << "\n";
     return 1;
@@ -151,6 +153,34 @@ int list_dead_letters(const std::string& data) {
   return 0;
 }
 
+// `ates user add`: through the running server's control socket, or, when
+// none runs, by starting the auth plugin alone in this process.
+int add_user(const std::string& data, nlohmann::json args) {
+  std::string password;
+  std::getline(std::cin, password);
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  args["password"] = password;
+  if (storage::DataDirLock::is_held(data)) {
+    return control(data, {{"command", "plugin"}, {"plugin", "auth"}, {"name", "user-add"}, {"args", args}});
+  }
+  server::ConfigSources sources;
+  sources.environment = ates_environment();
+  sources.flags = {{"data", data}, {"plugins", "auth"}, {"http.listen", "127.0.0.1:0"}};
+  auto host = server::Host::start(sources, std::filesystem::read_symlink("/proc/self/exe"));
+  if (!host) {
+    std::cerr << "ates user add: " << host.status().message() << "\n";
+    return 1;
+  }
+  const auto result = (*host)->run_command("auth", "user-add", args);
+  (*host)->shutdown();
+  if (!result) {
+    std::cerr << "ates user add: " << result.status().message() << "\n";
+    return 1;
+  }
+  std::cout << nlohmann::json{{"ok", true}, {"result", *result}}.dump(2) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -181,7 +211,7 @@ int main(int argc, char** argv) {
     if (!plugins.empty()) sources.flags["plugins"] = plugins;
     if (dev) sources.flags["dev"] = "true";
     if (!fake_clock.empty()) sources.flags["fake_clock"] = fake_clock;
-    exit_code = serve(std::move(sources), argv[0]);
+    exit_code = serve(std::move(sources));
   });
 
   // status, plugin reload
@@ -196,6 +226,21 @@ int main(int argc, char** argv) {
   reload_cmd->add_option("NAME", reload_name, "the plugin")->required();
   reload_cmd->add_option("--data", control_data, "the server's data directory");
   reload_cmd->callback([&] { exit_code = control(control_data, {{"command", "reload"}, {"plugin", reload_name}}); });
+
+  // users
+  CLI::App* user = app.add_subcommand("user", "manage users");
+  user->require_subcommand(1);
+  std::string user_data = "./ates-data", username, role, email;
+  CLI::App* user_add = user->add_subcommand("add", "add a user; the password is read from stdin");
+  user_add->add_option("--data", user_data, "the data directory");
+  user_add->add_option("--username", username, "3 to 32 of a-z, 0-9, '_', '.', '-'")->required();
+  user_add->add_option("--role", role, "admin, manager, accountant or worker")->required();
+  user_add->add_option("--email", email, "where receipts go");
+  user_add->callback([&] {
+    nlohmann::json args = {{"username", username}, {"role", role}};
+    if (!email.empty()) args["email"] = email;
+    exit_code = add_user(user_data, args);
+  });
 
   // dead letters
   CLI::App* letters = app.add_subcommand("dead-letters", "events a consumer could not apply");

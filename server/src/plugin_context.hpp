@@ -3,6 +3,8 @@
 // config section, the business clock, logging and metrics.
 #pragma once
 
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "ates/bus/bus.hpp"
@@ -76,6 +78,27 @@ class PluginContext final : public plugin_api::HostContext {
     return bus_.complete_up_to(name_, stream, time_us);
   }
 
+  void add_command(std::string name, plugin_api::CommandHandler handler) override {
+    std::lock_guard lock(commands_mutex_);
+    commands_[std::move(name)] = std::move(handler);
+  }
+  void announce(std::string_view line) override;
+
+  protocol::Result<nlohmann::json> run_command(const std::string& name, const nlohmann::json& args) {
+    plugin_api::CommandHandler handler;
+    {
+      std::lock_guard lock(commands_mutex_);
+      auto it = commands_.find(name);
+      if (it == commands_.end()) return protocol::Status(protocol::Code::kNotFound, name_ + " has no command " + name);
+      handler = it->second;
+    }
+    return handler(args);
+  }
+  void clear_commands() {
+    std::lock_guard lock(commands_mutex_);
+    commands_.clear();
+  }
+
   // The consumers the plugin asked for; the host starts them after the
   // plugin's start and forgets them when it stops.
   std::vector<bus::ConsumerSpec> take_subscriptions() { return std::exchange(subscriptions_, {}); }
@@ -83,6 +106,8 @@ class PluginContext final : public plugin_api::HostContext {
  private:
   bus::Bus& bus_;
   std::vector<bus::ConsumerSpec> subscriptions_;
+  std::mutex commands_mutex_;  // guards commands_
+  std::map<std::string, plugin_api::CommandHandler> commands_;
   std::string name_;
   storage::Environment& env_;
   RouteTable& routes_;

@@ -66,8 +66,11 @@ BOOST_AUTO_TEST_CASE(serves_controls_and_stops_cleanly_on_sigterm) {
   for (int attempt = 0; attempt < 500 && !applied; ++attempt) {
     const auto streams = testing::run_to_end({kAtes, "events", "streams", "--data", data});
     const auto body = nlohmann::json::parse(streams.out, nullptr, false);
-    if (body.is_object() && body["streams"].size() == 1 && body["streams"][0]["consumers"].size() == 1) {
-      applied = body["streams"][0]["consumers"][0]["applied_seq"] == 1 && body["streams"][0]["head_seq"] == 1;
+    if (!body.is_object()) continue;
+    for (const auto& stream : body["streams"]) {
+      if (stream["name"] == "tracker.tasks" && stream["consumers"].size() == 1) {
+        applied = stream["consumers"][0]["applied_seq"] == 1 && stream["head_seq"] == 1;
+      }
     }
   }
   BOOST_TEST(applied);

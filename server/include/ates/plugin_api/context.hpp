@@ -58,6 +58,10 @@ class Config {
 // is retried. Handlers see the latest version of each event (upcast).
 using EventHandler = std::function<protocol::Status(storage::WriteTxn&, const protocol::Envelope&)>;
 
+// A command of the plugin that `ates` sub-commands reach through the
+// control socket (or in-process when no server runs): JSON in, JSON out.
+using CommandHandler = std::function<protocol::Result<nlohmann::json>(const nlohmann::json& args)>;
+
 class HostContext {
  public:
   virtual ~HostContext() = default;
@@ -79,6 +83,11 @@ class HostContext {
   // arrive: the plugin holds a heartbeat pair with watermark >= time_us and
   // has applied up to its head (DESIGN §6).
   virtual bool stream_complete_up_to(std::string_view stream, std::int64_t time_us) const = 0;
+  // Registers a command for the CLI (e.g. auth's "user-add").
+  virtual void add_command(std::string name, CommandHandler handler) = 0;
+  // Writes one line to the operator's terminal (stdout), never to the log:
+  // for what must be seen once and kept out of logs, like a first password.
+  virtual void announce(std::string_view line) = 0;
 };
 
 }  // namespace ates::plugin_api

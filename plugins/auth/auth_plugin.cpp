@@ -1,0 +1,70 @@
+// The auth plugin's entry point, construction and start.
+#include "auth_plugin.hpp"
+
+#include <sodium.h>
+
+#include "ates/plugin_api/jwt.hpp"
+
+namespace ates::auth {
+
+using protocol::Status;
+
+namespace {
+
+const plugin_api::ConfigKeySpec kConfigKeys[] = {
+    {"token_lifetime_s", "int", "43200", "how long a token is valid, in seconds (12 h)"},
+    {"password_hash", "string", "interactive",
+     "argon2id limits: interactive or moderate (production), min (tests only)"},
+    {"first_admin", "bool", "true", "create an admin with a one-time password when there is no user"},
+};
+
+}  // namespace
+
+AuthPlugin::AuthPlugin(plugin_api::HostContext& host)
+    : host_(host),
+      users_(host.storage()),
+      idempotency_(host.storage().table<plugin_api::StoredAnswer>("idempotency")),
+      limits_(HashLimits::named(host.config().get_string("password_hash"))),
+      token_lifetime_s_(host.config().get_int("token_lifetime_s")) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+  if (Status s = host.storage().declare_stream(protocol::kUsersStream); !s)
+    throw std::runtime_error(s.to_string());
+  if (token_lifetime_s_ <= 0) throw std::runtime_error("auth.token_lifetime_s must be positive");
+}
+
+Status AuthPlugin::start() {
+  // The signing key exists before the first log-in, and every host learns
+  // it from the stream.
+  if (Status s =
+          host_.storage().run([this](storage::WriteTxn& txn) { return users_.signing_key(txn).status(); });
+      !s) {
+    return s;
+  }
+  if (host_.config().get_bool("first_admin")) {
+    if (Status s = ensure_first_admin(); !s) return s;
+  }
+  add_routes();
+  host_.add_command("user-add", [this](const nlohmann::json& args) { return add_user_command(args); });
+  return Status::ok();
+}
+
+Status AuthPlugin::ensure_first_admin() {
+  if (!users_.empty()) return Status::ok();
+  std::string random(18, '\0');
+  randombytes_buf(random.data(), random.size());
+  const std::string password = plugin_api::jwt::base64url(random);
+  const std::string hash = hash_password(password, limits_);
+  auto created = host_.storage().run_for<UserRecord>([&](storage::WriteTxn& txn) {
+    return users_.create(txn,
+                         UserRecord{protocol::make_uuid(txn.random()), "admin", "", "admin", true, hash});
+  });
+  if (!created) return created.status();
+  // To the operator's terminal, once; never to the log.
+  host_.announce("ates: created the first admin: username 'admin', password '" + password +
+                 "' (shown once; change it with PATCH /api/v1/auth/users/me)");
+  return Status::ok();
+}
+
+}  // namespace ates::auth
+
+ATES_DEFINE_PLUGIN("auth", ates::auth::AuthPlugin, ates::auth::kConfigKeys, 3)

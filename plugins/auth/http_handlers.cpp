@@ -1,0 +1,203 @@
+// The auth routes of API.md.
+#include <sodium.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "ates/plugin_api/jwt.hpp"
+
+#include "auth_plugin.hpp"
+
+namespace ates::auth {
+
+using plugin_api::Access;
+using plugin_api::Method;
+using plugin_api::Request;
+using plugin_api::Responder;
+using plugin_api::Response;
+using plugin_api::Role;
+using protocol::Code;
+using protocol::Status;
+
+namespace {
+
+std::string rfc3339_seconds(std::int64_t seconds) {
+  const std::time_t t = seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+std::int64_t real_now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void AuthPlugin::add_routes() {
+  host_.add_route({Method::kPost, "/register", Access::anyone(),
+                   [this](Request r, Responder respond) { register_user(std::move(r), std::move(respond)); },
+                   "register as a worker"});
+  host_.add_route({Method::kPost, "/login", Access::anyone(),
+                   [this](Request r, Responder respond) { login(std::move(r), std::move(respond)); },
+                   "log in: a signed token"});
+  host_.add_route({Method::kGet, "/me", Access::any_role(),
+                   [this](Request r, Responder respond) { me(r, respond); }, "the caller"});
+  host_.add_route({Method::kPatch, "/users/me", Access::any_role(),
+                   [this](Request r, Responder respond) { update_me(std::move(r), std::move(respond)); },
+                   "change my email or password"});
+  host_.add_route({Method::kGet, "/users", Access::only({Role::kAdmin}),
+                   [this](Request r, Responder respond) { list_users(r, respond); }, "every user"});
+  host_.add_route({Method::kPatch, "/users/{id}", Access::only({Role::kAdmin}),
+                   [this](Request r, Responder respond) { update_user(std::move(r), std::move(respond)); },
+                   "change a user's role or deactivate them"});
+}
+
+void AuthPlugin::register_user(Request request, Responder respond) {
+  auto body = plugin_api::parse_json_object(request.body);
+  if (!body) return respond(Response::from_status(body.status()));
+  for (const Status& check : {check_username(*body), check_password(*body), check_email(*body, true)}) {
+    if (!check) return respond(Response::from_status(check));
+  }
+  UserRecord user{"",
+                  (*body)["username"],
+                  (*body)["email"],
+                  "worker",
+                  true,
+                  hash_password((*body)["password"], limits_)};  // slow, so outside the unit
+  idempotency_.run(host_.storage(), request, std::move(respond),
+                   [this, user](storage::WriteTxn& txn) mutable -> protocol::Result<Response> {
+                     user.id = protocol::make_uuid(txn.random());
+                     auto created = users_.create(txn, user);
+                     if (!created) return created.status();
+                     return Response::json(201, {{"user", user_json(*created)}});
+                   });
+}
+
+void AuthPlugin::login(Request request, Responder respond) {
+  auto body = plugin_api::parse_json_object(request.body);
+  if (!body) return respond(Response::from_status(body.status()));
+  const auto username = body->find("username");
+  const auto password = body->find("password");
+  if (username == body->end() || !username->is_string()) {
+    return respond(Response::problem(400, "validation", "username: required, a string"));
+  }
+  if (password == body->end() || !password->is_string()) {
+    return respond(Response::problem(400, "validation", "password: required, a string"));
+  }
+  const auto now = LoginThrottle::Clock::now();
+  if (auto wait = throttle_.retry_after(*username, now)) {
+    Response response =
+        Response::problem(429, "throttled", "too many failed log-ins for this username; retry later");
+    response.headers.emplace_back("Retry-After", std::to_string(*wait));
+    return respond(std::move(response));
+  }
+  const auto user = users_.by_username(username->get<std::string>());
+  // The same answer for an unknown user and a wrong password.
+  if (!user || !password_matches(user->password_hash, *password)) {
+    throttle_.failed(*username, now);
+    return respond(Response::problem(401, "unauthenticated", "wrong username or password"));
+  }
+  if (!user->active) return respond(Response::problem(401, "unauthenticated", "the user is deactivated"));
+  throttle_.succeeded(*username);
+  const auto key = users_.current_key();
+  if (!key) return respond(Response::problem(503, "unavailable", "no signing key yet"));
+  const std::int64_t issued = real_now_seconds();
+  const std::string token = plugin_api::jwt::sign(
+      {user->id, user->role, issued, issued + token_lifetime_s_, key->kid}, key->secret_key);
+  respond(Response::json(200, {{"token", token},
+                               {"expires_at", rfc3339_seconds(issued + token_lifetime_s_)},
+                               {"user", user_json(*user)}}));
+}
+
+void AuthPlugin::me(const Request& request, const Responder& respond) const {
+  const auto user = users_.by_id(request.principal->user_id);
+  if (!user) return respond(Response::problem(404, "not-found", "no such user"));
+  respond(Response::json(200, {{"user", user_json(*user)}}));
+}
+
+void AuthPlugin::update_me(Request request, Responder respond) {
+  auto body = plugin_api::parse_json_object(request.body);
+  if (!body) return respond(Response::from_status(body.status()));
+  if (Status s = check_password(*body, "current_password"); !s) return respond(Response::from_status(s));
+  if (Status s = check_email(*body, false); !s) return respond(Response::from_status(s));
+  if (body->contains("password")) {
+    if (Status s = check_password(*body); !s) return respond(Response::from_status(s));
+  }
+  const auto user = users_.by_id(request.principal->user_id);
+  if (!user) return respond(Response::problem(404, "not-found", "no such user"));
+  if (!password_matches(user->password_hash, (*body)["current_password"])) {
+    return respond(Response::problem(403, "forbidden", "current_password: wrong"));
+  }
+  UserRecord after = *user;
+  if (body->contains("email") && !(*body)["email"].is_null()) after.email = (*body)["email"];
+  if (body->contains("password")) after.password_hash = hash_password((*body)["password"], limits_);
+  idempotency_.run(host_.storage(), request, std::move(respond),
+                   [this, before = *user, after](storage::WriteTxn& txn) -> protocol::Result<Response> {
+                     auto updated = users_.update(txn, before, after);
+                     if (!updated) return updated.status();
+                     return Response::json(200, {{"user", user_json(*updated)}});
+                   });
+}
+
+void AuthPlugin::list_users(const Request& request, const Responder& respond) const {
+  auto page = plugin_api::parse_page(request);
+  if (!page) return respond(Response::from_status(page.status()));
+  respond(Response::json(200, plugin_api::page_of<UserRecord>(
+                                  users_.list(page->after, page->limit), *page,
+                                  [](const UserRecord& u) { return u.username; }, "users", user_json)));
+}
+
+void AuthPlugin::update_user(Request request, Responder respond) {
+  auto body = plugin_api::parse_json_object(request.body);
+  if (!body) return respond(Response::from_status(body.status()));
+  if (body->contains("role")) {
+    if (Status s = check_role((*body)["role"]); !s) return respond(Response::from_status(s));
+  }
+  if (body->contains("active") && !(*body)["active"].is_boolean()) {
+    return respond(Response::problem(400, "validation", "active: must be true or false"));
+  }
+  if (!body->contains("role") && !body->contains("active")) {
+    return respond(Response::problem(400, "validation", "role or active: give at least one"));
+  }
+  const std::string id = request.path_params["id"];
+  idempotency_.run(
+      host_.storage(), request, std::move(respond),
+      [this, id, changes = *body](storage::WriteTxn& txn) -> protocol::Result<Response> {
+        auto before = users_.by_id(id);
+        if (!before) return Status(Code::kNotFound, "no user " + id);
+        UserRecord after = *before;
+        if (changes.contains("role")) after.role = changes["role"];
+        if (changes.contains("active")) after.active = changes["active"];
+        if (after.role == before->role && after.active == before->active) {
+          return Response::json(200, {{"user", user_json(*before)}});  // nothing changed, no event
+        }
+        auto updated = users_.update(txn, *before, after);
+        if (!updated) return updated.status();
+        return Response::json(200, {{"user", user_json(*updated)}});
+      });
+}
+
+protocol::Result<nlohmann::json> AuthPlugin::add_user_command(const nlohmann::json& args) {
+  for (const Status& check :
+       {check_username(args), check_password(args), check_email(args, false),
+        args.contains("role") ? check_role(args["role"]) : protocol::invalid_argument("role: required")}) {
+    if (!check) return check;
+  }
+  const std::string email =
+      args.contains("email") && args["email"].is_string() ? std::string(args["email"]) : "";
+  const UserRecord user{
+      "", args["username"], email, args["role"], true, hash_password(args["password"], limits_)};
+  auto created = host_.storage().run_for<UserRecord>([&](storage::WriteTxn& txn) {
+    UserRecord with_id = user;
+    with_id.id = protocol::make_uuid(txn.random());
+    return users_.create(txn, with_id);
+  });
+  if (!created) return created.status();
+  return nlohmann::json{{"user", user_json(*created)}};
+}
+
+}  // namespace ates::auth

@@ -1,0 +1,59 @@
+// Log-in throttling (real clock): after 5 failed attempts for one username
+// within a minute, further attempts are refused for a delay that doubles
+// with each further failure (1 s, 2 s, 4 s … at most 5 minutes); a success
+// forgets the username's failures. Thread-safe.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace ates::auth {
+
+class LoginThrottle {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr int kFreeFailures = 5;
+  static constexpr std::chrono::seconds kWindow{60};
+  static constexpr std::chrono::seconds kMaxDelay{300};
+
+  // Seconds to wait before trying again, or nothing when allowed now.
+  std::optional<long> retry_after(const std::string& username, Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    auto it = state_.find(username);
+    if (it == state_.end() || now >= it->second.blocked_until) return std::nullopt;
+    return std::max<long>(1, std::chrono::ceil<std::chrono::seconds>(it->second.blocked_until - now).count());
+  }
+
+  void failed(const std::string& username, Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    State& state = state_[username];
+    state.failures.push_back(now);
+    while (!state.failures.empty() && now - state.failures.front() > kWindow) state.failures.pop_front();
+    const int over = static_cast<int>(state.failures.size()) - kFreeFailures;
+    if (over >= 0) {
+      const auto delay =
+          std::min<std::chrono::seconds>(std::chrono::seconds(1L << std::min(over, 9)), kMaxDelay);
+      state.blocked_until = now + delay;
+    }
+  }
+
+  void succeeded(const std::string& username) {
+    std::lock_guard lock(mutex_);
+    state_.erase(username);
+  }
+
+ private:
+  struct State {
+    std::deque<Clock::time_point> failures;
+    Clock::time_point blocked_until{};
+  };
+  std::mutex mutex_;  // guards state_
+  std::map<std::string, State> state_;
+};
+
+}  // namespace ates::auth

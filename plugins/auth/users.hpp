@@ -1,0 +1,83 @@
+// auth's storage: users (by public id, with a username index), password
+// hashes (argon2id, libsodium's crypto_pwhash_str), and the Ed25519 keys
+// that sign tokens. Every change publishes its auth.users event in the same
+// unit. Hashing is slow on purpose: callers hash before submitting a unit,
+// never inside one (units run on the writer thread).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ates/plugin_api/context.hpp"
+#include "ates/plugin_api/http.hpp"
+
+namespace ates::auth {
+
+struct UserRecord {
+  std::string id;
+  std::string username;
+  std::string email;
+  std::string role;
+  bool active = true;
+  std::string password_hash;  // argon2id, encoded with its salt and limits
+  MSGPACK_DEFINE(id, username, email, role, active, password_hash)
+};
+
+// {id, username, email, role, active}: never the hash.
+nlohmann::json user_json(const UserRecord& user);
+
+struct SigningKey {
+  std::string kid;
+  std::string public_key;  // 32 bytes
+  std::string secret_key;  // 64 bytes
+  MSGPACK_DEFINE(kid, public_key, secret_key)
+};
+
+// argon2id limits: production uses at least libsodium's interactive ones;
+// tests may ask for the minimum through auth.password_hash = "min".
+struct HashLimits {
+  unsigned long long ops;
+  std::size_t mem;
+  static HashLimits named(const std::string& name);
+};
+
+std::string hash_password(const std::string& password, const HashLimits& limits);
+bool password_matches(const std::string& hash, const std::string& password);
+
+class Users {
+ public:
+  explicit Users(storage::Environment& env);
+
+  std::optional<UserRecord> by_id(std::string_view id) const;
+  std::optional<UserRecord> by_username(std::string_view username) const;
+  // In username order, after `after`, at most `limit` (+1 to tell a next page).
+  std::vector<UserRecord> list(const std::optional<std::string>& after, std::size_t limit) const;
+  bool empty() const;
+
+  // Units. Each writes the change and its event together.
+  protocol::Result<UserRecord> create(storage::WriteTxn& txn, UserRecord user) const;
+  protocol::Result<UserRecord> update(storage::WriteTxn& txn, const UserRecord& before,
+                                      UserRecord after) const;
+
+  // The key that signs new tokens, created (and published) on first use.
+  protocol::Result<SigningKey> signing_key(storage::WriteTxn& txn) const;
+  std::optional<SigningKey> current_key() const;
+
+ private:
+  storage::Environment& env_;
+  storage::Table<UserRecord> users_;
+  storage::RawTable usernames_;
+  storage::Table<SigningKey> keys_;
+};
+
+// Field checks shared by register, user-add and the admin's changes; the
+// error names the field.
+protocol::Status check_username(const nlohmann::json& body);
+protocol::Status check_password(const nlohmann::json& body, const char* field = "password");
+protocol::Status check_email(const nlohmann::json& body, bool required);
+protocol::Status check_role(const nlohmann::json& value);
+
+}  // namespace ates::auth

@@ -1,0 +1,117 @@
+// JSON Web Tokens (RFC 7519) signed with Ed25519 (EdDSA, RFC 8037), through
+// libsodium: what auth signs and what every host verifies. Header-only, so
+// plugins and the host share one implementation without linking each other.
+//
+// Verification refuses, with a reason: a malformed token, any alg other than
+// EdDSA (including "none"), an unknown kid, a bad signature, a missing or
+// expired exp. Times are the real clock's (tokens are not business events).
+#pragma once
+
+#include <sodium.h>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "ates/protocol/status.hpp"
+
+namespace ates::plugin_api::jwt {
+
+inline std::string base64url(std::string_view bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(out.find('\0'));
+  return out;
+}
+
+inline std::optional<std::string> from_base64url(std::string_view text) {
+  std::string out(text.size(), '\0');
+  std::size_t length = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(),
+                        nullptr, &length, nullptr, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
+    return std::nullopt;
+  }
+  out.resize(length);
+  return out;
+}
+
+struct Claims {
+  std::string sub;  // the user's public id
+  std::string role;
+  std::int64_t iat = 0;  // seconds since the epoch
+  std::int64_t exp = 0;
+  std::string kid;
+};
+
+// `secret_key` is libsodium's 64-byte Ed25519 secret key.
+inline std::string sign(const Claims& claims, std::string_view secret_key) {
+  const nlohmann::json header = {{"alg", "EdDSA"}, {"typ", "JWT"}, {"kid", claims.kid}};
+  const nlohmann::json payload = {{"sub", claims.sub},
+                                  {"role", claims.role},
+                                  {"iat", claims.iat},
+                                  {"exp", claims.exp},
+                                  {"kid", claims.kid}};
+  const std::string signing_input = base64url(header.dump()) + "." + base64url(payload.dump());
+  std::array<unsigned char, crypto_sign_BYTES> signature{};
+  crypto_sign_detached(signature.data(), nullptr,
+                       reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(),
+                       reinterpret_cast<const unsigned char*>(secret_key.data()));
+  return signing_input + "." +
+         base64url(std::string_view(reinterpret_cast<const char*>(signature.data()), signature.size()));
+}
+
+// Finds the 32-byte public key of a kid, or nothing when unknown.
+using KeyLookup = std::function<std::optional<std::string>(std::string_view kid)>;
+
+inline protocol::Result<Claims> verify(std::string_view token, const KeyLookup& key_of,
+                                       std::int64_t now_seconds) {
+  using protocol::Code;
+  using protocol::Status;
+  const auto unauthenticated = [](std::string why) { return Status(Code::kUnauthenticated, std::move(why)); };
+  const auto first = token.find('.');
+  const auto second = first == std::string_view::npos ? first : token.find('.', first + 1);
+  if (second == std::string_view::npos || token.find('.', second + 1) != std::string_view::npos) {
+    return unauthenticated("the token is not a JWT (three base64url parts)");
+  }
+  const auto header_text = from_base64url(token.substr(0, first));
+  const auto payload_text = from_base64url(token.substr(first + 1, second - first - 1));
+  const auto signature = from_base64url(token.substr(second + 1));
+  if (!header_text || !payload_text || !signature) return unauthenticated("the token is not valid base64url");
+  const auto header = nlohmann::json::parse(*header_text, nullptr, false);
+  const auto payload = nlohmann::json::parse(*payload_text, nullptr, false);
+  if (!header.is_object() || !payload.is_object())
+    return unauthenticated("the token's header or claims are not JSON");
+  if (!header.contains("alg") || !header["alg"].is_string() || header["alg"] != "EdDSA") {
+    return unauthenticated("the token's alg must be EdDSA");
+  }
+  if (!header.contains("kid") || !header["kid"].is_string()) return unauthenticated("the token has no kid");
+  const std::string kid = header["kid"];
+  const auto key = key_of(kid);
+  if (!key) return unauthenticated("the token's signing key " + kid + " is unknown");
+  if (key->size() != crypto_sign_PUBLICKEYBYTES || signature->size() != crypto_sign_BYTES ||
+      crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature->data()),
+                                  reinterpret_cast<const unsigned char*>(token.data()), second,
+                                  reinterpret_cast<const unsigned char*>(key->data())) != 0) {
+    return unauthenticated("the token's signature is wrong");
+  }
+  Claims claims;
+  try {
+    claims.sub = payload.at("sub").get<std::string>();
+    claims.role = payload.at("role").get<std::string>();
+    claims.iat = payload.at("iat").get<std::int64_t>();
+    claims.exp = payload.at("exp").get<std::int64_t>();
+    claims.kid = kid;
+  } catch (const std::exception&) {
+    return unauthenticated("the token lacks sub, role, iat or exp");
+  }
+  if (claims.exp <= now_seconds) return unauthenticated("the token has expired");
+  return claims;
+}
+
+}  // namespace ates::plugin_api::jwt
