@@ -21,6 +21,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
@@ -148,6 +149,12 @@ struct Host::Impl {
   std::unique_ptr<storage::Environment> host_env;
   storage::RawTable token_keys;        // kid -> 32-byte Ed25519 public key
   storage::Table<ReplicaUser> replica;  // user id -> role, active
+  // Tokens whose signature was verified, until they expire: an Ed25519
+  // verification costs more than the rest of a request. Keys are never
+  // revoked, so a verified signature stays verified; role and deactivation
+  // are still looked up on every request.
+  mutable std::mutex verified_mutex;  // guards verified
+  mutable std::unordered_map<std::string, plugin_api::jwt::Claims> verified;
   std::filesystem::path exe_dir;
   std::filesystem::path data_dir;
   std::optional<storage::DataDirLock> lock;
@@ -661,16 +668,36 @@ protocol::Result<plugin_api::Principal> Host::Impl::authenticate(const Request& 
     return Status(Code::kUnauthenticated, "the Authorization header must be 'Bearer <token>'");
   }
   storage::ReadTxn txn = host_env->read();
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-  auto claims = plugin_api::jwt::verify(
-      authorization->substr(7),
-      [&](std::string_view kid) -> std::optional<std::string> {
-        auto key = token_keys.get(txn.handle(), kid);
-        if (!key) return std::nullopt;
-        return std::string(*key);
-      },
-      now.count());
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::string token(authorization->substr(7));
+  std::optional<plugin_api::jwt::Claims> cached;
+  {
+    std::lock_guard lock(verified_mutex);
+    if (auto it = verified.find(token); it != verified.end()) {
+      if (it->second.exp > now) {
+        cached = it->second;
+      } else {
+        verified.erase(it);
+      }
+    }
+  }
+  protocol::Result<plugin_api::jwt::Claims> claims =
+      cached ? protocol::Result<plugin_api::jwt::Claims>(*cached)
+             : plugin_api::jwt::verify(
+                   token,
+                   [&](std::string_view kid) -> std::optional<std::string> {
+                     auto key = token_keys.get(txn.handle(), kid);
+                     if (!key) return std::nullopt;
+                     return std::string(*key);
+                   },
+                   now);
   if (!claims) return claims.status();
+  if (!cached) {
+    std::lock_guard lock(verified_mutex);
+    if (verified.size() >= 100'000) verified.clear();  // a crude bound; verifying again is only slower
+    verified.emplace(token, *claims);
+  }
   // Changes reach tokens already issued: the replica's role wins, and a
   // deactivated user's tokens stop working. A user the replica has not seen
   // yet is judged on the token's claims.

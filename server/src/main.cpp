@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "ates/bench/auth_bench.hpp"
 #include "ates/bench/bus_bench.hpp"
 #include "ates/bench/storage_bench.hpp"
 #include "ates/bus/bus.hpp"
@@ -326,6 +327,11 @@ int main(int argc, char** argv) {
   bus_bench->add_flag("--full", bus_options.full, "run longer for steadier figures");
   bus_bench->add_option("--dir", bus_options.dir, "where to put the environments (default: a temp dir)");
   bus_bench->callback([&] { bench::run_bus_bench(bus_options, std::cout); });
+  bench::AuthBenchOptions auth_options;
+  CLI::App* auth_bench = bench->add_subcommand("auth", "log-ins/s and verified requests/s against a bare route");
+  auth_bench->add_flag("--full", auth_options.full, "run longer for steadier figures");
+  auth_bench->add_option("--dir", auth_options.dir, "where to put the data (default: a temp dir)");
+  auth_bench->callback([&] { bench::run_auth_bench(auth_options, std::cout); });
 
   CLI11_PARSE(app, argc, argv);
   return exit_code;
