@@ -86,6 +86,13 @@ BOOST_AUTO_TEST_CASE(first_admin_user_add_jwks_and_no_password_anywhere) {
     BOOST_TEST_REQUIRE(verified.exit_code == 0, verified.err);
     BOOST_TEST(nlohmann::json::parse(verified.out)["role"] == "admin");
 
+    // The README's API tour runs against this server.
+    const auto tour = testing::run_to_end({std::string(ATES_SOURCE_DIR) + "/scripts/api-tour.sh", client.base(), admin_password});
+    BOOST_TEST(tour.exit_code == 0, tour.out << tour.err);
+    BOOST_TEST(tour.out.find("\"role\":\"worker\"") != std::string::npos, tour.out);
+    BOOST_TEST(tour.out.find("forbidden") != std::string::npos, tour.out);
+    BOOST_TEST(tour.out.find("\"kty\":\"OKP\"") != std::string::npos, tour.out);
+
     serve.signal(SIGTERM);
     const auto status = serve.wait();
     BOOST_TEST_REQUIRE(status.has_value());
@@ -134,7 +141,9 @@ BOOST_AUTO_TEST_CASE(first_admin_user_add_jwks_and_no_password_anywhere) {
   }
   BOOST_TEST(
       (names == std::vector<std::string>{"SigningKeyAdded v1", "UserCreated v1", "UserCreated v1",
-                                         "UserRoleChanged v1", "UserDeactivated v1", "UserCreated v1"}));
+                                         "UserRoleChanged v1", "UserDeactivated v1",
+                                         "UserCreated v1",     // the API tour's popug
+                                         "UserCreated v1"}));  // bob, added offline
   BOOST_TEST((users["admin"] == std::pair<std::string, bool>{"admin", true}));
   BOOST_TEST((users["kiwi"] == std::pair<std::string, bool>{"manager", false}));
   BOOST_TEST((users["bob"] == std::pair<std::string, bool>{"worker", true}));

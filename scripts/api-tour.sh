@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# A tour of the HTTP API with curl, against a running `ates serve`:
+#   scripts/api-tour.sh http://127.0.0.1:8080 ADMIN_PASSWORD
+# The system tests run it, so it stays true.
+set -euo pipefail
+base="${1:-http://127.0.0.1:8080}"
+admin_password="${2:?the admin password that ates serve printed at its first start}"
+json() { /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+echo "== the host"
+curl -fsS "$base/readyz"; echo
+
+echo "== a popug registers (role worker) and logs in"
+name="popug$RANDOM"
+curl -fsS -X POST "$base/api/v1/auth/register" \
+  -d "{\"username\":\"$name\",\"password\":\"correct-horse\",\"email\":\"$name@popug.example\"}"; echo
+token=$(curl -fsS -X POST "$base/api/v1/auth/login" \
+  -d "{\"username\":\"$name\",\"password\":\"correct-horse\"}" | json "['token']")
+
+echo "== who am I (the host verifies the token itself)"
+until curl -fsS "$base/api/v1/auth/me" -H "Authorization: Bearer $token"; do sleep 0.2; done; echo
+
+echo "== a worker may not list users: 403, as problem+json"
+curl -sS "$base/api/v1/auth/users" -H "Authorization: Bearer $token"; echo
+
+echo "== the admin may"
+admin=$(curl -fsS -X POST "$base/api/v1/auth/login" \
+  -d "{\"username\":\"admin\",\"password\":\"$admin_password\"}" | json "['token']")
+curl -fsS "$base/api/v1/auth/users?limit=10" -H "Authorization: Bearer $admin"; echo
+
+echo "== the keys any JWT library can verify tokens with"
+curl -fsS "$base/.well-known/jwks.json"; echo
+
+echo "== streams, heads and consumers (admin)"
+curl -fsS "$base/api/v1/events/streams" -H "Authorization: Bearer $admin"; echo
