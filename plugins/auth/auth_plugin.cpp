@@ -30,6 +30,10 @@ AuthPlugin::AuthPlugin(plugin_api::HostContext& host)
   if (Status s = host.storage().declare_stream(protocol::kUsersStream); !s)
     throw std::runtime_error(s.to_string());
   if (token_lifetime_s_ <= 0) throw std::runtime_error("auth.token_lifetime_s must be positive");
+  const std::string hash = host.config().get_string("password_hash");
+  if (hash != "interactive" && hash != "moderate" && hash != "min") {
+    throw std::runtime_error("bad value for 'auth.password_hash': expected interactive, moderate or min, got '" + hash + "'");
+  }
 }
 
 Status AuthPlugin::start() {
