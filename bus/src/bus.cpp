@@ -327,11 +327,38 @@ void Bus::Impl::answer_fetch(zmq::socket_t& router) {
 
 void Bus::Impl::publisher_loop(zmq::socket_t& pub, zmq::socket_t& router) {
   using Clock = std::chrono::steady_clock;
+  // Failed handshakes on our tcp endpoints (a plaintext peer, a bad Curve
+  // key) never reach ZAP when the mechanisms differ: a socket monitor
+  // reports them, so every refusal is logged and counted.
+  constexpr int kHandshakeFailures =
+      ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+  std::vector<zmq::socket_t> monitors;
+  int monitor_count = 0;
+  for (zmq::socket_t* socket : {&pub, &router}) {
+    const std::string endpoint = socket == &pub ? bound_publish : bound_replay;
+    if (!is_tcp(endpoint)) continue;
+    const std::string address = "inproc://ates-monitor-" + std::to_string(++monitor_count) + "-" +
+                                std::to_string(reinterpret_cast<std::uintptr_t>(this));
+    zmq_socket_monitor(socket->handle(), address.c_str(), kHandshakeFailures);
+    zmq::socket_t monitor(context, zmq::socket_type::pair);
+    monitor.set(zmq::sockopt::linger, 0);
+    monitor.connect(address);
+    monitors.push_back(std::move(monitor));
+  }
   auto next_heartbeat = Clock::now();
   while (!stopping.load()) {
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat - Clock::now());
-    zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 2, std::chrono::milliseconds(std::clamp<long>(wait.count(), 0, 100)));
+    std::vector<zmq::pollitem_t> items = {{router.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd, ZMQ_POLLIN, 0}};
+    for (auto& monitor : monitors) items.push_back({monitor.handle(), 0, ZMQ_POLLIN, 0});
+    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(std::clamp<long>(wait.count(), 0, 100)));
+    for (std::size_t i = 0; i < monitors.size(); ++i) {
+      if (!(items[2 + i].revents & ZMQ_POLLIN)) continue;
+      std::vector<zmq::message_t> event;
+      if (!zmq::recv_multipart(monitors[i], std::back_inserter(event), zmq::recv_flags::dontwait)) continue;
+      ++refused;
+      std::fprintf(stderr, "bus: refused a connection to %s (handshake failed: plaintext or wrong keys)\n",
+                   event.size() > 1 ? event[1].to_string().c_str() : "?");
+    }
     if (items[1].revents & ZMQ_POLLIN) {
       std::uint64_t count = 0;
       [[maybe_unused]] auto n = ::read(wake_fd, &count, sizeof count);

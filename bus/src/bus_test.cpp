@@ -530,6 +530,7 @@ BOOST_AUTO_TEST_CASE(tcp_with_curve_admits_the_allowed_key_only) {
 
 BOOST_AUTO_TEST_CASE(tcp_refuses_a_plaintext_peer) {
   TcpRig rig;
+  const auto refused_before = rig.producer_bus->refused_connections();
   zmq::context_t context(1);
   zmq::socket_t plain(context, zmq::socket_type::sub);
   plain.set(zmq::sockopt::linger, 0);
@@ -557,6 +558,8 @@ BOOST_AUTO_TEST_CASE(tcp_refuses_a_plaintext_peer) {
     BOOST_TEST_REQUIRE(id != ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
   }
   BOOST_TEST(handshake_failed);
+  // The server saw it too, and logged it.
+  BOOST_TEST(wait_until([&] { return rig.producer_bus->refused_connections() > refused_before; }));
   zmq::message_t frame;
   BOOST_TEST(!plain.recv(frame, zmq::recv_flags::dontwait).has_value());
 }

@@ -121,7 +121,9 @@ class Bus {
   // The endpoints as bound ("tcp://127.0.0.1:*" becomes the real port).
   std::string publish_endpoint() const;
   std::string replay_endpoint() const;
-  // Connections the ZAP handler refused (an unknown CurveZMQ client key).
+  // Refusals seen on our tcp endpoints: the ZAP handler's (an unknown
+  // CurveZMQ client key) and failed handshakes (a plaintext peer); one
+  // refused peer may count twice.
   std::uint64_t refused_connections() const;
 
   // True when `consumer` holds a pair of `stream` with watermark >= time_us
