@@ -149,14 +149,14 @@ struct Bus::Impl {
   std::thread zap;
 
   mutable std::mutex consumers_mutex;  // guards consumers
-  std::vector<std::unique_ptr<Consumer>> consumers;
+  std::vector<std::shared_ptr<Consumer>> consumers;  // shared: a re-drive may outlive a removal
 
   void on_commit(storage::Environment& env, const storage::CommitInfo& info);
   void publisher_loop(zmq::socket_t& pub, zmq::socket_t& router);
   void publish_new(zmq::socket_t& pub);
   void send_heartbeats(zmq::socket_t& pub);
   void answer_fetch(zmq::socket_t& router);
-  void zap_loop();
+  void zap_loop(zmq::socket_t& handler);
   void secure_server(zmq::socket_t& socket, std::string_view endpoint) const;
   std::string advertised_replay() const {
     return options.advertise_replay.empty() ? bound_replay : options.advertise_replay;
@@ -193,26 +193,37 @@ static void secure_client(zmq::socket_t& socket, std::string_view endpoint, cons
 
 // [SECTION] publisher and replay server ---------------------------------------------
 
+// The storage writer calls on_commit holding its observers' lock, and
+// on_commit takes streams_mutex: so add/remove_observer are never called
+// with streams_mutex held (the other order would deadlock).
 void Bus::add_producer(storage::Environment& env) {
-  std::lock_guard lock(impl_->streams_mutex);
-  for (const auto& head : env.heads()) {
-    impl_->streams[head.stream] = {&env, head, head.head_seq};
-  }
   auto observer = std::make_unique<Impl::ProducerObserver>(*impl_, env);
-  env.add_observer(observer.get());
-  impl_->observers.push_back(std::move(observer));
+  Impl::ProducerObserver* raw = observer.get();
+  {
+    std::lock_guard lock(impl_->streams_mutex);
+    for (const auto& head : env.heads()) {
+      impl_->streams[head.stream] = {&env, head, head.head_seq};
+    }
+    impl_->observers.push_back(std::move(observer));
+  }
+  env.add_observer(raw);
 }
 
 void Bus::remove_producer(storage::Environment& env) {
-  std::lock_guard lock(impl_->streams_mutex);
-  for (auto it = impl_->observers.begin(); it != impl_->observers.end();) {
-    if (&(*it)->env == &env) {
-      env.remove_observer(it->get());
-      it = impl_->observers.erase(it);
-    } else {
-      ++it;
+  std::vector<std::unique_ptr<Impl::ProducerObserver>> leaving;
+  {
+    std::lock_guard lock(impl_->streams_mutex);
+    for (auto it = impl_->observers.begin(); it != impl_->observers.end();) {
+      if (&(*it)->env == &env) {
+        leaving.push_back(std::move(*it));
+        it = impl_->observers.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
+  for (auto& observer : leaving) env.remove_observer(observer.get());
+  std::lock_guard lock(impl_->streams_mutex);
   std::erase_if(impl_->streams, [&](const auto& entry) { return entry.second.env == &env; });
 }
 
@@ -463,9 +474,21 @@ struct Consumer {
     });
   }
 
+  // A producer whose log ends below what we applied, in the same epoch,
+  // was restored from an older copy: its next events would reuse sequence
+  // numbers we already applied, and dropping them as duplicates would lose
+  // them silently. Halt instead.
+  bool check_not_behind(const std::string& seen_epoch, std::uint64_t head) {
+    if (epoch.empty() || seen_epoch != epoch || head >= applied) return true;
+    halt("stream " + spec.stream + " ends at " + std::to_string(head) + " but " + spec.consumer + " applied up to " +
+         std::to_string(applied) + " in the same epoch: the producer's data was restored from an older copy; check, " +
+         "then run `ates events reset-consumer " + spec.consumer + " " + spec.stream + "`");
+    return false;
+  }
+
   void on_heartbeat(std::string_view bytes) {
     const auto beat = wire::unpack<wire::Heartbeat>(bytes);
-    if (!beat || !check_epoch(beat->epoch)) return;
+    if (!beat || !check_epoch(beat->epoch) || !check_not_behind(beat->epoch, beat->head_seq)) return;
     if (!beat->replay.empty()) {
       replay_endpoint = beat->replay;
       replay_key = beat->server_key;
@@ -486,6 +509,7 @@ struct Consumer {
            " (TRUNCATED): events were deleted before this consumer applied them; never skipped silently");
       return;
     }
+    if (!check_not_behind(reply->epoch, reply->head_seq)) return;
     record_pair(reply->head_seq, reply->watermark);
     for (std::size_t i = 1; i < frames.size(); ++i) {
       const std::uint64_t seq = reply->from + (i - 1);
@@ -649,7 +673,7 @@ Status Bus::add_consumer(ConsumerSpec spec) {
       return {Code::kConflict, spec.consumer + " already consumes " + spec.stream};
     }
   }
-  auto consumer = std::make_unique<Consumer>(std::move(spec), *impl_);
+  auto consumer = std::make_shared<Consumer>(std::move(spec), *impl_);
   Consumer* raw = consumer.get();
   consumer->thread = std::thread([raw] { raw->run(); });
   impl_->consumers.push_back(std::move(consumer));
@@ -657,7 +681,7 @@ Status Bus::add_consumer(ConsumerSpec spec) {
 }
 
 void Bus::remove_consumers(std::string_view name) {
-  std::vector<std::unique_ptr<Consumer>> leaving;
+  std::vector<std::shared_ptr<Consumer>> leaving;
   {
     std::lock_guard lock(impl_->consumers_mutex);
     for (auto it = impl_->consumers.begin(); it != impl_->consumers.end();) {
@@ -731,11 +755,11 @@ Result<DeadLetter> Bus::redrive(std::string_view id) {
     if (c < '0' || c > '9') return Status(Code::kInvalidArgument, "a dead letter id is <consumer>-<number>");
     number = number * 10 + static_cast<std::uint64_t>(c - '0');
   }
-  std::vector<Consumer*> candidates;
+  std::vector<std::shared_ptr<Consumer>> candidates;
   {
     std::lock_guard lock(impl_->consumers_mutex);
     for (const auto& c : impl_->consumers) {
-      if (c->spec.consumer == consumer_name) candidates.push_back(c.get());
+      if (c->spec.consumer == consumer_name) candidates.push_back(c);
     }
   }
   if (candidates.empty()) return Status(Code::kNotFound, "no consumer " + consumer_name + " runs here");
@@ -748,7 +772,7 @@ Result<DeadLetter> Bus::redrive(std::string_view id) {
     if (record->resolved)
       return {Code::kConflict, "dead letter " + std::string(id) + " was re-driven already"};
     const auto consumer = std::find_if(candidates.begin(), candidates.end(),
-                                       [&](Consumer* c) { return c->spec.stream == record->stream; });
+                                       [&](const std::shared_ptr<Consumer>& c) { return c->spec.stream == record->stream; });
     if (consumer == candidates.end())
       return {Code::kNotFound, consumer_name + " does not consume " + record->stream};
     if (Status applied = apply_one(txn, (*consumer)->spec.handler, record->envelope, nullptr); !applied) {
@@ -780,11 +804,8 @@ std::pair<std::string, std::string> generate_curve_keys() {
   return {public_key, secret_key};
 }
 
-void Bus::Impl::zap_loop() {
+void Bus::Impl::zap_loop(zmq::socket_t& handler) {
   // RFC 27 (ZAP): libzmq asks here for every connection to a Curve server.
-  zmq::socket_t handler(context, zmq::socket_type::rep);
-  handler.set(zmq::sockopt::linger, 0);
-  handler.bind("inproc://zeromq.zap.01");
   while (!stopping.load()) {
     zmq::pollitem_t item{handler.handle(), 0, ZMQ_POLLIN, 0};
     zmq::poll(&item, 1, std::chrono::milliseconds(100));
@@ -833,7 +854,14 @@ Result<std::unique_ptr<Bus>> Bus::start(BusOptions options) {
   impl->options = std::move(options);
   impl->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   Impl* raw = impl.get();
-  if (raw->options.curve.enabled()) raw->zap = std::thread([raw] { raw->zap_loop(); });
+  if (raw->options.curve.enabled()) {
+    // Bound before any Curve socket exists: with no handler bound, libzmq
+    // would admit any client that knows our public key.
+    auto handler = std::make_shared<zmq::socket_t>(raw->context, zmq::socket_type::rep);
+    handler->set(zmq::sockopt::linger, 0);
+    handler->bind("inproc://zeromq.zap.01");
+    raw->zap = std::thread([raw, handler] { raw->zap_loop(*handler); });
+  }
   // Bind on this thread so errors (a port in use, missing keys) are values;
   // then hand the sockets to the publisher thread, which alone uses them.
   auto pub = std::make_shared<zmq::socket_t>(raw->context, zmq::socket_type::pub);
@@ -851,6 +879,7 @@ Result<std::unique_ptr<Bus>> Bus::start(BusOptions options) {
   } catch (const std::exception& e) {
     raw->stopping = true;
     if (raw->zap.joinable()) raw->zap.join();
+    ::close(raw->wake_fd);
     return Status(Code::kUnavailable, std::string("bus: ") + e.what());
   }
   raw->publisher = std::thread([raw, pub, router] { raw->publisher_loop(*pub, *router); });
@@ -864,11 +893,12 @@ Bus::~Bus() {
     for (const auto& c : impl_->consumers) names.push_back(c->spec.consumer);
   }
   for (const auto& name : names) remove_consumers(name);
+  std::vector<std::unique_ptr<Impl::ProducerObserver>> observers;
   {
     std::lock_guard lock(impl_->streams_mutex);
-    for (auto& observer : impl_->observers) observer->env.remove_observer(observer.get());
-    impl_->observers.clear();
+    observers.swap(impl_->observers);
   }
+  for (auto& observer : observers) observer->env.remove_observer(observer.get());
   impl_->stopping = true;
   if (impl_->publisher.joinable()) impl_->publisher.join();
   if (impl_->zap.joinable()) impl_->zap.join();

@@ -426,6 +426,28 @@ BOOST_AUTO_TEST_CASE(a_replaced_producer_halts_its_consumers_until_reset) {
   rig.check_exactly_once(10);
 }
 
+BOOST_AUTO_TEST_CASE(a_producer_restored_from_an_older_copy_halts_its_consumers) {
+  Rig rig;
+  rig.start_producer();
+  rig.produce(5);
+  // A backup of the producer's data at 5 events.
+  rig.stop_producer();
+  std::filesystem::copy(rig.dir / "tracker", rig.dir / "backup");
+  rig.start_producer();
+  rig.start_consumer();
+  rig.produce(10);
+  BOOST_TEST_REQUIRE(rig.caught_up(15));
+  // The producer's data is replaced by the backup: same epoch, shorter log.
+  rig.stop_producer();
+  std::filesystem::remove_all(rig.dir / "tracker");
+  std::filesystem::rename(rig.dir / "backup", rig.dir / "tracker");
+  rig.start_producer();
+  rig.produce(3);  // 6..8 again, with different events
+  BOOST_TEST_REQUIRE(wait_until([&] { return rig.status().state == ConsumerState::kHalted; }));
+  BOOST_TEST(rig.status().error.find("restored from an older copy") != std::string::npos, rig.status().error);
+  BOOST_TEST(rig.consumer_checkpoint() == 15u);
+}
+
 BOOST_AUTO_TEST_CASE(a_consumer_behind_a_truncated_log_halts_and_never_skips) {
   Rig rig;
   auto producer = Environment::open({.dir = rig.dir / "tracker", .producer = "tracker",

@@ -35,6 +35,7 @@ class AuthPlugin final : public plugin_api::Plugin {
   plugin_api::Idempotency idempotency_;
   LoginThrottle throttle_;
   HashLimits limits_;
+  std::string dummy_hash_;  // with the same limits, for unknown usernames
   std::int64_t token_lifetime_s_;
 };
 

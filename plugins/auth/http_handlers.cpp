@@ -74,7 +74,8 @@ void AuthPlugin::register_user(Request request, Responder respond) {
                      auto created = users_.create(txn, user);
                      if (!created) return created.status();
                      return Response::json(201, {{"user", user_json(*created)}});
-                   });
+                   },
+                   plugin_api::Idempotency::fingerprint_without(request, {"password"}));
 }
 
 void AuthPlugin::login(Request request, Responder respond) {
@@ -96,8 +97,10 @@ void AuthPlugin::login(Request request, Responder respond) {
     return respond(std::move(response));
   }
   const auto user = users_.by_username(username->get<std::string>());
-  // The same answer for an unknown user and a wrong password.
-  if (!user || !password_matches(user->password_hash, *password)) {
+  // The same answer, in the same time, for an unknown user and a wrong
+  // password: an unknown user is checked against a hash of nothing.
+  const bool matches = password_matches(user ? user->password_hash : dummy_hash_, *password);
+  if (!user || !matches) {
     throttle_.failed(*username, now);
     return respond(Response::problem(401, "unauthenticated", "wrong username or password"));
   }
@@ -132,15 +135,30 @@ void AuthPlugin::update_me(Request request, Responder respond) {
   if (!password_matches(user->password_hash, (*body)["current_password"])) {
     return respond(Response::problem(403, "forbidden", "current_password: wrong"));
   }
-  UserRecord after = *user;
-  if (body->contains("email") && !(*body)["email"].is_null()) after.email = (*body)["email"];
-  if (body->contains("password")) after.password_hash = hash_password((*body)["password"], limits_);
+  // Hash outside the unit (slow); apply only the fields asked for to the
+  // record as the unit's transaction sees it.
+  std::optional<std::string> email;
+  if (body->contains("email") && !(*body)["email"].is_null()) email = (*body)["email"];
+  std::optional<std::string> password_hash;
+  if (body->contains("password")) password_hash = hash_password((*body)["password"], limits_);
+  const std::string id = user->id;
+  const std::string checked_hash = user->password_hash;
   idempotency_.run(host_.storage(), request, std::move(respond),
-                   [this, before = *user, after](storage::WriteTxn& txn) -> protocol::Result<Response> {
-                     auto updated = users_.update(txn, before, after);
+                   [this, id, email, password_hash, checked_hash](storage::WriteTxn& txn) -> protocol::Result<Response> {
+                     auto before = users_.by_id(txn.handle(), id);
+                     if (!before) return Status(Code::kNotFound, "no such user");
+                     // The current password was checked against this hash.
+                     if (before->password_hash != checked_hash) {
+                       return Status(Code::kConflict, "the password changed meanwhile; try again");
+                     }
+                     UserRecord after = *before;
+                     if (email) after.email = *email;
+                     if (password_hash) after.password_hash = *password_hash;
+                     auto updated = users_.update(txn, *before, after);
                      if (!updated) return updated.status();
                      return Response::json(200, {{"user", user_json(*updated)}});
-                   });
+                   },
+                   plugin_api::Idempotency::fingerprint_without(request, {"password", "current_password"}));
 }
 
 void AuthPlugin::list_users(const Request& request, const Responder& respond) const {
@@ -167,7 +185,7 @@ void AuthPlugin::update_user(Request request, Responder respond) {
   idempotency_.run(
       host_.storage(), request, std::move(respond),
       [this, id, changes = *body](storage::WriteTxn& txn) -> protocol::Result<Response> {
-        auto before = users_.by_id(id);
+        auto before = users_.by_id(txn.handle(), id);
         if (!before) return Status(Code::kNotFound, "no user " + id);
         UserRecord after = *before;
         if (changes.contains("role")) after.role = changes["role"];

@@ -20,6 +20,7 @@ class LoginThrottle {
   static constexpr int kFreeFailures = 5;
   static constexpr std::chrono::seconds kWindow{60};
   static constexpr std::chrono::seconds kMaxDelay{300};
+  static constexpr std::size_t kMaxTracked = 100'000;
 
   // Seconds to wait before trying again, or nothing when allowed now.
   std::optional<long> retry_after(const std::string& username, Clock::time_point now) {
@@ -31,6 +32,15 @@ class LoginThrottle {
 
   void failed(const std::string& username, Clock::time_point now) {
     std::lock_guard lock(mutex_);
+    // Bounded: failures for many made-up usernames must not grow memory
+    // without end. Entries whose window and block are over go first.
+    if (state_.size() >= kMaxTracked && !state_.contains(username)) {
+      std::erase_if(state_, [&](const auto& entry) {
+        return now >= entry.second.blocked_until &&
+               (entry.second.failures.empty() || now - entry.second.failures.back() > kWindow);
+      });
+      if (state_.size() >= kMaxTracked) state_.erase(state_.begin());
+    }
     State& state = state_[username];
     state.failures.push_back(now);
     while (!state.failures.empty() && now - state.failures.front() > kWindow) state.failures.pop_front();
@@ -40,6 +50,11 @@ class LoginThrottle {
           std::min<std::chrono::seconds>(std::chrono::seconds(1L << std::min(over, 9)), kMaxDelay);
       state.blocked_until = now + delay;
     }
+  }
+
+  std::size_t tracked() {
+    std::lock_guard lock(mutex_);
+    return state_.size();
   }
 
   void succeeded(const std::string& username) {

@@ -34,6 +34,16 @@ BOOST_AUTO_TEST_CASE(old_failures_fall_out_of_the_window_and_success_resets) {
   BOOST_TEST(!throttle.retry_after("kiwi", t0).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(memory_stays_bounded_under_made_up_usernames) {
+  LoginThrottle throttle;
+  const auto t0 = LoginThrottle::Clock::time_point{} + 1000s;
+  for (int i = 0; i < 5; ++i) throttle.failed("victim", t0);
+  for (std::size_t i = 0; i < LoginThrottle::kMaxTracked + 10; ++i) {
+    throttle.failed("made-up-" + std::to_string(i), t0 + 120s);
+  }
+  BOOST_TEST(throttle.tracked() <= LoginThrottle::kMaxTracked);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

@@ -48,6 +48,8 @@ std::optional<UserRecord> Users::by_id(std::string_view id) const {
   return users_.get(txn.handle(), id);
 }
 
+std::optional<UserRecord> Users::by_id(MDB_txn* txn, std::string_view id) const { return users_.get(txn, id); }
+
 std::optional<UserRecord> Users::by_username(std::string_view username) const {
   storage::ReadTxn txn = env_.read();
   const auto id = usernames_.get(txn.handle(), username);

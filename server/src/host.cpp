@@ -186,6 +186,9 @@ struct Host::Impl {
   std::thread watch_thread;
   bool shut_down = false;
 
+  ~Impl() { shutdown(); }
+  void shutdown();
+
   void dispatch(Request request, Responder respond);
   void serve_host_route(const Request& request, const Responder& respond, bool& handled);
   void serve_static(const Request& request, const Responder& respond);
@@ -448,7 +451,7 @@ void Host::Impl::stop_slot(Slot& slot) {
   routes.remove_owner(slot.name);
   // Consumers first: each stops between batches, so no plugin code runs
   // from the bus once this returns.
-  bus->remove_consumers(slot.name);
+  if (bus) bus->remove_consumers(slot.name);
   slot.context->clear_commands();
   wait_idle(slot.name, std::chrono::seconds(10));
   slot.library.entry->stop(slot.instance);
@@ -542,30 +545,40 @@ void Host::Impl::dispatch(Request request, Responder respond) {
     }
     case RouteMatch::Kind::kFound: break;
   }
+  // From here the plugin's code is in use: count the request as in flight
+  // for its owner (a reload waits for it) until the handler's copy is gone
+  // and, separately, until the answer has been sent.
+  const std::string owner = match.owner;
+  const std::string route = match.pattern;
+  begin(owner);
+  struct Release {
+    Impl* host;
+    const std::string& owner;
+    ~Release() { host->end(owner); }
+  } release_after_call{this, owner};
   if (request.header("authorization")) {
     auto principal = authenticate(request);
-    if (!principal) return answer(Response::from_status(principal.status()), match.pattern, match.owner);
+    if (!principal) return answer(Response::from_status(principal.status()), route, owner);
     request.principal = std::move(principal).value();
   }
   if (!match.access.allows(request.principal)) {
     if (!request.principal) {
-      return answer(Response::problem(401, "unauthenticated", "a bearer token is required"), match.pattern, match.owner);
+      return answer(Response::problem(401, "unauthenticated", "a bearer token is required"), route, owner);
     }
     return answer(Response::problem(403, "forbidden",
                                     "the role " + std::string(plugin_api::to_string(request.principal->role)) +
                                         " may not " + method + " " + path),
-                  match.pattern, match.owner);
+                  route, owner);
   }
   request.path_params = std::move(match.params);
-  const std::string owner = match.owner;
-  const std::string route = match.pattern;
   begin(owner);
   auto finish = [this, answer, owner, route](Response response) {
     answer(std::move(response), route, owner);
     end(owner);
   };
   try {
-    match.handler(std::move(request), finish);
+    plugin_api::Handler handler = std::move(match.handler);
+    handler(std::move(request), finish);
   } catch (const std::exception& e) {
     spdlog::error("[{}] [{}] handler threw: {}", owner, request_id, e.what());
     finish(Response::problem(500, "internal", "the handler failed"));
@@ -770,6 +783,9 @@ nlohmann::json Host::Impl::streams_json() const {
 
 nlohmann::json Host::Impl::dead_letters_json() const {
   nlohmann::json list = nlohmann::json::array();
+  if (host_env) {
+    for (const auto& letter : bus::dead_letters(*host_env, "host")) list.push_back(dead_letter_json(letter));
+  }
   std::lock_guard lock(slots_mutex);
   for (const auto& slot : slots) {
     if (!slot->env) continue;
@@ -791,7 +807,13 @@ void Host::Impl::add_events_routes() {
   routes.add("host", "/api/v1/events/dead-letters/{id}/redrive",
              {Method::kPost, "", admin,
               [this](Request request, Responder respond) {
-                const auto redriven = bus->redrive(request.path_params["id"]);
+                // The re-drive runs the consuming plugin's code: a reload of
+                // that plugin waits for it.
+                const std::string id = request.path_params["id"];
+                const std::string plugin = id.substr(0, id.rfind('-'));
+                begin(plugin);
+                const auto redriven = bus->redrive(id);
+                end(plugin);
                 if (!redriven) return respond(Response::from_status(redriven.status()));
                 respond(Response::json(200, {{"dead_letter", dead_letter_json(*redriven)}}));
               },
@@ -815,7 +837,10 @@ protocol::Result<nlohmann::json> Host::Impl::run_command(const std::string& plug
     }
   }
   if (context == nullptr) return Status(Code::kNotFound, "plugin " + plugin + " does not run here");
-  return context->run_command(name, args);
+  begin(plugin);  // a reload waits for a running command
+  auto result = context->run_command(name, args);
+  end(plugin);
+  return result;
 }
 
 Status Host::Impl::reload(const std::string& name) {
@@ -833,6 +858,7 @@ Status Host::Impl::reload(const std::string& name) {
     slot.state = "failed";
     slot.error = library.status().message();
     spdlog::error("plugin {}: {}", name, slot.error);
+    routes.set_reloading(name, false);  // its routes are gone: 404, not an endless 503
     return library.status();
   }
   slot.library = std::move(library).value();
@@ -841,29 +867,34 @@ Status Host::Impl::reload(const std::string& name) {
   return status;
 }
 
-void Host::shutdown() {
-  Impl& impl = *impl_;
-  if (impl.shut_down) return;
-  impl.shut_down = true;
+void Host::shutdown() { impl_->shutdown(); }
+
+// Also what a failed start runs (from ~Impl), so it copes with whatever was
+// reached: no HTTP server yet, plugins loaded but not created, no bus.
+void Host::Impl::shutdown() {
+  if (shut_down) return;
+  shut_down = true;
   spdlog::info("shutting down: draining requests");
-  impl.stopping = true;
-  impl.wait_idle("", std::chrono::seconds(10));
-  if (impl.http) impl.http->stop();
-  impl.threads_stop = true;
-  if (impl.watch_thread.joinable()) impl.watch_thread.join();
-  if (impl.control_thread.joinable()) impl.control_thread.join();
+  stopping = true;
+  wait_idle("", std::chrono::seconds(10));
+  if (http) http->stop();
+  threads_stop = true;
+  if (watch_thread.joinable()) watch_thread.join();
+  if (control_thread.joinable()) control_thread.join();
   {
-    std::lock_guard lock(impl.slots_mutex);
-    for (auto it = impl.slots.rbegin(); it != impl.slots.rend(); ++it) impl.stop_slot(**it);
-    impl.bus.reset();  // it observes the environments: gone before they close
-    impl.host_env.reset();
-    for (auto it = impl.slots.rbegin(); it != impl.slots.rend(); ++it) {
-      if ((*it)->env) (*it)->env->remove_observer((*it)->storage_metrics.get());
-      (*it)->context.reset();
-      (*it)->env.reset();  // closes LMDB after its writer drained
+    std::lock_guard lock(slots_mutex);
+    for (auto it = slots.rbegin(); it != slots.rend(); ++it) stop_slot(**it);
+    bus.reset();  // it observes the environments: gone before they close
+    host_env.reset();
+    for (auto it = slots.rbegin(); it != slots.rend(); ++it) {
+      Slot& slot = **it;
+      if (slot.env) slot.env->remove_observer(slot.storage_metrics.get());
+      slot.context.reset();
+      slot.env.reset();  // closes LMDB after its writer drained
+      if (slot.library.handle != nullptr) loader->unload(slot.library);  // loaded, never created
     }
   }
-  impl.lock.reset();
+  lock.reset();
   spdlog::info("stopped");
 }
 
@@ -895,7 +926,10 @@ void Host::Impl::control_loop() {
       } else if (name == "dead-letters") {
         reply = dead_letters_json();
       } else if (name == "redrive" && command.contains("id") && command["id"].is_string()) {
-        const auto redriven = bus->redrive(command["id"].get<std::string>());
+        const std::string id = command["id"];
+        begin(id.substr(0, id.rfind('-')));
+        const auto redriven = bus->redrive(id);
+        end(id.substr(0, id.rfind('-')));
         reply = {{"ok", redriven.has_value()}, {"error", redriven.status().message()}};
       } else if (name == "plugin" && command.contains("plugin") && command.contains("name")) {
         const auto result = run_command(command.value("plugin", ""), command.value("name", ""),

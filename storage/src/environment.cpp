@@ -499,6 +499,8 @@ void EnvironmentImpl::run_batch(std::vector<Job>& jobs) {
 }
 
 void EnvironmentImpl::complete(std::vector<Job>& jobs, std::vector<Status>& results) {
+  // The units go before anyone learns of the commit (see completer_loop).
+  for (auto& job : jobs) job.unit = nullptr;
   {
     std::lock_guard lock(completions_mutex);
     for (std::size_t i = 0; i < jobs.size(); ++i) {
@@ -517,7 +519,13 @@ void EnvironmentImpl::completer_loop() {
       if (completions.empty() && completer_stopping) return;
       ready.swap(completions);
     }
-    for (auto& [done, status] : ready) done(std::move(status));
+    // Each callback is destroyed right after it ran, before the next one
+    // runs: a caller woken by a later completion (the host's barrier before
+    // unloading a plugin) must find no earlier callback still alive.
+    for (auto& [done, status] : ready) {
+      done(std::move(status));
+      done = nullptr;
+    }
     ready.clear();
   }
 }

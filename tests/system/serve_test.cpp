@@ -45,6 +45,14 @@ BOOST_AUTO_TEST_CASE(serves_controls_and_stops_cleanly_on_sigterm) {
   BOOST_TEST(second.exit_code == 1);
   BOOST_TEST(second.err.find("is in use by process " + std::to_string(serve.pid())) != std::string::npos, second.err);
 
+  // A port in use is a clear error, after a clean teardown of what started.
+  const std::string port = base.substr(base.rfind(':') + 1);
+  const auto taken = testing::run_to_end({kAtes, "serve", "--data", (dir / "other").string(), "--listen",
+                                          "127.0.0.1:" + port},
+                                         {{"ATES_PLUGIN_DIR", kPlugins}});
+  BOOST_TEST(taken.exit_code == 1);
+  BOOST_TEST(taken.err.find("cannot listen on 127.0.0.1:" + port) != std::string::npos, taken.err);
+
   // The control socket answers CLI commands.
   const auto status = testing::run_to_end({kAtes, "status", "--data", data});
   BOOST_TEST(status.exit_code == 0, status.err);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <initializer_list>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -43,7 +44,12 @@ class Idempotency {
   // the unit and remembers its answer in the same transaction. An error from
   // the unit rolls it back and is answered as a problem. Times use the real
   // clock: this is a retry window, not business time.
-  void run(storage::Environment& env, const Request& request, Responder respond, Unit unit) const {
+  //
+  // `fingerprint` tells a retry from another request; by default it hashes
+  // method, path and body. A body holding a secret (a password) must not
+  // leave even a fast hash of it on disk: pass fingerprint_without().
+  void run(storage::Environment& env, const Request& request, Responder respond, Unit unit,
+           std::optional<std::uint64_t> fingerprint_override = std::nullopt) const {
     std::optional<std::string> key;
     if (auto header = request.header("idempotency-key")) {
       if (header->empty() || header->size() > 255) {
@@ -51,7 +57,7 @@ class Idempotency {
       }
       key = (request.principal ? request.principal->user_id : std::string()) + '\0' + std::string(*header);
     }
-    const std::uint64_t fingerprint = fingerprint_of(request);
+    const std::uint64_t fingerprint = fingerprint_override.value_or(fingerprint_of(request, request.body));
     auto answer = std::make_shared<Response>();
     env.submit(
         [table = table_, key, fingerprint, answer, unit = std::move(unit)](storage::WriteTxn& txn) -> protocol::Status {
@@ -80,9 +86,18 @@ class Idempotency {
         });
   }
 
+  // The fingerprint of a JSON body with the named fields left out.
+  static std::uint64_t fingerprint_without(const Request& request, std::initializer_list<const char*> secret_fields) {
+    nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
+    if (body.is_object()) {
+      for (const char* field : secret_fields) body.erase(field);
+    }
+    return fingerprint_of(request, body.is_discarded() ? std::string() : body.dump());
+  }
+
  private:
   // FNV-1a over method, path and body: tells a retry from another request.
-  static std::uint64_t fingerprint_of(const Request& request) {
+  static std::uint64_t fingerprint_of(const Request& request, std::string_view body) {
     std::uint64_t hash = 14695981039346656037ull;
     auto mix = [&](std::string_view text) {
       for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
@@ -90,7 +105,7 @@ class Idempotency {
     };
     mix(to_string(request.method));
     mix(request.path);
-    mix(request.body);
+    mix(body);
     return hash;
   }
 

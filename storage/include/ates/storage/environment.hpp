@@ -210,9 +210,11 @@ class Environment {
   // publish on it. Idempotent. Call at start-up, never inside a unit.
   Status declare_stream(std::string_view stream);
 
-  // Runs `unit` in the next batch; `done` is called on the writer thread
-  // once the batch has committed (or with the unit's error). After the
-  // environment began to close, done gets kUnavailable at once.
+  // Runs `unit` in the next batch; `done` is called once the batch has
+  // committed (or with the unit's error), on the environment's completion
+  // thread, in commit order: it must not wait for another unit (run(),
+  // table(), declare_stream()). After the environment began to close, done
+  // gets kUnavailable at once.
   void submit(Unit unit, Done done);
   std::future<Status> submit(Unit unit);
   // Submits and waits.
