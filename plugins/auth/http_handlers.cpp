@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "ates/plugin_api/jwt.hpp"
+#include "ates/protocol/time.hpp"
 
 #include "auth_plugin.hpp"
 
@@ -20,15 +21,6 @@ using protocol::Code;
 using protocol::Status;
 
 namespace {
-
-std::string rfc3339_seconds(std::int64_t seconds) {
-  const std::time_t t = seconds;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
 
 std::int64_t real_now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -112,7 +104,7 @@ void AuthPlugin::login(Request request, Responder respond) {
   const std::string token = plugin_api::jwt::sign(
       {user->id, user->role, issued, issued + token_lifetime_s_, key->kid}, key->secret_key);
   respond(Response::json(200, {{"token", token},
-                               {"expires_at", rfc3339_seconds(issued + token_lifetime_s_)},
+                               {"expires_at", protocol::format_utc((issued + token_lifetime_s_) * 1'000'000)},
                                {"user", user_json(*user)}}));
 }
 

@@ -2,6 +2,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "ates/protocol/time.hpp"
 #include "ates/protocol/uuid.hpp"
 
 namespace ates::protocol {
@@ -48,6 +49,12 @@ BOOST_AUTO_TEST_CASE(uuids_are_version_4_and_seeded_randomness_repeats) {
   BOOST_TEST(first[14] == '4');
   BOOST_TEST(first != make_uuid(a));
   BOOST_TEST(!is_uuid("11111111-1111-4111-8111-11111111111g"));
+}
+
+BOOST_AUTO_TEST_CASE(times_are_rfc3339_utc_seconds) {
+  BOOST_TEST(format_utc(1772528400000000) == "2026-03-03T09:00:00Z");
+  BOOST_TEST(format_utc(1772528400999999) == "2026-03-03T09:00:00Z");
+  BOOST_TEST(format_utc(0) == "1970-01-01T00:00:00Z");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -29,6 +29,7 @@
 #include "ates/bus/bus.hpp"
 #include "ates/plugin_api/jwt.hpp"
 #include "ates/protocol/events.hpp"
+#include "ates/protocol/time.hpp"
 #include "ates/storage/lock_file.hpp"
 #include "http_server.hpp"
 #include "metrics.hpp"
@@ -74,15 +75,6 @@ void PluginContext::add_route(plugin_api::Route route) {
 // [SECTION] state of the host ---------------------------------------------------
 
 namespace {
-
-std::string rfc3339(std::int64_t micros) {
-  const std::time_t seconds = micros / 1'000'000;
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
 
 std::string_view content_type_of(const std::filesystem::path& file) {
   const std::string ext = file.extension().string();
@@ -336,7 +328,7 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
                           return respond(Response::problem(400, "validation", "advance_seconds must be a non-negative integer"));
                         }
                         clock->advance(advance->get<std::int64_t>() * 1'000'000);
-                        respond(Response::json(200, {{"now", rfc3339(clock->now_us())}}));
+                        respond(Response::json(200, {{"now", protocol::format_utc(clock->now_us())}}));
                       },
                       "advance the fake business clock (only with --fake-clock)"});
   }
@@ -741,7 +733,7 @@ namespace {
 
 nlohmann::json dead_letter_json(const bus::DeadLetter& letter) {
   return {{"id", letter.id},         {"stream", letter.stream}, {"seq", letter.seq},
-          {"consumer", letter.consumer}, {"reason", letter.reason}, {"time", rfc3339(letter.time_us)},
+          {"consumer", letter.consumer}, {"reason", letter.reason}, {"time", protocol::format_utc(letter.time_us)},
           {"resolved", letter.resolved}};
 }
 
@@ -765,7 +757,7 @@ nlohmann::json Host::Impl::streams_json() const {
   for (const auto& head : bus->local_streams()) {
     auto& stream = entry(head.stream);
     stream["head_seq"] = head.head_seq;
-    stream["watermark"] = rfc3339(head.watermark);
+    stream["watermark"] = protocol::format_utc(head.watermark);
     stream["epoch"] = head.epoch;
   }
   for (const auto& consumer : bus->consumers()) {
