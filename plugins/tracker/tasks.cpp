@@ -1,0 +1,284 @@
+#include "tasks.hpp"
+
+#include <ctime>
+
+#include "ates/protocol/events.hpp"
+#include "ates/protocol/schema.hpp"
+#include "ates/protocol/time.hpp"
+
+namespace ates::tracker {
+
+using protocol::Code;
+using protocol::Status;
+
+namespace {
+
+std::string assignee_key(std::string_view assignee, std::string_view status, std::string_view id) {
+  std::string key(assignee);
+  key += '\0';
+  key += status;
+  key += '\0';
+  key += id;
+  return key;
+}
+
+bool eligible_role(const std::string& role) { return role == "worker" || role == "accountant"; }
+
+}  // namespace
+
+nlohmann::json task_json(const Task& task) {
+  return {{"id", task.id},
+          {"title", task.title},
+          {"jira_id", task.jira_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(task.jira_id)},
+          {"description", task.description},
+          {"status", task.status},
+          {"assignee_id", task.assignee_id},
+          {"created_at", protocol::format_utc(task.created_at)},
+          {"completed_at", task.completed_at == 0 ? nlohmann::json(nullptr)
+                                                  : nlohmann::json(protocol::format_utc(task.completed_at))}};
+}
+
+Tasks::Tasks(storage::Environment& env, protocol::RandomSource& random)
+    : env_(env),
+      random_(random),
+      tasks_(env.table<Task>("tasks")),
+      by_assignee_(env.raw_table("tasks_by_assignee")),
+      open_(env.raw_table("open_tasks")),
+      users_(env.table<ReplicaUser>("users")),
+      eligible_(env.raw_table("eligible_users")),
+      shuffles_(env.table<ShuffleJob>("shuffles")) {}
+
+std::optional<Task> Tasks::get(std::string_view id) const {
+  storage::ReadTxn txn = env_.read();
+  return tasks_.get(txn.handle(), id);
+}
+
+std::vector<Task> Tasks::of_assignee(std::string_view assignee, std::string_view status,
+                                     const std::optional<std::string>& after, std::size_t limit) const {
+  storage::ReadTxn txn = env_.read();
+  const std::string prefix = assignee_key(assignee, status, "");
+  std::vector<Task> out;
+  by_assignee_.scan(txn.handle(), after ? prefix + *after : prefix,
+                    [&](std::string_view key, std::string_view) {
+                      if (!key.starts_with(prefix)) return false;
+                      const std::string_view id = key.substr(prefix.size());
+                      if (after && id == *after) return true;
+                      if (auto task = tasks_.get(txn.handle(), id)) out.push_back(std::move(*task));
+                      return out.size() <= limit;
+                    });
+  return out;
+}
+
+std::vector<Task> Tasks::all(const std::optional<std::string>& status,
+                             const std::optional<std::string>& after, std::size_t limit) const {
+  storage::ReadTxn txn = env_.read();
+  std::vector<Task> out;
+  tasks_.scan(txn.handle(), after.value_or(""), [&](std::string_view id, Task task) {
+    if (after && id == *after) return true;
+    if (!status || task.status == *status) out.push_back(std::move(task));
+    return out.size() <= limit;
+  });
+  return out;
+}
+
+std::vector<ShuffleJob> Tasks::unfinished_shuffles() const {
+  storage::ReadTxn txn = env_.read();
+  std::vector<ShuffleJob> out;
+  shuffles_.scan(txn.handle(), {}, [&](std::string_view, ShuffleJob job) {
+    if (!job.done) out.push_back(std::move(job));
+    return true;
+  });
+  return out;
+}
+
+std::vector<std::string> Tasks::eligible(MDB_txn* txn) const {
+  std::vector<std::string> ids;
+  eligible_.scan(txn, {}, [&](std::string_view id, std::string_view) {
+    ids.emplace_back(id);
+    return true;
+  });
+  return ids;
+}
+
+std::string Tasks::pick(const std::vector<std::string>& eligible) const {
+  // Uniform without modulo bias: reject the top sliver of the range.
+  const std::uint64_t n = eligible.size();
+  const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+  std::uint64_t value = 0;
+  do {
+    random_.fill({reinterpret_cast<std::uint8_t*>(&value), sizeof value});
+  } while (value >= limit);
+  return eligible[value % n];
+}
+
+void Tasks::index(MDB_txn* txn, const Task& task) const {
+  by_assignee_.put(txn, assignee_key(task.assignee_id, task.status, task.id), "");
+  if (task.status == "open") open_.put(txn, task.id, "");
+}
+
+void Tasks::unindex(MDB_txn* txn, const Task& task) const {
+  by_assignee_.erase(txn, assignee_key(task.assignee_id, task.status, task.id));
+  open_.erase(txn, task.id);
+}
+
+protocol::Result<Task> Tasks::create(storage::WriteTxn& txn, Task task) const {
+  const auto candidates = eligible(txn.handle());
+  if (candidates.empty()) {
+    return Status(Code::kConflict, "no one can take the task: there is no active worker or accountant");
+  }
+  task.id = protocol::make_uuid(txn.random());
+  task.assignee_id = pick(candidates);
+  task.created_at = txn.now_us();
+  tasks_.put(txn.handle(), task.id, task);
+  index(txn.handle(), task);
+  auto created = txn.publish(protocol::TaskCreated{
+      .task_id = task.id,
+      .title = task.title,
+      .jira_id = task.jira_id.empty() ? std::nullopt : std::optional<std::string>(task.jira_id),
+      .description = task.description,
+      .created_by = task.created_by});
+  if (!created) return created.status();
+  auto assigned = txn.publish(protocol::TaskAssigned{.task_id = task.id,
+                                                     .assignee_id = task.assignee_id,
+                                                     .previous_assignee_id = {},
+                                                     .reason = "created",
+                                                     .shuffle_id = {}});
+  if (!assigned) return assigned.status();
+  return task;
+}
+
+protocol::Result<Task> Tasks::complete(storage::WriteTxn& txn, std::string_view id,
+                                       std::string_view by) const {
+  auto task = tasks_.get(txn.handle(), id);
+  if (!task) return Status(Code::kNotFound, "no task " + std::string(id));
+  if (task->assignee_id != by)
+    return Status(Code::kPermissionDenied, "only the assignee may complete a task");
+  if (task->status == "done") return Status(Code::kConflict, "the task is done already");
+  unindex(txn.handle(), *task);
+  task->status = "done";
+  task->completed_at = txn.now_us();
+  tasks_.put(txn.handle(), task->id, *task);
+  index(txn.handle(), *task);
+  auto completed =
+      txn.publish(protocol::TaskCompleted{.task_id = task->id, .assignee_id = task->assignee_id});
+  if (!completed) return completed.status();
+  return *task;
+}
+
+protocol::Result<ShuffleJob> Tasks::start_shuffle(storage::WriteTxn& txn, std::string_view by) const {
+  if (eligible_.size(txn.handle()) == 0) {
+    return Status(Code::kConflict, "no one can take tasks: there is no active worker or accountant");
+  }
+  ShuffleJob job{protocol::make_uuid(txn.random()), std::string(by), false, "", 0};
+  shuffles_.put(txn.handle(), job.id, job);
+  return job;
+}
+
+protocol::Result<ShuffleJob> Tasks::shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
+                                                  std::size_t batch) const {
+  auto job = shuffles_.get(txn.handle(), job_id);
+  if (!job) return Status(Code::kNotFound, "no shuffle " + std::string(job_id));
+  if (job->done) return *job;
+  const auto candidates = eligible(txn.handle());
+  std::vector<std::string> ids;
+  open_.scan(txn.handle(), job->cursor, [&](std::string_view id, std::string_view) {
+    if (id == job->cursor) return true;
+    ids.emplace_back(id);
+    return ids.size() < batch;
+  });
+  for (const auto& id : ids) {
+    if (candidates.empty()) break;
+    auto task = tasks_.get(txn.handle(), id);
+    if (!task || task->status != "open") continue;
+    const std::string previous = task->assignee_id;
+    unindex(txn.handle(), *task);
+    task->assignee_id = pick(candidates);
+    tasks_.put(txn.handle(), task->id, *task);
+    index(txn.handle(), *task);
+    auto assigned = txn.publish(protocol::TaskAssigned{.task_id = task->id,
+                                                       .assignee_id = task->assignee_id,
+                                                       .previous_assignee_id = previous,
+                                                       .reason = "shuffle",
+                                                       .shuffle_id = job->id});
+    if (!assigned) return assigned.status();
+    ++job->reassigned;
+  }
+  if (!ids.empty()) job->cursor = ids.back();
+  if (ids.size() < batch || candidates.empty()) job->done = true;
+  shuffles_.put(txn.handle(), job->id, *job);
+  return *job;
+}
+
+Status Tasks::apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event) const {
+  using namespace protocol;
+  std::string id;
+  std::optional<ReplicaUser> next;
+  const auto current = [&](const std::string& user) {
+    // A user first seen through a change gets a placeholder that the
+    // change fills (MISSION 26).
+    return users_.get(txn.handle(), user).value_or(ReplicaUser{"worker", true});
+  };
+  if (event.name == UserCreated::kName || event.name == UserUpdated::kName) {
+    if (event.name == UserCreated::kName) {
+      auto created = decode_payload<UserCreated>(event);
+      if (!created) return created.status();
+      id = created->user_id;
+      next = ReplicaUser{created->role, created->active};
+    } else {
+      auto updated = decode_payload<UserUpdated>(event);
+      if (!updated) return updated.status();
+      id = updated->user_id;
+      next = ReplicaUser{updated->role, updated->active};
+    }
+  } else if (event.name == UserRoleChanged::kName) {
+    auto change = decode_payload<UserRoleChanged>(event);
+    if (!change) return change.status();
+    id = change->user_id;
+    next = current(id);
+    next->role = change->new_role;
+  } else if (event.name == UserDeactivated::kName) {
+    auto change = decode_payload<UserDeactivated>(event);
+    if (!change) return change.status();
+    id = change->user_id;
+    next = current(id);
+    next->active = false;
+  } else {
+    return Status::ok();  // signing keys are the host's business
+  }
+  users_.put(txn.handle(), id, *next);
+  // A deactivated user keeps their open tasks until the next shuffle; only
+  // new assignments look at this set.
+  if (next->active && eligible_role(next->role)) {
+    eligible_.put(txn.handle(), id, "");
+  } else {
+    eligible_.erase(txn.handle(), id);
+  }
+  return Status::ok();
+}
+
+Status check_new_task(const nlohmann::json& body) {
+  const auto title = body.find("title");
+  if (title == body.end() || !title->is_string())
+    return protocol::invalid_argument("title: required, a string");
+  const std::string text = *title;
+  const auto length = protocol::utf8_length(text);
+  if (length < 1 || length > 200) return protocol::invalid_argument("title: 1 to 200 characters");
+  if (!protocol::is_task_title(text)) {
+    return protocol::invalid_argument("title: must not contain '[' or ']' (the jira id has its own field)");
+  }
+  if (const auto jira = body.find("jira_id"); jira != body.end() && !jira->is_null()) {
+    if (!jira->is_string() || jira->get<std::string>().size() > 64 ||
+        !protocol::is_jira_id(jira->get<std::string>())) {
+      return protocol::invalid_argument("jira_id: like UBERPOP-42");
+    }
+  }
+  if (const auto description = body.find("description");
+      description != body.end() && !description->is_null()) {
+    if (!description->is_string()) return protocol::invalid_argument("description: must be a string");
+    const auto chars = protocol::utf8_length(description->get<std::string>());
+    if (chars < 0 || chars > 4000) return protocol::invalid_argument("description: at most 4000 characters");
+  }
+  return Status::ok();
+}
+
+}  // namespace ates::tracker

@@ -1,0 +1,233 @@
+// The tracker plugin in a real host with auth: assignment, shuffles,
+// completion, validation, every route for every role.
+#include <set>
+
+#include <boost/test/unit_test.hpp>
+
+#include "ates/testing/temp_dir.hpp"
+#include "ates/testing/test_host.hpp"
+#include "ates/testing/wait.hpp"
+
+namespace ates {
+namespace {
+
+using testing::HttpClient;
+using testing::HttpResponse;
+
+const std::filesystem::path kPlugins = ATES_PLUGINS_DIR;
+
+std::map<std::string, std::string> bearer(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}};
+}
+
+struct TrackerHost {
+  testing::TempDir dir;
+  std::unique_ptr<server::Host> host;
+  std::unique_ptr<HttpClient> client;
+  std::map<std::string, std::string> tokens;    // by username
+  std::map<std::string, std::string> user_ids;  // by username
+
+  explicit TrackerHost(std::map<std::string, std::string> environment = {}) {
+    environment.emplace("ATES_AUTH_PASSWORD_HASH", "min");
+    environment.emplace("ATES_AUTH_FIRST_ADMIN", "false");
+    environment.emplace("ATES_BUS_HEARTBEAT_MS", "50");
+    environment.emplace("ATES_TRACKER_RANDOM_SEED", "42");
+    auto started = testing::start_host({.data = dir / "data",
+                                        .plugin_dir = kPlugins,
+                                        .flags = {{"plugins", "auth,tracker"}},
+                                        .environment = environment});
+    BOOST_TEST_REQUIRE(started.has_value(), started.status().to_string());
+    host = std::move(started).value();
+    client = std::make_unique<HttpClient>(testing::client_of(*host).base());
+    add("boss", "admin");
+    BOOST_TEST_REQUIRE(testing::wait_until(
+        [&] { return client->get("/api/v1/auth/me", bearer(tokens["boss"])).status == 200; }));
+  }
+
+  void add(const std::string& name, const std::string& role) {
+    const auto added = host->run_command(
+        "auth", "user-add", {{"username", name}, {"role", role}, {"password", "password-" + name}});
+    BOOST_TEST_REQUIRE(added.has_value(), added.status().to_string());
+    user_ids[name] = (*added)["user"]["id"];
+    const auto login = client->post(
+        "/api/v1/auth/login", nlohmann::json{{"username", name}, {"password", "password-" + name}}.dump());
+    BOOST_TEST_REQUIRE(login.status == 200);
+    tokens[name] = login.json()["token"];
+  }
+
+  // Waits until the tracker has applied every auth.users event so far.
+  void sync_users() {
+    BOOST_TEST_REQUIRE(testing::wait_until([&] {
+      const auto body = client->get("/api/v1/events/streams", bearer(tokens["boss"])).json();
+      if (!body.is_object()) return false;
+      for (const auto& stream : body["streams"]) {
+        if (stream["name"] != "auth.users") continue;
+        for (const auto& consumer : stream["consumers"]) {
+          if (consumer["plugin"] == "tracker") return consumer["applied_seq"] == stream["head_seq"];
+        }
+      }
+      return false;
+    }));
+  }
+
+  HttpResponse as(const std::string& who, const std::string& method, const std::string& path,
+                  const nlohmann::json& body = nullptr, std::map<std::string, std::string> extra = {}) const {
+    auto headers = bearer(tokens.at(who));
+    headers.insert(extra.begin(), extra.end());
+    return client->request(method, path, body.is_null() ? std::string() : body.dump(), headers);
+  }
+
+  nlohmann::json create(const std::string& who, const nlohmann::json& body) const {
+    const auto response = as(who, "POST", "/api/v1/tracker/tasks", body);
+    BOOST_TEST_REQUIRE(response.status == 201, response.body);
+    return response.json()["task"];
+  }
+};
+
+void check_problem(const HttpResponse& response, long status, const std::string& detail_part) {
+  BOOST_TEST(response.status == status, response.body);
+  BOOST_TEST(response.json()["detail"].get<std::string>().find(detail_part) != std::string::npos,
+             response.json()["detail"]);
+}
+
+BOOST_AUTO_TEST_SUITE(tracker)
+
+BOOST_AUTO_TEST_CASE(tasks_go_only_to_active_workers_and_accountants_uniformly) {
+  TrackerHost h;
+  h.add("mgr", "manager");
+  h.sync_users();
+  check_problem(h.as("mgr", "POST", "/api/v1/tracker/tasks", {{"title", "nobody to take it"}}), 409,
+                "no one can take");
+  for (const std::string name : {"wk1", "wk2", "wk3", "acc"})
+    h.add(name, name == "acc" ? "accountant" : "worker");
+  h.add("gone", "worker");
+  BOOST_TEST(h.as("boss", "PATCH", "/api/v1/auth/users/" + h.user_ids["gone"], {{"active", false}}).status ==
+             200);
+  h.sync_users();
+  std::map<std::string, int> counts;
+  constexpr int kTasks = 800;
+  for (int i = 0; i < kTasks; ++i) {
+    counts[h.create("mgr", {{"title", "task " + std::to_string(i)}})["assignee_id"]]++;
+  }
+  std::set<std::string> allowed = {h.user_ids["wk1"], h.user_ids["wk2"], h.user_ids["wk3"],
+                                   h.user_ids["acc"]};
+  double chi_square = 0;
+  for (const auto& [assignee, count] : counts) {
+    BOOST_TEST(allowed.contains(assignee), "assigned to a manager, admin or deactivated user");
+    const double expected = kTasks / 4.0;
+    chi_square += (count - expected) * (count - expected) / expected;
+  }
+  BOOST_TEST(counts.size() == 4u);
+  // 3 degrees of freedom: p = 0.001 at 16.27. Seeded, so this is stable.
+  BOOST_TEST(chi_square < 16.27, "chi-square " << chi_square);
+}
+
+BOOST_AUTO_TEST_CASE(routes_for_every_role) {
+  TrackerHost h;
+  h.add("mgr", "manager");
+  h.add("acc", "accountant");
+  h.add("wkr", "worker");
+  h.sync_users();
+  const auto task =
+      h.create("wkr", {{"title", "Feed the popugs"}, {"jira_id", "UBERPOP-42"}, {"description", "twice"}});
+  BOOST_TEST(task["jira_id"] == "UBERPOP-42");
+  BOOST_TEST(task["status"] == "open");
+  const std::string assignee = task["assignee_id"];
+  const std::string other = assignee == h.user_ids["acc"] ? "wkr" : "acc";
+  const std::string owner = assignee == h.user_ids["acc"] ? "acc" : "wkr";
+  const std::string path = "/api/v1/tracker/tasks/" + task["id"].get<std::string>();
+  // One task: its assignee, managers and admins.
+  for (const std::string who : {owner, std::string("mgr"), std::string("boss")})
+    BOOST_TEST(h.as(who, "GET", path).status == 200);
+  check_problem(h.as(other, "GET", path), 403, "only its assignee");
+  // All tasks: managers and admins.
+  BOOST_TEST(h.as("mgr", "GET", "/api/v1/tracker/tasks").json()["tasks"].size() == 1u);
+  BOOST_TEST(h.as("boss", "GET", "/api/v1/tracker/tasks?status=open&assignee_id=" + assignee)
+                 .json()["tasks"]
+                 .size() == 1u);
+  check_problem(h.as(owner, "GET", "/api/v1/tracker/tasks"), 403, "may not");
+  check_problem(h.as("mgr", "GET", "/api/v1/tracker/tasks?status=later"), 400, "status: open or done");
+  // Mine.
+  BOOST_TEST(h.as(owner, "GET", "/api/v1/tracker/tasks/mine").json()["tasks"].size() == 1u);
+  BOOST_TEST(h.as(other, "GET", "/api/v1/tracker/tasks/mine").json()["tasks"].empty());
+  // Complete: only the assignee, once.
+  check_problem(h.as(other, "POST", path + "/complete"), 403, "only the assignee");
+  check_problem(h.as("boss", "POST", path + "/complete"), 403, "only the assignee");
+  const auto done = h.as(owner, "POST", path + "/complete");
+  BOOST_TEST(done.status == 200, done.body);
+  BOOST_TEST(done.json()["task"]["status"] == "done");
+  BOOST_TEST(!done.json()["task"]["completed_at"].is_null());
+  check_problem(h.as(owner, "POST", path + "/complete"), 409, "done already");
+  BOOST_TEST(h.as(owner, "GET", "/api/v1/tracker/tasks/mine?status=done").json()["tasks"].size() == 1u);
+  BOOST_TEST(h.as(owner, "GET", "/api/v1/tracker/tasks/mine").json()["tasks"].empty());
+  // Shuffle: managers and admins.
+  for (const std::string who : {std::string("acc"), std::string("wkr")}) {
+    check_problem(h.as(who, "POST", "/api/v1/tracker/tasks/shuffle"), 403, "may not");
+  }
+  BOOST_TEST(h.as("mgr", "POST", "/api/v1/tracker/tasks/shuffle").json()["reassigned"] ==
+             0);  // the only task is done
+  check_problem(h.client->get("/api/v1/tracker/tasks/mine"), 401, "bearer token");
+  check_problem(h.as("mgr", "GET", "/api/v1/tracker/tasks/00000000-0000-4000-8000-000000000000"), 404,
+                "no task");
+}
+
+BOOST_AUTO_TEST_CASE(titles_and_jira_ids_are_validated_and_keys_replay) {
+  TrackerHost h;
+  h.add("wkr", "worker");
+  h.sync_users();
+  check_problem(h.as("wkr", "POST", "/api/v1/tracker/tasks", {{"title", "[UBERPOP-42] old style"}}), 400,
+                "title: must not contain");
+  check_problem(h.as("wkr", "POST", "/api/v1/tracker/tasks", {{"title", ""}}), 400, "title: 1 to 200");
+  check_problem(h.as("wkr", "POST", "/api/v1/tracker/tasks", {{"title", std::string(201, 't')}}), 400,
+                "title: 1 to 200");
+  check_problem(h.as("wkr", "POST", "/api/v1/tracker/tasks", {{"title", "ok"}, {"jira_id", "uberpop-1"}}),
+                400, "jira_id");
+  check_problem(h.as("wkr", "POST", "/api/v1/tracker/tasks",
+                     {{"title", "ok"}, {"description", std::string(4001, 'd')}}),
+                400, "description: at most 4000");
+  check_problem(h.as("wkr", "POST", "/api/v1/tracker/tasks", {{"title", 7}}), 400,
+                "title: required, a string");
+  // An Idempotency-Key replay creates one task.
+  const std::map<std::string, std::string> key{{"Idempotency-Key", "create-once"}};
+  const auto first = h.as("wkr", "POST", "/api/v1/tracker/tasks", {{"title", "only once"}}, key);
+  const auto again = h.as("wkr", "POST", "/api/v1/tracker/tasks", {{"title", "only once"}}, key);
+  BOOST_TEST(first.status == 201);
+  BOOST_TEST(again.body == first.body);
+  BOOST_TEST(h.as("boss", "GET", "/api/v1/tracker/tasks").json()["tasks"].size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(shuffle_reassigns_every_open_task_once_and_follows_role_changes) {
+  TrackerHost h(std::map<std::string, std::string>{{"ATES_TRACKER_SHUFFLE_BATCH", "7"}});  // many batches
+  h.add("mgr", "manager");
+  h.add("wk1", "worker");
+  h.add("wk2", "worker");
+  h.sync_users();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 40; ++i) ids.push_back(h.create("mgr", {{"title", "t" + std::to_string(i)}})["id"]);
+  // Ten are done before the shuffle.
+  int done = 0;
+  for (const auto& id : ids) {
+    const auto task = h.as("mgr", "GET", "/api/v1/tracker/tasks/" + id).json()["task"];
+    const std::string who = task["assignee_id"] == h.user_ids["wk1"] ? "wk1" : "wk2";
+    if (done < 10 && h.as(who, "POST", "/api/v1/tracker/tasks/" + id + "/complete").status == 200) ++done;
+  }
+  // w2 becomes a manager: from now on only w1 can get tasks.
+  BOOST_TEST(h.as("boss", "PATCH", "/api/v1/auth/users/" + h.user_ids["wk2"], {{"role", "manager"}}).status ==
+             200);
+  h.sync_users();
+  const auto shuffled = h.as("mgr", "POST", "/api/v1/tracker/tasks/shuffle");
+  BOOST_TEST_REQUIRE(shuffled.status == 200, shuffled.body);
+  BOOST_TEST(shuffled.json()["reassigned"] == 30);
+  const auto open = h.as("boss", "GET", "/api/v1/tracker/tasks?status=open").json()["tasks"];
+  BOOST_TEST(open.size() == 30u);
+  for (const auto& task : open) BOOST_TEST(task["assignee_id"] == h.user_ids["wk1"]);
+  const auto finished = h.as("boss", "GET", "/api/v1/tracker/tasks?status=done").json()["tasks"];
+  BOOST_TEST(finished.size() == 10u);
+  // A new task goes to w1 as well.
+  BOOST_TEST(h.create("mgr", {{"title", "after"}})["assignee_id"] == h.user_ids["wk1"]);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace ates
