@@ -135,7 +135,13 @@ bool is_reserved_environment_variable(std::string_view name) {
 
 class ConfigLoader {
  public:
-  ConfigLoader(const std::vector<KeySpec>& keys, bool allow_unknown) : keys_(keys), allow_unknown_(allow_unknown) {}
+  ConfigLoader(const std::vector<KeySpec>& keys, bool allow_unknown, const std::vector<std::string>& ignored)
+      : keys_(keys), allow_unknown_(allow_unknown), ignored_(ignored) {}
+
+  bool ignored(std::string_view name) const {
+    return std::any_of(ignored_.begin(), ignored_.end(),
+                       [&](const std::string& section) { return name.starts_with(section + "."); });
+  }
 
   const KeySpec* find(std::string_view name) const {
     for (const auto& key : keys_) {
@@ -147,7 +153,7 @@ class ConfigLoader {
   Status set(Settings& settings, std::string_view name, std::string value, const std::string& source) {
     const KeySpec* key = find(name);
     if (key == nullptr) {
-      if (allow_unknown_) return Status::ok();
+      if (allow_unknown_ || ignored(name)) return Status::ok();
       return protocol::invalid_argument("unknown configuration key '" + std::string(name) + "' (" + source + ")");
     }
     if (Status status = check_value(key->type, value); !status) {
@@ -180,7 +186,7 @@ class ConfigLoader {
       }
       const KeySpec* key = find(name);
       if (key == nullptr) {
-        if (allow_unknown_) continue;
+        if (allow_unknown_ || ignored(name)) continue;
         return protocol::invalid_argument("unknown configuration key '" + name + "' (" + source + ")");
       }
       std::string text;
@@ -225,6 +231,7 @@ class ConfigLoader {
 
   const std::vector<KeySpec>& keys_;
   bool allow_unknown_;
+  const std::vector<std::string>& ignored_;
 };
 
 std::string Settings::get_string(std::string_view key) const {
@@ -265,8 +272,8 @@ std::string Settings::source(std::string_view key) const {
 }
 
 protocol::Result<Settings> load_settings(const std::vector<KeySpec>& keys, const ConfigSources& sources,
-                                         bool allow_unknown) {
-  ConfigLoader loader(keys, allow_unknown);
+                                         bool allow_unknown, const std::vector<std::string>& ignored_sections) {
+  ConfigLoader loader(keys, allow_unknown, ignored_sections);
   Settings settings;
   for (const auto& key : keys) settings.values_[key.name] = {key.default_value, "default"};
   if (sources.file) {
@@ -276,7 +283,10 @@ protocol::Result<Settings> load_settings(const std::vector<KeySpec>& keys, const
     if (!name.starts_with("ATES_") || is_reserved_environment_variable(name)) continue;
     const auto key = std::find_if(keys.begin(), keys.end(), [&](const KeySpec& k) { return env_name(k.name) == name; });
     if (key == keys.end()) {
-      if (allow_unknown) continue;
+      const bool of_ignored = std::any_of(ignored_sections.begin(), ignored_sections.end(), [&](const std::string& section) {
+        return name.starts_with(env_name(section) + "_");
+      });
+      if (allow_unknown || of_ignored) continue;
       return protocol::invalid_argument("unknown configuration key in environment variable " + name);
     }
     if (Status s = loader.set(settings, key->name, value, "environment " + name); !s) return s;

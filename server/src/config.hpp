@@ -48,7 +48,8 @@ class Settings {
 
  private:
   friend class ConfigLoader;
-  friend protocol::Result<Settings> load_settings(const std::vector<KeySpec>&, const struct ConfigSources&, bool);
+  friend protocol::Result<Settings> load_settings(const std::vector<KeySpec>&, const struct ConfigSources&, bool,
+                                                  const std::vector<std::string>&);
   struct Value {
     std::string text;
     std::string source;
@@ -67,8 +68,11 @@ bool is_reserved_environment_variable(std::string_view name);
 
 // With `allow_unknown`, keys not in `keys` are skipped instead of refused
 // (the host's first pass, before it knows which keys its plugins declare).
+// Keys under `ignored_sections` ("tracker" for tracker.*) are skipped: the
+// sections of plugins that exist but are not loaded in this process.
 protocol::Result<Settings> load_settings(const std::vector<KeySpec>& keys, const ConfigSources& sources,
-                                         bool allow_unknown = false);
+                                         bool allow_unknown = false,
+                                         const std::vector<std::string>& ignored_sections = {});
 
 // Checks one value against a type; an error says what was expected.
 protocol::Status check_value(KeyType type, std::string_view value);

@@ -62,6 +62,14 @@ BOOST_AUTO_TEST_CASE(unknown_keys_are_refused_by_name) {
   BOOST_TEST(load_settings(host_keys(), {.environment = {{"ATES_FAILPOINT", "x"}}}).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(sections_of_plugins_not_loaded_are_skipped) {
+  testing::TempDir dir;
+  const auto file = write_file(dir, "[tracker]\nrandom_seed = 7\n");
+  ConfigSources sources{.file = file, .environment = {{"ATES_TRACKER_SHUFFLE_BATCH", "5"}}};
+  BOOST_TEST(load_settings(host_keys(), sources, false, {"tracker"}).has_value());
+  BOOST_TEST(!load_settings(host_keys(), sources).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(bad_values_are_refused_by_name) {
   testing::TempDir dir;
   auto settings = load_settings(host_keys(), {.file = write_file(dir, "[http]\nthreads = \"four\"\n")});

@@ -245,7 +245,13 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
   if (!first) return first.status();
   const auto dirs = candidate_dirs(impl->exe_dir, first->get_string("plugin_dir"), "plugins", "plugins");
   auto found = find_plugins(dirs);
+  // Sections of plugins found but not loaded here are not errors: the same
+  // configuration serves a process that runs only some plugins.
+  std::vector<std::string> not_loaded;
   const auto wanted = first->get_list("plugins");
+  for (const auto& [name, file] : found) {
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), name) == wanted.end()) not_loaded.push_back(name);
+  }
   if (!wanted.empty()) {
     for (const auto& name : wanted) {
       if (std::none_of(found.begin(), found.end(), [&](const auto& f) { return f.first == name; })) {
@@ -284,7 +290,7 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
     }
     impl->slots.push_back(std::move(slot));
   }
-  auto settings = load_settings(keys, sources);
+  auto settings = load_settings(keys, sources, /*allow_unknown=*/false, not_loaded);
   if (!settings) return settings.status();
   impl->settings = std::move(settings).value();
   const Settings& s = impl->settings;
