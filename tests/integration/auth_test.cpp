@@ -19,45 +19,16 @@ using testing::HttpResponse;
 
 const std::filesystem::path kPlugins = ATES_PLUGINS_DIR;
 
-std::map<std::string, std::string> bearer(const std::string& token) {
-  return {{"Authorization", "Bearer " + token}};
-}
+using testing::bearer;
 
-struct AuthHost {
-  testing::TempDir dir;
-  std::unique_ptr<server::Host> host;
-  std::unique_ptr<HttpClient> client;
-  std::map<std::string, std::string> tokens;    // by role
-  std::map<std::string, std::string> user_ids;  // by role
-
-  explicit AuthHost(std::map<std::string, std::string> environment = {}) {
-    environment.emplace("ATES_AUTH_PASSWORD_HASH", "min");
-    environment.emplace("ATES_AUTH_FIRST_ADMIN", "false");
-    environment.emplace("ATES_BUS_HEARTBEAT_MS", "50");
-    auto started = testing::start_host({.data = dir / "data",
-                                        .plugin_dir = kPlugins,
-                                        .flags = {{"plugins", "auth"}},
-                                        .environment = environment});
-    BOOST_TEST_REQUIRE(started.has_value(), started.status().to_string());
-    host = std::move(started).value();
-    client = std::make_unique<HttpClient>(testing::client_of(*host).base());
-    for (const std::string role : {"admin", "manager", "accountant", "worker"}) {
-      const auto added =
-          host->run_command("auth", "user-add",
-                            {{"username", "the-" + role}, {"role", role}, {"password", "password-" + role}});
-      BOOST_TEST_REQUIRE(added.has_value(), added.status().to_string());
-      user_ids[role] = (*added)["user"]["id"];
-      tokens[role] = login("the-" + role, "password-" + role);
-    }
+// auth alone, with one user per role ("the-<role>"), ids and tokens by role.
+struct AuthHost : testing::PluginsHost {
+  explicit AuthHost(std::map<std::string, std::string> environment = {})
+      : PluginsHost(kPlugins, "auth", std::move(environment)) {
+    for (const std::string role : {"admin", "manager", "accountant", "worker"})
+      add("the-" + role, role, role);
     // Tokens work once the host has the signing key from the stream.
     BOOST_TEST_REQUIRE(testing::wait_until([&] { return get("/api/v1/auth/me", "admin").status == 200; }));
-  }
-
-  std::string login(const std::string& username, const std::string& password) const {
-    const auto response = client->post("/api/v1/auth/login",
-                                       nlohmann::json{{"username", username}, {"password", password}}.dump());
-    BOOST_TEST_REQUIRE(response.status == 200, response.body);
-    return response.json()["token"];
   }
 
   HttpResponse get(const std::string& path, const std::string& role) const {
@@ -102,7 +73,7 @@ BOOST_AUTO_TEST_CASE(every_route_for_every_role) {
                     403, "current_password: wrong");
       const auto changed =
           h.send("PATCH", "/api/v1/auth/users/me",
-                 {{"current_password", "password-" + role}, {"email", role + "@popug.example"}}, role);
+                 {{"current_password", "password-the-" + role}, {"email", role + "@popug.example"}}, role);
       BOOST_TEST(changed.status == 200, changed.body);
       BOOST_TEST(changed.json()["user"]["email"] == role + "@popug.example");
     }
@@ -190,7 +161,7 @@ BOOST_AUTO_TEST_CASE(every_bad_token_is_refused) {
 
 BOOST_AUTO_TEST_CASE(an_expired_token_is_refused) {
   AuthHost h(std::map<std::string, std::string>{{"ATES_AUTH_TOKEN_LIFETIME_S", "1"}});
-  const std::string token = h.login("the-worker", "password-worker");
+  const std::string token = h.login("the-worker", "password-the-worker");
   // Tokens use the real clock, which no test may fake: wait for it.
   BOOST_TEST(
       testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(token)).status == 401; },
@@ -212,8 +183,8 @@ BOOST_AUTO_TEST_CASE(role_changes_and_deactivation_reach_tokens_already_issued) 
   BOOST_TEST(testing::wait_until([&] { return h.get("/api/v1/auth/me", "worker").status == 401; }));
   check_problem(h.get("/api/v1/auth/me", "worker"), 401, "deactivated");
   check_problem(
-      h.client->post("/api/v1/auth/login", R"({"username":"the-worker","password":"password-worker"})"), 401,
-      "deactivated");
+      h.client->post("/api/v1/auth/login", R"({"username":"the-worker","password":"password-the-worker"})"),
+      401, "deactivated");
 }
 
 BOOST_AUTO_TEST_CASE(throttling_blocks_after_five_failures_and_resets_on_success) {
@@ -221,23 +192,25 @@ BOOST_AUTO_TEST_CASE(throttling_blocks_after_five_failures_and_resets_on_success
   const std::string wrong = R"({"username":"the-manager","password":"not-it-at-all"})";
   for (int i = 0; i < 5; ++i) BOOST_TEST(h.client->post("/api/v1/auth/login", wrong).status == 401);
   const auto throttled =
-      h.client->post("/api/v1/auth/login", R"({"username":"the-manager","password":"password-manager"})");
+      h.client->post("/api/v1/auth/login", R"({"username":"the-manager","password":"password-the-manager"})");
   check_problem(throttled, 429, "too many failed log-ins");
   BOOST_TEST(throttled.header("retry-after") == "1");
   // Other usernames are not affected.
-  BOOST_TEST(h.client->post("/api/v1/auth/login", R"({"username":"the-admin","password":"password-admin"})")
-                 .status == 200);
+  BOOST_TEST(
+      h.client->post("/api/v1/auth/login", R"({"username":"the-admin","password":"password-the-admin"})")
+          .status == 200);
   // After the delay the right password gets in, and that forgets the failures.
   BOOST_TEST(testing::wait_until(
       [&] {
         return h.client
-                   ->post("/api/v1/auth/login", R"({"username":"the-manager","password":"password-manager"})")
+                   ->post("/api/v1/auth/login",
+                          R"({"username":"the-manager","password":"password-the-manager"})")
                    .status == 200;
       },
       std::chrono::seconds(5)));
   for (int i = 0; i < 4; ++i) BOOST_TEST(h.client->post("/api/v1/auth/login", wrong).status == 401);
   BOOST_TEST(
-      h.client->post("/api/v1/auth/login", R"({"username":"the-manager","password":"password-manager"})")
+      h.client->post("/api/v1/auth/login", R"({"username":"the-manager","password":"password-the-manager"})")
           .status == 200);
 }
 

@@ -16,43 +16,20 @@ using testing::HttpResponse;
 
 const std::filesystem::path kPlugins = ATES_PLUGINS_DIR;
 
-std::map<std::string, std::string> bearer(const std::string& token) {
-  return {{"Authorization", "Bearer " + token}};
-}
+using testing::bearer;
 
-struct TrackerHost {
-  testing::TempDir dir;
-  std::unique_ptr<server::Host> host;
-  std::unique_ptr<HttpClient> client;
-  std::map<std::string, std::string> tokens;    // by username
-  std::map<std::string, std::string> user_ids;  // by username
-
-  explicit TrackerHost(std::map<std::string, std::string> environment = {}) {
-    environment.emplace("ATES_AUTH_PASSWORD_HASH", "min");
-    environment.emplace("ATES_AUTH_FIRST_ADMIN", "false");
-    environment.emplace("ATES_BUS_HEARTBEAT_MS", "50");
-    environment.emplace("ATES_TRACKER_RANDOM_SEED", "42");
-    auto started = testing::start_host({.data = dir / "data",
-                                        .plugin_dir = kPlugins,
-                                        .flags = {{"plugins", "auth,tracker"}},
-                                        .environment = environment});
-    BOOST_TEST_REQUIRE(started.has_value(), started.status().to_string());
-    host = std::move(started).value();
-    client = std::make_unique<HttpClient>(testing::client_of(*host).base());
+// auth and tracker, with an admin "boss"; ids and tokens by username.
+struct TrackerHost : testing::PluginsHost {
+  explicit TrackerHost(std::map<std::string, std::string> environment = {})
+      : PluginsHost(kPlugins, "auth,tracker", with_seed(std::move(environment))) {
     add("boss", "admin");
     BOOST_TEST_REQUIRE(testing::wait_until(
         [&] { return client->get("/api/v1/auth/me", bearer(tokens["boss"])).status == 200; }));
   }
 
-  void add(const std::string& name, const std::string& role) {
-    const auto added = host->run_command(
-        "auth", "user-add", {{"username", name}, {"role", role}, {"password", "password-" + name}});
-    BOOST_TEST_REQUIRE(added.has_value(), added.status().to_string());
-    user_ids[name] = (*added)["user"]["id"];
-    const auto login = client->post(
-        "/api/v1/auth/login", nlohmann::json{{"username", name}, {"password", "password-" + name}}.dump());
-    BOOST_TEST_REQUIRE(login.status == 200);
-    tokens[name] = login.json()["token"];
+  static std::map<std::string, std::string> with_seed(std::map<std::string, std::string> environment) {
+    environment.emplace("ATES_TRACKER_RANDOM_SEED", "42");
+    return environment;
   }
 
   // Waits until the tracker has applied every auth.users event so far.
