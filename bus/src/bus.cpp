@@ -452,6 +452,7 @@ struct Consumer {
   }
 
   void on_event(std::string bytes) {
+    if (halted()) return;  // nothing will be applied; do not buffer it
     auto envelope = protocol::decode_envelope(bytes);
     if (!envelope) {
       // Too broken to place in the stream: keep it for the operator; the

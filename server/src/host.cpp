@@ -610,7 +610,9 @@ nlohmann::json Host::Impl::status_json() const {
       plugins.push_back(std::move(item));
     }
   }
-  return {{"status", is_ready ? "ready" : (stopping ? "stopping" : "starting")}, {"plugins", std::move(plugins)},
+  const bool any_failed = std::any_of(plugins.begin(), plugins.end(), [](const auto& p) { return p["state"] == "failed"; });
+  const char* status = is_ready ? "ready" : stopping ? "stopping" : any_failed ? "degraded" : "starting";
+  return {{"status", status}, {"plugins", std::move(plugins)},
           {"fake_clock", fake_clock != nullptr}};
 }
 

@@ -559,7 +559,12 @@ Result<protocol::Envelope> WriteTxn::publish(std::string_view stream, std::strin
   // Producers validate before appending (MISSION 24): a bad event is a bug
   // of ours, refused before anyone can consume it.
   if (Status status = protocol::validate_event(envelope); !status) return status;
-  RawTable(state.dbi).put(txn_, key_u64(envelope.seq), protocol::encode_envelope(envelope), MDB_APPEND);
+  if (!RawTable(state.dbi).put(txn_, key_u64(envelope.seq), protocol::encode_envelope(envelope), MDB_APPEND)) {
+    // The table already holds this sequence: our head is out of step with
+    // the outbox. Refuse rather than publish with a gap or a duplicate.
+    return Status(Code::kInternal, "outbox of " + std::string(stream) + " already holds sequence " +
+                                       std::to_string(envelope.seq));
+  }
   batch_.undo.emplace_back(std::string(stream), state.head_seq, state.first_seq);
   state.head_seq = envelope.seq;
   if (state.first_seq == 0) state.first_seq = envelope.seq;
@@ -690,7 +695,9 @@ void Environment::remove_observer(CommitObserver* observer) {
 
 Result<std::uint64_t> Environment::apply_retention() {
   if (!impl_->options.retention_keep_last) return std::uint64_t{0};
-  const std::uint64_t keep_last = *impl_->options.retention_keep_last;
+  // The newest entry always stays: after a restart the head is read back
+  // from the outbox, so an emptied outbox would reuse sequence numbers.
+  const std::uint64_t keep_last = std::max<std::uint64_t>(1, *impl_->options.retention_keep_last);
   EnvironmentImpl* impl = impl_.get();
   return run_for<std::uint64_t>([impl, keep_last](WriteTxn& txn) -> Result<std::uint64_t> {
     std::uint64_t deleted = 0;

@@ -267,6 +267,27 @@ BOOST_AUTO_TEST_CASE(retention_deletes_only_below_every_known_consumer) {
   BOOST_TEST(env->head(test::kStream)->first_seq == 9u);
 }
 
+BOOST_AUTO_TEST_CASE(retention_keeps_the_newest_entry_so_a_restart_never_reuses_a_sequence) {
+  TempDir dir;
+  SystemClock clock;
+  SeededRandom random(10);
+  auto keep_none = [](EnvironmentOptions& o) { o.retention_keep_last = 0; };
+  {
+    auto env = test::open_tracker(dir.path(), &clock, &random, keep_none);
+    RawTable tasks = env->raw_table("tasks");
+    for (std::uint64_t n = 1; n <= 10; ++n) BOOST_TEST_REQUIRE(env->run(test::create_task(tasks, n)).is_ok());
+    BOOST_TEST(env->run([](WriteTxn& txn) {
+                     txn.record_consumer_checkpoint(test::kStream, "accounting", 10);
+                     return Status::ok();
+                   }).is_ok());
+    BOOST_TEST(*env->apply_retention() == 9u);
+  }
+  auto env = test::open_tracker(dir.path(), &clock, &random, keep_none);
+  BOOST_TEST(env->head(test::kStream)->head_seq == 10u);
+  BOOST_TEST_REQUIRE(env->run(test::create_task(env->raw_table("tasks"), 11)).is_ok());
+  BOOST_TEST(test::read_all(*env).back().seq == 11u);
+}
+
 BOOST_AUTO_TEST_CASE(retention_is_off_by_default) {
   TempDir dir;
   SystemClock clock;

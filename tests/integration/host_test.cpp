@@ -208,6 +208,7 @@ BOOST_AUTO_TEST_CASE(a_plugin_that_throws_in_start_is_unloaded_and_the_others_ke
   const auto client = testing::client_of(*host);
   const auto ready = client.get("/readyz");
   BOOST_TEST(ready.status == 503);  // not every plugin runs
+  BOOST_TEST(ready.json()["status"] == "degraded");
   bool reported = false;
   const auto body = ready.json();
   for (const auto& plugin : body["plugins"]) {

@@ -67,7 +67,7 @@ struct EnvironmentOptions {
   std::chrono::milliseconds tick{1000};
   std::chrono::milliseconds reader_check_interval{10000};
   // Retention: when set, keep at least this many newest entries of each
-  // stream and never delete above a known consumer's checkpoint. Unset: the
+  // stream (at least 1) and never delete above a known consumer's checkpoint. Unset: the
   // outbox is the stream's log, kept forever.
   std::optional<std::uint64_t> retention_keep_last;
   // Full sync by default. false (MDB_NOSYNC) only for benchmarks that
