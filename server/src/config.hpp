@@ -42,7 +42,6 @@ class Settings {
   std::int64_t get_int(std::string_view key) const;
   bool get_bool(std::string_view key) const;
   std::vector<std::string> get_list(std::string_view key) const;
-  bool has(std::string_view key) const { return values_.contains(std::string(key)); }
   // Where the value of `key` came from: "default", "file", "environment", "flag".
   std::string source(std::string_view key) const;
 

@@ -233,7 +233,6 @@ Host::~Host() { shutdown(); }
 const Settings& Host::settings() const { return impl_->settings; }
 std::uint16_t Host::port() const { return impl_->port; }
 nlohmann::json Host::status_json() const { return impl_->status_json(); }
-bool Host::ready() const { return impl_->ready(); }
 Status Host::reload(const std::string& plugin) { return impl_->reload(plugin); }
 
 protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources, const std::filesystem::path& exe) {

@@ -42,7 +42,6 @@ class Host {
                                                const nlohmann::json& args);
   // What /readyz and `ates status` show.
   nlohmann::json status_json() const;
-  bool ready() const;
 
   struct Impl;
 

@@ -54,7 +54,7 @@ protocol::Result<DataDirLock> DataDirLock::acquire(const std::filesystem::path& 
     ::close(fd);
     return Status(Code::kInternal, "cannot write " + path.string() + ": " + std::strerror(errno));
   }
-  return DataDirLock(dir, fd);
+  return DataDirLock(fd);
 }
 
 bool DataDirLock::is_held(const std::filesystem::path& dir) {
@@ -65,14 +65,13 @@ bool DataDirLock::is_held(const std::filesystem::path& dir) {
   return held;
 }
 
-DataDirLock::DataDirLock(DataDirLock&& other) noexcept : dir_(std::move(other.dir_)), fd_(other.fd_) {
+DataDirLock::DataDirLock(DataDirLock&& other) noexcept : fd_(other.fd_) {
   other.fd_ = -1;
 }
 
 DataDirLock& DataDirLock::operator=(DataDirLock&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) ::close(fd_);
-    dir_ = std::move(other.dir_);
     fd_ = other.fd_;
     other.fd_ = -1;
   }

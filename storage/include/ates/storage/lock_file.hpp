@@ -22,15 +22,12 @@ class DataDirLock {
   DataDirLock& operator=(const DataDirLock&) = delete;
   ~DataDirLock();
 
-  const std::filesystem::path& dir() const { return dir_; }
-
   // True when some process holds the lock on `dir` (used by CLI commands to
   // choose between the control socket and opening the storage themselves).
   static bool is_held(const std::filesystem::path& dir);
 
  private:
-  DataDirLock(std::filesystem::path dir, int fd) : dir_(std::move(dir)), fd_(fd) {}
-  std::filesystem::path dir_;
+  explicit DataDirLock(int fd) : fd_(fd) {}
   int fd_ = -1;
 };
 
