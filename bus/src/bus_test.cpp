@@ -3,6 +3,7 @@
 #include "ates/bus/bus.hpp"
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include <boost/test/unit_test.hpp>
@@ -48,6 +49,8 @@ struct Rig {
   std::atomic<int> applied_twice{0};
   std::atomic<bool> refuse_titles_with_poison{true};
   std::uint64_t next_task = 1;
+  std::mutex seen_mutex;
+  std::vector<protocol::TaskCreated> seen;  // as the handler got them, in order
 
   std::string endpoint(const std::string& name) const { return "ipc://" + (dir / name).string(); }
 
@@ -98,6 +101,8 @@ struct Rig {
                                                MDB_NOOVERWRITE)) {
                                 ++applied_twice;
                               }
+                              std::lock_guard lock(seen_mutex);
+                              seen.push_back(*created);
                               return Status::ok();
                             }})
             .is_ok());
@@ -161,6 +166,32 @@ BOOST_AUTO_TEST_CASE(a_late_consumer_replays_the_whole_stream) {
   BOOST_TEST_REQUIRE(rig.caught_up(10'500));
   rig.check_exactly_once(10'500);
   BOOST_TEST(rig.status().state == ConsumerState::kRunning);
+}
+
+BOOST_AUTO_TEST_CASE(a_v1_task_created_reaches_the_handler_upcast) {
+  Rig rig;
+  rig.start_producer();
+  rig.start_consumer();
+  // An old producer's event, as it was written then, and one of today's.
+  BOOST_TEST_REQUIRE(rig.producer
+                         ->submit([](storage::WriteTxn& txn) {
+                           return txn
+                               .publish(protocol::TaskCreatedV1{.task_id = task_id(1000),
+                                                                .title = "[UBERPOP-42] Feed the popugs",
+                                                                .created_by = kUser})
+                               .status();
+                         })
+                         .get()
+                         .is_ok());
+  rig.produce(1, "no jira id");
+  BOOST_TEST_REQUIRE(rig.caught_up(2));
+  std::lock_guard lock(rig.seen_mutex);
+  BOOST_TEST_REQUIRE(rig.seen.size() == 2u);
+  BOOST_TEST(rig.seen[0].title == "Feed the popugs");
+  BOOST_TEST(rig.seen[0].jira_id.value_or("") == "UBERPOP-42");
+  BOOST_TEST(rig.seen[0].created_by == kUser);
+  BOOST_TEST(rig.seen[1].title == "no jira id");
+  BOOST_TEST(!rig.seen[1].jira_id.has_value());
 }
 
 BOOST_AUTO_TEST_CASE(a_send_high_water_mark_of_one_loses_nothing) {
@@ -450,18 +481,22 @@ BOOST_AUTO_TEST_CASE(a_producer_restored_from_an_older_copy_halts_its_consumers)
 
 BOOST_AUTO_TEST_CASE(a_consumer_behind_a_truncated_log_halts_and_never_skips) {
   Rig rig;
-  auto producer = Environment::open({.dir = rig.dir / "tracker", .producer = "tracker",
-                                     .tick = std::chrono::milliseconds(20), .retention_keep_last = 2});
+  auto producer = Environment::open({.dir = rig.dir / "tracker",
+                                     .producer = "tracker",
+                                     .tick = std::chrono::milliseconds(20),
+                                     .retention_keep_last = 2});
   BOOST_TEST_REQUIRE(producer.has_value());
   rig.producer = std::move(producer).value();
   BOOST_TEST_REQUIRE(rig.producer->declare_stream(protocol::kTasksStream).is_ok());
   rig.start_producer();
   rig.produce(10);
   // Another consumer got to 8; retention may drop 1..8 (keeping the newest 2).
-  BOOST_TEST_REQUIRE(rig.producer->run([](storage::WriteTxn& txn) {
-    txn.record_consumer_checkpoint("tracker.tasks", "analytics", 8);
-    return Status::ok();
-  }).is_ok());
+  BOOST_TEST_REQUIRE(rig.producer
+                         ->run([](storage::WriteTxn& txn) {
+                           txn.record_consumer_checkpoint("tracker.tasks", "analytics", 8);
+                           return Status::ok();
+                         })
+                         .is_ok());
   BOOST_TEST_REQUIRE(*rig.producer->apply_retention() == 8u);
   // A consumer that never applied anything needs 1, which is gone.
   rig.start_consumer();

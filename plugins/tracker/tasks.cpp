@@ -165,6 +165,28 @@ protocol::Result<Task> Tasks::complete(storage::WriteTxn& txn, std::string_view 
   return *task;
 }
 
+protocol::Result<Task> Tasks::update(storage::WriteTxn& txn, std::string_view id, const TaskEdit& edit,
+                                     const std::optional<std::string>& only_assignee) const {
+  auto task = tasks_.get(txn.handle(), id);
+  if (!task) return Status(Code::kNotFound, "no task " + std::string(id));
+  if (only_assignee && task->assignee_id != *only_assignee)
+    return Status(Code::kPermissionDenied, "only its assignee, managers and admins change a task");
+  Task next = *task;
+  if (edit.title) next.title = *edit.title;
+  if (edit.jira_id) next.jira_id = *edit.jira_id;
+  if (edit.description) next.description = *edit.description;
+  if (next.title == task->title && next.jira_id == task->jira_id && next.description == task->description)
+    return next;  // nothing changed: no event
+  tasks_.put(txn.handle(), next.id, next);
+  auto updated = txn.publish(protocol::TaskUpdated{
+      .task_id = next.id,
+      .title = next.title,
+      .jira_id = next.jira_id.empty() ? std::nullopt : std::optional<std::string>(next.jira_id),
+      .description = next.description});
+  if (!updated) return updated.status();
+  return next;
+}
+
 protocol::Result<ShuffleJob> Tasks::start_shuffle(storage::WriteTxn& txn, std::string_view by) const {
   if (eligible_.size(txn.handle()) == 0) {
     return Status(Code::kConflict, "no one can take tasks: there is no active worker or accountant");
@@ -256,15 +278,18 @@ Status Tasks::apply_user_event(storage::WriteTxn& txn, const protocol::Envelope&
   return Status::ok();
 }
 
-Status check_new_task(const nlohmann::json& body) {
+Status check_task_fields(const nlohmann::json& body, bool title_required) {
   const auto title = body.find("title");
-  if (title == body.end() || !title->is_string())
-    return protocol::invalid_argument("title: required, a string");
-  const std::string text = *title;
-  const auto length = protocol::utf8_length(text);
-  if (length < 1 || length > 200) return protocol::invalid_argument("title: 1 to 200 characters");
-  if (!protocol::is_task_title(text)) {
-    return protocol::invalid_argument("title: must not contain '[' or ']' (the jira id has its own field)");
+  if (title != body.end() || title_required) {
+    if (title == body.end() || !title->is_string())
+      return protocol::invalid_argument(title_required ? "title: required, a string"
+                                                       : "title: must be a string");
+    const std::string text = *title;
+    const auto length = protocol::utf8_length(text);
+    if (length < 1 || length > 200) return protocol::invalid_argument("title: 1 to 200 characters");
+    if (!protocol::is_task_title(text)) {
+      return protocol::invalid_argument("title: must not contain '[' or ']' (the jira id has its own field)");
+    }
   }
   if (const auto jira = body.find("jira_id"); jira != body.end() && !jira->is_null()) {
     if (!jira->is_string() || jira->get<std::string>().size() > 64 ||
@@ -277,6 +302,10 @@ Status check_new_task(const nlohmann::json& body) {
     if (!description->is_string()) return protocol::invalid_argument("description: must be a string");
     const auto chars = protocol::utf8_length(description->get<std::string>());
     if (chars < 0 || chars > 4000) return protocol::invalid_argument("description: at most 4000 characters");
+  }
+  for (const auto& [field, value] : body.items()) {
+    if (field != "title" && field != "jira_id" && field != "description")
+      return protocol::invalid_argument(field + ": unknown field (title, jira_id, description)");
   }
   return Status::ok();
 }

@@ -29,6 +29,14 @@ struct Task {
 
 nlohmann::json task_json(const Task& task);
 
+// A change of a task's data; absent fields stay as they are, an empty
+// jira_id removes it.
+struct TaskEdit {
+  std::optional<std::string> title;
+  std::optional<std::string> jira_id;
+  std::optional<std::string> description;
+};
+
 struct ReplicaUser {
   std::string role;
   bool active = true;
@@ -61,6 +69,10 @@ class Tasks {
   // Units.
   protocol::Result<Task> create(storage::WriteTxn& txn, Task task) const;
   protocol::Result<Task> complete(storage::WriteTxn& txn, std::string_view id, std::string_view by) const;
+  // Publishes TaskUpdated when something changed. With `only_assignee`, the
+  // task must be assigned to that user.
+  protocol::Result<Task> update(storage::WriteTxn& txn, std::string_view id, const TaskEdit& edit,
+                                const std::optional<std::string>& only_assignee) const;
   protocol::Result<ShuffleJob> start_shuffle(storage::WriteTxn& txn, std::string_view by) const;
   // Reassigns the next batch of open tasks of a shuffle; returns the job.
   protocol::Result<ShuffleJob> shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
@@ -85,7 +97,8 @@ class Tasks {
   storage::Table<ShuffleJob> shuffles_;
 };
 
-// Request checks that name the field.
-protocol::Status check_new_task(const nlohmann::json& body);
+// Request checks that name the field: a new task (title required) or an
+// edit (every field optional; jira_id null removes it).
+protocol::Status check_task_fields(const nlohmann::json& body, bool title_required);
 
 }  // namespace ates::tracker

@@ -87,6 +87,9 @@ void TrackerPlugin::add_routes() {
   host_.add_route({Method::kGet, "/tasks/{id}", Access::any_role(),
                    [this](Request r, Responder respond) { get(r, respond); },
                    "one task (its assignee, managers, admins)"});
+  host_.add_route({Method::kPatch, "/tasks/{id}", Access::any_role(),
+                   [this](Request r, Responder respond) { update(std::move(r), std::move(respond)); },
+                   "change a task's title, jira id or description (its assignee, managers, admins)"});
   host_.add_route({Method::kPost, "/tasks/{id}/complete", Access::any_role(),
                    [this](Request r, Responder respond) { complete(std::move(r), std::move(respond)); },
                    "mark my task done"});
@@ -98,7 +101,7 @@ void TrackerPlugin::add_routes() {
 void TrackerPlugin::create(Request request, Responder respond) {
   auto body = plugin_api::parse_json_object(request.body);
   if (!body) return respond(Response::from_status(body.status()));
-  if (Status s = check_new_task(*body); !s) return respond(Response::from_status(s));
+  if (Status s = check_task_fields(*body, true); !s) return respond(Response::from_status(s));
   Task task;
   task.title = (*body)["title"];
   if (body->contains("jira_id") && (*body)["jira_id"].is_string()) task.jira_id = (*body)["jira_id"];
@@ -165,6 +168,28 @@ void TrackerPlugin::get(const Request& request, const Responder& respond) const 
     return respond(Response::problem(403, "forbidden", "only its assignee, managers and admins see a task"));
   }
   respond(Response::json(200, {{"task", task_json(*task)}}));
+}
+
+void TrackerPlugin::update(Request request, Responder respond) {
+  auto body = plugin_api::parse_json_object(request.body);
+  if (!body) return respond(Response::from_status(body.status()));
+  if (Status s = check_task_fields(*body, false); !s) return respond(Response::from_status(s));
+  TaskEdit edit;
+  if (body->contains("title")) edit.title = (*body)["title"];
+  if (body->contains("jira_id"))
+    edit.jira_id = (*body)["jira_id"].is_null() ? std::string() : (*body)["jira_id"].get<std::string>();
+  if (body->contains("description") && (*body)["description"].is_string())
+    edit.description = (*body)["description"];
+  const std::string id = request.path_params["id"];
+  const auto only_assignee = is_manager_or_admin(*request.principal)
+                                 ? std::nullopt
+                                 : std::optional<std::string>(request.principal->user_id);
+  idempotency_.run(host_.storage(), request, std::move(respond),
+                   [this, id, edit, only_assignee](storage::WriteTxn& txn) -> protocol::Result<Response> {
+                     auto updated = tasks_.update(txn, id, edit, only_assignee);
+                     if (!updated) return updated.status();
+                     return Response::json(200, {{"task", task_json(*updated)}});
+                   });
 }
 
 void TrackerPlugin::complete(Request request, Responder respond) {

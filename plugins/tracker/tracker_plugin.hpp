@@ -25,6 +25,7 @@ class TrackerPlugin final : public plugin_api::Plugin {
   void mine(const plugin_api::Request& request, const plugin_api::Responder& respond) const;
   void list(const plugin_api::Request& request, const plugin_api::Responder& respond) const;
   void get(const plugin_api::Request& request, const plugin_api::Responder& respond) const;
+  void update(plugin_api::Request request, plugin_api::Responder respond);
   void complete(plugin_api::Request request, plugin_api::Responder respond);
   void shuffle(plugin_api::Request request, plugin_api::Responder respond);
   // Runs a shuffle's batches one unit after another, letting other units in

@@ -1,9 +1,14 @@
 // The tracker plugin in a real host with auth: assignment, shuffles,
 // completion, validation, every route for every role.
+#include <atomic>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include <boost/test/unit_test.hpp>
 
+#include "ates/protocol/events.hpp"
+#include "ates/testing/stream.hpp"
 #include "ates/testing/temp_dir.hpp"
 #include "ates/testing/test_host.hpp"
 #include "ates/testing/wait.hpp"
@@ -81,11 +86,29 @@ BOOST_AUTO_TEST_CASE(tasks_go_only_to_active_workers_and_accountants_uniformly) 
   BOOST_TEST(h.as("boss", "PATCH", "/api/v1/auth/users/" + h.user_ids["gone"], {{"active", false}}).status ==
              200);
   h.sync_users();
+  // 10 000 tasks from four clients at once. The seeded source draws in
+  // commit order, so the multiset of assignees is the same on every run.
+  constexpr int kTasks = 10'000, kClients = 4;
   std::map<std::string, int> counts;
-  constexpr int kTasks = 800;
-  for (int i = 0; i < kTasks; ++i) {
-    counts[h.create("mgr", {{"title", "task " + std::to_string(i)}})["assignee_id"]]++;
+  std::mutex counts_mutex;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = c; i < kTasks; i += kClients) {
+        const auto response =
+            h.as("mgr", "POST", "/api/v1/tracker/tasks", {{"title", "task " + std::to_string(i)}});
+        if (response.status != 201) {
+          ++failures;
+          continue;
+        }
+        std::lock_guard lock(counts_mutex);
+        counts[response.json()["task"]["assignee_id"]]++;
+      }
+    });
   }
+  for (auto& client : clients) client.join();
+  BOOST_TEST_REQUIRE(failures.load() == 0);
   std::set<std::string> allowed = {h.user_ids["wk1"], h.user_ids["wk2"], h.user_ids["wk3"],
                                    h.user_ids["acc"]};
   double chi_square = 0;
@@ -202,6 +225,125 @@ BOOST_AUTO_TEST_CASE(shuffle_reassigns_every_open_task_once_and_follows_role_cha
   BOOST_TEST(finished.size() == 10u);
   // A new task goes to w1 as well.
   BOOST_TEST(h.create("mgr", {{"title", "after"}})["assignee_id"] == h.user_ids["wk1"]);
+}
+
+BOOST_AUTO_TEST_CASE(a_task_completed_during_a_shuffle_is_skipped) {
+  // One task per batch, so completions land between the shuffle's units.
+  TrackerHost h(std::map<std::string, std::string>{{"ATES_TRACKER_SHUFFLE_BATCH", "1"}});
+  h.add("mgr", "manager");
+  h.add("wk1", "worker");
+  h.add("wk2", "worker");
+  h.add("wk3", "worker");
+  h.sync_users();
+  constexpr int kTasks = 400;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kTasks; ++i) ids.push_back(h.create("mgr", {{"title", "t" + std::to_string(i)}})["id"]);
+  std::sort(ids.begin(), ids.end());  // the shuffle walks open tasks in id order
+  std::map<std::string, std::string> name_of;
+  for (const std::string name : {"wk1", "wk2", "wk3"}) name_of[h.user_ids[name]] = name;
+
+  // The shuffle walks up from the lowest id; completions walk down from the
+  // highest, each by whoever holds the task at that moment.
+  std::atomic<bool> shuffle_done{false};
+  std::atomic<int> completed_during{0};
+  std::thread completer([&] {
+    for (auto it = ids.rbegin(); it != ids.rend() && !shuffle_done; ++it) {
+      for (int attempt = 0; attempt < 5; ++attempt) {  // reassigned between the read and the POST: again
+        const auto task = h.as("mgr", "GET", "/api/v1/tracker/tasks/" + *it).json()["task"];
+        const auto done =
+            h.as(name_of.at(task["assignee_id"]), "POST", "/api/v1/tracker/tasks/" + *it + "/complete");
+        if (done.status == 200) {
+          if (!shuffle_done) ++completed_during;
+          break;
+        }
+      }
+    }
+  });
+  const auto shuffled = h.as("mgr", "POST", "/api/v1/tracker/tasks/shuffle");
+  shuffle_done = true;
+  completer.join();
+  BOOST_TEST_REQUIRE(shuffled.status == 200, shuffled.body);
+  const int reassigned = shuffled.json()["reassigned"];
+  BOOST_TEST_MESSAGE("completed during the shuffle: " << completed_during.load()
+                                                      << ", reassigned: " << reassigned);
+  BOOST_TEST_REQUIRE(completed_during.load() > 0, "no completion overlapped the shuffle");
+
+  // What the tracker published says the rest.
+  h.host->shutdown();
+  std::map<std::string, std::vector<protocol::Envelope>> by_task;
+  for (auto& event : testing::read_stream(h.dir / "data" / "tracker", "tracker", protocol::kTasksStream)) {
+    std::string task;
+    if (event.name == protocol::TaskAssigned::kName)
+      task = protocol::decode_payload<protocol::TaskAssigned>(event)->task_id;
+    if (event.name == protocol::TaskCompleted::kName)
+      task = protocol::decode_payload<protocol::TaskCompleted>(event)->task_id;
+    if (!task.empty()) by_task[task].push_back(std::move(event));
+  }
+  int shuffle_assignments = 0, skipped = 0;
+  for (const auto& id : ids) {
+    const auto& events = by_task[id];
+    int shuffled_here = 0;
+    bool done = false;
+    for (const auto& event : events) {
+      if (event.name == protocol::TaskCompleted::kName) done = true;
+      if (event.name != protocol::TaskAssigned::kName) continue;
+      const auto assigned = protocol::decode_payload<protocol::TaskAssigned>(event);
+      if (assigned->reason != "shuffle") continue;
+      BOOST_TEST(!done, "task " << id << " was reassigned after it was completed");
+      ++shuffled_here;
+    }
+    BOOST_TEST(shuffled_here <= 1, "task " << id << " reassigned " << shuffled_here << " times");
+    // A task still open when the shuffle ended was reassigned exactly once.
+    if (!done) BOOST_TEST(shuffled_here == 1, "open task " << id << " was not reassigned");
+    if (done && shuffled_here == 0) ++skipped;
+    shuffle_assignments += shuffled_here;
+  }
+  BOOST_TEST(shuffle_assignments == reassigned);
+  BOOST_TEST(skipped > 0, "no task was skipped because it was done");
+}
+
+BOOST_AUTO_TEST_CASE(a_task_can_be_edited_and_says_so_on_its_stream) {
+  TrackerHost h;
+  h.add("mgr", "manager");
+  h.add("wk1", "worker");
+  h.add("wk2", "worker");
+  h.sync_users();
+  const auto task = h.create("mgr", {{"title", "Feed"}, {"jira_id", "UBERPOP-1"}});
+  const std::string path = "/api/v1/tracker/tasks/" + task["id"].get<std::string>();
+  const std::string owner = task["assignee_id"] == h.user_ids["wk1"] ? "wk1" : "wk2";
+  const std::string other = owner == "wk1" ? "wk2" : "wk1";
+  // Its assignee, managers and admins.
+  const auto edited = h.as(owner, "PATCH", path, {{"title", "Feed well"}, {"description", "twice a day"}});
+  BOOST_TEST_REQUIRE(edited.status == 200, edited.body);
+  BOOST_TEST(edited.json()["task"]["title"] == "Feed well");
+  BOOST_TEST(edited.json()["task"]["jira_id"] == "UBERPOP-1");
+  BOOST_TEST(edited.json()["task"]["description"] == "twice a day");
+  check_problem(h.as(other, "PATCH", path, {{"title", "mine now"}}), 403, "only its assignee");
+  BOOST_TEST(h.as("mgr", "PATCH", path, {{"jira_id", nullptr}}).json()["task"]["jira_id"].is_null());
+  // The same data again changes nothing and says nothing.
+  BOOST_TEST(h.as("boss", "PATCH", path, {{"title", "Feed well"}}).status == 200);
+  // Bad edits name the field.
+  check_problem(h.as("mgr", "PATCH", path, {{"title", "[X-1] Feed"}}), 400, "title: must not contain");
+  check_problem(h.as("mgr", "PATCH", path, {{"title", 3}}), 400, "title: must be a string");
+  check_problem(h.as("mgr", "PATCH", path, {{"jira_id", "x"}}), 400, "jira_id");
+  check_problem(h.as("mgr", "PATCH", path, {{"status", "done"}}), 400, "status: unknown field");
+  check_problem(
+      h.as("mgr", "PATCH", "/api/v1/tracker/tasks/00000000-0000-4000-8000-000000000000", {{"title", "x"}}),
+      404, "no task");
+  BOOST_TEST(h.as("mgr", "GET", path).json()["task"]["title"] == "Feed well");
+
+  h.host->shutdown();
+  std::vector<protocol::TaskUpdated> updates;
+  for (const auto& event :
+       testing::read_stream(h.dir / "data" / "tracker", "tracker", protocol::kTasksStream)) {
+    if (event.name == protocol::TaskUpdated::kName)
+      updates.push_back(*protocol::decode_payload<protocol::TaskUpdated>(event));
+  }
+  BOOST_TEST_REQUIRE(updates.size() == 2u);
+  BOOST_TEST(updates[0].title == "Feed well");
+  BOOST_TEST(updates[0].jira_id.value_or("") == "UBERPOP-1");
+  BOOST_TEST(updates[0].description == "twice a day");
+  BOOST_TEST(!updates[1].jira_id.has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
