@@ -129,6 +129,8 @@ struct Bus::Impl {
     storage::Environment* env = nullptr;
     storage::StreamHead head;
     std::uint64_t last_sent = 0;
+    std::optional<storage::StreamHead> held;  // hold(): what the world still sees
+    const storage::StreamHead& visible() const { return held ? *held : head; }
   };
   struct ProducerObserver final : storage::CommitObserver {
     Impl& bus;
@@ -244,14 +246,15 @@ void Bus::Impl::publish_new(zmq::socket_t& pub) {
   {
     std::lock_guard lock(streams_mutex);
     for (auto& [name, stream] : streams) {
-      if (stream.head.head_seq > stream.last_sent) due.emplace_back(name, stream);
+      if (stream.visible().head_seq > stream.last_sent) due.emplace_back(name, stream);
     }
   }
   for (auto& [name, stream] : due) {
     std::uint64_t sent = stream.last_sent;
-    while (sent < stream.head.head_seq) {
+    const std::uint64_t until = stream.visible().head_seq;
+    while (sent < until) {
       storage::ReadTxn txn = stream.env->read();
-      const auto entries = stream.env->read_outbox(txn, name, sent + 1, options.batch);
+      const auto entries = stream.env->read_outbox(txn, name, sent + 1, std::min<std::uint64_t>(options.batch, until - sent));
       if (entries.empty()) break;
       storage::failpoint(kFailBeforePublish);
       for (const auto& bytes : entries) {
@@ -272,7 +275,7 @@ void Bus::Impl::send_heartbeats(zmq::socket_t& pub) {
   std::vector<storage::StreamHead> heads;
   {
     std::lock_guard lock(streams_mutex);
-    for (const auto& [name, stream] : streams) heads.push_back(stream.head);
+    for (const auto& [name, stream] : streams) heads.push_back(stream.visible());
   }
   for (const auto& head : heads) {
     std::string topic = head.stream;
@@ -296,12 +299,16 @@ void Bus::Impl::answer_fetch(zmq::socket_t& router) {
     wire::FetchReply reply{.stream = request->stream, .status = "unknown", .from = request->from};
     std::vector<std::string> entries;
     storage::Environment* env = nullptr;
+    std::optional<storage::StreamHead> held;
     {
       std::lock_guard lock(streams_mutex);
-      if (auto it = streams.find(request->stream); it != streams.end()) env = it->second.env;
+      if (auto it = streams.find(request->stream); it != streams.end()) {
+        env = it->second.env;
+        held = it->second.held;
+      }
     }
     if (env != nullptr) {
-      const auto head = env->head(request->stream);
+      const auto head = held ? held : env->head(request->stream);
       if (head) {
         reply.epoch = head->epoch;
         reply.first_seq = head->first_seq;
@@ -312,8 +319,12 @@ void Bus::Impl::answer_fetch(zmq::socket_t& router) {
         } else {
           reply.status = "ok";
           storage::ReadTxn txn = env->read();
-          entries = env->read_outbox(txn, request->stream, std::max<std::uint64_t>(request->from, 1),
-                                     std::min<std::uint64_t>(request->max, options.batch));
+          const std::uint64_t from = std::max<std::uint64_t>(request->from, 1);
+          const std::uint64_t visible = head->head_seq >= from ? head->head_seq - from + 1 : 0;
+          if (visible > 0) {
+            entries = env->read_outbox(txn, request->stream, from,
+                                       std::min<std::uint64_t>({request->max, options.batch, visible}));
+          }
         }
         if (env->options().retention_keep_last && request->from > 1 && !request->consumer.empty()) {
           env->submit(
@@ -719,6 +730,19 @@ std::vector<storage::StreamHead> Bus::local_streams() const {
 std::string Bus::publish_endpoint() const { return impl_->bound_publish; }
 std::string Bus::replay_endpoint() const { return impl_->bound_replay; }
 std::uint64_t Bus::refused_connections() const { return impl_->refused.load(); }
+
+Status Bus::hold(std::string_view stream, bool held) {
+  std::lock_guard lock(impl_->streams_mutex);
+  auto it = impl_->streams.find(stream);
+  if (it == impl_->streams.end()) {
+    return Status(Code::kNotFound, "no local stream " + std::string(stream) + " has committed anything yet");
+  }
+  if (held && !it->second.held) it->second.held = it->second.head;
+  if (!held) it->second.held.reset();
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(impl_->wake_fd, &one, sizeof one);  // a release publishes at once
+  return Status::ok();
+}
 
 bool Bus::complete_up_to(std::string_view consumer, std::string_view stream, std::int64_t time_us) const {
   std::lock_guard lock(impl_->consumers_mutex);

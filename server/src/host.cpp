@@ -72,6 +72,26 @@ void PluginContext::add_route(plugin_api::Route route) {
   if (!routes_.add(name_, full, std::move(route))) spdlog::error("[{}] route {} registered twice", name_, full);
 }
 
+plugin_api::StreamProgress PluginContext::stream_progress(std::string_view stream) const {
+  for (const auto& c : bus_.consumers()) {
+    if (c.consumer != name_ || c.stream != stream) continue;
+    return {c.applied_seq, c.head_seq, c.watermark, std::string(bus::to_string(c.state))};
+  }
+  return {};
+}
+
+std::vector<plugin_api::OpenDeadLetter> PluginContext::open_dead_letters(std::string_view stream) const {
+  std::vector<plugin_api::OpenDeadLetter> open;
+  try {
+    for (const auto& letter : bus::dead_letters(env_, name_)) {
+      if (!letter.resolved && letter.stream == stream) open.push_back({letter.id, letter.seq, letter.event_time_us});
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("[{}] reading dead letters: {}", name_, e.what());
+  }
+  return open;
+}
+
 // [SECTION] state of the host ---------------------------------------------------
 
 namespace {
@@ -354,6 +374,25 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
     impl->bus = std::move(started).value();
   }
   impl->add_events_routes();
+  if (impl->fake_clock != nullptr) {
+    bus::Bus* bus = impl->bus.get();
+    impl->routes.add("host", "/api/v1/dev/hold",
+                     {Method::kPost, "", plugin_api::Access::only({plugin_api::Role::kAdmin}),
+                      [bus](Request request, Responder respond) {
+                        auto body = plugin_api::parse_json_object(request.body);
+                        if (!body) return respond(Response::from_status(body.status()));
+                        const auto stream = body->find("stream");
+                        const auto held = body->find("held");
+                        if (stream == body->end() || !stream->is_string())
+                          return respond(Response::problem(400, "validation", "stream: required, a string"));
+                        if (held == body->end() || !held->is_boolean())
+                          return respond(Response::problem(400, "validation", "held: required, true or false"));
+                        const Status status = bus->hold(stream->get<std::string>(), held->get<bool>());
+                        if (!status) return respond(Response::from_status(status));
+                        respond(Response::json(200, {{"stream", *stream}, {"held", *held}}));
+                      },
+                      "hold a local stream back as a partition would (only with --fake-clock)"});
+  }
 
   // The host's own storage: signing keys and a user replica from
   // auth.users, so tokens are verified here even without the auth plugin.

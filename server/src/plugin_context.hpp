@@ -77,6 +77,8 @@ class PluginContext final : public plugin_api::HostContext {
   bool stream_complete_up_to(std::string_view stream, std::int64_t time_us) const override {
     return bus_.complete_up_to(name_, stream, time_us);
   }
+  plugin_api::StreamProgress stream_progress(std::string_view stream) const override;
+  std::vector<plugin_api::OpenDeadLetter> open_dead_letters(std::string_view stream) const override;
 
   void add_command(std::string name, plugin_api::CommandHandler handler) override {
     std::lock_guard lock(commands_mutex_);

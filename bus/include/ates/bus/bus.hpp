@@ -131,6 +131,13 @@ class Bus {
   // earlier time can still arrive.
   bool complete_up_to(std::string_view consumer, std::string_view stream, std::int64_t time_us) const;
 
+  // Holds a local stream back as a network partition would: nothing after
+  // its current head is sent, heartbeats repeat that head and its
+  // watermark, FETCH answers up to it. Commits go on; releasing sends
+  // them at once. For the development clock's experiments and tests:
+  // consumers see an old watermark, exactly as with a slow producer.
+  Status hold(std::string_view stream, bool held);
+
   // Applies a dead letter again through its consumer's handler, once: the
   // letter is marked resolved in the same transaction.
   Result<DeadLetter> redrive(std::string_view id);

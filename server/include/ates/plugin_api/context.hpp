@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ates/plugin_api/http.hpp"
 #include "ates/storage/clock.hpp"
@@ -62,6 +63,21 @@ using EventHandler = std::function<protocol::Status(storage::WriteTxn&, const pr
 // control socket (or in-process when no server runs): JSON in, JSON out.
 using CommandHandler = std::function<protocol::Result<nlohmann::json>(const nlohmann::json& args)>;
 
+// How far the plugin's consumer of a stream has come (DESIGN §6).
+struct StreamProgress {
+  std::uint64_t applied_seq = 0;
+  std::uint64_t head_seq = 0;  // the newest head heard of
+  std::int64_t watermark = 0;  // that head's watermark (µs; 0: none heard yet)
+  std::string state;           // "starting" | "running" | "stalled" | "halted"; empty: no such consumer
+};
+
+// A dead letter of the plugin's consumer that nobody has re-driven yet.
+struct OpenDeadLetter {
+  std::string id;
+  std::uint64_t seq = 0;
+  std::int64_t event_time_us = 0;  // 0: the event could not be read, so its time is unknown
+};
+
 class HostContext {
  public:
   virtual ~HostContext() = default;
@@ -83,6 +99,9 @@ class HostContext {
   // arrive: the plugin holds a heartbeat pair with watermark >= time_us and
   // has applied up to its head (DESIGN §6).
   virtual bool stream_complete_up_to(std::string_view stream, std::int64_t time_us) const = 0;
+  virtual StreamProgress stream_progress(std::string_view stream) const = 0;
+  // The unresolved dead letters of the plugin's consumer of `stream`.
+  virtual std::vector<OpenDeadLetter> open_dead_letters(std::string_view stream) const = 0;
   // Registers a command for the CLI (e.g. auth's "user-add").
   virtual void add_command(std::string name, CommandHandler handler) = 0;
   // Writes one line to the operator's terminal (stdout), never to the log:

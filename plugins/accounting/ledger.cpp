@@ -1,0 +1,514 @@
+#include "ledger.hpp"
+
+#include <sodium.h>
+
+#include "ates/protocol/events.hpp"
+
+namespace ates::accounting {
+
+using protocol::Code;
+using protocol::Status;
+
+namespace {
+
+std::string pair_key(std::string_view a, std::string_view b) {
+  std::string key(a);
+  key += '\0';
+  key += b;
+  return key;
+}
+
+std::string hex(const std::uint8_t* bytes, std::size_t size) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < size; ++i) {
+    out += kDigits[bytes[i] >> 4];
+    out += kDigits[bytes[i] & 0xf];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string derived_id(std::initializer_list<std::string_view> parts) {
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, nullptr, 0, 16);
+  for (std::string_view part : parts) {
+    crypto_generichash_update(&state, reinterpret_cast<const std::uint8_t*>(part.data()), part.size());
+    const std::uint8_t separator = 0;
+    crypto_generichash_update(&state, &separator, 1);
+  }
+  std::uint8_t bytes[16];
+  crypto_generichash_final(&state, bytes, sizeof bytes);
+  bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0f) | 0x80);  // version 8
+  bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  const std::string h = hex(bytes, sizeof bytes);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
+}
+
+Ledger::Ledger(storage::Environment& env)
+    : env_(env),
+      meta_(env.raw_table("settings")),
+      accounts_(env.table<Account>("accounts")),
+      tasks_(env.table<TaskRef>("tasks")),
+      entries_(env.table<Entry>("entries")),
+      entries_by_account_(env.raw_table("entries_by_account")),
+      account_days_(env.table<std::int64_t>("account_days")),
+      day_totals_(env.table<DayTotals>("day_totals")),
+      days_(env.table<DayRecord>("days")),
+      receipts_(env.table<Receipt>("receipts")),
+      receipt_queue_(env.raw_table("receipt_queue")),
+      receipts_waiting_(env.raw_table("receipts_waiting")) {}
+
+std::optional<std::string> Ledger::meta(MDB_txn* txn, std::string_view key) const {
+  auto value = meta_.get(txn, key);
+  if (!value) return std::nullopt;
+  return std::string(*value);
+}
+
+protocol::Result<Ledger::Settings> Ledger::initialise(storage::WriteTxn& txn, const std::string& zone,
+                                                      const std::optional<Prices::Key>& configured_key) const {
+  auto located = DayZone::locate(zone);
+  if (!located) return located.status();
+  Settings settings;
+  if (auto stored = meta(txn.handle(), "day_zone")) {
+    if (*stored != zone) {
+      return protocol::invalid_argument("accounting.day_zone is '" + zone + "' but this data keeps its days in '" +
+                                        *stored + "' since its first start; days cannot move");
+    }
+  } else {
+    meta_.put(txn.handle(), "day_zone", zone);
+    meta_.put(txn.handle(), "first_day", located->day_of(txn.now_us()));
+  }
+  settings.zone = zone;
+  if (auto stored = meta(txn.handle(), "price_key"); stored && stored->size() == Prices::kKeySize) {
+    std::copy(stored->begin(), stored->end(), settings.key.begin());
+    if (configured_key && *configured_key != settings.key) {
+      return protocol::invalid_argument(
+          "accounting.price_key differs from the key this data was priced with; prices cannot change");
+    }
+  } else {
+    if (configured_key) {
+      settings.key = *configured_key;
+    } else {
+      txn.random().fill({settings.key.data(), settings.key.size()});
+    }
+    meta_.put(txn.handle(), "price_key",
+              std::string_view(reinterpret_cast<const char*>(settings.key.data()), settings.key.size()));
+  }
+  return settings;
+}
+
+void Ledger::configure(DayZone zone, Prices prices) {
+  zone_.emplace(std::move(zone));
+  prices_.emplace(prices);
+}
+
+// [SECTION] events ---------------------------------------------------------------
+
+Account Ledger::ensure_account(MDB_txn* txn, const std::string& user_id) const {
+  // A user first seen in a task event gets a placeholder that auth.users
+  // fills later (MISSION 26): streams are not ordered between each other.
+  if (auto account = accounts_.get(txn, user_id)) return *account;
+  Account placeholder;
+  accounts_.put(txn, user_id, placeholder);
+  return placeholder;
+}
+
+protocol::Result<TaskRef> Ledger::ensure_task(storage::WriteTxn& txn, const std::string& task_id) const {
+  if (auto task = tasks_.get(txn.handle(), task_id)) return *task;
+  const Price price = prices_->of(task_id);
+  TaskRef task{.title = {}, .jira_id = {}, .fee_cents = price.fee_cents, .reward_cents = price.reward_cents};
+  tasks_.put(txn.handle(), task_id, task);
+  auto priced = txn.publish(
+      protocol::TaskPriced{.task_id = task_id, .fee_cents = price.fee_cents, .reward_cents = price.reward_cents});
+  if (!priced) return priced.status();
+  return task;
+}
+
+Status Ledger::apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event) const {
+  using namespace protocol;
+  std::string id;
+  Account account;
+  const auto fill = [&](const auto& user) {
+    id = user.user_id;
+    account = ensure_account(txn.handle(), id);
+    account.username = user.username;
+    account.email = user.email.value_or("");
+    account.role = user.role;
+    account.active = user.active;
+    account.known = true;
+  };
+  if (event.name == UserCreated::kName) {
+    auto created = decode_payload<UserCreated>(event);
+    if (!created) return created.status();
+    fill(*created);
+  } else if (event.name == UserUpdated::kName) {
+    auto updated = decode_payload<UserUpdated>(event);
+    if (!updated) return updated.status();
+    fill(*updated);
+  } else if (event.name == UserRoleChanged::kName) {
+    auto change = decode_payload<UserRoleChanged>(event);
+    if (!change) return change.status();
+    id = change->user_id;
+    account = ensure_account(txn.handle(), id);
+    account.role = change->new_role;
+  } else if (event.name == UserDeactivated::kName) {
+    auto change = decode_payload<UserDeactivated>(event);
+    if (!change) return change.status();
+    id = change->user_id;
+    account = ensure_account(txn.handle(), id);
+    account.active = false;
+  } else {
+    return Status::ok();  // signing keys are the host's business
+  }
+  accounts_.put(txn.handle(), id, account);
+  if (!account.email.empty()) queue_receipts_of(txn.handle(), id);
+  return Status::ok();
+}
+
+void Ledger::queue_receipts_of(MDB_txn* txn, const std::string& user_id) const {
+  const std::string prefix = pair_key(user_id, "");
+  std::vector<std::string> waiting;
+  receipts_waiting_.scan(txn, prefix, [&](std::string_view key, std::string_view) {
+    if (!key.starts_with(prefix)) return false;
+    waiting.emplace_back(key);
+    return true;
+  });
+  for (const auto& key : waiting) {
+    const std::string payout_id = key.substr(prefix.size());
+    receipts_waiting_.erase(txn, key);
+    auto receipt = receipts_.get(txn, payout_id);
+    if (!receipt || receipt->state != "waiting_email") continue;
+    receipt->state = "queued";
+    receipts_.put(txn, payout_id, *receipt);
+    receipt_queue_.put(txn, payout_id, "");
+  }
+}
+
+Status Ledger::apply_task_event(storage::WriteTxn& txn, const protocol::Envelope& event) const {
+  using namespace protocol;
+  if (event.name == TaskCreated::kName) {
+    auto created = decode_payload<TaskCreated>(event);
+    if (!created) return created.status();
+    auto task = ensure_task(txn, created->task_id);
+    if (!task) return task.status();
+    task->title = created->title;
+    task->jira_id = created->jira_id.value_or("");
+    tasks_.put(txn.handle(), created->task_id, *task);
+    return Status::ok();
+  }
+  if (event.name == TaskUpdated::kName) {
+    auto updated = decode_payload<TaskUpdated>(event);
+    if (!updated) return updated.status();
+    auto task = ensure_task(txn, updated->task_id);
+    if (!task) return task.status();
+    task->title = updated->title;
+    task->jira_id = updated->jira_id.value_or("");
+    tasks_.put(txn.handle(), updated->task_id, *task);
+    return Status::ok();
+  }
+  if (event.name == TaskAssigned::kName) {
+    // Every assignment charges the assignee the task's fee: at creation and
+    // at each shuffle (MISSION 12).
+    auto assigned = decode_payload<TaskAssigned>(event);
+    if (!assigned) return assigned.status();
+    auto task = ensure_task(txn, assigned->task_id);
+    if (!task) return task.status();
+    return add_entry(txn,
+                     {.id = derived_id({event.event_id, "fee"}),
+                      .user_id = assigned->assignee_id,
+                      .task_id = assigned->task_id,
+                      .kind = "fee",
+                      .amount_cents = -task->fee_cents,
+                      .occurred_at = event.time_us,
+                      .date = {}},
+                     event.trace_id)
+        .status();
+  }
+  if (event.name == TaskCompleted::kName) {
+    auto completed = decode_payload<TaskCompleted>(event);
+    if (!completed) return completed.status();
+    auto task = ensure_task(txn, completed->task_id);
+    if (!task) return task.status();
+    return add_entry(txn,
+                     {.id = derived_id({event.event_id, "reward"}),
+                      .user_id = completed->assignee_id,
+                      .task_id = completed->task_id,
+                      .kind = "reward",
+                      .amount_cents = task->reward_cents,
+                      .occurred_at = event.time_us,
+                      .date = {}},
+                     event.trace_id)
+        .status();
+  }
+  return Status::ok();
+}
+
+protocol::Result<Entry> Ledger::add_entry(storage::WriteTxn& txn, NewEntry fresh, std::string_view trace_id) const {
+  MDB_txn* h = txn.handle();
+  if (auto existing = entries_.get(h, fresh.id)) return *existing;  // the same cause, seen again
+  Entry entry{.id = fresh.id,
+              .user_id = fresh.user_id,
+              .task_id = fresh.task_id,
+              .kind = fresh.kind,
+              .amount_cents = fresh.amount_cents,
+              .occurred_at = fresh.occurred_at,
+              .date = fresh.date,
+              .original_date = {},
+              .number = 0};
+  if (entry.date.empty()) {
+    entry.date = zone_->day_of(entry.occurred_at);
+    const auto closed = meta(h, "last_closed");
+    if (closed && entry.date <= *closed) {
+      // A late entry (its day was force-closed): it counts on the first
+      // open day and keeps its own day for the audit (DESIGN §7).
+      entry.original_date = entry.date;
+      entry.date = DayZone::next_day(*closed);
+    } else if (!closed && entry.date < meta(h, "first_day").value_or(entry.date)) {
+      meta_.put(h, "first_day", entry.date);  // events older than accounting's first start
+    }
+  }
+  const auto count = meta_.get(h, "entry_count");
+  entry.number = count ? storage::decode_key_u64(*count) + 1 : 1;
+  meta_.put(h, "entry_count", storage::key_u64(entry.number));
+  entries_.put(h, entry.id, entry);
+  entries_by_account_.put(h, pair_key(pair_key(entry.user_id, entry.date), storage::key_u64(entry.number)),
+                          entry.id);
+
+  Account account = ensure_account(h, entry.user_id);
+  account.balance_cents += entry.amount_cents;
+  accounts_.put(h, entry.user_id, account);
+  const std::string day_key = pair_key(entry.user_id, entry.date);
+  account_days_.put(h, day_key, account_days_.get(h, day_key).value_or(0) + entry.amount_cents);
+  if (entry.kind != "payout") {
+    DayTotals totals = day_totals_.get(h, entry.date).value_or(DayTotals{});
+    (entry.kind == "fee" ? totals.fees_cents : totals.rewards_cents) += std::abs(entry.amount_cents);
+    day_totals_.put(h, entry.date, totals);
+  }
+  auto published = txn.publish(
+      protocol::TransactionApplied{
+          .entry_id = entry.id,
+          .user_id = entry.user_id,
+          .task_id = entry.task_id.empty() ? std::nullopt : std::optional<std::string>(entry.task_id),
+          .kind = entry.kind,
+          .amount_cents = entry.amount_cents,
+          .occurred_at = entry.occurred_at,
+          .date = entry.date,
+          .original_date =
+              entry.original_date.empty() ? std::nullopt : std::optional<std::string>(entry.original_date)},
+      trace_id);
+  if (!published) return published.status();
+  return entry;
+}
+
+// [SECTION] reads ----------------------------------------------------------------
+
+std::optional<Account> Ledger::account(std::string_view user_id) const {
+  storage::ReadTxn txn = env_.read();
+  return accounts_.get(txn.handle(), user_id);
+}
+
+std::vector<std::pair<std::string, Account>> Ledger::accounts(const std::optional<std::string>& after,
+                                                              std::size_t limit) const {
+  storage::ReadTxn txn = env_.read();
+  std::vector<std::pair<std::string, Account>> out;
+  accounts_.scan(txn.handle(), after.value_or(""), [&](std::string_view id, Account account) {
+    if (after && id == *after) return true;
+    out.emplace_back(std::string(id), std::move(account));
+    return out.size() <= limit;
+  });
+  return out;
+}
+
+std::vector<EntryView> Ledger::entries(std::string_view user_id, const std::optional<std::string>& day,
+                                       const std::optional<std::string>& after, std::size_t limit) const {
+  storage::ReadTxn txn = env_.read();
+  MDB_txn* h = txn.handle();
+  const std::string prefix = day ? pair_key(pair_key(user_id, *day), "") : pair_key(user_id, "");
+  std::string from = prefix;
+  if (after) {
+    auto cursor = entries_.get(h, *after);
+    if (!cursor || cursor->user_id != user_id) return {};
+    from = pair_key(pair_key(user_id, cursor->date), storage::key_u64(cursor->number));
+  }
+  std::vector<EntryView> out;
+  entries_by_account_.scan(h, from, [&](std::string_view key, std::string_view id) {
+    if (!key.starts_with(prefix)) return false;
+    if (after && id == *after) return true;
+    auto entry = entries_.get(h, id);
+    if (!entry) return true;
+    EntryView view{*entry, std::nullopt};
+    if (!entry->task_id.empty()) view.task = tasks_.get(h, entry->task_id);
+    out.push_back(std::move(view));
+    return out.size() <= limit;
+  });
+  return out;
+}
+
+std::vector<DayEarnings> Ledger::earnings(std::string_view from, std::string_view to) const {
+  storage::ReadTxn txn = env_.read();
+  std::vector<DayEarnings> out;
+  for (std::string day(from); day <= to; day = DayZone::next_day(day)) {
+    out.push_back({day, day_totals_.get(txn.handle(), day).value_or(DayTotals{})});
+  }
+  return out;
+}
+
+std::optional<std::string> Ledger::last_closed() const {
+  storage::ReadTxn txn = env_.read();
+  return meta(txn.handle(), "last_closed");
+}
+
+std::string Ledger::first_day() const {
+  storage::ReadTxn txn = env_.read();
+  return meta(txn.handle(), "first_day").value_or("");
+}
+
+std::optional<DayRecord> Ledger::day(std::string_view date) const {
+  storage::ReadTxn txn = env_.read();
+  return days_.get(txn.handle(), date);
+}
+
+std::optional<TaskRef> Ledger::task(std::string_view task_id) const {
+  storage::ReadTxn txn = env_.read();
+  return tasks_.get(txn.handle(), task_id);
+}
+
+// [SECTION] day close --------------------------------------------------------------
+
+protocol::Result<DayRecord> Ledger::mark_waiting(storage::WriteTxn& txn, const std::string& date) const {
+  DayRecord record = days_.get(txn.handle(), date).value_or(DayRecord{});
+  if (record.status == "closed") return record;
+  if (record.status != "waiting") {
+    record.status = "waiting";
+    record.waiting_since = txn.now_us();
+    days_.put(txn.handle(), date, record);
+  }
+  return record;
+}
+
+protocol::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std::string& date, bool forced) const {
+  MDB_txn* h = txn.handle();
+  if (auto record = days_.get(h, date); record && record->status == "closed") return *record;  // nothing twice
+  const auto closed = meta(h, "last_closed");
+  const std::string first_open = closed ? DayZone::next_day(*closed) : meta(h, "first_day").value_or(date);
+  if (date != first_open) {
+    return Status(Code::kConflict, "days close in order: " + first_open + " is the first open day");
+  }
+  DayRecord record = days_.get(h, date).value_or(DayRecord{});
+  record.status = "closed";
+  record.closed_at = txn.now_us();
+  record.forced = forced;
+
+  // Each account's closing balance is the sum of its entries dated <= date:
+  // its balance minus what later days (already applied) added.
+  std::vector<std::pair<std::string, std::int64_t>> payable;
+  const std::string later = DayZone::next_day(date);
+  accounts_.scan(h, {}, [&](std::string_view user_id, const Account& account) {
+    std::int64_t after_date = 0;
+    const std::string prefix = pair_key(user_id, "");
+    account_days_.scan(h, prefix + later, [&](std::string_view key, std::int64_t sum) {
+      if (!key.starts_with(prefix)) return false;
+      after_date += sum;
+      return true;
+    });
+    const std::int64_t closing = account.balance_cents - after_date;
+    if (closing > 0) payable.emplace_back(std::string(user_id), closing);  // a negative one carries over
+    return true;
+  });
+  for (const auto& [user_id, closing] : payable) {
+    const std::string payout_id = derived_id({"payout", user_id, date});
+    auto entry = add_entry(txn,
+                           {.id = payout_id,
+                            .user_id = user_id,
+                            .task_id = {},
+                            .kind = "payout",
+                            .amount_cents = -closing,
+                            .occurred_at = txn.now_us(),
+                            .date = date},
+                           {});
+    if (!entry) return entry.status();
+    auto paid = txn.publish(
+        protocol::PayoutMade{.payout_id = payout_id, .user_id = user_id, .date = date, .amount_cents = closing});
+    if (!paid) return paid.status();
+    const Account account = ensure_account(h, user_id);
+    Receipt receipt{.payout_id = payout_id,
+                    .user_id = user_id,
+                    .date = date,
+                    .amount_cents = closing,
+                    .state = account.email.empty() ? "waiting_email" : "queued",
+                    .attempts = 0,
+                    .next_attempt_us = 0,
+                    .last_error = {},
+                    .sent_at_us = 0};
+    receipts_.put(h, payout_id, receipt);
+    if (receipt.state == "queued") {
+      receipt_queue_.put(h, payout_id, "");
+    } else {
+      receipts_waiting_.put(h, pair_key(user_id, payout_id), "");
+    }
+    ++record.payouts;
+    record.paid_cents += closing;
+  }
+  auto day_closed =
+      txn.publish(protocol::DayClosed{.date = date, .payouts = record.payouts, .paid_cents = record.paid_cents});
+  if (!day_closed) return day_closed.status();
+  days_.put(h, date, record);
+  meta_.put(h, "last_closed", date);
+  return record;
+}
+
+// [SECTION] receipts -----------------------------------------------------------------
+
+std::vector<Receipt> Ledger::due_receipts(std::int64_t now_us, std::size_t max) const {
+  storage::ReadTxn txn = env_.read();
+  std::vector<Receipt> due;
+  receipt_queue_.scan(txn.handle(), {}, [&](std::string_view payout_id, std::string_view) {
+    auto receipt = receipts_.get(txn.handle(), payout_id);
+    if (receipt && receipt->state == "queued" && receipt->next_attempt_us <= now_us) due.push_back(*receipt);
+    return due.size() < max;
+  });
+  return due;
+}
+
+std::optional<std::int64_t> Ledger::next_receipt_due() const {
+  storage::ReadTxn txn = env_.read();
+  std::optional<std::int64_t> next;
+  receipt_queue_.scan(txn.handle(), {}, [&](std::string_view payout_id, std::string_view) {
+    auto receipt = receipts_.get(txn.handle(), payout_id);
+    if (receipt && (!next || receipt->next_attempt_us < *next)) next = receipt->next_attempt_us;
+    return true;
+  });
+  return next;
+}
+
+std::optional<Receipt> Ledger::receipt(std::string_view payout_id) const {
+  storage::ReadTxn txn = env_.read();
+  return receipts_.get(txn.handle(), payout_id);
+}
+
+Status Ledger::receipt_sent(storage::WriteTxn& txn, const std::string& payout_id, std::int64_t now_us) const {
+  auto receipt = receipts_.get(txn.handle(), payout_id);
+  if (!receipt) return Status(Code::kNotFound, "no receipt " + payout_id);
+  receipt->state = "sent";
+  receipt->sent_at_us = now_us;
+  ++receipt->attempts;
+  receipt->last_error.clear();
+  receipts_.put(txn.handle(), payout_id, *receipt);
+  receipt_queue_.erase(txn.handle(), payout_id);
+  return Status::ok();
+}
+
+Status Ledger::receipt_failed(storage::WriteTxn& txn, const std::string& payout_id, const std::string& error,
+                              std::int64_t next_attempt_us) const {
+  auto receipt = receipts_.get(txn.handle(), payout_id);
+  if (!receipt) return Status(Code::kNotFound, "no receipt " + payout_id);
+  ++receipt->attempts;
+  receipt->last_error = error;
+  receipt->next_attempt_us = next_attempt_us;
+  receipts_.put(txn.handle(), payout_id, *receipt);
+  return Status::ok();
+}
+
+}  // namespace ates::accounting

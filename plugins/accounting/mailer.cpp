@@ -1,0 +1,113 @@
+#include "mailer.hpp"
+
+#include <curl/curl.h>
+
+#include <cstring>
+#include <ctime>
+#include <fstream>
+
+namespace ates::accounting {
+
+namespace {
+
+std::string rfc5322_date(std::int64_t time_us) {
+  const std::time_t seconds = static_cast<std::time_t>(time_us / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[64];
+  std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return text;
+}
+
+struct Upload {
+  const std::string& text;
+  std::size_t offset = 0;
+};
+
+std::size_t read_upload(char* buffer, std::size_t size, std::size_t count, void* user) {
+  auto* upload = static_cast<Upload*>(user);
+  const std::size_t n = std::min(size * count, upload->text.size() - upload->offset);
+  std::memcpy(buffer, upload->text.data() + upload->offset, n);
+  upload->offset += n;
+  return n;
+}
+
+protocol::Status send_smtp(const MailSettings& settings, const MailMessage& message) {
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return protocol::Status(protocol::Code::kInternal, "curl_easy_init failed");
+  const std::string text = render(message);
+  Upload upload{text};
+  const std::string from = "<" + message.from + ">";
+  curl_slist* recipients = curl_slist_append(nullptr, ("<" + message.to + ">").c_str());
+  char error[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(curl, CURLOPT_URL, settings.smtp_url.c_str());
+  curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from.c_str());
+  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, recipients);
+  curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_upload);
+  curl_easy_setopt(curl, CURLOPT_READDATA, &upload);
+  curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, settings.timeout_s);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  const CURLcode rc = curl_easy_perform(curl);
+  curl_slist_free_all(recipients);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) {
+    return protocol::Status(protocol::Code::kUnavailable,
+                            "smtp: " + std::string(error[0] != 0 ? error : curl_easy_strerror(rc)));
+  }
+  return protocol::Status::ok();
+}
+
+protocol::Status write_eml(const MailSettings& settings, const MailMessage& message) {
+  std::error_code ec;
+  std::filesystem::create_directories(settings.eml_dir, ec);
+  if (ec) return protocol::Status(protocol::Code::kUnavailable, "mail dir: " + ec.message());
+  // Written aside, then renamed: a reader never sees half a message, and a
+  // second delivery of the same receipt replaces the file with itself.
+  const auto final_path = settings.eml_dir / (message.message_id + ".eml");
+  const auto temp_path = settings.eml_dir / ("." + message.message_id + ".eml.tmp");
+  {
+    std::ofstream out(temp_path, std::ios::binary | std::ios::trunc);
+    out << render(message);
+    out.flush();
+    if (!out) return protocol::Status(protocol::Code::kUnavailable, "cannot write " + temp_path.string());
+  }
+  std::filesystem::rename(temp_path, final_path, ec);
+  if (ec) return protocol::Status(protocol::Code::kUnavailable, "rename " + final_path.string() + ": " + ec.message());
+  return protocol::Status::ok();
+}
+
+}  // namespace
+
+std::string render(const MailMessage& message) {
+  // A header value never carries a line break: that would let data add headers.
+  const auto header = [](std::string value) {
+    for (char& c : value) {
+      if (c == '\r' || c == '\n') c = ' ';
+    }
+    return value;
+  };
+  std::string out;
+  out += "Message-ID: <" + header(message.message_id) + ">\r\n";
+  out += "Date: " + rfc5322_date(message.date_us) + "\r\n";
+  out += "From: " + header(message.from) + "\r\n";
+  out += "To: " + header(message.to) + "\r\n";
+  out += "Subject: " + header(message.subject) + "\r\n";
+  out += "MIME-Version: 1.0\r\n";
+  out += "Content-Type: text/plain; charset=utf-8\r\n";
+  out += "Content-Transfer-Encoding: 8bit\r\n";
+  out += "\r\n";
+  for (char c : message.body) {
+    if (c == '\n') out += "\r\n";
+    else out += c;
+  }
+  if (!out.ends_with("\r\n")) out += "\r\n";
+  return out;
+}
+
+protocol::Status deliver(const MailSettings& settings, const MailMessage& message) {
+  return settings.smtp_url.empty() ? write_eml(settings, message) : send_smtp(settings, message);
+}
+
+}  // namespace ates::accounting

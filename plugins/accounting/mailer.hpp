@@ -1,0 +1,38 @@
+// Receipts leave through here (DESIGN §7): SMTP through libcurl when
+// `accounting.smtp_url` is set, otherwise one .eml file per message under
+// <data>/mail/. The payout id is the Message-ID, so a copy sent twice (a
+// crash between the server's 250 and our commit) is recognisably the same
+// message.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "ates/protocol/status.hpp"
+
+namespace ates::accounting {
+
+struct MailMessage {
+  std::string message_id;  // without the angle brackets
+  std::string from;
+  std::string to;
+  std::string subject;
+  std::string body;  // plain text, UTF-8, lines separated by '\n'
+  std::int64_t date_us = 0;
+};
+
+// The message as RFC 5322 text with CRLF line ends (headers, blank line,
+// body; body lines starting with '.' are not special here: curl and SMTP
+// dot-stuff on the wire).
+std::string render(const MailMessage& message);
+
+struct MailSettings {
+  std::string smtp_url;           // e.g. smtp://127.0.0.1:2525; empty: write .eml files
+  std::filesystem::path eml_dir;  // <data>/mail
+  long timeout_s = 30;
+};
+
+// Delivers one message; an error says why (and is retried by the caller).
+protocol::Status deliver(const MailSettings& settings, const MailMessage& message);
+
+}  // namespace ates::accounting

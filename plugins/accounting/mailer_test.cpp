@@ -1,0 +1,67 @@
+#include "mailer.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <boost/test/unit_test.hpp>
+
+#include "ates/testing/temp_dir.hpp"
+
+namespace ates::accounting {
+namespace {
+
+MailMessage receipt() {
+  return {.message_id = "0c6f1f86-7e0e-8a55-9d3e-2a61c8d7e4b1@ates",
+          .from = "accounting@ates.local",
+          .to = "popug@example.com",
+          .subject = "Your payout for 2026-03-03: $12.00",
+          .body = "Hello popug,\n\nUberPopug Inc paid you $12.00.\n",
+          .date_us = std::int64_t{1772496000} * 1'000'000};
+}
+
+BOOST_AUTO_TEST_SUITE(mailer)
+
+BOOST_AUTO_TEST_CASE(a_message_is_rfc5322_with_crlf_and_the_payout_as_message_id) {
+  const std::string text = render(receipt());
+  BOOST_TEST(text.starts_with("Message-ID: <0c6f1f86-7e0e-8a55-9d3e-2a61c8d7e4b1@ates>\r\n"));
+  BOOST_TEST(text.find("Date: Tue, 03 Mar 2026 00:00:00 +0000\r\n") != std::string::npos);
+  BOOST_TEST(text.find("To: popug@example.com\r\n") != std::string::npos);
+  BOOST_TEST(text.find("\r\n\r\nHello popug,\r\n\r\nUberPopug Inc paid you $12.00.\r\n") != std::string::npos);
+  BOOST_TEST(text.find("\n\n") == std::string::npos);  // no bare line feeds
+}
+
+BOOST_AUTO_TEST_CASE(a_line_break_in_a_header_value_cannot_add_a_header) {
+  MailMessage message = receipt();
+  message.to = "popug@example.com\r\nBcc: everyone@example.com";
+  const std::string text = render(message);
+  BOOST_TEST(text.find("\r\nBcc:") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(without_smtp_each_message_is_one_eml_file) {
+  testing::TempDir dir;
+  const MailSettings settings{.smtp_url = {}, .eml_dir = dir / "mail"};
+  BOOST_TEST_REQUIRE(deliver(settings, receipt()).is_ok());
+  BOOST_TEST_REQUIRE(deliver(settings, receipt()).is_ok());  // again: the same file, not a second one
+  std::size_t files = 0;
+  for (const auto& file : std::filesystem::directory_iterator(dir / "mail")) {
+    ++files;
+    BOOST_TEST(file.path().filename() == "0c6f1f86-7e0e-8a55-9d3e-2a61c8d7e4b1@ates.eml");
+    std::ifstream in(file.path(), std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    BOOST_TEST(text.str() == render(receipt()));
+  }
+  BOOST_TEST(files == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_unreachable_smtp_server_is_an_error_to_retry) {
+  const MailSettings settings{.smtp_url = "smtp://127.0.0.1:1", .eml_dir = {}, .timeout_s = 5};
+  const auto status = deliver(settings, receipt());
+  BOOST_TEST(!status.is_ok());
+  BOOST_TEST(status.message().starts_with("smtp: "), status.message());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace ates::accounting
