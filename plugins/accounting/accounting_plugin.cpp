@@ -27,9 +27,11 @@ const plugin_api::ConfigKeySpec kConfigKeys[] = {
     {"auto_close", "bool", "true", "close each day shortly after its midnight"},
     {"close_delay_s", "int", "300", "how long after midnight the scheduled close starts trying, in seconds"},
     {"close_check_ms", "int", "1000", "how often the schedule looks at the business clock, in milliseconds"},
-    {"smtp_url", "string", "", "send receipts over SMTP (e.g. smtp://mail:25); empty: .eml files in <data>/mail"},
+    {"smtp_url", "string", "",
+     "send receipts over SMTP (e.g. smtp://mail:25); empty: .eml files in <data>/mail"},
     {"mail_from", "string", "accounting@ates.local", "the From address of receipts"},
-    {"mail_retry_ms", "int", "1000", "first retry of a failed receipt, in milliseconds; doubles up to 10 minutes"},
+    {"mail_retry_ms", "int", "1000",
+     "first retry of a failed receipt, in milliseconds; doubles up to 10 minutes"},
 };
 
 constexpr std::int64_t kMaxRetryUs = std::int64_t{10} * 60 * 1'000'000;
@@ -60,15 +62,16 @@ bool may_see_all(const plugin_api::Principal& principal) {
 std::string dollars(std::int64_t cents) {
   const std::int64_t magnitude = cents < 0 ? -cents : cents;
   char text[48];
-  std::snprintf(text, sizeof text, "%s$%lld.%02lld", cents < 0 ? "-" : "", static_cast<long long>(magnitude / 100),
-                static_cast<long long>(magnitude % 100));
+  std::snprintf(text, sizeof text, "%s$%lld.%02lld", cents < 0 ? "-" : "",
+                static_cast<long long>(magnitude / 100), static_cast<long long>(magnitude % 100));
   return text;
 }
 
 std::string describe(const EntryView& view) {
-  const std::string title = view.task && !view.task->title.empty()
-                                ? (view.task->jira_id.empty() ? "" : "[" + view.task->jira_id + "] ") + view.task->title
-                                : "task " + view.entry.task_id;
+  const std::string title =
+      view.task && !view.task->title.empty()
+          ? (view.task->jira_id.empty() ? "" : "[" + view.task->jira_id + "] ") + view.task->title
+          : "task " + view.entry.task_id;
   if (view.entry.kind == "fee") return "fee for the assigned task " + title;
   if (view.entry.kind == "reward") return "reward for the completed task " + title;
   return "payout for " + view.entry.date;
@@ -80,7 +83,7 @@ nlohmann::json entry_json(const EntryView& view) {
     task = {{"id", view.entry.task_id},
             {"title", view.task ? nlohmann::json(view.task->title) : nlohmann::json(nullptr)},
             {"jira_id", view.task && !view.task->jira_id.empty() ? nlohmann::json(view.task->jira_id)
-                                                                  : nlohmann::json(nullptr)}};
+                                                                 : nlohmann::json(nullptr)}};
   }
   nlohmann::json out = {{"id", view.entry.id},
                         {"occurred_at", protocol::format_utc(view.entry.occurred_at)},
@@ -115,8 +118,8 @@ AccountingPlugin::AccountingPlugin(plugin_api::HostContext& host)
     throw std::runtime_error(s.to_string());
   const auto key = parse_key(host.config().get_string("price_key"));
   const std::string zone = host.config().get_string("day_zone");
-  auto settings =
-      host.storage().run_for<Ledger::Settings>([&](storage::WriteTxn& txn) { return ledger_.initialise(txn, zone, key); });
+  auto settings = host.storage().run_for<Ledger::Settings>(
+      [&](storage::WriteTxn& txn) { return ledger_.initialise(txn, zone, key); });
   if (!settings) throw std::runtime_error(settings.status().message());
   ledger_.configure(*DayZone::locate(settings->zone), Prices(settings->key));
   host.subscribe(std::string(protocol::kUsersStream),
@@ -160,7 +163,8 @@ void AccountingPlugin::add_routes() {
   host_.add_route({Method::kGet, "/earnings", accountants,
                    [this](Request r, Responder respond) { earnings(r, respond); },
                    "management earnings per day: fees charged minus rewards paid"});
-  host_.add_route({Method::kGet, "/days", accountants, [this](Request r, Responder respond) { days(r, respond); },
+  host_.add_route({Method::kGet, "/days", accountants,
+                   [this](Request r, Responder respond) { days(r, respond); },
                    "days, newest first: open, waiting or closed"});
   host_.add_route({Method::kPost, "/days/{date}/close", accountants,
                    [this](Request r, Responder respond) { close(r, std::move(respond)); },
@@ -244,8 +248,12 @@ void AccountingPlugin::earnings(const Request& request, const Responder& respond
 
 std::string AccountingPlugin::today() const { return ledger_.zone().day_of(host_.business_clock().now_us()); }
 
-nlohmann::json AccountingPlugin::day_json(const std::string& date, const std::optional<DayRecord>& record) const {
-  nlohmann::json out = {{"date", date}, {"status", "open"}, {"payouts", 0}, {"paid_cents", 0},
+nlohmann::json AccountingPlugin::day_json(const std::string& date,
+                                          const std::optional<DayRecord>& record) const {
+  nlohmann::json out = {{"date", date},
+                        {"status", "open"},
+                        {"payouts", 0},
+                        {"paid_cents", 0},
                         {"waiting_for", nlohmann::json::array()}};
   if (!record) return out;
   out["status"] = record->status;
@@ -329,31 +337,34 @@ nlohmann::json AccountingPlugin::waiting_for(const std::string& date, std::int64
   const std::int64_t end = ledger_.zone().end_of(date);
   nlohmann::json list = nlohmann::json::array();
   const auto progress = host_.stream_progress(stream);
-  const nlohmann::json watermark =
-      progress.watermark > 0 ? nlohmann::json(protocol::format_utc(progress.watermark)) : nlohmann::json(nullptr);
+  const nlohmann::json watermark = progress.watermark > 0
+                                       ? nlohmann::json(protocol::format_utc(progress.watermark))
+                                       : nlohmann::json(nullptr);
   const nlohmann::json since = protocol::format_utc(waiting_since);
   if (!host_.stream_complete_up_to(stream, end)) {
-    list.push_back({{"stream", stream},
-                    {"watermark", watermark},
-                    {"waiting_since", since},
-                    {"reason", "events before " + protocol::format_utc(end) + " may still arrive (applied " +
-                                   std::to_string(progress.applied_seq) + " of " +
-                                   std::to_string(progress.head_seq) + ", consumer " +
-                                   (progress.state.empty() ? "not started" : progress.state) + ")"}});
+    list.push_back(
+        {{"stream", stream},
+         {"watermark", watermark},
+         {"waiting_since", since},
+         {"reason", "events before " + protocol::format_utc(end) + " may still arrive (applied " +
+                        std::to_string(progress.applied_seq) + " of " + std::to_string(progress.head_seq) +
+                        ", consumer " + (progress.state.empty() ? "not started" : progress.state) + ")"}});
   }
   // A dead letter of this stream dated <= the day could still add entries
   // to it once re-driven. A frame without a sequence number is not one of
   // the stream's events and cannot; one whose time is unreadable might.
   nlohmann::json letters = nlohmann::json::array();
   for (const auto& letter : host_.open_dead_letters(stream)) {
-    if (letter.seq != 0 && (letter.event_time_us == 0 || letter.event_time_us < end)) letters.push_back(letter.id);
+    if (letter.seq != 0 && (letter.event_time_us == 0 || letter.event_time_us < end))
+      letters.push_back(letter.id);
   }
   if (!letters.empty()) {
-    list.push_back({{"stream", stream},
-                    {"watermark", watermark},
-                    {"waiting_since", since},
-                    {"reason", std::to_string(letters.size()) + " unresolved dead letters dated on or before " + date},
-                    {"dead_letters", letters}});
+    list.push_back(
+        {{"stream", stream},
+         {"watermark", watermark},
+         {"waiting_since", since},
+         {"reason", std::to_string(letters.size()) + " unresolved dead letters dated on or before " + date},
+         {"dead_letters", letters}});
   }
   return list;
 }
@@ -361,13 +372,14 @@ nlohmann::json AccountingPlugin::waiting_for(const std::string& date, std::int64
 Response AccountingPlugin::close_through(const std::string& date, bool force) {
   const std::string today = this->today();
   if (date >= today) {
-    return Response::problem(409, "day-not-over",
-                             date + " is not over yet (today is " + today + " in " + ledger_.zone().name() + ")");
+    return Response::problem(
+        409, "day-not-over",
+        date + " is not over yet (today is " + today + " in " + ledger_.zone().name() + ")");
   }
   const std::string first = ledger_.first_day();
   if (date < first) {
-    return Response::problem(409, "before-first-day", "accounting keeps days from " + first + "; " + date +
-                                                          " has nothing to close");
+    return Response::problem(409, "before-first-day",
+                             "accounting keeps days from " + first + "; " + date + " has nothing to close");
   }
   // Days close in order: every open day up to `date`, each waiting on
   // what can still add entries to it.
@@ -382,12 +394,13 @@ Response AccountingPlugin::close_through(const std::string& date, bool force) {
       host_.metrics().set("accounting_day_close_waiting_seconds",
                           static_cast<double>(host_.business_clock().now_us() - record->waiting_since) / 1e6);
       const auto waiting = waiting_for(day, record->waiting_since);
-      nlohmann::json body = {{"type", "about:blank#waiting"},
-                             {"title", "Conflict"},
-                             {"status", 409},
-                             {"detail", "closing " + day + " waits for events that may still add entries to it"},
-                             {"day", day_json(day, *record)},
-                             {"waiting_for", waiting}};
+      nlohmann::json body = {
+          {"type", "about:blank#waiting"},
+          {"title", "Conflict"},
+          {"status", 409},
+          {"detail", "closing " + day + " waits for events that may still add entries to it"},
+          {"day", day_json(day, *record)},
+          {"waiting_for", waiting}};
       return Response{409, "application/problem+json", body.dump(), {}};
     }
     auto record = host_.storage().run_for<DayRecord>(
@@ -455,29 +468,29 @@ void AccountingPlugin::send_receipt(const Receipt& receipt) {
   body += "UberPopug Inc paid you " + dollars(receipt.amount_cents) + " for " + receipt.date + ".\n\n";
   body += "The entries of that day:\n";
   for (const auto& view : ledger_.entries(receipt.user_id, receipt.date, std::nullopt, 100'000)) {
-    body += "  " + protocol::format_utc(view.entry.occurred_at) + "  " + dollars(view.entry.amount_cents) + "  " +
-            describe(view) + "\n";
+    body += "  " + protocol::format_utc(view.entry.occurred_at) + "  " + dollars(view.entry.amount_cents) +
+            "  " + describe(view) + "\n";
   }
   body += "\nPayout id: " + receipt.payout_id + "\n";
-  const MailMessage message{.message_id = receipt.payout_id + "@ates",
-                            .from = mail_from_,
-                            .to = account->email,
-                            .subject = "Your payout for " + receipt.date + ": " + dollars(receipt.amount_cents),
-                            .body = body,
-                            .date_us = real_now_us()};
+  const MailMessage message{
+      .message_id = receipt.payout_id + "@ates",
+      .from = mail_from_,
+      .to = account->email,
+      .subject = "Your payout for " + receipt.date + ": " + dollars(receipt.amount_cents),
+      .body = body,
+      .date_us = real_now_us()};
   const Status delivered = deliver(mail_, message);
   Status recorded;
   if (delivered) {
-    recorded = host_.storage().run([&](storage::WriteTxn& txn) {
-      return ledger_.receipt_sent(txn, receipt.payout_id, real_now_us());
-    });
+    recorded = host_.storage().run(
+        [&](storage::WriteTxn& txn) { return ledger_.receipt_sent(txn, receipt.payout_id, real_now_us()); });
     host_.metrics().add("accounting_receipts_sent");
   } else {
-    const std::int64_t backoff =
-        std::min<std::int64_t>(kMaxRetryUs, std::chrono::duration_cast<std::chrono::microseconds>(mail_retry_).count()
-                                                << std::min<std::uint32_t>(receipt.attempts, 20));
-    host_.log().warn("receipt " + receipt.payout_id + " not sent (attempt " + std::to_string(receipt.attempts + 1) +
-                     "): " + delivered.message());
+    const std::int64_t backoff = std::min<std::int64_t>(
+        kMaxRetryUs, std::chrono::duration_cast<std::chrono::microseconds>(mail_retry_).count()
+                         << std::min<std::uint32_t>(receipt.attempts, 20));
+    host_.log().warn("receipt " + receipt.payout_id + " not sent (attempt " +
+                     std::to_string(receipt.attempts + 1) + "): " + delivered.message());
     host_.metrics().add("accounting_receipt_failures");
     recorded = host_.storage().run([&](storage::WriteTxn& txn) {
       return ledger_.receipt_failed(txn, receipt.payout_id, delivered.message(), real_now_us() + backoff);

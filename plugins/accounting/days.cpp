@@ -1,9 +1,9 @@
 #include "days.hpp"
 
+#include <cstdio>
+
 #include <date/date.h>
 #include <date/tz.h>
-
-#include <cstdio>
 
 namespace ates::accounting {
 
@@ -31,7 +31,8 @@ protocol::Result<DayZone> DayZone::locate(const std::string& name) {
   try {
     return DayZone(name, date::locate_zone(name));
   } catch (const std::exception& e) {
-    return protocol::invalid_argument("accounting.day_zone: '" + name + "' is not a time zone (" + e.what() + ")");
+    return protocol::invalid_argument("accounting.day_zone: '" + name + "' is not a time zone (" + e.what() +
+                                      ")");
   }
 }
 

@@ -43,7 +43,8 @@ std::string derived_id(std::initializer_list<std::string_view> parts) {
   bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0f) | 0x80);  // version 8
   bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
   const std::string h = hex(bytes, sizeof bytes);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" +
+         h.substr(20);
 }
 
 Ledger::Ledger(storage::Environment& env)
@@ -66,15 +67,16 @@ std::optional<std::string> Ledger::meta(MDB_txn* txn, std::string_view key) cons
   return std::string(*value);
 }
 
-protocol::Result<Ledger::Settings> Ledger::initialise(storage::WriteTxn& txn, const std::string& zone,
-                                                      const std::optional<Prices::Key>& configured_key) const {
+protocol::Result<Ledger::Settings> Ledger::initialise(
+    storage::WriteTxn& txn, const std::string& zone, const std::optional<Prices::Key>& configured_key) const {
   auto located = DayZone::locate(zone);
   if (!located) return located.status();
   Settings settings;
   if (auto stored = meta(txn.handle(), "day_zone")) {
     if (*stored != zone) {
-      return protocol::invalid_argument("accounting.day_zone is '" + zone + "' but this data keeps its days in '" +
-                                        *stored + "' since its first start; days cannot move");
+      return protocol::invalid_argument("accounting.day_zone is '" + zone +
+                                        "' but this data keeps its days in '" + *stored +
+                                        "' since its first start; days cannot move");
     }
   } else {
     meta_.put(txn.handle(), "day_zone", zone);
@@ -120,8 +122,8 @@ protocol::Result<TaskRef> Ledger::ensure_task(storage::WriteTxn& txn, const std:
   const Price price = prices_->of(task_id);
   TaskRef task{.title = {}, .jira_id = {}, .fee_cents = price.fee_cents, .reward_cents = price.reward_cents};
   tasks_.put(txn.handle(), task_id, task);
-  auto priced = txn.publish(
-      protocol::TaskPriced{.task_id = task_id, .fee_cents = price.fee_cents, .reward_cents = price.reward_cents});
+  auto priced = txn.publish(protocol::TaskPriced{
+      .task_id = task_id, .fee_cents = price.fee_cents, .reward_cents = price.reward_cents});
   if (!priced) return priced.status();
   return task;
 }
@@ -245,7 +247,8 @@ Status Ledger::apply_task_event(storage::WriteTxn& txn, const protocol::Envelope
   return Status::ok();
 }
 
-protocol::Result<Entry> Ledger::add_entry(storage::WriteTxn& txn, NewEntry fresh, std::string_view trace_id) const {
+protocol::Result<Entry> Ledger::add_entry(storage::WriteTxn& txn, NewEntry fresh,
+                                          std::string_view trace_id) const {
   MDB_txn* h = txn.handle();
   if (auto existing = entries_.get(h, fresh.id)) return *existing;  // the same cause, seen again
   Entry entry{.id = fresh.id,
@@ -388,9 +391,11 @@ protocol::Result<DayRecord> Ledger::mark_waiting(storage::WriteTxn& txn, const s
   return record;
 }
 
-protocol::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std::string& date, bool forced) const {
+protocol::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std::string& date,
+                                              bool forced) const {
   MDB_txn* h = txn.handle();
-  if (auto record = days_.get(h, date); record && record->status == "closed") return *record;  // nothing twice
+  if (auto record = days_.get(h, date); record && record->status == "closed")
+    return *record;  // nothing twice
   const auto closed = meta(h, "last_closed");
   const std::string first_open = closed ? DayZone::next_day(*closed) : meta(h, "first_day").value_or(date);
   if (date != first_open) {
@@ -429,8 +434,8 @@ protocol::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std:
                             .date = date},
                            {});
     if (!entry) return entry.status();
-    auto paid = txn.publish(
-        protocol::PayoutMade{.payout_id = payout_id, .user_id = user_id, .date = date, .amount_cents = closing});
+    auto paid = txn.publish(protocol::PayoutMade{
+        .payout_id = payout_id, .user_id = user_id, .date = date, .amount_cents = closing});
     if (!paid) return paid.status();
     const Account account = ensure_account(h, user_id);
     Receipt receipt{.payout_id = payout_id,
@@ -451,8 +456,8 @@ protocol::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std:
     ++record.payouts;
     record.paid_cents += closing;
   }
-  auto day_closed =
-      txn.publish(protocol::DayClosed{.date = date, .payouts = record.payouts, .paid_cents = record.paid_cents});
+  auto day_closed = txn.publish(
+      protocol::DayClosed{.date = date, .payouts = record.payouts, .paid_cents = record.paid_cents});
   if (!day_closed) return day_closed.status();
   days_.put(h, date, record);
   meta_.put(h, "last_closed", date);

@@ -82,7 +82,8 @@ struct Receipt {
   std::int64_t next_attempt_us = 0;  // real clock: retries are not business time
   std::string last_error;
   std::int64_t sent_at_us = 0;
-  MSGPACK_DEFINE(payout_id, user_id, date, amount_cents, state, attempts, next_attempt_us, last_error, sent_at_us)
+  MSGPACK_DEFINE(payout_id, user_id, date, amount_cents, state, attempts, next_attempt_us, last_error,
+                 sent_at_us)
 };
 
 struct EntryView {
@@ -141,9 +142,10 @@ class Ledger {
   // Receipts: what is due at `now_us` (real clock); then the outcome.
   std::vector<Receipt> due_receipts(std::int64_t now_us, std::size_t max) const;
   std::optional<Receipt> receipt(std::string_view payout_id) const;
-  protocol::Status receipt_sent(storage::WriteTxn& txn, const std::string& payout_id, std::int64_t now_us) const;
-  protocol::Status receipt_failed(storage::WriteTxn& txn, const std::string& payout_id, const std::string& error,
-                                  std::int64_t next_attempt_us) const;
+  protocol::Status receipt_sent(storage::WriteTxn& txn, const std::string& payout_id,
+                                std::int64_t now_us) const;
+  protocol::Status receipt_failed(storage::WriteTxn& txn, const std::string& payout_id,
+                                  const std::string& error, std::int64_t next_attempt_us) const;
   // The earliest next attempt of a queued receipt (real µs), if any.
   std::optional<std::int64_t> next_receipt_due() const;
 
@@ -166,17 +168,17 @@ class Ledger {
   storage::Environment& env_;
   std::optional<DayZone> zone_;
   std::optional<Prices> prices_;
-  storage::RawTable meta_;                 // day_zone, price_key, first_day, last_closed, entry_count
-  storage::Table<Account> accounts_;       // user id -> account
-  storage::Table<TaskRef> tasks_;          // task id -> title and price
-  storage::Table<Entry> entries_;          // entry id -> entry
-  storage::RawTable entries_by_account_;   // user \0 date \0 number -> entry id
+  storage::RawTable meta_;                     // day_zone, price_key, first_day, last_closed, entry_count
+  storage::Table<Account> accounts_;           // user id -> account
+  storage::Table<TaskRef> tasks_;              // task id -> title and price
+  storage::Table<Entry> entries_;              // entry id -> entry
+  storage::RawTable entries_by_account_;       // user \0 date \0 number -> entry id
   storage::Table<std::int64_t> account_days_;  // user \0 date -> sum of that day's entries
-  storage::Table<DayTotals> day_totals_;   // date -> fees and rewards
-  storage::Table<DayRecord> days_;         // date -> waiting or closed
-  storage::Table<Receipt> receipts_;       // payout id -> receipt
-  storage::RawTable receipt_queue_;        // payout id of each queued receipt
-  storage::RawTable receipts_waiting_;     // user \0 payout id of receipts waiting for an email
+  storage::Table<DayTotals> day_totals_;       // date -> fees and rewards
+  storage::Table<DayRecord> days_;             // date -> waiting or closed
+  storage::Table<Receipt> receipts_;           // payout id -> receipt
+  storage::RawTable receipt_queue_;            // payout id of each queued receipt
+  storage::RawTable receipts_waiting_;         // user \0 payout id of receipts waiting for an email
 };
 
 // A UUID-shaped id derived from `parts` (a keyed-free BLAKE2b hash; version

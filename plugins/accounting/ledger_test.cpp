@@ -26,8 +26,10 @@ struct Books {
   std::uint64_t seq = 0;
 
   Books() {
-    auto opened = storage::Environment::open({.dir = dir / "accounting", .producer = "accounting",
-                                              .map_size = std::size_t{1} << 28, .clock = &clock,
+    auto opened = storage::Environment::open({.dir = dir / "accounting",
+                                              .producer = "accounting",
+                                              .map_size = std::size_t{1} << 28,
+                                              .clock = &clock,
                                               .random = &random});
     BOOST_TEST_REQUIRE(opened.has_value(), opened.status().to_string());
     env = std::move(opened).value();
@@ -57,7 +59,8 @@ struct Books {
 
   protocol::Status apply(const protocol::Envelope& e) {
     return env->run([&](storage::WriteTxn& txn) {
-      return e.stream == protocol::kUsersStream ? ledger->apply_user_event(txn, e) : ledger->apply_task_event(txn, e);
+      return e.stream == protocol::kUsersStream ? ledger->apply_user_event(txn, e)
+                                                : ledger->apply_task_event(txn, e);
     });
   }
   template <class Event>
@@ -67,32 +70,41 @@ struct Books {
   }
 
   void user(const std::string& id, const std::string& name, const std::string& email = {}) {
-    apply(protocol::UserCreated{.user_id = id, .username = name,
+    apply(protocol::UserCreated{.user_id = id,
+                                .username = name,
                                 .email = email.empty() ? std::nullopt : std::optional<std::string>(email),
-                                .role = "worker", .active = true},
+                                .role = "worker",
+                                .active = true},
           clock.now_us());
   }
   void assign(const std::string& task, const std::string& user, std::int64_t at) {
-    apply(protocol::TaskAssigned{.task_id = task, .assignee_id = user, .previous_assignee_id = {},
-                                 .reason = "created", .shuffle_id = {}},
+    apply(protocol::TaskAssigned{.task_id = task,
+                                 .assignee_id = user,
+                                 .previous_assignee_id = {},
+                                 .reason = "created",
+                                 .shuffle_id = {}},
           at);
   }
   void complete(const std::string& task, const std::string& user, std::int64_t at) {
     apply(protocol::TaskCompleted{.task_id = task, .assignee_id = user}, at);
   }
 
-  std::int64_t balance(const std::string& user) const { return ledger->account(user).value_or(Account{}).balance_cents; }
+  std::int64_t balance(const std::string& user) const {
+    return ledger->account(user).value_or(Account{}).balance_cents;
+  }
   Price price(const std::string& task) const {
     const auto ref = ledger->task(task);
     BOOST_TEST_REQUIRE(ref.has_value());
     return {ref->fee_cents, ref->reward_cents};
   }
   protocol::Result<DayRecord> close(const std::string& day, bool forced = false) {
-    return env->run_for<DayRecord>([&](storage::WriteTxn& txn) { return ledger->close_day(txn, day, forced); });
+    return env->run_for<DayRecord>(
+        [&](storage::WriteTxn& txn) { return ledger->close_day(txn, day, forced); });
   }
   std::int64_t sum_of_entries(const std::string& user) const {
     std::int64_t sum = 0;
-    for (const auto& view : ledger->entries(user, std::nullopt, std::nullopt, 100'000)) sum += view.entry.amount_cents;
+    for (const auto& view : ledger->entries(user, std::nullopt, std::nullopt, 100'000))
+      sum += view.entry.amount_cents;
     return sum;
   }
 };
@@ -100,7 +112,9 @@ struct Books {
 const std::string kAnn = "00000000-0000-4000-8000-00000000000a";
 const std::string kBob = "00000000-0000-4000-8000-00000000000b";
 const std::string kCid = "00000000-0000-4000-8000-00000000000c";
-std::string task(int n) { return "10000000-0000-4000-8000-" + std::string(12 - std::to_string(n).size(), '0') + std::to_string(n); }
+std::string task(int n) {
+  return "10000000-0000-4000-8000-" + std::string(12 - std::to_string(n).size(), '0') + std::to_string(n);
+}
 
 BOOST_AUTO_TEST_SUITE(ledger)
 
@@ -123,10 +137,12 @@ BOOST_AUTO_TEST_CASE(fees_rewards_and_balances_are_sums_of_entries_and_a_cause_c
   b.user(kAnn, "ann");
   b.assign(task(1), kAnn, kMarch3 + 9 * kHour);
   b.assign(task(2), kAnn, kMarch3 + 10 * kHour);
-  const auto completed = b.envelope(protocol::TaskCompleted{.task_id = task(1), .assignee_id = kAnn}, kMarch3 + 11 * kHour);
+  const auto completed =
+      b.envelope(protocol::TaskCompleted{.task_id = task(1), .assignee_id = kAnn}, kMarch3 + 11 * kHour);
   BOOST_TEST_REQUIRE(b.apply(completed).is_ok());
   BOOST_TEST_REQUIRE(b.apply(completed).is_ok());  // the same event again (a replay): no second reward
-  const std::int64_t expected = -b.price(task(1)).fee_cents - b.price(task(2)).fee_cents + b.price(task(1)).reward_cents;
+  const std::int64_t expected =
+      -b.price(task(1)).fee_cents - b.price(task(2)).fee_cents + b.price(task(1)).reward_cents;
   BOOST_TEST(b.balance(kAnn) == expected);
   BOOST_TEST(b.sum_of_entries(kAnn) == expected);
   BOOST_TEST(b.ledger->entries(kAnn, std::nullopt, std::nullopt, 100).size() == 3u);
@@ -136,7 +152,8 @@ BOOST_AUTO_TEST_CASE(fees_rewards_and_balances_are_sums_of_entries_and_a_cause_c
   // Each task was priced once, and the entries went out on the stream.
   b.env.reset();
   int priced = 0, applied = 0;
-  for (const auto& e : testing::read_stream(b.dir / "accounting", "accounting", protocol::kTransactionsStream)) {
+  for (const auto& e :
+       testing::read_stream(b.dir / "accounting", "accounting", protocol::kTransactionsStream)) {
     priced += e.name == protocol::TaskPriced::kName;
     applied += e.name == protocol::TransactionApplied::kName;
   }
@@ -167,7 +184,7 @@ BOOST_AUTO_TEST_CASE(a_close_pays_positive_closing_balances_once_and_carries_neg
   BOOST_TEST(closed->payouts == 2u);
   BOOST_TEST(closed->paid_cents == ann_on_d + cid_on_d);
   BOOST_TEST(b.balance(kAnn) == b.price(task(4)).reward_cents - b.price(task(4)).fee_cents);  // D+1 stays
-  BOOST_TEST(b.balance(kBob) == bob_on_d);  // carried over
+  BOOST_TEST(b.balance(kBob) == bob_on_d);                                                    // carried over
   BOOST_TEST(b.balance(kCid) == 0);
   const auto payout = b.ledger->entries(kAnn, std::string("2026-03-03"), std::nullopt, 100).back();
   BOOST_TEST(payout.entry.kind == "payout");
@@ -189,8 +206,11 @@ BOOST_AUTO_TEST_CASE(a_close_pays_positive_closing_balances_once_and_carries_neg
   BOOST_TEST_REQUIRE(due.size() == 1u);
   BOOST_TEST(due[0].user_id == kAnn);
   BOOST_TEST(due[0].amount_cents == ann_on_d);
-  b.apply(protocol::UserUpdated{.user_id = kCid, .username = "cid", .email = std::string("cid@example.com"),
-                                .role = "worker", .active = true},
+  b.apply(protocol::UserUpdated{.user_id = kCid,
+                                .username = "cid",
+                                .email = std::string("cid@example.com"),
+                                .role = "worker",
+                                .active = true},
           b.clock.now_us());
   BOOST_TEST(b.ledger->due_receipts(INT64_MAX, 10).size() == 2u);
 }
@@ -200,12 +220,13 @@ BOOST_AUTO_TEST_CASE(an_event_of_a_closed_day_becomes_a_late_entry_on_the_first_
   b.user(kAnn, "ann");
   b.clock.set(kMarch3 + 25 * kHour);
   BOOST_TEST_REQUIRE(b.close("2026-03-03", true).has_value());  // forced
-  b.assign(task(1), kAnn, kMarch3 + 23 * kHour);               // of D, arriving late
+  b.assign(task(1), kAnn, kMarch3 + 23 * kHour);                // of D, arriving late
   const auto entries = b.ledger->entries(kAnn, std::nullopt, std::nullopt, 10);
   BOOST_TEST_REQUIRE(entries.size() == 1u);
   BOOST_TEST(entries[0].entry.date == "2026-03-04");
   BOOST_TEST(entries[0].entry.original_date == "2026-03-03");
-  BOOST_TEST(b.ledger->earnings("2026-03-04", "2026-03-04").at(0).totals.fees_cents == b.price(task(1)).fee_cents);
+  BOOST_TEST(b.ledger->earnings("2026-03-04", "2026-03-04").at(0).totals.fees_cents ==
+             b.price(task(1)).fee_cents);
 }
 
 BOOST_AUTO_TEST_CASE(the_zone_and_the_price_key_are_fixed_at_the_first_start) {

@@ -1,10 +1,10 @@
 #include "mailer.hpp"
 
-#include <curl/curl.h>
-
 #include <cstring>
 #include <ctime>
 #include <fstream>
+
+#include <curl/curl.h>
 
 namespace ates::accounting {
 
@@ -74,7 +74,9 @@ protocol::Status write_eml(const MailSettings& settings, const MailMessage& mess
     if (!out) return protocol::Status(protocol::Code::kUnavailable, "cannot write " + temp_path.string());
   }
   std::filesystem::rename(temp_path, final_path, ec);
-  if (ec) return protocol::Status(protocol::Code::kUnavailable, "rename " + final_path.string() + ": " + ec.message());
+  if (ec)
+    return protocol::Status(protocol::Code::kUnavailable,
+                            "rename " + final_path.string() + ": " + ec.message());
   return protocol::Status::ok();
 }
 
@@ -99,8 +101,10 @@ std::string render(const MailMessage& message) {
   out += "Content-Transfer-Encoding: 8bit\r\n";
   out += "\r\n";
   for (char c : message.body) {
-    if (c == '\n') out += "\r\n";
-    else out += c;
+    if (c == '\n')
+      out += "\r\n";
+    else
+      out += c;
   }
   if (!out.ends_with("\r\n")) out += "\r\n";
   return out;

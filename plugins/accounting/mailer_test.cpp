@@ -26,7 +26,8 @@ BOOST_AUTO_TEST_CASE(a_message_is_rfc5322_with_crlf_and_the_payout_as_message_id
   BOOST_TEST(text.starts_with("Message-ID: <0c6f1f86-7e0e-8a55-9d3e-2a61c8d7e4b1@ates>\r\n"));
   BOOST_TEST(text.find("Date: Tue, 03 Mar 2026 00:00:00 +0000\r\n") != std::string::npos);
   BOOST_TEST(text.find("To: popug@example.com\r\n") != std::string::npos);
-  BOOST_TEST(text.find("\r\n\r\nHello popug,\r\n\r\nUberPopug Inc paid you $12.00.\r\n") != std::string::npos);
+  BOOST_TEST(text.find("\r\n\r\nHello popug,\r\n\r\nUberPopug Inc paid you $12.00.\r\n") !=
+             std::string::npos);
   BOOST_TEST(text.find("\n\n") == std::string::npos);  // no bare line feeds
 }
 

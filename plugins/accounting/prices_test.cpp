@@ -37,7 +37,8 @@ BOOST_AUTO_TEST_CASE(prices_are_whole_dollars_in_range_and_cover_every_value) {
   BOOST_TEST(rewards.size() == 21u);
   // Roughly uniform: each value within 20 % of its share.
   for (const auto& [cents, count] : fees) BOOST_TEST(std::abs(count - 20'000 / 11) < 20'000 / 11 / 5, cents);
-  for (const auto& [cents, count] : rewards) BOOST_TEST(std::abs(count - 20'000 / 21) < 20'000 / 21 / 5, cents);
+  for (const auto& [cents, count] : rewards)
+    BOOST_TEST(std::abs(count - 20'000 / 21) < 20'000 / 21 / 5, cents);
 }
 
 BOOST_AUTO_TEST_CASE(the_same_key_gives_the_same_price_and_another_key_another) {
