@@ -13,6 +13,7 @@
 #include "ates/bench/auth_bench.hpp"
 #include "ates/bench/bus_bench.hpp"
 #include "ates/bench/storage_bench.hpp"
+#include "ates/bench/tracker_bench.hpp"
 #include "ates/bus/bus.hpp"
 #include "ates/protocol/envelope.hpp"
 #include "ates/protocol/registry.hpp"
@@ -332,6 +333,13 @@ int main(int argc, char** argv) {
   auth_bench->add_flag("--full", auth_options.full, "run longer for steadier figures");
   auth_bench->add_option("--dir", auth_options.dir, "where to put the data (default: a temp dir)");
   auth_bench->callback([&] { bench::run_auth_bench(auth_options, std::cout); });
+  bench::TrackerBenchOptions tracker_options;
+  CLI::App* tracker_bench = bench->add_subcommand(
+      "tracker", "task creations/s, my tasks vs a bare route, shuffle time and the stall it causes");
+  tracker_bench->add_flag("--full", tracker_options.full,
+                          "shuffle 100 000 open tasks instead of 10 000, longer windows");
+  tracker_bench->add_option("--dir", tracker_options.dir, "where to put the data (default: a temp dir)");
+  tracker_bench->callback([&] { bench::run_tracker_bench(tracker_options, std::cout); });
 
   CLI11_PARSE(app, argc, argv);
   return exit_code;
