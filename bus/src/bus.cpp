@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -150,7 +151,34 @@ struct Bus::Impl {
   std::thread publisher;
   std::thread zap;
 
-  mutable std::mutex consumers_mutex;  // guards consumers
+  // rpc: requests from the ROUTER go to the rpc thread; its replies come
+  // back through rpc_replies and the wake fd, since only the publisher
+  // thread may touch the ROUTER.
+  struct RpcRequest {
+    zmq::message_t identity;
+    std::string service;
+    std::string call_id;
+    std::string body;
+  };
+  std::mutex rpc_mutex;  // guards rpc_handlers, rpc_requests, rpc_replies
+  std::condition_variable rpc_cv;
+  std::map<std::string, std::shared_ptr<Bus::RpcHandler>, std::less<>> rpc_handlers;
+  std::deque<RpcRequest> rpc_requests;
+  std::deque<std::vector<zmq::message_t>> rpc_replies;
+  std::string rpc_running;  // the service whose handler runs now, so unserve can wait for it
+  std::condition_variable rpc_idle;
+  std::thread rpc_thread;
+  void rpc_loop();
+  void send_rpc_replies(zmq::socket_t& router);
+  struct Caller {
+    std::mutex mutex;
+    std::optional<zmq::socket_t> dealer;
+    std::uint64_t next_id = 0;
+  };
+  std::mutex callers_mutex;  // guards callers
+  std::map<std::string, std::shared_ptr<Caller>, std::less<>> callers;
+
+  mutable std::mutex consumers_mutex;                // guards consumers
   std::vector<std::shared_ptr<Consumer>> consumers;  // shared: a re-drive may outlive a removal
 
   void on_commit(storage::Environment& env, const storage::CommitInfo& info);
@@ -254,7 +282,8 @@ void Bus::Impl::publish_new(zmq::socket_t& pub) {
     const std::uint64_t until = stream.visible().head_seq;
     while (sent < until) {
       storage::ReadTxn txn = stream.env->read();
-      const auto entries = stream.env->read_outbox(txn, name, sent + 1, std::min<std::uint64_t>(options.batch, until - sent));
+      const auto entries =
+          stream.env->read_outbox(txn, name, sent + 1, std::min<std::uint64_t>(options.batch, until - sent));
       if (entries.empty()) break;
       storage::failpoint(kFailBeforePublish);
       for (const auto& bytes : entries) {
@@ -293,6 +322,15 @@ void Bus::Impl::answer_fetch(zmq::socket_t& router) {
   for (;;) {
     std::vector<zmq::message_t> frames;
     if (!zmq::recv_multipart(router, std::back_inserter(frames), zmq::recv_flags::dontwait)) return;
+    if (frames.size() == 5 && frames[1].to_string_view() == wire::kRpcRequest) {
+      {
+        std::lock_guard lock(rpc_mutex);
+        rpc_requests.push_back(
+            {std::move(frames[0]), frames[2].to_string(), frames[3].to_string(), frames[4].to_string()});
+      }
+      rpc_cv.notify_one();
+      continue;
+    }
     if (frames.size() != 2) continue;  // not ours: ignore
     const auto request = wire::unpack<wire::FetchRequest>(frames[1].to_string_view());
     if (!request) continue;
@@ -352,8 +390,8 @@ void Bus::Impl::publisher_loop(zmq::socket_t& pub, zmq::socket_t& router) {
   // Failed handshakes on our tcp endpoints (a plaintext peer, a bad Curve
   // key) never reach ZAP when the mechanisms differ: a socket monitor
   // reports them, so every refusal is logged and counted.
-  constexpr int kHandshakeFailures =
-      ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+  constexpr int kHandshakeFailures = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
   std::vector<zmq::socket_t> monitors;
   int monitor_count = 0;
   for (zmq::socket_t* socket : {&pub, &router}) {
@@ -370,7 +408,8 @@ void Bus::Impl::publisher_loop(zmq::socket_t& pub, zmq::socket_t& router) {
   auto next_heartbeat = Clock::now();
   while (!stopping.load()) {
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat - Clock::now());
-    std::vector<zmq::pollitem_t> items = {{router.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd, ZMQ_POLLIN, 0}};
+    std::vector<zmq::pollitem_t> items = {{router.handle(), 0, ZMQ_POLLIN, 0},
+                                          {nullptr, wake_fd, ZMQ_POLLIN, 0}};
     for (auto& monitor : monitors) items.push_back({monitor.handle(), 0, ZMQ_POLLIN, 0});
     zmq::poll(items.data(), items.size(), std::chrono::milliseconds(std::clamp<long>(wait.count(), 0, 100)));
     for (std::size_t i = 0; i < monitors.size(); ++i) {
@@ -387,6 +426,7 @@ void Bus::Impl::publisher_loop(zmq::socket_t& pub, zmq::socket_t& router) {
     }
     publish_new(pub);  // cheap when nothing is due
     if (items[0].revents & ZMQ_POLLIN) answer_fetch(router);
+    send_rpc_replies(router);
     if (Clock::now() >= next_heartbeat) {
       send_heartbeats(pub);
       next_heartbeat = Clock::now() + options.heartbeat;
@@ -492,8 +532,9 @@ struct Consumer {
   // them silently. Halt instead.
   bool check_not_behind(const std::string& seen_epoch, std::uint64_t head) {
     if (epoch.empty() || seen_epoch != epoch || head >= applied) return true;
-    halt("stream " + spec.stream + " ends at " + std::to_string(head) + " but " + spec.consumer + " applied up to " +
-         std::to_string(applied) + " in the same epoch: the producer's data was restored from an older copy; check, " +
+    halt("stream " + spec.stream + " ends at " + std::to_string(head) + " but " + spec.consumer +
+         " applied up to " + std::to_string(applied) +
+         " in the same epoch: the producer's data was restored from an older copy; check, " +
          "then run `ates events reset-consumer " + spec.consumer + " " + spec.stream + "`");
     return false;
   }
@@ -796,8 +837,9 @@ Result<DeadLetter> Bus::redrive(std::string_view id) {
     if (!record) return {Code::kNotFound, "no dead letter " + std::string(id)};
     if (record->resolved)
       return {Code::kConflict, "dead letter " + std::string(id) + " was re-driven already"};
-    const auto consumer = std::find_if(candidates.begin(), candidates.end(),
-                                       [&](const std::shared_ptr<Consumer>& c) { return c->spec.stream == record->stream; });
+    const auto consumer =
+        std::find_if(candidates.begin(), candidates.end(),
+                     [&](const std::shared_ptr<Consumer>& c) { return c->spec.stream == record->stream; });
     if (consumer == candidates.end())
       return {Code::kNotFound, consumer_name + " does not consume " + record->stream};
     if (Status applied = apply_one(txn, (*consumer)->spec.handler, record->envelope, nullptr); !applied) {
@@ -870,6 +912,121 @@ void Bus::Impl::zap_loop(zmq::socket_t& handler) {
   }
 }
 
+// [SECTION] rpc ------------------------------------------------------------------------------
+
+void Bus::Impl::rpc_loop() {
+  std::unique_lock lock(rpc_mutex);
+  while (!stopping.load()) {
+    rpc_cv.wait_for(lock, std::chrono::milliseconds(100),
+                    [&] { return stopping.load() || !rpc_requests.empty(); });
+    if (rpc_requests.empty()) continue;
+    RpcRequest request = std::move(rpc_requests.front());
+    rpc_requests.pop_front();
+    std::shared_ptr<Bus::RpcHandler> handler;
+    if (auto it = rpc_handlers.find(request.service); it != rpc_handlers.end()) handler = it->second;
+    rpc_running = request.service;
+    lock.unlock();
+    Result<std::string> answer = Status(Code::kUnavailable, "no service " + request.service + " here");
+    if (handler) {
+      try {
+        answer = (*handler)(request.body);
+      } catch (const std::exception& e) {
+        answer = Status(Code::kInternal, std::string("rpc handler threw: ") + e.what());
+      }
+    }
+    std::vector<zmq::message_t> reply;
+    reply.push_back(std::move(request.identity));
+    reply.emplace_back(wire::kRpcReply.data(), wire::kRpcReply.size());
+    reply.emplace_back(request.call_id.data(), request.call_id.size());
+    const std::string code = answer ? "ok" : std::string(protocol::to_string(answer.status().code()));
+    const std::string body = answer ? *answer : answer.status().message();
+    reply.emplace_back(code.data(), code.size());
+    reply.emplace_back(body.data(), body.size());
+    lock.lock();
+    rpc_running.clear();
+    rpc_idle.notify_all();
+    rpc_replies.push_back(std::move(reply));
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
+  }
+}
+
+void Bus::Impl::send_rpc_replies(zmq::socket_t& router) {
+  std::deque<std::vector<zmq::message_t>> replies;
+  {
+    std::lock_guard lock(rpc_mutex);
+    replies.swap(rpc_replies);
+  }
+  for (auto& reply : replies) {
+    for (std::size_t i = 0; i < reply.size(); ++i) {
+      router.send(reply[i], i + 1 < reply.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+  }
+}
+
+void Bus::serve(std::string service, RpcHandler handler) {
+  std::lock_guard lock(impl_->rpc_mutex);
+  impl_->rpc_handlers[std::move(service)] = std::make_shared<RpcHandler>(std::move(handler));
+}
+
+void Bus::unserve(std::string_view service) {
+  std::lock_guard lock(impl_->rpc_mutex);
+  if (auto it = impl_->rpc_handlers.find(service); it != impl_->rpc_handlers.end())
+    impl_->rpc_handlers.erase(it);
+}
+
+Result<std::string> Bus::call(const std::string& peer, const std::string& service, std::string_view request,
+                              std::chrono::milliseconds timeout) {
+  std::shared_ptr<Impl::Caller> caller;
+  {
+    std::lock_guard lock(impl_->callers_mutex);
+    auto& slot = impl_->callers[peer];
+    if (!slot) slot = std::make_shared<Impl::Caller>();
+    caller = slot;
+  }
+  std::lock_guard lock(caller->mutex);
+  try {
+    if (!caller->dealer) {
+      const auto space = peer.find(' ');
+      const std::string endpoint = peer.empty() ? impl_->bound_replay : peer.substr(0, space);
+      const std::string key = peer.empty()                 ? impl_->options.curve.public_key
+                              : space == std::string::npos ? std::string()
+                                                           : peer.substr(space + 1);
+      zmq::socket_t dealer(impl_->context, zmq::socket_type::dealer);
+      dealer.set(zmq::sockopt::linger, 0);
+      secure_client(dealer, endpoint, key, impl_->options.curve);
+      dealer.connect(endpoint);
+      caller->dealer = std::move(dealer);
+    }
+    const std::string call_id = std::to_string(++caller->next_id);
+    caller->dealer->send(zmq::buffer(wire::kRpcRequest), zmq::send_flags::sndmore);
+    caller->dealer->send(zmq::buffer(service), zmq::send_flags::sndmore);
+    caller->dealer->send(zmq::buffer(call_id), zmq::send_flags::sndmore);
+    caller->dealer->send(zmq::buffer(request.data(), request.size()), zmq::send_flags::none);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      zmq::pollitem_t item{caller->dealer->handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, left);
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      std::vector<zmq::message_t> frames;
+      if (!zmq::recv_multipart(*caller->dealer, std::back_inserter(frames), zmq::recv_flags::dontwait))
+        continue;
+      if (frames.size() != 4 || frames[0].to_string_view() != wire::kRpcReply) continue;
+      if (frames[1].to_string_view() != call_id) continue;  // the late answer of an earlier call
+      if (frames[2].to_string_view() == "ok") return frames[3].to_string();
+      return Status(protocol::code_from_string(frames[2].to_string_view()), frames[3].to_string());
+    }
+  } catch (const std::exception& e) {
+    caller->dealer.reset();
+    return Status(Code::kUnavailable, std::string("rpc ") + service + ": " + e.what());
+  }
+  return Status(Code::kUnavailable,
+                "rpc " + service + ": no answer within " + std::to_string(timeout.count()) + " ms");
+}
+
 // [SECTION] start and stop ------------------------------------------------------------------
 
 Bus::Bus(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -908,6 +1065,7 @@ Result<std::unique_ptr<Bus>> Bus::start(BusOptions options) {
     return Status(Code::kUnavailable, std::string("bus: ") + e.what());
   }
   raw->publisher = std::thread([raw, pub, router] { raw->publisher_loop(*pub, *router); });
+  raw->rpc_thread = std::thread([raw] { raw->rpc_loop(); });
   return std::unique_ptr<Bus>(new Bus(std::move(impl)));
 }
 
@@ -925,8 +1083,14 @@ Bus::~Bus() {
   }
   for (auto& observer : observers) observer->env.remove_observer(observer.get());
   impl_->stopping = true;
+  impl_->rpc_cv.notify_all();
+  if (impl_->rpc_thread.joinable()) impl_->rpc_thread.join();
   if (impl_->publisher.joinable()) impl_->publisher.join();
   if (impl_->zap.joinable()) impl_->zap.join();
+  {
+    std::lock_guard lock(impl_->callers_mutex);
+    impl_->callers.clear();  // their sockets close before the context
+  }
   ::close(impl_->wake_fd);
 }
 

@@ -194,6 +194,55 @@ BOOST_AUTO_TEST_CASE(a_v1_task_created_reaches_the_handler_upcast) {
   BOOST_TEST(!rig.seen[1].jira_id.has_value());
 }
 
+BOOST_AUTO_TEST_CASE(rpc_answers_errors_and_drops_a_late_answer) {
+  Rig rig;
+  rig.start_producer();
+  rig.start_consumer();
+  std::atomic<int> slow_calls{0};
+  rig.producer_bus->serve("echo", [&](std::string_view request) -> Result<std::string> {
+    if (request == "refuse") return Status(Code::kConflict, "not today");
+    if (request == "slow") {
+      ++slow_calls;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    return "echo:" + std::string(request);
+  });
+  const std::string peer = rig.endpoint("replay");
+  const auto answer = rig.consumer_bus->call(peer, "echo", "hello", std::chrono::seconds(5));
+  BOOST_TEST_REQUIRE(answer.has_value(), answer.status().to_string());
+  BOOST_TEST(*answer == "echo:hello");
+  const auto refused = rig.consumer_bus->call(peer, "echo", "refuse", std::chrono::seconds(5));
+  BOOST_TEST(refused.status().code() == Code::kConflict);
+  BOOST_TEST(refused.status().message() == "not today");
+  const auto nobody = rig.consumer_bus->call(peer, "nobody", "x", std::chrono::seconds(5));
+  BOOST_TEST(nobody.status().code() == Code::kUnavailable);
+  // Too slow: unavailable; its late answer does not become the next call's.
+  const auto slow = rig.consumer_bus->call(peer, "echo", "slow", std::chrono::milliseconds(50));
+  BOOST_TEST(slow.status().code() == Code::kUnavailable);
+  const auto next = rig.consumer_bus->call(peer, "echo", "next", std::chrono::seconds(5));
+  BOOST_TEST_REQUIRE(next.has_value());
+  BOOST_TEST(*next == "echo:next");
+  // A bus calls its own services with an empty peer.
+  const auto self = rig.producer_bus->call("", "echo", "self", std::chrono::seconds(5));
+  BOOST_TEST_REQUIRE(self.has_value());
+  BOOST_TEST(*self == "echo:self");
+  rig.producer_bus->unserve("echo");
+  BOOST_TEST(rig.consumer_bus->call(peer, "echo", "gone", std::chrono::seconds(5)).status().code() ==
+             Code::kUnavailable);
+  BOOST_TEST(slow_calls.load() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(rpc_to_a_peer_that_is_down_times_out) {
+  TempDir dir;
+  auto bus = Bus::start(
+      {.publish = "ipc://" + (dir / "pub").string(), .replay = "ipc://" + (dir / "replay").string()});
+  BOOST_TEST_REQUIRE(bus.has_value());
+  const auto answer =
+      (*bus)->call("ipc://" + (dir / "nobody").string(), "charge", "x", std::chrono::milliseconds(100));
+  BOOST_TEST(answer.status().code() == Code::kUnavailable);
+  BOOST_TEST(answer.status().message().find("no answer within 100 ms") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(a_send_high_water_mark_of_one_loses_nothing) {
   Rig rig;
   auto options = rig.producer_options();

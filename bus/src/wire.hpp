@@ -16,6 +16,11 @@
 namespace ates::bus::wire {
 
 inline constexpr std::string_view kHeartbeatSuffix{"\0hb", 3};
+// rpc on the replay ROUTER: a request is [kRpcRequest][service][call id][body]
+// (the ROUTER adds the caller's identity first); the reply is
+// [kRpcReply][call id][status code name or "ok"][body or error message].
+inline constexpr std::string_view kRpcRequest{"\0rpc", 4};
+inline constexpr std::string_view kRpcReply{"\0rpc-reply", 10};
 
 struct Heartbeat {
   std::string epoch;

@@ -6,6 +6,7 @@
 
 #include "ates/protocol/events.hpp"
 #include "ates/protocol/time.hpp"
+#include "ates/storage/failpoint.hpp"
 
 namespace ates::accounting {
 
@@ -133,6 +134,27 @@ AccountingPlugin::AccountingPlugin(plugin_api::HostContext& host)
 }
 
 Status AccountingPlugin::start() {
+  // The two-phase charge's accounting side (DESIGN §7, rpc mode). Served
+  // in both modes: accounting does not know how the tracker is linked.
+  host_.serve(std::string(protocol::kPrepareService),
+              [this](std::string_view bytes) -> protocol::Result<std::string> {
+                auto request = protocol::unpack_message<protocol::PrepareCharges>(bytes);
+                if (!request) return request.status();
+                Status held = host_.storage().run(
+                    [&](storage::WriteTxn& txn) { return ledger_.prepare(txn, *request); });
+                if (!held) return held;
+                storage::failpoint("accounting.rpc_after_prepare");
+                return std::string("prepared");
+              });
+  host_.serve(
+      std::string(protocol::kDecideService), [this](std::string_view bytes) -> protocol::Result<std::string> {
+        auto decision = protocol::unpack_message<protocol::ChargeDecision>(bytes);
+        if (!decision) return decision.status();
+        Status decided =
+            host_.storage().run([&](storage::WriteTxn& txn) { return ledger_.decide(txn, *decision); });
+        if (!decided) return decided;
+        return std::string("decided");
+      });
   add_routes();
   closer_ = std::thread([this] { closer_loop(); });
   mailer_ = std::thread([this] { mailer_loop(); });
@@ -315,6 +337,7 @@ void AccountingPlugin::closer_loop() {
       if (stopping_) break;
       if (jobs_.empty()) {
         lock.unlock();
+        drop_expired_charges();
         close_due_days();
         lock.lock();
         continue;
@@ -357,6 +380,17 @@ nlohmann::json AccountingPlugin::waiting_for(const std::string& date, std::int64
   for (const auto& letter : host_.open_dead_letters(stream)) {
     if (letter.seq != 0 && (letter.event_time_us == 0 || letter.event_time_us < end))
       letters.push_back(letter.id);
+  }
+  // rpc mode: a charge held for the tracker dated <= the day may still
+  // become one of its entries.
+  std::size_t held = 0;
+  for (const auto& [event_id, charge] : ledger_.pending()) held += charge.prepared_at < end;
+  if (held > 0) {
+    list.push_back({{"stream", stream},
+                    {"watermark", watermark},
+                    {"waiting_since", since},
+                    {"reason", std::to_string(held) + " charges held for the tracker's two-phase changes"},
+                    {"pending_charges", held}});
   }
   if (!letters.empty()) {
     list.push_back(
@@ -417,6 +451,24 @@ Response AccountingPlugin::close_through(const std::string& date, bool force) {
     mailer_cv_.notify_all();
   }
   return Response::json(200, {{"day", day_json(date, ledger_.day(date))}});
+}
+
+void AccountingPlugin::drop_expired_charges() {
+  // DESIGN §7 step 4: a held charge whose event has not come once
+  // tracker.tasks is complete past its deadline never will (a lost ABORT,
+  // or a tracker that crashed before deciding and has not restarted).
+  std::size_t held = 0;
+  for (const auto& [event_id, charge] : ledger_.pending()) {
+    if (!host_.stream_complete_up_to(protocol::kTasksStream, charge.deadline_us)) {
+      ++held;
+      continue;
+    }
+    Status dropped = host_.storage().run(
+        [&, id = event_id](storage::WriteTxn& txn) { return ledger_.drop_pending(txn, id); });
+    if (dropped)
+      host_.log().info("dropped charge " + event_id + " of " + charge.op_id + ": past its deadline");
+  }
+  host_.metrics().set("accounting_pending_charges", static_cast<double>(held));
 }
 
 void AccountingPlugin::close_due_days() {

@@ -45,6 +45,7 @@ class AccountingPlugin final : public plugin_api::Plugin {
   void closer_loop();
   plugin_api::Response close_through(const std::string& date, bool force);
   void close_due_days();
+  void drop_expired_charges();
   // What closing `date` waits for now (empty: nothing); DESIGN §7.
   nlohmann::json waiting_for(const std::string& date, std::int64_t waiting_since) const;
   nlohmann::json day_json(const std::string& date, const std::optional<DayRecord>& record) const;

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include "ates/protocol/events.hpp"
 
 namespace ates::accounting {
@@ -59,7 +61,9 @@ Ledger::Ledger(storage::Environment& env)
       days_(env.table<DayRecord>("days")),
       receipts_(env.table<Receipt>("receipts")),
       receipt_queue_(env.raw_table("receipt_queue")),
-      receipts_waiting_(env.raw_table("receipts_waiting")) {}
+      receipts_waiting_(env.raw_table("receipts_waiting")),
+      pending_(env.table<PendingCharge>("pending_charges")),
+      pending_by_op_(env.raw_table("pending_by_op")) {}
 
 std::optional<std::string> Ledger::meta(MDB_txn* txn, std::string_view key) const {
   auto value = meta_.get(txn, key);
@@ -215,36 +219,104 @@ Status Ledger::apply_task_event(storage::WriteTxn& txn, const protocol::Envelope
     // at each shuffle (MISSION 12).
     auto assigned = decode_payload<TaskAssigned>(event);
     if (!assigned) return assigned.status();
-    auto task = ensure_task(txn, assigned->task_id);
-    if (!task) return task.status();
-    return add_entry(txn,
-                     {.id = derived_id({event.event_id, "fee"}),
-                      .user_id = assigned->assignee_id,
-                      .task_id = assigned->task_id,
-                      .kind = "fee",
-                      .amount_cents = -task->fee_cents,
-                      .occurred_at = event.time_us,
-                      .date = {}},
-                     event.trace_id)
-        .status();
+    return book_charge(txn, event.event_id, "fee", assigned->task_id, assigned->assignee_id, event.time_us,
+                       event.trace_id);
   }
   if (event.name == TaskCompleted::kName) {
     auto completed = decode_payload<TaskCompleted>(event);
     if (!completed) return completed.status();
-    auto task = ensure_task(txn, completed->task_id);
-    if (!task) return task.status();
-    return add_entry(txn,
-                     {.id = derived_id({event.event_id, "reward"}),
-                      .user_id = completed->assignee_id,
-                      .task_id = completed->task_id,
-                      .kind = "reward",
-                      .amount_cents = task->reward_cents,
-                      .occurred_at = event.time_us,
-                      .date = {}},
-                     event.trace_id)
-        .status();
+    return book_charge(txn, event.event_id, "reward", completed->task_id, completed->assignee_id,
+                       event.time_us, event.trace_id);
   }
   return Status::ok();
+}
+
+Status Ledger::book_charge(storage::WriteTxn& txn, const std::string& event_id, const std::string& kind,
+                           const std::string& task_id, const std::string& user_id, std::int64_t occurred_at,
+                           std::string_view trace_id) const {
+  // The entry's id comes from the event's, so the event and a COMMIT of
+  // the same charge (rpc mode) book it once, whichever comes first.
+  erase_pending(txn.handle(), event_id);
+  auto task = ensure_task(txn, task_id);
+  if (!task) return task.status();
+  return add_entry(txn,
+                   {.id = derived_id({event_id, kind}),
+                    .user_id = user_id,
+                    .task_id = task_id,
+                    .kind = kind,
+                    .amount_cents = kind == "fee" ? -task->fee_cents : task->reward_cents,
+                    .occurred_at = occurred_at,
+                    .date = {}},
+                   trace_id)
+      .status();
+}
+
+void Ledger::erase_pending(MDB_txn* txn, const std::string& event_id) const {
+  auto held = pending_.get(txn, event_id);
+  if (!held) return;
+  pending_.erase(txn, event_id);
+  pending_by_op_.erase(txn, pair_key(held->op_id, event_id));
+}
+
+Status Ledger::prepare(storage::WriteTxn& txn, const protocol::PrepareCharges& request) const {
+  for (const auto& charge : request.charges) {
+    if (charge.kind != "fee" && charge.kind != "reward")
+      return protocol::invalid_argument("charge " + charge.event_id + ": kind must be fee or reward");
+    if (entries_.get(txn.handle(), derived_id({charge.event_id, charge.kind}))) continue;  // booked already
+    pending_.put(txn.handle(), charge.event_id,
+                 PendingCharge{.op_id = request.op_id,
+                               .kind = charge.kind,
+                               .task_id = charge.task_id,
+                               .user_id = charge.user_id,
+                               .prepared_at = txn.now_us(),
+                               .deadline_us = request.deadline_us});
+    pending_by_op_.put(txn.handle(), pair_key(request.op_id, charge.event_id), "");
+  }
+  return Status::ok();
+}
+
+Status Ledger::decide(storage::WriteTxn& txn, const protocol::ChargeDecision& decision) const {
+  if (decision.decision != "commit" && decision.decision != "abort")
+    return protocol::invalid_argument("decision must be commit or abort");
+  const std::string prefix = pair_key(decision.op_id, "");
+  std::vector<std::string> held;
+  pending_by_op_.scan(txn.handle(), prefix, [&](std::string_view key, std::string_view) {
+    if (!key.starts_with(prefix)) return false;
+    held.emplace_back(key.substr(prefix.size()));
+    return true;
+  });
+  for (const auto& event_id : held) {
+    auto charge = pending_.get(txn.handle(), event_id);
+    if (!charge) continue;
+    const bool published =
+        decision.decision == "commit" &&
+        std::find(decision.committed.begin(), decision.committed.end(), event_id) != decision.committed.end();
+    if (!published) {
+      erase_pending(txn.handle(), event_id);  // aborted, or skipped by a shuffle
+      continue;
+    }
+    if (Status booked =
+            book_charge(txn, event_id, charge->kind, charge->task_id, charge->user_id, decision.time_us, {});
+        !booked) {
+      return booked;
+    }
+  }
+  return Status::ok();
+}
+
+Status Ledger::drop_pending(storage::WriteTxn& txn, const std::string& event_id) const {
+  erase_pending(txn.handle(), event_id);
+  return Status::ok();
+}
+
+std::vector<std::pair<std::string, PendingCharge>> Ledger::pending() const {
+  storage::ReadTxn txn = env_.read();
+  std::vector<std::pair<std::string, PendingCharge>> out;
+  pending_.scan(txn.handle(), {}, [&](std::string_view id, PendingCharge charge) {
+    out.emplace_back(std::string(id), std::move(charge));
+    return true;
+  });
+  return out;
 }
 
 protocol::Result<Entry> Ledger::add_entry(storage::WriteTxn& txn, NewEntry fresh,

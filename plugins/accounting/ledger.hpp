@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "ates/protocol/charge.hpp"
 #include "ates/protocol/envelope.hpp"
 #include "ates/storage/environment.hpp"
 
@@ -86,6 +87,18 @@ struct Receipt {
                  sent_at_us)
 };
 
+// rpc mode: a charge the tracker asked us to hold (DESIGN §7, step 2). Not
+// in balances, entries or earnings until COMMIT or its event arrives.
+struct PendingCharge {
+  std::string op_id;
+  std::string kind;  // "fee" | "reward"
+  std::string task_id;
+  std::string user_id;
+  std::int64_t prepared_at = 0;  // business µs
+  std::int64_t deadline_us = 0;  // no event of the op is stamped at or after it
+  MSGPACK_DEFINE(op_id, kind, task_id, user_id, prepared_at, deadline_us)
+};
+
 struct EntryView {
   Entry entry;
   std::optional<TaskRef> task;  // for fee and reward
@@ -139,6 +152,16 @@ class Ledger {
   // Notes that closing `date` had to wait (kept from the first attempt).
   protocol::Result<DayRecord> mark_waiting(storage::WriteTxn& txn, const std::string& date) const;
 
+  // rpc mode's charges (DESIGN §7): PREPARE holds them, COMMIT turns the
+  // published ones into entries (the rest are dropped), ABORT drops them.
+  // The matching tracker.tasks event also turns one into its entry, and a
+  // charge still held once tracker.tasks is complete past its deadline is
+  // dropped (drop_pending).
+  protocol::Status prepare(storage::WriteTxn& txn, const protocol::PrepareCharges& request) const;
+  protocol::Status decide(storage::WriteTxn& txn, const protocol::ChargeDecision& decision) const;
+  protocol::Status drop_pending(storage::WriteTxn& txn, const std::string& event_id) const;
+  std::vector<std::pair<std::string, PendingCharge>> pending() const;  // by event id
+
   // Receipts: what is due at `now_us` (real clock); then the outcome.
   std::vector<Receipt> due_receipts(std::int64_t now_us, std::size_t max) const;
   std::optional<Receipt> receipt(std::string_view payout_id) const;
@@ -163,6 +186,10 @@ class Ledger {
   Account ensure_account(MDB_txn* txn, const std::string& user_id) const;
   protocol::Result<TaskRef> ensure_task(storage::WriteTxn& txn, const std::string& task_id) const;
   void queue_receipts_of(MDB_txn* txn, const std::string& user_id) const;
+  protocol::Status book_charge(storage::WriteTxn& txn, const std::string& event_id, const std::string& kind,
+                               const std::string& task_id, const std::string& user_id,
+                               std::int64_t occurred_at, std::string_view trace_id) const;
+  void erase_pending(MDB_txn* txn, const std::string& event_id) const;
   std::optional<std::string> meta(MDB_txn* txn, std::string_view key) const;
 
   storage::Environment& env_;
@@ -179,6 +206,8 @@ class Ledger {
   storage::Table<Receipt> receipts_;           // payout id -> receipt
   storage::RawTable receipt_queue_;            // payout id of each queued receipt
   storage::RawTable receipts_waiting_;         // user \0 payout id of receipts waiting for an email
+  storage::Table<PendingCharge> pending_;      // event id -> a held charge (rpc mode)
+  storage::RawTable pending_by_op_;            // op id \0 event id
 };
 
 // A UUID-shaped id derived from `parts` (a keyed-free BLAKE2b hash; version

@@ -46,7 +46,9 @@ Tasks::Tasks(storage::Environment& env, protocol::RandomSource& random)
       open_(env.raw_table("open_tasks")),
       users_(env.table<ReplicaUser>("users")),
       eligible_(env.raw_table("eligible_users")),
-      shuffles_(env.table<ShuffleJob>("shuffles")) {}
+      shuffles_(env.table<ShuffleJob>("shuffles")),
+      intents_(env.table<Intent>("intents")),
+      undecided_(env.raw_table("undecided_intents")) {}
 
 std::optional<Task> Tasks::get(std::string_view id) const {
   storage::ReadTxn txn = env_.read();
@@ -58,6 +60,10 @@ std::vector<Task> Tasks::of_assignee(std::string_view assignee, std::string_view
   storage::ReadTxn txn = env_.read();
   const std::string prefix = assignee_key(assignee, status, "");
   std::vector<Task> out;
+  // A full page without regrowing (moving every task read so far), within
+  // reason: a limit of 1000 would reserve ~250 KB whether the tasks exist
+  // or not.
+  out.reserve(std::min<std::size_t>(limit + 1, 128));
   by_assignee_.scan(txn.handle(), after ? prefix + *after : prefix,
                     [&](std::string_view key, std::string_view) {
                       if (!key.starts_with(prefix)) return false;
@@ -122,45 +128,65 @@ void Tasks::unindex(MDB_txn* txn, const Task& task) const {
 }
 
 protocol::Result<Task> Tasks::create(storage::WriteTxn& txn, Task task) const {
+  auto plan = plan_create(txn, std::move(task));
+  if (!plan) return plan.status();
+  return apply_create(txn, *plan);
+}
+
+protocol::Result<PlannedCreate> Tasks::plan_create(storage::WriteTxn& txn, Task task) const {
   const auto candidates = eligible(txn.handle());
   if (candidates.empty()) {
     return Status(Code::kConflict, "no one can take the task: there is no active worker or accountant");
   }
-  task.id = protocol::make_uuid(txn.random());
+  task.id = protocol::make_uuid(random_);
   task.assignee_id = pick(candidates);
+  return PlannedCreate{std::move(task), {}, {}};
+}
+
+protocol::Result<Task> Tasks::apply_create(storage::WriteTxn& txn, const PlannedCreate& plan) const {
+  Task task = plan.task;
   task.created_at = txn.now_us();
   tasks_.put(txn.handle(), task.id, task);
   index(txn.handle(), task);
-  auto created = txn.publish(protocol::TaskCreated{
-      .task_id = task.id,
-      .title = task.title,
-      .jira_id = task.jira_id.empty() ? std::nullopt : std::optional<std::string>(task.jira_id),
-      .description = task.description,
-      .created_by = task.created_by});
+  auto created = txn.publish(
+      protocol::TaskCreated{
+          .task_id = task.id,
+          .title = task.title,
+          .jira_id = task.jira_id.empty() ? std::nullopt : std::optional<std::string>(task.jira_id),
+          .description = task.description,
+          .created_by = task.created_by},
+      {}, plan.created_event_id);
   if (!created) return created.status();
   auto assigned = txn.publish(protocol::TaskAssigned{.task_id = task.id,
                                                      .assignee_id = task.assignee_id,
                                                      .previous_assignee_id = {},
                                                      .reason = "created",
-                                                     .shuffle_id = {}});
+                                                     .shuffle_id = {}},
+                              {}, plan.assigned_event_id);
   if (!assigned) return assigned.status();
   return task;
 }
 
-protocol::Result<Task> Tasks::complete(storage::WriteTxn& txn, std::string_view id,
-                                       std::string_view by) const {
-  auto task = tasks_.get(txn.handle(), id);
+protocol::Result<Task> Tasks::check_complete(MDB_txn* txn, std::string_view id, std::string_view by) const {
+  auto task = tasks_.get(txn, id);
   if (!task) return Status(Code::kNotFound, "no task " + std::string(id));
   if (task->assignee_id != by)
     return Status(Code::kPermissionDenied, "only the assignee may complete a task");
   if (task->status == "done") return Status(Code::kConflict, "the task is done already");
+  return *task;
+}
+
+protocol::Result<Task> Tasks::complete(storage::WriteTxn& txn, std::string_view id, std::string_view by,
+                                       std::string_view event_id) const {
+  auto task = check_complete(txn.handle(), id, by);
+  if (!task) return task.status();
   unindex(txn.handle(), *task);
   task->status = "done";
   task->completed_at = txn.now_us();
   tasks_.put(txn.handle(), task->id, *task);
   index(txn.handle(), *task);
-  auto completed =
-      txn.publish(protocol::TaskCompleted{.task_id = task->id, .assignee_id = task->assignee_id});
+  auto completed = txn.publish(protocol::TaskCompleted{.task_id = task->id, .assignee_id = task->assignee_id},
+                               {}, event_id);
   if (!completed) return completed.status();
   return *task;
 }
@@ -198,37 +224,89 @@ protocol::Result<ShuffleJob> Tasks::start_shuffle(storage::WriteTxn& txn, std::s
 
 protocol::Result<ShuffleJob> Tasks::shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
                                                   std::size_t batch) const {
+  auto plan = plan_shuffle_batch(txn, job_id, batch, false);
+  if (!plan) return plan.status();
+  return apply_shuffle_batch(txn, job_id, *plan, batch, nullptr);
+}
+
+protocol::Result<std::vector<Reassignment>> Tasks::plan_shuffle_batch(storage::WriteTxn& txn,
+                                                                      std::string_view job_id,
+                                                                      std::size_t batch,
+                                                                      bool name_events) const {
+  auto job = shuffles_.get(txn.handle(), job_id);
+  if (!job) return Status(Code::kNotFound, "no shuffle " + std::string(job_id));
+  std::vector<Reassignment> plan;
+  if (job->done) return plan;
+  const auto candidates = eligible(txn.handle());
+  if (candidates.empty()) return plan;
+  open_.scan(txn.handle(), job->cursor, [&](std::string_view id, std::string_view) {
+    if (id == job->cursor) return true;
+    plan.push_back({std::string(id), pick(candidates), name_events ? protocol::make_uuid(txn.random()) : ""});
+    return plan.size() < batch;
+  });
+  return plan;
+}
+
+protocol::Result<ShuffleJob> Tasks::apply_shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
+                                                        const std::vector<Reassignment>& plan,
+                                                        std::size_t batch,
+                                                        std::vector<std::string>* published) const {
   auto job = shuffles_.get(txn.handle(), job_id);
   if (!job) return Status(Code::kNotFound, "no shuffle " + std::string(job_id));
   if (job->done) return *job;
-  const auto candidates = eligible(txn.handle());
-  std::vector<std::string> ids;
-  open_.scan(txn.handle(), job->cursor, [&](std::string_view id, std::string_view) {
-    if (id == job->cursor) return true;
-    ids.emplace_back(id);
-    return ids.size() < batch;
-  });
-  for (const auto& id : ids) {
-    if (candidates.empty()) break;
-    auto task = tasks_.get(txn.handle(), id);
-    if (!task || task->status != "open") continue;
+  for (const auto& step : plan) {
+    auto task = tasks_.get(txn.handle(), step.task_id);
+    if (!task || task->status != "open") continue;  // completed since: skipped
     const std::string previous = task->assignee_id;
     unindex(txn.handle(), *task);
-    task->assignee_id = pick(candidates);
+    task->assignee_id = step.assignee_id;
     tasks_.put(txn.handle(), task->id, *task);
     index(txn.handle(), *task);
     auto assigned = txn.publish(protocol::TaskAssigned{.task_id = task->id,
                                                        .assignee_id = task->assignee_id,
                                                        .previous_assignee_id = previous,
                                                        .reason = "shuffle",
-                                                       .shuffle_id = job->id});
+                                                       .shuffle_id = job->id},
+                                {}, step.event_id);
     if (!assigned) return assigned.status();
+    if (published != nullptr) published->push_back(assigned->event_id);
     ++job->reassigned;
   }
-  if (!ids.empty()) job->cursor = ids.back();
-  if (ids.size() < batch || candidates.empty()) job->done = true;
+  if (!plan.empty()) job->cursor = plan.back().task_id;
+  if (plan.size() < batch) job->done = true;  // the last batch (or nobody to take tasks)
   shuffles_.put(txn.handle(), job->id, *job);
   return *job;
+}
+
+Status Tasks::stop_shuffle(storage::WriteTxn& txn, std::string_view job_id) const {
+  auto job = shuffles_.get(txn.handle(), job_id);
+  if (!job) return Status(Code::kNotFound, "no shuffle " + std::string(job_id));
+  job->done = true;
+  shuffles_.put(txn.handle(), job_id, *job);
+  return Status::ok();
+}
+
+void Tasks::put_intent(storage::WriteTxn& txn, const Intent& intent) const {
+  intents_.put(txn.handle(), intent.op_id, intent);
+  if (intent.decision.empty()) {
+    undecided_.put(txn.handle(), intent.op_id, "");
+  } else {
+    undecided_.erase(txn.handle(), intent.op_id);
+  }
+}
+
+std::optional<Intent> Tasks::intent(MDB_txn* txn, std::string_view op_id) const {
+  return intents_.get(txn, op_id);
+}
+
+std::vector<Intent> Tasks::undecided_intents() const {
+  storage::ReadTxn txn = env_.read();
+  std::vector<Intent> out;
+  undecided_.scan(txn.handle(), {}, [&](std::string_view op_id, std::string_view) {
+    if (auto found = intents_.get(txn.handle(), op_id)) out.push_back(std::move(*found));
+    return true;
+  });
+  return out;
 }
 
 Status Tasks::apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event) const {

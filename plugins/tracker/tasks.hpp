@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ates/plugin_api/context.hpp"
+#include "ates/protocol/charge.hpp"
 
 namespace ates::tracker {
 
@@ -52,8 +53,44 @@ struct ShuffleJob {
   MSGPACK_DEFINE(id, requested_by, done, cursor, reassigned)
 };
 
+// A task about to be created: its id and assignee drawn, its events named
+// (rpc mode names them before publishing; empty ids: drawn at publishing).
+struct PlannedCreate {
+  Task task;
+  std::string created_event_id;
+  std::string assigned_event_id;
+  MSGPACK_DEFINE(task, created_event_id, assigned_event_id)
+};
+
+struct Reassignment {
+  std::string task_id;
+  std::string assignee_id;
+  std::string event_id;
+  MSGPACK_DEFINE(task_id, assignee_id, event_id)
+};
+
+// rpc mode: what the tracker is about to do, committed before it asks
+// accounting to hold the charges (DESIGN §7, step 1).
+struct Intent {
+  std::string op_id;
+  std::string kind;  // "create" | "complete" | "shuffle"
+  PlannedCreate create;
+  std::string task_id;             // complete
+  std::string by;                  // complete: the assignee
+  std::string completed_event_id;  // complete
+  std::string shuffle_id;          // shuffle
+  std::vector<Reassignment> reassignments;
+  std::vector<protocol::Charge> charges;
+  std::int64_t deadline_us = 0;  // business time
+  std::string decision;          // "" | "commit" | "abort"
+  MSGPACK_DEFINE(op_id, kind, create, task_id, by, completed_event_id, shuffle_id, reassignments, charges,
+                 deadline_us, decision)
+};
+
 class Tasks {
  public:
+  // `random` draws assignees and task ids (so a seeded source makes a
+  // scripted history repeat exactly); other ids come from the unit's.
   Tasks(storage::Environment& env, protocol::RandomSource& random);
 
   // Reads (any thread).
@@ -68,7 +105,13 @@ class Tasks {
 
   // Units.
   protocol::Result<Task> create(storage::WriteTxn& txn, Task task) const;
-  protocol::Result<Task> complete(storage::WriteTxn& txn, std::string_view id, std::string_view by) const;
+  // create() in two steps: draw the id and the assignee, then write it.
+  protocol::Result<PlannedCreate> plan_create(storage::WriteTxn& txn, Task task) const;
+  protocol::Result<Task> apply_create(storage::WriteTxn& txn, const PlannedCreate& plan) const;
+  // `event_id` empty: drawn at publishing.
+  protocol::Result<Task> complete(storage::WriteTxn& txn, std::string_view id, std::string_view by,
+                                  std::string_view event_id = {}) const;
+  protocol::Result<Task> check_complete(MDB_txn* txn, std::string_view id, std::string_view by) const;
   // Publishes TaskUpdated when something changed. With `only_assignee`, the
   // task must be assigned to that user.
   protocol::Result<Task> update(storage::WriteTxn& txn, std::string_view id, const TaskEdit& edit,
@@ -77,6 +120,22 @@ class Tasks {
   // Reassigns the next batch of open tasks of a shuffle; returns the job.
   protocol::Result<ShuffleJob> shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
                                              std::size_t batch) const;
+  // shuffle_batch() in two steps: draw the next batch's assignees, then
+  // reassign those still open. `published` gets the event ids written.
+  protocol::Result<std::vector<Reassignment>> plan_shuffle_batch(storage::WriteTxn& txn,
+                                                                 std::string_view job_id, std::size_t batch,
+                                                                 bool name_events) const;
+  protocol::Result<ShuffleJob> apply_shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
+                                                   const std::vector<Reassignment>& plan, std::size_t batch,
+                                                   std::vector<std::string>* published) const;
+
+  // Ends a shuffle where it stands (its caller was told it failed).
+  protocol::Status stop_shuffle(storage::WriteTxn& txn, std::string_view job_id) const;
+
+  // rpc mode's intents.
+  void put_intent(storage::WriteTxn& txn, const Intent& intent) const;
+  std::optional<Intent> intent(MDB_txn* txn, std::string_view op_id) const;
+  std::vector<Intent> undecided_intents() const;
 
   // The user replica, from auth.users (event_handlers).
   protocol::Status apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event) const;
@@ -95,6 +154,8 @@ class Tasks {
   storage::Table<ReplicaUser> users_;
   storage::RawTable eligible_;  // ids of active workers and accountants
   storage::Table<ShuffleJob> shuffles_;
+  storage::Table<Intent> intents_;
+  storage::RawTable undecided_;  // op ids of intents without a decision
 };
 
 // Request checks that name the field: a new task (title required) or an

@@ -5,6 +5,8 @@
 #include "ates/storage/failpoint.hpp"
 #include "ates/storage/random.hpp"
 
+#include "task_json_writer.hpp"
+
 namespace ates::tracker {
 
 using plugin_api::Access;
@@ -23,6 +25,9 @@ const plugin_api::ConfigKeySpec kConfigKeys[] = {
      "how money follows tasks: events (asynchronous) or rpc (two-phase charge)"},
     {"random_seed", "int", "0", "0: assign from a cryptographic source; other values seed it (tests only)"},
     {"shuffle_batch", "int", "1000", "open tasks reassigned per transaction of a shuffle"},
+    {"accounting_peer", "string", "",
+     "rpc link: accounting's replay endpoint as \"EP [SERVER_KEY]\"; empty: the accounting of this host"},
+    {"rpc_timeout_ms", "int", "2000", "rpc link: how long a charge may wait for accounting, in milliseconds"},
 };
 
 std::unique_ptr<protocol::RandomSource> make_random(std::int64_t seed) {
@@ -41,9 +46,12 @@ TrackerPlugin::TrackerPlugin(plugin_api::HostContext& host)
       random_(make_random(host.config().get_int("random_seed"))),
       tasks_(host.storage(), *random_),
       idempotency_(host.storage().table<plugin_api::StoredAnswer>("idempotency")),
+      rpc_timeout_us_(std::max<std::int64_t>(1, host.config().get_int("rpc_timeout_ms")) * 1000),
       shuffle_batch_(
           static_cast<std::size_t>(std::max<std::int64_t>(1, host.config().get_int("shuffle_batch")))) {
-  auto link = make_charge_link(host.config().get_string("charge_link"));
+  auto link = make_charge_link(host.config().get_string("charge_link"), host,
+                               host.config().get_string("accounting_peer"),
+                               std::chrono::milliseconds(rpc_timeout_us_ / 1000));
   if (!link) throw std::runtime_error(link.status().message());
   charge_link_ = std::move(link).value();
   if (Status s = host.storage().declare_stream(protocol::kTasksStream); !s)
@@ -56,6 +64,21 @@ TrackerPlugin::TrackerPlugin(plugin_api::HostContext& host)
 }
 
 Status TrackerPlugin::start() {
+  // DESIGN §7 step 5: an intent without a decision (a crash between its
+  // steps) is aborted, so accounting drops what it holds for it.
+  for (const auto& intent : tasks_.undecided_intents()) {
+    Status aborted = host_.storage().run([&](storage::WriteTxn& txn) {
+      auto current = tasks_.intent(txn.handle(), intent.op_id);
+      if (!current || !current->decision.empty()) return Status::ok();
+      current->decision = "abort";
+      tasks_.put_intent(txn, *current);
+      return Status::ok();
+    });
+    if (!aborted) return aborted;
+    host_.log().info("aborted charge " + intent.op_id + " (" + intent.kind +
+                     ") left undecided by the last run");
+    charge_link_->decide({intent.op_id, "abort", {}, 0});
+  }
   add_routes();
   // A shuffle interrupted by a crash or a stop finishes now.
   for (const auto& job : tasks_.unfinished_shuffles()) {
@@ -71,8 +94,22 @@ Status TrackerPlugin::start() {
 void TrackerPlugin::stop() {
   std::unique_lock lock(running_mutex_);
   stopping_ = true;
-  // Running shuffles stop after their current batch; they resume at start.
+  // Running shuffles stop after their current batch (they resume at
+  // start); two-phase changes finish within the rpc timeout.
   running_cv_.wait(lock, [&] { return running_ == 0; });
+}
+
+bool TrackerPlugin::begin_work() {
+  std::lock_guard lock(running_mutex_);
+  if (stopping_) return false;
+  ++running_;
+  return true;
+}
+
+void TrackerPlugin::end_work() {
+  std::lock_guard lock(running_mutex_);
+  --running_;
+  running_cv_.notify_all();
 }
 
 void TrackerPlugin::add_routes() {
@@ -108,6 +145,29 @@ void TrackerPlugin::create(Request request, Responder respond) {
   if (body->contains("description") && (*body)["description"].is_string())
     task.description = (*body)["description"];
   task.created_by = request.principal->user_id;
+  if (charge_link_->two_phase()) {
+    auto op = std::make_shared<TwoPhaseOp>();
+    op->request = request;
+    op->plan = [this, task](storage::WriteTxn& txn) -> protocol::Result<Intent> {
+      auto plan = tasks_.plan_create(txn, task);
+      if (!plan) return plan.status();
+      plan->created_event_id = protocol::make_uuid(txn.random());
+      plan->assigned_event_id = protocol::make_uuid(txn.random());
+      Intent intent;
+      intent.kind = "create";
+      intent.charges = {{plan->assigned_event_id, "fee", plan->task.id, plan->task.assignee_id}};
+      intent.create = std::move(*plan);
+      return intent;
+    };
+    op->apply = [this](storage::WriteTxn& txn, const Intent& intent,
+                       std::vector<std::string>& published) -> protocol::Result<Response> {
+      auto created = tasks_.apply_create(txn, intent.create);
+      if (!created) return created.status();
+      published = {intent.create.assigned_event_id};
+      return Response::json(201, {{"task", task_json(*created)}});
+    };
+    return two_phase(std::move(op), std::move(respond));
+  }
   idempotency_.run(host_.storage(), request, std::move(respond),
                    [this, task](storage::WriteTxn& txn) -> protocol::Result<Response> {
                      auto created = tasks_.create(txn, task);
@@ -137,9 +197,11 @@ void TrackerPlugin::mine(const Request& request, const Responder& respond) const
   if (!page) return respond(Response::from_status(page.status()));
   auto status = status_filter(request, true);
   if (!status) return respond(Response::from_status(status.status()));
-  respond(Response::json(
-      200,
-      page_json(tasks_.of_assignee(request.principal->user_id, *status, page->after, page->limit), *page)));
+  // Written as text, not through page_json's tree: this is a worker's
+  // hottest read (DESIGN: >= 50 % of a bare route); task_json_test holds the
+  // bytes to page_json's.
+  const auto tasks = tasks_.of_assignee(request.principal->user_id, *status, page->after, page->limit);
+  respond(Response{200, "application/json", tasks_page_json(tasks, page->limit), {}});
 }
 
 void TrackerPlugin::list(const Request& request, const Responder& respond) const {
@@ -195,6 +257,29 @@ void TrackerPlugin::update(Request request, Responder respond) {
 void TrackerPlugin::complete(Request request, Responder respond) {
   const std::string id = request.path_params["id"];
   const std::string by = request.principal->user_id;
+  if (charge_link_->two_phase()) {
+    auto op = std::make_shared<TwoPhaseOp>();
+    op->request = request;
+    op->plan = [this, id, by](storage::WriteTxn& txn) -> protocol::Result<Intent> {
+      auto task = tasks_.check_complete(txn.handle(), id, by);
+      if (!task) return task.status();
+      Intent intent;
+      intent.kind = "complete";
+      intent.task_id = id;
+      intent.by = by;
+      intent.completed_event_id = protocol::make_uuid(txn.random());
+      intent.charges = {{intent.completed_event_id, "reward", id, by}};
+      return intent;
+    };
+    op->apply = [this](storage::WriteTxn& txn, const Intent& intent,
+                       std::vector<std::string>& published) -> protocol::Result<Response> {
+      auto done = tasks_.complete(txn, intent.task_id, intent.by, intent.completed_event_id);
+      if (!done) return done.status();
+      published = {intent.completed_event_id};
+      return Response::json(200, {{"task", task_json(*done)}});
+    };
+    return two_phase(std::move(op), std::move(respond));
+  }
   idempotency_.run(host_.storage(), request, std::move(respond),
                    [this, id, by](storage::WriteTxn& txn) -> protocol::Result<Response> {
                      auto done = tasks_.complete(txn, id, by);
@@ -239,6 +324,54 @@ void TrackerPlugin::continue_shuffle(std::string job_id,
     running_cv_.notify_all();
   };
   auto job = std::make_shared<ShuffleJob>();
+  auto next = [this, job_id, job, done, finish](Status status) {
+    if (!status) return finish(status);
+    if (job->done) return finish(*job);
+    storage::failpoint("tracker.shuffle_between_batches");
+    {
+      std::lock_guard lock(running_mutex_);
+      --running_;
+      running_cv_.notify_all();
+    }
+    continue_shuffle(job_id, done);  // the next batch, after whatever else is queued
+  };
+  if (charge_link_->two_phase()) {
+    // One two-phase charge per batch: one PREPARE holds all its fees.
+    auto op = std::make_shared<TwoPhaseOp>();
+    op->plan = [this, job_id](storage::WriteTxn& txn) -> protocol::Result<Intent> {
+      auto plan = tasks_.plan_shuffle_batch(txn, job_id, shuffle_batch_, true);
+      if (!plan) return plan.status();
+      Intent intent;
+      intent.kind = "shuffle";
+      intent.shuffle_id = job_id;
+      for (const auto& step : *plan)
+        intent.charges.push_back({step.event_id, "fee", step.task_id, step.assignee_id});
+      intent.reassignments = std::move(*plan);
+      return intent;
+    };
+    op->apply = [this, job_id, job](storage::WriteTxn& txn, const Intent& intent,
+                                    std::vector<std::string>& published) -> protocol::Result<Response> {
+      auto batch = tasks_.apply_shuffle_batch(txn, job_id, intent.reassignments, shuffle_batch_, &published);
+      if (!batch) return batch.status();
+      *job = *batch;
+      return Response::json(200, {});
+    };
+    return two_phase(std::move(op), [this, job_id, next](Response answer) {
+      if (answer.status < 400) return next(Status::ok());
+      const Status failed(answer.status == 503 ? Code::kUnavailable : Code::kConflict,
+                          nlohmann::json::parse(answer.body, nullptr, false).value("detail", answer.body));
+      // The caller hears that the shuffle stopped here: it must not go on by
+      // itself at the next start (that resume is for a crash, which answers
+      // nobody). The batches before this one stand, each charged whole.
+      host_.storage().submit(
+          [this, job_id](storage::WriteTxn& txn) { return tasks_.stop_shuffle(txn, job_id); },
+          [this, job_id, failed, next](Status stopped) {
+            if (!stopped) host_.log().error("shuffle " + job_id + ": " + stopped.message());
+            host_.log().warn("shuffle " + job_id + " stopped: " + failed.message());
+            next(failed);
+          });
+    });
+  }
   host_.storage().submit(
       [this, job_id, job](storage::WriteTxn& txn) -> Status {
         auto batch = tasks_.shuffle_batch(txn, job_id, shuffle_batch_);
@@ -246,19 +379,115 @@ void TrackerPlugin::continue_shuffle(std::string job_id,
         *job = *batch;
         return Status::ok();
       },
-      [this, job_id, job, done, finish](Status status) {
-        if (!status) return finish(status);
-        if (job->done) return finish(*job);
-        storage::failpoint("tracker.shuffle_between_batches");
-        {
-          std::lock_guard lock(running_mutex_);
-          --running_;
-          running_cv_.notify_all();
-        }
-        continue_shuffle(job_id, done);  // the next batch, after whatever else is queued
+      next);
+}
+
+// [SECTION] the two-phase charge (rpc mode) ----------------------------------------
+
+void TrackerPlugin::two_phase(std::shared_ptr<TwoPhaseOp> op, Responder respond) {
+  if (!begin_work()) {
+    return respond(Response::problem(503, "unavailable", "the tracker is stopping; try again"));
+  }
+  Responder finish = [this, respond](Response answer) {
+    respond(std::move(answer));
+    end_work();
+  };
+  auto intent = std::make_shared<Intent>();
+  host_.storage().submit(
+      [this, op, intent](storage::WriteTxn& txn) -> Status {
+        auto planned = op->plan(txn);
+        if (!planned) return planned.status();
+        *intent = std::move(*planned);
+        intent->op_id = protocol::make_uuid(txn.random());
+        intent->deadline_us = txn.now_us() + rpc_timeout_us_;
+        tasks_.put_intent(txn, *intent);
+        return Status::ok();
+      },
+      [this, op, intent, finish](Status status) {
+        if (!status) return finish(Response::from_status(status));
+        storage::failpoint("tracker.rpc_after_intent");
+        if (intent->charges.empty()) return commit_two_phase(op, intent, finish);  // nothing to hold
+        charge_link_->prepare({intent->op_id, intent->charges, intent->deadline_us},
+                              [this, op, intent, finish](Status prepared) {
+                                if (!prepared) {
+                                  return abort_two_phase(
+                                      intent,
+                                      Response::problem(503, "unavailable",
+                                                        "accounting did not take the charge, so nothing was "
+                                                        "changed: " +
+                                                            prepared.message()),
+                                      finish);
+                                }
+                                storage::failpoint("tracker.rpc_before_decision");
+                                commit_two_phase(op, intent, finish);
+                              });
+      });
+}
+
+void TrackerPlugin::commit_two_phase(std::shared_ptr<TwoPhaseOp> op, std::shared_ptr<Intent> intent,
+                                     Responder finish) {
+  auto published = std::make_shared<std::vector<std::string>>();
+  auto ran = std::make_shared<bool>(false);
+  auto time = std::make_shared<std::int64_t>(0);
+  plugin_api::Idempotency::Unit unit = [this, op, intent, published, ran,
+                                        time](storage::WriteTxn& txn) -> protocol::Result<Response> {
+    *ran = true;
+    auto current = tasks_.intent(txn.handle(), intent->op_id);
+    if (!current || !current->decision.empty())
+      return Status(Code::kConflict, "the charge was decided already");
+    if (txn.now_us() >= intent->deadline_us) {
+      return Status(Code::kUnavailable,
+                    "accounting answered after the charge's deadline; nothing was changed");
+    }
+    published->clear();
+    auto answer = op->apply(txn, *intent, *published);
+    if (!answer) return answer.status();
+    current->decision = "commit";
+    tasks_.put_intent(txn, *current);
+    *time = txn.now_us();
+    return answer;
+  };
+  Responder after = [this, intent, published, ran, time, finish](Response answer) {
+    if (*ran && answer.status < 400) {
+      storage::failpoint("tracker.rpc_after_decision");
+      charge_link_->decide({intent->op_id, "commit", *published, *time});
+      return finish(std::move(answer));
+    }
+    // Not applied (refused, or an Idempotency-Key answered from before):
+    // nothing of this op may stand.
+    abort_two_phase(intent, std::move(answer), finish);
+  };
+  if (op->request) return idempotency_.run(host_.storage(), *op->request, std::move(after), std::move(unit));
+  auto result = std::make_shared<Response>();
+  host_.storage().submit(
+      [unit, result](storage::WriteTxn& txn) -> Status {
+        auto answer = unit(txn);
+        if (!answer) return answer.status();
+        *result = std::move(*answer);
+        return Status::ok();
+      },
+      [after, result](Status status) { after(status ? *result : Response::from_status(status)); });
+}
+
+void TrackerPlugin::abort_two_phase(std::shared_ptr<Intent> intent, Response answer, Responder finish) {
+  host_.storage().submit(
+      [this, intent](storage::WriteTxn& txn) -> Status {
+        auto current = tasks_.intent(txn.handle(), intent->op_id);
+        if (!current || !current->decision.empty()) return Status::ok();
+        current->decision = "abort";
+        tasks_.put_intent(txn, *current);
+        return Status::ok();
+      },
+      [this, intent, answer = std::move(answer), finish](Status recorded) {
+        // Unrecorded, the abort still stands: the next start aborts every
+        // undecided intent.
+        if (!recorded)
+          host_.log().error("charge " + intent->op_id + ": abort not recorded: " + recorded.message());
+        charge_link_->decide({intent->op_id, "abort", {}, 0});
+        finish(answer);
       });
 }
 
 }  // namespace ates::tracker
 
-ATES_DEFINE_PLUGIN("tracker", ates::tracker::TrackerPlugin, ates::tracker::kConfigKeys, 3)
+ATES_DEFINE_PLUGIN("tracker", ates::tracker::TrackerPlugin, ates::tracker::kConfigKeys, 5)

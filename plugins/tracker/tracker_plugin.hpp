@@ -32,14 +32,36 @@ class TrackerPlugin final : public plugin_api::Plugin {
   // between; `done` gets the finished job (or the error).
   void continue_shuffle(std::string job_id, std::function<void(protocol::Result<ShuffleJob>)> done);
 
+  // rpc mode (DESIGN §7): `plan` writes nothing visible and returns the
+  // intent with its charges; the intent is committed, accounting asked to
+  // hold the charges, then `apply` makes the change (naming the event ids
+  // it published) in the unit that records COMMIT. Any failure records
+  // ABORT and answers the error (503 when accounting did not answer).
+  struct TwoPhaseOp {
+    std::function<protocol::Result<Intent>(storage::WriteTxn&)> plan;
+    std::function<protocol::Result<plugin_api::Response>(storage::WriteTxn&, const Intent&,
+                                                         std::vector<std::string>& published)>
+        apply;
+    std::optional<plugin_api::Request> request;  // its Idempotency-Key is honoured by the apply unit
+  };
+  void two_phase(std::shared_ptr<TwoPhaseOp> op, plugin_api::Responder respond);
+  void commit_two_phase(std::shared_ptr<TwoPhaseOp> op, std::shared_ptr<Intent> intent,
+                        plugin_api::Responder finish);
+  void abort_two_phase(std::shared_ptr<Intent> intent, plugin_api::Response answer,
+                       plugin_api::Responder finish);
+  // Counts work that stop() must wait for; false once stopping.
+  bool begin_work();
+  void end_work();
+
   plugin_api::HostContext& host_;
   std::unique_ptr<protocol::RandomSource> random_;
   Tasks tasks_;
   plugin_api::Idempotency idempotency_;
   std::unique_ptr<ChargeLink> charge_link_;
+  std::int64_t rpc_timeout_us_;
   std::size_t shuffle_batch_;
-  // Shuffles still running, so stop() can wait for them.
-  std::mutex running_mutex_;  // guards running_
+  // Shuffles and two-phase changes still running, so stop() can wait.
+  std::mutex running_mutex_;  // guards running_, stopping_
   std::condition_variable running_cv_;
   int running_ = 0;
   bool stopping_ = false;

@@ -455,6 +455,8 @@ Status Host::Impl::start_slot(Slot& slot) {
   slot.instance = entry->create(slot.context.get(), error, sizeof error);
   if (slot.instance == nullptr) {
     routes.remove_owner(slot.name);
+    slot.context->take_subscriptions();
+    slot.context->clear_services();
     slot.state = "failed";
     slot.error = std::string("create failed: ") + error;
     loader->unload(slot.library);
@@ -463,6 +465,7 @@ Status Host::Impl::start_slot(Slot& slot) {
   if (entry->start(slot.instance, error, sizeof error) != 0) {
     routes.remove_owner(slot.name);
     slot.context->take_subscriptions();
+    slot.context->clear_services();
     entry->stop(slot.instance);
     entry->destroy(slot.instance);
     slot.instance = nullptr;
@@ -488,6 +491,7 @@ void Host::Impl::stop_slot(Slot& slot) {
   // Consumers first: each stops between batches, so no plugin code runs
   // from the bus once this returns.
   if (bus) bus->remove_consumers(slot.name);
+  slot.context->clear_services();
   slot.context->clear_commands();
   wait_idle(slot.name, std::chrono::seconds(10));
   slot.library.entry->stop(slot.instance);

@@ -77,6 +77,26 @@ class PluginContext final : public plugin_api::HostContext {
   bool stream_complete_up_to(std::string_view stream, std::int64_t time_us) const override {
     return bus_.complete_up_to(name_, stream, time_us);
   }
+  void serve(std::string service, plugin_api::RpcHandler handler) override {
+    {
+      std::lock_guard lock(commands_mutex_);
+      services_.push_back(service);
+    }
+    bus_.serve(std::move(service), std::move(handler));
+  }
+  protocol::Result<std::string> call(const std::string& peer, const std::string& service, std::string_view request,
+                                     std::chrono::milliseconds timeout) override {
+    return bus_.call(peer, service, request, timeout);
+  }
+  // Takes the plugin's services off the bus, after any call running now.
+  void clear_services() {
+    std::vector<std::string> services;
+    {
+      std::lock_guard lock(commands_mutex_);
+      services.swap(services_);
+    }
+    for (const auto& service : services) bus_.unserve(service);
+  }
   plugin_api::StreamProgress stream_progress(std::string_view stream) const override;
   std::vector<plugin_api::OpenDeadLetter> open_dead_letters(std::string_view stream) const override;
 
@@ -108,8 +128,9 @@ class PluginContext final : public plugin_api::HostContext {
  private:
   bus::Bus& bus_;
   std::vector<bus::ConsumerSpec> subscriptions_;
-  std::mutex commands_mutex_;  // guards commands_
+  std::mutex commands_mutex_;  // guards commands_ and services_
   std::map<std::string, plugin_api::CommandHandler> commands_;
+  std::vector<std::string> services_;
   std::string name_;
   storage::Environment& env_;
   RouteTable& routes_;

@@ -538,7 +538,7 @@ protocol::RandomSource& WriteTxn::random() const { return *env_.random; }
 
 Result<protocol::Envelope> WriteTxn::publish(std::string_view stream, std::string_view name,
                                              std::uint32_t version, std::string payload,
-                                             std::string_view trace_id) {
+                                             std::string_view trace_id, std::string_view event_id) {
   EnvironmentImpl& impl = env_;
   auto it = batch_.streams.find(stream);
   if (it == batch_.streams.end()) {
@@ -546,7 +546,7 @@ Result<protocol::Envelope> WriteTxn::publish(std::string_view stream, std::strin
                   "stream " + std::string(stream) + " is not declared by " + impl.options.producer);
   }
   StreamState& state = it->second;
-  protocol::Envelope envelope{.event_id = protocol::make_uuid(*impl.random),
+  protocol::Envelope envelope{.event_id = event_id.empty() ? protocol::make_uuid(*impl.random) : std::string(event_id),
                               .name = std::string(name),
                               .version = version,
                               .producer = impl.options.producer,

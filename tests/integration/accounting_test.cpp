@@ -6,6 +6,7 @@
 // that leaves the ledger as it was.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -382,8 +383,9 @@ BOOST_AUTO_TEST_CASE(a_receipt_reaches_a_real_smtp_server_once_even_after_it_was
   }));
 
   testing::TempDir maildir;
-  testing::Process smtp({"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(port), "-c",
-                         "aiosmtpd.handlers.Mailbox", (maildir / "box").string()});
+  testing::Process smtp({"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l",
+                         "127.0.0.1:" + std::to_string(port), "-c", "aiosmtpd.handlers.Mailbox",
+                         (maildir / "box").string()});
   const auto sent_metric = "ates_accounting_receipts_sent{plugin=\"accounting\"} " + std::to_string(payouts);
   BOOST_TEST_REQUIRE(testing::wait_until(
       [&] { return b.client->get("/metrics").body.find(sent_metric) != std::string::npos; },
@@ -427,6 +429,84 @@ BOOST_AUTO_TEST_CASE(without_smtp_receipts_are_eml_files_and_wait_for_an_email) 
          {{"email", who + "@example.com"}, {"current_password", "password-" + who}});
   }
   BOOST_TEST(testing::wait_until([&] { return count() == static_cast<std::size_t>(payouts); }));
+}
+
+// The same scripted history in a given mode; the sorted balances of the
+// workers and the accountant, and the day's earnings.
+std::pair<std::vector<std::int64_t>, nlohmann::json> run_script(const std::string& mode) {
+  Books b({{"ATES_TRACKER_CHARGE_LINK", mode}, {"ATES_TRACKER_SHUFFLE_BATCH", "3"}});
+  std::vector<nlohmann::json> tasks;
+  for (int i = 0; i < 10; ++i) tasks.push_back(b.create("scripted " + std::to_string(i)));
+  for (int i = 0; i < 4; ++i) b.complete(tasks[i]);
+  BOOST_TEST_REQUIRE(b.as("mgr", "POST", "/api/v1/tracker/tasks/shuffle").status == 200);
+  tasks.push_back(b.create("after the shuffle"));
+  // Complete the rest by whoever holds them now.
+  for (std::size_t i = 4; i < 7; ++i) {
+    b.complete(
+        b.as("mgr", "GET", "/api/v1/tracker/tasks/" + tasks[i]["id"].get<std::string>()).json()["task"]);
+  }
+  b.sync("tracker.tasks", "accounting");
+  std::vector<std::int64_t> balances;
+  for (const std::string who : {"acc", "wk1", "wk2"}) balances.push_back(b.balance(who));
+  std::sort(balances.begin(), balances.end());
+  // Nothing is left held: every charge became its entry.
+  BOOST_TEST(testing::wait_until([&] {
+    return b.client->get("/metrics").body.find("ates_accounting_pending_charges{plugin=\"accounting\"} 0") !=
+           std::string::npos;
+  }));
+  return {balances, b.as("acc", "GET", "/api/v1/accounting/earnings").json()};
+}
+
+BOOST_AUTO_TEST_CASE(the_same_history_gives_the_same_money_in_events_and_rpc_modes) {
+  const auto [event_balances, event_earnings] = run_script("events");
+  const auto [rpc_balances, rpc_earnings] = run_script("rpc");
+  BOOST_TEST(event_balances == rpc_balances,
+             "events " << nlohmann::json(event_balances) << " rpc " << nlohmann::json(rpc_balances));
+  BOOST_TEST(event_earnings == rpc_earnings, event_earnings.dump() << " vs " << rpc_earnings.dump());
+  BOOST_TEST(event_earnings["days"][0]["fees_cents"].get<std::int64_t>() > 0);
+}
+
+BOOST_AUTO_TEST_CASE(in_rpc_mode_accounting_down_means_503_and_nothing_changes) {
+  Books b({{"ATES_TRACKER_CHARGE_LINK", "rpc"}, {"ATES_TRACKER_RPC_TIMEOUT_MS", "300"}});
+  const auto task = b.create("charged through rpc");
+  b.sync("tracker.tasks", "accounting");
+  const std::string who = b.name_of(task["assignee_id"]);
+  const auto fee = b.entries(who);
+  BOOST_TEST_REQUIRE(fee.size() == 1u);
+  BOOST_TEST(fee[0]["kind"] == "fee");
+  const std::int64_t balance = b.balance(who);
+
+  // Accounting is not there: every change that moves money is refused whole.
+  b.set_plugins("auth,tracker");
+  b.restart();
+  const auto head = [&] {
+    for (const auto& s : b.as("boss", "GET", "/api/v1/events/streams").json()["streams"]) {
+      if (s["name"] == "tracker.tasks") return s["head_seq"].get<std::uint64_t>();
+    }
+    return std::uint64_t{0};
+  };
+  const std::uint64_t before = head();
+  const auto path = "/api/v1/tracker/tasks/" + task["id"].get<std::string>();
+  check_problem(b.as("mgr", "POST", "/api/v1/tracker/tasks", {{"title", "no money, no task"}}), 503,
+                "accounting did not take the charge");
+  check_problem(b.as(who, "POST", path + "/complete"), 503, "accounting did not take the charge");
+  check_problem(b.as("mgr", "POST", "/api/v1/tracker/tasks/shuffle"), 503,
+                "accounting did not take the charge");
+  BOOST_TEST(head() == before);
+  const auto all = b.as("boss", "GET", "/api/v1/tracker/tasks").json()["tasks"];
+  BOOST_TEST_REQUIRE(all.size() == 1u);
+  BOOST_TEST(all[0]["status"] == "open");
+  BOOST_TEST(all[0]["assignee_id"] == task["assignee_id"]);
+
+  // Back: the same money, nothing held, and changes work again.
+  b.set_plugins("auth,tracker,accounting");
+  b.restart();
+  b.sync("tracker.tasks", "accounting");
+  BOOST_TEST(b.balance(who) == balance);
+  BOOST_TEST(b.entries(who).size() == 1u);
+  b.complete(b.as("mgr", "GET", path).json()["task"]);
+  b.sync("tracker.tasks", "accounting");
+  BOOST_TEST(b.entries(who).size() == 2u, b.entries(who).dump());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -131,6 +131,21 @@ class Bus {
   // earlier time can still arrive.
   bool complete_up_to(std::string_view consumer, std::string_view stream, std::int64_t time_us) const;
 
+  // Request and reply between plugins over the bus (DEALER -> the replay
+  // ROUTER), for the two-phase charge (DESIGN §7). A handler runs on the
+  // bus's rpc thread, one request at a time; its error travels back as
+  // the Status of call(). Serving a name twice replaces the handler.
+  using RpcHandler = std::function<Result<std::string>(std::string_view request)>;
+  void serve(std::string service, RpcHandler handler);
+  // Waits for a running call of the service to finish.
+  void unserve(std::string_view service);
+  // Calls `service` at `peer` ("EP [SERVER_KEY]" like BusOptions::peers;
+  // empty: this bus's own replay endpoint). No answer within `timeout`:
+  // kUnavailable, and a late answer is dropped. Calls to one peer are
+  // serialised on one socket; any thread may call.
+  Result<std::string> call(const std::string& peer, const std::string& service, std::string_view request,
+                           std::chrono::milliseconds timeout);
+
   // Holds a local stream back as a network partition would: nothing after
   // its current head is sent, heartbeats repeat that head and its
   // watermark, FETCH answers up to it. Commits go on; releasing sends

@@ -28,6 +28,8 @@ enum class Code {
 };
 
 std::string_view to_string(Code code);
+// The code to_string() named; kInternal for a name it never gives.
+Code code_from_string(std::string_view name);
 std::ostream& operator<<(std::ostream& out, Code code);
 
 class Status {

@@ -6,6 +6,7 @@
 // The host's implementations never throw.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -63,6 +64,10 @@ using EventHandler = std::function<protocol::Status(storage::WriteTxn&, const pr
 // control socket (or in-process when no server runs): JSON in, JSON out.
 using CommandHandler = std::function<protocol::Result<nlohmann::json>(const nlohmann::json& args)>;
 
+// Answers one request of another plugin (bytes in, bytes out), on the bus's
+// rpc thread. An error travels back to the caller as its Status.
+using RpcHandler = std::function<protocol::Result<std::string>(std::string_view request)>;
+
 // How far the plugin's consumer of a stream has come (DESIGN §6).
 struct StreamProgress {
   std::uint64_t applied_seq = 0;
@@ -102,6 +107,13 @@ class HostContext {
   virtual StreamProgress stream_progress(std::string_view stream) const = 0;
   // The unresolved dead letters of the plugin's consumer of `stream`.
   virtual std::vector<OpenDeadLetter> open_dead_letters(std::string_view stream) const = 0;
+  // Request and reply with another plugin over the bus (DESIGN §7's
+  // two-phase charge). serve() names a service; it goes away when the
+  // plugin stops. call() reaches `peer` ("EP [SERVER_KEY]"; empty: this
+  // host) and gives up after `timeout` with kUnavailable.
+  virtual void serve(std::string service, RpcHandler handler) = 0;
+  virtual protocol::Result<std::string> call(const std::string& peer, const std::string& service,
+                                             std::string_view request, std::chrono::milliseconds timeout) = 0;
   // Registers a command for the CLI (e.g. auth's "user-add").
   virtual void add_command(std::string name, CommandHandler handler) = 0;
   // Writes one line to the operator's terminal (stdout), never to the log:

@@ -124,12 +124,16 @@ class WriteTxn {
 
   // Appends an event to `stream` (declared by this environment) with the
   // stream's next sequence and the stamped time, after validating it against
-  // the registry. Returns the envelope as appended.
+  // the registry. Returns the envelope as appended. `event_id` empty: a
+  // new random one; given: an id the producer chose before the unit (the
+  // two-phase charge names its events before publishing them).
   Result<protocol::Envelope> publish(std::string_view stream, std::string_view name, std::uint32_t version,
-                                     std::string payload, std::string_view trace_id = {});
+                                     std::string payload, std::string_view trace_id = {},
+                                     std::string_view event_id = {});
 
   template <class Event>
-  Result<protocol::Envelope> publish(const Event& event, std::string_view trace_id = {});
+  Result<protocol::Envelope> publish(const Event& event, std::string_view trace_id = {},
+                                     std::string_view event_id = {});
 
   // The time this unit's events are stamped with: max(clock, floor).
   std::int64_t now_us() const;
@@ -252,8 +256,9 @@ class Environment {
 };
 
 template <class Event>
-Result<protocol::Envelope> WriteTxn::publish(const Event& event, std::string_view trace_id) {
-  return publish(Event::kStream, Event::kName, Event::kVersion, protocol::encode_payload(event), trace_id);
+Result<protocol::Envelope> WriteTxn::publish(const Event& event, std::string_view trace_id,
+                                             std::string_view event_id) {
+  return publish(Event::kStream, Event::kName, Event::kVersion, protocol::encode_payload(event), trace_id, event_id);
 }
 
 template <class T>
