@@ -33,3 +33,23 @@ curl -fsS "$base/.well-known/jwks.json"; echo
 
 echo "== streams, heads and consumers (admin)"
 curl -fsS "$base/api/v1/events/streams" -H "Authorization: Bearer $admin"; echo
+
+echo "== the popug creates a task; it goes to an active worker or accountant (here: the popug)"
+until task=$(curl -fsS -X POST "$base/api/v1/tracker/tasks" -H "Authorization: Bearer $token" \
+  -d '{"title":"Feed the parrots","jira_id":"UBERPOP-42"}'); do sleep 0.2; done
+echo "$task"
+task_id=$(echo "$task" | json "['task']['id']")
+
+echo "== my open tasks, then done"
+curl -fsS "$base/api/v1/tracker/tasks/mine" -H "Authorization: Bearer $token"; echo
+curl -fsS -X POST "$base/api/v1/tracker/tasks/$task_id/complete" -H "Authorization: Bearer $token"; echo
+
+echo "== my account: the fee of the assignment and the reward of the completion, once accounting has them"
+until [ "$(curl -fsS "$base/api/v1/accounting/accounts/me/entries" -H "Authorization: Bearer $token" \
+  | json "['entries'].__len__()")" = 2 ]; do sleep 0.2; done
+curl -fsS "$base/api/v1/accounting/accounts/me" -H "Authorization: Bearer $token"; echo
+curl -fsS "$base/api/v1/accounting/accounts/me/entries" -H "Authorization: Bearer $token"; echo
+
+echo "== management's earnings today and the days (admin)"
+curl -fsS "$base/api/v1/accounting/earnings" -H "Authorization: Bearer $admin"; echo
+curl -fsS "$base/api/v1/accounting/days?limit=3" -H "Authorization: Bearer $admin"; echo

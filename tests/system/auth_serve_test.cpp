@@ -40,7 +40,7 @@ BOOST_AUTO_TEST_CASE(first_admin_user_add_jwks_and_no_password_anywhere) {
   std::string admin_password;
   std::string log;
   {
-    Process serve({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0", "--plugins", "auth"}, env);
+    Process serve({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0", "--plugins", "auth,tracker,accounting"}, env);
     const auto announced = serve.read_line();
     BOOST_TEST_REQUIRE(announced.has_value(), serve.stderr_text());
     const std::string prefix = "ates: created the first admin: username 'admin', password '";
@@ -92,6 +92,8 @@ BOOST_AUTO_TEST_CASE(first_admin_user_add_jwks_and_no_password_anywhere) {
     BOOST_TEST(tour.out.find("\"role\":\"worker\"") != std::string::npos, tour.out);
     BOOST_TEST(tour.out.find("forbidden") != std::string::npos, tour.out);
     BOOST_TEST(tour.out.find("\"kty\":\"OKP\"") != std::string::npos, tour.out);
+    BOOST_TEST(tour.out.find("\"kind\":\"reward\"") != std::string::npos, tour.out);
+    BOOST_TEST(tour.out.find("\"earnings_cents\"") != std::string::npos, tour.out);
 
     serve.signal(SIGTERM);
     const auto status = serve.wait();
