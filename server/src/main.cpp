@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "ates/bench/accounting_bench.hpp"
 #include "ates/bench/auth_bench.hpp"
 #include "ates/bench/bus_bench.hpp"
 #include "ates/bench/storage_bench.hpp"
@@ -340,6 +341,15 @@ int main(int argc, char** argv) {
                           "shuffle 100 000 open tasks instead of 10 000, longer windows");
   tracker_bench->add_option("--dir", tracker_options.dir, "where to put the data (default: a temp dir)");
   tracker_bench->callback([&] { bench::run_tracker_bench(tracker_options, std::cout); });
+  bench::AccountingBenchOptions accounting_options;
+  CLI::App* accounting_bench = bench->add_subcommand(
+      "accounting",
+      "tracker events applied/s by the ledger through the bus, and a day close of many accounts");
+  accounting_bench->add_flag("--full", accounting_options.full,
+                             "500 000 events and a close of 100 000 accounts instead of 100 000 and 20 000");
+  accounting_bench->add_option("--dir", accounting_options.dir,
+                               "where to put the data (default: a temp dir)");
+  accounting_bench->callback([&] { bench::run_accounting_bench(accounting_options, std::cout); });
 
   CLI11_PARSE(app, argc, argv);
   return exit_code;
