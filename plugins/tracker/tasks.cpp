@@ -64,12 +64,25 @@ std::vector<Task> Tasks::of_assignee(std::string_view assignee, std::string_view
   // reason: a limit of 1000 would reserve ~250 KB whether the tasks exist
   // or not.
   out.reserve(std::min<std::size_t>(limit + 1, 128));
+  // Decoded as Table::decode does, but into one zone for the whole page
+  // (not a zone of 8 KiB per task) and with the strings read in place from
+  // LMDB's map, valid while `txn` is: each is copied once, into its Task.
+  // GET /tasks/mine spent more time here than writing its JSON.
+  msgpack::zone zone;
+  const auto in_place = [](msgpack::type::object_type, std::size_t, void*) { return true; };
   by_assignee_.scan(txn.handle(), after ? prefix + *after : prefix,
                     [&](std::string_view key, std::string_view) {
                       if (!key.starts_with(prefix)) return false;
                       const std::string_view id = key.substr(prefix.size());
                       if (after && id == *after) return true;
-                      if (auto task = tasks_.get(txn.handle(), id)) out.push_back(std::move(*task));
+                      if (const auto bytes = tasks_.raw().get(txn.handle(), id)) {
+                        std::size_t offset = 0;
+                        bool referenced = false;
+                        const msgpack::object object =
+                            msgpack::unpack(zone, bytes->data(), bytes->size(), offset, referenced, in_place);
+                        object.convert(out.emplace_back());
+                        zone.clear();
+                      }
                       return out.size() <= limit;
                     });
   return out;
