@@ -34,6 +34,8 @@ bool RawTable::erase(MDB_txn* txn, std::string_view key) const {
   return true;
 }
 
+void RawTable::clear(MDB_txn* txn) const { check_lmdb(mdb_drop(txn, dbi_, 0), "mdb_drop"); }
+
 std::uint64_t RawTable::size(MDB_txn* txn) const {
   MDB_stat stat{};
   check_lmdb(mdb_stat(txn, dbi_, &stat), "mdb_stat");

@@ -50,6 +50,8 @@ class RawTable {
   // Returns false when `flags` has MDB_NOOVERWRITE and the key exists.
   bool put(MDB_txn* txn, std::string_view key, std::string_view value, unsigned flags = 0) const;
   bool erase(MDB_txn* txn, std::string_view key) const;
+  // Empties the table (it stays open); in a write transaction.
+  void clear(MDB_txn* txn) const;
   std::uint64_t size(MDB_txn* txn) const;
 
   // Calls fn(key, value) for keys >= from in order while fn returns true.
@@ -78,6 +80,7 @@ class Table {
     return raw_.put(txn, key, {buffer.data(), buffer.size()}, flags);
   }
   bool erase(MDB_txn* txn, std::string_view key) const { return raw_.erase(txn, key); }
+  void clear(MDB_txn* txn) const { raw_.clear(txn); }
 
   template <class F>  // fn(std::string_view key, V value) -> bool (continue)
   void scan(MDB_txn* txn, std::string_view from, F&& fn) const {

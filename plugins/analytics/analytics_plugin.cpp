@@ -1,0 +1,161 @@
+// The analytics plugin: entry point, routes, the rebuild thread.
+#include "analytics_plugin.hpp"
+
+#include "ates/protocol/events.hpp"
+#include "ates/protocol/schema.hpp"
+#include "ates/protocol/time.hpp"
+#include "ates/storage/failpoint.hpp"
+
+namespace ates::analytics {
+
+using plugin_api::Access;
+using plugin_api::Method;
+using plugin_api::Request;
+using plugin_api::Responder;
+using plugin_api::Response;
+using plugin_api::Role;
+using protocol::Status;
+
+namespace {
+
+const plugin_api::ConfigKeySpec kConfigKeys[] = {
+    {"rebuild_batch", "int", "5000", "stored events applied per transaction of a rebuild"},
+};
+
+// Days are UTC dates here (API.md): the entries carry the day accounting
+// counted them in, and a range is compared as text.
+bool is_day(std::string_view text) { return protocol::is_day(text); }
+
+}  // namespace
+
+AnalyticsPlugin::AnalyticsPlugin(plugin_api::HostContext& host)
+    : host_(host),
+      analytics_(host.storage()),
+      rebuild_batch_(
+          static_cast<std::size_t>(std::max<std::int64_t>(1, host.config().get_int("rebuild_batch")))) {
+  for (const auto stream : {protocol::kUsersStream, protocol::kTasksStream, protocol::kTransactionsStream}) {
+    host.subscribe(std::string(stream), [this](storage::WriteTxn& txn, const protocol::Envelope& event) {
+      return analytics_.receive(txn, event);
+    });
+  }
+}
+
+Status AnalyticsPlugin::start() {
+  add_routes();
+  {
+    std::lock_guard lock(mutex_);
+    rebuild_wanted_ = analytics_.rebuilding();  // a rebuild cut short by a crash starts again
+  }
+  rebuilder_ = std::thread([this] { rebuild_loop(); });
+  return Status::ok();
+}
+
+void AnalyticsPlugin::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (rebuilder_.joinable()) rebuilder_.join();
+}
+
+void AnalyticsPlugin::add_routes() {
+  const Access admins = Access::only({Role::kAdmin});
+  host_.add_route({Method::kGet, "/summary", admins,
+                   [this](Request r, Responder respond) { summary(r, respond); },
+                   "a day's management earnings and users with a negative balance"});
+  host_.add_route({Method::kGet, "/expensive-task", admins,
+                   [this](Request r, Responder respond) { expensive(r, respond); },
+                   "the completed task with the highest reward over a range of days"});
+  host_.add_route({Method::kPost, "/rebuild", admins,
+                   [this](Request r, Responder respond) { rebuild(r, respond); },
+                   "rebuild the read models from the event store"});
+}
+
+std::string AnalyticsPlugin::today() const {
+  return protocol::format_utc(host_.business_clock().now_us()).substr(0, 10);
+}
+
+void AnalyticsPlugin::summary(const Request& request, const Responder& respond) const {
+  const std::string date(request.query_value("date").value_or(today()));
+  if (!is_day(date)) return respond(Response::problem(400, "validation", "date: YYYY-MM-DD"));
+  const Summary s = analytics_.summary(date);
+  respond(Response::json(200, {{"date", s.date},
+                               {"management_earnings_cents", s.management_earnings_cents},
+                               {"fees_cents", s.fees_cents},
+                               {"rewards_cents", s.rewards_cents},
+                               {"negative_balance_users", s.negative_balance_users},
+                               {"negative_balance_users_at", s.at_close ? "close" : "now"}}));
+}
+
+void AnalyticsPlugin::expensive(const Request& request, const Responder& respond) const {
+  const auto from = request.query_value("from_date");
+  if (!from || !is_day(*from))
+    return respond(Response::problem(400, "validation", "from_date: required, YYYY-MM-DD"));
+  const std::string end(request.query_value("end_date").value_or(*from));
+  if (!is_day(end)) return respond(Response::problem(400, "validation", "end_date: YYYY-MM-DD"));
+  if (end < *from)
+    return respond(Response::problem(400, "validation", "end_date: must not be before from_date"));
+  const auto found = analytics_.expensive(std::string(*from), end);
+  nlohmann::json task = nullptr;
+  if (found) {
+    task = {{"id", found->best.task_id},
+            {"title", found->title ? nlohmann::json(found->title->title) : nlohmann::json(nullptr)},
+            {"jira_id", found->title && !found->title->jira_id.empty() ? nlohmann::json(found->title->jira_id)
+                                                                       : nlohmann::json(nullptr)},
+            {"reward_cents", found->best.reward_cents},
+            {"completed_at", protocol::format_utc(found->best.completed_at)}};
+  }
+  respond(Response::json(200, {{"from_date", *from}, {"end_date", end}, {"task", task}}));
+}
+
+void AnalyticsPlugin::rebuild(const Request&, const Responder& respond) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return respond(Response::problem(503, "unavailable", "analytics is stopping"));
+    rebuild_wanted_ = true;
+  }
+  cv_.notify_all();
+  respond(Response::json(202, {{"rebuild", "started"}, {"stored_events", analytics_.stored_events()}}));
+}
+
+void AnalyticsPlugin::rebuild_loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    cv_.wait(lock, [&] { return stopping_ || rebuild_wanted_; });
+    if (stopping_) break;
+    rebuild_wanted_ = false;
+    lock.unlock();
+    host_.log().info("rebuilding the read models from " + std::to_string(analytics_.stored_events()) +
+                     " events");
+    Status status =
+        host_.storage().run([&](storage::WriteTxn& txn) { return analytics_.start_rebuild(txn); });
+    // Batch by batch, so live events keep flowing in between; the last
+    // batch swaps the new models in.
+    for (bool done = false; status && !done;) {
+      {
+        std::lock_guard check(mutex_);
+        if (stopping_) return;  // the next start resumes it
+      }
+      auto step = host_.storage().run_for<bool>(
+          [&](storage::WriteTxn& txn) { return analytics_.rebuild_step(txn, rebuild_batch_); });
+      if (!step) {
+        status = step.status();
+        break;
+      }
+      done = *step;
+      if (!done) storage::failpoint("analytics.rebuild_between_batches");
+    }
+    if (status) {
+      host_.metrics().add("analytics_rebuilds");
+      host_.log().info("rebuilt the read models; live set " + analytics_.live());
+    } else {
+      host_.log().error("rebuild failed: " + status.message());
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace ates::analytics
+
+ATES_DEFINE_PLUGIN("analytics", ates::analytics::AnalyticsPlugin, ates::analytics::kConfigKeys, 1)

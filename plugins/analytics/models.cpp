@@ -1,0 +1,215 @@
+#include "models.hpp"
+
+#include "ates/protocol/events.hpp"
+
+namespace ates::analytics {
+
+using protocol::Status;
+
+namespace {
+
+constexpr std::string_view kNegative = "negative";
+
+bool better(const BestTask& candidate, const BestTask& current) {
+  if (candidate.reward_cents != current.reward_cents) return candidate.reward_cents > current.reward_cents;
+  if (candidate.completed_at != current.completed_at) return candidate.completed_at < current.completed_at;
+  return candidate.task_id < current.task_id;
+}
+
+}  // namespace
+
+ModelSet::ModelSet(storage::Environment& env, const std::string& name)
+    : name_(name),
+      days_(env.table<DayStats>(name + ":days")),
+      balances_(env.table<std::int64_t>(name + ":balances")),
+      counters_(env.table<std::uint64_t>(name + ":counters")),
+      at_close_(env.table<std::uint64_t>(name + ":at_close")),
+      best_(env.table<BestTask>(name + ":best")),
+      titles_(env.table<TaskTitle>(name + ":titles")) {}
+
+void ModelSet::clear(MDB_txn* txn) const {
+  days_.clear(txn);
+  balances_.clear(txn);
+  counters_.clear(txn);
+  at_close_.clear(txn);
+  best_.clear(txn);
+  titles_.clear(txn);
+}
+
+Status ModelSet::apply(MDB_txn* txn, const protocol::Envelope& event) const {
+  using namespace protocol;
+  if (event.name == TransactionApplied::kName) {
+    auto entry = decode_payload<TransactionApplied>(event);
+    if (!entry) return entry.status();
+    // Balances and who is below zero.
+    const std::int64_t before = balances_.get(txn, entry->user_id).value_or(0);
+    const std::int64_t after = before + entry->amount_cents;
+    balances_.put(txn, entry->user_id, after);
+    if ((before < 0) != (after < 0)) {
+      const std::uint64_t negative = counters_.get(txn, kNegative).value_or(0);
+      counters_.put(txn, kNegative, after < 0 ? negative + 1 : negative - 1);
+    }
+    // Management's earnings: the day the ledger counts the entry in, as
+    // accounting's earnings do.
+    if (entry->kind == "fee" || entry->kind == "reward") {
+      DayStats day = days_.get(txn, entry->date).value_or(DayStats{});
+      (entry->kind == "fee" ? day.fees_cents : day.rewards_cents) += std::abs(entry->amount_cents);
+      days_.put(txn, entry->date, day);
+    }
+    // The best task of the day it was completed (a late entry keeps its own day).
+    if (entry->kind == "reward" && entry->task_id) {
+      const std::string day = entry->original_date.value_or(entry->date);
+      const BestTask candidate{*entry->task_id, entry->amount_cents, entry->occurred_at};
+      const auto current = best_.get(txn, day);
+      if (!current || better(candidate, *current)) best_.put(txn, day, candidate);
+    }
+    return Status::ok();
+  }
+  if (event.name == DayClosed::kName) {
+    auto closed = decode_payload<DayClosed>(event);
+    if (!closed) return closed.status();
+    // The close's payouts came before it on the same stream: this is the
+    // count right after them.
+    at_close_.put(txn, closed->date, counters_.get(txn, kNegative).value_or(0));
+    return Status::ok();
+  }
+  if (event.name == TaskCreated::kName) {
+    auto created = decode_payload<TaskCreated>(event);
+    if (!created) return created.status();
+    titles_.put(txn, created->task_id, TaskTitle{created->title, created->jira_id.value_or("")});
+    return Status::ok();
+  }
+  if (event.name == TaskUpdated::kName) {
+    auto updated = decode_payload<TaskUpdated>(event);
+    if (!updated) return updated.status();
+    titles_.put(txn, updated->task_id, TaskTitle{updated->title, updated->jira_id.value_or("")});
+    return Status::ok();
+  }
+  return Status::ok();  // kept in the event store; no model reads it
+}
+
+Summary ModelSet::summary(MDB_txn* txn, const std::string& date) const {
+  const DayStats day = days_.get(txn, date).value_or(DayStats{});
+  Summary out;
+  out.date = date;
+  out.fees_cents = day.fees_cents;
+  out.rewards_cents = day.rewards_cents;
+  out.management_earnings_cents = day.fees_cents - day.rewards_cents;
+  if (auto at_close = at_close_.get(txn, date)) {
+    out.negative_balance_users = *at_close;
+    out.at_close = true;
+  } else {
+    out.negative_balance_users = counters_.get(txn, kNegative).value_or(0);
+  }
+  return out;
+}
+
+std::optional<ExpensiveTask> ModelSet::expensive(MDB_txn* txn, const std::string& from,
+                                                 const std::string& to) const {
+  // One record per day: a month is at most 31 reads, however many tasks.
+  std::optional<BestTask> best;
+  best_.scan(txn, from, [&](std::string_view day, BestTask candidate) {
+    if (day > to) return false;
+    if (!best || better(candidate, *best)) best = std::move(candidate);
+    return true;
+  });
+  if (!best) return std::nullopt;
+  return ExpensiveTask{*best, titles_.get(txn, best->task_id)};
+}
+
+Analytics::Analytics(storage::Environment& env)
+    : env_(env),
+      meta_(env.raw_table("analytics")),
+      events_(env.raw_table("event_store")),
+      a_(env, "a"),
+      b_(env, "b") {}
+
+std::optional<std::string> Analytics::meta(MDB_txn* txn, std::string_view key) const {
+  auto value = meta_.get(txn, key);
+  if (!value) return std::nullopt;
+  return std::string(*value);
+}
+
+const ModelSet& Analytics::live_set(MDB_txn* txn) const {
+  return meta(txn, "live").value_or("a") == "b" ? b_ : a_;
+}
+const ModelSet& Analytics::other_set(MDB_txn* txn) const { return &live_set(txn) == &a_ ? b_ : a_; }
+
+Status Analytics::receive(storage::WriteTxn& txn, const protocol::Envelope& event) const {
+  MDB_txn* h = txn.handle();
+  const auto stored = meta_.get(h, "stored");
+  const std::uint64_t number = stored ? storage::decode_key_u64(*stored) + 1 : 1;
+  meta_.put(h, "stored", storage::key_u64(number));
+  events_.put(h, storage::key_u64(number), protocol::encode_envelope(event), MDB_APPEND);
+  return live_set(h).apply(h, event);
+}
+
+Summary Analytics::summary(const std::string& date) const {
+  storage::ReadTxn txn = env_.read();
+  return live_set(txn.handle()).summary(txn.handle(), date);
+}
+
+std::optional<ExpensiveTask> Analytics::expensive(const std::string& from, const std::string& to) const {
+  storage::ReadTxn txn = env_.read();
+  return live_set(txn.handle()).expensive(txn.handle(), from, to);
+}
+
+std::uint64_t Analytics::stored_events() const {
+  storage::ReadTxn txn = env_.read();
+  const auto stored = meta_.get(txn.handle(), "stored");
+  return stored ? storage::decode_key_u64(*stored) : 0;
+}
+
+bool Analytics::rebuilding() const {
+  storage::ReadTxn txn = env_.read();
+  return meta_.get(txn.handle(), "rebuild_cursor").has_value();
+}
+
+std::string Analytics::live() const {
+  storage::ReadTxn txn = env_.read();
+  return live_set(txn.handle()).name();
+}
+
+Status Analytics::start_rebuild(storage::WriteTxn& txn) const {
+  // From scratch, also after a crash mid-way: the target set is not live,
+  // so whatever it holds can go.
+  other_set(txn.handle()).clear(txn.handle());
+  meta_.put(txn.handle(), "rebuild_cursor", storage::key_u64(0));
+  return Status::ok();
+}
+
+protocol::Result<bool> Analytics::rebuild_step(storage::WriteTxn& txn, std::size_t batch) const {
+  MDB_txn* h = txn.handle();
+  const auto cursor_bytes = meta_.get(h, "rebuild_cursor");
+  if (!cursor_bytes) return true;  // no rebuild running
+  std::uint64_t cursor = storage::decode_key_u64(*cursor_bytes);
+  const ModelSet& target = other_set(h);
+  std::size_t applied = 0;
+  Status failed;
+  events_.scan(h, storage::key_u64(cursor + 1), [&](std::string_view key, std::string_view bytes) {
+    auto event = protocol::decode_envelope(bytes);
+    if (!event) {
+      failed = event.status();
+      return false;
+    }
+    if (Status s = target.apply(h, *event); !s) {
+      // The live set took this event when it arrived; a rebuild that
+      // cannot is a bug, not a reason to serve a smaller model.
+      failed = Status(protocol::Code::kInternal, "rebuild: event " + event->event_id + ": " + s.message());
+      return false;
+    }
+    cursor = storage::decode_key_u64(key);
+    return ++applied < batch;
+  });
+  if (!failed) return failed;
+  if (applied > 0) {
+    meta_.put(h, "rebuild_cursor", storage::key_u64(cursor));
+    return false;
+  }
+  // Caught up with the store in this very transaction: swap.
+  meta_.put(h, "live", target.name());
+  meta_.erase(h, "rebuild_cursor");
+  return true;
+}
+
+}  // namespace ates::analytics
