@@ -20,34 +20,7 @@ std::string pair_key(std::string_view a, std::string_view b) {
   return key;
 }
 
-std::string hex(const std::uint8_t* bytes, std::size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < size; ++i) {
-    out += kDigits[bytes[i] >> 4];
-    out += kDigits[bytes[i] & 0xf];
-  }
-  return out;
-}
-
 }  // namespace
-
-std::string derived_id(std::initializer_list<std::string_view> parts) {
-  crypto_generichash_state state;
-  crypto_generichash_init(&state, nullptr, 0, 16);
-  for (std::string_view part : parts) {
-    crypto_generichash_update(&state, reinterpret_cast<const std::uint8_t*>(part.data()), part.size());
-    const std::uint8_t separator = 0;
-    crypto_generichash_update(&state, &separator, 1);
-  }
-  std::uint8_t bytes[16];
-  crypto_generichash_final(&state, bytes, sizeof bytes);
-  bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0f) | 0x80);  // version 8
-  bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  const std::string h = hex(bytes, sizeof bytes);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" +
-         h.substr(20);
-}
 
 Ledger::Ledger(storage::Environment& env)
     : env_(env),

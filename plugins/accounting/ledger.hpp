@@ -21,6 +21,7 @@
 #include "ates/storage/environment.hpp"
 
 #include "days.hpp"
+#include "entry_id.hpp"
 #include "prices.hpp"
 
 namespace ates::accounting {
@@ -210,8 +211,5 @@ class Ledger {
   storage::RawTable pending_by_op_;            // op id \0 event id
 };
 
-// A UUID-shaped id derived from `parts` (a keyed-free BLAKE2b hash; version
-// nibble 8, "custom", so it is never mistaken for a random v4).
-std::string derived_id(std::initializer_list<std::string_view> parts);
 
 }  // namespace ates::accounting

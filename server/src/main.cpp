@@ -20,6 +20,7 @@
 #include "ates/protocol/registry.hpp"
 #include "ates/storage/lock_file.hpp"
 #include "config.hpp"
+#include "audit.hpp"
 #include "host.hpp"
 
 extern char** environ;
@@ -274,6 +275,12 @@ int main(int argc, char** argv) {
   });
 
   // events
+  // audit
+  std::string audit_data = "./ates-data";
+  CLI::App* audit = app.add_subcommand("audit", "reconcile the money across the plugins' data (exit 1 on a mismatch)");
+  audit->add_option("--data", audit_data, "data directory");
+  audit->callback([&] { exit_code = server::run_audit(audit_data, std::cout) == 0 ? 0 : 1; });
+
   CLI::App* events = app.add_subcommand("events", "inspect the event streams");
   events->require_subcommand(1);
   events->add_subcommand("catalog", "print every stream and event version of the registry (Markdown)")->callback([] {
