@@ -271,10 +271,11 @@ protocol::Result<ShuffleJob> Tasks::apply_shuffle_batch(storage::WriteTxn& txn, 
     auto task = tasks_.get(txn.handle(), step.task_id);
     if (!task || task->status != "open") continue;  // completed since: skipped
     const std::string previous = task->assignee_id;
-    unindex(txn.handle(), *task);
+    // Still open: only the assignee index moves (open_tasks stays as is).
+    by_assignee_.erase(txn.handle(), assignee_key(previous, task->status, task->id));
     task->assignee_id = step.assignee_id;
     tasks_.put(txn.handle(), task->id, *task);
-    index(txn.handle(), *task);
+    by_assignee_.put(txn.handle(), assignee_key(task->assignee_id, task->status, task->id), "");
     auto assigned = txn.publish(protocol::TaskAssigned{.task_id = task->id,
                                                        .assignee_id = task->assignee_id,
                                                        .previous_assignee_id = previous,
