@@ -11,6 +11,7 @@
 #include <zmq.hpp>
 
 #include "ates/bench/accounting_bench.hpp"
+#include "ates/bench/analytics_bench.hpp"
 #include "ates/bench/auth_bench.hpp"
 #include "ates/bench/bus_bench.hpp"
 #include "ates/bench/storage_bench.hpp"
@@ -357,6 +358,15 @@ int main(int argc, char** argv) {
   accounting_bench->add_option("--dir", accounting_options.dir,
                                "where to put the data (default: a temp dir)");
   accounting_bench->callback([&] { bench::run_accounting_bench(accounting_options, std::cout); });
+  bench::AnalyticsBenchOptions analytics_options;
+  CLI::App* analytics_bench = bench->add_subcommand(
+      "analytics",
+      "ledger entries ingested/s by analytics through the bus, and the most expensive task's latency");
+  analytics_bench->add_flag(
+      "--full", analytics_options.full,
+      "1 000 000 events and a month of 1 000 000 completed tasks instead of 200 000 and 100 000");
+  analytics_bench->add_option("--dir", analytics_options.dir, "where to put the data (default: a temp dir)");
+  analytics_bench->callback([&] { bench::run_analytics_bench(analytics_options, std::cout); });
 
   CLI11_PARSE(app, argc, argv);
   return exit_code;
