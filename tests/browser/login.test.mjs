@@ -10,186 +10,21 @@
 // when every check passed. No fixed sleeps: every wait is a condition with a
 // deadline.
 //
+// The fixtures (the ates process, the page, the test bridge) are in
+// harness.mjs.
+//
 // [SECTION] index
-//   - arguments and logging
-//   - waiting on conditions
-//   - the ates process
-//   - the page and its test bridge
 //   - the scenario
 //   - main
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-// Imported on demand so that a missing node_modules/ says how to fix it.
-async function loadChromium() {
-  try {
-    return (await import('playwright-core')).chromium;
-  } catch (error) {
-    throw new Error('playwright-core is not installed: run scripts/install-deps.sh --test ' +
-                    `(npm ci in tests/browser). ${error.message}`);
-  }
-}
-
-// ---- arguments and logging -------------------------------------------------------
-
-function parseArgs(argv) {
-  const args = { chromium: '/usr/bin/chromium' };
-  for (let i = 0; i < argv.length; i += 2) {
-    const [key, value] = [argv[i], argv[i + 1]];
-    if (value === undefined) throw new Error(`${key} needs a value`);
-    if (key === '--ates') args.ates = value;
-    else if (key === '--artifacts') args.artifacts = value;
-    else if (key === '--chromium') args.chromium = value;
-    else throw new Error(`unknown argument ${key}`);
-  }
-  if (!args.ates || !args.artifacts) {
-    throw new Error('usage: node login.test.mjs --ates <path> --artifacts <dir> [--chromium <path>]');
-  }
-  return args;
-}
-
-const started = Date.now();
-function log(message) {
-  console.log(`[${((Date.now() - started) / 1000).toFixed(2)}s] ${message}`);
-}
-
-// ---- waiting on conditions ---------------------------------------------------------
-
-// Polls `probe` until it returns a truthy value, which it returns; fails
-// with `what` and the last thing the probe noted (probe(note): note(x)
-// records x for the failure message) once `timeoutMs` has passed. The pause
-// between polls yields to the event loop; it is not a guess at timing.
-async function waitFor(what, probe, { timeoutMs = 10_000, intervalMs = 25 } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  let seen;
-  const note = (value) => { seen = value; };
-  for (;;) {
-    const result = await probe(note);
-    if (result) return result;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${JSON.stringify(seen)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
-// ---- the ates process -----------------------------------------------------------------
-
-// Starts `ates serve` on a free port and resolves once it printed
-// "ates serve: listening on http://127.0.0.1:PORT".
-async function startAtes(atesPath, dataDir) {
-  const child = spawn(atesPath, ['serve', '--data', dataDir, '--listen', '127.0.0.1:0'],
-                      { stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = [];
-  let baseUrl = null;
-  let exit = null;
-  let buffered = '';
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => {
-    buffered += chunk;
-    let newline;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      output.push(`stdout: ${line}`);
-      const match = /^ates serve: listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
-      if (match && !baseUrl) baseUrl = match[1];
-    }
-  });
-  child.stderr.on('data', (chunk) => {
-    for (const line of chunk.split('\n')) if (line) output.push(`stderr: ${line}`);
-  });
-  const exited = new Promise((resolve) => {
-    child.on('exit', (code, signal) => { exit = { code, signal }; resolve(exit); });
-    child.on('error', (error) => { exit = { error: error.message }; resolve(exit); });
-  });
-  const ates = { child, output, exited, get exit() { return exit; }, baseUrl: null };
-  try {
-    await waitFor('ates serve to print its listening line', () => baseUrl || exit, { timeoutMs: 30_000 });
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw new Error(`${error.message}\n${output.join('\n')}`);
-  }
-  if (!baseUrl) {
-    throw new Error(`ates serve ended before listening: ${JSON.stringify(exit)}\n${output.join('\n')}`);
-  }
-  ates.baseUrl = baseUrl;
-  return ates;
-}
-
-// SIGTERM, then the exit status within a deadline: a clean shutdown is 0.
-async function stopAtes(ates) {
-  if (!ates.exit) ates.child.kill('SIGTERM');
-  let timer;
-  const timeout = new Promise((resolve) => { timer = setTimeout(resolve, 15_000, 'timeout'); });
-  const result = await Promise.race([ates.exited, timeout]);
-  clearTimeout(timer);
-  if (result === 'timeout') {
-    ates.child.kill('SIGKILL');
-    throw new Error(`ates did not exit within 15 s of SIGTERM\n${ates.output.join('\n')}`);
-  }
-  return result;
-}
-
-// ---- the page and its test bridge -----------------------------------------------------------
-
-const chromiumFlags = [
-  // WebGL2 in headless Chromium without a GPU: ANGLE on SwiftShader
-  // (--use-gl=swiftshader kills the GPU process; see TOOLCHAIN.md).
-  '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-
-async function widgets(page) {
-  return page.evaluate(() => window.atesTest.widgets());
-}
-
-function find(frame, window, kind, label) {
-  return frame.widgets.find((w) => w.window === window && w.kind === kind && w.label === label);
-}
-
-// Resolves once the UI completed a frame that began after this call: the
-// frame has then seen every input event sent before the call. The page's
-// frames are requestAnimationFrame callbacks, so waiting on them is a
-// condition, not a sleep.
-async function nextFrame(page) {
-  const before = (await widgets(page)).frame;
-  await page.waitForFunction((f) => window.atesTest.widgets().frame > f, before,
-                             { polling: 'raf', timeout: 5_000 });
-}
-
-// A click the ImGui way: hover, press and release on separate frames, at the
-// centre of the widget's rectangle (CSS pixels from the canvas corner).
-async function click(page, widget) {
-  const canvas = await page.evaluate(() => {
-    const r = document.getElementById('canvas').getBoundingClientRect();
-    return { x: r.left, y: r.top };
-  });
-  const x = canvas.x + widget.x + widget.w / 2;
-  const y = canvas.y + widget.y + widget.h / 2;
-  await page.mouse.move(x, y);
-  await nextFrame(page);
-  await page.mouse.down();
-  await nextFrame(page);
-  await page.mouse.up();
-  await nextFrame(page);
-}
-
-// Waits for the bridge to show a widget for which `test` holds; returns it.
-async function waitForWidget(page, what, window, kind, label, test = () => true, timeoutMs) {
-  return waitFor(what, async (note) => {
-    const widget = find(await widgets(page), window, kind, label);
-    note(widget ?? null);
-    return widget && test(widget) ? widget : null;
-  }, { timeoutMs });
-}
+import { click, find, loadChromium, log, parseArgs, startAtes, stopAtes, waitFor, waitForWidget,
+         widgets, chromiumFlags } from './harness.mjs';
 
 // ---- the scenario ---------------------------------------------------------------------------------
 
@@ -293,7 +128,7 @@ async function loginScenario(browser, baseUrl, dpr, screenshotPath) {
         (w) => (expected.exact ? w.value === expected.exact : w.value.startsWith(expected.prefix)));
       log(`dpr ${dpr}: the log-in error reads "${shown.value}"`);
     } else {
-      await waitForWidget(page, 'the log-in result', 'Log in', 'text', 'Login result');
+      await waitForWidget(page, 'the signed-in top bar', 'ates', 'text', 'Signed in as');
       log(`dpr ${dpr}: the host accepted the log-in`);
     }
 
@@ -314,11 +149,8 @@ async function loginScenario(browser, baseUrl, dpr, screenshotPath) {
 // ---- main ---------------------------------------------------------------------------------------------
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
-  if (!existsSync(args.chromium)) {
-    throw new Error(`no browser at ${args.chromium}: run scripts/install-deps.sh --test (Debian's chromium)`);
-  }
-  const chromium = await loadChromium();
+  const args = parseArgs(process.argv.slice(2), 'login.test.mjs');
+  const chromium = await loadChromium(args.chromium);
   mkdirSync(args.artifacts, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'ates-browser-'));
   let ates = null;

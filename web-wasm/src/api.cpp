@@ -33,7 +33,143 @@ std::string string_member(const json& object, const char* key) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// A JSON string member, or "" when absent, null or not a string.
+std::string text(const json& object, const char* key) { return string_member(object, key); }
+
+long long integer(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_number_integer() ? it->get<long long>() : 0;
+}
+
+// The JSON object of a 2xx answer, or the error to show.
+Result<json> object_of(const http::Response& response) {
+  if (!response.ok()) return {.error = describe_failure(response)};
+  json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) {
+    return {.error = status_line(response) + " with a body that is not a JSON object: " + quote_body(response.body)};
+  }
+  return {.value = std::move(doc)};
+}
+
+// The object member `key` of a 2xx answer's document.
+Result<json> member_object(const http::Response& response, const char* key) {
+  Result<json> doc = object_of(response);
+  if (!doc.ok()) return doc;
+  auto it = doc.value.find(key);
+  if (it == doc.value.end() || !it->is_object()) {
+    return {.error = std::string("the answer has no \"") + key + "\" object: " + quote_body(response.body)};
+  }
+  return {.value = *it};
+}
+
+User user_from(const json& u) {
+  bool active = false;
+  if (auto it = u.find("active"); it != u.end() && it->is_boolean()) active = it->get<bool>();
+  return {.id = text(u, "id"), .username = text(u, "username"), .email = text(u, "email"),
+          .role = text(u, "role"), .active = active};
+}
+
+Task task_from(const json& t) {
+  return {.id = text(t, "id"), .title = text(t, "title"), .jira_id = text(t, "jira_id"),
+          .description = text(t, "description"), .status = text(t, "status"),
+          .assignee_id = text(t, "assignee_id"), .created_at = text(t, "created_at"),
+          .completed_at = text(t, "completed_at")};
+}
+
+Entry entry_from(const json& e) {
+  Entry entry{.id = text(e, "id"), .occurred_at = text(e, "occurred_at"), .date = text(e, "date"),
+              .kind = text(e, "kind"), .amount_cents = integer(e, "amount_cents"),
+              .description = text(e, "description")};
+  if (auto it = e.find("task"); it != e.end() && it->is_object()) {
+    entry.task_title = text(*it, "title");
+    entry.task_jira_id = text(*it, "jira_id");
+  }
+  return entry;
+}
+
+// {"<key>": [item...], "next": cursor|null}
+template <typename T, typename From>
+Result<Page<T>> page_of(const http::Response& response, const char* key, From from) {
+  Result<json> doc = object_of(response);
+  if (!doc.ok()) return {.error = std::move(doc.error)};
+  auto it = doc.value.find(key);
+  if (it == doc.value.end() || !it->is_array()) {
+    return {.error = std::string("the answer has no \"") + key + "\" array: " + quote_body(response.body)};
+  }
+  Page<T> page;
+  for (const json& item : *it) {
+    if (!item.is_object()) {
+      return {.error = std::string("an item of \"") + key + "\" is not an object: " + quote_body(response.body)};
+    }
+    page.items.push_back(from(item));
+  }
+  page.next = text(doc.value, "next");
+  return {.value = std::move(page)};
+}
+
 }  // namespace
+
+std::string complete_task_path(std::string_view task_id) {
+  return std::string(kTasksPath) + "/" + std::string(task_id) + "/complete";
+}
+
+Result<Session> parse_session(const http::Response& response) {
+  Result<json> doc = object_of(response);
+  if (!doc.ok()) return {.error = std::move(doc.error)};
+  Session session{.token = text(doc.value, "token"), .expires_at = text(doc.value, "expires_at")};
+  auto user = doc.value.find("user");
+  if (session.token.empty() || user == doc.value.end() || !user->is_object()) {
+    return {.error = "the log-in answer has no token or user: " + quote_body(response.body)};
+  }
+  session.user = user_from(*user);
+  return {.value = std::move(session)};
+}
+
+Result<Task> parse_task(const http::Response& response) {
+  Result<json> task = member_object(response, "task");
+  if (!task.ok()) return {.error = std::move(task.error)};
+  return {.value = task_from(task.value)};
+}
+
+Result<Page<Task>> parse_tasks(const http::Response& response) {
+  return page_of<Task>(response, "tasks", task_from);
+}
+
+Result<Account> parse_account(const http::Response& response) {
+  Result<json> account = member_object(response, "account");
+  if (!account.ok()) return {.error = std::move(account.error)};
+  return {.value = {.user_id = text(account.value, "user_id"), .username = text(account.value, "username"),
+                    .balance_cents = integer(account.value, "balance_cents")}};
+}
+
+Result<Page<Entry>> parse_entries(const http::Response& response) {
+  return page_of<Entry>(response, "entries", entry_from);
+}
+
+std::string create_task_body(std::string_view title, std::string_view jira_id, std::string_view description) {
+  json body{{"title", title}};
+  if (!jira_id.empty()) body["jira_id"] = jira_id;
+  if (!description.empty()) body["description"] = description;
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string format_cents(long long cents) {
+  const bool negative = cents < 0;
+  unsigned long long magnitude =
+      negative ? 0ULL - static_cast<unsigned long long>(cents) : static_cast<unsigned long long>(cents);
+  std::string fraction = std::to_string(magnitude % 100);
+  if (fraction.size() < 2) fraction.insert(0, "0");
+  return (negative ? "-$" : "$") + std::to_string(magnitude / 100) + "." + fraction;
+}
+
+std::string problem_field(std::string_view detail) {
+  size_t colon = detail.find(':');
+  if (colon == std::string_view::npos || colon == 0) return {};
+  for (char c : detail.substr(0, colon)) {
+    if (!((c >= 'a' && c <= 'z') || c == '_' || (c >= '0' && c <= '9'))) return {};
+  }
+  return std::string(detail.substr(0, colon));
+}
 
 Result<Readiness> parse_readiness(const http::Response& response) {
   if (response.status == 0) return {.error = response.transport_error};

@@ -16,6 +16,14 @@ namespace ates::ui::api {
 
 inline constexpr const char* kReadyzPath = "/readyz";
 inline constexpr const char* kLoginPath = "/api/v1/auth/login";
+inline constexpr const char* kTasksPath = "/api/v1/tracker/tasks";
+inline constexpr const char* kMyOpenTasksPath = "/api/v1/tracker/tasks/mine?status=open";
+inline constexpr const char* kMyDoneTasksPath = "/api/v1/tracker/tasks/mine?status=done";
+inline constexpr const char* kMyAccountPath = "/api/v1/accounting/accounts/me";
+inline constexpr const char* kMyEntriesPath = "/api/v1/accounting/accounts/me/entries";
+
+// POST /api/v1/tracker/tasks/{id}/complete
+std::string complete_task_path(std::string_view task_id);
 
 struct PluginState {
   std::string name;
@@ -36,10 +44,82 @@ struct Result {
   bool ok() const { return error.empty(); }
 };
 
+// `user` of the auth API.
+struct User {
+  std::string id;
+  std::string username;
+  std::string email;  // empty when the host has none (null)
+  std::string role;   // "admin", "manager", "accountant" or "worker"
+  bool active = false;
+};
+
+// 200 of POST /api/v1/auth/login.
+struct Session {
+  std::string token;
+  std::string expires_at;
+  User user;
+};
+
+// `task` of the tracker API.
+struct Task {
+  std::string id;
+  std::string title;
+  std::string jira_id;  // empty when null
+  std::string description;
+  std::string status;  // "open" or "done"
+  std::string assignee_id;
+  std::string created_at;
+  std::string completed_at;  // empty while open
+};
+
+// `account` of the accounting API.
+struct Account {
+  std::string user_id;
+  std::string username;
+  long long balance_cents = 0;
+};
+
+// `entry` of an account's audit log.
+struct Entry {
+  std::string id;
+  std::string occurred_at;
+  std::string date;
+  std::string kind;  // "fee", "reward" or "payout"
+  long long amount_cents = 0;
+  std::string task_title;  // empty when the entry has no task
+  std::string task_jira_id;
+  std::string description;
+};
+
+// A list answer: the items and the cursor of the next page ("" at the end).
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next;
+};
+
 // Reads a /readyz answer. Both 200 and 503 carry the readiness document; any
 // other status, or a body that is not that document, is an error whose text
 // says what arrived.
 Result<Readiness> parse_readiness(const http::Response& response);
+
+// The answers of the API routes the screens use. A non-2xx status is an
+// error carrying describe_failure(); so is a 2xx body of the wrong shape.
+Result<Session> parse_session(const http::Response& response);
+Result<Task> parse_task(const http::Response& response);
+Result<Page<Task>> parse_tasks(const http::Response& response);
+Result<Account> parse_account(const http::Response& response);
+Result<Page<Entry>> parse_entries(const http::Response& response);
+
+// {"title", "jira_id"?, "description"?}: empty optional fields are left out.
+std::string create_task_body(std::string_view title, std::string_view jira_id, std::string_view description);
+
+// Money for people: 1234 -> "$12.34", -5 -> "-$0.05".
+std::string format_cents(long long cents);
+
+// The field a validation problem names: its detail reads "field: why"
+// (API.md). Returns "" when the detail does not start with a field name.
+std::string problem_field(std::string_view detail);
 
 // {"username": ..., "password": ...} with proper JSON escaping.
 std::string login_request_body(std::string_view username, std::string_view password);

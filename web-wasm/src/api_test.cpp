@@ -103,5 +103,66 @@ BOOST_AUTO_TEST_CASE(login_body_is_escaped_json) {
   BOOST_TEST(!login_request_body("\xff", "x").empty());
 }
 
+BOOST_AUTO_TEST_SUITE(screens)
+
+BOOST_AUTO_TEST_CASE(session_has_token_and_user) {
+  auto result = parse_session(answer(200, R"({"token":"t.k.n","expires_at":"2026-03-03T10:00:00Z",
+      "user":{"id":"u1","username":"popug","email":null,"role":"worker","active":true}})"));
+  BOOST_TEST_REQUIRE(result.ok(), result.error);
+  BOOST_TEST(result.value.token == "t.k.n");
+  BOOST_TEST(result.value.user.role == "worker");
+  BOOST_TEST(result.value.user.email.empty());
+  BOOST_TEST(result.value.user.active);
+  BOOST_TEST(!parse_session(answer(200, R"({"user":{}})")).ok());
+  BOOST_TEST(parse_session(answer(401, R"({"detail":"wrong username or password"})")).error ==
+             "wrong username or password");
+}
+
+BOOST_AUTO_TEST_CASE(tasks_page_and_nulls) {
+  auto result = parse_tasks(answer(200, R"({"next":null,"tasks":[{"id":"t1","title":"Feed","jira_id":null,
+      "description":"","status":"open","assignee_id":"u1","created_at":"2026-03-03T09:00:00Z","completed_at":null}]})"));
+  BOOST_TEST_REQUIRE(result.ok(), result.error);
+  BOOST_TEST_REQUIRE(result.value.items.size() == 1u);
+  BOOST_TEST(result.value.items[0].jira_id.empty());
+  BOOST_TEST(result.value.next.empty());
+  BOOST_TEST(!parse_tasks(answer(200, R"({"tasks":{}})")).ok());
+  BOOST_TEST(!parse_tasks(answer(200, R"({"tasks":[1]})")).ok());
+  BOOST_TEST(parse_task(answer(201, R"({"task":{"id":"t2","title":"x"}})")).value.id == "t2");
+}
+
+BOOST_AUTO_TEST_CASE(account_and_entries) {
+  auto account = parse_account(answer(200, R"({"account":{"user_id":"u1","username":"popug","balance_cents":-1600}})"));
+  BOOST_TEST_REQUIRE(account.ok(), account.error);
+  BOOST_TEST(account.value.balance_cents == -1600);
+  auto entries = parse_entries(answer(200, R"({"entries":[{"id":"e1","kind":"fee","amount_cents":-1600,
+      "date":"2026-03-03","task":{"id":"t1","title":"Feed","jira_id":"UBERPOP-42"},"description":"fee"},
+      {"id":"e2","kind":"payout","amount_cents":-100,"task":null}],"next":null})"));
+  BOOST_TEST_REQUIRE(entries.ok(), entries.error);
+  BOOST_TEST_REQUIRE(entries.value.items.size() == 2u);
+  BOOST_TEST(entries.value.items[0].task_jira_id == "UBERPOP-42");
+  BOOST_TEST(entries.value.items[1].task_title.empty());
+}
+
+BOOST_AUTO_TEST_CASE(create_task_body_leaves_out_empty_fields) {
+  const auto doc = nlohmann::json::parse(create_task_body("Feed", "", "d"));
+  BOOST_TEST(doc.at("title").get<std::string>() == "Feed");
+  BOOST_TEST(!doc.contains("jira_id"));
+  BOOST_TEST(doc.at("description").get<std::string>() == "d");
+}
+
+BOOST_AUTO_TEST_CASE(money_and_problem_fields) {
+  BOOST_TEST(format_cents(0) == "$0.00");
+  BOOST_TEST(format_cents(1234) == "$12.34");
+  BOOST_TEST(format_cents(-5) == "-$0.05");
+  BOOST_TEST(format_cents(-1600) == "-$16.00");
+  BOOST_TEST(problem_field("title: must not contain '[' or ']'") == "title");
+  BOOST_TEST(problem_field("jira_id: like UBERPOP-42") == "jira_id");
+  BOOST_TEST(problem_field("no eligible assignee: nobody to give it to") == "");
+  BOOST_TEST(problem_field("") == "");
+  BOOST_TEST(complete_task_path("t1") == "/api/v1/tracker/tasks/t1/complete");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 }  // namespace
 }  // namespace ates::ui::api

@@ -1,8 +1,13 @@
-// The log-in and host status windows; see app.hpp.
+// The frame's layout, the log-in window, the top bar and the host status;
+// see app.hpp.
 #include "app.hpp"
 
 #include <imgui.h>
 
+#include <algorithm>
+#include <cmath>
+
+#include "app_layout.hpp"
 #include "http.hpp"
 #include "theme.hpp"
 #include "widgets.hpp"
@@ -13,12 +18,8 @@ namespace {
 // Window widths in unscaled pixels (the theme multiplies by its scale).
 constexpr float kLoginWidth = 320.0f;
 constexpr float kStatusWidth = 240.0f;
-constexpr float kMargin = 12.0f;
-
-// Windows that the layout places: the user neither moves nor resizes them,
-// and nothing of them is saved between visits.
-constexpr ImGuiWindowFlags kPlacedWindow = ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize |
-                                           ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings;
+// Share of the content width that the left column (My tasks) takes.
+constexpr float kLeftColumnShare = 0.56f;
 
 ImVec4 color_for_state(const std::string& state) {
   if (state == "ready" || state == "running") return theme::kGood;
@@ -28,13 +29,43 @@ ImVec4 color_for_state(const std::string& state) {
 
 }  // namespace
 
+bool App::gets_tasks() const { return session_.user.role == "worker" || session_.user.role == "accountant"; }
+
 void App::draw(double now_s, float display_w, float display_h, int scale) {
   poll_readiness(now_s);
-  draw_host_status(scale);
-  draw_login(display_w, display_h, scale);
+  if (!signed_in()) {
+    draw_host_status(scale);
+    draw_login(display_w, display_h, scale);
+    return;
+  }
+
+  if (gets_tasks()) {
+    poll_my_tasks(now_s);
+    poll_my_account(now_s);
+  }
+
+  top_bar_h_ = draw_top_bar(display_w, scale);
+  const float margin = layout::kMargin * scale;
+  const float top = top_bar_h_ + margin;
+  const float width = std::max(display_w - 2 * margin, 1.0f);
+  const float height = std::max(display_h - top - margin, 1.0f);
+
+  if (gets_tasks()) {
+    // Two columns: My tasks on the left; Create task over My account on the
+    // right.
+    const float left_w = std::floor(width * kLeftColumnShare);
+    const float right_x = margin + left_w + margin;
+    const float right_w = std::max(width - left_w - margin, 1.0f);
+    draw_my_tasks({ImVec2(margin, top), ImVec2(left_w, height)});
+    const float create_h = draw_create_task({ImVec2(right_x, top), ImVec2(right_w, 0)});
+    const float account_y = top + create_h + margin;
+    draw_my_account({ImVec2(right_x, account_y), ImVec2(right_w, std::max(display_h - account_y - margin, 1.0f))});
+  } else {
+    draw_create_task({ImVec2(margin, top), ImVec2(std::min(width, 420.0f * scale), 0)});
+  }
 }
 
-// ---- log in -----------------------------------------------------------------
+// ---- log in, log out -----------------------------------------------------------
 
 void App::draw_login(float display_w, float display_h, int scale) {
   // Anchored by its top edge a third of the way down, so a message appearing
@@ -42,7 +73,7 @@ void App::draw_login(float display_w, float display_h, int scale) {
   // under the user's pointer.
   ImGui::SetNextWindowPos(ImVec2(display_w * 0.5f, display_h * 0.3f), ImGuiCond_Always, ImVec2(0.5f, 0.0f));
   ImGui::SetNextWindowSize(ImVec2(kLoginWidth * scale, 0.0f), ImGuiCond_Always);
-  if (widgets::begin_window("Log in", kPlacedWindow | ImGuiWindowFlags_AlwaysAutoResize)) {
+  if (widgets::begin_window("Log in", layout::kPlacedWindow | ImGuiWindowFlags_AlwaysAutoResize)) {
     bool submit = false;
     widgets::labeled_input("Username", "##username", login_.username);
     // Enter in the password field submits, as on any log-in form.
@@ -53,11 +84,7 @@ void App::draw_login(float display_w, float display_h, int scale) {
                                    !login_.in_flight);
     if (submit && !login_.in_flight) submit_login();
 
-    if (!login_.error.empty()) {
-      widgets::message("Login error", login_.error, theme::kError);
-    } else if (!login_.signed_in.empty()) {
-      widgets::message("Login result", "Logged in as " + login_.signed_in, theme::kGood);
-    }
+    if (!login_.error.empty()) widgets::message("Login error", login_.error, theme::kError);
   }
   widgets::end_window();
 }
@@ -69,32 +96,72 @@ void App::submit_login() {
   }
   login_.in_flight = true;
   login_.error.clear();
-  login_.signed_in.clear();
-  std::string username = login_.username;
   http::post_json(api::kLoginPath, api::login_request_body(login_.username, login_.password),
-                  [this, username](const http::Response& response) {
+                  [this](const http::Response& response) {
                     login_.in_flight = false;
-                    if (response.ok()) {
-                      // The auth plugin's session contract is not settled
-                      // yet; for now a 2xx only says who logged in.
-                      login_.signed_in = username;
-                    } else {
-                      login_.error = api::describe_failure(response);
+                    api::Result<api::Session> result = api::parse_session(response);
+                    if (!result.ok()) {
+                      login_.error = std::move(result.error);
+                      return;
                     }
+                    ++generation_;
+                    session_ = std::move(result.value);
+                    http::set_bearer_token(session_.token);
+                    login_.password.clear();
                   });
+}
+
+void App::log_out() {
+  // The token is a JWT: there is nothing to revoke on the host; forgetting
+  // it (and everything shown with it) is the log-out.
+  ++generation_;
+  http::set_bearer_token({});
+  session_ = {};
+  my_tasks_ = {};
+  create_ = {};
+  my_account_ = {};
+}
+
+// ---- top bar --------------------------------------------------------------------
+
+float App::draw_top_bar(float display_w, int scale) {
+  ImGui::SetNextWindowPos(ImVec2(0, 0), ImGuiCond_Always);
+  ImGui::SetNextWindowSize(ImVec2(display_w, 0), ImGuiCond_Always);
+  float height = 0;
+  if (widgets::begin_window("ates", layout::kPlacedWindow | ImGuiWindowFlags_NoTitleBar |
+                                        ImGuiWindowFlags_AlwaysAutoResize)) {
+    ImGui::AlignTextToFramePadding();  // the texts on the Log out button's line
+    widgets::caption_value("Signed in as", session_.user.username, theme::kAccent);
+    ImGui::SameLine(0, 24.0f * scale);
+    widgets::caption_value("Role", session_.user.role, theme::kAccent);
+    ImGui::SameLine(0, 24.0f * scale);
+    if (!host_.poll.answered) {
+      widgets::caption_value("Host", "checking...", theme::kTextMuted);
+    } else if (!host_.poll.error.empty()) {
+      widgets::caption_value("Host", "unknown: " + host_.poll.error, theme::kError);
+    } else {
+      widgets::caption_value("Host", host_.readiness.status, color_for_state(host_.readiness.status));
+    }
+    const float button_w = ImGui::CalcTextSize("Log out").x + 2 * ImGui::GetStyle().FramePadding.x;
+    ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - button_w);
+    if (widgets::button("Log out")) log_out();
+    height = ImGui::GetWindowSize().y;
+  }
+  widgets::end_window();
+  return height;
 }
 
 // ---- host status -------------------------------------------------------------
 
 void App::draw_host_status(int scale) {
-  ImGui::SetNextWindowPos(ImVec2(kMargin * scale, kMargin * scale), ImGuiCond_Always);
+  ImGui::SetNextWindowPos(ImVec2(layout::kMargin * scale, layout::kMargin * scale), ImGuiCond_Always);
   ImGui::SetNextWindowSize(ImVec2(kStatusWidth * scale, 0.0f), ImGuiCond_Always);
-  if (widgets::begin_window("Host", kPlacedWindow | ImGuiWindowFlags_AlwaysAutoResize)) {
-    if (!host_.answered) {
+  if (widgets::begin_window("Host", layout::kPlacedWindow | ImGuiWindowFlags_AlwaysAutoResize)) {
+    if (!host_.poll.answered) {
       widgets::caption_value("Status", "checking...", theme::kTextMuted);
-    } else if (!host_.error.empty()) {
+    } else if (!host_.poll.error.empty()) {
       widgets::caption_value("Status", "unknown", theme::kError);
-      widgets::message("Status error", host_.error, theme::kError);
+      widgets::message("Status error", host_.poll.error, theme::kError);
     } else {
       const std::string& status = host_.readiness.status;
       widgets::caption_value("Status", status, color_for_state(status));
@@ -110,20 +177,18 @@ void App::draw_host_status(int scale) {
 }
 
 void App::poll_readiness(double now_s) {
-  // One request at a time: a host slower than the poll period gets no pile
-  // of concurrent polls, and answers cannot arrive out of order.
-  if (host_.in_flight || now_s - host_.last_poll_s < kReadinessPollSeconds) return;
-  host_.in_flight = true;
-  host_.last_poll_s = now_s;
+  if (!host_.poll.due(now_s, kReadinessPollSeconds)) return;
+  host_.poll.in_flight = true;
+  host_.poll.last_s = now_s;
   http::get(api::kReadyzPath, [this](const http::Response& response) {
-    host_.in_flight = false;
-    host_.answered = true;
+    host_.poll.in_flight = false;
+    host_.poll.answered = true;
     api::Result<api::Readiness> result = api::parse_readiness(response);
     if (result.ok()) {
       host_.readiness = std::move(result.value);
-      host_.error.clear();
+      host_.poll.error.clear();
     } else {
-      host_.error = std::move(result.error);
+      host_.poll.error = std::move(result.error);
     }
   });
 }

@@ -1,11 +1,24 @@
-// The UI's screens and their state: for now the log-in window and the host
-// status window (DESIGN §10 lists the windows still to come).
+// The UI's screens and their state.
+//
+// Signed out: the log-in window and the host status window. Signed in: a top
+// bar (who, role, host status, log-out) and the windows of the user's role
+// (docs/ui.md lists them): "My tasks" and "My account" for those who get
+// tasks (workers, accountants), "Create task" for every role. Each window
+// refreshes itself every kRefreshSeconds, and at once after an action that
+// changes what it shows.
+//
+// The code is split by screen: app.cpp (frame, layout, log-in, top bar,
+// host status), app_tasks.cpp (My tasks, Create task), app_account.cpp (My
+// account).
 //
 // draw() runs once per frame; HTTP answers arrive between frames through
 // callbacks that capture `this`, so an App must outlive every request it
-// started: main.cpp keeps the one App for the life of the page.
-// Single-threaded.
+// started: main.cpp keeps the one App for the life of the page. Answers
+// that arrive after a log-out (or a log-in as someone else) are dropped by
+// comparing the session generation they were asked in. Single-threaded.
 #pragma once
+
+#include <imgui.h>
 
 #include <string>
 
@@ -23,28 +36,94 @@ class App {
  private:
   // How often the status window asks GET /readyz.
   static constexpr double kReadinessPollSeconds = 2.0;
+  // How often the signed-in windows ask for their data again.
+  static constexpr double kRefreshSeconds = 3.0;
 
+  // A window's place: top-left corner and size, device pixels.
+  struct Rect {
+    ImVec2 pos;
+    ImVec2 size;
+  };
+
+  // One periodically refreshed GET: at most one request in flight, so a slow
+  // host gets no pile of polls and answers cannot arrive out of order.
+  struct Poll {
+    bool in_flight = false;
+    bool answered = false;
+    double last_s = -1e9;
+    std::string error;  // why the last answer was not usable; "" when it was
+    bool due(double now_s, double period_s) const { return !in_flight && now_s - last_s >= period_s; }
+    void refresh_now() { last_s = -1e9; }
+  };
+
+  bool signed_in() const { return !session_.token.empty(); }
+  bool gets_tasks() const;  // workers and accountants are assigned tasks
+
+  // ---- app.cpp
   void draw_login(float display_w, float display_h, int scale);
   void submit_login();
-
+  void log_out();
+  // Returns the bar's height (device pixels).
+  float draw_top_bar(float display_w, int scale);
   void draw_host_status(int scale);
   void poll_readiness(double now_s);
+
+  // ---- app_tasks.cpp
+  void draw_my_tasks(const Rect& rect);
+  void poll_my_tasks(double now_s);
+  void complete_task(const api::Task& task);
+  // Returns the window's height (device pixels).
+  float draw_create_task(const Rect& rect);
+  void submit_create_task();
+
+  // ---- app_account.cpp
+  void draw_my_account(const Rect& rect);
+  void poll_my_account(double now_s);
 
   struct LoginForm {
     std::string username;
     std::string password;
     bool in_flight = false;
-    std::string error;      // shown in red under the button
-    std::string signed_in;  // the user name the host accepted
+    std::string error;  // shown in red under the button
   } login_;
 
+  api::Session session_;  // token empty: signed out
+  // Bumped at every log-in and log-out; answers to an older generation are
+  // dropped.
+  int generation_ = 0;
+
   struct HostStatus {
-    bool in_flight = false;
-    bool answered = false;  // at least one poll has completed
-    double last_poll_s = -1e9;
+    Poll poll;
     api::Readiness readiness;
-    std::string error;  // why the last poll did not yield readiness
   } host_;
+
+  struct MyTasks {
+    Poll open_poll;
+    Poll done_poll;
+    std::vector<api::Task> open;
+    std::vector<api::Task> done;
+    std::string completing_id;  // the task whose completion is in flight
+    std::string action_error;   // why the last mark-done failed
+  } my_tasks_;
+
+  struct CreateTask {
+    std::string title;
+    std::string jira_id;
+    std::string description;
+    bool in_flight = false;
+    std::string error_field;  // "title", "jira_id", "description" or "" (under the button)
+    std::string error;
+    std::string result;  // what the last success did
+  } create_;
+
+  struct MyAccount {
+    Poll account_poll;
+    Poll entries_poll;
+    api::Account account;
+    std::vector<api::Entry> entries;
+  } my_account_;
+
+  float top_bar_h_ = 0;  // from the last frame, to place the windows under it
 };
 
 }  // namespace ates::ui

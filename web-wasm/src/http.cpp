@@ -6,19 +6,30 @@
 #include <utility>
 #include <vector>
 
+#include <emscripten/emscripten.h>
 #include <emscripten/fetch.h>
 
 namespace ates::ui::http {
 namespace {
 
-// Owns what a request needs until its callback has run: emscripten_fetch
-// reads the headers and body when the request starts, but keeping them with
-// the callback makes the lifetime obvious and costs nothing.
+std::string bearer;  // "Bearer <token>", or "" when logged out
+
+// Owns what a request needs until its callback has run, including across
+// the retries of a 503: emscripten_fetch reads the headers and body when a
+// request starts, and a retry starts it again.
 struct Pending {
+  std::string method;
+  std::string url;
   Callback done;
   std::string body;
-  std::vector<const char*> headers;  // name, value, ..., nullptr (static strings)
+  std::vector<std::string> header_text;  // name, value, ...
+  std::vector<const char*> headers;      // pointers into header_text, then nullptr
+  int retries_left = kRetries503;
 };
+
+void start(std::unique_ptr<Pending> pending);
+
+void retry(void* arg) { start(std::unique_ptr<Pending>(static_cast<Pending*>(arg))); }
 
 void finish(emscripten_fetch_t* fetch) {
   std::unique_ptr<Pending> pending(static_cast<Pending*>(fetch->userData));
@@ -35,17 +46,22 @@ void finish(emscripten_fetch_t* fetch) {
                                std::to_string(kTimeoutMs / 1000) + " s)";
   }
   emscripten_fetch_close(fetch);
+  if (response.status == 503 && pending->retries_left > 0) {
+    --pending->retries_left;
+    emscripten_async_call(retry, pending.release(), static_cast<int>(kRetryDelayMs));
+    return;
+  }
   pending->done(response);
 }
 
-void start(const char* method, const std::string& url, std::string body, std::vector<const char*> headers,
-           Callback done) {
-  auto pending = std::make_unique<Pending>(Pending{std::move(done), std::move(body), std::move(headers)});
+void start(std::unique_ptr<Pending> pending) {
+  pending->headers.clear();
+  for (const std::string& text : pending->header_text) pending->headers.push_back(text.c_str());
   pending->headers.push_back(nullptr);
 
   emscripten_fetch_attr_t attr;
   emscripten_fetch_attr_init(&attr);
-  std::strncpy(attr.requestMethod, method, sizeof(attr.requestMethod) - 1);
+  std::strncpy(attr.requestMethod, pending->method.c_str(), sizeof(attr.requestMethod) - 1);
   attr.attributes = EMSCRIPTEN_FETCH_LOAD_TO_MEMORY;
   attr.timeoutMSecs = kTimeoutMs;
   attr.requestHeaders = pending->headers.data();
@@ -60,27 +76,39 @@ void start(const char* method, const std::string& url, std::string body, std::ve
   attr.onerror = finish;
   attr.userData = pending.get();
 
-  if (emscripten_fetch(&attr, url.c_str()) == nullptr) {
+  if (emscripten_fetch(&attr, pending->url.c_str()) == nullptr) {
     Response response;
-    response.transport_error = "the browser refused to start the request to " + url;
+    response.transport_error = "the browser refused to start the request to " + pending->url;
     pending->done(response);
     return;
   }
   pending.release();  // finish() owns it now
 }
 
+void request(const char* method, const std::string& url, std::string body, std::vector<std::string> headers,
+             Callback done) {
+  if (!bearer.empty()) {
+    headers.push_back("Authorization");
+    headers.push_back(bearer);
+  }
+  start(std::make_unique<Pending>(
+      Pending{method, url, std::move(done), std::move(body), std::move(headers), {}, kRetries503}));
+}
+
 }  // namespace
+
+void set_bearer_token(std::string token) { bearer = token.empty() ? std::string() : "Bearer " + token; }
 
 void get(const std::string& url, Callback done) {
   // no-cache: a status poll must see the host's answer now, not a cached one.
-  start("GET", url, {}, {"Accept", "application/json, application/problem+json", "Cache-Control", "no-cache"},
-        std::move(done));
+  request("GET", url, {}, {"Accept", "application/json, application/problem+json", "Cache-Control", "no-cache"},
+          std::move(done));
 }
 
 void post_json(const std::string& url, std::string json_body, Callback done) {
-  start("POST", url, std::move(json_body),
-        {"Content-Type", "application/json", "Accept", "application/json, application/problem+json"},
-        std::move(done));
+  request("POST", url, std::move(json_body),
+          {"Content-Type", "application/json", "Accept", "application/json, application/problem+json"},
+          std::move(done));
 }
 
 }  // namespace ates::ui::http

@@ -6,7 +6,9 @@
 // returns). The callback sees every outcome: a 2xx answer, an error answer
 // with its body (the host's application/problem+json), or no answer at all
 // (status 0: network error, timeout, host down) with a reason. Nothing is
-// retried or dropped here; deciding what to show is the caller's job.
+// dropped here; deciding what to show is the caller's job. The one retry:
+// a 503 (a plugin reloading, a dependency briefly away) is asked again up to
+// kRetries503 times, kRetryDelayMs apart, before the caller sees it.
 //
 // Not thread-safe: the UI is single-threaded (no pthreads in this build).
 #pragma once
@@ -33,6 +35,13 @@ using Callback = std::function<void(const Response&)>;
 
 // How long a request may take before it ends as status 0 with a timeout.
 inline constexpr unsigned kTimeoutMs = 10'000;
+
+inline constexpr int kRetries503 = 3;
+inline constexpr unsigned kRetryDelayMs = 1'000;
+
+// The session's token: sent as "Authorization: Bearer <token>" on every
+// request from now on; "" (log-out) stops sending it.
+void set_bearer_token(std::string token);
 
 // GET `url` (relative URLs resolve against the page, i.e. the host).
 void get(const std::string& url, Callback done);

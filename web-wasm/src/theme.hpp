@@ -26,6 +26,8 @@ inline const ImVec4 kTextMuted{0.62f, 0.66f, 0.72f, 1.0f};
 inline const ImVec4 kGood{0.40f, 0.83f, 0.55f, 1.0f};
 inline const ImVec4 kWarning{0.95f, 0.76f, 0.35f, 1.0f};
 inline const ImVec4 kError{1.00f, 0.42f, 0.42f, 1.0f};
+// Values that name the user or are the point of a window (a balance).
+inline const ImVec4 kAccent{0.55f, 0.72f, 1.00f, 1.0f};
 
 // The page behind the windows (also index.html's background, so nothing
 // flashes while the module loads).

@@ -55,6 +55,15 @@ bool wide_button(const char* label, bool enabled) {
   return clicked && enabled;
 }
 
+bool button(const char* label, const char* record_label, bool enabled) {
+  ImGui::BeginDisabled(!enabled);
+  bool clicked = ImGui::Button(label);
+  ImGui::EndDisabled();
+  record_last_item(test_bridge::Kind::button, record_label != nullptr ? std::string_view(record_label)
+                                                                      : visible_part(label));
+  return clicked && enabled;
+}
+
 void caption_value(const char* caption, std::string_view value, ImVec4 color) {
   ImGui::BeginGroup();
   ImGui::Text("%s:", caption);
@@ -64,6 +73,13 @@ void caption_value(const char* caption, std::string_view value, ImVec4 color) {
   ImGui::PopStyleColor();
   ImGui::EndGroup();
   record_last_item(test_bridge::Kind::text, visible_part(caption), value);
+}
+
+void text(const char* label, std::string_view text, ImVec4 color) {
+  ImGui::PushStyleColor(ImGuiCol_Text, color);
+  ImGui::TextUnformatted(text.data(), text.data() + text.size());
+  ImGui::PopStyleColor();
+  record_last_item(test_bridge::Kind::text, label, text);
 }
 
 void message(const char* label, std::string_view text, ImVec4 color) {

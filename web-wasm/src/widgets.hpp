@@ -29,9 +29,19 @@ bool labeled_input(const char* caption, const char* id, std::string& value, ImGu
 // never return true.
 bool wide_button(const char* label, bool enabled = true);
 
+// A button as wide as its label; true when clicked. `record_label` names it
+// for the bridge when the visible label is not unique (a "Mark done" per
+// row); nullptr records the visible label.
+bool button(const char* label, const char* record_label = nullptr, bool enabled = true);
+
 // "caption: value" on one line with the value in `color`. The bridge records
 // label = caption, value = value.
 void caption_value(const char* caption, std::string_view value, ImVec4 color);
+
+// One line of text in `color`, never wrapped (table cells of dates, kinds,
+// amounts: a fixed-width column sizes itself to them). The bridge records
+// `label` with the text as value.
+void text(const char* label, std::string_view text, ImVec4 color);
 
 // Wrapped text in `color` (messages, errors). The bridge records `label`
 // with the text as value.

@@ -1,0 +1,244 @@
+// The browser tests' fixtures (STYLE habit 8: fixtures are a library):
+// arguments, logging, waiting on conditions, a real `ates serve` on a free
+// port, headless chromium with WebGL2, and the UI's test bridge (find a
+// widget by window, kind and label; click it with real mouse events on
+// separate frames; type into it). See docs/ui.md.
+//
+// [SECTION] index
+//   - arguments and logging
+//   - waiting on conditions
+//   - the ates process
+//   - the page and its test bridge
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+// Imported on demand so that a missing node_modules/ says how to fix it.
+export async function loadChromium(chromiumPath) {
+  if (!existsSync(chromiumPath)) {
+    throw new Error(`no browser at ${chromiumPath}: run scripts/install-deps.sh --test (Debian's chromium)`);
+  }
+  try {
+    return (await import('playwright-core')).chromium;
+  } catch (error) {
+    throw new Error('playwright-core is not installed: run scripts/install-deps.sh --test ' +
+                    `(npm ci in tests/browser). ${error.message}`);
+  }
+}
+
+// ---- arguments and logging -------------------------------------------------------
+
+export function parseArgs(argv, usage) {
+  const args = { chromium: '/usr/bin/chromium' };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [key, value] = [argv[i], argv[i + 1]];
+    if (value === undefined) throw new Error(`${key} needs a value`);
+    if (key === '--ates') args.ates = value;
+    else if (key === '--artifacts') args.artifacts = value;
+    else if (key === '--chromium') args.chromium = value;
+    else throw new Error(`unknown argument ${key}`);
+  }
+  if (!args.ates || !args.artifacts) {
+    throw new Error(`usage: node ${usage} --ates <path> --artifacts <dir> [--chromium <path>]`);
+  }
+  return args;
+}
+
+const started = Date.now();
+export function log(message) {
+  console.log(`[${((Date.now() - started) / 1000).toFixed(2)}s] ${message}`);
+}
+
+// ---- waiting on conditions ---------------------------------------------------------
+
+// Polls `probe` until it returns a truthy value, which it returns; fails
+// with `what` and the last thing the probe noted (probe(note): note(x)
+// records x for the failure message) once `timeoutMs` has passed. The pause
+// between polls yields to the event loop; it is not a guess at timing.
+export async function waitFor(what, probe, { timeoutMs = 10_000, intervalMs = 25 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let seen;
+  const note = (value) => { seen = value; };
+  for (;;) {
+    const result = await probe(note);
+    if (result) return result;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${JSON.stringify(seen)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+// ---- the ates process -----------------------------------------------------------------
+
+// Starts `ates serve` on a free port and resolves once it printed
+// "ates serve: listening on http://127.0.0.1:PORT".
+// `extraArgs`: more `ates serve` arguments (e.g. ['--fake-clock', TIME]).
+export async function startAtes(atesPath, dataDir, extraArgs = []) {
+  const child = spawn(atesPath, ['serve', '--data', dataDir, '--listen', '127.0.0.1:0', ...extraArgs],
+                      { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = [];
+  let baseUrl = null;
+  let exit = null;
+  let buffered = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (chunk) => {
+    buffered += chunk;
+    let newline;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      output.push(`stdout: ${line}`);
+      const match = /^ates serve: listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
+      if (match && !baseUrl) baseUrl = match[1];
+    }
+  });
+  child.stderr.on('data', (chunk) => {
+    for (const line of chunk.split('\n')) if (line) output.push(`stderr: ${line}`);
+  });
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => { exit = { code, signal }; resolve(exit); });
+    child.on('error', (error) => { exit = { error: error.message }; resolve(exit); });
+  });
+  const ates = { child, output, exited, get exit() { return exit; }, baseUrl: null };
+  try {
+    await waitFor('ates serve to print its listening line', () => baseUrl || exit, { timeoutMs: 30_000 });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${error.message}\n${output.join('\n')}`);
+  }
+  if (!baseUrl) {
+    throw new Error(`ates serve ended before listening: ${JSON.stringify(exit)}\n${output.join('\n')}`);
+  }
+  ates.baseUrl = baseUrl;
+  return ates;
+}
+
+// `ates user add` (the password on stdin), before the server starts, so that
+// every plugin's replica knows the user from its first moment.
+export function addUser(atesPath, dataDir, username, role, password) {
+  const result = spawnSync(atesPath, ['user', 'add', '--data', dataDir, '--username', username, '--role', role],
+                           { input: `${password}\n`, encoding: 'utf8' });
+  if (result.status !== 0) {
+    throw new Error(`ates user add ${username} (${role}) exited ${result.status}: ${result.stderr}${result.stdout}`);
+  }
+}
+
+// SIGTERM, then the exit status within a deadline: a clean shutdown is 0.
+export async function stopAtes(ates) {
+  if (!ates.exit) ates.child.kill('SIGTERM');
+  let timer;
+  const timeout = new Promise((resolve) => { timer = setTimeout(resolve, 15_000, 'timeout'); });
+  const result = await Promise.race([ates.exited, timeout]);
+  clearTimeout(timer);
+  if (result === 'timeout') {
+    ates.child.kill('SIGKILL');
+    throw new Error(`ates did not exit within 15 s of SIGTERM\n${ates.output.join('\n')}`);
+  }
+  return result;
+}
+
+// ---- the page and its test bridge -----------------------------------------------------------
+
+export const chromiumFlags = [
+  // WebGL2 in headless Chromium without a GPU: ANGLE on SwiftShader
+  // (--use-gl=swiftshader kills the GPU process; see TOOLCHAIN.md).
+  '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+export async function widgets(page) {
+  return page.evaluate(() => window.atesTest.widgets());
+}
+
+export function find(frame, window, kind, label) {
+  return frame.widgets.find((w) => w.window === window && w.kind === kind && w.label === label);
+}
+
+// Resolves once the UI completed a frame that began after this call: the
+// frame has then seen every input event sent before the call. The page's
+// frames are requestAnimationFrame callbacks, so waiting on them is a
+// condition, not a sleep.
+export async function nextFrame(page) {
+  const before = (await widgets(page)).frame;
+  await page.waitForFunction((f) => window.atesTest.widgets().frame > f, before,
+                             { polling: 'raf', timeout: 5_000 });
+}
+
+// A click the ImGui way: hover, press and release on separate frames, at the
+// centre of the widget's rectangle (CSS pixels from the canvas corner).
+export async function click(page, widget) {
+  const canvas = await page.evaluate(() => {
+    const r = document.getElementById('canvas').getBoundingClientRect();
+    return { x: r.left, y: r.top };
+  });
+  const x = canvas.x + widget.x + widget.w / 2;
+  const y = canvas.y + widget.y + widget.h / 2;
+  await page.mouse.move(x, y);
+  await nextFrame(page);
+  await page.mouse.down();
+  await nextFrame(page);
+  await page.mouse.up();
+  await nextFrame(page);
+}
+
+// Waits for the bridge to show a widget for which `test` holds; returns it.
+export async function waitForWidget(page, what, window, kind, label, test = () => true, timeoutMs) {
+  return waitFor(what, async (note) => {
+    const widget = find(await widgets(page), window, kind, label);
+    note(widget ?? null);
+    return widget && test(widget) ? widget : null;
+  }, { timeoutMs });
+}
+
+// Types `text` into the input `label` of `window`: clicks it, waits until it
+// has the keyboard, selects what it held, types, and waits until it reads
+// `expected` (the masked value for a password).
+export async function typeInto(page, window, label, text, expected = text) {
+  await click(page, find(await widgets(page), window, 'input', label));
+  await waitForWidget(page, `${window}/${label} to take the keyboard`, window, 'input', label, (w) => w.active);
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(text);
+  return waitForWidget(page, `${window}/${label} to read ${JSON.stringify(expected)}`, window, 'input', label,
+                       (w) => w.value === expected);
+}
+
+// Opens the UI at `dpr` in a new context; resolves with the page once the
+// UI drew frame 2, and the time to its first frame.
+export async function openUi(browser, baseUrl, dpr, { width = 1280, height = 720 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: dpr });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('console', (message) => log(`  [console.${message.type()}] ${message.text()}`));
+  page.on('pageerror', (error) => { pageErrors.push(error.message); log(`  [pageerror] ${error.message}`); });
+  const navigationStart = Date.now();
+  await page.goto(`${baseUrl}/`);
+  await page.waitForFunction(() => window.atesReady || window.atesError, null, { timeout: 30_000 });
+  const wallMs = Date.now() - navigationStart;
+  const state = await page.evaluate(() => ({ error: window.atesError, firstFrameMs: window.atesFirstFrameMs }));
+  if (state.error !== undefined) throw new Error(`the UI reported a start-up error: ${state.error}`);
+  return { context, page, pageErrors, firstFrameMs: state.firstFrameMs, readyMs: wallMs };
+}
+
+// Logs in through the Log in window with real keyboard and mouse events.
+export async function logInThroughUi(page, username, password) {
+  await typeInto(page, 'Log in', 'Username', username);
+  await typeInto(page, 'Log in', 'Password', password, '*'.repeat(Buffer.byteLength(password)));
+  await click(page, find(await widgets(page), 'Log in', 'button', 'Log in'));
+}
+
+// The host's API as a test client (to know what the UI should show).
+export async function api(baseUrl, method, path, { token, body } = {}) {
+  const headers = { accept: 'application/json, application/problem+json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${baseUrl}${path}`, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: response.status, json, text };
+}

@@ -1,0 +1,173 @@
+// Browser test of a worker's day (docs/ui.md): against a real `ates serve
+// --fake-clock`, a worker added with `ates user add` logs in through the UI,
+// sees exactly the worker's windows, is shown the host's validation error
+// beside the Title field, creates a task (assigned to them: the only
+// worker), marks it done, and sees the fee and then the reward change the
+// balance in "My account" (accounting applies them asynchronously; the UI
+// refreshes every few seconds). Everything is done with real mouse and
+// keyboard events at the widgets' rectangles from the test bridge.
+//
+//   node worker.test.mjs --ates <path to ates> --artifacts <dir>
+//
+// Leaves worker-validation.png and worker.png in <dir> (*-failure.png when
+// a step fails). Exit code 0 when every check passed; every wait is a
+// condition with a deadline.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { addUser, api, chromiumFlags, click, find, loadChromium, log, logInThroughUi, openUi, parseArgs,
+         startAtes, stopAtes, typeInto, waitFor, waitForWidget, widgets } from './harness.mjs';
+
+const kWorker = { username: 'popug', password: 'correct-horse' };
+const kFakeClock = '2026-03-03T09:00:00Z';
+// Accounting applies the tracker's events asynchronously and the UI asks
+// again every 3 s: allow several rounds.
+const kMoneyTimeoutMs = 20_000;
+
+// Web-wasm/src/api.cpp format_cents().
+function dollars(cents) {
+  const magnitude = Math.abs(cents);
+  return `${cents < 0 ? '-' : ''}$${Math.floor(magnitude / 100)}.${String(magnitude % 100).padStart(2, '0')}`;
+}
+
+// Waits until the UI's Balance shows what the host's account says, and the
+// host's audit log satisfies `entriesOk`; returns the balance in cents.
+async function waitForBalance(page, baseUrl, token, what, entriesOk) {
+  return waitFor(what, async (note) => {
+    const [account, entries, frame] = await Promise.all([
+      api(baseUrl, 'GET', '/api/v1/accounting/accounts/me', { token }),
+      api(baseUrl, 'GET', '/api/v1/accounting/accounts/me/entries', { token }),
+      widgets(page)]);
+    const shown = find(frame, 'My account', 'text', 'Balance');
+    const cents = account.json?.account?.balance_cents;
+    note({ shown: shown?.value, account: account.json, entries: entries.json });
+    if (!entriesOk(entries.json?.entries ?? []) || shown?.value !== dollars(cents)) return null;
+    return { cents };
+  }, { timeoutMs: kMoneyTimeoutMs, intervalMs: 100 });
+}
+
+async function workerScenario(browser, baseUrl, artifacts) {
+  const { context, page, pageErrors, firstFrameMs } = await openUi(browser, baseUrl, 1);
+  let screenshot = join(artifacts, 'worker-validation.png');
+  try {
+    log(`worker: first frame ${firstFrameMs.toFixed(0)} ms after navigation start`);
+    const login = await api(baseUrl, 'POST', '/api/v1/auth/login', { body: kWorker });
+    assert.equal(login.status, 200, `the worker logs in through the API: ${login.text}`);
+    const token = login.json.token;
+
+    await logInThroughUi(page, kWorker.username, kWorker.password);
+    await waitForWidget(page, 'the top bar to name the worker', 'ates', 'text', 'Signed in as',
+                        (w) => w.value === kWorker.username);
+    // Exactly the worker's windows.
+    const windows = await waitFor('the worker\'s windows', async (note) => {
+      const names = (await widgets(page)).widgets.filter((w) => w.kind === 'window').map((w) => w.label).sort();
+      note(names);
+      return names.length === 4 ? names : null;
+    });
+    assert.deepEqual(windows, ['Create task', 'My account', 'My tasks', 'ates']);
+    assert.equal(find(await widgets(page), 'ates', 'text', 'Role').value, 'worker');
+    await waitForWidget(page, 'a zero balance', 'My account', 'text', 'Balance', (w) => w.value === '$0.00');
+    log('worker: logged in; windows ' + windows.join(', ') + '; balance $0.00');
+
+    // The host's validation error, beside the field it names.
+    const badTitle = 'Feed the [parrots]';
+    const expected = await api(baseUrl, 'POST', '/api/v1/tracker/tasks', { token, body: { title: badTitle } });
+    assert.equal(expected.status, 400, `a title with '[' is refused: ${expected.text}`);
+    await typeInto(page, 'Create task', 'Title', badTitle);
+    await click(page, find(await widgets(page), 'Create task', 'button', 'Create task'));
+    const titleError = await waitForWidget(page, `the title error ${JSON.stringify(expected.json.detail)}`,
+                                           'Create task', 'text', 'Title error', (w) => w.value === expected.json.detail);
+    const frame = await widgets(page);
+    const [titleInput, jiraInput] = [find(frame, 'Create task', 'input', 'Title'), find(frame, 'Create task', 'input', 'Jira id')];
+    assert.ok(titleError.y >= titleInput.y + titleInput.h && titleError.y + titleError.h <= jiraInput.y,
+              `the error is between the Title and Jira id fields: ${JSON.stringify({ titleInput, titleError, jiraInput })}`);
+    assert.equal(find(frame, 'Create task', 'text', 'Create error'), undefined, 'no form-wide error as well');
+    await page.screenshot({ path: screenshot });
+    log(`worker: "${titleError.value}" shown under Title; screenshot ${screenshot}`);
+
+    // Create a task: it goes to the only worker.
+    screenshot = join(artifacts, 'worker.png');
+    const title = 'Feed the parrots';
+    await typeInto(page, 'Create task', 'Title', title);
+    await typeInto(page, 'Create task', 'Jira id', 'UBERPOP-42');
+    await typeInto(page, 'Create task', 'Description', 'Seeds, then water');
+    await click(page, find(await widgets(page), 'Create task', 'button', 'Create task'));
+    await waitForWidget(page, 'the task to be created', 'Create task', 'text', 'Create result',
+                        (w) => w.value.includes('assigned to you'));
+    assert.equal(find(await widgets(page), 'Create task', 'text', 'Title error'), undefined, 'the title error is gone');
+    await waitForWidget(page, 'the task in My tasks', 'My tasks', 'text', 'Open task',
+                        (w) => w.value === `[UBERPOP-42] ${title}`);
+    const afterFee = await waitForBalance(page, baseUrl, token, 'the fee in the balance',
+                                          (entries) => entries.some((e) => e.kind === 'fee'));
+    assert.ok(afterFee.cents < 0, `the fee makes the balance negative: ${afterFee.cents}`);
+    log(`worker: created "${title}"; balance after the fee ${dollars(afterFee.cents)}`);
+
+    // Mark it done: the reward arrives and the balance changes.
+    await click(page, find(await widgets(page), 'My tasks', 'button', `Mark done: ${title}`));
+    await waitForWidget(page, 'the task among the done ones', 'My tasks', 'text', 'Done task',
+                        (w) => w.value === `[UBERPOP-42] ${title}`);
+    const afterReward = await waitForBalance(page, baseUrl, token, 'the reward in the balance',
+                                             (entries) => entries.some((e) => e.kind === 'reward'));
+    assert.notEqual(afterReward.cents, afterFee.cents, 'the reward changed the balance');
+    await waitForWidget(page, 'the reward in the audit log', 'My account', 'text', 'Entry kind',
+                        (w) => w.value === 'reward');
+    assert.equal(find(await widgets(page), 'My tasks', 'text', 'Open task'), undefined, 'no open task left');
+    await page.screenshot({ path: screenshot });
+    log(`worker: marked done; balance ${dollars(afterFee.cents)} -> ${dollars(afterReward.cents)}; ` +
+        `screenshot ${screenshot}`);
+
+    // Log out: back to the log-in window.
+    await click(page, find(await widgets(page), 'ates', 'button', 'Log out'));
+    await waitForWidget(page, 'the log-in window after log-out', 'Log in', 'window', 'Log in');
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  } catch (error) {
+    const failurePath = screenshot.replace(/\.png$/, '-failure.png');
+    await page.screenshot({ path: failurePath }).catch(() => {});
+    log(`worker: failed; screenshot ${failurePath}`);
+    throw error;
+  } finally {
+    await context.close();
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2), 'worker.test.mjs');
+  const chromium = await loadChromium(args.chromium);
+  mkdirSync(args.artifacts, { recursive: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'ates-browser-worker-'));
+  let ates = null;
+  let browser = null;
+  try {
+    addUser(args.ates, dataDir, kWorker.username, 'worker', kWorker.password);
+    ates = await startAtes(args.ates, dataDir, ['--fake-clock', kFakeClock]);
+    log(`ates serve --fake-clock ${kFakeClock} listening on ${ates.baseUrl} (data in ${dataDir})`);
+    await waitFor('the host to be ready', async () =>
+      (await api(ates.baseUrl, 'GET', '/readyz')).json?.status === 'ready', { timeoutMs: 30_000 });
+
+    browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: chromiumFlags });
+    await workerScenario(browser, ates.baseUrl, args.artifacts);
+    await browser.close();
+    browser = null;
+
+    const exit = await stopAtes(ates);
+    assert.deepEqual(exit, { code: 0, signal: null }, 'ates exits 0 on SIGTERM');
+    ates = null;
+    log('PASS');
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (ates) {
+      if (!ates.exit) ates.child.kill('SIGKILL');
+      console.error(`ates output:\n${ates.output.join('\n')}`);
+    }
+    if (process.env.ATES_KEEP_TEST_DATA === '1') log(`kept ${dataDir}`);
+    else rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(`FAIL: ${error.stack ?? error}`);
+  process.exit(1);
+});
