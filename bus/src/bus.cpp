@@ -942,6 +942,7 @@ void Bus::Impl::rpc_loop() {
     const std::string body = answer ? *answer : answer.status().message();
     reply.emplace_back(code.data(), code.size());
     reply.emplace_back(body.data(), body.size());
+    handler.reset();  // the handler's code may be unloaded once unserve returns
     lock.lock();
     rpc_running.clear();
     rpc_idle.notify_all();
@@ -970,9 +971,13 @@ void Bus::serve(std::string service, RpcHandler handler) {
 }
 
 void Bus::unserve(std::string_view service) {
-  std::lock_guard lock(impl_->rpc_mutex);
+  std::unique_lock lock(impl_->rpc_mutex);
   if (auto it = impl_->rpc_handlers.find(service); it != impl_->rpc_handlers.end())
     impl_->rpc_handlers.erase(it);
+  // A call already running finishes first (and drops its copy of the
+  // handler): after this, no code of the handler runs, and its plugin may
+  // be unloaded.
+  impl_->rpc_idle.wait(lock, [&] { return impl_->rpc_running != service; });
 }
 
 Result<std::string> Bus::call(const std::string& peer, const std::string& service, std::string_view request,
@@ -999,7 +1004,13 @@ Result<std::string> Bus::call(const std::string& peer, const std::string& servic
       caller->dealer = std::move(dealer);
     }
     const std::string call_id = std::to_string(++caller->next_id);
-    caller->dealer->send(zmq::buffer(wire::kRpcRequest), zmq::send_flags::sndmore);
+    // A peer that stays away fills the send queue; then a send waits at
+    // most the call's timeout instead of blocking its caller for good.
+    caller->dealer->set(zmq::sockopt::sndtimeo, static_cast<int>(timeout.count()));
+    if (!caller->dealer->send(zmq::buffer(wire::kRpcRequest), zmq::send_flags::sndmore)) {
+      return Status(Code::kUnavailable,
+                    "rpc " + service + ": cannot send to " + (peer.empty() ? "this host" : peer));
+    }
     caller->dealer->send(zmq::buffer(service), zmq::send_flags::sndmore);
     caller->dealer->send(zmq::buffer(call_id), zmq::send_flags::sndmore);
     caller->dealer->send(zmq::buffer(request.data(), request.size()), zmq::send_flags::none);

@@ -377,9 +377,18 @@ nlohmann::json AccountingPlugin::waiting_for(const std::string& date, std::int64
   // to it once re-driven. A frame without a sequence number is not one of
   // the stream's events and cannot; one whose time is unreadable might.
   nlohmann::json letters = nlohmann::json::array();
-  for (const auto& letter : host_.open_dead_letters(stream)) {
-    if (letter.seq != 0 && (letter.event_time_us == 0 || letter.event_time_us < end))
-      letters.push_back(letter.id);
+  const auto open = host_.open_dead_letters(stream);
+  if (!open) {
+    // Not knowing is not "none": the day waits.
+    list.push_back({{"stream", stream},
+                    {"watermark", watermark},
+                    {"waiting_since", since},
+                    {"reason", "the dead letters could not be read: " + open.status().message()}});
+  } else {
+    for (const auto& letter : *open) {
+      if (letter.seq != 0 && (letter.event_time_us == 0 || letter.event_time_us < end))
+        letters.push_back(letter.id);
+    }
   }
   // rpc mode: a charge held for the tracker dated <= the day may still
   // become one of its entries.
@@ -515,7 +524,14 @@ void AccountingPlugin::mailer_loop() {
 
 void AccountingPlugin::send_receipt(const Receipt& receipt) {
   const auto account = ledger_.account(receipt.user_id);
-  if (!account || account->email.empty()) return;  // queued only with an email; a change of mind waits
+  if (!account || account->email.empty()) {
+    // The email was removed after the receipt was queued: it waits for the
+    // next one, like a receipt that never had one.
+    const Status parked = host_.storage().run(
+        [&](storage::WriteTxn& txn) { return ledger_.receipt_needs_email(txn, receipt.payout_id); });
+    if (!parked) host_.log().error("receipt " + receipt.payout_id + ": " + parked.message());
+    return;
+  }
   std::string body = "Hello " + account->username + ",\n\n";
   body += "UberPopug Inc paid you " + dollars(receipt.amount_cents) + " for " + receipt.date + ".\n\n";
   body += "The entries of that day:\n";

@@ -550,6 +550,20 @@ Status Ledger::receipt_sent(storage::WriteTxn& txn, const std::string& payout_id
   return Status::ok();
 }
 
+Status Ledger::receipt_needs_email(storage::WriteTxn& txn, const std::string& payout_id) const {
+  auto receipt = receipts_.get(txn.handle(), payout_id);
+  if (!receipt) return Status(Code::kNotFound, "no receipt " + payout_id);
+  if (receipt->state != "queued") return Status::ok();
+  if (auto account = accounts_.get(txn.handle(), receipt->user_id); account && !account->email.empty()) {
+    return Status::ok();  // an email came meanwhile: it stays queued
+  }
+  receipt->state = "waiting_email";
+  receipts_.put(txn.handle(), payout_id, *receipt);
+  receipt_queue_.erase(txn.handle(), payout_id);
+  receipts_waiting_.put(txn.handle(), pair_key(receipt->user_id, payout_id), "");
+  return Status::ok();
+}
+
 Status Ledger::receipt_failed(storage::WriteTxn& txn, const std::string& payout_id, const std::string& error,
                               std::int64_t next_attempt_us) const {
   auto receipt = receipts_.get(txn.handle(), payout_id);

@@ -170,6 +170,9 @@ class Ledger {
                                 std::int64_t now_us) const;
   protocol::Status receipt_failed(storage::WriteTxn& txn, const std::string& payout_id,
                                   const std::string& error, std::int64_t next_attempt_us) const;
+  // Back to waiting for an email (the account's email was removed after
+  // the receipt was queued).
+  protocol::Status receipt_needs_email(storage::WriteTxn& txn, const std::string& payout_id) const;
   // The earliest next attempt of a queued receipt (real µs), if any.
   std::optional<std::int64_t> next_receipt_due() const;
 
@@ -210,6 +213,5 @@ class Ledger {
   storage::Table<PendingCharge> pending_;      // event id -> a held charge (rpc mode)
   storage::RawTable pending_by_op_;            // op id \0 event id
 };
-
 
 }  // namespace ates::accounting

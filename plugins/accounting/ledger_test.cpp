@@ -213,6 +213,19 @@ BOOST_AUTO_TEST_CASE(a_close_pays_positive_closing_balances_once_and_carries_neg
                                 .active = true},
           b.clock.now_us());
   BOOST_TEST(b.ledger->due_receipts(INT64_MAX, 10).size() == 2u);
+  // Ann's email is removed before her receipt leaves: it waits again
+  // (rather than staying due, which would spin the mailer).
+  b.apply(
+      protocol::UserUpdated{
+          .user_id = kAnn, .username = "ann", .email = std::nullopt, .role = "worker", .active = true},
+      b.clock.now_us());
+  BOOST_TEST_REQUIRE(
+      b.env->run([&](storage::WriteTxn& txn) { return b.ledger->receipt_needs_email(txn, due[0].payout_id); })
+          .is_ok());
+  const auto left = b.ledger->due_receipts(INT64_MAX, 10);
+  BOOST_TEST_REQUIRE(left.size() == 1u);
+  BOOST_TEST(left[0].user_id == kCid);
+  BOOST_TEST(b.ledger->receipt(due[0].payout_id)->state == "waiting_email");
 }
 
 BOOST_AUTO_TEST_CASE(an_event_of_a_closed_day_becomes_a_late_entry_on_the_first_open_day) {

@@ -42,8 +42,15 @@ void RpcChargeLink::run() {
 
 void RpcChargeLink::prepare(protocol::PrepareCharges charges, std::function<void(Status)> done) {
   post([this, charges = std::move(charges), done = std::move(done)] {
+    // Calls go one at a time: one queued behind a slow one gets only what
+    // is left of its deadline, and none once it has passed.
+    const std::int64_t left_us = charges.deadline_us - host_.business_clock().now_us();
+    if (left_us <= 0)
+      return done(Status(protocol::Code::kUnavailable, "the charge's deadline passed in the queue"));
+    const auto wait =
+        std::min(timeout_, std::chrono::milliseconds(std::max<std::int64_t>(1, left_us / 1000)));
     auto answer =
-        host_.call(peer_, std::string(protocol::kPrepareService), protocol::pack_message(charges), timeout_);
+        host_.call(peer_, std::string(protocol::kPrepareService), protocol::pack_message(charges), wait);
     storage::failpoint("tracker.rpc_after_prepare");
     done(answer ? Status::ok() : answer.status());
   });

@@ -151,7 +151,12 @@ protocol::Result<PlannedCreate> Tasks::plan_create(storage::WriteTxn& txn, Task 
   if (candidates.empty()) {
     return Status(Code::kConflict, "no one can take the task: there is no active worker or accountant");
   }
-  task.id = protocol::make_uuid(random_);
+  // From the tracker's own source, so a seeded history repeats exactly; a
+  // seeded source restarted on the same data repeats its ids, so one that
+  // exists is drawn again.
+  do {
+    task.id = protocol::make_uuid(random_);
+  } while (tasks_.get(txn.handle(), task.id));
   task.assignee_id = pick(candidates);
   return PlannedCreate{std::move(task), {}, {}};
 }
@@ -301,10 +306,13 @@ Status Tasks::stop_shuffle(storage::WriteTxn& txn, std::string_view job_id) cons
 }
 
 void Tasks::put_intent(storage::WriteTxn& txn, const Intent& intent) const {
-  intents_.put(txn.handle(), intent.op_id, intent);
   if (intent.decision.empty()) {
+    intents_.put(txn.handle(), intent.op_id, intent);
     undecided_.put(txn.handle(), intent.op_id, "");
   } else {
+    // Decided: nothing needs it any more (a late commit or abort of the same
+    // op finds it gone and does nothing), so the table does not grow.
+    intents_.erase(txn.handle(), intent.op_id);
     undecided_.erase(txn.handle(), intent.op_id);
   }
 }

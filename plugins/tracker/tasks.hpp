@@ -82,7 +82,7 @@ struct Intent {
   std::vector<Reassignment> reassignments;
   std::vector<protocol::Charge> charges;
   std::int64_t deadline_us = 0;  // business time
-  std::string decision;          // "" | "commit" | "abort"
+  std::string decision;          // "" | "commit" | "abort" (a decided intent is erased)
   MSGPACK_DEFINE(op_id, kind, create, task_id, by, completed_event_id, shuffle_id, reassignments, charges,
                  deadline_us, decision)
 };

@@ -83,10 +83,18 @@ Status TrackerPlugin::start() {
   // A shuffle interrupted by a crash or a stop finishes now.
   for (const auto& job : tasks_.unfinished_shuffles()) {
     host_.log().info("resuming shuffle " + job.id + " after " + std::to_string(job.reassigned) + " tasks");
-    continue_shuffle(job.id, [this, id = job.id](protocol::Result<ShuffleJob> done) {
-      if (done)
-        host_.log().info("shuffle " + id + " finished: " + std::to_string(done->reassigned) + " reassigned");
-    });
+    continue_shuffle(
+        job.id,
+        [this, id = job.id](protocol::Result<ShuffleJob> done) {
+          if (done) {
+            host_.log().info("shuffle " + id + " finished: " + std::to_string(done->reassigned) +
+                             " reassigned");
+          } else {
+            host_.log().warn("shuffle " + id + " paused: " + done.status().message() +
+                             "; it resumes at the next start");
+          }
+        },
+        /*caller_waits=*/false);
   }
   return Status::ok();
 }
@@ -166,7 +174,7 @@ void TrackerPlugin::create(Request request, Responder respond) {
       published = {intent.create.assigned_event_id};
       return Response::json(201, {{"task", task_json(*created)}});
     };
-    return two_phase(std::move(op), std::move(respond));
+    return two_phase(std::move(op), true, std::move(respond));
   }
   idempotency_.run(host_.storage(), request, std::move(respond),
                    [this, task](storage::WriteTxn& txn) -> protocol::Result<Response> {
@@ -278,7 +286,7 @@ void TrackerPlugin::complete(Request request, Responder respond) {
       published = {intent.completed_event_id};
       return Response::json(200, {{"task", task_json(*done)}});
     };
-    return two_phase(std::move(op), std::move(respond));
+    return two_phase(std::move(op), true, std::move(respond));
   }
   idempotency_.run(host_.storage(), request, std::move(respond),
                    [this, id, by](storage::WriteTxn& txn) -> protocol::Result<Response> {
@@ -302,15 +310,19 @@ void TrackerPlugin::shuffle(Request request, Responder respond) {
       },
       [this, job, respond](Status status) {
         if (!status) return respond(Response::from_status(status));
-        continue_shuffle(job->id, [respond](protocol::Result<ShuffleJob> done) {
-          if (!done) return respond(Response::from_status(done.status()));
-          respond(Response::json(200, {{"reassigned", done->reassigned}, {"shuffle_id", done->id}}));
-        });
+        continue_shuffle(
+            job->id,
+            [respond](protocol::Result<ShuffleJob> done) {
+              if (!done) return respond(Response::from_status(done.status()));
+              respond(Response::json(200, {{"reassigned", done->reassigned}, {"shuffle_id", done->id}}));
+            },
+            /*caller_waits=*/true);
       });
 }
 
 void TrackerPlugin::continue_shuffle(std::string job_id,
-                                     std::function<void(protocol::Result<ShuffleJob>)> done) {
+                                     std::function<void(protocol::Result<ShuffleJob>)> done,
+                                     bool caller_waits) {
   {
     std::lock_guard lock(running_mutex_);
     if (stopping_)
@@ -324,7 +336,7 @@ void TrackerPlugin::continue_shuffle(std::string job_id,
     running_cv_.notify_all();
   };
   auto job = std::make_shared<ShuffleJob>();
-  auto next = [this, job_id, job, done, finish](Status status) {
+  auto next = [this, job_id, job, done, finish, caller_waits](Status status) {
     if (!status) return finish(status);
     if (job->done) return finish(*job);
     storage::failpoint("tracker.shuffle_between_batches");
@@ -333,7 +345,7 @@ void TrackerPlugin::continue_shuffle(std::string job_id,
       --running_;
       running_cv_.notify_all();
     }
-    continue_shuffle(job_id, done);  // the next batch, after whatever else is queued
+    continue_shuffle(job_id, done, caller_waits);  // the next batch, after whatever else is queued
   };
   if (charge_link_->two_phase()) {
     // One two-phase charge per batch: one PREPARE holds all its fees.
@@ -356,21 +368,28 @@ void TrackerPlugin::continue_shuffle(std::string job_id,
       *job = *batch;
       return Response::json(200, {});
     };
-    return two_phase(std::move(op), [this, job_id, next](Response answer) {
-      if (answer.status < 400) return next(Status::ok());
-      const Status failed(answer.status == 503 ? Code::kUnavailable : Code::kConflict,
-                          nlohmann::json::parse(answer.body, nullptr, false).value("detail", answer.body));
-      // The caller hears that the shuffle stopped here: it must not go on by
-      // itself at the next start (that resume is for a crash, which answers
-      // nobody). The batches before this one stand, each charged whole.
-      host_.storage().submit(
-          [this, job_id](storage::WriteTxn& txn) { return tasks_.stop_shuffle(txn, job_id); },
-          [this, job_id, failed, next](Status stopped) {
-            if (!stopped) host_.log().error("shuffle " + job_id + ": " + stopped.message());
-            host_.log().warn("shuffle " + job_id + " stopped: " + failed.message());
-            next(failed);
-          });
-    });
+    // This batch is counted as running already (above), so two_phase does
+    // not count it again (nor refuse it while stopping).
+    return two_phase(
+        std::move(op), /*count_work=*/false, [this, job_id, next, caller_waits](Response answer) {
+          if (answer.status < 400) return next(Status::ok());
+          const Status failed(
+              answer.status == 503 ? Code::kUnavailable : Code::kConflict,
+              nlohmann::json::parse(answer.body, nullptr, false).value("detail", answer.body));
+          // A resumed shuffle answers nobody: it stays unfinished and tries
+          // again at the next start.
+          if (!caller_waits) return next(failed);
+          // The caller hears that the shuffle stopped here: it must not go on by
+          // itself at the next start (that resume is for a crash, which answers
+          // nobody). The batches before this one stand, each charged whole.
+          host_.storage().submit(
+              [this, job_id](storage::WriteTxn& txn) { return tasks_.stop_shuffle(txn, job_id); },
+              [this, job_id, failed, next](Status stopped) {
+                if (!stopped) host_.log().error("shuffle " + job_id + ": " + stopped.message());
+                host_.log().warn("shuffle " + job_id + " stopped: " + failed.message());
+                next(failed);
+              });
+        });
   }
   host_.storage().submit(
       [this, job_id, job](storage::WriteTxn& txn) -> Status {
@@ -384,17 +403,24 @@ void TrackerPlugin::continue_shuffle(std::string job_id,
 
 // [SECTION] the two-phase charge (rpc mode) ----------------------------------------
 
-void TrackerPlugin::two_phase(std::shared_ptr<TwoPhaseOp> op, Responder respond) {
-  if (!begin_work()) {
+void TrackerPlugin::two_phase(std::shared_ptr<TwoPhaseOp> op, bool count_work, Responder respond) {
+  if (count_work && !begin_work()) {
     return respond(Response::problem(503, "unavailable", "the tracker is stopping; try again"));
   }
-  Responder finish = [this, respond](Response answer) {
+  Responder finish = [this, respond, count_work](Response answer) {
     respond(std::move(answer));
-    end_work();
+    if (count_work) end_work();
   };
   auto intent = std::make_shared<Intent>();
+  auto replayed = std::make_shared<std::optional<protocol::Result<Response>>>();
   host_.storage().submit(
-      [this, op, intent](storage::WriteTxn& txn) -> Status {
+      [this, op, intent, replayed](storage::WriteTxn& txn) -> Status {
+        // A retry with an Idempotency-Key gets the first answer, and no
+        // intent or PREPARE is made for it.
+        if (op->request) {
+          *replayed = idempotency_.remembered(txn.handle(), *op->request);
+          if (*replayed) return Status::ok();
+        }
         auto planned = op->plan(txn);
         if (!planned) return planned.status();
         *intent = std::move(*planned);
@@ -403,8 +429,12 @@ void TrackerPlugin::two_phase(std::shared_ptr<TwoPhaseOp> op, Responder respond)
         tasks_.put_intent(txn, *intent);
         return Status::ok();
       },
-      [this, op, intent, finish](Status status) {
+      [this, op, intent, replayed, finish](Status status) {
         if (!status) return finish(Response::from_status(status));
+        if (*replayed) {
+          auto& answer = **replayed;
+          return finish(answer ? *answer : Response::from_status(answer.status()));
+        }
         storage::failpoint("tracker.rpc_after_intent");
         if (intent->charges.empty()) return commit_two_phase(op, intent, finish);  // nothing to hold
         charge_link_->prepare({intent->op_id, intent->charges, intent->deadline_us},

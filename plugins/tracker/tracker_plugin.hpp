@@ -30,7 +30,10 @@ class TrackerPlugin final : public plugin_api::Plugin {
   void shuffle(plugin_api::Request request, plugin_api::Responder respond);
   // Runs a shuffle's batches one unit after another, letting other units in
   // between; `done` gets the finished job (or the error).
-  void continue_shuffle(std::string job_id, std::function<void(protocol::Result<ShuffleJob>)> done);
+  // `caller_waits`: someone asked and hears the outcome (a resumed shuffle
+  // answers nobody).
+  void continue_shuffle(std::string job_id, std::function<void(protocol::Result<ShuffleJob>)> done,
+                        bool caller_waits);
 
   // rpc mode (DESIGN §7): `plan` writes nothing visible and returns the
   // intent with its charges; the intent is committed, accounting asked to
@@ -44,7 +47,9 @@ class TrackerPlugin final : public plugin_api::Plugin {
         apply;
     std::optional<plugin_api::Request> request;  // its Idempotency-Key is honoured by the apply unit
   };
-  void two_phase(std::shared_ptr<TwoPhaseOp> op, plugin_api::Responder respond);
+  // `count_work`: counted as running (and refused while stopping) here;
+  // false for a shuffle's batch, which its shuffle counts.
+  void two_phase(std::shared_ptr<TwoPhaseOp> op, bool count_work, plugin_api::Responder respond);
   void commit_two_phase(std::shared_ptr<TwoPhaseOp> op, std::shared_ptr<Intent> intent,
                         plugin_api::Responder finish);
   void abort_two_phase(std::shared_ptr<Intent> intent, plugin_api::Response answer,

@@ -237,17 +237,17 @@ void check_ledger(Audit& audit, const Books& books) {
 // analytics' earnings against accounting's published entries, up to what
 // analytics applied.
 void check_analytics(Audit& audit, storage::Environment& analytics, storage::Environment& accounting_env) {
+  // Both sets' tables first, then one read transaction: a rebuild's swap
+  // cannot fall between reading which set is live and reading it.
   auto meta = analytics.raw_table("analytics");
-  std::string live = "a";
-  {
-    storage::ReadTxn txn = analytics.read();
-    if (auto value = meta.get(txn.handle(), "live")) live = std::string(*value);
-  }
-  auto days = analytics.table<analytics::DayStats>(live + ":days");
+  const auto set_a = analytics.table<analytics::DayStats>("a:days");
+  const auto set_b = analytics.table<analytics::DayStats>("b:days");
   std::map<std::string, analytics::DayStats> seen;
   std::uint64_t applied = 0;
   {
     storage::ReadTxn txn = analytics.read();  // the consumer first
+    const auto live = meta.get(txn.handle(), "live");
+    const auto& days = live && *live == "b" ? set_b : set_a;
     const auto checkpoint = analytics.checkpoint(txn, protocol::kTransactionsStream);
     applied = checkpoint ? checkpoint->applied_seq : 0;
     days.scan(txn.handle(), {}, [&](std::string_view d, analytics::DayStats s) {

@@ -80,14 +80,15 @@ plugin_api::StreamProgress PluginContext::stream_progress(std::string_view strea
   return {};
 }
 
-std::vector<plugin_api::OpenDeadLetter> PluginContext::open_dead_letters(std::string_view stream) const {
+protocol::Result<std::vector<plugin_api::OpenDeadLetter>> PluginContext::open_dead_letters(
+    std::string_view stream) const {
   std::vector<plugin_api::OpenDeadLetter> open;
   try {
     for (const auto& letter : bus::dead_letters(env_, name_)) {
       if (!letter.resolved && letter.stream == stream) open.push_back({letter.id, letter.seq, letter.event_time_us});
     }
   } catch (const std::exception& e) {
-    spdlog::error("[{}] reading dead letters: {}", name_, e.what());
+    return Status(Code::kInternal, "reading the dead letters of " + name_ + ": " + e.what());
   }
   return open;
 }

@@ -98,7 +98,7 @@ class PluginContext final : public plugin_api::HostContext {
     for (const auto& service : services) bus_.unserve(service);
   }
   plugin_api::StreamProgress stream_progress(std::string_view stream) const override;
-  std::vector<plugin_api::OpenDeadLetter> open_dead_letters(std::string_view stream) const override;
+  protocol::Result<std::vector<plugin_api::OpenDeadLetter>> open_dead_letters(std::string_view stream) const override;
 
   void add_command(std::string name, plugin_api::CommandHandler handler) override {
     std::lock_guard lock(commands_mutex_);

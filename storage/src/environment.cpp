@@ -532,7 +532,10 @@ void EnvironmentImpl::completer_loop() {
 
 // [SECTION] WriteTxn: publish, inbox ---------------------------------------------
 
-std::int64_t WriteTxn::now_us() const { return std::max(env_.clock->now_us(), batch_.floor); }
+std::int64_t WriteTxn::now_us() const {
+  if (!now_) now_ = std::max(env_.clock->now_us(), batch_.floor);
+  return *now_;
+}
 
 protocol::RandomSource& WriteTxn::random() const { return *env_.random; }
 

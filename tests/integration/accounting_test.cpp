@@ -391,7 +391,16 @@ BOOST_AUTO_TEST_CASE(in_rpc_mode_accounting_down_means_503_and_nothing_changes) 
   b.sync("tracker.tasks", "accounting");
   BOOST_TEST(b.balance(who) == balance);
   BOOST_TEST(b.entries(who).size() == 1u);
-  b.complete(b.as("mgr", "GET", path).json()["task"]);
+  // Completed with an Idempotency-Key, then retried: the first answer again,
+  // not "done already", and one reward.
+  auto headers = bearer(b.tokens.at(who));
+  headers["Idempotency-Key"] = "complete-once";
+  const auto first = b.client->request("POST", path + "/complete", "", headers);
+  BOOST_TEST_REQUIRE(first.status == 200, first.body);
+  const auto retry = b.client->request("POST", path + "/complete", "", headers);
+  BOOST_TEST(retry.status == 200, retry.body);
+  BOOST_TEST(retry.body == first.body);
+  BOOST_TEST(retry.header("idempotent-replayed") == "true");
   b.sync("tracker.tasks", "accounting");
   BOOST_TEST(b.entries(who).size() == 2u, b.entries(who).dump());
 }

@@ -106,7 +106,8 @@ class HostContext {
   virtual bool stream_complete_up_to(std::string_view stream, std::int64_t time_us) const = 0;
   virtual StreamProgress stream_progress(std::string_view stream) const = 0;
   // The unresolved dead letters of the plugin's consumer of `stream`.
-  virtual std::vector<OpenDeadLetter> open_dead_letters(std::string_view stream) const = 0;
+  // An error when they cannot be read (a caller deciding on them must wait).
+  virtual protocol::Result<std::vector<OpenDeadLetter>> open_dead_letters(std::string_view stream) const = 0;
   // Request and reply with another plugin over the bus (DESIGN §7's
   // two-phase charge). serve() names a service; it goes away when the
   // plugin stops. call() reaches `peer` ("EP [SERVER_KEY]"; empty: this

@@ -86,6 +86,27 @@ class Idempotency {
         });
   }
 
+  // The answer remembered for this request's key, if any: the stored
+  // response, or a conflict when the key came with another request. For a
+  // change in several units (the rpc charge), which must not even begin
+  // when it is a retry; its last unit still goes through run().
+  std::optional<protocol::Result<Response>> remembered(MDB_txn* txn, const Request& request) const {
+    const auto header = request.header("idempotency-key");
+    if (!header || header->empty() || header->size() > 255) return std::nullopt;
+    const std::string key = (request.principal ? request.principal->user_id : std::string()) + '\0' + std::string(*header);
+    const auto stored = table_.get(txn, key);
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    if (!stored || now - stored->stored_at_us >= kWindowUs) return std::nullopt;
+    if (stored->fingerprint != fingerprint_of(request, request.body)) {
+      return protocol::Result<Response>(
+          protocol::Status(protocol::Code::kConflict, "this Idempotency-Key was used with another request"));
+    }
+    return protocol::Result<Response>(
+        Response{stored->status, stored->content_type, stored->body, {{"Idempotent-Replayed", "true"}}});
+  }
+
   // The fingerprint of a JSON body with the named fields left out.
   static std::uint64_t fingerprint_without(const Request& request, std::initializer_list<const char*> secret_fields) {
     nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);

@@ -135,7 +135,8 @@ class WriteTxn {
   Result<protocol::Envelope> publish(const Event& event, std::string_view trace_id = {},
                                      std::string_view event_id = {});
 
-  // The time this unit's events are stamped with: max(clock, floor).
+  // The time this unit's events are stamped with: max(clock, floor), read
+  // once per unit, so every event and record of a unit carries one time.
   std::int64_t now_us() const;
 
   // Inbox: where this environment stands in a consumed stream.
@@ -171,6 +172,7 @@ class WriteTxn {
   detail::EnvironmentImpl& env_;
   Batch& batch_;
   MDB_txn* txn_;
+  mutable std::optional<std::int64_t> now_;  // the unit's time, from its first now_us()
 };
 
 // A read-only snapshot. Move-only; ends when destroyed.
