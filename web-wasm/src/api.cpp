@@ -109,6 +109,22 @@ Result<Page<T>> page_of(const http::Response& response, const char* key, From fr
 
 }  // namespace
 
+std::string all_tasks_path(std::string_view status) {
+  std::string path = kTasksPath;
+  if (!status.empty()) path += "?status=" + std::string(status);
+  return path;
+}
+
+Result<long long> parse_shuffle(const http::Response& response) {
+  Result<json> doc = object_of(response);
+  if (!doc.ok()) return {.error = std::move(doc.error)};
+  auto it = doc.value.find("reassigned");
+  if (it == doc.value.end() || !it->is_number_integer()) {
+    return {.error = "the shuffle's answer has no \"reassigned\" number: " + quote_body(response.body)};
+  }
+  return {.value = it->get<long long>()};
+}
+
 std::string complete_task_path(std::string_view task_id) {
   return std::string(kTasksPath) + "/" + std::string(task_id) + "/complete";
 }

@@ -19,8 +19,12 @@ inline constexpr const char* kLoginPath = "/api/v1/auth/login";
 inline constexpr const char* kTasksPath = "/api/v1/tracker/tasks";
 inline constexpr const char* kMyOpenTasksPath = "/api/v1/tracker/tasks/mine?status=open";
 inline constexpr const char* kMyDoneTasksPath = "/api/v1/tracker/tasks/mine?status=done";
+inline constexpr const char* kShufflePath = "/api/v1/tracker/tasks/shuffle";
 inline constexpr const char* kMyAccountPath = "/api/v1/accounting/accounts/me";
 inline constexpr const char* kMyEntriesPath = "/api/v1/accounting/accounts/me/entries";
+
+// GET /api/v1/tracker/tasks with ?status= when `status` is not empty.
+std::string all_tasks_path(std::string_view status);
 
 // POST /api/v1/tracker/tasks/{id}/complete
 std::string complete_task_path(std::string_view task_id);
@@ -108,6 +112,8 @@ Result<Readiness> parse_readiness(const http::Response& response);
 Result<Session> parse_session(const http::Response& response);
 Result<Task> parse_task(const http::Response& response);
 Result<Page<Task>> parse_tasks(const http::Response& response);
+// 200 of a shuffle: {reassigned, shuffle_id}; the number reassigned.
+Result<long long> parse_shuffle(const http::Response& response);
 Result<Account> parse_account(const http::Response& response);
 Result<Page<Entry>> parse_entries(const http::Response& response);
 

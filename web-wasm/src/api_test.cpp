@@ -159,6 +159,10 @@ BOOST_AUTO_TEST_CASE(money_and_problem_fields) {
   BOOST_TEST(problem_field("jira_id: like UBERPOP-42") == "jira_id");
   BOOST_TEST(problem_field("no eligible assignee: nobody to give it to") == "");
   BOOST_TEST(problem_field("") == "");
+  BOOST_TEST(all_tasks_path("") == "/api/v1/tracker/tasks");
+  BOOST_TEST(all_tasks_path("open") == "/api/v1/tracker/tasks?status=open");
+  BOOST_TEST(parse_shuffle(answer(200, R"({"reassigned":3,"shuffle_id":"s"})")).value == 3);
+  BOOST_TEST(!parse_shuffle(answer(200, R"({})")).ok());
   BOOST_TEST(complete_task_path("t1") == "/api/v1/tracker/tasks/t1/complete");
 }
 

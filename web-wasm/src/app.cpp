@@ -31,6 +31,8 @@ ImVec4 color_for_state(const std::string& state) {
 
 bool App::gets_tasks() const { return session_.user.role == "worker" || session_.user.role == "accountant"; }
 
+bool App::manages_tasks() const { return session_.user.role == "manager" || session_.user.role == "admin"; }
+
 void App::draw(double now_s, float display_w, float display_h, int scale) {
   poll_readiness(now_s);
   if (!signed_in()) {
@@ -43,6 +45,7 @@ void App::draw(double now_s, float display_w, float display_h, int scale) {
     poll_my_tasks(now_s);
     poll_my_account(now_s);
   }
+  if (manages_tasks()) poll_all_tasks(now_s);
 
   top_bar_h_ = draw_top_bar(display_w, scale);
   const float margin = layout::kMargin * scale;
@@ -60,6 +63,11 @@ void App::draw(double now_s, float display_w, float display_h, int scale) {
     const float create_h = draw_create_task({ImVec2(right_x, top), ImVec2(right_w, 0)});
     const float account_y = top + create_h + margin;
     draw_my_account({ImVec2(right_x, account_y), ImVec2(right_w, std::max(display_h - account_y - margin, 1.0f))});
+  } else if (manages_tasks()) {
+    // All tasks on the left, Create task on the right.
+    const float left_w = std::floor(width * kLeftColumnShare);
+    draw_all_tasks({ImVec2(margin, top), ImVec2(left_w, height)});
+    draw_create_task({ImVec2(margin + left_w + margin, top), ImVec2(std::max(width - left_w - margin, 1.0f), 0)});
   } else {
     draw_create_task({ImVec2(margin, top), ImVec2(std::min(width, 420.0f * scale), 0)});
   }
@@ -118,6 +126,7 @@ void App::log_out() {
   http::set_bearer_token({});
   session_ = {};
   my_tasks_ = {};
+  all_tasks_ = {};
   create_ = {};
   my_account_ = {};
 }

@@ -3,13 +3,14 @@
 // Signed out: the log-in window and the host status window. Signed in: a top
 // bar (who, role, host status, log-out) and the windows of the user's role
 // (docs/ui.md lists them): "My tasks" and "My account" for those who get
-// tasks (workers, accountants), "Create task" for every role. Each window
+// tasks (workers, accountants), "All tasks" (filters, shuffle) for managers
+// and admins, "Create task" for every role. Each window
 // refreshes itself every kRefreshSeconds, and at once after an action that
 // changes what it shows.
 //
 // The code is split by screen: app.cpp (frame, layout, log-in, top bar,
-// host status), app_tasks.cpp (My tasks, Create task), app_account.cpp (My
-// account).
+// host status), app_tasks.cpp (My tasks, Create task), app_all_tasks.cpp
+// (All tasks), app_account.cpp (My account).
 //
 // draw() runs once per frame; HTTP answers arrive between frames through
 // callbacks that capture `this`, so an App must outlive every request it
@@ -58,6 +59,7 @@ class App {
 
   bool signed_in() const { return !session_.token.empty(); }
   bool gets_tasks() const;  // workers and accountants are assigned tasks
+  bool manages_tasks() const;  // managers and admins see every task and shuffle
 
   // ---- app.cpp
   void draw_login(float display_w, float display_h, int scale);
@@ -75,6 +77,11 @@ class App {
   // Returns the window's height (device pixels).
   float draw_create_task(const Rect& rect);
   void submit_create_task();
+
+  // ---- app_all_tasks.cpp
+  void draw_all_tasks(const Rect& rect);
+  void poll_all_tasks(double now_s);
+  void shuffle_tasks();
 
   // ---- app_account.cpp
   void draw_my_account(const Rect& rect);
@@ -105,6 +112,16 @@ class App {
     std::string completing_id;  // the task whose completion is in flight
     std::string action_error;   // why the last mark-done failed
   } my_tasks_;
+
+  struct AllTasks {
+    Poll poll;
+    std::string status_filter;  // "", "open" or "done"
+    std::vector<api::Task> tasks;
+    bool confirming_shuffle = false;  // the confirmation is on screen
+    bool shuffling = false;
+    std::string shuffle_error;
+    std::string shuffle_result;
+  } all_tasks_;
 
   struct CreateTask {
     std::string title;

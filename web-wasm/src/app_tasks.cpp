@@ -194,6 +194,7 @@ void App::submit_create_task() {
                     create_.jira_id.clear();
                     create_.description.clear();
                     my_tasks_.open_poll.refresh_now();
+                    all_tasks_.poll.refresh_now();
                     my_account_.account_poll.refresh_now();
                     my_account_.entries_poll.refresh_now();
                   });

@@ -1,0 +1,138 @@
+// Browser test of a manager (docs/ui.md): against a real `ates serve
+// --fake-clock` with a manager and two workers added by `ates user add`, the
+// manager logs in through the UI, sees exactly the manager's windows,
+// creates a task (it goes to a worker), filters All tasks by status, and
+// shuffles the open tasks: the first time cancelling the confirmation, the
+// second time confirming it. Real mouse and keyboard events at the widgets'
+// rectangles from the test bridge.
+//
+//   node manager.test.mjs --ates <path to ates> --artifacts <dir>
+//
+// Leaves manager-confirm.png and manager.png in <dir> (*-failure.png when a
+// step fails). Every wait is a condition with a deadline.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { addUser, api, chromiumFlags, click, find, loadChromium, log, logInThroughUi, nextFrame, openUi,
+         parseArgs, startAtes, stopAtes, typeInto, waitFor, waitForWidget, widgets } from './harness.mjs';
+
+const kManager = { username: 'boss', password: 'correct-horse' };
+const kWorkers = ['popug1', 'popug2'];
+const kFakeClock = '2026-03-03T09:00:00Z';
+
+async function clickButton(page, window, label) {
+  const button = await waitForWidget(page, `${window}/${label}`, window, 'button', label);
+  await click(page, button);
+}
+
+async function managerScenario(browser, baseUrl, artifacts) {
+  const { context, page, pageErrors, firstFrameMs } = await openUi(browser, baseUrl, 1);
+  let screenshot = join(artifacts, 'manager-confirm.png');
+  try {
+    log(`manager: first frame ${firstFrameMs.toFixed(0)} ms after navigation start`);
+    const login = await api(baseUrl, 'POST', '/api/v1/auth/login', { body: kManager });
+    assert.equal(login.status, 200, `the manager logs in through the API: ${login.text}`);
+    const token = login.json.token;
+
+    await logInThroughUi(page, kManager.username, kManager.password);
+    await waitForWidget(page, 'the top bar to name the manager', 'ates', 'text', 'Role', (w) => w.value === 'manager');
+    const windows = (await widgets(page)).widgets.filter((w) => w.kind === 'window').map((w) => w.label).sort();
+    assert.deepEqual(windows, ['All tasks', 'Create task', 'ates'], 'exactly the manager\'s windows');
+
+    // A task from the UI goes to a worker, not to the manager.
+    await typeInto(page, 'Create task', 'Title', 'Clean the cage');
+    await typeInto(page, 'Create task', 'Jira id', 'UBERPOP-7');
+    await clickButton(page, 'Create task', 'Create task');
+    await waitForWidget(page, 'the task to be created', 'Create task', 'text', 'Create result',
+                        (w) => w.value.includes('assigned to another popug'));
+    for (const title of ['Sort the seeds', 'Count the feathers']) {
+      const created = await api(baseUrl, 'POST', '/api/v1/tracker/tasks', { token, body: { title } });
+      assert.equal(created.status, 201, `POST /tasks ${title}: ${created.text}`);
+    }
+    await waitForWidget(page, 'three tasks in All tasks', 'All tasks', 'text', 'Tasks', (w) => w.value === '3');
+    log(`manager: windows ${windows.join(', ')}; three tasks listed`);
+
+    // Filters.
+    await clickButton(page, 'All tasks', 'Filter: done');
+    await waitForWidget(page, 'no done task', 'All tasks', 'text', 'Tasks', (w) => w.value === '0');
+    await clickButton(page, 'All tasks', 'Filter: open');
+    await waitForWidget(page, 'three open tasks', 'All tasks', 'text', 'Tasks', (w) => w.value === '3');
+    const statuses = (await widgets(page)).widgets.filter((w) => w.window === 'All tasks' && w.label === 'Task status');
+    assert.deepEqual(statuses.map((w) => w.value), ['open', 'open', 'open']);
+    log('manager: filtered by done (0) and open (3)');
+
+    // Shuffle, cancelled.
+    await clickButton(page, 'All tasks', 'Shuffle');
+    await waitForWidget(page, 'the shuffle confirmation', 'All tasks', 'text', 'Shuffle confirmation');
+    await page.screenshot({ path: screenshot });
+    await clickButton(page, 'All tasks', 'Cancel');
+    await waitFor('the confirmation to close', async () =>
+      !find(await widgets(page), 'All tasks', 'text', 'Shuffle confirmation'));
+    await nextFrame(page);
+    assert.equal(find(await widgets(page), 'All tasks', 'text', 'Shuffle result'), undefined, 'cancel shuffles nothing');
+    log(`manager: shuffle confirmation shown and cancelled; screenshot ${screenshot}`);
+
+    // Shuffle, confirmed.
+    screenshot = join(artifacts, 'manager.png');
+    await clickButton(page, 'All tasks', 'Shuffle');
+    await clickButton(page, 'All tasks', 'Yes, shuffle');
+    const result = await waitForWidget(page, 'the shuffle result', 'All tasks', 'text', 'Shuffle result',
+                                       (w) => /^Reassigned \d+ open tasks?\.$/.test(w.value), 15_000);
+    await page.screenshot({ path: screenshot });
+    log(`manager: "${result.value}"; screenshot ${screenshot}`);
+
+    await clickButton(page, 'ates', 'Log out');
+    await waitForWidget(page, 'the log-in window after log-out', 'Log in', 'window', 'Log in');
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  } catch (error) {
+    const failurePath = screenshot.replace(/\.png$/, '-failure.png');
+    await page.screenshot({ path: failurePath }).catch(() => {});
+    log(`manager: failed; screenshot ${failurePath}`);
+    throw error;
+  } finally {
+    await context.close();
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2), 'manager.test.mjs');
+  const chromium = await loadChromium(args.chromium);
+  mkdirSync(args.artifacts, { recursive: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'ates-browser-manager-'));
+  let ates = null;
+  let browser = null;
+  try {
+    addUser(args.ates, dataDir, kManager.username, 'manager', kManager.password);
+    for (const worker of kWorkers) addUser(args.ates, dataDir, worker, 'worker', 'correct-horse');
+    ates = await startAtes(args.ates, dataDir, ['--fake-clock', kFakeClock]);
+    log(`ates serve --fake-clock ${kFakeClock} listening on ${ates.baseUrl} (data in ${dataDir})`);
+    await waitFor('the host to be ready', async () =>
+      (await api(ates.baseUrl, 'GET', '/readyz')).json?.status === 'ready', { timeoutMs: 30_000 });
+
+    browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: chromiumFlags });
+    await managerScenario(browser, ates.baseUrl, args.artifacts);
+    await browser.close();
+    browser = null;
+
+    const exit = await stopAtes(ates);
+    assert.deepEqual(exit, { code: 0, signal: null }, 'ates exits 0 on SIGTERM');
+    ates = null;
+    log('PASS');
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (ates) {
+      if (!ates.exit) ates.child.kill('SIGKILL');
+      console.error(`ates output:\n${ates.output.join('\n')}`);
+    }
+    if (process.env.ATES_KEEP_TEST_DATA === '1') log(`kept ${dataDir}`);
+    else rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(`FAIL: ${error.stack ?? error}`);
+  process.exit(1);
+});
