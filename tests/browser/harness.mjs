@@ -194,12 +194,25 @@ export async function waitForWidget(page, what, window, kind, label, test = () =
 }
 
 // Types `text` into the input `label` of `window`: clicks it, waits until it
-// has the keyboard, selects what it held, types, and waits until it reads
-// `expected` (the masked value for a password).
+// has the keyboard, selects what it held (if anything), types, and waits
+// until it reads `expected` (the masked value for a password).
 export async function typeInto(page, window, label, text, expected = text) {
   await click(page, find(await widgets(page), window, 'input', label));
   await waitForWidget(page, `${window}/${label} to take the keyboard`, window, 'input', label, (w) => w.active);
-  await page.keyboard.press('Control+A');
+  if (find(await widgets(page), window, 'input', label).value !== '') {
+    // Select what it holds, so typing replaces it. Dear ImGui 1.86 reads
+    // keys as their state once per frame (the event queue came in 1.87):
+    // a press and release within one frame is lost, so each edge gets a
+    // frame of its own.
+    await page.keyboard.down('Control');
+    await nextFrame(page);
+    await page.keyboard.down('a');
+    await nextFrame(page);
+    await page.keyboard.up('a');
+    await nextFrame(page);
+    await page.keyboard.up('Control');
+    await nextFrame(page);
+  }
   await page.keyboard.type(text);
   return waitForWidget(page, `${window}/${label} to read ${JSON.stringify(expected)}`, window, 'input', label,
                        (w) => w.value === expected);

@@ -9,7 +9,10 @@
 //
 //   node worker.test.mjs --ates <path to ates> --artifacts <dir>
 //
-// Leaves worker-validation.png and worker.png in <dir> (*-failure.png when
+// Then a newcomer registers through the UI (a refused username first) and
+// is logged in as a worker.
+//
+// Leaves worker-validation.png, worker.png and register.png in <dir> (*-failure.png when
 // a step fails). Exit code 0 when every check passed; every wait is a
 // condition with a deadline.
 
@@ -133,6 +136,45 @@ async function workerScenario(browser, baseUrl, artifacts) {
   }
 }
 
+// A newcomer registers through the UI: a bad username is refused with the
+// host's detail under the Username field; a good one logs in as a worker.
+async function registerScenario(browser, baseUrl, artifacts) {
+  const { context, page, pageErrors } = await openUi(browser, baseUrl, 1);
+  const screenshot = join(artifacts, 'register.png');
+  try {
+    await click(page, await waitForWidget(page, 'Create an account', 'Log in', 'button', 'Create an account'));
+    await waitForWidget(page, 'the Register window', 'Register', 'window', 'Register');
+    const expected = await api(baseUrl, 'POST', '/api/v1/auth/register',
+                               { body: { username: 'No', password: 'correct-horse', email: 'new@popug.example' } });
+    assert.equal(expected.status, 400, `a bad username is refused: ${expected.text}`);
+    await typeInto(page, 'Register', 'Username', 'No');
+    await typeInto(page, 'Register', 'Email', 'new@popug.example');
+    await typeInto(page, 'Register', 'Password', 'correct-horse', '*'.repeat(13));
+    await click(page, find(await widgets(page), 'Register', 'button', 'Register'));
+    const error = await waitForWidget(page, 'the username error', 'Register', 'text', 'Username error',
+                                      (w) => w.value === expected.json.detail);
+    const frame = await widgets(page);
+    const [user, email] = [find(frame, 'Register', 'input', 'Username'), find(frame, 'Register', 'input', 'Email')];
+    assert.ok(error.y >= user.y + user.h && error.y + error.h <= email.y, 'the error is under Username');
+    await page.screenshot({ path: screenshot });
+    log(`register: "${error.value}" under Username; screenshot ${screenshot}`);
+
+    await typeInto(page, 'Register', 'Username', 'newpopug');
+    await click(page, find(await widgets(page), 'Register', 'button', 'Register'));
+    await waitForWidget(page, 'the newcomer to be logged in', 'ates', 'text', 'Signed in as',
+                        (w) => w.value === 'newpopug', 15_000);
+    assert.equal(find(await widgets(page), 'ates', 'text', 'Role').value, 'worker');
+    await waitForWidget(page, 'the newcomer\'s balance', 'My account', 'text', 'Balance', (w) => w.value === '$0.00');
+    log('register: newpopug registered and logged in as a worker');
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  } catch (error) {
+    await page.screenshot({ path: screenshot.replace(/\.png$/, '-failure.png') }).catch(() => {});
+    throw error;
+  } finally {
+    await context.close();
+  }
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2), 'worker.test.mjs');
   const chromium = await loadChromium(args.chromium);
@@ -149,6 +191,7 @@ async function main() {
 
     browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: chromiumFlags });
     await workerScenario(browser, ates.baseUrl, args.artifacts);
+    await registerScenario(browser, ates.baseUrl, args.artifacts);
     await browser.close();
     browser = null;
 

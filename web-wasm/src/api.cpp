@@ -224,6 +224,11 @@ std::string login_request_body(std::string_view username, std::string_view passw
                                                                    json::error_handler_t::replace);
 }
 
+std::string register_request_body(std::string_view username, std::string_view password, std::string_view email) {
+  return json{{"username", username}, {"password", password}, {"email", email}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
+}
+
 std::string describe_failure(const http::Response& response) {
   if (response.status == 0) {
     return response.transport_error.empty() ? "no answer from the host" : response.transport_error;

@@ -16,6 +16,7 @@ namespace ates::ui::api {
 
 inline constexpr const char* kReadyzPath = "/readyz";
 inline constexpr const char* kLoginPath = "/api/v1/auth/login";
+inline constexpr const char* kRegisterPath = "/api/v1/auth/register";
 inline constexpr const char* kTasksPath = "/api/v1/tracker/tasks";
 inline constexpr const char* kMyOpenTasksPath = "/api/v1/tracker/tasks/mine?status=open";
 inline constexpr const char* kMyDoneTasksPath = "/api/v1/tracker/tasks/mine?status=done";
@@ -126,6 +127,9 @@ std::string format_cents(long long cents);
 // The field a validation problem names: its detail reads "field: why"
 // (API.md). Returns "" when the detail does not start with a field name.
 std::string problem_field(std::string_view detail);
+
+// {"username", "password", "email"} for POST /api/v1/auth/register.
+std::string register_request_body(std::string_view username, std::string_view password, std::string_view email);
 
 // {"username": ..., "password": ...} with proper JSON escaping.
 std::string login_request_body(std::string_view username, std::string_view password);

@@ -143,6 +143,12 @@ BOOST_AUTO_TEST_CASE(account_and_entries) {
   BOOST_TEST(entries.value.items[1].task_title.empty());
 }
 
+BOOST_AUTO_TEST_CASE(register_body_has_three_fields) {
+  const auto doc = nlohmann::json::parse(register_request_body("popug", "correct-horse", "p@x.example"));
+  BOOST_TEST(doc.at("email").get<std::string>() == "p@x.example");
+  BOOST_TEST(doc.size() == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(create_task_body_leaves_out_empty_fields) {
   const auto doc = nlohmann::json::parse(create_task_body("Feed", "", "d"));
   BOOST_TEST(doc.at("title").get<std::string>() == "Feed");

@@ -37,7 +37,11 @@ void App::draw(double now_s, float display_w, float display_h, int scale) {
   poll_readiness(now_s);
   if (!signed_in()) {
     draw_host_status(scale);
-    draw_login(display_w, display_h, scale);
+    if (login_.registering) {
+      draw_register(display_w, display_h, scale);
+    } else {
+      draw_login(display_w, display_h, scale);
+    }
     return;
   }
 
@@ -93,8 +97,69 @@ void App::draw_login(float display_w, float display_h, int scale) {
     if (submit && !login_.in_flight) submit_login();
 
     if (!login_.error.empty()) widgets::message("Login error", login_.error, theme::kError);
+    ImGui::Separator();
+    if (widgets::wide_button("Create an account", !login_.in_flight)) {
+      login_.registering = true;
+      login_.error.clear();
+      login_.error_field.clear();
+    }
   }
   widgets::end_window();
+}
+
+void App::draw_register(float display_w, float display_h, int scale) {
+  ImGui::SetNextWindowPos(ImVec2(display_w * 0.5f, display_h * 0.3f), ImGuiCond_Always, ImVec2(0.5f, 0.0f));
+  ImGui::SetNextWindowSize(ImVec2(kLoginWidth * scale, 0.0f), ImGuiCond_Always);
+  if (widgets::begin_window("Register", layout::kPlacedWindow | ImGuiWindowFlags_AlwaysAutoResize)) {
+    // The host's validation error goes under the field it names.
+    auto field_error = [this](const char* field, const char* label) {
+      if (login_.error_field == field) widgets::message(label, login_.error, theme::kError);
+    };
+    bool submit = false;
+    widgets::labeled_input("Username", "##reg_username", login_.username);
+    field_error("username", "Username error");
+    widgets::labeled_input("Email", "##reg_email", login_.email);
+    field_error("email", "Email error");
+    submit |= widgets::labeled_input("Password", "##reg_password", login_.password,
+                                     ImGuiInputTextFlags_Password | ImGuiInputTextFlags_EnterReturnsTrue);
+    field_error("password", "Password error");
+    ImGui::Spacing();
+    submit |= widgets::wide_button(login_.in_flight ? "Registering...###register" : "Register###register",
+                                   !login_.in_flight);
+    if (submit && !login_.in_flight) submit_register();
+    if (!login_.error.empty() && login_.error_field.empty()) {
+      widgets::message("Register error", login_.error, theme::kError);
+    }
+    ImGui::Separator();
+    if (widgets::wide_button("I have an account", !login_.in_flight)) {
+      login_.registering = false;
+      login_.error.clear();
+      login_.error_field.clear();
+    }
+  }
+  widgets::end_window();
+}
+
+void App::submit_register() {
+  login_.in_flight = true;
+  login_.error.clear();
+  login_.error_field.clear();
+  http::post_json(api::kRegisterPath, api::register_request_body(login_.username, login_.password, login_.email),
+                  [this](const http::Response& response) {
+                    login_.in_flight = false;
+                    if (!response.ok()) {
+                      login_.error = api::describe_failure(response);
+                      if (response.status == 400) login_.error_field = api::problem_field(login_.error);
+                      if (login_.error_field != "username" && login_.error_field != "email" &&
+                          login_.error_field != "password") {
+                        login_.error_field.clear();
+                      }
+                      return;
+                    }
+                    // Registered: log in with the same name and password.
+                    login_.registering = false;
+                    submit_login();
+                  });
 }
 
 void App::submit_login() {
@@ -104,6 +169,7 @@ void App::submit_login() {
   }
   login_.in_flight = true;
   login_.error.clear();
+  login_.error_field.clear();
   http::post_json(api::kLoginPath, api::login_request_body(login_.username, login_.password),
                   [this](const http::Response& response) {
                     login_.in_flight = false;
@@ -116,6 +182,7 @@ void App::submit_login() {
                     session_ = std::move(result.value);
                     http::set_bearer_token(session_.token);
                     login_.password.clear();
+                    login_.email.clear();
                   });
 }
 

@@ -1,6 +1,7 @@
 // The UI's screens and their state.
 //
-// Signed out: the log-in window and the host status window. Signed in: a top
+// Signed out: the log-in window (or the register window) and the host
+// status window. Signed in: a top
 // bar (who, role, host status, log-out) and the windows of the user's role
 // (docs/ui.md lists them): "My tasks" and "My account" for those who get
 // tasks (workers, accountants), "All tasks" (filters, shuffle) for managers
@@ -64,6 +65,8 @@ class App {
   // ---- app.cpp
   void draw_login(float display_w, float display_h, int scale);
   void submit_login();
+  void draw_register(float display_w, float display_h, int scale);
+  void submit_register();
   void log_out();
   // Returns the bar's height (device pixels).
   float draw_top_bar(float display_w, int scale);
@@ -87,11 +90,15 @@ class App {
   void draw_my_account(const Rect& rect);
   void poll_my_account(double now_s);
 
+  // The log-in and the register form share the fields.
   struct LoginForm {
+    bool registering = false;  // the Register window instead of Log in
     std::string username;
+    std::string email;  // register only
     std::string password;
     bool in_flight = false;
-    std::string error;  // shown in red under the button
+    std::string error_field;  // register: "username", "email", "password", or "" (under the button)
+    std::string error;        // shown in red under its field or the button
   } login_;
 
   api::Session session_;  // token empty: signed out
