@@ -12,7 +12,11 @@
 // Then a newcomer registers through the UI (a refused username first) and
 // is logged in as a worker.
 //
-// Leaves worker-validation.png, worker.png and register.png in <dir> (*-failure.png when
+// Before logging out the worker changes their email in Profile (a wrong
+// current password refused first).
+//
+// Leaves worker-validation.png, worker.png, profile.png and register.png in
+// <dir> (*-failure.png when
 // a step fails). Exit code 0 when every check passed; every wait is a
 // condition with a deadline.
 
@@ -121,6 +125,25 @@ async function workerScenario(browser, baseUrl, artifacts) {
     await page.screenshot({ path: screenshot });
     log(`worker: marked done; balance ${dollars(afterFee.cents)} -> ${dollars(afterReward.cents)}; ` +
         `screenshot ${screenshot}`);
+
+    // Profile: a wrong current password is refused beside its field; the
+    // right one saves the new email.
+    await click(page, find(await widgets(page), 'ates', 'button', 'Profile'));
+    await waitForWidget(page, 'the Profile window', 'Profile', 'window', 'Profile');
+    await typeInto(page, 'Profile', 'Email', 'popug@popug.example');
+    await typeInto(page, 'Profile', 'Current password', 'wrong-password', '*'.repeat(14));
+    await click(page, find(await widgets(page), 'Profile', 'button', 'Save'));
+    const wrong = await waitForWidget(page, 'the current password error', 'Profile', 'text', 'Current password error');
+    log(`profile: "${wrong.value}" under Current password`);
+    await typeInto(page, 'Profile', 'Current password', kWorker.password, '*'.repeat(kWorker.password.length));
+    await click(page, find(await widgets(page), 'Profile', 'button', 'Save'));
+    await waitForWidget(page, 'the profile to be saved', 'Profile', 'text', 'Profile result');
+    const me = await api(baseUrl, 'GET', '/api/v1/auth/me', { token });
+    assert.equal(me.json?.user?.email, 'popug@popug.example', `the host has the new email: ${me.text}`);
+    await page.screenshot({ path: join(artifacts, 'profile.png') });
+    await click(page, find(await widgets(page), 'Profile', 'button', 'Close'));
+    await waitFor('the Profile window to close', async () => !find(await widgets(page), 'Profile', 'window', 'Profile'));
+    log(`profile: email saved; screenshot ${join(artifacts, 'profile.png')}`);
 
     // Log out: back to the log-in window.
     await click(page, find(await widgets(page), 'ates', 'button', 'Log out'));

@@ -224,6 +224,20 @@ std::string login_request_body(std::string_view username, std::string_view passw
                                                                    json::error_handler_t::replace);
 }
 
+std::string profile_request_body(std::string_view email, std::string_view new_password,
+                                 std::string_view current_password) {
+  json body{{"current_password", current_password}};
+  if (!email.empty()) body["email"] = email;
+  if (!new_password.empty()) body["password"] = new_password;
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<User> parse_user(const http::Response& response) {
+  Result<json> user = member_object(response, "user");
+  if (!user.ok()) return {.error = std::move(user.error)};
+  return {.value = user_from(user.value)};
+}
+
 std::string register_request_body(std::string_view username, std::string_view password, std::string_view email) {
   return json{{"username", username}, {"password", password}, {"email", email}}.dump(
       -1, ' ', false, json::error_handler_t::replace);

@@ -17,6 +17,7 @@ namespace ates::ui::api {
 inline constexpr const char* kReadyzPath = "/readyz";
 inline constexpr const char* kLoginPath = "/api/v1/auth/login";
 inline constexpr const char* kRegisterPath = "/api/v1/auth/register";
+inline constexpr const char* kMyUserPath = "/api/v1/auth/users/me";
 inline constexpr const char* kTasksPath = "/api/v1/tracker/tasks";
 inline constexpr const char* kMyOpenTasksPath = "/api/v1/tracker/tasks/mine?status=open";
 inline constexpr const char* kMyDoneTasksPath = "/api/v1/tracker/tasks/mine?status=done";
@@ -127,6 +128,14 @@ std::string format_cents(long long cents);
 // The field a validation problem names: its detail reads "field: why"
 // (API.md). Returns "" when the detail does not start with a field name.
 std::string problem_field(std::string_view detail);
+
+// PATCH /api/v1/auth/users/me: {email?, password?, current_password};
+// empty optional fields are left out.
+std::string profile_request_body(std::string_view email, std::string_view new_password,
+                                 std::string_view current_password);
+
+// {"user": {...}} (the answer of PATCH /auth/users/{id|me}).
+Result<User> parse_user(const http::Response& response);
 
 // {"username", "password", "email"} for POST /api/v1/auth/register.
 std::string register_request_body(std::string_view username, std::string_view password, std::string_view email);

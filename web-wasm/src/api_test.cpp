@@ -143,6 +143,16 @@ BOOST_AUTO_TEST_CASE(account_and_entries) {
   BOOST_TEST(entries.value.items[1].task_title.empty());
 }
 
+BOOST_AUTO_TEST_CASE(profile_body_and_user) {
+  const auto doc = nlohmann::json::parse(profile_request_body("p@x.example", "", "correct-horse"));
+  BOOST_TEST(doc.at("current_password").get<std::string>() == "correct-horse");
+  BOOST_TEST(!doc.contains("password"));
+  auto user = parse_user(answer(200, R"({"user":{"id":"u1","username":"popug","email":"p@x.example","role":"worker","active":true}})"));
+  BOOST_TEST_REQUIRE(user.ok(), user.error);
+  BOOST_TEST(user.value.email == "p@x.example");
+  BOOST_TEST(parse_user(answer(403, R"({"detail":"current_password: wrong"})")).error == "current_password: wrong");
+}
+
 BOOST_AUTO_TEST_CASE(register_body_has_three_fields) {
   const auto doc = nlohmann::json::parse(register_request_body("popug", "correct-horse", "p@x.example"));
   BOOST_TEST(doc.at("email").get<std::string>() == "p@x.example");

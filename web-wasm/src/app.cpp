@@ -75,6 +75,8 @@ void App::draw(double now_s, float display_w, float display_h, int scale) {
   } else {
     draw_create_task({ImVec2(margin, top), ImVec2(std::min(width, 420.0f * scale), 0)});
   }
+  // Last: it opens over the other windows.
+  if (profile_.open) draw_profile(display_w, scale);
 }
 
 // ---- log in, log out -----------------------------------------------------------
@@ -193,6 +195,7 @@ void App::log_out() {
   http::set_bearer_token({});
   session_ = {};
   my_tasks_ = {};
+  profile_ = {};
   all_tasks_ = {};
   create_ = {};
   my_account_ = {};
@@ -219,7 +222,15 @@ float App::draw_top_bar(float display_w, int scale) {
       widgets::caption_value("Host", host_.readiness.status, color_for_state(host_.readiness.status));
     }
     const float button_w = ImGui::CalcTextSize("Log out").x + 2 * ImGui::GetStyle().FramePadding.x;
-    ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - button_w);
+    const float profile_w = ImGui::CalcTextSize("Profile").x + 2 * ImGui::GetStyle().FramePadding.x;
+    ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - button_w - ImGui::GetStyle().ItemSpacing.x - profile_w);
+    if (widgets::button("Profile")) {
+      profile_ = {};
+      profile_.open = true;
+      profile_.just_opened = true;
+      profile_.email = session_.user.email;
+    }
+    ImGui::SameLine();
     if (widgets::button("Log out")) log_out();
     height = ImGui::GetWindowSize().y;
   }

@@ -11,7 +11,7 @@
 //
 // The code is split by screen: app.cpp (frame, layout, log-in, top bar,
 // host status), app_tasks.cpp (My tasks, Create task), app_all_tasks.cpp
-// (All tasks), app_account.cpp (My account).
+// (All tasks), app_account.cpp (My account), app_profile.cpp (Profile).
 //
 // draw() runs once per frame; HTTP answers arrive between frames through
 // callbacks that capture `this`, so an App must outlive every request it
@@ -73,6 +73,10 @@ class App {
   void draw_host_status(int scale);
   void poll_readiness(double now_s);
 
+  // ---- app_profile.cpp
+  void draw_profile(float display_w, int scale);
+  void submit_profile();
+
   // ---- app_tasks.cpp
   void draw_my_tasks(const Rect& rect);
   void poll_my_tasks(double now_s);
@@ -119,6 +123,19 @@ class App {
     std::string completing_id;  // the task whose completion is in flight
     std::string action_error;   // why the last mark-done failed
   } my_tasks_;
+
+  // "Profile": change my email and password (opened from the top bar).
+  struct Profile {
+    bool open = false;
+    bool just_opened = false;
+    std::string email;
+    std::string new_password;
+    std::string current_password;
+    bool in_flight = false;
+    std::string error_field;  // "email", "password", "current_password", or "" (under the button)
+    std::string error;
+    std::string result;
+  } profile_;
 
   struct AllTasks {
     Poll poll;

@@ -111,4 +111,10 @@ void post_json(const std::string& url, std::string json_body, Callback done) {
           std::move(done));
 }
 
+void patch_json(const std::string& url, std::string json_body, Callback done) {
+  request("PATCH", url, std::move(json_body),
+          {"Content-Type", "application/json", "Accept", "application/json, application/problem+json"},
+          std::move(done));
+}
+
 }  // namespace ates::ui::http

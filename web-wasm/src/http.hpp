@@ -49,4 +49,7 @@ void get(const std::string& url, Callback done);
 // POST `json_body` to `url` with Content-Type application/json.
 void post_json(const std::string& url, std::string json_body, Callback done);
 
+// PATCH `json_body` to `url` with Content-Type application/json.
+void patch_json(const std::string& url, std::string json_body, Callback done);
+
 }  // namespace ates::ui::http
