@@ -8,7 +8,10 @@
 //
 //   node manager.test.mjs --ates <path to ates> --artifacts <dir>
 //
-// Leaves manager-confirm.png and manager.png in <dir> (*-failure.png when a
+// Then each role (worker, accountant, manager, admin) logs in and sees
+// exactly its windows; the admin at devicePixelRatio 2.
+//
+// Leaves manager-confirm.png, manager.png and role-*.png in <dir> (*-failure.png when a
 // step fails). Every wait is a condition with a deadline.
 
 import assert from 'node:assert/strict';
@@ -21,6 +24,13 @@ import { addUser, api, chromiumFlags, click, find, loadChromium, log, logInThrou
 
 const kManager = { username: 'boss', password: 'correct-horse' };
 const kWorkers = ['popug1', 'popug2'];
+// Each role and exactly the windows it sees once logged in.
+const kRoles = [
+  { username: 'popug1', role: 'worker', windows: ['Create task', 'My account', 'My tasks', 'ates'] },
+  { username: 'counter', role: 'accountant', windows: ['Create task', 'My account', 'My tasks', 'ates'] },
+  { username: 'boss', role: 'manager', windows: ['All tasks', 'Create task', 'ates'] },
+  { username: 'root', role: 'admin', windows: ['All tasks', 'Create task', 'ates'] },
+];
 const kFakeClock = '2026-03-03T09:00:00Z';
 
 async function clickButton(page, window, label) {
@@ -97,6 +107,40 @@ async function managerScenario(browser, baseUrl, artifacts) {
   }
 }
 
+// Each role logs in and sees exactly its windows; at devicePixelRatio 2
+// (the admin: role-<role>@2x.png) the layout is the same in CSS pixels.
+async function rolesScenario(browser, baseUrl, artifacts) {
+  for (const [index, { username, role, windows }] of kRoles.entries()) {
+    const dpr = index === kRoles.length - 1 ? 2 : 1;
+    const { context, page, pageErrors } = await openUi(browser, baseUrl, dpr);
+    const screenshot = join(artifacts, `role-${role}${dpr === 2 ? '@2x' : ''}.png`);
+    try {
+      await logInThroughUi(page, username, 'correct-horse');
+      await waitForWidget(page, `${username} logged in`, 'ates', 'text', 'Role', (w) => w.value === role, 15_000);
+      const shown = await waitFor(`the ${role}'s windows`, async (note) => {
+        const frame = await widgets(page);
+        const names = frame.widgets.filter((w) => w.kind === 'window').map((w) => w.label).sort();
+        note(names);
+        // Wait for the first answers too, so the screenshot shows data.
+        const loaded = frame.widgets.every((w) => w.value !== 'loading...');
+        return loaded && JSON.stringify(names) === JSON.stringify(windows) ? names : null;
+      });
+      const frame = await widgets(page);
+      assert.equal(frame.dpr, dpr);
+      const bar = find(frame, 'ates', 'window', 'ates');
+      assert.ok(Math.abs(bar.w - 1280) <= 1, `the top bar spans the window in CSS px at dpr ${dpr}: ${bar.w}`);
+      await page.screenshot({ path: screenshot });
+      log(`roles: ${role} ${username} sees ${shown.join(', ')} (dpr ${dpr}); screenshot ${screenshot}`);
+      assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+    } catch (error) {
+      await page.screenshot({ path: screenshot.replace(/\.png$/, '-failure.png') }).catch(() => {});
+      throw error;
+    } finally {
+      await context.close();
+    }
+  }
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2), 'manager.test.mjs');
   const chromium = await loadChromium(args.chromium);
@@ -107,6 +151,8 @@ async function main() {
   try {
     addUser(args.ates, dataDir, kManager.username, 'manager', kManager.password);
     for (const worker of kWorkers) addUser(args.ates, dataDir, worker, 'worker', 'correct-horse');
+    addUser(args.ates, dataDir, 'counter', 'accountant', 'correct-horse');
+    addUser(args.ates, dataDir, 'root', 'admin', 'correct-horse');
     ates = await startAtes(args.ates, dataDir, ['--fake-clock', kFakeClock]);
     log(`ates serve --fake-clock ${kFakeClock} listening on ${ates.baseUrl} (data in ${dataDir})`);
     await waitFor('the host to be ready', async () =>
@@ -114,6 +160,7 @@ async function main() {
 
     browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: chromiumFlags });
     await managerScenario(browser, ates.baseUrl, args.artifacts);
+    await rolesScenario(browser, ates.baseUrl, args.artifacts);
     await browser.close();
     browser = null;
 
