@@ -9,9 +9,11 @@
 //   node manager.test.mjs --ates <path to ates> --artifacts <dir>
 //
 // Then each role (worker, accountant, manager, admin) logs in and sees
-// exactly its windows; the admin at devicePixelRatio 2.
+// exactly its windows (the admin at devicePixelRatio 2), and the admin
+// makes popug2 an accountant and deactivates them in Users.
 //
-// Leaves manager-confirm.png, manager.png and role-*.png in <dir> (*-failure.png when a
+// Leaves manager-confirm.png, manager.png, role-*.png and admin-users.png in
+// <dir> (*-failure.png when a
 // step fails). Every wait is a condition with a deadline.
 
 import assert from 'node:assert/strict';
@@ -29,7 +31,7 @@ const kRoles = [
   { username: 'popug1', role: 'worker', windows: ['Create task', 'My account', 'My tasks', 'ates'] },
   { username: 'counter', role: 'accountant', windows: ['Create task', 'My account', 'My tasks', 'ates'] },
   { username: 'boss', role: 'manager', windows: ['All tasks', 'Create task', 'ates'] },
-  { username: 'root', role: 'admin', windows: ['All tasks', 'Create task', 'ates'] },
+  { username: 'root', role: 'admin', windows: ['All tasks', 'Create task', 'Users', 'ates'] },
 ];
 const kFakeClock = '2026-03-03T09:00:00Z';
 
@@ -141,6 +143,36 @@ async function rolesScenario(browser, baseUrl, artifacts) {
   }
 }
 
+// The admin makes popug2 an accountant, then deactivates them, in Users.
+async function adminUsersScenario(browser, baseUrl, artifacts) {
+  const { context, page, pageErrors } = await openUi(browser, baseUrl, 1);
+  const screenshot = join(artifacts, 'admin-users.png');
+  try {
+    const login = await api(baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'root', password: 'correct-horse' } });
+    assert.equal(login.status, 200, login.text);
+    await logInThroughUi(page, 'root', 'correct-horse');
+    await clickButton(page, 'Users', 'Edit: popug2');
+    await waitForWidget(page, 'the editor', 'Users', 'text', 'Editing', (w) => w.value === 'popug2');
+    await clickButton(page, 'Users', 'Role: accountant');
+    await waitForWidget(page, 'the role change', 'Users', 'text', 'Users result',
+                        (w) => w.value === 'popug2 is now an active accountant.');
+    await clickButton(page, 'Users', 'Deactivate');
+    await waitForWidget(page, 'the deactivation', 'Users', 'text', 'Users result',
+                        (w) => w.value === 'popug2 is now an inactive accountant.');
+    const users = await api(baseUrl, 'GET', '/api/v1/auth/users', { token: login.json.token });
+    const popug2 = users.json.users.find((u) => u.username === 'popug2');
+    assert.deepEqual({ role: popug2.role, active: popug2.active }, { role: 'accountant', active: false });
+    await page.screenshot({ path: screenshot });
+    log(`admin: popug2 made an accountant and deactivated in Users; screenshot ${screenshot}`);
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  } catch (error) {
+    await page.screenshot({ path: screenshot.replace(/\.png$/, '-failure.png') }).catch(() => {});
+    throw error;
+  } finally {
+    await context.close();
+  }
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2), 'manager.test.mjs');
   const chromium = await loadChromium(args.chromium);
@@ -161,6 +193,7 @@ async function main() {
     browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: chromiumFlags });
     await managerScenario(browser, ates.baseUrl, args.artifacts);
     await rolesScenario(browser, ates.baseUrl, args.artifacts);
+    await adminUsersScenario(browser, ates.baseUrl, args.artifacts);
     await browser.close();
     browser = null;
 

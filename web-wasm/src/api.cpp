@@ -232,6 +232,14 @@ std::string profile_request_body(std::string_view email, std::string_view new_pa
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+std::string role_request_body(std::string_view role) { return json{{"role", role}}.dump(); }
+
+std::string active_request_body(bool active) { return json{{"active", active}}.dump(); }
+
+Result<Page<User>> parse_users(const http::Response& response) {
+  return page_of<User>(response, "users", user_from);
+}
+
 Result<User> parse_user(const http::Response& response) {
   Result<json> user = member_object(response, "user");
   if (!user.ok()) return {.error = std::move(user.error)};

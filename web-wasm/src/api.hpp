@@ -18,6 +18,7 @@ inline constexpr const char* kReadyzPath = "/readyz";
 inline constexpr const char* kLoginPath = "/api/v1/auth/login";
 inline constexpr const char* kRegisterPath = "/api/v1/auth/register";
 inline constexpr const char* kMyUserPath = "/api/v1/auth/users/me";
+inline constexpr const char* kUsersPath = "/api/v1/auth/users";
 inline constexpr const char* kTasksPath = "/api/v1/tracker/tasks";
 inline constexpr const char* kMyOpenTasksPath = "/api/v1/tracker/tasks/mine?status=open";
 inline constexpr const char* kMyDoneTasksPath = "/api/v1/tracker/tasks/mine?status=done";
@@ -133,6 +134,13 @@ std::string problem_field(std::string_view detail);
 // empty optional fields are left out.
 std::string profile_request_body(std::string_view email, std::string_view new_password,
                                  std::string_view current_password);
+
+// PATCH /api/v1/auth/users/{id} bodies (admin).
+std::string role_request_body(std::string_view role);
+std::string active_request_body(bool active);
+
+// GET /api/v1/auth/users: {users: [user], next}.
+Result<Page<User>> parse_users(const http::Response& response);
 
 // {"user": {...}} (the answer of PATCH /auth/users/{id|me}).
 Result<User> parse_user(const http::Response& response);

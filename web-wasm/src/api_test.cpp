@@ -153,6 +153,15 @@ BOOST_AUTO_TEST_CASE(profile_body_and_user) {
   BOOST_TEST(parse_user(answer(403, R"({"detail":"current_password: wrong"})")).error == "current_password: wrong");
 }
 
+BOOST_AUTO_TEST_CASE(users_and_admin_bodies) {
+  auto users = parse_users(answer(200, R"({"users":[{"id":"u1","username":"popug","email":null,"role":"worker","active":false}],"next":null})"));
+  BOOST_TEST_REQUIRE(users.ok(), users.error);
+  BOOST_TEST_REQUIRE(users.value.items.size() == 1u);
+  BOOST_TEST(!users.value.items[0].active);
+  BOOST_TEST(role_request_body("manager") == R"({"role":"manager"})");
+  BOOST_TEST(active_request_body(false) == R"({"active":false})");
+}
+
 BOOST_AUTO_TEST_CASE(register_body_has_three_fields) {
   const auto doc = nlohmann::json::parse(register_request_body("popug", "correct-horse", "p@x.example"));
   BOOST_TEST(doc.at("email").get<std::string>() == "p@x.example");

@@ -50,6 +50,7 @@ void App::draw(double now_s, float display_w, float display_h, int scale) {
     poll_my_account(now_s);
   }
   if (manages_tasks()) poll_all_tasks(now_s);
+  if (session_.user.role == "admin") poll_users(now_s);
 
   top_bar_h_ = draw_top_bar(display_w, scale);
   const float margin = layout::kMargin * scale;
@@ -71,7 +72,13 @@ void App::draw(double now_s, float display_w, float display_h, int scale) {
     // All tasks on the left, Create task on the right.
     const float left_w = std::floor(width * kLeftColumnShare);
     draw_all_tasks({ImVec2(margin, top), ImVec2(left_w, height)});
-    draw_create_task({ImVec2(margin + left_w + margin, top), ImVec2(std::max(width - left_w - margin, 1.0f), 0)});
+    const float right_x = margin + left_w + margin;
+    const float right_w = std::max(width - left_w - margin, 1.0f);
+    const float create_h = draw_create_task({ImVec2(right_x, top), ImVec2(right_w, 0)});
+    if (session_.user.role == "admin") {
+      const float users_y = top + create_h + margin;
+      draw_users({ImVec2(right_x, users_y), ImVec2(right_w, std::max(display_h - users_y - margin, 1.0f))});
+    }
   } else {
     draw_create_task({ImVec2(margin, top), ImVec2(std::min(width, 420.0f * scale), 0)});
   }
@@ -196,6 +203,7 @@ void App::log_out() {
   session_ = {};
   my_tasks_ = {};
   profile_ = {};
+  users_ = {};
   all_tasks_ = {};
   create_ = {};
   my_account_ = {};

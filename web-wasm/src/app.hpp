@@ -5,13 +5,14 @@
 // bar (who, role, host status, log-out) and the windows of the user's role
 // (docs/ui.md lists them): "My tasks" and "My account" for those who get
 // tasks (workers, accountants), "All tasks" (filters, shuffle) for managers
-// and admins, "Create task" for every role. Each window
+// and admins, "Users" for admins, "Create task" for every role. Each window
 // refreshes itself every kRefreshSeconds, and at once after an action that
 // changes what it shows.
 //
 // The code is split by screen: app.cpp (frame, layout, log-in, top bar,
 // host status), app_tasks.cpp (My tasks, Create task), app_all_tasks.cpp
-// (All tasks), app_account.cpp (My account), app_profile.cpp (Profile).
+// (All tasks), app_account.cpp (My account), app_profile.cpp (Profile),
+// app_users.cpp (Users, the admin's).
 //
 // draw() runs once per frame; HTTP answers arrive between frames through
 // callbacks that capture `this`, so an App must outlive every request it
@@ -90,6 +91,11 @@ class App {
   void poll_all_tasks(double now_s);
   void shuffle_tasks();
 
+  // ---- app_users.cpp
+  void draw_users(const Rect& rect);
+  void poll_users(double now_s);
+  void change_user(const std::string& user_id, std::string body);
+
   // ---- app_account.cpp
   void draw_my_account(const Rect& rect);
   void poll_my_account(double now_s);
@@ -146,6 +152,15 @@ class App {
     std::string shuffle_error;
     std::string shuffle_result;
   } all_tasks_;
+
+  struct Users {
+    Poll poll;
+    std::vector<api::User> users;
+    std::string selected_id;  // the user being edited
+    bool changing = false;
+    std::string error;   // why the last change failed
+    std::string result;  // what the last change did
+  } users_;
 
   struct CreateTask {
     std::string title;
