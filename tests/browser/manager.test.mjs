@@ -10,7 +10,8 @@
 //
 // Then each role (worker, accountant, manager, admin) logs in and sees
 // exactly its windows (the admin at devicePixelRatio 2), and the admin
-// makes popug2 an accountant and deactivates them in Users.
+// makes popug2 an accountant and deactivates them in Users, and reads
+// Analytics (today's summary, the last 7 days, a custom range).
 //
 // Leaves manager-confirm.png, manager.png, role-*.png and admin-users.png in
 // <dir> (*-failure.png when a
@@ -31,7 +32,7 @@ const kRoles = [
   { username: 'popug1', role: 'worker', windows: ['Create task', 'My account', 'My tasks', 'ates'] },
   { username: 'counter', role: 'accountant', windows: ['Create task', 'My account', 'My tasks', 'ates'] },
   { username: 'boss', role: 'manager', windows: ['All tasks', 'Create task', 'ates'] },
-  { username: 'root', role: 'admin', windows: ['All tasks', 'Create task', 'Users', 'ates'] },
+  { username: 'root', role: 'admin', windows: ['All tasks', 'Analytics', 'Create task', 'Users', 'ates'] },
 ];
 const kFakeClock = '2026-03-03T09:00:00Z';
 
@@ -151,6 +152,14 @@ async function adminUsersScenario(browser, baseUrl, artifacts) {
     const login = await api(baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'root', password: 'correct-horse' } });
     assert.equal(login.status, 200, login.text);
     await logInThroughUi(page, 'root', 'correct-horse');
+    // Click only once every window has its first answer: a list that is
+    // still arriving moves the rows under the pointer.
+    await waitFor('the admin\'s windows to load', async () => {
+      const frame = await widgets(page);
+      return frame.widgets.every((w) => w.value !== 'loading...') &&
+             frame.widgets.filter((w) => w.window === 'Users' && w.label === 'User').length === 6;
+    });
+    await nextFrame(page);
     await clickButton(page, 'Users', 'Edit: popug2');
     await waitForWidget(page, 'the editor', 'Users', 'text', 'Editing', (w) => w.value === 'popug2');
     await clickButton(page, 'Users', 'Role: accountant');
@@ -159,6 +168,30 @@ async function adminUsersScenario(browser, baseUrl, artifacts) {
     await clickButton(page, 'Users', 'Deactivate');
     await waitForWidget(page, 'the deactivation', 'Users', 'text', 'Users result',
                         (w) => w.value === 'popug2 is now an inactive accountant.');
+    // Analytics: today's summary as the host has it, then the most
+    // expensive task of the last 7 days and of a custom range (nothing has
+    // been completed: the answer says so).
+    const summary = await api(baseUrl, 'GET', '/api/v1/analytics/summary', { token: login.json.token });
+    assert.equal(summary.status, 200, summary.text);
+    await waitForWidget(page, 'today in Analytics', 'Analytics', 'text', 'Today', (w) => w.value === summary.json.date);
+    await waitFor('the summary as the host has it', async (note) => {
+      const now = await api(baseUrl, 'GET', '/api/v1/analytics/summary', { token: login.json.token });
+      const frame = await widgets(page);
+      const shown = find(frame, 'Analytics', 'text', 'Popugs in the red')?.value;
+      note({ host: now.json, shown });
+      return shown === String(now.json.negative_balance_users);
+    }, { timeoutMs: 15_000 });
+    await clickButton(page, 'Analytics', 'Range: week');
+    await waitForWidget(page, 'the week\'s range', 'Analytics', 'text', 'Range',
+                        (w) => w.value === `2026-02-25 to ${summary.json.date}`);
+    await waitForWidget(page, 'the week\'s answer', 'Analytics', 'text', 'Expensive task',
+                        (w) => w.value === 'No task was completed in this range.');
+    await typeInto(page, 'Analytics', 'From', '2026-03-01');
+    await clickButton(page, 'Analytics', 'Show range');
+    await waitForWidget(page, 'the custom range', 'Analytics', 'text', 'Range',
+                        (w) => w.value === `2026-03-01 to ${summary.json.date}`);
+    log(`admin: Analytics shows ${summary.json.date}, the last 7 days and a custom range`);
+
     const users = await api(baseUrl, 'GET', '/api/v1/auth/users', { token: login.json.token });
     const popug2 = users.json.users.find((u) => u.username === 'popug2');
     assert.deepEqual({ role: popug2.role, active: popug2.active }, { role: 'accountant', active: false });

@@ -1,6 +1,8 @@
 // Parsing and building the host's JSON; see api.hpp.
 #include "api.hpp"
 
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 namespace ates::ui::api {
@@ -230,6 +232,63 @@ std::string profile_request_body(std::string_view email, std::string_view new_pa
   if (!email.empty()) body["email"] = email;
   if (!new_password.empty()) body["password"] = new_password;
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<Summary> parse_summary(const http::Response& response) {
+  Result<json> doc = object_of(response);
+  if (!doc.ok()) return {.error = std::move(doc.error)};
+  return {.value = {.date = text(doc.value, "date"),
+                    .management_earnings_cents = integer(doc.value, "management_earnings_cents"),
+                    .negative_balance_users = integer(doc.value, "negative_balance_users")}};
+}
+
+Result<ExpensiveTask> parse_expensive_task(const http::Response& response) {
+  Result<json> doc = object_of(response);
+  if (!doc.ok()) return {.error = std::move(doc.error)};
+  ExpensiveTask result{.from_date = text(doc.value, "from_date"), .end_date = text(doc.value, "end_date")};
+  if (auto it = doc.value.find("task"); it != doc.value.end() && it->is_object()) {
+    result.found = true;
+    result.title = text(*it, "title");
+    result.jira_id = text(*it, "jira_id");
+    result.reward_cents = integer(*it, "reward_cents");
+    result.completed_at = text(*it, "completed_at");
+  }
+  return {.value = std::move(result)};
+}
+
+std::string expensive_task_path(std::string_view from_date, std::string_view end_date) {
+  std::string path = "/api/v1/analytics/expensive-task?from_date=" + std::string(from_date);
+  if (!end_date.empty()) path += "&end_date=" + std::string(end_date);
+  return path;
+}
+
+std::string add_days(std::string_view date, int days) {
+  // Howard Hinnant's days_from_civil / civil_from_days.
+  if (date.size() != 10 || date[4] != '-' || date[7] != '-') return {};
+  int y = 0, m = 0, d = 0;
+  for (int i : {0, 1, 2, 3}) y = y * 10 + (date[i] - '0');
+  for (int i : {5, 6}) m = m * 10 + (date[i] - '0');
+  for (int i : {8, 9}) d = d * 10 + (date[i] - '0');
+  if (m < 1 || m > 12 || d < 1 || d > 31) return {};
+  y -= m <= 2;
+  const long era = (y >= 0 ? y : y - 399) / 400;
+  const long yoe = y - era * 400;
+  const long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  long z = era * 146097 + doe - 719468 + days;
+  z += 719468;
+  const long era2 = (z >= 0 ? z : z - 146096) / 146097;
+  const long doe2 = z - era2 * 146097;
+  const long yoe2 = (doe2 - doe2 / 1460 + doe2 / 36524 - doe2 / 146096) / 365;
+  long year = yoe2 + era2 * 400;
+  const long doy2 = doe2 - (365 * yoe2 + yoe2 / 4 - yoe2 / 100);
+  const long mp = (5 * doy2 + 2) / 153;
+  const long day = doy2 - (153 * mp + 2) / 5 + 1;
+  const long month = mp < 10 ? mp + 3 : mp - 9;
+  year += month <= 2;
+  char out[16];
+  std::snprintf(out, sizeof out, "%04ld-%02ld-%02ld", year, month, day);
+  return out;
 }
 
 std::string role_request_body(std::string_view role) { return json{{"role", role}}.dump(); }

@@ -19,6 +19,7 @@ inline constexpr const char* kLoginPath = "/api/v1/auth/login";
 inline constexpr const char* kRegisterPath = "/api/v1/auth/register";
 inline constexpr const char* kMyUserPath = "/api/v1/auth/users/me";
 inline constexpr const char* kUsersPath = "/api/v1/auth/users";
+inline constexpr const char* kSummaryPath = "/api/v1/analytics/summary";
 inline constexpr const char* kTasksPath = "/api/v1/tracker/tasks";
 inline constexpr const char* kMyOpenTasksPath = "/api/v1/tracker/tasks/mine?status=open";
 inline constexpr const char* kMyDoneTasksPath = "/api/v1/tracker/tasks/mine?status=done";
@@ -134,6 +135,31 @@ std::string problem_field(std::string_view detail);
 // empty optional fields are left out.
 std::string profile_request_body(std::string_view email, std::string_view new_password,
                                  std::string_view current_password);
+
+// GET /api/v1/analytics/summary (admin).
+struct Summary {
+  std::string date;
+  long long management_earnings_cents = 0;
+  long long negative_balance_users = 0;
+};
+Result<Summary> parse_summary(const http::Response& response);
+
+// GET /api/v1/analytics/expensive-task (admin): the task, if any.
+struct ExpensiveTask {
+  std::string from_date;
+  std::string end_date;
+  bool found = false;  // false: no task completed in the range
+  std::string title;
+  std::string jira_id;
+  long long reward_cents = 0;
+  std::string completed_at;
+};
+Result<ExpensiveTask> parse_expensive_task(const http::Response& response);
+std::string expensive_task_path(std::string_view from_date, std::string_view end_date);
+
+// `days` days before (negative: after) a YYYY-MM-DD date; "" when `date`
+// is not one.
+std::string add_days(std::string_view date, int days);
 
 // PATCH /api/v1/auth/users/{id} bodies (admin).
 std::string role_request_body(std::string_view role);

@@ -162,6 +162,24 @@ BOOST_AUTO_TEST_CASE(users_and_admin_bodies) {
   BOOST_TEST(active_request_body(false) == R"({"active":false})");
 }
 
+BOOST_AUTO_TEST_CASE(analytics) {
+  auto summary = parse_summary(answer(200, R"({"date":"2026-03-03","management_earnings_cents":-500,"negative_balance_users":2})"));
+  BOOST_TEST_REQUIRE(summary.ok(), summary.error);
+  BOOST_TEST(summary.value.management_earnings_cents == -500);
+  auto none = parse_expensive_task(answer(200, R"({"from_date":"2026-03-03","end_date":"2026-03-03","task":null})"));
+  BOOST_TEST_REQUIRE(none.ok(), none.error);
+  BOOST_TEST(!none.value.found);
+  auto some = parse_expensive_task(answer(200, R"({"from_date":"a","end_date":"b","task":{"title":"t","reward_cents":4000}})"));
+  BOOST_TEST(some.value.found);
+  BOOST_TEST(some.value.reward_cents == 4000);
+  BOOST_TEST(expensive_task_path("2026-03-01", "2026-03-03") ==
+             "/api/v1/analytics/expensive-task?from_date=2026-03-01&end_date=2026-03-03");
+  BOOST_TEST(add_days("2026-03-03", -6) == "2026-02-25");
+  BOOST_TEST(add_days("2024-03-01", -1) == "2024-02-29");
+  BOOST_TEST(add_days("2026-12-31", 1) == "2027-01-01");
+  BOOST_TEST(add_days("not a date", 1) == "");
+}
+
 BOOST_AUTO_TEST_CASE(register_body_has_three_fields) {
   const auto doc = nlohmann::json::parse(register_request_body("popug", "correct-horse", "p@x.example"));
   BOOST_TEST(doc.at("email").get<std::string>() == "p@x.example");

@@ -50,7 +50,10 @@ void App::draw(double now_s, float display_w, float display_h, int scale) {
     poll_my_account(now_s);
   }
   if (manages_tasks()) poll_all_tasks(now_s);
-  if (session_.user.role == "admin") poll_users(now_s);
+  if (session_.user.role == "admin") {
+    poll_users(now_s);
+    poll_analytics(now_s);
+  }
 
   top_bar_h_ = draw_top_bar(display_w, scale);
   const float margin = layout::kMargin * scale;
@@ -71,7 +74,14 @@ void App::draw(double now_s, float display_w, float display_h, int scale) {
   } else if (manages_tasks()) {
     // All tasks on the left, Create task on the right.
     const float left_w = std::floor(width * kLeftColumnShare);
-    draw_all_tasks({ImVec2(margin, top), ImVec2(left_w, height)});
+    if (session_.user.role == "admin") {
+      // The admin's left column: All tasks over Analytics.
+      const float tasks_h = std::floor(height * 0.55f);
+      draw_all_tasks({ImVec2(margin, top), ImVec2(left_w, tasks_h)});
+      draw_analytics({ImVec2(margin, top + tasks_h + margin), ImVec2(left_w, std::max(height - tasks_h - margin, 1.0f))});
+    } else {
+      draw_all_tasks({ImVec2(margin, top), ImVec2(left_w, height)});
+    }
     const float right_x = margin + left_w + margin;
     const float right_w = std::max(width - left_w - margin, 1.0f);
     const float create_h = draw_create_task({ImVec2(right_x, top), ImVec2(right_w, 0)});
@@ -204,6 +214,7 @@ void App::log_out() {
   my_tasks_ = {};
   profile_ = {};
   users_ = {};
+  analytics_ = {};
   all_tasks_ = {};
   create_ = {};
   my_account_ = {};

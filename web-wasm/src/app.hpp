@@ -5,14 +5,14 @@
 // bar (who, role, host status, log-out) and the windows of the user's role
 // (docs/ui.md lists them): "My tasks" and "My account" for those who get
 // tasks (workers, accountants), "All tasks" (filters, shuffle) for managers
-// and admins, "Users" for admins, "Create task" for every role. Each window
+// and admins, "Users" and "Analytics" for admins, "Create task" for every role. Each window
 // refreshes itself every kRefreshSeconds, and at once after an action that
 // changes what it shows.
 //
 // The code is split by screen: app.cpp (frame, layout, log-in, top bar,
 // host status), app_tasks.cpp (My tasks, Create task), app_all_tasks.cpp
 // (All tasks), app_account.cpp (My account), app_profile.cpp (Profile),
-// app_users.cpp (Users, the admin's).
+// app_users.cpp (Users) and app_analytics.cpp (Analytics), the admin's.
 //
 // draw() runs once per frame; HTTP answers arrive between frames through
 // callbacks that capture `this`, so an App must outlive every request it
@@ -96,6 +96,11 @@ class App {
   void poll_users(double now_s);
   void change_user(const std::string& user_id, std::string body);
 
+  // ---- app_analytics.cpp
+  void draw_analytics(const Rect& rect);
+  void poll_analytics(double now_s);
+  void ask_expensive_task(std::string from_date, std::string end_date);
+
   // ---- app_account.cpp
   void draw_my_account(const Rect& rect);
   void poll_my_account(double now_s);
@@ -161,6 +166,17 @@ class App {
     std::string error;   // why the last change failed
     std::string result;  // what the last change did
   } users_;
+
+  struct Analytics {
+    Poll summary_poll;
+    api::Summary summary;
+    std::string from_date;  // the custom range's fields
+    std::string end_date;
+    bool expensive_in_flight = false;
+    bool expensive_answered = false;
+    api::ExpensiveTask expensive;
+    std::string expensive_error;
+  } analytics_;
 
   struct CreateTask {
     std::string title;
