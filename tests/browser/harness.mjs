@@ -193,6 +193,16 @@ export async function waitForWidget(page, what, window, kind, label, test = () =
   }, { timeoutMs });
 }
 
+// Waits for the window `title` and then two more frames: ImGui hides an
+// auto-sized window on its first frame (it only measures it), so a click
+// sent before then falls through to what is behind it.
+export async function waitForWindow(page, title, timeoutMs) {
+  const window = await waitForWidget(page, `the ${title} window`, title, 'window', title, () => true, timeoutMs);
+  await nextFrame(page);
+  await nextFrame(page);
+  return window;
+}
+
 // Types `text` into the input `label` of `window`: clicks it, waits until it
 // has the keyboard, selects what it held (if anything), types, and waits
 // until it reads `expected` (the masked value for a password).

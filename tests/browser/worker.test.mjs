@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { addUser, api, chromiumFlags, click, find, loadChromium, log, logInThroughUi, openUi, parseArgs,
-         startAtes, stopAtes, typeInto, waitFor, waitForWidget, widgets } from './harness.mjs';
+         startAtes, stopAtes, typeInto, waitFor, waitForWidget, waitForWindow, widgets } from './harness.mjs';
 
 const kWorker = { username: 'popug', password: 'correct-horse' };
 const kFakeClock = '2026-03-03T09:00:00Z';
@@ -129,7 +129,7 @@ async function workerScenario(browser, baseUrl, artifacts) {
     // Profile: a wrong current password is refused beside its field; the
     // right one saves the new email.
     await click(page, find(await widgets(page), 'ates', 'button', 'Profile'));
-    await waitForWidget(page, 'the Profile window', 'Profile', 'window', 'Profile');
+    await waitForWindow(page, 'Profile');
     await typeInto(page, 'Profile', 'Email', 'popug@popug.example');
     await typeInto(page, 'Profile', 'Current password', 'wrong-password', '*'.repeat(14));
     await click(page, find(await widgets(page), 'Profile', 'button', 'Save'));
@@ -166,7 +166,7 @@ async function registerScenario(browser, baseUrl, artifacts) {
   const screenshot = join(artifacts, 'register.png');
   try {
     await click(page, await waitForWidget(page, 'Create an account', 'Log in', 'button', 'Create an account'));
-    await waitForWidget(page, 'the Register window', 'Register', 'window', 'Register');
+    await waitForWindow(page, 'Register');
     const expected = await api(baseUrl, 'POST', '/api/v1/auth/register',
                                { body: { username: 'No', password: 'correct-horse', email: 'new@popug.example' } });
     assert.equal(expected.status, 400, `a bad username is refused: ${expected.text}`);
