@@ -6,5 +6,6 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 
 "$root/scripts/install-deps.sh"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ates-ccache}"
+export CCACHE_BASEDIR="$root"
 (cd "$root" && cmake --preset default >/dev/null && cmake --build --preset default)
 exec "$root/build/server/ates" serve "$@"

@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 # ccache keeps its cache outside the clone, so fresh clones build fast.
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ates-ccache}"
+# Paths relative to the clone, so a clone elsewhere hits the same entries.
+export CCACHE_BASEDIR="$PWD"
 
 if [[ "${1:-}" == "--sanitize" ]]; then
   cmake --preset asan
