@@ -211,6 +211,8 @@ struct Host::Impl {
   Status start_slot(Slot& slot);
   void stop_slot(Slot& slot);
   Status reload(const std::string& name);
+  Status stop_plugin(const std::string& name);
+  Status start_plugin(const std::string& name);
   protocol::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
                                                const nlohmann::json& args);
   nlohmann::json status_json() const;
@@ -255,6 +257,8 @@ const Settings& Host::settings() const { return impl_->settings; }
 std::uint16_t Host::port() const { return impl_->port; }
 nlohmann::json Host::status_json() const { return impl_->status_json(); }
 Status Host::reload(const std::string& plugin) { return impl_->reload(plugin); }
+Status Host::stop_plugin(const std::string& plugin) { return impl_->stop_plugin(plugin); }
+Status Host::start_plugin(const std::string& plugin) { return impl_->start_plugin(plugin); }
 
 protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources, const std::filesystem::path& exe) {
   auto impl = std::make_unique<Impl>();
@@ -902,6 +906,37 @@ Status Host::Impl::reload(const std::string& name) {
     slot.error = library.status().message();
     spdlog::error("plugin {}: {}", name, slot.error);
     routes.set_reloading(name, false);  // its routes are gone: 404, not an endless 503
+    return library.status();
+  }
+  slot.library = std::move(library).value();
+  Status status = start_slot(slot);
+  routes.set_reloading(name, false);
+  return status;
+}
+
+Status Host::Impl::stop_plugin(const std::string& name) {
+  std::lock_guard lock(slots_mutex);
+  auto it = std::find_if(slots.begin(), slots.end(), [&](const auto& slot) { return slot->name == name; });
+  if (it == slots.end()) return Status(Code::kNotFound, "no plugin named " + name);
+  Slot& slot = **it;
+  if (slot.state != "running") return Status(Code::kConflict, "plugin " + name + " is " + slot.state);
+  spdlog::info("plugin {}: stopping until started again", name);
+  routes.set_reloading(name, true);  // 503 + Retry-After meanwhile, as during a reload
+  stop_slot(slot);
+  return Status::ok();
+}
+
+Status Host::Impl::start_plugin(const std::string& name) {
+  std::lock_guard lock(slots_mutex);
+  auto it = std::find_if(slots.begin(), slots.end(), [&](const auto& slot) { return slot->name == name; });
+  if (it == slots.end()) return Status(Code::kNotFound, "no plugin named " + name);
+  Slot& slot = **it;
+  if (slot.state != "stopped") return Status(Code::kConflict, "plugin " + name + " is " + slot.state);
+  auto library = loader->load(slot.file);
+  if (!library) {
+    slot.state = "failed";
+    slot.error = library.status().message();
+    routes.set_reloading(name, false);
     return library.status();
   }
   slot.library = std::move(library).value();

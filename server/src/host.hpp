@@ -37,6 +37,12 @@ class Host {
   // Takes a plugin's routes away (503 meanwhile), drains and unloads it,
   // loads its file anew and starts it. Its storage stays open.
   protocol::Status reload(const std::string& plugin);
+  // The two halves of reload() with a pause of the caller's choosing
+  // between them: an outage of one plugin, as `ates lab` shows it. While
+  // stopped, its routes answer 503 + Retry-After, its rpc services answer
+  // `unavailable` and its consumers apply nothing; its storage stays open.
+  protocol::Status stop_plugin(const std::string& plugin);
+  protocol::Status start_plugin(const std::string& plugin);
   // Runs a command a plugin registered (HostContext::add_command).
   protocol::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
                                                const nlohmann::json& args);

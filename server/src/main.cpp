@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +15,8 @@
 #include "ates/bench/analytics_bench.hpp"
 #include "ates/bench/auth_bench.hpp"
 #include "ates/bench/bus_bench.hpp"
+#include "ates/bench/lifecycle_bench.hpp"
+#include "ates/bench/startup_bench.hpp"
 #include "ates/bench/storage_bench.hpp"
 #include "ates/bench/tracker_bench.hpp"
 #include "ates/bus/bus.hpp"
@@ -23,6 +26,7 @@
 #include "config.hpp"
 #include "audit.hpp"
 #include "host.hpp"
+#include "lab.hpp"
 
 extern char** environ;
 
@@ -367,6 +371,46 @@ int main(int argc, char** argv) {
       "1 000 000 events and a month of 1 000 000 completed tasks instead of 200 000 and 100 000");
   analytics_bench->add_option("--dir", analytics_options.dir, "where to put the data (default: a temp dir)");
   analytics_bench->callback([&] { bench::run_analytics_bench(analytics_options, std::cout); });
+
+  bench::LifecycleBenchOptions lifecycle_options;
+  CLI::App* lifecycle_bench = bench->add_subcommand(
+      "lifecycle", "create -> assign -> complete end to end with all four plugins, and the time to converge");
+  lifecycle_bench->add_flag("--full", lifecycle_options.full, "100 000 tasks by 1 000 workers instead of 10 000 by 100");
+  lifecycle_bench->add_option("--dir", lifecycle_options.dir, "where to put the data (default: a temp dir)");
+  lifecycle_bench->callback([&] { bench::run_lifecycle_bench(lifecycle_options, std::cout); });
+  bench::StartupBenchOptions startup_options;
+  CLI::App* startup_bench =
+      bench->add_subcommand("startup", "exec of ates serve -> /readyz with four plugins, and RSS, over several runs");
+  startup_bench->add_option("--runs", startup_options.runs, "starts of each kind (default 7)");
+  startup_bench->callback([&] { bench::run_startup_bench(startup_options, std::cout); });
+
+  // lab
+  CLI::App* lab = app.add_subcommand("lab", "demonstrations of the asynchronous trade-offs (docs/lab.md)");
+  lab->require_subcommand(1);
+  const auto lab_run = [&](const std::function<int()>& run) {
+    try {
+      exit_code = run();
+    } catch (const std::exception& e) {
+      std::cout << std::flush;
+      std::cerr << "ates lab: " << e.what() << "\n";
+      exit_code = 2;
+    }
+  };
+  lab::ChargeModesOptions charge_options;
+  CLI::App* charge_lab = lab->add_subcommand(
+      "charge-modes", "the same workload in events and rpc charge mode, accounting stopped mid-run, side by side");
+  charge_lab->add_option("--workers", charge_options.workers, "workers tasks go to");
+  charge_lab->add_option("--clients", charge_options.clients, "concurrent HTTP clients");
+  charge_lab->add_option("--rounds", charge_options.rounds, "rounds of creations, shuffles and completions");
+  charge_lab->add_option("--tasks", charge_options.tasks_per_round, "creations per round");
+  charge_lab->add_option("--shuffles", charge_options.shuffles_per_round, "shuffles per round");
+  charge_lab->add_option("--outage-ms", charge_options.outage_ms, "how long accounting is stopped");
+  charge_lab->add_option("--seed", charge_options.seed, "the tracker's seed (task ids and assignments)");
+  charge_lab->callback([&] { lab_run([&] { return lab::run_charge_modes(charge_options, std::cout); }); });
+  lab->add_subcommand("day-close-under-lag", "a day close that waits for a lagging stream; a forced close")
+      ->callback([&] { lab_run([&] { return lab::run_day_close_under_lag(std::cout); }); });
+  lab->add_subcommand("dead-letter", "a poisoned event dead-lettered, inspected and re-driven")
+      ->callback([&] { lab_run([&] { return lab::run_dead_letter(std::cout); }); });
 
   CLI11_PARSE(app, argc, argv);
   return exit_code;
