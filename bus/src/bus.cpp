@@ -337,16 +337,20 @@ void Bus::Impl::answer_fetch(zmq::socket_t& router) {
     wire::FetchReply reply{.stream = request->stream, .status = "unknown", .from = request->from};
     std::vector<std::string> entries;
     storage::Environment* env = nullptr;
-    std::optional<storage::StreamHead> held;
+    // The head the bus was told of by on_commit, the one heartbeats carry,
+    // never the environment's own: a commit is readable before its observer
+    // runs, and a reply serving it followed by a heartbeat of the older head
+    // would tell the consumer the log ends below what it applied, which it
+    // must take for a restored producer (it halts).
+    std::optional<storage::StreamHead> head;
     {
       std::lock_guard lock(streams_mutex);
       if (auto it = streams.find(request->stream); it != streams.end()) {
         env = it->second.env;
-        held = it->second.held;
+        head = it->second.visible();
       }
     }
     if (env != nullptr) {
-      const auto head = held ? held : env->head(request->stream);
       if (head) {
         reply.epoch = head->epoch;
         reply.first_seq = head->first_seq;

@@ -3,6 +3,7 @@
 #include "ates/bus/bus.hpp"
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -526,6 +527,60 @@ BOOST_AUTO_TEST_CASE(a_producer_restored_from_an_older_copy_halts_its_consumers)
   BOOST_TEST_REQUIRE(wait_until([&] { return rig.status().state == ConsumerState::kHalted; }));
   BOOST_TEST(rig.status().error.find("restored from an older copy") != std::string::npos, rig.status().error);
   BOOST_TEST(rig.consumer_checkpoint() == 15u);
+}
+
+// A commit is readable before the bus's observer hears of it. A consumer
+// that fetches in that moment must be served only what the heartbeats
+// announce: a heartbeat whose head is below what it applied reads as a
+// restored producer, and it would halt for good.
+BOOST_AUTO_TEST_CASE(a_fetch_between_a_commit_and_its_observer_does_not_halt_the_consumer) {
+  // Holds the writer in its observers, before the bus's, while closed.
+  struct Gate final : storage::CommitObserver {
+    std::mutex mutex;  // guards closed
+    std::condition_variable cv;
+    bool closed = false;
+    std::atomic<bool> holding{false};
+    void on_commit(const storage::CommitInfo&) override {
+      std::unique_lock lock(mutex);
+      if (!closed) return;
+      holding = true;
+      cv.wait_for(lock, std::chrono::seconds(20), [&] { return !closed; });
+      holding = false;
+    }
+    void set(bool value) {
+      {
+        std::lock_guard lock(mutex);
+        closed = value;
+      }
+      cv.notify_all();
+    }
+  } gate;
+  Rig rig;
+  rig.producer = open_env(rig.dir / "tracker", "tracker");
+  BOOST_TEST_REQUIRE(rig.producer->declare_stream(protocol::kTasksStream).is_ok());
+  rig.producer->add_observer(&gate);  // observers run in the order added
+  rig.start_producer();
+  rig.produce(1);
+  gate.set(true);
+  auto second = rig.producer->submit([](storage::WriteTxn& txn) {
+    return txn
+        .publish(protocol::TaskCreated{
+            .task_id = task_id(1000), .title = "held", .jira_id = {}, .description = "", .created_by = kUser})
+        .status();
+  });
+  BOOST_TEST_REQUIRE(wait_until([&] { return gate.holding.load(); }));
+  // Event 2 is committed and readable; the bus still announces head 1.
+  rig.start_consumer();
+  BOOST_TEST_REQUIRE(rig.caught_up(1));
+  BOOST_TEST(!wait_until([&] { return rig.status().state == ConsumerState::kHalted; }, std::chrono::milliseconds(500)),
+             rig.status().error);
+  gate.set(false);
+  BOOST_TEST_REQUIRE(second.get().is_ok());
+  BOOST_TEST_REQUIRE(rig.caught_up(2));
+  BOOST_TEST(rig.status().state == ConsumerState::kRunning);
+  rig.check_exactly_once(2);
+  rig.stop_consumer();
+  rig.stop_producer();
 }
 
 BOOST_AUTO_TEST_CASE(a_consumer_behind_a_truncated_log_halts_and_never_skips) {
