@@ -364,9 +364,9 @@ int run_charge_modes(const ChargeModesOptions& o, std::ostream& out) {
       std::to_string(rpc.balances.size()) + " / " + dollars(rpc.total));
   out << "\n" << table.str()
       << "* per 10 ms sample, how long until accounting had applied the tracker.tasks head seen then. In events\n"
-         "  mode that is how far balances lag. In rpc mode a charge is booked when COMMIT arrives, just after the\n"
-         "  tracker's answer, so balances do not wait for the stream: its lag there (the event before the stop,\n"
-         "  applied after the restart) moves no money.\n";
+         "  mode that is how far balances lag. In rpc mode a charge is booked when the tracker's COMMIT arrives,\n"
+         "  just after its answer, so this only bounds the balances' lag from above; its max there is the last\n"
+         "  event before the stop, applied by the stream after the restart.\n";
 
   std::vector<std::string> differing;
   for (const auto& [name, balance] : ev.balances) {
