@@ -284,6 +284,31 @@ BOOST_AUTO_TEST_CASE(hot_reload_swaps_the_build_and_loses_no_event) { reload_und
 
 BOOST_AUTO_TEST_CASE(dev_mode_reloads_when_the_file_changes) { reload_under_load(true); }
 
+// stop_plugin/start_plugin, the halves of a reload with an outage between
+// (what `ates lab charge-modes` does to accounting): while stopped, the
+// plugin's routes answer 503 with Retry-After and /readyz says so; its
+// events are applied once it runs again; stopping twice or starting a
+// running plugin is refused.
+BOOST_AUTO_TEST_CASE(a_stopped_plugin_answers_503_until_started_and_loses_nothing) {
+  TempDir dir;
+  auto host = start({.data = dir / "data", .plugin_dir = plugin_dir(dir, {"variant_a"})});
+  const auto client = testing::client_of(*host);
+  BOOST_TEST_REQUIRE(client.post("/api/v1/tracker/events", R"({"title":"before"})").status == 201);
+  BOOST_TEST_REQUIRE(host->stop_plugin("tracker").is_ok());
+  BOOST_TEST(host->stop_plugin("tracker").code() == protocol::Code::kConflict);
+  BOOST_TEST(host->stop_plugin("nobody").code() == protocol::Code::kNotFound);
+  const auto refused = client.post("/api/v1/tracker/events", R"({"title":"while stopped"})");
+  BOOST_TEST(refused.status == 503);
+  BOOST_TEST(refused.header("retry-after") == "1");
+  BOOST_TEST(client.get("/readyz").status == 503);
+  BOOST_TEST_REQUIRE(host->start_plugin("tracker").is_ok());
+  BOOST_TEST(host->start_plugin("tracker").code() == protocol::Code::kConflict);
+  BOOST_TEST(client.get("/readyz").status == 200);
+  BOOST_TEST(client.post("/api/v1/tracker/events", R"({"title":"after"})").status == 201);
+  // Its consumer, stopped and started again, applied each event once.
+  BOOST_TEST(testing::wait_until([&] { return client.get("/api/v1/tracker/seen").json()["seen"] == 2; }));
+}
+
 BOOST_AUTO_TEST_CASE(a_second_host_on_the_same_data_is_refused) {
   TempDir dir;
   const auto plugins = plugin_dir(dir, {"variant_a"});
