@@ -405,6 +405,7 @@ int main(int argc, char** argv) {
   charge_lab->add_option("--tasks", charge_options.tasks_per_round, "creations per round");
   charge_lab->add_option("--shuffles", charge_options.shuffles_per_round, "shuffles per round");
   charge_lab->add_option("--outage-ms", charge_options.outage_ms, "how long accounting is stopped");
+  charge_lab->add_option("--probe-ms", charge_options.probe_ms, "creations tried while accounting is down, after the run");
   charge_lab->add_option("--seed", charge_options.seed, "the tracker's seed (task ids and assignments)");
   charge_lab->callback([&] { lab_run([&] { return lab::run_charge_modes(charge_options, std::cout); }); });
   lab->add_subcommand("day-close-under-lag", "a day close that waits for a lagging stream; a forced close")

@@ -32,7 +32,7 @@ BOOST_AUTO_TEST_SUITE(lab)
 
 BOOST_AUTO_TEST_CASE(charge_modes_end_with_the_same_balances_and_refuse_only_in_rpc) {
   const auto run = testing::run_to_end(
-      {kAtes, "lab", "charge-modes", "--workers", "10", "--tasks", "120", "--rounds", "3", "--outage-ms", "800"});
+      {kAtes, "lab", "charge-modes", "--workers", "10", "--tasks", "120", "--rounds", "3", "--outage-ms", "800", "--probe-ms", "500"});
   BOOST_TEST_MESSAGE(run.out);
   BOOST_TEST_REQUIRE(run.exit_code == 0, run.out + run.err);
   BOOST_TEST(contains(run.out, "final balances: identical in both modes"));
@@ -45,6 +45,12 @@ BOOST_AUTO_TEST_CASE(charge_modes_end_with_the_same_balances_and_refuse_only_in_
   BOOST_TEST(complete_events.ends_with(" / 0"));
   BOOST_TEST(!complete_rpc.ends_with(" / 0"), complete_rpc);
   BOOST_TEST(complete_events.substr(0, complete_events.find(' ')) == complete_rpc.substr(0, complete_rpc.find(' ')));
+  // With accounting down again, events mode creates and rpc mode refuses.
+  const auto [probe_events, probe_rpc] = row(run.out, "create, accounting down 0.5 s more: ok / 503 **");
+  BOOST_TEST(probe_events.ends_with(" / 0"));
+  BOOST_TEST(!probe_events.starts_with("0 "), probe_events);
+  BOOST_TEST(probe_rpc.starts_with("0 / "));
+  BOOST_TEST(!probe_rpc.ends_with(" / 0"), probe_rpc);
 }
 
 BOOST_AUTO_TEST_CASE(day_close_under_lag_waits_then_closes_and_forces_a_late_entry) {
