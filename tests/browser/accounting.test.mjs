@@ -13,7 +13,9 @@
 //    payouts are those of GET /accounting/days (close.png);
 // 3. the admin switches to the Events view: every stream with its head and
 //    consumers as GET /events/streams has them, and no dead letter
-//    (events.png);
+//    (events.png); then, with the dead-letter routes answered by the test
+//    (the product cannot make a dead letter on demand), a Re-drive refused
+//    with its error shown, then one that resolves the letter;
 // 4. the worker's audit log has two days now (a task completed after
 //    midnight): My account pages from 2026-03-04 to 2026-03-03
 //    (account-days.png).
@@ -212,6 +214,44 @@ async function closeDayScenario(browser, baseUrl, artifacts, tokens) {
     await page.screenshot({ path: screenshot });
     log(`admin: Event inspector lists ${streams.streams.join(', ')} with heads ${streams.heads.join(', ')}; ` +
         `screenshot ${screenshot}`);
+
+    // Re-drive. The product has no way to make a dead letter on demand, so
+    // here the test answers the two dead-letter routes itself, in API.md's
+    // shapes: one unresolved letter, whose first re-drive the consumer
+    // refuses again (the error must show) and whose second succeeds.
+    const letter = { id: 'accounting-1', stream: 'tracker.tasks', seq: 3, consumer: 'accounting',
+                     reason: 'payload: price missing', time: '2026-03-03T09:00:00Z', resolved: false };
+    const redrives = [];
+    let resolved = false;
+    await page.route('**/api/v1/events/dead-letters', (route) =>
+      route.fulfill({ json: { dead_letters: [{ ...letter, resolved }] } }));
+    await page.route('**/api/v1/events/dead-letters/*/redrive', (route) => {
+      redrives.push(new URL(route.request().url()).pathname);
+      if (redrives.length === 1) {
+        return route.fulfill({ status: 409, contentType: 'application/problem+json',
+                               body: JSON.stringify({ type: 'about:blank', title: 'Conflict', status: 409,
+                                                      detail: 'accounting refused it again: payload: price missing' }) });
+      }
+      resolved = true;
+      return route.fulfill({ json: { dead_letter: { ...letter, resolved: true } } });
+    });
+    await waitForWidget(page, 'the dead letter', 'Event inspector', 'text', 'Dead letters',
+                        (w) => w.value === '1 unresolved of 1', 15_000);
+    await clickButton(page, 'Event inspector', `Re-drive: ${letter.id}`);
+    await waitForWidget(page, 'the refused re-drive', 'Event inspector', 'text', 'Re-drive error',
+                        (w) => w.value === 'accounting-1: accounting refused it again: payload: price missing');
+    await clickButton(page, 'Event inspector', `Re-drive: ${letter.id}`);
+    await waitForWidget(page, 'the re-drive result', 'Event inspector', 'text', 'Re-drive result',
+                        (w) => w.value === 'accounting-1 re-driven: accounting applied tracker.tasks #3.');
+    assert.equal(find(await widgets(page), 'Event inspector', 'text', 'Re-drive error'), undefined,
+                 'the earlier error is gone');
+    assert.deepEqual(redrives, new Array(2).fill(`/api/v1/events/dead-letters/${letter.id}/redrive`));
+    await waitForWidget(page, 'the letter resolved', 'Event inspector', 'text', 'Dead letters',
+                        (w) => w.value === '0 unresolved of 1');
+    assert.equal(find(await widgets(page), 'Event inspector', 'button', `Re-drive: ${letter.id}`), undefined,
+                 'a resolved letter has no Re-drive button');
+    log('admin: a dead letter refused, then re-driven, from the Event inspector (routes answered by the test)');
+    await page.unrouteAll();
   });
 }
 

@@ -239,7 +239,8 @@ std::string describe_waiting(const Waiting& waiting) {
   std::string line = waiting.stream + ": ";
   line += waiting.watermark.empty() ? "no watermark heard yet" : "events up to " + waiting.watermark + " are in";
   if (!waiting.waiting_since.empty()) line += ", waiting since " + waiting.waiting_since;
-  if (!waiting.reason.empty()) line += " (" + waiting.reason + ")";
+  // The reason often ends in its own parentheses: a dash reads better.
+  if (!waiting.reason.empty()) line += " - " + waiting.reason;
   return line;
 }
 

@@ -164,8 +164,8 @@ struct Waiting {
   std::string waiting_since;
   std::string reason;  // the host's words; may be empty
 };
-// One line for people: "tracker.tasks: events up to <watermark> are in, waiting
-// since <since> (<reason>)".
+// One line for people: "tracker.tasks: events up to <watermark> are in,
+// waiting since <since> - <reason>".
 std::string describe_waiting(const Waiting& waiting);
 
 // A day of GET /api/v1/accounting/days.

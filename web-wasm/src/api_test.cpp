@@ -253,7 +253,7 @@ BOOST_AUTO_TEST_CASE(a_close_that_waits_is_an_answer_not_an_error) {
   BOOST_TEST_REQUIRE(result.value.waiting_for.size() == 1u);
   BOOST_TEST(describe_waiting(result.value.waiting_for[0]) ==
              "tracker.tasks: events up to 2026-03-03T09:00:01Z are in, waiting since 2026-03-04T00:01:00Z "
-             "(events before 2026-03-04T00:00:00Z may still arrive)");
+             "- events before 2026-03-04T00:00:00Z may still arrive");
   BOOST_TEST(describe_waiting({.stream = "tracker.tasks"}) == "tracker.tasks: no watermark heard yet");
 }
 
