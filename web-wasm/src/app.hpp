@@ -1,13 +1,14 @@
 // The UI's screens and their state.
 //
 // Signed out: the log-in window (or the register window) and the host
-// status window. Signed in: a top
-// bar (who, role, host status, log-out) and the windows of the user's role
-// (docs/ui.md lists them): "My tasks" and "My account" for those who get
-// tasks (workers, accountants), "All tasks" (filters, shuffle) for managers
-// and admins, "Users" and "Analytics" for admins, "Create task" for every role. Each window
-// refreshes itself every kRefreshSeconds, and at once after an action that
-// changes what it shows.
+// status window. Signed in: a top bar (who, role, host status, views,
+// profile, log-out) and the windows of the user's role (docs/ui.md lists
+// them): "My tasks" and "My account" for those who get tasks (workers,
+// accountants), "All tasks" (filters, shuffle) for managers and admins,
+// "Users" and "Analytics" for admins, "Create task" for every role,
+// "Accounting" for accountants and admins, "Event inspector" for admins.
+// Each window refreshes itself every kRefreshSeconds, and at once after an
+// action that changes what it shows.
 //
 // Accountants and admins have more than fits one screen: the top bar
 // switches between views ("Work", "Accounting", and the admin's "Events");
