@@ -6,10 +6,6 @@
 // mid-run twice (SIGKILL, then a failpoint halfway through applying a
 // batch) and started again each time; the audit of the three data
 // directories together is clean.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <fstream>
 
 #include "ates/testing/temp_dir.hpp"
@@ -20,17 +16,20 @@ namespace {
 
 using namespace whole_system;
 
-// A loopback port free right now (bound to port 0, read back, released).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  BOOST_TEST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), size) == 0);
-  BOOST_TEST_REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
+// The bus endpoints a process bound, from its start-up log:
+// {publish, replay}.
+std::pair<std::string, std::string> bus_endpoints(Serve& serve) {
+  const std::string prefix = "bus: publishing on ", middle = ", answering FETCH on ";
+  std::string line;
+  BOOST_TEST_REQUIRE(testing::wait_until([&] {
+    const std::string err = serve.process().stderr_text();
+    const auto at = err.find(prefix);
+    if (at == std::string::npos) return false;
+    line = err.substr(at + prefix.size(), err.find('\n', at) - at - prefix.size());
+    return true;
+  }));
+  const auto split = line.find(middle);
+  return {line.substr(0, split), line.substr(split + middle.size())};
 }
 
 struct Keys {
@@ -171,12 +170,10 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
                                   << " completions, " << single_work.shuffles << " shuffles");
 
   // Three processes. auth + tracker publish on tcp; accounting subscribes
-  // to them and publishes on tcp; analytics subscribes to both.
+  // to them and publishes on tcp; analytics subscribes to both. Each binds
+  // port 0 and the next learns the port from its log; accounting restarts
+  // on the ports it had.
   const Keys front = generate_keys(), money = generate_keys(), numbers = generate_keys();
-  const std::string front_pub = "tcp://127.0.0.1:" + std::to_string(free_port());
-  const std::string front_replay = "tcp://127.0.0.1:" + std::to_string(free_port());
-  const std::string money_pub = "tcp://127.0.0.1:" + std::to_string(free_port());
-  const std::string money_replay = "tcp://127.0.0.1:" + std::to_string(free_port());
   auto write_config = [&](const std::string& name, const Keys& keys, const std::string& publish,
                           const std::string& replay, const std::vector<std::string>& peers,
                           const std::vector<std::string>& allowed) {
@@ -190,24 +187,28 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
         << "curve_allowed_clients = " << toml_list(allowed) << "\n";
     return path.string();
   };
-  const auto front_config =
-      write_config("front", front, front_pub, front_replay, {}, {money.public_key, numbers.public_key});
-  const auto money_config = write_config("money", money, money_pub, money_replay,
-                                         {front_pub + " " + front.public_key}, {numbers.public_key});
-  const auto numbers_config = write_config(
-      "numbers", numbers, "", "", {front_pub + " " + front.public_key, money_pub + " " + money.public_key}, {});
   auto args = [&](const std::string& config) {
     auto a = clock;
     a.insert(a.end(), {"--config", config});
     return a;
   };
+  const std::string any_port = "tcp://127.0.0.1:*";
 
   const std::string front_data = copy_users("front");
   const std::string money_data = (dir / "money").string();
   const std::string numbers_data = (dir / "numbers").string();
-  Serve front_serve(front_data, "auth,tracker", env, args(front_config));
-  auto money_serve = std::make_unique<Serve>(money_data, "accounting", env, args(money_config));
-  Serve numbers_serve(numbers_data, "analytics", env, args(numbers_config));
+  Serve front_serve(front_data, "auth,tracker", env,
+                    args(write_config("front", front, any_port, any_port, {}, {money.public_key, numbers.public_key})));
+  const std::string front_pub = bus_endpoints(front_serve).first;
+  std::vector<std::string> money_peers = {front_pub + " " + front.public_key};
+  auto money_serve = std::make_unique<Serve>(
+      money_data, "accounting", env, args(write_config("money", money, any_port, any_port, money_peers, {numbers.public_key})));
+  const auto [money_pub, money_replay] = bus_endpoints(*money_serve);
+  BOOST_TEST_REQUIRE(money_pub.starts_with("tcp://127.0.0.1:"));
+  const auto money_config = write_config("money", money, money_pub, money_replay, money_peers, {numbers.public_key});
+  Serve numbers_serve(numbers_data, "analytics", env,
+                      args(write_config("numbers", numbers, "", "",
+                                        {front_pub + " " + front.public_key, money_pub + " " + money.public_key}, {})));
   const HttpClient tracker = front_serve.client(), numbers_client = numbers_serve.client();
   HttpClient accounting = money_serve->client();
   const Logins logins(tracker);
