@@ -1,5 +1,5 @@
 // The whole `ates serve` process (auth, tracker, accounting, analytics)
-// killed five times under a load of concurrent creates, completions and
+// killed six times under a load of concurrent creates, completions and
 // shuffles over HTTP, and started again each time. Afterwards nothing
 // acknowledged is lost, every assignment has exactly one fee and every
 // completion exactly one reward, every balance is the sum of its entries,
@@ -13,7 +13,7 @@ using namespace whole_system;
 
 BOOST_AUTO_TEST_SUITE(crash_serve)
 
-BOOST_AUTO_TEST_CASE(five_kills_under_load_lose_nothing_acknowledged_and_charge_everything_once) {
+BOOST_AUTO_TEST_CASE(six_kills_under_load_lose_nothing_acknowledged_and_charge_everything_once) {
   testing::TempDir dir;
   const std::string data = (dir / "data").string();
   auto env = test_environment();
@@ -29,6 +29,7 @@ BOOST_AUTO_TEST_CASE(five_kills_under_load_lose_nothing_acknowledged_and_charge_
       "writer.after_commit:" + std::to_string(2000 + rng() % 1000),           // committed, not yet answered
       "bus.mid_batch_apply:" + std::to_string(400 + rng() % 200),             // half a consumer batch applied
       "bus.before_publish:" + std::to_string(1000 + rng() % 1000),            // committed, not yet published
+      "tracker.shuffle_between_batches:" + std::to_string(2 + rng() % 3),    // a shuffle half done
       "",                                                                     // SIGKILL under load
   };
 
@@ -60,6 +61,10 @@ BOOST_AUTO_TEST_CASE(five_kills_under_load_lose_nothing_acknowledged_and_charge_
       if (run + 1 < ends.size() && !ends[run + 1].empty()) next_env["ATES_FAILPOINT"] = ends[run + 1];
       serve = std::make_unique<Serve>(data, plugins, next_env);
       load.target(serve->base());
+      if (ends[run].starts_with("tracker.shuffle")) {
+        BOOST_TEST_REQUIRE(testing::wait_until(
+            [&] { return serve->process().stderr_text().find("resuming shuffle") != std::string::npos; }));
+      }
     }
   }
   // The last server runs without a failpoint; a little more load, then quiet.
