@@ -201,6 +201,8 @@ inline void require_converged(const std::vector<const HttpClient*>& processes, c
 // assignee) and, from the first client, shuffles. What got a 2xx is
 // recorded; a request without an answer (the server died) or with 503 is
 // not, and the client goes on against whatever server runs next.
+// target() and acknowledged() may be called from any thread while the
+// clients run; the records are read after stop().
 class Load {
  public:
   Load(const Logins& logins, unsigned seed) : logins_(logins), seed_(seed) {}
@@ -220,6 +222,7 @@ class Load {
   }
   std::uint64_t acknowledged() const { return acknowledged_; }
 
+  // Guarded by mutex_ while the clients run.
   std::set<std::string> created;    // task ids whose create got 201
   std::set<std::string> completed;  // task ids whose completion got 200
   std::uint64_t shuffles = 0;
@@ -231,8 +234,9 @@ class Load {
     std::lock_guard lock(mutex_);
     return client_;
   }
-  // The server is down or reloading: a short pause before trying again,
-  // so the clients do not spin on a refused connection.
+  // The server is down or reloading: a short pause before the next
+  // request, so the clients do not spin on a refused connection. It paces
+  // the load; nothing waits on it.
   void pause() { std::this_thread::sleep_for(std::chrono::milliseconds(2)); }
   void note(const std::string& what, const HttpResponse& r) {
     std::lock_guard lock(mutex_);
@@ -310,7 +314,7 @@ class Load {
   const Logins& logins_;
   const unsigned seed_;
   std::mutex mutex_;
-  std::shared_ptr<HttpClient> client_;
+  std::shared_ptr<HttpClient> client_;  // guarded by mutex_
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> acknowledged_{0};
