@@ -285,6 +285,76 @@ BOOST_AUTO_TEST_CASE(a_page_read_from_storage_is_written_as_the_tree_writes_it) 
   BOOST_TEST(second.size() == 50u);
   BOOST_TEST(tasks_page_json(second, 100) == tree_page(second, 100));
   BOOST_TEST(nlohmann::json::parse(tasks_page_json(second, 100))["next"].is_null());
+
+  // Pages copied from the listed JSON are the same bytes as pages written
+  // from the tasks themselves, also after the changes that rewrite a task
+  // (an edit, a completion, a shuffle).
+  const auto index_pages_of = [&](const std::string& assignee, std::string_view status, std::size_t limit) {
+    std::optional<std::string> after;
+    std::size_t pages = 0;
+    do {
+      const auto tasks_read = tasks.of_assignee(assignee, status, after, limit);
+      const std::string from_index = tasks.of_assignee_json(assignee, status, after, limit);
+      BOOST_TEST(from_index == tasks_page_json(tasks_read, limit));
+      const auto next = nlohmann::json::parse(from_index)["next"];
+      after = next.is_null() ? std::nullopt : std::optional<std::string>(next.get<std::string>());
+      ++pages;
+    } while (after);
+    return pages;
+  };
+  const auto index_pages_match = [&](std::string_view status, std::size_t limit) {
+    return index_pages_of(worker, status, limit);
+  };
+  BOOST_TEST(index_pages_match("open", 100) == 2u);
+  BOOST_TEST(index_pages_match("done", 100) == 1u);
+  for (std::size_t i = 0; i < first.size(); i += 7) {
+    const Status edited = (*env)->run([&](storage::WriteTxn& txn) {
+      return tasks.update(txn, first[i].id, TaskEdit{.title = "edited \"" + std::to_string(i) + "\"", .jira_id = "",
+                                                     .description = std::nullopt},
+                          std::nullopt)
+          .status();
+    });
+    BOOST_TEST_REQUIRE(edited.is_ok(), edited.to_string());
+  }
+  BOOST_TEST(index_pages_match("open", 100) == 2u);
+  for (std::size_t i = 3; i < first.size(); i += 5) {
+    const Status done = (*env)->run(
+        [&](storage::WriteTxn& txn) { return tasks.complete(txn, first[i].id, worker).status(); });
+    BOOST_TEST_REQUIRE(done.is_ok(), done.to_string());
+  }
+  BOOST_TEST(index_pages_match("open", 100) == 2u);
+  BOOST_TEST(index_pages_match("done", 7) == 3u);  // 20 done: pages of 7, 7 and 6, the last with next null
+  // A second worker, so that the shuffle moves tasks between two.
+  const std::string other = "0b7d4f2a-1c3e-4a5b-8d6f-7e8a9b0c1d2e";
+  user.payload = protocol::encode_payload(protocol::UserCreated{
+      .user_id = other, .username = "mango", .email = {}, .role = "worker", .active = true});
+  const Status added_other = (*env)->run([&](storage::WriteTxn& txn) { return tasks.apply_user_event(txn, user); });
+  BOOST_TEST_REQUIRE(added_other.is_ok(), added_other.to_string());
+  const Status shuffled = (*env)->run([&](storage::WriteTxn& txn) -> Status {
+    auto job = tasks.start_shuffle(txn, worker);
+    if (!job) return job.status();
+    return tasks.shuffle_batch(txn, job->id, 1000).status();
+  });
+  BOOST_TEST_REQUIRE(shuffled.is_ok(), shuffled.to_string());
+  const std::size_t kept = index_pages_of(worker, "open", 1);
+  const std::size_t moved = index_pages_of(other, "open", 1);
+  BOOST_TEST(kept + moved == 130u);  // one page of one task each
+  BOOST_TEST(moved > 20u);
+  BOOST_TEST(index_pages_of(other, "open", 100) >= 1u);
+  BOOST_TEST(index_pages_match("done", 7) == 3u);
+
+  // A task whose listed JSON is missing (as in data written before it was
+  // kept) is written from the task itself.
+  const storage::RawTable listed = (*env)->raw_table("tasks_listed");
+  const Status forgotten = (*env)->run([&](storage::WriteTxn& txn) {
+    const auto kept_first = tasks.of_assignee(worker, "open", std::nullopt, 1);
+    if (kept_first.empty() || !listed.erase(txn.handle(), kept_first.front().id))
+      return Status(protocol::Code::kInternal, "no listed open task of the worker to forget");
+    return Status::ok();
+  });
+  BOOST_TEST_REQUIRE(forgotten.is_ok(), forgotten.to_string());
+  BOOST_TEST(index_pages_match("open", 1) == kept);
+  BOOST_TEST(index_pages_match("open", 100) >= 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

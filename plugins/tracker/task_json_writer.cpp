@@ -223,4 +223,28 @@ std::string tasks_page_json(std::span<const Task> tasks, std::size_t limit) {
   return out;
 }
 
+std::string listed_page_json(std::string_view assignee, std::span<const std::string_view> after_assignee,
+                             std::optional<std::string_view> next) {
+  std::string head = "{\"assignee_id\":";
+  append_json_string(head, assignee);
+  std::size_t size = 32 + (next ? next->size() : 0);
+  for (const std::string_view rest : after_assignee) size += head.size() + rest.size() + 1;
+  std::string out;
+  out.reserve(size);
+  out += "{\"next\":";
+  if (next) {
+    append_json_string(out, *next);
+  } else {
+    out += "null";
+  }
+  out += ",\"tasks\":[";
+  for (std::size_t i = 0; i < after_assignee.size(); ++i) {
+    if (i != 0) out += ',';
+    out += head;
+    out += after_assignee[i];
+  }
+  out += "]}";
+  return out;
+}
+
 }  // namespace ates::tracker

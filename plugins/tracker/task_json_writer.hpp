@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,5 +41,11 @@ void append_task_json(std::string& out, const Task& task);
 // Tasks::of_assignee returns them); the first `limit` are the page and, when
 // there is one more, the last of the page's id is `next` (else null).
 std::string tasks_page_json(std::span<const Task> tasks, std::size_t limit);
+
+// The same page from tasks of one assignee written already by
+// append_task_json, each without its first member, "assignee_id" (keys are
+// sorted, so it is first): `next` is the cursor when there is a further page.
+std::string listed_page_json(std::string_view assignee, std::span<const std::string_view> after_assignee,
+                             std::optional<std::string_view> next);
 
 }  // namespace ates::tracker

@@ -1,10 +1,12 @@
 #include "tasks.hpp"
 
 #include <ctime>
+#include <deque>
 
 #include "ates/protocol/events.hpp"
 #include "ates/protocol/schema.hpp"
 #include "ates/protocol/time.hpp"
+#include "task_json_writer.hpp"
 
 namespace ates::tracker {
 
@@ -23,6 +25,17 @@ std::string assignee_key(std::string_view assignee, std::string_view status, std
 }
 
 bool eligible_role(const std::string& role) { return role == "worker" || role == "accountant"; }
+
+// A task's JSON without its first member (the keys are sorted):
+// `{"assignee_id":"…"` is written from the assignee index's key, so a
+// shuffle, which changes only assignees, leaves the listed copy as it is.
+constexpr std::string_view kAssigneeHead = R"({"assignee_id":)";
+std::string json_after_assignee(Task task) {
+  task.assignee_id.clear();
+  std::string out;
+  append_task_json(out, task);
+  return out.substr(kAssigneeHead.size() + 2);  // and the empty string's quotes
+}
 
 }  // namespace
 
@@ -43,6 +56,7 @@ Tasks::Tasks(storage::Environment& env, protocol::RandomSource& random)
       random_(random),
       tasks_(env.table<Task>("tasks")),
       by_assignee_(env.raw_table("tasks_by_assignee")),
+      listed_(env.raw_table("tasks_listed")),
       open_(env.raw_table("open_tasks")),
       users_(env.table<ReplicaUser>("users")),
       eligible_(env.raw_table("eligible_users")),
@@ -86,6 +100,40 @@ std::vector<Task> Tasks::of_assignee(std::string_view assignee, std::string_view
                       return out.size() <= limit;
                     });
   return out;
+}
+
+std::string Tasks::of_assignee_json(std::string_view assignee, std::string_view status,
+                                   const std::optional<std::string>& after, std::size_t limit) const {
+  storage::ReadTxn txn = env_.read();
+  const std::string prefix = assignee_key(assignee, status, "");
+  // Views into LMDB's map, valid while `txn` is: each is copied once, into
+  // the page.
+  std::vector<std::string_view> listed;
+  listed.reserve(std::min<std::size_t>(limit, 128));
+  std::deque<std::string> written;  // for a task the listed table lacks
+  storage::RawLookup listed_json(txn.handle(), listed_);  // ids come in order
+  std::string_view last_id;
+  bool more = false;
+  by_assignee_.scan(txn.handle(), after ? prefix + *after : prefix,
+                    [&](std::string_view key, std::string_view) {
+                      if (!key.starts_with(prefix)) return false;
+                      const std::string_view id = key.substr(prefix.size());
+                      if (after && id == *after) return true;
+                      if (listed.size() == limit) {
+                        more = true;
+                        return false;
+                      }
+                      if (const auto json = listed_json.get(id)) {
+                        listed.push_back(*json);
+                      } else if (const auto task = tasks_.get(txn.handle(), id)) {
+                        listed.push_back(written.emplace_back(json_after_assignee(*task)));
+                      } else {
+                        return true;
+                      }
+                      last_id = id;
+                      return true;
+                    });
+  return listed_page_json(assignee, listed, more && !listed.empty() ? std::optional(last_id) : std::nullopt);
 }
 
 std::vector<Task> Tasks::all(const std::optional<std::string>& status,
@@ -132,6 +180,7 @@ std::string Tasks::pick(const std::vector<std::string>& eligible) const {
 
 void Tasks::index(MDB_txn* txn, const Task& task) const {
   by_assignee_.put(txn, assignee_key(task.assignee_id, task.status, task.id), "");
+  listed_.put(txn, task.id, json_after_assignee(task));
   if (task.status == "open") open_.put(txn, task.id, "");
 }
 
@@ -222,6 +271,7 @@ protocol::Result<Task> Tasks::update(storage::WriteTxn& txn, std::string_view id
   if (next.title == task->title && next.jira_id == task->jira_id && next.description == task->description)
     return next;  // nothing changed: no event
   tasks_.put(txn.handle(), next.id, next);
+  listed_.put(txn.handle(), next.id, json_after_assignee(next));
   auto updated = txn.publish(protocol::TaskUpdated{
       .task_id = next.id,
       .title = next.title,

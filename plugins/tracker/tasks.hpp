@@ -98,6 +98,11 @@ class Tasks {
   // Tasks of one assignee and status, by id after `after`, at most limit + 1.
   std::vector<Task> of_assignee(std::string_view assignee, std::string_view status,
                                 const std::optional<std::string>& after, std::size_t limit) const;
+  // The same page as tasks_page_json(of_assignee(...), limit) writes, but
+  // copied from each task's JSON kept in the listed table: no decoding and
+  // no writing (GET /tasks/mine, a worker's hottest read).
+  std::string of_assignee_json(std::string_view assignee, std::string_view status,
+                               const std::optional<std::string>& after, std::size_t limit) const;
   // Every task (optionally of one status), by id after `after`, at most limit + 1.
   std::vector<Task> all(const std::optional<std::string>& status, const std::optional<std::string>& after,
                         std::size_t limit) const;
@@ -150,6 +155,7 @@ class Tasks {
   protocol::RandomSource& random_;
   storage::Table<Task> tasks_;
   storage::RawTable by_assignee_;  // assignee \0 status \0 id
+  storage::RawTable listed_;       // id -> its JSON after "assignee_id" (a page's bytes)
   storage::RawTable open_;         // id of every open task
   storage::Table<ReplicaUser> users_;
   storage::RawTable eligible_;  // ids of active workers and accountants

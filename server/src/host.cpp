@@ -377,6 +377,9 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
     auto started = bus::Bus::start(std::move(options));
     if (!started) return started.status();
     impl->bus = std::move(started).value();
+    // As bound: a port 0 ("tcp://127.0.0.1:*") shows here, for the peers' configuration.
+    spdlog::info("bus: publishing on {}, answering FETCH on {}", impl->bus->publish_endpoint(),
+                 impl->bus->replay_endpoint());
   }
   impl->add_events_routes();
   if (impl->fake_clock != nullptr) {

@@ -17,6 +17,21 @@ std::optional<std::string_view> RawTable::get(MDB_txn* txn, std::string_view key
   return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
 }
 
+RawLookup::RawLookup(MDB_txn* txn, const RawTable& table) {
+  check_lmdb(mdb_cursor_open(txn, table.dbi(), &cursor_), "mdb_cursor_open");
+}
+
+RawLookup::~RawLookup() { mdb_cursor_close(cursor_); }
+
+std::optional<std::string_view> RawLookup::get(std::string_view key) {
+  MDB_val k{key.size(), const_cast<char*>(key.data())};
+  MDB_val v{};
+  const int rc = mdb_cursor_get(cursor_, &k, &v, MDB_SET_KEY);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  check_lmdb(rc, "mdb_cursor_get");
+  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
 bool RawTable::put(MDB_txn* txn, std::string_view key, std::string_view value, unsigned flags) const {
   MDB_val k{key.size(), const_cast<char*>(key.data())};
   MDB_val v{value.size(), const_cast<char*>(value.data())};

@@ -252,6 +252,32 @@ export async function logInThroughUi(page, username, password) {
   await click(page, find(await widgets(page), 'Log in', 'button', 'Log in'));
 }
 
+// Money as the UI writes it (web-wasm/src/api.cpp format_cents()).
+export function dollars(cents) {
+  const magnitude = Math.abs(cents);
+  return `${cents < 0 ? '-' : ''}$${Math.floor(magnitude / 100)}.${String(magnitude % 100).padStart(2, '0')}`;
+}
+
+// The visible window titles of the last frame, sorted.
+export async function windowTitles(page) {
+  return (await widgets(page)).widgets.filter((w) => w.kind === 'window').map((w) => w.label).sort();
+}
+
+// Clicks the button `label` of `window` once the bridge shows it enabled
+// in a settled place (two frames after it appeared).
+export async function clickButton(page, window, label) {
+  await waitForWidget(page, `${window}/${label}`, window, 'button', label);
+  await nextFrame(page);
+  await click(page, find(await widgets(page), window, 'button', label));
+}
+
+// Logs in through the API; returns the token.
+export async function apiLogin(baseUrl, username, password) {
+  const login = await api(baseUrl, 'POST', '/api/v1/auth/login', { body: { username, password } });
+  if (login.status !== 200) throw new Error(`${username} could not log in through the API: ${login.text}`);
+  return login.json.token;
+}
+
 // The host's API as a test client (to know what the UI should show).
 export async function api(baseUrl, method, path, { token, body } = {}) {
   const headers = { accept: 'application/json, application/problem+json' };

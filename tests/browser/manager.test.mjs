@@ -28,11 +28,14 @@ import { addUser, api, chromiumFlags, click, find, loadChromium, log, logInThrou
 const kManager = { username: 'boss', password: 'correct-horse' };
 const kWorkers = ['popug1', 'popug2'];
 // Each role and exactly the windows it sees once logged in.
+// The top bar switches views for the roles that have more than one.
 const kRoles = [
-  { username: 'popug1', role: 'worker', windows: ['Create task', 'My account', 'My tasks', 'ates'] },
-  { username: 'counter', role: 'accountant', windows: ['Create task', 'My account', 'My tasks', 'ates'] },
-  { username: 'boss', role: 'manager', windows: ['All tasks', 'Create task', 'ates'] },
-  { username: 'root', role: 'admin', windows: ['All tasks', 'Analytics', 'Create task', 'Users', 'ates'] },
+  { username: 'popug1', role: 'worker', windows: ['Create task', 'My account', 'My tasks', 'ates'], views: [] },
+  { username: 'counter', role: 'accountant', windows: ['Create task', 'My account', 'My tasks', 'ates'],
+    views: ['View: Work', 'View: Accounting'] },
+  { username: 'boss', role: 'manager', windows: ['All tasks', 'Create task', 'ates'], views: [] },
+  { username: 'root', role: 'admin', windows: ['All tasks', 'Analytics', 'Create task', 'Users', 'ates'],
+    views: ['View: Work', 'View: Accounting', 'View: Events'] },
 ];
 const kFakeClock = '2026-03-03T09:00:00Z';
 
@@ -113,7 +116,7 @@ async function managerScenario(browser, baseUrl, artifacts) {
 // Each role logs in and sees exactly its windows; at devicePixelRatio 2
 // (the admin: role-<role>@2x.png) the layout is the same in CSS pixels.
 async function rolesScenario(browser, baseUrl, artifacts) {
-  for (const [index, { username, role, windows }] of kRoles.entries()) {
+  for (const [index, { username, role, windows, views }] of kRoles.entries()) {
     const dpr = index === kRoles.length - 1 ? 2 : 1;
     const { context, page, pageErrors } = await openUi(browser, baseUrl, dpr);
     const screenshot = join(artifacts, `role-${role}${dpr === 2 ? '@2x' : ''}.png`);
@@ -132,6 +135,9 @@ async function rolesScenario(browser, baseUrl, artifacts) {
       assert.equal(frame.dpr, dpr);
       const bar = find(frame, 'ates', 'window', 'ates');
       assert.ok(Math.abs(bar.w - 1280) <= 1, `the top bar spans the window in CSS px at dpr ${dpr}: ${bar.w}`);
+      const viewButtons = frame.widgets.filter((w) => w.window === 'ates' && w.label.startsWith('View: '))
+        .map((w) => w.label);
+      assert.deepEqual(viewButtons, views, `the ${role}'s views`);
       await page.screenshot({ path: screenshot });
       log(`roles: ${role} ${username} sees ${shown.join(', ')} (dpr ${dpr}); screenshot ${screenshot}`);
       assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');

@@ -25,7 +25,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { addUser, api, chromiumFlags, click, find, loadChromium, log, logInThroughUi, openUi, parseArgs,
+import { addUser, api, chromiumFlags, click, dollars, find, loadChromium, log, logInThroughUi, openUi, parseArgs,
          startAtes, stopAtes, typeInto, waitFor, waitForWidget, waitForWindow, widgets } from './harness.mjs';
 
 const kWorker = { username: 'popug', password: 'correct-horse' };
@@ -33,12 +33,6 @@ const kFakeClock = '2026-03-03T09:00:00Z';
 // Accounting applies the tracker's events asynchronously and the UI asks
 // again every 3 s: allow several rounds.
 const kMoneyTimeoutMs = 20_000;
-
-// Web-wasm/src/api.cpp format_cents().
-function dollars(cents) {
-  const magnitude = Math.abs(cents);
-  return `${cents < 0 ? '-' : ''}$${Math.floor(magnitude / 100)}.${String(magnitude % 100).padStart(2, '0')}`;
-}
 
 // Waits until the UI's Balance shows what the host's account says, and the
 // host's audit log satisfies `entriesOk`; returns the balance in cents.

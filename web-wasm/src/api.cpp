@@ -1,6 +1,7 @@
 // Parsing and building the host's JSON; see api.hpp.
 #include "api.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -89,6 +90,38 @@ Entry entry_from(const json& e) {
   return entry;
 }
 
+Account account_from(const json& a) {
+  return {.user_id = text(a, "user_id"), .username = text(a, "username"),
+          .balance_cents = integer(a, "balance_cents")};
+}
+
+std::vector<Waiting> waiting_from(const json& list) {
+  std::vector<Waiting> out;
+  for (const json& w : list) {
+    if (!w.is_object()) continue;
+    out.push_back({.stream = text(w, "stream"), .watermark = text(w, "watermark"),
+                   .waiting_since = text(w, "waiting_since"), .reason = text(w, "reason")});
+  }
+  return out;
+}
+
+Day day_from(const json& d) {
+  Day day{.date = text(d, "date"), .status = text(d, "status"), .payouts = integer(d, "payouts"),
+          .paid_cents = integer(d, "paid_cents")};
+  if (auto waiting = d.find("waiting_for"); waiting != d.end() && waiting->is_array()) {
+    day.waiting_for = waiting_from(*waiting);
+  }
+  return day;
+}
+
+DeadLetter dead_letter_from(const json& l) {
+  bool resolved = false;
+  if (auto it = l.find("resolved"); it != l.end() && it->is_boolean()) resolved = it->get<bool>();
+  return {.id = text(l, "id"), .stream = text(l, "stream"), .seq = integer(l, "seq"),
+          .consumer = text(l, "consumer"), .reason = text(l, "reason"), .time = text(l, "time"),
+          .resolved = resolved};
+}
+
 // {"<key>": [item...], "next": cursor|null}
 template <typename T, typename From>
 Result<Page<T>> page_of(const http::Response& response, const char* key, From from) {
@@ -156,12 +189,123 @@ Result<Page<Task>> parse_tasks(const http::Response& response) {
 Result<Account> parse_account(const http::Response& response) {
   Result<json> account = member_object(response, "account");
   if (!account.ok()) return {.error = std::move(account.error)};
-  return {.value = {.user_id = text(account.value, "user_id"), .username = text(account.value, "username"),
-                    .balance_cents = integer(account.value, "balance_cents")}};
+  return {.value = account_from(account.value)};
 }
 
 Result<Page<Entry>> parse_entries(const http::Response& response) {
   return page_of<Entry>(response, "entries", entry_from);
+}
+
+std::string page_path(std::string_view base, std::string_view after) {
+  std::string path(base);
+  path += base.find('?') == std::string_view::npos ? "?" : "&";
+  path += "limit=" + std::to_string(kPageLimit);
+  if (!after.empty()) path += "&after=" + std::string(after);
+  return path;
+}
+
+std::vector<EntryDay> group_entries_by_day(const std::vector<Entry>& oldest_first) {
+  std::vector<EntryDay> days;
+  for (auto it = oldest_first.rbegin(); it != oldest_first.rend(); ++it) {
+    // Entries come in the order written, and a late entry counts on the day
+    // it was booked, so equal dates are not always adjacent: look the day up.
+    auto day = std::find_if(days.begin(), days.end(), [&](const EntryDay& d) { return d.date == it->date; });
+    if (day == days.end()) day = days.insert(days.end(), EntryDay{.date = it->date});
+    day->net_cents += it->amount_cents;
+    day->entries.push_back(*it);
+  }
+  std::stable_sort(days.begin(), days.end(), [](const EntryDay& a, const EntryDay& b) { return a.date > b.date; });
+  return days;
+}
+
+Result<Page<Account>> parse_accounts(const http::Response& response) {
+  return page_of<Account>(response, "accounts", account_from);
+}
+
+Result<std::vector<DayEarnings>> parse_earnings(const http::Response& response) {
+  Result<Page<DayEarnings>> page = page_of<DayEarnings>(response, "days", [](const json& d) {
+    return DayEarnings{.date = text(d, "date"), .earnings_cents = integer(d, "earnings_cents"),
+                       .fees_cents = integer(d, "fees_cents"), .rewards_cents = integer(d, "rewards_cents")};
+  });
+  if (!page.ok()) return {.error = std::move(page.error)};
+  return {.value = std::move(page.value.items)};
+}
+
+std::string earnings_path(std::string_view from, std::string_view to) {
+  return "/api/v1/accounting/earnings?from=" + std::string(from) + "&to=" + std::string(to);
+}
+
+std::string describe_waiting(const Waiting& waiting) {
+  std::string line = waiting.stream + ": ";
+  line += waiting.watermark.empty() ? "no watermark heard yet" : "events up to " + waiting.watermark + " are in";
+  if (!waiting.waiting_since.empty()) line += ", waiting since " + waiting.waiting_since;
+  // The reason often ends in its own parentheses: a dash reads better.
+  if (!waiting.reason.empty()) line += " - " + waiting.reason;
+  return line;
+}
+
+Result<Page<Day>> parse_days(const http::Response& response) { return page_of<Day>(response, "days", day_from); }
+
+Result<CloseOutcome> parse_close_day(const http::Response& response) {
+  if (response.status == 409) {
+    json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_object()) {
+      if (auto waiting = doc.find("waiting_for"); waiting != doc.end() && waiting->is_array() && !waiting->empty()) {
+        CloseOutcome outcome{.detail = text(doc, "detail"), .waiting_for = waiting_from(*waiting)};
+        if (auto day = doc.find("day"); day != doc.end() && day->is_object()) outcome.day = day_from(*day);
+        return {.value = std::move(outcome)};
+      }
+    }
+  }
+  Result<json> day = member_object(response, "day");
+  if (!day.ok()) return {.error = std::move(day.error)};
+  CloseOutcome outcome{.closed = true, .day = day_from(day.value)};
+  outcome.closed = outcome.day.status == "closed";
+  if (!outcome.closed) {
+    return {.error = "the host answered the close with the day " + outcome.day.status + ": " +
+                     quote_body(response.body)};
+  }
+  return {.value = std::move(outcome)};
+}
+
+std::string close_day_path(std::string_view date) {
+  return std::string(kDaysPath) + "/" + std::string(date) + "/close";
+}
+
+Result<std::vector<Stream>> parse_streams(const http::Response& response) {
+  Result<Page<Stream>> page = page_of<Stream>(response, "streams", [](const json& s) {
+    Stream stream{.name = text(s, "name"), .producer = text(s, "producer"), .watermark = text(s, "watermark")};
+    if (auto head = s.find("head_seq"); head != s.end() && head->is_number_integer()) {
+      stream.head_seq = std::to_string(head->get<long long>());
+    }
+    if (auto consumers = s.find("consumers"); consumers != s.end() && consumers->is_array()) {
+      for (const json& c : *consumers) {
+        if (!c.is_object()) continue;
+        stream.consumers.push_back({.plugin = text(c, "plugin"), .applied_seq = integer(c, "applied_seq"),
+                                    .lag = integer(c, "lag"), .state = text(c, "state"),
+                                    .error = text(c, "error")});
+      }
+    }
+    return stream;
+  });
+  if (!page.ok()) return {.error = std::move(page.error)};
+  return {.value = std::move(page.value.items)};
+}
+
+Result<std::vector<DeadLetter>> parse_dead_letters(const http::Response& response) {
+  Result<Page<DeadLetter>> page = page_of<DeadLetter>(response, "dead_letters", dead_letter_from);
+  if (!page.ok()) return {.error = std::move(page.error)};
+  return {.value = std::move(page.value.items)};
+}
+
+Result<DeadLetter> parse_redriven(const http::Response& response) {
+  Result<json> letter = member_object(response, "dead_letter");
+  if (!letter.ok()) return {.error = std::move(letter.error)};
+  return {.value = dead_letter_from(letter.value)};
+}
+
+std::string redrive_path(std::string_view dead_letter_id) {
+  return std::string(kDeadLettersPath) + "/" + std::string(dead_letter_id) + "/redrive";
 }
 
 std::string create_task_body(std::string_view title, std::string_view jira_id, std::string_view description) {

@@ -26,6 +26,18 @@ inline constexpr const char* kMyDoneTasksPath = "/api/v1/tracker/tasks/mine?stat
 inline constexpr const char* kShufflePath = "/api/v1/tracker/tasks/shuffle";
 inline constexpr const char* kMyAccountPath = "/api/v1/accounting/accounts/me";
 inline constexpr const char* kMyEntriesPath = "/api/v1/accounting/accounts/me/entries";
+inline constexpr const char* kAccountsPath = "/api/v1/accounting/accounts";
+inline constexpr const char* kDaysPath = "/api/v1/accounting/days";
+inline constexpr const char* kStreamsPath = "/api/v1/events/streams";
+inline constexpr const char* kDeadLettersPath = "/api/v1/events/dead-letters";
+
+// The largest page a list route gives (API.md): lists are walked page by
+// page with ?after= from their `next`.
+inline constexpr int kPageLimit = 1000;
+
+// `base` with ?limit=kPageLimit, and &after=<cursor> when `after` is not
+// empty (`base` may already carry a query).
+std::string page_path(std::string_view base, std::string_view after);
 
 // GET /api/v1/tracker/tasks with ?status= when `status` is not empty.
 std::string all_tasks_path(std::string_view status);
@@ -120,6 +132,98 @@ Result<Page<Task>> parse_tasks(const http::Response& response);
 Result<long long> parse_shuffle(const http::Response& response);
 Result<Account> parse_account(const http::Response& response);
 Result<Page<Entry>> parse_entries(const http::Response& response);
+
+// The audit log grouped by day: newest day first, and in each day the
+// newest entry first (the host lists entries oldest first).
+struct EntryDay {
+  std::string date;
+  long long net_cents = 0;  // the day's entries added up
+  std::vector<Entry> entries;
+};
+std::vector<EntryDay> group_entries_by_day(const std::vector<Entry>& oldest_first);
+
+// ---- accounting (accountants, admins) ----
+
+// GET /api/v1/accounting/accounts: {accounts: [account], next}.
+Result<Page<Account>> parse_accounts(const http::Response& response);
+
+// One day of GET /api/v1/accounting/earnings.
+struct DayEarnings {
+  std::string date;
+  long long earnings_cents = 0;  // fees - rewards: management's earnings
+  long long fees_cents = 0;
+  long long rewards_cents = 0;
+};
+Result<std::vector<DayEarnings>> parse_earnings(const http::Response& response);
+std::string earnings_path(std::string_view from, std::string_view to);
+
+// What a day close waits for: events of `stream` that may still arrive.
+struct Waiting {
+  std::string stream;
+  std::string watermark;  // the stream's watermark as accounting has it; "" when none yet
+  std::string waiting_since;
+  std::string reason;  // the host's words; may be empty
+};
+// One line for people: "tracker.tasks: events up to <watermark> are in,
+// waiting since <since> - <reason>".
+std::string describe_waiting(const Waiting& waiting);
+
+// A day of GET /api/v1/accounting/days.
+struct Day {
+  std::string date;
+  std::string status;  // "open", "waiting" or "closed"
+  long long payouts = 0;
+  long long paid_cents = 0;
+  std::vector<Waiting> waiting_for;
+};
+Result<Page<Day>> parse_days(const http::Response& response);
+
+// POST /api/v1/accounting/days/{date}/close: 200 {day} (closed), or 409
+// {day, waiting_for} (waiting: not an error, the answer to show). Any other
+// answer, a 409 without `waiting_for` (a day not over yet) included, is an
+// error with the host's detail.
+struct CloseOutcome {
+  bool closed = false;
+  Day day;
+  std::string detail;               // the 409's detail
+  std::vector<Waiting> waiting_for;  // non-empty when waiting
+};
+Result<CloseOutcome> parse_close_day(const http::Response& response);
+std::string close_day_path(std::string_view date);
+
+// ---- events (admins) ----
+
+struct ConsumerProgress {
+  std::string plugin;
+  long long applied_seq = 0;
+  long long lag = 0;
+  std::string state;
+  std::string error;
+};
+
+// A stream of GET /api/v1/events/streams.
+struct Stream {
+  std::string name;
+  std::string producer;
+  std::string head_seq;   // as text; "" when unknown (null)
+  std::string watermark;  // "" when unknown
+  std::vector<ConsumerProgress> consumers;
+};
+Result<std::vector<Stream>> parse_streams(const http::Response& response);
+
+struct DeadLetter {
+  std::string id;
+  std::string stream;
+  long long seq = 0;
+  std::string consumer;
+  std::string reason;
+  std::string time;
+  bool resolved = false;
+};
+Result<std::vector<DeadLetter>> parse_dead_letters(const http::Response& response);
+// 200 of POST .../dead-letters/{id}/redrive: {dead_letter}.
+Result<DeadLetter> parse_redriven(const http::Response& response);
+std::string redrive_path(std::string_view dead_letter_id);
 
 // {"title", "jira_id"?, "description"?}: empty optional fields are left out.
 std::string create_task_body(std::string_view title, std::string_view jira_id, std::string_view description);

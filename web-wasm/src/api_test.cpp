@@ -211,5 +211,117 @@ BOOST_AUTO_TEST_CASE(money_and_problem_fields) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(accounting)
+
+BOOST_AUTO_TEST_CASE(entries_group_by_day_newest_first_and_add_up) {
+  // Oldest first, as the host lists them; the late entry of 03-03 was
+  // written after one of 03-04.
+  const std::vector<Entry> entries = {
+      {.id = "1", .date = "2026-03-03", .kind = "fee", .amount_cents = -300},
+      {.id = "2", .date = "2026-03-04", .kind = "reward", .amount_cents = 2500},
+      {.id = "3", .date = "2026-03-03", .kind = "reward", .amount_cents = 1000},
+  };
+  const std::vector<EntryDay> days = group_entries_by_day(entries);
+  BOOST_TEST_REQUIRE(days.size() == 2u);
+  BOOST_TEST(days[0].date == "2026-03-04");
+  BOOST_TEST(days[0].net_cents == 2500);
+  BOOST_TEST(days[1].date == "2026-03-03");
+  BOOST_TEST(days[1].net_cents == 700);
+  BOOST_TEST_REQUIRE(days[1].entries.size() == 2u);
+  BOOST_TEST(days[1].entries[0].id == "3");  // newest first within the day
+  BOOST_TEST(group_entries_by_day({}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(page_paths_carry_the_limit_and_the_cursor) {
+  BOOST_TEST(page_path(kMyEntriesPath, "") == "/api/v1/accounting/accounts/me/entries?limit=1000");
+  BOOST_TEST(page_path("/x?status=open", "c1") == "/x?status=open&limit=1000&after=c1");
+  BOOST_TEST(earnings_path("2026-02-18", "2026-03-03") ==
+             "/api/v1/accounting/earnings?from=2026-02-18&to=2026-03-03");
+  BOOST_TEST(close_day_path("2026-03-03") == "/api/v1/accounting/days/2026-03-03/close");
+  BOOST_TEST(redrive_path("accounting-7") == "/api/v1/events/dead-letters/accounting-7/redrive");
+}
+
+BOOST_AUTO_TEST_CASE(a_close_that_waits_is_an_answer_not_an_error) {
+  const auto result = parse_close_day(answer(409, R"({"type":"about:blank#waiting","status":409,
+    "detail":"closing 2026-03-03 waits for events that may still add entries to it",
+    "day":{"date":"2026-03-03","status":"waiting","payouts":0,"paid_cents":0,"waiting_for":[]},
+    "waiting_for":[{"stream":"tracker.tasks","watermark":"2026-03-03T09:00:01Z",
+                    "waiting_since":"2026-03-04T00:01:00Z","reason":"events before 2026-03-04T00:00:00Z may still arrive"}]})"));
+  BOOST_TEST_REQUIRE(result.ok(), result.error);
+  BOOST_TEST(!result.value.closed);
+  BOOST_TEST(result.value.day.status == "waiting");
+  BOOST_TEST_REQUIRE(result.value.waiting_for.size() == 1u);
+  BOOST_TEST(describe_waiting(result.value.waiting_for[0]) ==
+             "tracker.tasks: events up to 2026-03-03T09:00:01Z are in, waiting since 2026-03-04T00:01:00Z "
+             "- events before 2026-03-04T00:00:00Z may still arrive");
+  BOOST_TEST(describe_waiting({.stream = "tracker.tasks"}) == "tracker.tasks: no watermark heard yet");
+}
+
+BOOST_AUTO_TEST_CASE(a_day_not_over_is_an_error_with_the_hosts_detail) {
+  const auto result = parse_close_day(answer(409, R"({"status":409,"detail":"2026-03-03 is not over yet"})"));
+  BOOST_TEST(!result.ok());
+  BOOST_TEST(result.error == "2026-03-03 is not over yet");
+}
+
+BOOST_AUTO_TEST_CASE(a_closed_day) {
+  const auto result = parse_close_day(answer(200, R"({"day":{"date":"2026-03-03","status":"closed","payouts":2,
+    "paid_cents":4200,"waiting_for":[]}})"));
+  BOOST_TEST_REQUIRE(result.ok(), result.error);
+  BOOST_TEST(result.value.closed);
+  BOOST_TEST(result.value.day.payouts == 2);
+  BOOST_TEST(result.value.day.paid_cents == 4200);
+}
+
+BOOST_AUTO_TEST_CASE(days_earnings_and_accounts) {
+  const auto days = parse_days(answer(200, R"({"days":[{"date":"2026-03-04","status":"open","payouts":0,
+    "paid_cents":0,"waiting_for":[]},{"date":"2026-03-03","status":"waiting","payouts":0,"paid_cents":0,
+    "waiting_for":[{"stream":"tracker.tasks","watermark":null,"waiting_since":"2026-03-04T00:01:00Z"}]}],"next":null})"));
+  BOOST_TEST_REQUIRE(days.ok(), days.error);
+  BOOST_TEST_REQUIRE(days.value.items.size() == 2u);
+  BOOST_TEST(days.value.items[1].waiting_for.size() == 1u);
+  BOOST_TEST(days.value.items[1].waiting_for[0].watermark == "");
+  const auto earnings = parse_earnings(answer(200, R"({"days":[{"date":"2026-03-03","earnings_cents":-700,
+    "fees_cents":300,"rewards_cents":1000}]})"));
+  BOOST_TEST_REQUIRE(earnings.ok(), earnings.error);
+  BOOST_TEST(earnings.value[0].earnings_cents == -700);
+  const auto accounts = parse_accounts(answer(200, R"({"accounts":[{"user_id":"u","username":"popug",
+    "balance_cents":700}],"next":"u"})"));
+  BOOST_TEST_REQUIRE(accounts.ok(), accounts.error);
+  BOOST_TEST(accounts.value.items[0].balance_cents == 700);
+  BOOST_TEST(accounts.value.next == "u");
+  BOOST_TEST(!parse_accounts(answer(403, R"({"detail":"the role worker may not GET"})")).ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(events)
+
+BOOST_AUTO_TEST_CASE(streams_with_unknown_heads_and_consumers) {
+  const auto result = parse_streams(answer(200, R"({"streams":[{"name":"auth.users","producer":"auth",
+    "head_seq":4,"watermark":"2026-03-03T09:00:00Z","consumers":[{"plugin":"tracker","applied_seq":3,"lag":1,
+    "state":"running"},{"plugin":"accounting","applied_seq":0,"lag":4,"state":"stalled","error":"disk"}]},
+    {"name":"tracker.tasks","producer":"tracker","head_seq":null,"watermark":null,"consumers":[]}]})"));
+  BOOST_TEST_REQUIRE(result.ok(), result.error);
+  BOOST_TEST_REQUIRE(result.value.size() == 2u);
+  BOOST_TEST(result.value[0].head_seq == "4");
+  BOOST_TEST(result.value[0].consumers[1].error == "disk");
+  BOOST_TEST(result.value[1].head_seq == "");
+  BOOST_TEST(result.value[1].watermark == "");
+}
+
+BOOST_AUTO_TEST_CASE(dead_letters_and_a_redrive) {
+  const auto list = parse_dead_letters(answer(200, R"({"dead_letters":[{"id":"accounting-1","stream":"tracker.tasks",
+    "seq":7,"consumer":"accounting","reason":"bad payload","time":"2026-03-03T09:00:00Z","resolved":false}]})"));
+  BOOST_TEST_REQUIRE(list.ok(), list.error);
+  BOOST_TEST(list.value[0].seq == 7);
+  BOOST_TEST(!list.value[0].resolved);
+  const auto redriven = parse_redriven(answer(200, R"({"dead_letter":{"id":"accounting-1","resolved":true}})"));
+  BOOST_TEST_REQUIRE(redriven.ok(), redriven.error);
+  BOOST_TEST(redriven.value.resolved);
+  BOOST_TEST(parse_redriven(answer(409, R"({"detail":"re-driven already"})")).error == "re-driven already");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 }  // namespace
 }  // namespace ates::ui::api

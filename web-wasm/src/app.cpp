@@ -33,6 +33,13 @@ bool App::gets_tasks() const { return session_.user.role == "worker" || session_
 
 bool App::manages_tasks() const { return session_.user.role == "manager" || session_.user.role == "admin"; }
 
+std::vector<App::View> App::views() const {
+  const std::string& role = session_.user.role;
+  if (role == "admin") return {View::work, View::accounting, View::events};
+  if (role == "accountant") return {View::work, View::accounting};
+  return {View::work};
+}
+
 void App::draw(double now_s, float display_w, float display_h, int scale) {
   poll_readiness(now_s);
   if (!signed_in()) {
@@ -45,14 +52,25 @@ void App::draw(double now_s, float display_w, float display_h, int scale) {
     return;
   }
 
-  if (gets_tasks()) {
-    poll_my_tasks(now_s);
-    poll_my_account(now_s);
-  }
-  if (manages_tasks()) poll_all_tasks(now_s);
-  if (session_.user.role == "admin") {
-    poll_users(now_s);
-    poll_analytics(now_s);
+  scale_ = scale;
+  // A view the role does not have (after a log-in as someone else) falls
+  // back to the first.
+  const std::vector<View> allowed = views();
+  if (std::find(allowed.begin(), allowed.end(), view_) == allowed.end()) view_ = View::work;
+
+  // Only the windows shown are refreshed.
+  if (view_ == View::accounting) poll_accounting(now_s);
+  if (view_ == View::events) poll_events(now_s);
+  if (view_ == View::work) {
+    if (gets_tasks()) {
+      poll_my_tasks(now_s);
+      poll_my_account(now_s);
+    }
+    if (manages_tasks()) poll_all_tasks(now_s);
+    if (session_.user.role == "admin") {
+      poll_users(now_s);
+      poll_analytics(now_s);
+    }
   }
 
   top_bar_h_ = draw_top_bar(display_w, scale);
@@ -61,7 +79,11 @@ void App::draw(double now_s, float display_w, float display_h, int scale) {
   const float width = std::max(display_w - 2 * margin, 1.0f);
   const float height = std::max(display_h - top - margin, 1.0f);
 
-  if (gets_tasks()) {
+  if (view_ == View::accounting) {
+    draw_accounting({ImVec2(margin, top), ImVec2(width, height)});
+  } else if (view_ == View::events) {
+    draw_event_inspector({ImVec2(margin, top), ImVec2(width, height)});
+  } else if (gets_tasks()) {
     // Two columns: My tasks on the left; Create task over My account on the
     // right.
     const float left_w = std::floor(width * kLeftColumnShare);
@@ -218,6 +240,9 @@ void App::log_out() {
   all_tasks_ = {};
   create_ = {};
   my_account_ = {};
+  accounting_ = {};
+  events_ = {};
+  view_ = View::work;
 }
 
 // ---- top bar --------------------------------------------------------------------
@@ -239,6 +264,16 @@ float App::draw_top_bar(float display_w, int scale) {
       widgets::caption_value("Host", "unknown: " + host_.poll.error, theme::kError);
     } else {
       widgets::caption_value("Host", host_.readiness.status, color_for_state(host_.readiness.status));
+    }
+    // The views, when the role has more than one; the one shown is dimmed.
+    const std::vector<View> allowed = views();
+    if (allowed.size() > 1) {
+      for (View view : allowed) {
+        ImGui::SameLine(0, view == allowed.front() ? 32.0f * scale : -1.0f);
+        const char* label = view == View::work ? "Work" : view == View::accounting ? "Accounting" : "Events";
+        const std::string record = std::string("View: ") + label;
+        if (widgets::button((std::string(label) + "##view").c_str(), record.c_str(), view_ != view)) view_ = view;
+      }
     }
     const float button_w = ImGui::CalcTextSize("Log out").x + 2 * ImGui::GetStyle().FramePadding.x;
     const float profile_w = ImGui::CalcTextSize("Profile").x + 2 * ImGui::GetStyle().FramePadding.x;

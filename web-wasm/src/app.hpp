@@ -1,18 +1,25 @@
 // The UI's screens and their state.
 //
 // Signed out: the log-in window (or the register window) and the host
-// status window. Signed in: a top
-// bar (who, role, host status, log-out) and the windows of the user's role
-// (docs/ui.md lists them): "My tasks" and "My account" for those who get
-// tasks (workers, accountants), "All tasks" (filters, shuffle) for managers
-// and admins, "Users" and "Analytics" for admins, "Create task" for every role. Each window
-// refreshes itself every kRefreshSeconds, and at once after an action that
-// changes what it shows.
+// status window. Signed in: a top bar (who, role, host status, views,
+// profile, log-out) and the windows of the user's role (docs/ui.md lists
+// them): "My tasks" and "My account" for those who get tasks (workers,
+// accountants), "All tasks" (filters, shuffle) for managers and admins,
+// "Users" and "Analytics" for admins, "Create task" for every role,
+// "Accounting" for accountants and admins, "Event inspector" for admins.
+// Each window refreshes itself every kRefreshSeconds, and at once after an
+// action that changes what it shows.
 //
-// The code is split by screen: app.cpp (frame, layout, log-in, top bar,
-// host status), app_tasks.cpp (My tasks, Create task), app_all_tasks.cpp
-// (All tasks), app_account.cpp (My account), app_profile.cpp (Profile),
-// app_users.cpp (Users) and app_analytics.cpp (Analytics), the admin's.
+// Accountants and admins have more than fits one screen: the top bar
+// switches between views ("Work", "Accounting", and the admin's "Events");
+// only the windows of the view shown are drawn and refreshed.
+//
+// The code is split by screen: app.cpp (frame, layout, views, log-in, top
+// bar, host status), app_tasks.cpp (My tasks, Create task),
+// app_all_tasks.cpp (All tasks), app_account.cpp (My account),
+// app_profile.cpp (Profile), app_users.cpp (Users), app_analytics.cpp
+// (Analytics), app_accounting.cpp (Accounting) and app_events.cpp (Event
+// inspector).
 //
 // draw() runs once per frame; HTTP answers arrive between frames through
 // callbacks that capture `this`, so an App must outlive every request it
@@ -24,6 +31,7 @@
 #include <imgui.h>
 
 #include <string>
+#include <vector>
 
 #include "api.hpp"
 
@@ -59,7 +67,12 @@ class App {
     void refresh_now() { last_s = -1e9; }
   };
 
+  // What the top bar switches between.
+  enum class View { work, accounting, events };
+
   bool signed_in() const { return !session_.token.empty(); }
+  // The views of the user's role, in the top bar's order; "work" first.
+  std::vector<View> views() const;
   bool gets_tasks() const;  // workers and accountants are assigned tasks
   bool manages_tasks() const;  // managers and admins see every task and shuffle
 
@@ -104,6 +117,16 @@ class App {
   // ---- app_account.cpp
   void draw_my_account(const Rect& rect);
   void poll_my_account(double now_s);
+
+  // ---- app_accounting.cpp
+  void draw_accounting(const Rect& rect);
+  void poll_accounting(double now_s);
+  void close_day(const std::string& date);
+
+  // ---- app_events.cpp
+  void draw_event_inspector(const Rect& rect);
+  void poll_events(double now_s);
+  void redrive(const std::string& dead_letter_id);
 
   // The log-in and the register form share the fields.
   struct LoginForm {
@@ -190,10 +213,39 @@ class App {
 
   struct MyAccount {
     Poll account_poll;
-    Poll entries_poll;
+    Poll entries_poll;  // walks every page of the audit log
     api::Account account;
-    std::vector<api::Entry> entries;
+    std::vector<api::EntryDay> days;  // newest first
+    size_t day_index = 0;             // the day shown: one day per page
   } my_account_;
+
+  struct Accounting {
+    Poll days_poll;  // every page; the first day is today
+    std::vector<api::Day> days;
+    Poll earnings_poll;  // the kEarningsDays days up to today, once today is known
+    std::vector<api::DayEarnings> earnings;
+    Poll accounts_poll;  // every page
+    std::vector<api::Account> accounts;
+    std::string closing_date;  // the close in flight
+    std::string close_date;    // the day the last close answer is about
+    std::string close_error;
+    std::string close_result;
+    std::string close_detail;                // a waiting close: the host's detail
+    std::vector<api::Waiting> close_waiting;  // and what it waits for
+  } accounting_;
+
+  struct Events {
+    Poll streams_poll;
+    std::vector<api::Stream> streams;
+    Poll letters_poll;
+    std::vector<api::DeadLetter> letters;
+    std::string redriving_id;  // the re-drive in flight
+    std::string redrive_error;
+    std::string redrive_result;
+  } events_;
+
+  View view_ = View::work;
+  int scale_ = 1;  // the theme scale of this frame, for sizes inside windows
 
   float top_bar_h_ = 0;  // from the last frame, to place the windows under it
 };

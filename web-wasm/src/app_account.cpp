@@ -1,10 +1,11 @@
-// "My account": the balance and the audit log (every fee, reward and payout,
-// newest first); see app.hpp.
+// "My account": the balance and the audit log (every fee, reward and payout)
+// grouped by day, one day per page, newest first; see app.hpp.
 #include <imgui.h>
 
 #include "app.hpp"
 #include "app_layout.hpp"
 #include "http.hpp"
+#include "paged_get.hpp"
 #include "theme.hpp"
 #include "widgets.hpp"
 
@@ -15,6 +16,48 @@ ImVec4 color_for_amount(long long cents) {
   if (cents < 0) return theme::kError;
   if (cents > 0) return theme::kGood;
   return theme::kTextMuted;
+}
+
+// One page of the audit log: a day's entries, newest first, with Newer and
+// Older to walk the days. `index` is the day shown.
+void draw_day_page(const std::vector<api::EntryDay>& days, size_t& index) {
+  if (days.empty()) return;
+  const size_t count = days.size();
+  if (index >= count) index = 0;
+  const api::EntryDay& day = days[index];
+  ImGui::AlignTextToFramePadding();
+  if (widgets::button("< Newer", "Newer day", index > 0)) --index;
+  ImGui::SameLine();
+  widgets::caption_value("Day", day.date, theme::kAccent);
+  ImGui::SameLine();
+  widgets::caption_value("Page", std::to_string(index + 1) + " of " + std::to_string(count), theme::kTextMuted);
+  ImGui::SameLine();
+  if (widgets::button("Older >", "Older day", index + 1 < count)) ++index;
+  widgets::caption_value("Day total", api::format_cents(day.net_cents), color_for_amount(day.net_cents));
+
+  if (ImGui::BeginTable("entries", 4, layout::kListTable, ImVec2(0, 0))) {
+    ImGui::TableSetupScrollFreeze(0, 1);
+    ImGui::TableSetupColumn("Time", ImGuiTableColumnFlags_WidthFixed);
+    ImGui::TableSetupColumn("Kind", ImGuiTableColumnFlags_WidthFixed);
+    ImGui::TableSetupColumn("Amount", ImGuiTableColumnFlags_WidthFixed);
+    ImGui::TableSetupColumn("Description", ImGuiTableColumnFlags_WidthStretch);
+    ImGui::TableHeadersRow();
+    for (const api::Entry& entry : day.entries) {
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      // occurred_at is RFC 3339 ("2026-03-03T09:00:01Z"): the day is the
+      // page's, so the time of day is what tells entries apart.
+      const std::string time = entry.occurred_at.size() >= 19 ? entry.occurred_at.substr(11, 8) : entry.occurred_at;
+      widgets::text("Entry time", time, theme::kTextMuted);
+      ImGui::TableNextColumn();
+      widgets::text("Entry kind", entry.kind, ImGui::GetStyle().Colors[ImGuiCol_Text]);
+      ImGui::TableNextColumn();
+      widgets::text("Entry amount", api::format_cents(entry.amount_cents), color_for_amount(entry.amount_cents));
+      ImGui::TableNextColumn();
+      widgets::message("Entry", entry.description, ImGui::GetStyle().Colors[ImGuiCol_Text]);
+    }
+    ImGui::EndTable();
+  }
 }
 
 }  // namespace
@@ -42,20 +85,28 @@ void App::poll_my_account(double now_s) {
     Poll& poll = my_account_.entries_poll;
     poll.in_flight = true;
     poll.last_s = now_s;
-    http::get(api::kMyEntriesPath, [this, &poll, generation](const http::Response& response) {
-      if (generation != generation_) return;
-      poll.in_flight = false;
-      poll.answered = true;
-      api::Result<api::Page<api::Entry>> result = api::parse_entries(response);
-      if (result.ok()) {
-        // The host lists them oldest first; people read an audit log from
-        // the latest line.
-        my_account_.entries.assign(result.value.items.rbegin(), result.value.items.rend());
-        poll.error.clear();
-      } else {
-        poll.error = std::move(result.error);
-      }
-    });
+    get_all_pages<api::Entry>(api::kMyEntriesPath, api::parse_entries,
+                              [this, &poll, generation](api::Result<std::vector<api::Entry>> result) {
+                                if (generation != generation_) return;
+                                poll.in_flight = false;
+                                poll.answered = true;
+                                if (!result.ok()) {
+                                  poll.error = std::move(result.error);
+                                  return;
+                                }
+                                poll.error.clear();
+                                // Stay on the day being read when a new day
+                                // arrives in front of it.
+                                std::string shown;
+                                if (my_account_.day_index < my_account_.days.size()) {
+                                  shown = my_account_.days[my_account_.day_index].date;
+                                }
+                                my_account_.days = api::group_entries_by_day(result.value);
+                                my_account_.day_index = 0;
+                                for (size_t i = 0; i < my_account_.days.size(); ++i) {
+                                  if (my_account_.days[i].date == shown) my_account_.day_index = i;
+                                }
+                              });
   }
 }
 
@@ -75,27 +126,14 @@ void App::draw_my_account(const Rect& rect) {
       const long long balance = my_account_.account.balance_cents;
       widgets::caption_value("Balance", api::format_cents(balance), balance < 0 ? theme::kError : theme::kAccent);
     }
-    ImGui::Spacing();
-    if (ImGui::BeginTable("entries", 4, layout::kListTable, ImVec2(0, 0))) {
-      ImGui::TableSetupScrollFreeze(0, 1);
-      ImGui::TableSetupColumn("Date", ImGuiTableColumnFlags_WidthFixed);
-      ImGui::TableSetupColumn("Kind", ImGuiTableColumnFlags_WidthFixed);
-      ImGui::TableSetupColumn("Amount", ImGuiTableColumnFlags_WidthFixed);
-      ImGui::TableSetupColumn("Description", ImGuiTableColumnFlags_WidthStretch);
-      ImGui::TableHeadersRow();
-      for (const api::Entry& entry : my_account_.entries) {
-        ImGui::TableNextRow();
-        ImGui::TableNextColumn();
-        widgets::text("Entry date", entry.date, theme::kTextMuted);
-        ImGui::TableNextColumn();
-        widgets::text("Entry kind", entry.kind, ImGui::GetStyle().Colors[ImGuiCol_Text]);
-        ImGui::TableNextColumn();
-        widgets::text("Entry amount", api::format_cents(entry.amount_cents), color_for_amount(entry.amount_cents));
-        ImGui::TableNextColumn();
-        widgets::message("Entry", entry.description, ImGui::GetStyle().Colors[ImGuiCol_Text]);
-      }
-      ImGui::EndTable();
+    ImGui::Separator();
+
+    // The audit log, one day per page: Newer / Older walk the days.
+    if (my_account_.entries_poll.answered && my_account_.days.empty()) {
+      widgets::message("Audit log", "No entries yet: fees and rewards appear here as tasks come and go.",
+                       theme::kTextMuted);
     }
+    draw_day_page(my_account_.days, my_account_.day_index);
   }
   widgets::end_window();
 }

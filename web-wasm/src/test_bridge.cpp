@@ -39,6 +39,8 @@ const char* kind_name(Kind kind) {
       return "input";
     case Kind::button:
       return "button";
+    case Kind::plot:
+      return "plot";
     case Kind::text:
       return "text";
   }

@@ -8,7 +8,7 @@
 //   window.atesError        set, with a message, when the UI failed to start
 //   window.atesTest.widgets()  (index.html) parses ates_test_widgets():
 //     {"frame": <frames completed>, "dpr": <device pixels per CSS pixel>,
-//      "widgets": [{"window": "Log in", "kind": "window|input|button|text",
+//      "widgets": [{"window": "Log in", "kind": "window|input|button|text|plot",
 //                   "label": "Username", "value": "popug", "active": false,
 //                   "x": .., "y": .., "w": .., "h": ..}, ...]}
 //   Rectangles are CSS pixels from the canvas's top-left corner. Password
@@ -25,7 +25,7 @@
 
 namespace ates::ui::test_bridge {
 
-enum class Kind { window, input, button, text };
+enum class Kind { window, input, button, text, plot };
 
 // Starts recording a frame whose ImGui coordinates are device pixels;
 // `device_pixels_per_css_px` converts them to CSS pixels.

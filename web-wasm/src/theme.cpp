@@ -42,6 +42,8 @@ void set_colors(ImGuiStyle& style) {
   c[ImGuiCol_Separator] = rgb(60, 65, 77);
   c[ImGuiCol_TextSelectedBg] = rgb(74, 137, 255, 0.40f);
   c[ImGuiCol_NavHighlight] = accent;
+  c[ImGuiCol_PlotHistogram] = accent;
+  c[ImGuiCol_PlotHistogramHovered] = accent_hover;
 }
 
 void set_sizes(ImGuiStyle& style, int scale) {

@@ -3,6 +3,10 @@
 
 #include <imgui_stdlib.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
 #include "test_bridge.hpp"
 
 namespace ates::ui::widgets {
@@ -89,6 +93,27 @@ void message(const char* label, std::string_view text, ImVec4 color) {
   ImGui::PopTextWrapPos();
   ImGui::PopStyleColor();
   record_last_item(test_bridge::Kind::text, label, text);
+}
+
+void bar_plot(const char* label, const std::vector<float>& values, std::string_view overlay, float height) {
+  const std::string overlay_text(overlay);
+  // A range symmetric around zero puts ImGui's zero line in the middle, so
+  // a loss (earnings go below zero) is a bar downwards and a gain upwards.
+  float extent = 0;
+  for (float v : values) extent = std::max(extent, std::abs(v));
+  if (extent == 0) extent = 1;
+  const float low = -extent * 1.1f, high = extent * 1.1f;
+  ImGui::PlotHistogram((std::string("##") + label).c_str(), values.data(), static_cast<int>(values.size()), 0,
+                       overlay_text.c_str(), low, high,
+                       ImVec2(ImGui::GetContentRegionAvail().x, height));  // PlotEx takes no negative width
+  std::string joined;
+  for (float v : values) {
+    if (!joined.empty()) joined += ",";
+    char number[32];
+    std::snprintf(number, sizeof number, "%.2f", v);
+    joined += number;
+  }
+  record_last_item(test_bridge::Kind::plot, label, joined);
 }
 
 }  // namespace ates::ui::widgets

@@ -11,6 +11,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ates::ui::widgets {
 
@@ -46,5 +47,10 @@ void text(const char* label, std::string_view text, ImVec4 color);
 // Wrapped text in `color` (messages, errors). The bridge records `label`
 // with the text as value.
 void message(const char* label, std::string_view text, ImVec4 color);
+
+// A bar chart of `values` (oldest first), full width, `height` device pixels
+// tall, with `overlay` written over it; zero is the middle line. The bridge records kind "plot",
+// `label`, and as value the values joined by commas.
+void bar_plot(const char* label, const std::vector<float>& values, std::string_view overlay, float height);
 
 }  // namespace ates::ui::widgets

@@ -62,6 +62,24 @@ class RawTable {
   MDB_dbi dbi_ = 0;
 };
 
+// Gets keys of one table through one cursor, within one transaction. Asked
+// for keys in ascending order (the ids an index's scan yields), LMDB finds a
+// key that lies on the cursor's current page without descending from the
+// root again.
+class RawLookup {
+ public:
+  RawLookup(MDB_txn* txn, const RawTable& table);
+  ~RawLookup();
+  RawLookup(const RawLookup&) = delete;
+  RawLookup& operator=(const RawLookup&) = delete;
+
+  // Valid while the transaction is.
+  std::optional<std::string_view> get(std::string_view key);
+
+ private:
+  MDB_cursor* cursor_ = nullptr;
+};
+
 template <class V>
 class Table {
  public:

@@ -1,0 +1,122 @@
+// The whole `ates serve` process (auth, tracker, accounting, analytics)
+// killed six times under a load of concurrent creates, completions and
+// shuffles over HTTP, and started again each time. Afterwards nothing
+// acknowledged is lost, every assignment has exactly one fee and every
+// completion exactly one reward, every balance is the sum of its entries,
+// and `ates audit` passes with no consumer lagging.
+#include "whole_system.hpp"
+
+namespace ates {
+namespace {
+
+using namespace whole_system;
+
+BOOST_AUTO_TEST_SUITE(crash_serve)
+
+BOOST_AUTO_TEST_CASE(six_kills_under_load_lose_nothing_acknowledged_and_charge_everything_once) {
+  testing::TempDir dir;
+  const std::string data = (dir / "data").string();
+  auto env = test_environment();
+  env["ATES_TRACKER_SHUFFLE_BATCH"] = "50";  // a kill can fall between a shuffle's batches
+  add_users(data, env);
+  const std::string plugins = "auth,tracker,accounting,analytics";
+
+  // How each run ends: a SIGKILL from outside, or a failpoint killing the
+  // process at a chosen place of the event path (the n-th pass).
+  std::mt19937 rng(20261126);
+  const std::vector<std::string> ends = {
+      "",                                                                     // SIGKILL under load
+      "writer.after_commit:" + std::to_string(2000 + rng() % 1000),           // committed, not yet answered
+      "bus.mid_batch_apply:" + std::to_string(400 + rng() % 200),             // half a consumer batch applied
+      "bus.before_publish:" + std::to_string(1000 + rng() % 1000),            // committed, not yet published
+      "tracker.shuffle_between_batches:" + std::to_string(2 + rng() % 3),    // a shuffle half done
+      "",                                                                     // SIGKILL under load
+  };
+
+  std::unique_ptr<Serve> serve = std::make_unique<Serve>(data, plugins, env);
+  const Logins logins(serve->client());
+  const HttpClient first = serve->client();
+  require_converged({&first}, logins.as.at("boss"));  // the tracker knows the workers
+  Load load(logins, 7);
+  load.target(serve->base());
+  load.start(4);
+  for (std::size_t run = 0; run < ends.size(); ++run) {
+    BOOST_TEST_CONTEXT("run " << run << " ending with " << (ends[run].empty() ? "SIGKILL" : ends[run])) {
+      if (ends[run].empty()) {
+        // Killed once this run has acknowledged a few hundred requests.
+        const std::uint64_t before = load.acknowledged();
+        const std::uint64_t wanted = 500 + rng() % 500;
+        BOOST_TEST_REQUIRE(testing::wait_until([&] { return load.acknowledged() >= before + wanted; },
+                                               std::chrono::seconds(60)));
+        serve->kill();
+      } else {
+        const auto status = serve->process().wait(std::chrono::seconds(60));
+        BOOST_TEST_REQUIRE(status.has_value(), "the failpoint was not reached");
+        BOOST_TEST((WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL));
+        BOOST_TEST(serve->process().stderr_text().find("failpoint " + ends[run].substr(0, ends[run].find(':')) +
+                                                       " hit") != std::string::npos);
+      }
+      // The next run: the next failpoint armed, or none.
+      auto next_env = env;
+      if (run + 1 < ends.size() && !ends[run + 1].empty()) next_env["ATES_FAILPOINT"] = ends[run + 1];
+      serve = std::make_unique<Serve>(data, plugins, next_env);
+      load.target(serve->base());
+      if (ends[run].starts_with("tracker.shuffle")) {
+        BOOST_TEST_REQUIRE(testing::wait_until(
+            [&] { return serve->process().stderr_text().find("resuming shuffle") != std::string::npos; }));
+      }
+    }
+  }
+  // The last server runs without a failpoint; a little more load, then quiet.
+  const std::uint64_t at_last_start = load.acknowledged();
+  BOOST_TEST_REQUIRE(testing::wait_until([&] { return load.acknowledged() >= at_last_start + 50; },
+                                         std::chrono::seconds(60)));
+  load.stop();
+  BOOST_TEST(load.unexpected.empty(), load.unexpected.size() << " unexpected answers, the first: "
+                                                              << (load.unexpected.empty() ? "" : load.unexpected[0]));
+  BOOST_TEST_MESSAGE("acknowledged: " << load.created.size() << " creates, " << load.completed.size()
+                                      << " completions, " << load.shuffles << " shuffles; " << load.unanswered
+                                      << " requests unanswered (killed or restarting)");
+  BOOST_TEST(load.created.size() >= 2000u);
+  BOOST_TEST(load.completed.size() >= 500u);
+  BOOST_TEST(load.shuffles >= 3u);
+
+  const HttpClient client = serve->client();
+  const Headers& boss = logins.as.at("boss");
+  require_converged({&client}, boss);
+  const auto letters = client.get("/api/v1/events/dead-letters", boss).json();
+  BOOST_TEST(letters["dead_letters"].empty(), letters.dump());
+
+  // Nothing acknowledged is lost.
+  std::map<std::string, std::string> status_of;
+  for (const auto& t : get_all(client, "/api/v1/tracker/tasks", "tasks", boss)) {
+    BOOST_TEST(status_of.emplace(t["id"], t["status"]).second, "task " << t["id"] << " listed twice");
+  }
+  for (const auto& id : load.created) BOOST_TEST(status_of.contains(id), "acknowledged task " << id << " is lost");
+  for (const auto& id : load.completed) BOOST_TEST(status_of[id] == "done", "completed task " << id << " is not done");
+
+  // Every assignment the tracker published has one fee, every completion
+  // one reward, and each balance is the sum of its entries.
+  const TrackerLog log = tracker_log(dir / "data" / "tracker");
+  const Books money = books(client, boss);
+  for (const auto& [id, status] : status_of) {
+    BOOST_TEST_CONTEXT("task " << id) {
+      BOOST_TEST(log.created.at(id) == 1);
+      BOOST_TEST(log.assigned.at(id) >= 1);
+      BOOST_TEST(money.fees.contains(id));
+      BOOST_TEST((money.fees.contains(id) && money.fees.at(id) == log.assigned.at(id)));
+      const int done = status == "done" ? 1 : 0;
+      BOOST_TEST((log.completed.contains(id) ? log.completed.at(id) : 0) == done);
+      BOOST_TEST((money.rewards.contains(id) ? money.rewards.at(id) : 0) == done);
+    }
+  }
+  BOOST_TEST(money.fees.size() == status_of.size());
+  for (const auto& [user, balance] : money.balances) BOOST_TEST(balance == money.sums.at(user), "account " << user);
+  serve->stop();
+  require_clean_audit(data);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace ates

@@ -1,0 +1,294 @@
+// The plugins split over three `ates serve` processes on loopback — auth
+// and tracker; accounting; analytics — joined by the bus over tcp with
+// CurveZMQ (docs/bus.md, "Endpoints and CurveZMQ"). The same seeded
+// workload gives the same balances, entries, earnings and analytics as one
+// process running every plugin, even with the accounting process killed
+// mid-run twice (SIGKILL, then a failpoint halfway through applying a
+// batch) and started again each time; the audit of the three data
+// directories together is clean.
+#include <fstream>
+
+#include "ates/testing/temp_dir.hpp"
+#include "whole_system.hpp"
+
+namespace ates {
+namespace {
+
+using namespace whole_system;
+
+// The bus endpoints a process bound, from its start-up log:
+// {publish, replay}.
+std::pair<std::string, std::string> bus_endpoints(Serve& serve) {
+  const std::string prefix = "bus: publishing on ", middle = ", answering FETCH on ";
+  std::string line;
+  BOOST_TEST_REQUIRE(testing::wait_until([&] {
+    const std::string err = serve.process().stderr_text();
+    const auto at = err.find(prefix);
+    if (at == std::string::npos) return false;
+    line = err.substr(at + prefix.size(), err.find('\n', at) - at - prefix.size());
+    return true;
+  }));
+  const auto split = line.find(middle);
+  return {line.substr(0, split), line.substr(split + middle.size())};
+}
+
+struct Keys {
+  std::string public_key, secret_key;
+};
+Keys generate_keys() {
+  const auto run = testing::run_to_end({kAtes, "keys", "generate"});
+  BOOST_TEST_REQUIRE(run.exit_code == 0, run.err);
+  auto value = [&](const std::string& name) {
+    const auto start = run.out.find(name + " = \"") + name.size() + 4;
+    return run.out.substr(start, run.out.find('"', start) - start);
+  };
+  return {value("curve_public_key"), value("curve_secret_key")};
+}
+
+std::string toml_list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (const auto& item : items) out += (out.size() > 1 ? ", \"" : "\"") + item + "\"";
+  return out + "]";
+}
+
+// One workload, the same every time for the same seed: a single client
+// creating tasks, completing some (as their assignee, asked of the
+// tracker first), and shuffling now and then. Every answer must be a
+// success. `at(step)` runs before each step.
+struct Workload {
+  std::uint64_t creates = 0, completions = 0, shuffles = 0;
+};
+Workload run_workload(const HttpClient& tracker, const Logins& logins, unsigned seed, int steps,
+                      const std::function<void(int)>& at) {
+  std::mt19937 rng(seed);
+  std::vector<std::string> open;
+  const Headers& boss = logins.as.at("boss");
+  Workload done;
+  for (int step = 0; step < steps; ++step) {
+    at(step);
+    if (step % 150 == 149) {
+      const auto r = tracker.post("/api/v1/tracker/tasks/shuffle", "", boss);
+      BOOST_TEST_REQUIRE(r.status == 200, r.body);
+      ++done.shuffles;
+    } else if (rng() % 2 == 0 && !open.empty()) {
+      const std::size_t pick = rng() % open.size();
+      const auto task = tracker.get("/api/v1/tracker/tasks/" + open[pick], boss);
+      BOOST_TEST_REQUIRE(task.status == 200, task.body);
+      const std::string assignee = task.json()["task"]["assignee_id"];
+      const auto r = tracker.post("/api/v1/tracker/tasks/" + open[pick] + "/complete", "",
+                                  logins.as.at(logins.name_of.at(assignee)));
+      BOOST_TEST_REQUIRE(r.status == 200, r.body);
+      open.erase(open.begin() + static_cast<std::ptrdiff_t>(pick));
+      ++done.completions;
+    } else {
+      const auto r = tracker.post("/api/v1/tracker/tasks",
+                                  nlohmann::json{{"title", "task " + std::to_string(step)}}.dump(), boss);
+      BOOST_TEST_REQUIRE(r.status == 201, r.body);
+      open.push_back(r.json()["task"]["id"]);
+      ++done.creates;
+    }
+  }
+  return done;
+}
+
+// What both deployments must agree on, read through the API once every
+// consumer has reached its head.
+struct Outcome {
+  std::map<std::string, std::int64_t> balances;
+  PerTask fees, rewards, payouts;
+  nlohmann::json earnings, summary, days;
+};
+Outcome outcome(const HttpClient& accounting, const HttpClient& analytics, const Headers& boss) {
+  const Books b = books(accounting, boss);
+  for (const auto& [user, balance] : b.balances) BOOST_TEST(balance == b.sums.at(user), "account " << user);
+  const auto earnings = accounting.get("/api/v1/accounting/earnings?from=2026-03-03", boss);
+  BOOST_TEST(earnings.status == 200, earnings.body);
+  const auto summary = analytics.get("/api/v1/analytics/summary?date=2026-03-03", boss);
+  BOOST_TEST(summary.status == 200, summary.body);
+  const auto days = accounting.get("/api/v1/accounting/days", boss);
+  BOOST_TEST(days.status == 200, days.body);
+  return {b.balances, b.fees, b.rewards, b.payouts, earnings.json(), summary.json(), days.json()};
+}
+
+// The next day on every process's business clock, then the close of
+// 2026-03-03 at accounting: it waits until the tracker's heartbeats carry
+// a watermark past the day's end and accounting has applied up to their
+// head, then pays the positive balances.
+void close_the_day(const std::vector<const HttpClient*>& processes, const HttpClient& accounting,
+                   const Headers& boss) {
+  for (const auto* client : processes) {
+    const auto r = client->post("/api/v1/dev/clock", R"({"advance_seconds":86400})", boss);
+    BOOST_TEST_REQUIRE(r.status == 200, r.body);
+  }
+  BOOST_TEST_REQUIRE(testing::wait_until(
+      [&] { return accounting.post("/api/v1/accounting/days/2026-03-03/close", "", boss).status == 200; },
+      std::chrono::seconds(30)));
+}
+
+constexpr unsigned kSeed = 4242;
+constexpr int kSteps = 600;
+
+BOOST_AUTO_TEST_SUITE(split_serve)
+
+BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_accounting_killed) {
+  testing::TempDir dir;
+  auto env = test_environment();
+  env["ATES_TRACKER_RANDOM_SEED"] = "77";  // the same task ids and assignees for the same requests
+  const std::vector<std::string> clock = {"--fake-clock", "2026-03-03T09:00:00Z"};
+  // The users once, copied to both deployments: the same user ids.
+  add_users((dir / "users").string(), env);
+  auto copy_users = [&](const std::string& name) {
+    // Files and directories (the lock and the control socket are left).
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir / "users")) {
+      const auto to = dir / name / std::filesystem::relative(entry.path(), dir / "users");
+      if (entry.is_directory()) std::filesystem::create_directories(to);
+      if (entry.is_regular_file() && entry.path().filename() != "ates.lock") {
+        std::filesystem::create_directories(to.parent_path());
+        std::filesystem::copy_file(entry.path(), to);
+      }
+    }
+    return (dir / name).string();
+  };
+
+  // One process with every plugin.
+  Outcome single;
+  Workload single_work;
+  {
+    const std::string data = copy_users("single");
+    Serve serve(data, "auth,tracker,accounting,analytics", env, clock);
+    const HttpClient client = serve.client();
+    const Logins logins(client);
+    require_converged({&client}, logins.as.at("boss"));  // the tracker knows the workers
+    single_work = run_workload(client, logins, kSeed, kSteps, [](int) {});
+    require_converged({&client}, logins.as.at("boss"));
+    close_the_day({&client}, client, logins.as.at("boss"));
+    require_converged({&client}, logins.as.at("boss"));
+    single = outcome(client, client, logins.as.at("boss"));
+    serve.stop();
+  }
+  BOOST_TEST_MESSAGE("workload: " << single_work.creates << " creates, " << single_work.completions
+                                  << " completions, " << single_work.shuffles << " shuffles");
+
+  // Three processes. auth + tracker publish on tcp; accounting subscribes
+  // to them and publishes on tcp; analytics subscribes to both. Each binds
+  // port 0 and the next learns the port from its log; accounting restarts
+  // on the ports it had.
+  const Keys front = generate_keys(), money = generate_keys(), numbers = generate_keys();
+  auto write_config = [&](const std::string& name, const Keys& keys, const std::string& publish,
+                          const std::string& replay, const std::vector<std::string>& peers,
+                          const std::vector<std::string>& allowed) {
+    const auto path = dir / (name + ".toml");
+    std::ofstream out(path);
+    out << "[bus]\n";
+    if (!publish.empty()) out << "publish = \"" << publish << "\"\nreplay = \"" << replay << "\"\n";
+    out << "peers = " << toml_list(peers) << "\n"
+        << "curve_public_key = \"" << keys.public_key << "\"\n"
+        << "curve_secret_key = \"" << keys.secret_key << "\"\n"
+        << "curve_allowed_clients = " << toml_list(allowed) << "\n";
+    return path.string();
+  };
+  auto args = [&](const std::string& config) {
+    auto a = clock;
+    a.insert(a.end(), {"--config", config});
+    return a;
+  };
+  const std::string any_port = "tcp://127.0.0.1:*";
+
+  const std::string front_data = copy_users("front");
+  const std::string money_data = (dir / "money").string();
+  const std::string numbers_data = (dir / "numbers").string();
+  Serve front_serve(front_data, "auth,tracker", env,
+                    args(write_config("front", front, any_port, any_port, {}, {money.public_key, numbers.public_key})));
+  const std::string front_pub = bus_endpoints(front_serve).first;
+  std::vector<std::string> money_peers = {front_pub + " " + front.public_key};
+  auto money_serve = std::make_unique<Serve>(
+      money_data, "accounting", env, args(write_config("money", money, any_port, any_port, money_peers, {numbers.public_key})));
+  const auto [money_pub, money_replay] = bus_endpoints(*money_serve);
+  BOOST_TEST_REQUIRE(money_pub.starts_with("tcp://127.0.0.1:"));
+  const auto money_config = write_config("money", money, money_pub, money_replay, money_peers, {numbers.public_key});
+  Serve numbers_serve(numbers_data, "analytics", env,
+                      args(write_config("numbers", numbers, "", "",
+                                        {front_pub + " " + front.public_key, money_pub + " " + money.public_key}, {})));
+  const HttpClient tracker = front_serve.client(), numbers_client = numbers_serve.client();
+  HttpClient accounting = money_serve->client();
+  const Logins logins(tracker);
+  const Headers& boss = logins.as.at("boss");
+  // The other hosts know the signing keys once auth.users reached them.
+  for (const HttpClient* client : {static_cast<const HttpClient*>(&accounting), &numbers_client}) {
+    BOOST_TEST_REQUIRE(testing::wait_until([&] { return client->get("/api/v1/events/streams", boss).status == 200; },
+                                           std::chrono::seconds(30)),
+                       client->base() << " never accepted the token");
+  }
+  require_converged({&tracker, &accounting, &numbers_client}, boss);
+
+  // Accounting is killed (SIGKILL) a third of the way in, while it follows
+  // the tracker; started again at half way, it crashes at a failpoint with
+  // half a batch applied in its transaction; at two thirds it starts for
+  // good. The tracker goes on alone meanwhile.
+  const std::string failpoint = "bus.mid_batch_apply";
+  const Workload split_work = run_workload(tracker, logins, kSeed, kSteps, [&](int step) {
+    if (step == kSteps / 3) {
+      BOOST_TEST_REQUIRE(testing::wait_until(
+          [&] {
+            const auto view = bus_view(accounting, boss);
+            if (!view) return false;
+            for (const auto& c : view->consumers)
+              if (c.plugin == "accounting" && c.stream == "tracker.tasks") return c.applied > 0;
+            return false;
+          },
+          std::chrono::seconds(30)));
+      money_serve->kill();
+    }
+    if (step == kSteps / 2) {
+      auto armed = env;
+      armed["ATES_FAILPOINT"] = failpoint + ":20";
+      money_serve = std::make_unique<Serve>(money_data, "accounting", armed, args(money_config));
+    }
+    if (step == 2 * kSteps / 3) {
+      const auto status = money_serve->process().wait(std::chrono::seconds(30));
+      BOOST_TEST_REQUIRE(status.has_value(), "the failpoint was not reached");
+      BOOST_TEST((WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL));
+      BOOST_TEST(money_serve->process().stderr_text().find("failpoint " + failpoint + " hit") != std::string::npos);
+      money_serve = std::make_unique<Serve>(money_data, "accounting", env, args(money_config));
+      accounting = money_serve->client();
+    }
+  });
+  BOOST_TEST(split_work.creates == single_work.creates);
+  require_converged({&tracker, &accounting, &numbers_client}, boss);
+  close_the_day({&tracker, &accounting, &numbers_client}, accounting, boss);
+  require_converged({&tracker, &accounting, &numbers_client}, boss);
+  const Outcome split = outcome(accounting, numbers_client, boss);
+
+  BOOST_TEST(split.balances.size() == 5u);
+  BOOST_TEST(split.balances == single.balances);
+  BOOST_TEST(split.fees == single.fees);
+  BOOST_TEST(split.rewards == single.rewards);
+  BOOST_TEST(split.earnings == single.earnings, split.earnings.dump() << " vs " << single.earnings.dump());
+  BOOST_TEST(split.summary == single.summary, split.summary.dump() << " vs " << single.summary.dump());
+  BOOST_TEST(split.payouts == single.payouts);
+  BOOST_TEST(split.days == single.days, split.days.dump() << " vs " << single.days.dump());
+  const auto closed = single.days["days"].back();  // newest first
+  BOOST_TEST(closed["date"] == "2026-03-03");
+  BOOST_TEST(closed["status"] == "closed", single.days.dump());
+  BOOST_TEST(closed["payouts"].get<int>() >= 1, single.days.dump());
+  // Nothing crossed over plaintext or with an unknown key.
+  for (Serve* s : {&front_serve, money_serve.get(), &numbers_serve})
+    BOOST_TEST(s->process().stderr_text().find("refused") == std::string::npos, s->process().stderr_text());
+
+  numbers_serve.stop();
+  money_serve->stop();
+  front_serve.stop();
+  // The audit reads one data directory: the three plugins' environments
+  // side by side.
+  const auto together = dir / "together";
+  std::filesystem::create_directory(together);
+  std::filesystem::create_directory_symlink(std::filesystem::path(front_data) / "tracker", together / "tracker");
+  std::filesystem::create_directory_symlink(std::filesystem::path(money_data) / "accounting", together / "accounting");
+  std::filesystem::create_directory_symlink(std::filesystem::path(numbers_data) / "analytics", together / "analytics");
+  require_clean_audit(together.string());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace ates
