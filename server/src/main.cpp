@@ -399,10 +399,10 @@ int main(int argc, char** argv) {
   lab::ChargeModesOptions charge_options;
   CLI::App* charge_lab = lab->add_subcommand(
       "charge-modes", "the same workload in events and rpc charge mode, accounting stopped mid-run, side by side");
-  charge_lab->add_option("--workers", charge_options.workers, "workers tasks go to");
-  charge_lab->add_option("--clients", charge_options.clients, "concurrent HTTP clients");
-  charge_lab->add_option("--rounds", charge_options.rounds, "rounds of creations, shuffles and completions");
-  charge_lab->add_option("--tasks", charge_options.tasks_per_round, "creations per round");
+  charge_lab->add_option("--workers", charge_options.workers, "workers tasks go to")->check(CLI::PositiveNumber);
+  charge_lab->add_option("--clients", charge_options.clients, "concurrent HTTP clients")->check(CLI::PositiveNumber);
+  charge_lab->add_option("--rounds", charge_options.rounds, "rounds of creations, shuffles and completions")->check(CLI::PositiveNumber);
+  charge_lab->add_option("--tasks", charge_options.tasks_per_round, "creations per round")->check(CLI::PositiveNumber);
   charge_lab->add_option("--shuffles", charge_options.shuffles_per_round, "shuffles per round");
   charge_lab->add_option("--outage-ms", charge_options.outage_ms, "how long accounting is stopped");
   charge_lab->add_option("--probe-ms", charge_options.probe_ms, "creations tried while accounting is down, after the run");

@@ -15,14 +15,19 @@
 // accounting is back; in events mode they are answered and the balances
 // follow later. Both modes end with the same history, hence the same money.
 #include <algorithm>
-#include <cstdlib>
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <iomanip>
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -53,10 +58,16 @@ double percentile(std::vector<double> values, double q) {
   return values[std::max<std::size_t>(rank, 1) - 1];
 }
 
+// How long a request is retried through 503s: far longer than the outage;
+// reaching it means accounting did not come back, and the run is broken.
+constexpr auto kRetryFor = std::chrono::seconds(60);
+
 // Sends until answered with `expect`; every 503 (accounting down in rpc
 // mode, or a plugin reloading) counts as refused and is retried after a
-// pause. Any other answer is a defect of the run and throws.
+// pause. Any other answer, or 503s for longer than kRetryFor, is a defect
+// of the run and throws.
 Answer until_answered(const std::function<Answer()>& send, long expect, OpStats& stats, const std::string& what) {
+  const auto give_up = Clock::now() + kRetryFor;
   for (;;) {
     Answer answer = send();
     if (answer.status == expect) {
@@ -67,9 +78,32 @@ Answer until_answered(const std::function<Answer()>& send, long expect, OpStats&
       throw std::runtime_error(what + " answered " + std::to_string(answer.status) + ": " + answer.body);
     }
     ++stats.refused;
+    if (Clock::now() > give_up) throw std::runtime_error(what + " answered 503 for a minute: " + answer.body);
     std::this_thread::sleep_for(kRetryPause);
   }
 }
+
+// Opened once accounting is stopped: the completions meant to meet the
+// outage wait for it, so they meet it however slowly the stop goes.
+class Gate {
+ public:
+  void open() {
+    {
+      std::lock_guard lock(mutex_);
+      open_ = true;
+    }
+    opened_.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(mutex_);
+    opened_.wait(lock, [&] { return open_; });
+  }
+
+ private:
+  std::mutex mutex_;  // guards open_
+  std::condition_variable opened_;
+  bool open_ = false;
+};
 
 // Runs `clients` threads that take job numbers 0..count-1 in turn; each
 // thread gets its own driver and OpStats, merged into `into`.
@@ -213,42 +247,72 @@ ModeResult run_mode(const std::string& mode, const std::filesystem::path& users,
         }
       }
     }
-    std::atomic<std::size_t> done{0};
-    std::atomic<bool> phase_over{false};
-    std::exception_ptr outage_error;  // the outage thread's until joined
     std::thread outage;
+    std::exception_ptr outage_error;  // the outage thread's until joined
     std::chrono::milliseconds pace{0};
-    if (round == outage_round && !work.empty()) {
+    // The outage starts once the first quarter of the completions is done;
+    // the rest wait for it, so in rpc mode some are refused for certain.
+    const bool with_outage = round == outage_round && !work.empty();
+    const std::size_t quarter = work.size() / 4;
+    Gate stopped;
+    std::atomic<std::size_t> done{0};
+    std::mutex done_mutex;  // guards failed; with done_cv: the outage thread waits for `quarter` done
+    std::condition_variable done_cv;
+    bool failed = false;  // a completion threw: the phase ends
+    if (with_outage) {
       // Paced so the phase spans the outage in both modes: about twice its
-      // length in all, the outage starting a quarter of the way in.
+      // length in all.
       pace = std::chrono::milliseconds(2 * o.outage_ms * o.clients / static_cast<int>(work.size()));
-      outage = std::thread([&, quarter = work.size() / 4] {
+      outage = std::thread([&] {
         try {
-          while (done < quarter && !phase_over) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-          if (phase_over) return;
+          {
+            std::unique_lock lock(done_mutex);
+            done_cv.wait(lock, [&] { return done >= quarter || failed; });
+            if (failed) return;
+          }
           const auto start = Clock::now();
           if (auto s = lab.host().stop_plugin("accounting"); !s) throw std::runtime_error(s.to_string());
+          stopped.open();
           // The outage itself: a chosen length of time, not a wait for anything.
           std::this_thread::sleep_for(std::chrono::milliseconds(o.outage_ms));
           if (auto s = lab.host().start_plugin("accounting"); !s) throw std::runtime_error(s.to_string());
           result.outage_s = std::chrono::duration<double>(Clock::now() - start).count();
         } catch (...) {
           outage_error = std::current_exception();
+          stopped.open();  // the waiting completions go on; the run fails below
         }
       });
     }
     const auto end_phase = [&] {
-      phase_over = true;
       if (outage.joinable()) outage.join();  // the next phase starts with accounting back
     };
     try {
       in_parallel(lab.base(), o.clients, work.size(), result.ops["complete"],
                   [&](HttpDriver& http, std::size_t n, OpStats& stats) {
+                    // Job numbers are taken in order, so every job below
+                    // `quarter` is running or done before one waits here.
+                    if (with_outage && n >= quarter) stopped.wait();
                     const auto& [who, id] = work[n];
-                    until_answered(
-                        [&] { return http.post(std::string(kTasks) + "/" + id + "/complete", lab.token(who)); }, 200,
-                        stats, "POST /tasks/{id}/complete");
-                    ++done;
+                    try {
+                      until_answered(
+                          [&] { return http.post(std::string(kTasks) + "/" + id + "/complete", lab.token(who)); },
+                          200, stats, "POST /tasks/{id}/complete");
+                    } catch (...) {
+                      // Nobody may wait for this one: release the waiting
+                      // completions and the outage thread.
+                      {
+                        std::lock_guard lock(done_mutex);
+                        failed = true;
+                      }
+                      done_cv.notify_all();
+                      stopped.open();
+                      throw;
+                    }
+                    {
+                      std::lock_guard lock(done_mutex);
+                      ++done;
+                    }
+                    done_cv.notify_all();
                     if (pace.count() > 0) std::this_thread::sleep_for(pace);  // load shape, not a wait
                   });
     } catch (...) {
@@ -300,11 +364,17 @@ ModeResult run_mode(const std::string& mode, const std::filesystem::path& users,
   result.lag_p50_s = percentile(lags, 0.5);
 
   HttpDriver http(lab.base());
-  const auto accounts = http.get_expect("/api/v1/accounting/accounts?limit=1000", admin);
-  for (const auto& a : accounts["accounts"]) {
-    const std::int64_t balance = a["balance_cents"];
-    result.balances[lab.name_of(a["user_id"])] = balance;
-    result.total += balance;
+  std::string after;
+  for (;;) {
+    const auto page = http.get_expect(
+        "/api/v1/accounting/accounts?limit=1000" + (after.empty() ? "" : "&after=" + after), admin);
+    for (const auto& a : page["accounts"]) {
+      const std::int64_t balance = a["balance_cents"];
+      result.balances[lab.name_of(a["user_id"])] = balance;
+      result.total += balance;
+    }
+    if (page["next"].is_null()) break;
+    after = page["next"];
   }
 
   // After the balances are taken: what creations meet while accounting is
@@ -406,6 +476,26 @@ int run_charge_modes(const ChargeModesOptions& o, std::ostream& out) {
          "** after the balances were taken, accounting is stopped again and the clients send creations back to\n"
          "   back, a refused one followed by a 50 ms pause; these tasks are not part of the compared workload.\n";
 
+  // What the run set out to show, besides equal balances: checked here, so
+  // that a run which showed nothing cannot pass.
+  std::vector<std::string> unshown;
+  const auto check = [&](bool holds, const std::string& what) {
+    if (!holds) unshown.push_back(what);
+  };
+  for (const ModeResult* r : {&ev, &rpc}) {
+    check(r->outage_s > 0, "accounting was not stopped during the " + r->mode + " run");
+    check(r->balances.size() == static_cast<std::size_t>(o.workers) + 2,
+          "the " + r->mode + " run has " + std::to_string(r->balances.size()) + " accounts, not one per user");
+  }
+  check(ev.total != 0, "no money moved");
+  check(ev.ops.at("complete").refused == 0, "events mode refused completions: it must not need accounting");
+  check(rpc.ops.at("complete").refused > 0, "rpc mode refused no completion while accounting was stopped");
+  check(!ev.ops.at("probe").ms.empty() && ev.ops.at("probe").refused == 0,
+        "events mode did not answer every creation while accounting was down");
+  check(rpc.ops.at("probe").ms.empty() && rpc.ops.at("probe").refused > 0,
+        "rpc mode did not refuse creations while accounting was down");
+  for (const auto& what : unshown) out << "\nFAIL: " << what << "\n";
+
   std::vector<std::string> differing;
   for (const auto& [name, balance] : ev.balances) {
     const auto it = rpc.balances.find(name);
@@ -423,6 +513,7 @@ int run_charge_modes(const ChargeModesOptions& o, std::ostream& out) {
     }
     return 1;
   }
+  if (!unshown.empty()) return 1;
   out << "\nfinal balances: identical in both modes (" << ev.balances.size() << " accounts, every one to the cent)\n";
   return 0;
 }

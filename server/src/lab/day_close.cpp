@@ -20,15 +20,6 @@ constexpr char kDay[] = "2026-03-03";  // the fake clock starts at 09:00 on it
 constexpr char kNextDay[] = "2026-03-04";
 constexpr char kThirdDay[] = "2026-03-05";
 
-// A failed expectation: what the lab set out to show did not hold.
-struct Failed : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-void expect(bool holds, const std::string& what) {
-  if (!holds) throw Failed(what);
-}
-
 class Day {
  public:
   explicit Day(LabHost& lab) : lab_(lab), http_(lab.base()) {}
@@ -94,11 +85,15 @@ int run_day_close_under_lag(std::ostream& out) {
     d.advance(14 * 3600 + 59 * 60, out);  // 23:59
     lab.sync("tracker.tasks", "accounting");
     d.hold(true, out);
-    std::set<std::string> held;
+    std::set<std::string> held_fees;     // the held tasks, each owed a fee in the day
+    std::set<std::string> held_rewards;  // the held task completed, owed a reward in the day
     for (int i = 0; i < 3; ++i) {
       const auto task = d.create("just before midnight " + std::to_string(i));
-      held.insert(task["id"].get<std::string>());
-      if (i == 0) d.complete(task);
+      held_fees.insert(task["id"].get<std::string>());
+      if (i == 0) {
+        d.complete(task);
+        held_rewards.insert(task["id"].get<std::string>());
+      }
     }
     out << "  3 tasks created and 1 completed at 23:59; their events stay in the tracker\n";
     d.advance(15 * 60, out);  // 00:14 of the next day
@@ -135,16 +130,20 @@ int run_day_close_under_lag(std::ostream& out) {
     for (const std::string who : {"acc", "wk1", "wk2"}) {
       for (const auto& e : d.entries(who, kDay)) {
         if (e["kind"] == "payout") paid -= e["amount_cents"].get<std::int64_t>();
-        if (!e["task"].is_null() && held.erase(e["task"]["id"].get<std::string>()) > 0) ++in_day;
+        if (e["task"].is_null()) continue;
+        const std::string task_id = e["task"]["id"];
+        if (e["kind"] == "fee" && held_fees.erase(task_id) > 0) ++in_day;
+        if (e["kind"] == "reward") held_rewards.erase(task_id);
       }
       for (const auto& e : d.entries(who, kNextDay)) {
         expect(e["task"].is_null() || e["task"]["id"] == next["id"], "an entry of the held day landed in the next");
         ++next_day;
       }
     }
-    expect(held.empty(), "a held event of the day was not counted in it");
+    expect(held_fees.empty(), "a held task's fee was not counted in the day");
+    expect(held_rewards.empty(), "the held completion's reward was not counted in the day");
     expect(closed.json()["day"]["paid_cents"] == paid, "the payouts of the close differ from its entries");
-    out << "  the held tasks' fees count in " << kDay << " (" << in_day << " tasks), the next day's "
+    out << "  the held tasks' fees and the reward count in " << kDay << " (" << in_day << " tasks), the next day's "
         << next_day << " entries stay in " << kNextDay << "; paid " << paid << " cents in payouts\n";
     const Answer again = d.post("acc", std::string("/api/v1/accounting/days/") + kDay + "/close");
     expect(again.status == 200 && again.json()["day"] == closed.json()["day"], "closing again answered otherwise");

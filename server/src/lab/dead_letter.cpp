@@ -27,14 +27,6 @@ namespace {
 using protocol::Code;
 using protocol::Status;
 
-struct Failed : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-void expect(bool holds, const std::string& what) {
-  if (!holds) throw Failed(what);
-}
-
 template <class T>
 T value_or_throw(protocol::Result<T> result, const std::string& what) {
   if (!result) throw std::runtime_error(what + ": " + result.status().to_string());

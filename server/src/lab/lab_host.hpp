@@ -11,12 +11,23 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "host.hpp"
 #include "http_driver.hpp"
 
 namespace ates::lab {
+
+// A failed expectation: what a lab set out to show did not hold (it then
+// exits 1).
+struct Failed : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+inline void expect(bool holds, const std::string& what) {
+  if (!holds) throw Failed(what);
+}
 
 // Copies the regular files under `from` to `to` (LMDB environments of a
 // stopped host; sockets and the like are left behind).

@@ -43,8 +43,9 @@ void run_lifecycle_bench(const LifecycleBenchOptions& options, std::ostream& out
   const int workers = options.full ? 1000 : 100;
   const std::size_t tasks = options.full ? 100000 : 10000;
 
-  // Events mode, the default; a fixed price key and seed only so two runs
-  // do the same work.
+  // Events mode, the default. LabHost fixes the price key and the seed, so
+  // runs draw alike, but concurrent clients interleave differently each
+  // time: two runs do comparable work, not the same.
   lab::LabHost lab(root / "data", {.environment = {{"ATES_TRACKER_CHARGE_LINK", "events"},
                                                    {"ATES_HTTP_HANDLE_TIMEOUT_MS", "600000"}}});
   const auto setup_start = Clock::now();
