@@ -1,9 +1,10 @@
 // The whole `ates serve` process (auth, tracker, accounting, analytics)
 // killed six times under a load of concurrent creates, completions and
 // shuffles over HTTP, and started again each time. Afterwards nothing
-// acknowledged is lost, every assignment has exactly one fee and every
-// completion exactly one reward, every balance is the sum of its entries,
-// and `ates audit` passes with no consumer lagging.
+// acknowledged is lost, the tracker's outbox has no gap, every assignment
+// has exactly one fee and every completion exactly one reward, every
+// balance is the sum of its entries, and `ates audit` passes with no
+// consumer lagging.
 #include "whole_system.hpp"
 
 namespace ates {
@@ -104,7 +105,9 @@ BOOST_AUTO_TEST_CASE(six_kills_under_load_lose_nothing_acknowledged_and_charge_e
 
   // Every assignment the tracker published has one fee, every completion
   // one reward, and each balance is the sum of its entries.
+  // The tracker's outbox has no gap (1..head) after six crashes.
   const TrackerLog log = tracker_log(dir / "data" / "tracker");
+  for (std::size_t i = 0; i < log.seqs.size(); ++i) BOOST_TEST_REQUIRE(log.seqs[i] == i + 1);
   const Books money = books(client, boss);
   for (const auto& [id, status] : status_of) {
     BOOST_TEST_CONTEXT("task " << id) {

@@ -45,6 +45,11 @@ BOOST_AUTO_TEST_CASE(twenty_reloads_of_the_tracker_under_load_lose_and_double_no
   BOOST_TEST_MESSAGE("acknowledged: " << load.created.size() << " creates, " << load.completed.size()
                                       << " completions, " << load.shuffles << " shuffles; " << load.unanswered
                                       << " requests answered 503 while reloading");
+  // Requests did meet reloads: each holds the tracker's routes at 503 for
+  // tens of milliseconds (its consumers stopped and joined, its library and
+  // environment opened again) while four clients send without a pause, so
+  // none overlapping any of the 20 would mean the clients never ran.
+  BOOST_TEST(load.unanswered > 0u);
   BOOST_TEST(load.completed.size() >= 100u);
   BOOST_TEST(load.shuffles >= 2u);
   BOOST_TEST(serve.process().stderr_text().find("plugin tracker: reloading") != std::string::npos);
