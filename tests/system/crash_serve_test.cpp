@@ -5,7 +5,7 @@
 // has exactly one fee and every completion exactly one reward, every
 // balance is the sum of its entries, and `ates audit` passes with no
 // consumer lagging.
-#include "whole_system.hpp"
+#include "ates/testing/whole_system.hpp"
 
 namespace ates {
 namespace {
@@ -92,36 +92,7 @@ BOOST_AUTO_TEST_CASE(six_kills_under_load_lose_nothing_acknowledged_and_charge_e
   const HttpClient client = serve->client();
   const Headers& boss = logins.as.at("boss");
   require_converged({&client}, boss);
-  const auto letters = client.get("/api/v1/events/dead-letters", boss).json();
-  BOOST_TEST(letters["dead_letters"].empty(), letters.dump());
-
-  // Nothing acknowledged is lost.
-  std::map<std::string, std::string> status_of;
-  for (const auto& t : get_all(client, "/api/v1/tracker/tasks", "tasks", boss)) {
-    BOOST_TEST(status_of.emplace(t["id"], t["status"]).second, "task " << t["id"] << " listed twice");
-  }
-  for (const auto& id : load.created) BOOST_TEST(status_of.contains(id), "acknowledged task " << id << " is lost");
-  for (const auto& id : load.completed) BOOST_TEST(status_of[id] == "done", "completed task " << id << " is not done");
-
-  // Every assignment the tracker published has one fee, every completion
-  // one reward, and each balance is the sum of its entries.
-  // The tracker's outbox has no gap (1..head) after six crashes.
-  const TrackerLog log = tracker_log(dir / "data" / "tracker");
-  for (std::size_t i = 0; i < log.seqs.size(); ++i) BOOST_TEST_REQUIRE(log.seqs[i] == i + 1);
-  const Books money = books(client, boss);
-  for (const auto& [id, status] : status_of) {
-    BOOST_TEST_CONTEXT("task " << id) {
-      BOOST_TEST(log.created.at(id) == 1);
-      BOOST_TEST(log.assigned.at(id) >= 1);
-      BOOST_TEST(money.fees.contains(id));
-      BOOST_TEST((money.fees.contains(id) && money.fees.at(id) == log.assigned.at(id)));
-      const int done = status == "done" ? 1 : 0;
-      BOOST_TEST((log.completed.contains(id) ? log.completed.at(id) : 0) == done);
-      BOOST_TEST((money.rewards.contains(id) ? money.rewards.at(id) : 0) == done);
-    }
-  }
-  BOOST_TEST(money.fees.size() == status_of.size());
-  for (const auto& [user, balance] : money.balances) BOOST_TEST(balance == money.sums.at(user), "account " << user);
+  require_nothing_lost_or_doubled(client, boss, load, dir / "data");
   serve->stop();
   require_clean_audit(data);
 }

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "ates/testing/temp_dir.hpp"
-#include "whole_system.hpp"
+#include "ates/testing/whole_system.hpp"
 
 namespace ates {
 namespace {
