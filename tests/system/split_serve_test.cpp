@@ -110,16 +110,32 @@ Outcome outcome(const HttpClient& accounting, const HttpClient& analytics, const
   return {b.balances, b.fees, b.rewards, b.payouts, earnings.json(), summary.json(), days.json()};
 }
 
-// The next day on every process's business clock, then the close of
-// 2026-03-03 at accounting: it waits until the tracker's heartbeats carry
-// a watermark past the day's end and accounting has applied up to their
-// head, then pays the positive balances.
-void close_the_day(const std::vector<const HttpClient*>& processes, const HttpClient& accounting,
-                   const Headers& boss) {
+// The close of 2026-03-03 at accounting, which waits for the tracker's
+// watermark: tracker.tasks is held back at the tracker (POST
+// /api/v1/dev/hold, as if the tracker were cut off) and every process's
+// business clock moved to the next day; the close must answer 409, waiting
+// for tracker.tasks, whose last watermark is still of 2026-03-03. Released,
+// the heartbeats carry a watermark past the day's end, accounting applies
+// up to their head, and the close pays the positive balances.
+void close_the_day(const std::vector<const HttpClient*>& processes, const HttpClient& tracker,
+                   const HttpClient& accounting, const Headers& boss) {
+  auto hold = [&](bool held) {
+    const auto r = tracker.post("/api/v1/dev/hold", nlohmann::json{{"stream", "tracker.tasks"}, {"held", held}}.dump(), boss);
+    BOOST_TEST_REQUIRE(r.status == 200, r.body);
+  };
+  hold(true);
   for (const auto* client : processes) {
     const auto r = client->post("/api/v1/dev/clock", R"({"advance_seconds":86400})", boss);
     BOOST_TEST_REQUIRE(r.status == 200, r.body);
   }
+  const auto waiting = accounting.post("/api/v1/accounting/days/2026-03-03/close", "", boss);
+  BOOST_TEST_REQUIRE(waiting.status == 409, waiting.body);
+  const auto waiting_for = waiting.json()["waiting_for"];
+  BOOST_TEST_REQUIRE(waiting_for.size() == 1u, waiting.body);
+  BOOST_TEST(waiting_for[0]["stream"] == "tracker.tasks", waiting.body);
+  const auto& watermark = waiting_for[0]["watermark"];
+  BOOST_TEST((watermark.is_null() || watermark.get<std::string>() < "2026-03-04"), waiting.body);
+  hold(false);
   BOOST_TEST_REQUIRE(testing::wait_until(
       [&] { return accounting.post("/api/v1/accounting/days/2026-03-03/close", "", boss).status == 200; },
       std::chrono::seconds(30)));
@@ -161,7 +177,7 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
     require_converged({&client}, logins.as.at("boss"));  // the tracker knows the workers
     single_work = run_workload(client, logins, kSeed, kSteps, [](int) {});
     require_converged({&client}, logins.as.at("boss"));
-    close_the_day({&client}, client, logins.as.at("boss"));
+    close_the_day({&client}, client, client, logins.as.at("boss"));
     require_converged({&client}, logins.as.at("boss"));
     single = outcome(client, client, logins.as.at("boss"));
     serve.stop();
@@ -227,6 +243,12 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
   // as it has died there, it starts for good. The tracker goes on alone
   // meanwhile: the workload never stops to wait for the failpoint, so the
   // batches it counts keep coming until it is hit.
+  // Nothing crossed over plaintext or with an unknown key: checked on
+  // each accounting process before it is replaced, on all at the end.
+  auto no_refusal = [](Serve& s) {
+    const std::string err = s.process().stderr_text();
+    BOOST_TEST(err.find("refused") == std::string::npos, err);
+  };
   const std::string failpoint = "bus.mid_batch_apply";
   bool armed = false;  // the process with the failpoint runs, or died and is not replaced yet
   auto replace_once_dead = [&](std::chrono::milliseconds timeout) {
@@ -234,6 +256,7 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
     if (!status) return false;
     BOOST_TEST((WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL));
     BOOST_TEST(money_serve->process().stderr_text().find("failpoint " + failpoint + " hit") != std::string::npos);
+    no_refusal(*money_serve);
     money_serve = std::make_unique<Serve>(money_data, "accounting", env, args(money_config));
     accounting = money_serve->client();
     armed = false;
@@ -252,6 +275,7 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
           },
           std::chrono::seconds(30)));
       money_serve->kill();
+      no_refusal(*money_serve);
     }
     if (step == kSteps / 2) {
       auto with_failpoint = env;
@@ -269,7 +293,7 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
   BOOST_TEST_MESSAGE("accounting started for good at step " << replaced_at << " of " << kSteps);
   BOOST_TEST(split_work.creates == single_work.creates);
   require_converged({&tracker, &accounting, &numbers_client}, boss);
-  close_the_day({&tracker, &accounting, &numbers_client}, accounting, boss);
+  close_the_day({&tracker, &accounting, &numbers_client}, tracker, accounting, boss);
   require_converged({&tracker, &accounting, &numbers_client}, boss);
   const Outcome split = outcome(accounting, numbers_client, boss);
 
@@ -285,9 +309,7 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
   BOOST_TEST(closed["date"] == "2026-03-03");
   BOOST_TEST(closed["status"] == "closed", single.days.dump());
   BOOST_TEST(closed["payouts"].get<int>() >= 1, single.days.dump());
-  // Nothing crossed over plaintext or with an unknown key.
-  for (Serve* s : {&front_serve, money_serve.get(), &numbers_serve})
-    BOOST_TEST(s->process().stderr_text().find("refused") == std::string::npos, s->process().stderr_text());
+  for (Serve* s : {&front_serve, money_serve.get(), &numbers_serve}) no_refusal(*s);
 
   numbers_serve.stop();
   money_serve->stop();
