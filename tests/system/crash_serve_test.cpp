@@ -5,6 +5,9 @@
 // has exactly one fee and every completion exactly one reward, every
 // balance is the sum of its entries, and `ates audit` passes with no
 // consumer lagging.
+#include <algorithm>
+#include <cstdint>
+
 #include "ates/testing/whole_system.hpp"
 
 namespace ates {
@@ -39,6 +42,7 @@ BOOST_AUTO_TEST_CASE(six_kills_under_load_lose_nothing_acknowledged_and_charge_e
   // Generous: each end comes within seconds here.
   const auto deadline = std::chrono::seconds(120);
 
+  std::string resumed_shuffle;  // the id of the shuffle cut off between its batches
   std::unique_ptr<Serve> serve = std::make_unique<Serve>(data, plugins, env);
   const Logins logins(serve->client());
   const HttpClient first = serve->client();
@@ -68,9 +72,12 @@ BOOST_AUTO_TEST_CASE(six_kills_under_load_lose_nothing_acknowledged_and_charge_e
       serve = std::make_unique<Serve>(data, plugins, next_env);
       load.target(serve->base());
       if (ends[run].starts_with("tracker.shuffle")) {
+        const std::string resuming = "resuming shuffle ";
+        std::string err;
         BOOST_TEST_REQUIRE(testing::wait_until(
-            [&] { return serve->process().stderr_text().find("resuming shuffle") != std::string::npos; },
-            deadline));
+            [&] { return (err = serve->process().stderr_text()).find(resuming) != std::string::npos; }, deadline));
+        const auto at = err.find(resuming) + resuming.size();
+        resumed_shuffle = err.substr(at, err.find(' ', at) - at);
       }
     }
   }
@@ -93,6 +100,37 @@ BOOST_AUTO_TEST_CASE(six_kills_under_load_lose_nothing_acknowledged_and_charge_e
   const Headers& boss = logins.as.at("boss");
   require_converged({&client}, boss);
   require_nothing_lost_or_doubled(client, boss, load, dir / "data");
+
+  // The shuffle cut off between its batches finished once resumed: it
+  // reassigned every task open from before its first reassignment to
+  // after its last exactly once, and no task twice.
+  std::map<std::string, std::uint64_t> created_at, completed_at;
+  PerTask by_shuffle;
+  std::uint64_t first_seq = UINT64_MAX, last_seq = 0;
+  for (const auto& e : testing::read_stream(dir / "data" / "tracker", "tracker", "tracker.tasks")) {
+    if (e.name == protocol::TaskCreated::kName) created_at[protocol::decode_payload<protocol::TaskCreated>(e)->task_id] = e.seq;
+    if (e.name == protocol::TaskCompleted::kName)
+      completed_at[protocol::decode_payload<protocol::TaskCompleted>(e)->task_id] = e.seq;
+    if (e.name == protocol::TaskAssigned::kName) {
+      const auto assigned = protocol::decode_payload<protocol::TaskAssigned>(e);
+      if (assigned->shuffle_id != resumed_shuffle) continue;
+      by_shuffle[assigned->task_id]++;
+      first_seq = std::min(first_seq, e.seq);
+      last_seq = std::max(last_seq, e.seq);
+    }
+  }
+  BOOST_TEST_REQUIRE(!by_shuffle.empty(), "shuffle " << resumed_shuffle << " reassigned nothing");
+  int open_throughout = 0;
+  for (const auto& [id, created] : created_at) {
+    const int times = by_shuffle.contains(id) ? by_shuffle.at(id) : 0;
+    BOOST_TEST(times <= 1, "task " << id << " reassigned " << times << " times by one shuffle");
+    if (created < first_seq && (!completed_at.contains(id) || completed_at.at(id) > last_seq)) {
+      ++open_throughout;
+      BOOST_TEST(times == 1, "task " << id << " open throughout shuffle " << resumed_shuffle << " was not reassigned");
+    }
+  }
+  BOOST_TEST_MESSAGE("shuffle " << resumed_shuffle << " resumed and reassigned " << by_shuffle.size() << " tasks, "
+                                << open_throughout << " of them open throughout");
   serve->stop();
   require_clean_audit(data);
 }
