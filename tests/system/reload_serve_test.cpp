@@ -4,7 +4,7 @@
 // once, the tracker's outbox has no gap, every assignment has one fee and
 // every completion one reward, and the audit is clean.
 #include "ates/testing/temp_dir.hpp"
-#include "whole_system.hpp"
+#include "ates/testing/whole_system.hpp"
 
 namespace ates {
 namespace {
@@ -45,6 +45,11 @@ BOOST_AUTO_TEST_CASE(twenty_reloads_of_the_tracker_under_load_lose_and_double_no
   BOOST_TEST_MESSAGE("acknowledged: " << load.created.size() << " creates, " << load.completed.size()
                                       << " completions, " << load.shuffles << " shuffles; " << load.unanswered
                                       << " requests answered 503 while reloading");
+  // Requests did meet reloads: each holds the tracker's routes at 503 for
+  // tens of milliseconds (its consumers stopped and joined, its library and
+  // environment opened again) while four clients send without a pause, so
+  // none overlapping any of the 20 would mean the clients never ran.
+  BOOST_TEST(load.unanswered > 0u);
   BOOST_TEST(load.completed.size() >= 100u);
   BOOST_TEST(load.shuffles >= 2u);
   BOOST_TEST(serve.process().stderr_text().find("plugin tracker: reloading") != std::string::npos);
@@ -54,33 +59,9 @@ BOOST_AUTO_TEST_CASE(twenty_reloads_of_the_tracker_under_load_lose_and_double_no
   const auto status = nlohmann::json::parse(testing::run_to_end({kAtes, "status", "--data", data}).out);
   BOOST_TEST(status["status"] == "ready", status.dump());
 
-  // Every acknowledged create exists once; completions are done.
-  std::map<std::string, std::string> status_of;
-  for (const auto& t : get_all(client, "/api/v1/tracker/tasks", "tasks", boss)) {
-    BOOST_TEST(status_of.emplace(t["id"], t["status"]).second, "task " << t["id"] << " listed twice");
-  }
-  for (const auto& id : load.created) BOOST_TEST(status_of.contains(id), "acknowledged task " << id << " is lost");
-  for (const auto& id : load.completed) BOOST_TEST(status_of[id] == "done", "completed task " << id << " is not done");
-  // Each 201 is one task: no create ran twice.
+  const auto status_of = require_nothing_lost_or_doubled(client, boss, load, dir / "data");
+  // Each 201 is one task: no create ran twice (no crash cut an answer off).
   BOOST_TEST(status_of.size() == load.created.size());
-
-  // The tracker's outbox: sequence numbers 1..head without a gap, one
-  // TaskCreated per task; accounting: one fee per assignment, one reward
-  // per completion, balances the sums of their entries.
-  const TrackerLog log = tracker_log(dir / "data" / "tracker");
-  for (std::size_t i = 0; i < log.seqs.size(); ++i) BOOST_TEST_REQUIRE(log.seqs[i] == i + 1);
-  const Books money = books(client, boss);
-  for (const auto& [id, state] : status_of) {
-    BOOST_TEST_CONTEXT("task " << id) {
-      BOOST_TEST(log.created.at(id) == 1);
-      BOOST_TEST((money.fees.contains(id) && money.fees.at(id) == log.assigned.at(id)));
-      const int done = state == "done" ? 1 : 0;
-      BOOST_TEST((log.completed.contains(id) ? log.completed.at(id) : 0) == done);
-      BOOST_TEST((money.rewards.contains(id) ? money.rewards.at(id) : 0) == done);
-    }
-  }
-  BOOST_TEST(log.created.size() == status_of.size());
-  for (const auto& [user, balance] : money.balances) BOOST_TEST(balance == money.sums.at(user), "account " << user);
   serve.stop();
   require_clean_audit(data);
 }

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "ates/testing/temp_dir.hpp"
-#include "whole_system.hpp"
+#include "ates/testing/whole_system.hpp"
 
 namespace ates {
 namespace {
@@ -110,16 +110,32 @@ Outcome outcome(const HttpClient& accounting, const HttpClient& analytics, const
   return {b.balances, b.fees, b.rewards, b.payouts, earnings.json(), summary.json(), days.json()};
 }
 
-// The next day on every process's business clock, then the close of
-// 2026-03-03 at accounting: it waits until the tracker's heartbeats carry
-// a watermark past the day's end and accounting has applied up to their
-// head, then pays the positive balances.
-void close_the_day(const std::vector<const HttpClient*>& processes, const HttpClient& accounting,
-                   const Headers& boss) {
+// The close of 2026-03-03 at accounting, which waits for the tracker's
+// watermark: tracker.tasks is held back at the tracker (POST
+// /api/v1/dev/hold, as if the tracker were cut off) and every process's
+// business clock moved to the next day; the close must answer 409, waiting
+// for tracker.tasks, whose last watermark is still of 2026-03-03. Released,
+// the heartbeats carry a watermark past the day's end, accounting applies
+// up to their head, and the close pays the positive balances.
+void close_the_day(const std::vector<const HttpClient*>& processes, const HttpClient& tracker,
+                   const HttpClient& accounting, const Headers& boss) {
+  auto hold = [&](bool held) {
+    const auto r = tracker.post("/api/v1/dev/hold", nlohmann::json{{"stream", "tracker.tasks"}, {"held", held}}.dump(), boss);
+    BOOST_TEST_REQUIRE(r.status == 200, r.body);
+  };
+  hold(true);
   for (const auto* client : processes) {
     const auto r = client->post("/api/v1/dev/clock", R"({"advance_seconds":86400})", boss);
     BOOST_TEST_REQUIRE(r.status == 200, r.body);
   }
+  const auto waiting = accounting.post("/api/v1/accounting/days/2026-03-03/close", "", boss);
+  BOOST_TEST_REQUIRE(waiting.status == 409, waiting.body);
+  const auto waiting_for = waiting.json()["waiting_for"];
+  BOOST_TEST_REQUIRE(waiting_for.size() == 1u, waiting.body);
+  BOOST_TEST(waiting_for[0]["stream"] == "tracker.tasks", waiting.body);
+  const auto& watermark = waiting_for[0]["watermark"];
+  BOOST_TEST((watermark.is_null() || watermark.get<std::string>() < "2026-03-04"), waiting.body);
+  hold(false);
   BOOST_TEST_REQUIRE(testing::wait_until(
       [&] { return accounting.post("/api/v1/accounting/days/2026-03-03/close", "", boss).status == 200; },
       std::chrono::seconds(30)));
@@ -161,7 +177,7 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
     require_converged({&client}, logins.as.at("boss"));  // the tracker knows the workers
     single_work = run_workload(client, logins, kSeed, kSteps, [](int) {});
     require_converged({&client}, logins.as.at("boss"));
-    close_the_day({&client}, client, logins.as.at("boss"));
+    close_the_day({&client}, client, client, logins.as.at("boss"));
     require_converged({&client}, logins.as.at("boss"));
     single = outcome(client, client, logins.as.at("boss"));
     serve.stop();
@@ -223,9 +239,30 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
 
   // Accounting is killed (SIGKILL) a third of the way in, while it follows
   // the tracker; started again at half way, it crashes at a failpoint with
-  // half a batch applied in its transaction; at two thirds it starts for
-  // good. The tracker goes on alone meanwhile.
+  // half a batch applied in its transaction; from two thirds on, as soon
+  // as it has died there, it starts for good. The tracker goes on alone
+  // meanwhile: the workload never stops to wait for the failpoint, so the
+  // batches it counts keep coming until it is hit.
+  // Nothing crossed over plaintext or with an unknown key: checked on
+  // each accounting process before it is replaced, on all at the end.
+  auto no_refusal = [](Serve& s) {
+    const std::string err = s.process().stderr_text();
+    BOOST_TEST(err.find("refused") == std::string::npos, err);
+  };
   const std::string failpoint = "bus.mid_batch_apply";
+  bool armed = false;  // the process with the failpoint runs, or died and is not replaced yet
+  auto replace_once_dead = [&](std::chrono::milliseconds timeout) {
+    const auto status = money_serve->process().wait(timeout);
+    if (!status) return false;
+    BOOST_TEST((WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL));
+    BOOST_TEST(money_serve->process().stderr_text().find("failpoint " + failpoint + " hit") != std::string::npos);
+    no_refusal(*money_serve);
+    money_serve = std::make_unique<Serve>(money_data, "accounting", env, args(money_config));
+    accounting = money_serve->client();
+    armed = false;
+    return true;
+  };
+  int replaced_at = -1;
   const Workload split_work = run_workload(tracker, logins, kSeed, kSteps, [&](int step) {
     if (step == kSteps / 3) {
       BOOST_TEST_REQUIRE(testing::wait_until(
@@ -238,24 +275,25 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
           },
           std::chrono::seconds(30)));
       money_serve->kill();
+      no_refusal(*money_serve);
     }
     if (step == kSteps / 2) {
-      auto armed = env;
-      armed["ATES_FAILPOINT"] = failpoint + ":20";
-      money_serve = std::make_unique<Serve>(money_data, "accounting", armed, args(money_config));
+      auto with_failpoint = env;
+      with_failpoint["ATES_FAILPOINT"] = failpoint + ":20";
+      money_serve = std::make_unique<Serve>(money_data, "accounting", with_failpoint, args(money_config));
+      armed = true;
     }
-    if (step == 2 * kSteps / 3) {
-      const auto status = money_serve->process().wait(std::chrono::seconds(30));
-      BOOST_TEST_REQUIRE(status.has_value(), "the failpoint was not reached");
-      BOOST_TEST((WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL));
-      BOOST_TEST(money_serve->process().stderr_text().find("failpoint " + failpoint + " hit") != std::string::npos);
-      money_serve = std::make_unique<Serve>(money_data, "accounting", env, args(money_config));
-      accounting = money_serve->client();
-    }
+    if (step >= 2 * kSteps / 3 && armed && replace_once_dead(std::chrono::milliseconds(0))) replaced_at = step;
   });
+  // Not hit in the last third of the workload: then it never will be.
+  if (armed) {
+    BOOST_TEST_REQUIRE(replace_once_dead(std::chrono::seconds(30)), "the failpoint was not reached");
+    replaced_at = kSteps;
+  }
+  BOOST_TEST_MESSAGE("accounting started for good at step " << replaced_at << " of " << kSteps);
   BOOST_TEST(split_work.creates == single_work.creates);
   require_converged({&tracker, &accounting, &numbers_client}, boss);
-  close_the_day({&tracker, &accounting, &numbers_client}, accounting, boss);
+  close_the_day({&tracker, &accounting, &numbers_client}, tracker, accounting, boss);
   require_converged({&tracker, &accounting, &numbers_client}, boss);
   const Outcome split = outcome(accounting, numbers_client, boss);
 
@@ -271,9 +309,7 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
   BOOST_TEST(closed["date"] == "2026-03-03");
   BOOST_TEST(closed["status"] == "closed", single.days.dump());
   BOOST_TEST(closed["payouts"].get<int>() >= 1, single.days.dump());
-  // Nothing crossed over plaintext or with an unknown key.
-  for (Serve* s : {&front_serve, money_serve.get(), &numbers_serve})
-    BOOST_TEST(s->process().stderr_text().find("refused") == std::string::npos, s->process().stderr_text());
+  for (Serve* s : {&front_serve, money_serve.get(), &numbers_serve}) no_refusal(*s);
 
   numbers_serve.stop();
   money_serve->stop();
