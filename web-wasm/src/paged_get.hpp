@@ -37,9 +37,12 @@ void get_all_pages(std::string base, api::Result<api::Page<T>> (*parse)(const ht
       api::Result<api::Page<T>> page = walk->parse(response);
       if (!page.ok()) return walk->done({.error = std::move(page.error)});
       for (T& item : page.value.items) walk->items.push_back(std::move(item));
-      // A cursor that does not move would loop for ever: stop there.
-      if (page.value.next.empty() || page.value.next == after) {
-        return walk->done({.value = std::move(walk->items)});
+      if (page.value.next.empty()) return walk->done({.value = std::move(walk->items)});
+      // A cursor that does not move would loop for ever, and what was read
+      // so far is not the whole list: a failure, not a shorter list.
+      if (page.value.next == after) {
+        return walk->done({.error = "the host returned the same page cursor twice (" + after + ") for " +
+                                    walk->base + "; the list is incomplete"});
       }
       (*keep_ask)(page.value.next);
     });
