@@ -245,7 +245,6 @@ class App {
     Poll accounts_poll;  // every page
     std::vector<api::Account> accounts;
     std::string closing_date;  // the close in flight
-    std::string close_date;    // the day the last close answer is about
     std::string close_error;
     std::string close_result;
     std::string close_detail;                // a waiting close: the host's detail

@@ -17,7 +17,7 @@ namespace ates::ui {
 namespace {
 
 // How many days, ending today, the earnings plot and table show.
-constexpr int kEarningsDays = 14;  // "Earned in 14 days" names it
+constexpr int kEarningsDays = 14;
 
 ImVec4 color_for_day(const std::string& status) {
   if (status == "closed") return theme::kGood;
@@ -70,7 +70,6 @@ void App::poll_accounting(double now_s) {
 void App::close_day(const std::string& date) {
   Accounting& acc = accounting_;
   acc.closing_date = date;
-  acc.close_date = date;
   acc.close_error.clear();
   acc.close_result.clear();
   acc.close_detail.clear();
@@ -126,7 +125,8 @@ void App::draw_accounting(const Rect& rect) {
     const long long today_cents = acc.earnings.empty() ? 0 : acc.earnings.back().earnings_cents;
     widgets::caption_value("Earned today", api::format_cents(today_cents), widgets::color_for_amount(today_cents));
     ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
-    widgets::caption_value("Earned in 14 days", api::format_cents(total), widgets::color_for_amount(total));
+    const std::string earned_in = "Earned in " + std::to_string(kEarningsDays) + " days";
+    widgets::caption_value(earned_in.c_str(), api::format_cents(total), widgets::color_for_amount(total));
     const std::string overlay = acc.earnings.empty()
                                     ? "no days"
                                     : acc.earnings.front().date + " .. " + today + " (management's earnings, $)";
