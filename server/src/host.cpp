@@ -1020,6 +1020,10 @@ void Host::Impl::control_loop() {
       } else if (name == "reload" && command.contains("plugin") && command["plugin"].is_string()) {
         const Status status = reload(command["plugin"].get<std::string>());
         reply = {{"ok", status.is_ok()}, {"error", status.message()}};
+      } else if ((name == "stop" || name == "start") && command.contains("plugin") && command["plugin"].is_string()) {
+        const std::string plugin = command["plugin"];
+        const Status status = name == "stop" ? stop_plugin(plugin) : start_plugin(plugin);
+        reply = {{"ok", status.is_ok()}, {"error", status.message()}};
       } else {
         reply = {{"ok", false}, {"error", "unknown command"}};
       }

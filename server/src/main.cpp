@@ -223,7 +223,7 @@ int main(int argc, char** argv) {
     exit_code = serve(std::move(sources));
   });
 
-  // status, plugin reload
+  // status, plugin reload|stop|start
   std::string control_data = "./ates-data";
   CLI::App* status_cmd = app.add_subcommand("status", "ask a running server how it is");
   status_cmd->add_option("--data", control_data, "its data directory");
@@ -235,6 +235,17 @@ int main(int argc, char** argv) {
   reload_cmd->add_option("NAME", reload_name, "the plugin")->required();
   reload_cmd->add_option("--data", control_data, "the server's data directory");
   reload_cmd->callback([&] { exit_code = control(control_data, {{"command", "reload"}, {"plugin", reload_name}}); });
+  // A stopped plugin's routes answer 503 with Retry-After until it is
+  // started again; its storage and its place in the streams are kept.
+  std::string stop_name, start_name;
+  CLI::App* stop_cmd = plugin_cmd->add_subcommand("stop", "stop a plugin until started again; its routes answer 503");
+  stop_cmd->add_option("NAME", stop_name, "the plugin")->required();
+  stop_cmd->add_option("--data", control_data, "the server's data directory");
+  stop_cmd->callback([&] { exit_code = control(control_data, {{"command", "stop"}, {"plugin", stop_name}}); });
+  CLI::App* start_cmd = plugin_cmd->add_subcommand("start", "start a plugin stopped by `ates plugin stop`");
+  start_cmd->add_option("NAME", start_name, "the plugin")->required();
+  start_cmd->add_option("--data", control_data, "the server's data directory");
+  start_cmd->callback([&] { exit_code = control(control_data, {{"command", "start"}, {"plugin", start_name}}); });
 
   // users
   CLI::App* user = app.add_subcommand("user", "manage users");

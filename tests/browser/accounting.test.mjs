@@ -26,12 +26,10 @@
 // bridge; every wait is a condition with a deadline.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { addUser, api, apiLogin, chromiumFlags, clickButton, dollars, find, loadChromium, log, logInThroughUi,
-         openUi, parseArgs, startAtes, stopAtes, waitFor, waitForWidget, windowTitles, widgets } from './harness.mjs';
+import { api, apiLogin, clickButton, dollars, find, log, logInThroughUi, openUi, runBrowserTest, waitFor,
+         waitForWidget, windowTitles, widgets } from './harness.mjs';
 
 const kPassword = 'correct-horse';
 const kFakeClock = '2026-03-03T09:00:00Z';
@@ -283,49 +281,16 @@ async function workerDaysScenario(browser, baseUrl, artifacts, tokens, keptTask)
   });
 }
 
-async function main() {
-  const args = parseArgs(process.argv.slice(2), 'accounting.test.mjs');
-  const chromium = await loadChromium(args.chromium);
-  mkdirSync(args.artifacts, { recursive: true });
-  const dataDir = mkdtempSync(join(tmpdir(), 'ates-browser-accounting-'));
-  let ates = null;
-  let browser = null;
-  try {
-    addUser(args.ates, dataDir, 'popug', 'worker', kPassword);
-    addUser(args.ates, dataDir, 'counter', 'accountant', kPassword);
-    addUser(args.ates, dataDir, 'root', 'admin', kPassword);
-    ates = await startAtes(args.ates, dataDir, ['--fake-clock', kFakeClock]);
-    log(`ates serve --fake-clock ${kFakeClock} listening on ${ates.baseUrl} (data in ${dataDir})`);
-    await waitFor('the host to be ready', async () =>
-      (await api(ates.baseUrl, 'GET', '/readyz')).json?.status === 'ready', { timeoutMs: 30_000 });
-    const tokens = {};
-    for (const name of ['popug', 'counter', 'root']) tokens[name] = await apiLogin(ates.baseUrl, name, kPassword);
-    const me = await api(ates.baseUrl, 'GET', '/api/v1/auth/me', { token: tokens.popug });
-    const keptTask = await makeMoney(ates.baseUrl, tokens, me.json.user.id);
+runBrowserTest('accounting.test.mjs', {
+  users: [['popug', 'worker', kPassword], ['counter', 'accountant', kPassword], ['root', 'admin', kPassword]],
+  serveArgs: ['--fake-clock', kFakeClock],
+}, async ({ args, ates, browser }) => {
+  const tokens = {};
+  for (const name of ['popug', 'counter', 'root']) tokens[name] = await apiLogin(ates.baseUrl, name, kPassword);
+  const me = await api(ates.baseUrl, 'GET', '/api/v1/auth/me', { token: tokens.popug });
+  const keptTask = await makeMoney(ates.baseUrl, tokens, me.json.user.id);
 
-    browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: chromiumFlags });
-    await accountantScenario(browser, ates.baseUrl, args.artifacts, tokens);
-    await closeDayScenario(browser, ates.baseUrl, args.artifacts, tokens);
-    await workerDaysScenario(browser, ates.baseUrl, args.artifacts, tokens, keptTask);
-    await browser.close();
-    browser = null;
-
-    const exit = await stopAtes(ates);
-    assert.deepEqual(exit, { code: 0, signal: null }, 'ates exits 0 on SIGTERM');
-    ates = null;
-    log('PASS');
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    if (ates) {
-      if (!ates.exit) ates.child.kill('SIGKILL');
-      console.error(`ates output:\n${ates.output.join('\n')}`);
-    }
-    if (process.env.ATES_KEEP_TEST_DATA === '1') log(`kept ${dataDir}`);
-    else rmSync(dataDir, { recursive: true, force: true });
-  }
-}
-
-main().catch((error) => {
-  console.error(`FAIL: ${error.stack ?? error}`);
-  process.exit(1);
+  await accountantScenario(browser, ates.baseUrl, args.artifacts, tokens);
+  await closeDayScenario(browser, ates.baseUrl, args.artifacts, tokens);
+  await workerDaysScenario(browser, ates.baseUrl, args.artifacts, tokens, keptTask);
 });

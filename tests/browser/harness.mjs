@@ -9,9 +9,12 @@
 //   - waiting on conditions
 //   - the ates process
 //   - the page and its test bridge
+//   - a test's main(): runBrowserTest()
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 // Imported on demand so that a missing node_modules/ says how to fix it.
 export async function loadChromium(chromiumPath) {
@@ -290,4 +293,67 @@ export async function api(baseUrl, method, path, { token, body } = {}) {
   let json = null;
   try { json = JSON.parse(text); } catch { /* not JSON */ }
   return { status: response.status, json, text };
+}
+
+// `ates plugin ACTION NAME --data DIR` (reload, stop, start) over the
+// control socket; resolves with its exit code.
+export function pluginCommand(atesPath, dataDir, action, plugin) {
+  return new Promise((resolve) => {
+    const child = spawn(atesPath, ['plugin', action, plugin, '--data', dataDir], { stdio: 'ignore' });
+    child.on('exit', (code) => resolve(code));
+    child.on('error', () => resolve(-1));
+  });
+}
+
+// ---- a test's main(): runBrowserTest() ---------------------------------------------------
+
+// The frame of every browser test script: parses the arguments, makes a
+// fresh data directory with `users` ([username, role, password], added
+// before the server starts), starts `ates serve` with `serveArgs`, waits
+// for /readyz to say ready (unless `waitReady` is false), launches chromium
+// and runs `body({ args, ates, browser, dataDir })`. Then it closes the
+// browser, checks that ates exits 0 on SIGTERM and prints PASS; on a failure
+// it prints ates's output and FAIL and exits 1. The data directory is
+// removed unless ATES_KEEP_TEST_DATA=1.
+export function runBrowserTest(script, { users = [], serveArgs = [], waitReady = true } = {}, body) {
+  const main = async () => {
+    const args = parseArgs(process.argv.slice(2), script);
+    const chromium = await loadChromium(args.chromium);
+    mkdirSync(args.artifacts, { recursive: true });
+    const dataDir = mkdtempSync(join(tmpdir(), `ates-browser-${script.replace(/\.test\.mjs$/, '')}-`));
+    let ates = null;
+    let browser = null;
+    try {
+      for (const [username, role, password] of users) addUser(args.ates, dataDir, username, role, password);
+      ates = await startAtes(args.ates, dataDir, serveArgs);
+      log(`ates serve ${serveArgs.join(' ')} listening on ${ates.baseUrl} (data in ${dataDir})`);
+      if (waitReady) {
+        await waitFor('the host to be ready', async () =>
+          (await api(ates.baseUrl, 'GET', '/readyz')).json?.status === 'ready', { timeoutMs: 30_000 });
+      }
+      browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: chromiumFlags });
+      log(`chromium ${browser.version()}`);
+      await body({ args, ates, browser, dataDir });
+      await browser.close();
+      browser = null;
+
+      const exit = await stopAtes(ates);
+      if (exit.code !== 0 || exit.signal !== null) throw new Error(`ates exited ${JSON.stringify(exit)} on SIGTERM, not 0`);
+      ates = null;
+      log('ates exited 0 after SIGTERM');
+      log('PASS');
+    } finally {
+      if (browser) await browser.close().catch(() => {});
+      if (ates) {  // not stopped cleanly: show what it said
+        if (!ates.exit) ates.child.kill('SIGKILL');
+        console.error(`ates output:\n${ates.output.join('\n')}`);
+      }
+      if (process.env.ATES_KEEP_TEST_DATA === '1') log(`kept ${dataDir}`);
+      else rmSync(dataDir, { recursive: true, force: true });
+    }
+  };
+  main().catch((error) => {
+    console.error(`FAIL: ${error.stack ?? error}`);
+    process.exit(1);
+  });
 }

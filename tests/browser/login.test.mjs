@@ -18,13 +18,10 @@
 //   - main
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-import { click, find, loadChromium, log, parseArgs, startAtes, stopAtes, waitFor, waitForWidget,
-         widgets, chromiumFlags } from './harness.mjs';
+import { click, find, log, runBrowserTest, waitFor, waitForWidget, widgets } from './harness.mjs';
 
 // ---- the scenario ---------------------------------------------------------------------------------
 
@@ -148,48 +145,14 @@ async function loginScenario(browser, baseUrl, dpr, screenshotPath) {
 
 // ---- main ---------------------------------------------------------------------------------------------
 
-async function main() {
-  const args = parseArgs(process.argv.slice(2), 'login.test.mjs');
-  const chromium = await loadChromium(args.chromium);
-  mkdirSync(args.artifacts, { recursive: true });
-  const dataDir = mkdtempSync(join(tmpdir(), 'ates-browser-'));
-  let ates = null;
-  let browser = null;
-  try {
-    ates = await startAtes(args.ates, dataDir);
-    log(`ates serve listening on ${ates.baseUrl} (data in ${dataDir})`);
-    await checkAssets(ates.baseUrl);
-
-    browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: chromiumFlags });
-    log(`chromium ${browser.version()}`);
-    const one = await loginScenario(browser, ates.baseUrl, 1, join(args.artifacts, 'login.png'));
-    const two = await loginScenario(browser, ates.baseUrl, 2, join(args.artifacts, 'login@2x.png'));
-    // The UI scales with the pixel ratio, so in CSS pixels the layout is the
-    // same on both displays.
-    for (const key of ['x', 'y', 'w', 'h']) {
-      assert.ok(Math.abs(one.username[key] - two.username[key]) <= 1,
-                `Username field ${key} in CSS px: ${one.username[key]} at dpr 1, ${two.username[key]} at dpr 2`);
-    }
-    await browser.close();
-    browser = null;
-
-    const exit = await stopAtes(ates);
-    assert.deepEqual(exit, { code: 0, signal: null }, 'ates exits 0 on SIGTERM');
-    ates = null;
-    log('ates exited 0 after SIGTERM');
-    log('PASS');
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    if (ates) {  // not stopped cleanly: show what it said
-      if (!ates.exit) ates.child.kill('SIGKILL');
-      console.error(`ates output:\n${ates.output.join('\n')}`);
-    }
-    if (process.env.ATES_KEEP_TEST_DATA === '1') log(`kept ${dataDir}`);
-    else rmSync(dataDir, { recursive: true, force: true });
+runBrowserTest('login.test.mjs', { waitReady: false }, async ({ args, ates, browser }) => {
+  await checkAssets(ates.baseUrl);
+  const one = await loginScenario(browser, ates.baseUrl, 1, join(args.artifacts, 'login.png'));
+  const two = await loginScenario(browser, ates.baseUrl, 2, join(args.artifacts, 'login@2x.png'));
+  // The UI scales with the pixel ratio, so in CSS pixels the layout is the
+  // same on both displays.
+  for (const key of ['x', 'y', 'w', 'h']) {
+    assert.ok(Math.abs(one.username[key] - two.username[key]) <= 1,
+              `Username field ${key} in CSS px: ${one.username[key]} at dpr 1, ${two.username[key]} at dpr 2`);
   }
-}
-
-main().catch((error) => {
-  console.error(`FAIL: ${error.stack ?? error}`);
-  process.exit(1);
 });

@@ -18,12 +18,10 @@
 // step fails). Every wait is a condition with a deadline.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { addUser, api, chromiumFlags, click, find, loadChromium, log, logInThroughUi, nextFrame, openUi,
-         parseArgs, startAtes, stopAtes, typeInto, waitFor, waitForWidget, widgets } from './harness.mjs';
+import { api, click, find, log, logInThroughUi, nextFrame, openUi, runBrowserTest, typeInto, waitFor, waitForWidget,
+         widgets } from './harness.mjs';
 
 const kManager = { username: 'boss', password: 'correct-horse' };
 const kWorkers = ['popug1', 'popug2'];
@@ -212,46 +210,16 @@ async function adminUsersScenario(browser, baseUrl, artifacts) {
   }
 }
 
-async function main() {
-  const args = parseArgs(process.argv.slice(2), 'manager.test.mjs');
-  const chromium = await loadChromium(args.chromium);
-  mkdirSync(args.artifacts, { recursive: true });
-  const dataDir = mkdtempSync(join(tmpdir(), 'ates-browser-manager-'));
-  let ates = null;
-  let browser = null;
-  try {
-    addUser(args.ates, dataDir, kManager.username, 'manager', kManager.password);
-    for (const worker of kWorkers) addUser(args.ates, dataDir, worker, 'worker', 'correct-horse');
-    addUser(args.ates, dataDir, 'counter', 'accountant', 'correct-horse');
-    addUser(args.ates, dataDir, 'root', 'admin', 'correct-horse');
-    ates = await startAtes(args.ates, dataDir, ['--fake-clock', kFakeClock]);
-    log(`ates serve --fake-clock ${kFakeClock} listening on ${ates.baseUrl} (data in ${dataDir})`);
-    await waitFor('the host to be ready', async () =>
-      (await api(ates.baseUrl, 'GET', '/readyz')).json?.status === 'ready', { timeoutMs: 30_000 });
-
-    browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: chromiumFlags });
-    await managerScenario(browser, ates.baseUrl, args.artifacts);
-    await rolesScenario(browser, ates.baseUrl, args.artifacts);
-    await adminUsersScenario(browser, ates.baseUrl, args.artifacts);
-    await browser.close();
-    browser = null;
-
-    const exit = await stopAtes(ates);
-    assert.deepEqual(exit, { code: 0, signal: null }, 'ates exits 0 on SIGTERM');
-    ates = null;
-    log('PASS');
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    if (ates) {
-      if (!ates.exit) ates.child.kill('SIGKILL');
-      console.error(`ates output:\n${ates.output.join('\n')}`);
-    }
-    if (process.env.ATES_KEEP_TEST_DATA === '1') log(`kept ${dataDir}`);
-    else rmSync(dataDir, { recursive: true, force: true });
-  }
-}
-
-main().catch((error) => {
-  console.error(`FAIL: ${error.stack ?? error}`);
-  process.exit(1);
+runBrowserTest('manager.test.mjs', {
+  users: [
+    [kManager.username, 'manager', kManager.password],
+    ...kWorkers.map((worker) => [worker, 'worker', 'correct-horse']),
+    ['counter', 'accountant', 'correct-horse'],
+    ['root', 'admin', 'correct-horse'],
+  ],
+  serveArgs: ['--fake-clock', kFakeClock],
+}, async ({ args, ates, browser }) => {
+  await managerScenario(browser, ates.baseUrl, args.artifacts);
+  await rolesScenario(browser, ates.baseUrl, args.artifacts);
+  await adminUsersScenario(browser, ates.baseUrl, args.artifacts);
 });

@@ -21,12 +21,10 @@
 // condition with a deadline.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { addUser, api, chromiumFlags, click, dollars, find, loadChromium, log, logInThroughUi, openUi, parseArgs,
-         startAtes, stopAtes, typeInto, waitFor, waitForWidget, waitForWindow, widgets } from './harness.mjs';
+import { api, click, dollars, find, log, logInThroughUi, openUi, runBrowserTest, typeInto, waitFor, waitForWidget,
+         waitForWindow, widgets } from './harness.mjs';
 
 const kWorker = { username: 'popug', password: 'correct-horse' };
 const kFakeClock = '2026-03-03T09:00:00Z';
@@ -192,42 +190,10 @@ async function registerScenario(browser, baseUrl, artifacts) {
   }
 }
 
-async function main() {
-  const args = parseArgs(process.argv.slice(2), 'worker.test.mjs');
-  const chromium = await loadChromium(args.chromium);
-  mkdirSync(args.artifacts, { recursive: true });
-  const dataDir = mkdtempSync(join(tmpdir(), 'ates-browser-worker-'));
-  let ates = null;
-  let browser = null;
-  try {
-    addUser(args.ates, dataDir, kWorker.username, 'worker', kWorker.password);
-    ates = await startAtes(args.ates, dataDir, ['--fake-clock', kFakeClock]);
-    log(`ates serve --fake-clock ${kFakeClock} listening on ${ates.baseUrl} (data in ${dataDir})`);
-    await waitFor('the host to be ready', async () =>
-      (await api(ates.baseUrl, 'GET', '/readyz')).json?.status === 'ready', { timeoutMs: 30_000 });
-
-    browser = await chromium.launch({ executablePath: args.chromium, headless: true, args: chromiumFlags });
-    await workerScenario(browser, ates.baseUrl, args.artifacts);
-    await registerScenario(browser, ates.baseUrl, args.artifacts);
-    await browser.close();
-    browser = null;
-
-    const exit = await stopAtes(ates);
-    assert.deepEqual(exit, { code: 0, signal: null }, 'ates exits 0 on SIGTERM');
-    ates = null;
-    log('PASS');
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    if (ates) {
-      if (!ates.exit) ates.child.kill('SIGKILL');
-      console.error(`ates output:\n${ates.output.join('\n')}`);
-    }
-    if (process.env.ATES_KEEP_TEST_DATA === '1') log(`kept ${dataDir}`);
-    else rmSync(dataDir, { recursive: true, force: true });
-  }
-}
-
-main().catch((error) => {
-  console.error(`FAIL: ${error.stack ?? error}`);
-  process.exit(1);
+runBrowserTest('worker.test.mjs', {
+  users: [[kWorker.username, 'worker', kWorker.password]],
+  serveArgs: ['--fake-clock', kFakeClock],
+}, async ({ args, ates, browser }) => {
+  await workerScenario(browser, ates.baseUrl, args.artifacts);
+  await registerScenario(browser, ates.baseUrl, args.artifacts);
 });

@@ -60,6 +60,13 @@ BOOST_AUTO_TEST_CASE(serves_controls_and_stops_cleanly_on_sigterm) {
   const auto reload = testing::run_to_end({kAtes, "plugin", "reload", "tracker", "--data", data});
   BOOST_TEST(reload.exit_code == 0, reload.out << reload.err);
   BOOST_TEST(client.get("/api/v1/tracker/variant").json()["variant"] == "A");
+  // Stopped, a plugin's routes answer 503 with Retry-After until started.
+  const auto stop = testing::run_to_end({kAtes, "plugin", "stop", "tracker", "--data", data});
+  BOOST_TEST(stop.exit_code == 0, stop.out << stop.err);
+  BOOST_TEST(client.get("/api/v1/tracker/variant").status == 503);
+  const auto start = testing::run_to_end({kAtes, "plugin", "start", "tracker", "--data", data});
+  BOOST_TEST(start.exit_code == 0, start.out << start.err);
+  BOOST_TEST(client.get("/api/v1/tracker/variant").json()["variant"] == "A");
 
   // The bus, seen from the command line: the event is in the outbox (read
   // beside the running server), and the plugin's own consumer applied it.

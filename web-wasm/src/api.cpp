@@ -144,25 +144,108 @@ Result<Page<T>> page_of(const http::Response& response, const char* key, From fr
 
 }  // namespace
 
-std::string all_tasks_path(std::string_view status) {
-  std::string path = kTasksPath;
-  if (!status.empty()) path += "?status=" + std::string(status);
+// ---- common ----------------------------------------------------------------
+
+std::string page_path(std::string_view base, std::string_view after) {
+  std::string path(base);
+  path += base.find('?') == std::string_view::npos ? "?" : "&";
+  path += "limit=" + std::to_string(kPageLimit);
+  if (!after.empty()) path += "&after=" + std::string(after);
   return path;
 }
 
-Result<long long> parse_shuffle(const http::Response& response) {
-  Result<json> doc = object_of(response);
-  if (!doc.ok()) return {.error = std::move(doc.error)};
-  auto it = doc.value.find("reassigned");
-  if (it == doc.value.end() || !it->is_number_integer()) {
-    return {.error = "the shuffle's answer has no \"reassigned\" number: " + quote_body(response.body)};
+std::string describe_failure(const http::Response& response) {
+  if (response.status == 0) {
+    return response.transport_error.empty() ? "no answer from the host" : response.transport_error;
   }
-  return {.value = it->get<long long>()};
+  json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_object()) {
+    if (std::string detail = string_member(doc, "detail"); !detail.empty()) return detail;
+    if (std::string title = string_member(doc, "title"); !title.empty()) return title;
+  }
+  return status_line(response) + ": " + quote_body(response.body);
 }
 
-std::string complete_task_path(std::string_view task_id) {
-  return std::string(kTasksPath) + "/" + std::string(task_id) + "/complete";
+std::string problem_field(std::string_view detail) {
+  size_t colon = detail.find(':');
+  if (colon == std::string_view::npos || colon == 0) return {};
+  for (char c : detail.substr(0, colon)) {
+    if (!((c >= 'a' && c <= 'z') || c == '_' || (c >= '0' && c <= '9'))) return {};
+  }
+  return std::string(detail.substr(0, colon));
 }
+
+std::string format_cents(long long cents) {
+  const bool negative = cents < 0;
+  unsigned long long magnitude =
+      negative ? 0ULL - static_cast<unsigned long long>(cents) : static_cast<unsigned long long>(cents);
+  std::string fraction = std::to_string(magnitude % 100);
+  if (fraction.size() < 2) fraction.insert(0, "0");
+  return (negative ? "-$" : "$") + std::to_string(magnitude / 100) + "." + fraction;
+}
+
+std::string add_days(std::string_view date, int days) {
+  // Howard Hinnant's days_from_civil / civil_from_days.
+  if (date.size() != 10 || date[4] != '-' || date[7] != '-') return {};
+  int y = 0, m = 0, d = 0;
+  for (int i : {0, 1, 2, 3}) y = y * 10 + (date[i] - '0');
+  for (int i : {5, 6}) m = m * 10 + (date[i] - '0');
+  for (int i : {8, 9}) d = d * 10 + (date[i] - '0');
+  if (m < 1 || m > 12 || d < 1 || d > 31) return {};
+  y -= m <= 2;
+  const long era = (y >= 0 ? y : y - 399) / 400;
+  const long yoe = y - era * 400;
+  const long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  long z = era * 146097 + doe - 719468 + days;
+  z += 719468;
+  const long era2 = (z >= 0 ? z : z - 146096) / 146097;
+  const long doe2 = z - era2 * 146097;
+  const long yoe2 = (doe2 - doe2 / 1460 + doe2 / 36524 - doe2 / 146096) / 365;
+  long year = yoe2 + era2 * 400;
+  const long doy2 = doe2 - (365 * yoe2 + yoe2 / 4 - yoe2 / 100);
+  const long mp = (5 * doy2 + 2) / 153;
+  const long day = doy2 - (153 * mp + 2) / 5 + 1;
+  const long month = mp < 10 ? mp + 3 : mp - 9;
+  year += month <= 2;
+  char out[16];
+  std::snprintf(out, sizeof out, "%04ld-%02ld-%02ld", year, month, day);
+  return out;
+}
+
+// ---- host ------------------------------------------------------------------
+
+Result<Readiness> parse_readiness(const http::Response& response) {
+  if (response.status == 0) return {.error = response.transport_error};
+  if (response.status != 200 && response.status != 503) {
+    return {.error = describe_failure(response)};
+  }
+  json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) {
+    return {.error = status_line(response) +
+                     " with a body that is not a JSON object: " + quote_body(response.body)};
+  }
+  Readiness readiness;
+  readiness.status = string_member(doc, "status");
+  if (readiness.status.empty()) {
+    return {.error = status_line(response) + " without a \"status\" string: " + quote_body(response.body)};
+  }
+  if (auto plugins = doc.find("plugins"); plugins != doc.end()) {
+    if (!plugins->is_array()) {
+      return {.error = "\"plugins\" in the /readyz answer is not an array: " + quote_body(response.body)};
+    }
+    for (const json& plugin : *plugins) {
+      if (!plugin.is_object()) {
+        return {.error = "a plugin in the /readyz answer is not an object: " + quote_body(response.body)};
+      }
+      readiness.plugins.push_back(
+          {.name = string_member(plugin, "name"), .state = string_member(plugin, "state")});
+    }
+  }
+  return {.value = std::move(readiness)};
+}
+
+// ---- auth ------------------------------------------------------------------
 
 Result<Session> parse_session(const http::Response& response) {
   Result<json> doc = object_of(response);
@@ -176,6 +259,52 @@ Result<Session> parse_session(const http::Response& response) {
   return {.value = std::move(session)};
 }
 
+std::string login_request_body(std::string_view username, std::string_view password) {
+  // dump() would abort on invalid UTF-8 (exceptions are off in the wasm
+  // build); `replace` keeps the request well-formed and lets the host judge.
+  return json{{"username", username}, {"password", password}}.dump(-1, ' ', false,
+                                                                   json::error_handler_t::replace);
+}
+
+std::string register_request_body(std::string_view username, std::string_view password, std::string_view email) {
+  return json{{"username", username}, {"password", password}, {"email", email}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string profile_request_body(std::string_view email, std::string_view new_password,
+                                 std::string_view current_password) {
+  json body{{"current_password", current_password}};
+  if (!email.empty()) body["email"] = email;
+  if (!new_password.empty()) body["password"] = new_password;
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<User> parse_user(const http::Response& response) {
+  Result<json> user = member_object(response, "user");
+  if (!user.ok()) return {.error = std::move(user.error)};
+  return {.value = user_from(user.value)};
+}
+
+Result<Page<User>> parse_users(const http::Response& response) {
+  return page_of<User>(response, "users", user_from);
+}
+
+std::string role_request_body(std::string_view role) { return json{{"role", role}}.dump(); }
+
+std::string active_request_body(bool active) { return json{{"active", active}}.dump(); }
+
+// ---- tracker ---------------------------------------------------------------
+
+std::string all_tasks_path(std::string_view status) {
+  std::string path = kTasksPath;
+  if (!status.empty()) path += "?status=" + std::string(status);
+  return path;
+}
+
+std::string complete_task_path(std::string_view task_id) {
+  return std::string(kTasksPath) + "/" + std::string(task_id) + "/complete";
+}
+
 Result<Task> parse_task(const http::Response& response) {
   Result<json> task = member_object(response, "task");
   if (!task.ok()) return {.error = std::move(task.error)};
@@ -186,6 +315,25 @@ Result<Page<Task>> parse_tasks(const http::Response& response) {
   return page_of<Task>(response, "tasks", task_from);
 }
 
+Result<long long> parse_shuffle(const http::Response& response) {
+  Result<json> doc = object_of(response);
+  if (!doc.ok()) return {.error = std::move(doc.error)};
+  auto it = doc.value.find("reassigned");
+  if (it == doc.value.end() || !it->is_number_integer()) {
+    return {.error = "the shuffle's answer has no \"reassigned\" number: " + quote_body(response.body)};
+  }
+  return {.value = it->get<long long>()};
+}
+
+std::string create_task_body(std::string_view title, std::string_view jira_id, std::string_view description) {
+  json body{{"title", title}};
+  if (!jira_id.empty()) body["jira_id"] = jira_id;
+  if (!description.empty()) body["description"] = description;
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// ---- accounting ------------------------------------------------------------
+
 Result<Account> parse_account(const http::Response& response) {
   Result<json> account = member_object(response, "account");
   if (!account.ok()) return {.error = std::move(account.error)};
@@ -194,14 +342,6 @@ Result<Account> parse_account(const http::Response& response) {
 
 Result<Page<Entry>> parse_entries(const http::Response& response) {
   return page_of<Entry>(response, "entries", entry_from);
-}
-
-std::string page_path(std::string_view base, std::string_view after) {
-  std::string path(base);
-  path += base.find('?') == std::string_view::npos ? "?" : "&";
-  path += "limit=" + std::to_string(kPageLimit);
-  if (!after.empty()) path += "&after=" + std::string(after);
-  return path;
 }
 
 std::vector<EntryDay> group_entries_by_day(const std::vector<Entry>& oldest_first) {
@@ -272,6 +412,38 @@ std::string close_day_path(std::string_view date) {
   return std::string(kDaysPath) + "/" + std::string(date) + "/close";
 }
 
+// ---- analytics -------------------------------------------------------------
+
+Result<Summary> parse_summary(const http::Response& response) {
+  Result<json> doc = object_of(response);
+  if (!doc.ok()) return {.error = std::move(doc.error)};
+  return {.value = {.date = text(doc.value, "date"),
+                    .management_earnings_cents = integer(doc.value, "management_earnings_cents"),
+                    .negative_balance_users = integer(doc.value, "negative_balance_users")}};
+}
+
+Result<ExpensiveTask> parse_expensive_task(const http::Response& response) {
+  Result<json> doc = object_of(response);
+  if (!doc.ok()) return {.error = std::move(doc.error)};
+  ExpensiveTask result{.from_date = text(doc.value, "from_date"), .end_date = text(doc.value, "end_date")};
+  if (auto it = doc.value.find("task"); it != doc.value.end() && it->is_object()) {
+    result.found = true;
+    result.title = text(*it, "title");
+    result.jira_id = text(*it, "jira_id");
+    result.reward_cents = integer(*it, "reward_cents");
+    result.completed_at = text(*it, "completed_at");
+  }
+  return {.value = std::move(result)};
+}
+
+std::string expensive_task_path(std::string_view from_date, std::string_view end_date) {
+  std::string path = "/api/v1/analytics/expensive-task?from_date=" + std::string(from_date);
+  if (!end_date.empty()) path += "&end_date=" + std::string(end_date);
+  return path;
+}
+
+// ---- events ----------------------------------------------------------------
+
 Result<std::vector<Stream>> parse_streams(const http::Response& response) {
   Result<Page<Stream>> page = page_of<Stream>(response, "streams", [](const json& s) {
     Stream stream{.name = text(s, "name"), .producer = text(s, "producer"), .watermark = text(s, "watermark")};
@@ -306,164 +478,6 @@ Result<DeadLetter> parse_redriven(const http::Response& response) {
 
 std::string redrive_path(std::string_view dead_letter_id) {
   return std::string(kDeadLettersPath) + "/" + std::string(dead_letter_id) + "/redrive";
-}
-
-std::string create_task_body(std::string_view title, std::string_view jira_id, std::string_view description) {
-  json body{{"title", title}};
-  if (!jira_id.empty()) body["jira_id"] = jira_id;
-  if (!description.empty()) body["description"] = description;
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-std::string format_cents(long long cents) {
-  const bool negative = cents < 0;
-  unsigned long long magnitude =
-      negative ? 0ULL - static_cast<unsigned long long>(cents) : static_cast<unsigned long long>(cents);
-  std::string fraction = std::to_string(magnitude % 100);
-  if (fraction.size() < 2) fraction.insert(0, "0");
-  return (negative ? "-$" : "$") + std::to_string(magnitude / 100) + "." + fraction;
-}
-
-std::string problem_field(std::string_view detail) {
-  size_t colon = detail.find(':');
-  if (colon == std::string_view::npos || colon == 0) return {};
-  for (char c : detail.substr(0, colon)) {
-    if (!((c >= 'a' && c <= 'z') || c == '_' || (c >= '0' && c <= '9'))) return {};
-  }
-  return std::string(detail.substr(0, colon));
-}
-
-Result<Readiness> parse_readiness(const http::Response& response) {
-  if (response.status == 0) return {.error = response.transport_error};
-  if (response.status != 200 && response.status != 503) {
-    return {.error = describe_failure(response)};
-  }
-  json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object()) {
-    return {.error = status_line(response) +
-                     " with a body that is not a JSON object: " + quote_body(response.body)};
-  }
-  Readiness readiness;
-  readiness.status = string_member(doc, "status");
-  if (readiness.status.empty()) {
-    return {.error = status_line(response) + " without a \"status\" string: " + quote_body(response.body)};
-  }
-  if (auto plugins = doc.find("plugins"); plugins != doc.end()) {
-    if (!plugins->is_array()) {
-      return {.error = "\"plugins\" in the /readyz answer is not an array: " + quote_body(response.body)};
-    }
-    for (const json& plugin : *plugins) {
-      if (!plugin.is_object()) {
-        return {.error = "a plugin in the /readyz answer is not an object: " + quote_body(response.body)};
-      }
-      readiness.plugins.push_back(
-          {.name = string_member(plugin, "name"), .state = string_member(plugin, "state")});
-    }
-  }
-  return {.value = std::move(readiness)};
-}
-
-std::string login_request_body(std::string_view username, std::string_view password) {
-  // dump() would abort on invalid UTF-8 (exceptions are off in the wasm
-  // build); `replace` keeps the request well-formed and lets the host judge.
-  return json{{"username", username}, {"password", password}}.dump(-1, ' ', false,
-                                                                   json::error_handler_t::replace);
-}
-
-std::string profile_request_body(std::string_view email, std::string_view new_password,
-                                 std::string_view current_password) {
-  json body{{"current_password", current_password}};
-  if (!email.empty()) body["email"] = email;
-  if (!new_password.empty()) body["password"] = new_password;
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-Result<Summary> parse_summary(const http::Response& response) {
-  Result<json> doc = object_of(response);
-  if (!doc.ok()) return {.error = std::move(doc.error)};
-  return {.value = {.date = text(doc.value, "date"),
-                    .management_earnings_cents = integer(doc.value, "management_earnings_cents"),
-                    .negative_balance_users = integer(doc.value, "negative_balance_users")}};
-}
-
-Result<ExpensiveTask> parse_expensive_task(const http::Response& response) {
-  Result<json> doc = object_of(response);
-  if (!doc.ok()) return {.error = std::move(doc.error)};
-  ExpensiveTask result{.from_date = text(doc.value, "from_date"), .end_date = text(doc.value, "end_date")};
-  if (auto it = doc.value.find("task"); it != doc.value.end() && it->is_object()) {
-    result.found = true;
-    result.title = text(*it, "title");
-    result.jira_id = text(*it, "jira_id");
-    result.reward_cents = integer(*it, "reward_cents");
-    result.completed_at = text(*it, "completed_at");
-  }
-  return {.value = std::move(result)};
-}
-
-std::string expensive_task_path(std::string_view from_date, std::string_view end_date) {
-  std::string path = "/api/v1/analytics/expensive-task?from_date=" + std::string(from_date);
-  if (!end_date.empty()) path += "&end_date=" + std::string(end_date);
-  return path;
-}
-
-std::string add_days(std::string_view date, int days) {
-  // Howard Hinnant's days_from_civil / civil_from_days.
-  if (date.size() != 10 || date[4] != '-' || date[7] != '-') return {};
-  int y = 0, m = 0, d = 0;
-  for (int i : {0, 1, 2, 3}) y = y * 10 + (date[i] - '0');
-  for (int i : {5, 6}) m = m * 10 + (date[i] - '0');
-  for (int i : {8, 9}) d = d * 10 + (date[i] - '0');
-  if (m < 1 || m > 12 || d < 1 || d > 31) return {};
-  y -= m <= 2;
-  const long era = (y >= 0 ? y : y - 399) / 400;
-  const long yoe = y - era * 400;
-  const long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  long z = era * 146097 + doe - 719468 + days;
-  z += 719468;
-  const long era2 = (z >= 0 ? z : z - 146096) / 146097;
-  const long doe2 = z - era2 * 146097;
-  const long yoe2 = (doe2 - doe2 / 1460 + doe2 / 36524 - doe2 / 146096) / 365;
-  long year = yoe2 + era2 * 400;
-  const long doy2 = doe2 - (365 * yoe2 + yoe2 / 4 - yoe2 / 100);
-  const long mp = (5 * doy2 + 2) / 153;
-  const long day = doy2 - (153 * mp + 2) / 5 + 1;
-  const long month = mp < 10 ? mp + 3 : mp - 9;
-  year += month <= 2;
-  char out[16];
-  std::snprintf(out, sizeof out, "%04ld-%02ld-%02ld", year, month, day);
-  return out;
-}
-
-std::string role_request_body(std::string_view role) { return json{{"role", role}}.dump(); }
-
-std::string active_request_body(bool active) { return json{{"active", active}}.dump(); }
-
-Result<Page<User>> parse_users(const http::Response& response) {
-  return page_of<User>(response, "users", user_from);
-}
-
-Result<User> parse_user(const http::Response& response) {
-  Result<json> user = member_object(response, "user");
-  if (!user.ok()) return {.error = std::move(user.error)};
-  return {.value = user_from(user.value)};
-}
-
-std::string register_request_body(std::string_view username, std::string_view password, std::string_view email) {
-  return json{{"username", username}, {"password", password}, {"email", email}}.dump(
-      -1, ' ', false, json::error_handler_t::replace);
-}
-
-std::string describe_failure(const http::Response& response) {
-  if (response.status == 0) {
-    return response.transport_error.empty() ? "no answer from the host" : response.transport_error;
-  }
-  json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_object()) {
-    if (std::string detail = string_member(doc, "detail"); !detail.empty()) return detail;
-    if (std::string title = string_member(doc, "title"); !title.empty()) return title;
-  }
-  return status_line(response) + ": " + quote_body(response.body);
 }
 
 }  // namespace ates::ui::api

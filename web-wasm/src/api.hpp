@@ -4,6 +4,15 @@
 //
 // Everything here reads bytes from the network: malformed input is answered
 // with an error value, never an assertion or a crash (STYLE habit 6).
+// [SECTION] index (by area of the API)
+//   - common: routes, Result, Page, failures, money, dates
+//   - host: /readyz
+//   - auth: log in, register, profile, users (admin)
+//   - tracker: tasks
+//   - accounting: my account and audit log; accounts, earnings, days (accountants, admins)
+//   - analytics (admins)
+//   - events (admins)
+// api.cpp defines them in the same sections and order of areas.
 #pragma once
 
 #include <string>
@@ -13,6 +22,8 @@
 #include "http.hpp"
 
 namespace ates::ui::api {
+
+// ---- common ----------------------------------------------------------------
 
 inline constexpr const char* kReadyzPath = "/readyz";
 inline constexpr const char* kLoginPath = "/api/v1/auth/login";
@@ -45,6 +56,42 @@ std::string all_tasks_path(std::string_view status);
 // POST /api/v1/tracker/tasks/{id}/complete
 std::string complete_task_path(std::string_view task_id);
 
+// Either a value or the reason there is none.
+template <typename T>
+struct Result {
+  T value{};
+  std::string error;  // empty on success
+  bool ok() const { return error.empty(); }
+};
+
+// A list answer: the items and the cursor of the next page ("" at the end).
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next;
+};
+
+// The answers of the API routes the screens use. A non-2xx status is an
+// error carrying describe_failure(); so is a 2xx body of the wrong shape.
+
+// One line for the user about a failed answer: the problem+json `detail`
+// (else `title`), else the status line and the start of the body, else the
+// transport error. Never empty.
+std::string describe_failure(const http::Response& response);
+
+// The field a validation problem names: its detail reads "field: why"
+// (API.md). Returns "" when the detail does not start with a field name.
+std::string problem_field(std::string_view detail);
+
+// Money for people: 1234 -> "$12.34", -5 -> "-$0.05".
+std::string format_cents(long long cents);
+
+// `days` days before (negative: after) a YYYY-MM-DD date; "" when `date`
+// is not one.
+std::string add_days(std::string_view date, int days);
+
+// ---- host ------------------------------------------------------------------
+
 struct PluginState {
   std::string name;
   std::string state;  // "running", "starting", "failed", ... as the host says
@@ -56,13 +103,12 @@ struct Readiness {
   std::vector<PluginState> plugins;
 };
 
-// Either a value or the reason there is none.
-template <typename T>
-struct Result {
-  T value{};
-  std::string error;  // empty on success
-  bool ok() const { return error.empty(); }
-};
+// Reads a /readyz answer. Both 200 and 503 carry the readiness document; any
+// other status, or a body that is not that document, is an error whose text
+// says what arrived.
+Result<Readiness> parse_readiness(const http::Response& response);
+
+// ---- auth ------------------------------------------------------------------
 
 // `user` of the auth API.
 struct User {
@@ -80,6 +126,31 @@ struct Session {
   User user;
 };
 
+Result<Session> parse_session(const http::Response& response);
+
+// {"username": ..., "password": ...} with proper JSON escaping.
+std::string login_request_body(std::string_view username, std::string_view password);
+
+// {"username", "password", "email"} for POST /api/v1/auth/register.
+std::string register_request_body(std::string_view username, std::string_view password, std::string_view email);
+
+// PATCH /api/v1/auth/users/me: {email?, password?, current_password};
+// empty optional fields are left out.
+std::string profile_request_body(std::string_view email, std::string_view new_password,
+                                 std::string_view current_password);
+
+// {"user": {...}} (the answer of PATCH /auth/users/{id|me}).
+Result<User> parse_user(const http::Response& response);
+
+// GET /api/v1/auth/users: {users: [user], next}.
+Result<Page<User>> parse_users(const http::Response& response);
+
+// PATCH /api/v1/auth/users/{id} bodies (admin).
+std::string role_request_body(std::string_view role);
+std::string active_request_body(bool active);
+
+// ---- tracker ---------------------------------------------------------------
+
 // `task` of the tracker API.
 struct Task {
   std::string id;
@@ -91,6 +162,16 @@ struct Task {
   std::string created_at;
   std::string completed_at;  // empty while open
 };
+
+Result<Task> parse_task(const http::Response& response);
+Result<Page<Task>> parse_tasks(const http::Response& response);
+// 200 of a shuffle: {reassigned, shuffle_id}; the number reassigned.
+Result<long long> parse_shuffle(const http::Response& response);
+
+// {"title", "jira_id"?, "description"?}: empty optional fields are left out.
+std::string create_task_body(std::string_view title, std::string_view jira_id, std::string_view description);
+
+// ---- accounting ------------------------------------------------------------
 
 // `account` of the accounting API.
 struct Account {
@@ -111,25 +192,6 @@ struct Entry {
   std::string description;
 };
 
-// A list answer: the items and the cursor of the next page ("" at the end).
-template <typename T>
-struct Page {
-  std::vector<T> items;
-  std::string next;
-};
-
-// Reads a /readyz answer. Both 200 and 503 carry the readiness document; any
-// other status, or a body that is not that document, is an error whose text
-// says what arrived.
-Result<Readiness> parse_readiness(const http::Response& response);
-
-// The answers of the API routes the screens use. A non-2xx status is an
-// error carrying describe_failure(); so is a 2xx body of the wrong shape.
-Result<Session> parse_session(const http::Response& response);
-Result<Task> parse_task(const http::Response& response);
-Result<Page<Task>> parse_tasks(const http::Response& response);
-// 200 of a shuffle: {reassigned, shuffle_id}; the number reassigned.
-Result<long long> parse_shuffle(const http::Response& response);
 Result<Account> parse_account(const http::Response& response);
 Result<Page<Entry>> parse_entries(const http::Response& response);
 
@@ -141,8 +203,6 @@ struct EntryDay {
   std::vector<Entry> entries;
 };
 std::vector<EntryDay> group_entries_by_day(const std::vector<Entry>& oldest_first);
-
-// ---- accounting (accountants, admins) ----
 
 // GET /api/v1/accounting/accounts: {accounts: [account], next}.
 Result<Page<Account>> parse_accounts(const http::Response& response);
@@ -191,7 +251,30 @@ struct CloseOutcome {
 Result<CloseOutcome> parse_close_day(const http::Response& response);
 std::string close_day_path(std::string_view date);
 
-// ---- events (admins) ----
+// ---- analytics -------------------------------------------------------------
+
+// GET /api/v1/analytics/summary (admin).
+struct Summary {
+  std::string date;
+  long long management_earnings_cents = 0;
+  long long negative_balance_users = 0;
+};
+Result<Summary> parse_summary(const http::Response& response);
+
+// GET /api/v1/analytics/expensive-task (admin): the task, if any.
+struct ExpensiveTask {
+  std::string from_date;
+  std::string end_date;
+  bool found = false;  // false: no task completed in the range
+  std::string title;
+  std::string jira_id;
+  long long reward_cents = 0;
+  std::string completed_at;
+};
+Result<ExpensiveTask> parse_expensive_task(const http::Response& response);
+std::string expensive_task_path(std::string_view from_date, std::string_view end_date);
+
+// ---- events ----------------------------------------------------------------
 
 struct ConsumerProgress {
   std::string plugin;
@@ -224,66 +307,5 @@ Result<std::vector<DeadLetter>> parse_dead_letters(const http::Response& respons
 // 200 of POST .../dead-letters/{id}/redrive: {dead_letter}.
 Result<DeadLetter> parse_redriven(const http::Response& response);
 std::string redrive_path(std::string_view dead_letter_id);
-
-// {"title", "jira_id"?, "description"?}: empty optional fields are left out.
-std::string create_task_body(std::string_view title, std::string_view jira_id, std::string_view description);
-
-// Money for people: 1234 -> "$12.34", -5 -> "-$0.05".
-std::string format_cents(long long cents);
-
-// The field a validation problem names: its detail reads "field: why"
-// (API.md). Returns "" when the detail does not start with a field name.
-std::string problem_field(std::string_view detail);
-
-// PATCH /api/v1/auth/users/me: {email?, password?, current_password};
-// empty optional fields are left out.
-std::string profile_request_body(std::string_view email, std::string_view new_password,
-                                 std::string_view current_password);
-
-// GET /api/v1/analytics/summary (admin).
-struct Summary {
-  std::string date;
-  long long management_earnings_cents = 0;
-  long long negative_balance_users = 0;
-};
-Result<Summary> parse_summary(const http::Response& response);
-
-// GET /api/v1/analytics/expensive-task (admin): the task, if any.
-struct ExpensiveTask {
-  std::string from_date;
-  std::string end_date;
-  bool found = false;  // false: no task completed in the range
-  std::string title;
-  std::string jira_id;
-  long long reward_cents = 0;
-  std::string completed_at;
-};
-Result<ExpensiveTask> parse_expensive_task(const http::Response& response);
-std::string expensive_task_path(std::string_view from_date, std::string_view end_date);
-
-// `days` days before (negative: after) a YYYY-MM-DD date; "" when `date`
-// is not one.
-std::string add_days(std::string_view date, int days);
-
-// PATCH /api/v1/auth/users/{id} bodies (admin).
-std::string role_request_body(std::string_view role);
-std::string active_request_body(bool active);
-
-// GET /api/v1/auth/users: {users: [user], next}.
-Result<Page<User>> parse_users(const http::Response& response);
-
-// {"user": {...}} (the answer of PATCH /auth/users/{id|me}).
-Result<User> parse_user(const http::Response& response);
-
-// {"username", "password", "email"} for POST /api/v1/auth/register.
-std::string register_request_body(std::string_view username, std::string_view password, std::string_view email);
-
-// {"username": ..., "password": ...} with proper JSON escaping.
-std::string login_request_body(std::string_view username, std::string_view password);
-
-// One line for the user about a failed answer: the problem+json `detail`
-// (else `title`), else the status line and the start of the body, else the
-// transport error. Never empty.
-std::string describe_failure(const http::Response& response);
 
 }  // namespace ates::ui::api

@@ -1,4 +1,9 @@
 #include "api.hpp"
+#include "paged_get.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
@@ -319,6 +324,51 @@ BOOST_AUTO_TEST_CASE(dead_letters_and_a_redrive) {
   BOOST_TEST_REQUIRE(redriven.ok(), redriven.error);
   BOOST_TEST(redriven.value.resolved);
   BOOST_TEST(parse_redriven(answer(409, R"({"detail":"re-driven already"})")).error == "re-driven already");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(paging)
+
+// get_all_pages with canned answers: the URLs asked, in order, and each
+// answer's body by URL.
+struct FakeHost {
+  std::map<std::string, std::string> bodies;
+  std::vector<std::string> asked;
+  PageGetter getter() {
+    return [this](const std::string& url, http::Callback done) {
+      asked.push_back(url);
+      done(answer(200, bodies.count(url) ? bodies[url] : R"({"accounts":[],"next":null})"));
+    };
+  }
+};
+
+BOOST_AUTO_TEST_CASE(walks_every_page) {
+  FakeHost host;
+  host.bodies["/a?limit=1000"] = R"({"accounts":[{"user_id":"1","username":"a","balance_cents":1}],"next":"c1"})";
+  host.bodies["/a?limit=1000&after=c1"] = R"({"accounts":[{"user_id":"2","username":"b","balance_cents":2}],"next":null})";
+  Result<std::vector<Account>> got;
+  get_all_pages<Account>("/a", parse_accounts, [&](Result<std::vector<Account>> r) { got = std::move(r); },
+                         host.getter());
+  BOOST_TEST_REQUIRE(got.ok(), got.error);
+  BOOST_TEST(got.value.size() == 2u);
+  BOOST_TEST(host.asked.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_cursor_that_does_not_move_is_an_error) {
+  FakeHost host;
+  host.bodies["/a?limit=1000"] = R"({"accounts":[{"user_id":"1","username":"a","balance_cents":1}],"next":"c1"})";
+  host.bodies["/a?limit=1000&after=c1"] = R"({"accounts":[{"user_id":"2","username":"b","balance_cents":2}],"next":"c1"})";
+  Result<std::vector<Account>> got;
+  int calls = 0;
+  get_all_pages<Account>("/a", parse_accounts, [&](Result<std::vector<Account>> r) {
+    ++calls;
+    got = std::move(r);
+  }, host.getter());
+  BOOST_TEST(calls == 1);
+  BOOST_TEST(!got.ok());
+  BOOST_TEST(got.error.find("same page cursor") != std::string::npos, got.error);
+  BOOST_TEST(host.asked.size() == 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

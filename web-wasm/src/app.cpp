@@ -319,18 +319,10 @@ void App::draw_host_status(int scale) {
 
 void App::poll_readiness(double now_s) {
   if (!host_.poll.due(now_s, kReadinessPollSeconds)) return;
-  host_.poll.in_flight = true;
-  host_.poll.last_s = now_s;
+  host_.poll.start(now_s);
   http::get(api::kReadyzPath, [this](const http::Response& response) {
-    host_.poll.in_flight = false;
-    host_.poll.answered = true;
     api::Result<api::Readiness> result = api::parse_readiness(response);
-    if (result.ok()) {
-      host_.readiness = std::move(result.value);
-      host_.poll.error.clear();
-    } else {
-      host_.poll.error = std::move(result.error);
-    }
+    if (host_.poll.take(result)) host_.readiness = std::move(result.value);
   });
 }
 

@@ -65,6 +65,24 @@ class App {
     std::string error;  // why the last answer was not usable; "" when it was
     bool due(double now_s, double period_s) const { return !in_flight && now_s - last_s >= period_s; }
     void refresh_now() { last_s = -1e9; }
+    // A request of this poll goes out at `now_s`.
+    void start(double now_s) {
+      in_flight = true;
+      last_s = now_s;
+    }
+    // Its answer arrived as `result`: the poll is answered, and keeps the
+    // error or clears it. True when `result.value` is usable.
+    template <typename T>
+    bool take(api::Result<T>& result) {
+      in_flight = false;
+      answered = true;
+      if (!result.ok()) {
+        error = std::move(result.error);
+        return false;
+      }
+      error.clear();
+      return true;
+    }
   };
 
   // What the top bar switches between.
@@ -227,7 +245,6 @@ class App {
     Poll accounts_poll;  // every page
     std::vector<api::Account> accounts;
     std::string closing_date;  // the close in flight
-    std::string close_date;    // the day the last close answer is about
     std::string close_error;
     std::string close_result;
     std::string close_detail;                // a waiting close: the host's detail

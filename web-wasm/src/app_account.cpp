@@ -12,12 +12,6 @@
 namespace ates::ui {
 namespace {
 
-ImVec4 color_for_amount(long long cents) {
-  if (cents < 0) return theme::kError;
-  if (cents > 0) return theme::kGood;
-  return theme::kTextMuted;
-}
-
 // One page of the audit log: a day's entries, newest first, with Newer and
 // Older to walk the days. `index` is the day shown.
 void draw_day_page(const std::vector<api::EntryDay>& days, size_t& index) {
@@ -33,7 +27,7 @@ void draw_day_page(const std::vector<api::EntryDay>& days, size_t& index) {
   widgets::caption_value("Page", std::to_string(index + 1) + " of " + std::to_string(count), theme::kTextMuted);
   ImGui::SameLine();
   if (widgets::button("Older >", "Older day", index + 1 < count)) ++index;
-  widgets::caption_value("Day total", api::format_cents(day.net_cents), color_for_amount(day.net_cents));
+  widgets::caption_value("Day total", api::format_cents(day.net_cents), widgets::color_for_amount(day.net_cents));
 
   if (ImGui::BeginTable("entries", 4, layout::kListTable, ImVec2(0, 0))) {
     ImGui::TableSetupScrollFreeze(0, 1);
@@ -52,7 +46,7 @@ void draw_day_page(const std::vector<api::EntryDay>& days, size_t& index) {
       ImGui::TableNextColumn();
       widgets::text("Entry kind", entry.kind, ImGui::GetStyle().Colors[ImGuiCol_Text]);
       ImGui::TableNextColumn();
-      widgets::text("Entry amount", api::format_cents(entry.amount_cents), color_for_amount(entry.amount_cents));
+      widgets::text("Entry amount", api::format_cents(entry.amount_cents), widgets::color_for_amount(entry.amount_cents));
       ImGui::TableNextColumn();
       widgets::message("Entry", entry.description, ImGui::GetStyle().Colors[ImGuiCol_Text]);
     }
@@ -66,35 +60,20 @@ void App::poll_my_account(double now_s) {
   const int generation = generation_;
   if (my_account_.account_poll.due(now_s, kRefreshSeconds)) {
     Poll& poll = my_account_.account_poll;
-    poll.in_flight = true;
-    poll.last_s = now_s;
+    poll.start(now_s);
     http::get(api::kMyAccountPath, [this, &poll, generation](const http::Response& response) {
       if (generation != generation_) return;
-      poll.in_flight = false;
-      poll.answered = true;
       api::Result<api::Account> result = api::parse_account(response);
-      if (result.ok()) {
-        my_account_.account = std::move(result.value);
-        poll.error.clear();
-      } else {
-        poll.error = std::move(result.error);
-      }
+      if (poll.take(result)) my_account_.account = std::move(result.value);
     });
   }
   if (my_account_.entries_poll.due(now_s, kRefreshSeconds)) {
     Poll& poll = my_account_.entries_poll;
-    poll.in_flight = true;
-    poll.last_s = now_s;
+    poll.start(now_s);
     get_all_pages<api::Entry>(api::kMyEntriesPath, api::parse_entries,
                               [this, &poll, generation](api::Result<std::vector<api::Entry>> result) {
                                 if (generation != generation_) return;
-                                poll.in_flight = false;
-                                poll.answered = true;
-                                if (!result.ok()) {
-                                  poll.error = std::move(result.error);
-                                  return;
-                                }
-                                poll.error.clear();
+                                if (!poll.take(result)) return;
                                 // Stay on the day being read when a new day
                                 // arrives in front of it.
                                 std::string shown;

@@ -17,13 +17,7 @@ namespace ates::ui {
 namespace {
 
 // How many days, ending today, the earnings plot and table show.
-constexpr int kEarningsDays = 14;  // "Earned in 14 days" names it
-
-ImVec4 color_for_amount(long long cents) {
-  if (cents < 0) return theme::kError;
-  if (cents > 0) return theme::kGood;
-  return theme::kTextMuted;
-}
+constexpr int kEarningsDays = 14;
 
 ImVec4 color_for_day(const std::string& status) {
   if (status == "closed") return theme::kGood;
@@ -37,19 +31,11 @@ void App::poll_accounting(double now_s) {
   const int generation = generation_;
   Accounting& acc = accounting_;
   if (acc.days_poll.due(now_s, kRefreshSeconds)) {
-    acc.days_poll.in_flight = true;
-    acc.days_poll.last_s = now_s;
+    acc.days_poll.start(now_s);
     get_all_pages<api::Day>(api::kDaysPath, api::parse_days,
                             [this, generation](api::Result<std::vector<api::Day>> result) {
                               if (generation != generation_) return;
-                              Poll& poll = accounting_.days_poll;
-                              poll.in_flight = false;
-                              poll.answered = true;
-                              if (!result.ok()) {
-                                poll.error = std::move(result.error);
-                                return;
-                              }
-                              poll.error.clear();
+                              if (!accounting_.days_poll.take(result)) return;
                               const bool new_today = accounting_.days.empty() || result.value.empty() ||
                                                      accounting_.days.front().date != result.value.front().date;
                               accounting_.days = std::move(result.value);
@@ -60,38 +46,22 @@ void App::poll_accounting(double now_s) {
   // The host's business day is the first of the days list (it lists from
   // today backwards): the earnings wait for it.
   if (!acc.days.empty() && acc.earnings_poll.due(now_s, kRefreshSeconds)) {
-    acc.earnings_poll.in_flight = true;
-    acc.earnings_poll.last_s = now_s;
+    acc.earnings_poll.start(now_s);
     const std::string today = acc.days.front().date;
     http::get(api::earnings_path(api::add_days(today, -(kEarningsDays - 1)), today),
               [this, generation](const http::Response& response) {
                 if (generation != generation_) return;
-                Poll& poll = accounting_.earnings_poll;
-                poll.in_flight = false;
-                poll.answered = true;
                 api::Result<std::vector<api::DayEarnings>> result = api::parse_earnings(response);
-                if (result.ok()) {
-                  accounting_.earnings = std::move(result.value);
-                  poll.error.clear();
-                } else {
-                  poll.error = std::move(result.error);
-                }
+                if (accounting_.earnings_poll.take(result)) accounting_.earnings = std::move(result.value);
               });
   }
   if (acc.accounts_poll.due(now_s, kRefreshSeconds)) {
-    acc.accounts_poll.in_flight = true;
-    acc.accounts_poll.last_s = now_s;
+    acc.accounts_poll.start(now_s);
     get_all_pages<api::Account>(api::kAccountsPath, api::parse_accounts,
                                 [this, generation](api::Result<std::vector<api::Account>> result) {
                                   if (generation != generation_) return;
-                                  Poll& poll = accounting_.accounts_poll;
-                                  poll.in_flight = false;
-                                  poll.answered = true;
-                                  if (result.ok()) {
+                                  if (accounting_.accounts_poll.take(result)) {
                                     accounting_.accounts = std::move(result.value);
-                                    poll.error.clear();
-                                  } else {
-                                    poll.error = std::move(result.error);
                                   }
                                 });
   }
@@ -100,7 +70,6 @@ void App::poll_accounting(double now_s) {
 void App::close_day(const std::string& date) {
   Accounting& acc = accounting_;
   acc.closing_date = date;
-  acc.close_date = date;
   acc.close_error.clear();
   acc.close_result.clear();
   acc.close_detail.clear();
@@ -154,9 +123,10 @@ void App::draw_accounting(const Rect& rect) {
     }
     const std::string today = acc.earnings.empty() ? std::string() : acc.earnings.back().date;
     const long long today_cents = acc.earnings.empty() ? 0 : acc.earnings.back().earnings_cents;
-    widgets::caption_value("Earned today", api::format_cents(today_cents), color_for_amount(today_cents));
+    widgets::caption_value("Earned today", api::format_cents(today_cents), widgets::color_for_amount(today_cents));
     ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
-    widgets::caption_value("Earned in 14 days", api::format_cents(total), color_for_amount(total));
+    const std::string earned_in = "Earned in " + std::to_string(kEarningsDays) + " days";
+    widgets::caption_value(earned_in.c_str(), api::format_cents(total), widgets::color_for_amount(total));
     const std::string overlay = acc.earnings.empty()
                                     ? "no days"
                                     : acc.earnings.front().date + " .. " + today + " (management's earnings, $)";
@@ -193,7 +163,7 @@ void App::draw_accounting(const Rect& rect) {
         ImGui::TableNextColumn();
         widgets::text("Rewards", api::format_cents(it->rewards_cents), ImGui::GetStyle().Colors[ImGuiCol_Text]);
         ImGui::TableNextColumn();
-        widgets::text("Earned", api::format_cents(it->earnings_cents), color_for_amount(it->earnings_cents));
+        widgets::text("Earned", api::format_cents(it->earnings_cents), widgets::color_for_amount(it->earnings_cents));
       }
       ImGui::EndTable();
     }
@@ -262,7 +232,7 @@ void App::draw_accounting(const Rect& rect) {
         widgets::text("Account", account.username, ImGui::GetStyle().Colors[ImGuiCol_Text]);
         ImGui::TableNextColumn();
         widgets::text("Account balance", api::format_cents(account.balance_cents),
-                      color_for_amount(account.balance_cents));
+                      widgets::color_for_amount(account.balance_cents));
       }
       ImGui::EndTable();
     }

@@ -31,8 +31,7 @@ constexpr Filter kFilters[] = {
 
 void App::poll_all_tasks(double now_s) {
   if (!all_tasks_.poll.due(now_s, kRefreshSeconds)) return;
-  all_tasks_.poll.in_flight = true;
-  all_tasks_.poll.last_s = now_s;
+  all_tasks_.poll.start(now_s);
   const int generation = generation_;
   const std::string filter = all_tasks_.status_filter;
   http::get(api::all_tasks_path(filter), [this, generation, filter](const http::Response& response) {
@@ -43,14 +42,8 @@ void App::poll_all_tasks(double now_s) {
       all_tasks_.poll.refresh_now();
       return;
     }
-    all_tasks_.poll.answered = true;
     api::Result<api::Page<api::Task>> result = api::parse_tasks(response);
-    if (result.ok()) {
-      all_tasks_.tasks = std::move(result.value.items);
-      all_tasks_.poll.error.clear();
-    } else {
-      all_tasks_.poll.error = std::move(result.error);
-    }
+    if (all_tasks_.poll.take(result)) all_tasks_.tasks = std::move(result.value.items);
   });
 }
 

@@ -13,23 +13,16 @@ namespace ates::ui {
 void App::poll_analytics(double now_s) {
   if (!analytics_.summary_poll.due(now_s, kRefreshSeconds)) return;
   Poll& poll = analytics_.summary_poll;
-  poll.in_flight = true;
-  poll.last_s = now_s;
+  poll.start(now_s);
   const int generation = generation_;
   http::get(api::kSummaryPath, [this, &poll, generation](const http::Response& response) {
     if (generation != generation_) return;
-    poll.in_flight = false;
-    poll.answered = true;
     api::Result<api::Summary> result = api::parse_summary(response);
-    if (result.ok()) {
-      analytics_.summary = std::move(result.value);
-      poll.error.clear();
-      // The custom range starts as today (the host's business day).
-      if (analytics_.from_date.empty()) analytics_.from_date = analytics_.summary.date;
-      if (analytics_.end_date.empty()) analytics_.end_date = analytics_.summary.date;
-    } else {
-      poll.error = std::move(result.error);
-    }
+    if (!poll.take(result)) return;
+    analytics_.summary = std::move(result.value);
+    // The custom range starts as today (the host's business day).
+    if (analytics_.from_date.empty()) analytics_.from_date = analytics_.summary.date;
+    if (analytics_.end_date.empty()) analytics_.end_date = analytics_.summary.date;
   });
 }
 

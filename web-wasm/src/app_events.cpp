@@ -25,37 +25,19 @@ ImVec4 color_for_consumer(const std::string& state, long long lag) {
 void App::poll_events(double now_s) {
   const int generation = generation_;
   if (events_.streams_poll.due(now_s, kRefreshSeconds)) {
-    events_.streams_poll.in_flight = true;
-    events_.streams_poll.last_s = now_s;
+    events_.streams_poll.start(now_s);
     http::get(api::kStreamsPath, [this, generation](const http::Response& response) {
       if (generation != generation_) return;
-      Poll& poll = events_.streams_poll;
-      poll.in_flight = false;
-      poll.answered = true;
       api::Result<std::vector<api::Stream>> result = api::parse_streams(response);
-      if (result.ok()) {
-        events_.streams = std::move(result.value);
-        poll.error.clear();
-      } else {
-        poll.error = std::move(result.error);
-      }
+      if (events_.streams_poll.take(result)) events_.streams = std::move(result.value);
     });
   }
   if (events_.letters_poll.due(now_s, kRefreshSeconds)) {
-    events_.letters_poll.in_flight = true;
-    events_.letters_poll.last_s = now_s;
+    events_.letters_poll.start(now_s);
     http::get(api::kDeadLettersPath, [this, generation](const http::Response& response) {
       if (generation != generation_) return;
-      Poll& poll = events_.letters_poll;
-      poll.in_flight = false;
-      poll.answered = true;
       api::Result<std::vector<api::DeadLetter>> result = api::parse_dead_letters(response);
-      if (result.ok()) {
-        events_.letters = std::move(result.value);
-        poll.error.clear();
-      } else {
-        poll.error = std::move(result.error);
-      }
+      if (events_.letters_poll.take(result)) events_.letters = std::move(result.value);
     });
   }
 }

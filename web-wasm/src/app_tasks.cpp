@@ -27,20 +27,12 @@ std::string day_of(const std::string& time) { return time.substr(0, 10); }
 void App::poll_my_tasks(double now_s) {
   auto poll = [this, now_s](Poll& state, const char* path, std::vector<api::Task>& into) {
     if (!state.due(now_s, kRefreshSeconds)) return;
-    state.in_flight = true;
-    state.last_s = now_s;
+    state.start(now_s);
     const int generation = generation_;
     http::get(path, [this, &state, &into, generation](const http::Response& response) {
       if (generation != generation_) return;  // asked for a session that has ended
-      state.in_flight = false;
-      state.answered = true;
       api::Result<api::Page<api::Task>> result = api::parse_tasks(response);
-      if (result.ok()) {
-        into = std::move(result.value.items);
-        state.error.clear();
-      } else {
-        state.error = std::move(result.error);
-      }
+      if (state.take(result)) into = std::move(result.value.items);
     });
   };
   poll(my_tasks_.open_poll, api::kMyOpenTasksPath, my_tasks_.open);

@@ -17,20 +17,12 @@ constexpr const char* kRoles[] = {"worker", "accountant", "manager", "admin"};
 
 void App::poll_users(double now_s) {
   if (!users_.poll.due(now_s, kRefreshSeconds)) return;
-  users_.poll.in_flight = true;
-  users_.poll.last_s = now_s;
+  users_.poll.start(now_s);
   const int generation = generation_;
   http::get(api::kUsersPath, [this, generation](const http::Response& response) {
     if (generation != generation_) return;
-    users_.poll.in_flight = false;
-    users_.poll.answered = true;
     api::Result<api::Page<api::User>> result = api::parse_users(response);
-    if (result.ok()) {
-      users_.users = std::move(result.value.items);
-      users_.poll.error.clear();
-    } else {
-      users_.poll.error = std::move(result.error);
-    }
+    if (users_.poll.take(result)) users_.users = std::move(result.value.items);
   });
 }
 

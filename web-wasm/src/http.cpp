@@ -1,6 +1,8 @@
 // emscripten_fetch wrapper; see http.hpp for the contract.
 #include "http.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -24,8 +26,36 @@ struct Pending {
   std::string body;
   std::vector<std::string> header_text;  // name, value, ...
   std::vector<const char*> headers;      // pointers into header_text, then nullptr
-  int retries_left = kRetries503;
+  int retry_budget_s = kRetryBudgetS;  // seconds of waiting left for retries
 };
+
+// The Retry-After value of a finished fetch's response, or "".
+std::string retry_after(emscripten_fetch_t* fetch) {
+  const size_t length = emscripten_fetch_get_response_headers_length(fetch);
+  if (length == 0) return {};
+  std::string text(length + 1, '\0');
+  emscripten_fetch_get_response_headers(fetch, text.data(), text.size());
+  text.resize(length);
+  // "name: value\r\n" lines; names are case-insensitive.
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(at, end - at);
+    at = end + 1;
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name != "retry-after") continue;
+    size_t from = colon + 1;
+    while (from < line.size() && (line[from] == ' ' || line[from] == '\t')) ++from;
+    size_t to = line.size();
+    while (to > from && (line[to - 1] == '\r' || line[to - 1] == ' ' || line[to - 1] == '\t')) --to;
+    return line.substr(from, to - from);
+  }
+  return {};
+}
 
 void start(std::unique_ptr<Pending> pending);
 
@@ -45,10 +75,11 @@ void finish(emscripten_fetch_t* fetch) {
     response.transport_error = "no answer from the host (it is down, unreachable, or took longer than " +
                                std::to_string(kTimeoutMs / 1000) + " s)";
   }
+  const int wait_s = response.status == 503 ? retry_after_seconds(retry_after(fetch)) : -1;
   emscripten_fetch_close(fetch);
-  if (response.status == 503 && pending->retries_left > 0) {
-    --pending->retries_left;
-    emscripten_async_call(retry, pending.release(), static_cast<int>(kRetryDelayMs));
+  if (wait_s > 0 && wait_s <= pending->retry_budget_s) {
+    pending->retry_budget_s -= wait_s;
+    emscripten_async_call(retry, pending.release(), wait_s * 1000);
     return;
   }
   pending->done(response);
@@ -92,10 +123,20 @@ void request(const char* method, const std::string& url, std::string body, std::
     headers.push_back(bearer);
   }
   start(std::make_unique<Pending>(
-      Pending{method, url, std::move(done), std::move(body), std::move(headers), {}, kRetries503}));
+      Pending{method, url, std::move(done), std::move(body), std::move(headers), {}, kRetryBudgetS}));
 }
 
 }  // namespace
+
+int retry_after_seconds(const std::string& value) {
+  if (value.empty() || value.size() > 9) return -1;
+  int seconds = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') return -1;
+    seconds = seconds * 10 + (c - '0');
+  }
+  return std::clamp(seconds, kRetryMinS, kRetryMaxS);
+}
 
 void set_bearer_token(std::string token) { bearer = token.empty() ? std::string() : "Bearer " + token; }
 

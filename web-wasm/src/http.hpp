@@ -7,8 +7,11 @@
 // with its body (the host's application/problem+json), or no answer at all
 // (status 0: network error, timeout, host down) with a reason. Nothing is
 // dropped here; deciding what to show is the caller's job. The one retry:
-// a 503 (a plugin reloading, a dependency briefly away) is asked again up to
-// kRetries503 times, kRetryDelayMs apart, before the caller sees it.
+// a 503 that carries Retry-After (the host sends it while a plugin reloads
+// or is stopped, and while it shuts down) is asked again after that many
+// seconds, bounded to kRetryMinS..kRetryMaxS, until kRetryBudgetS seconds
+// of waiting have passed; only then does the caller see the 503. A 503
+// without Retry-After goes to the caller at once.
 //
 // Not thread-safe: the UI is single-threaded (no pthreads in this build).
 #pragma once
@@ -36,8 +39,16 @@ using Callback = std::function<void(const Response&)>;
 // How long a request may take before it ends as status 0 with a timeout.
 inline constexpr unsigned kTimeoutMs = 10'000;
 
-inline constexpr int kRetries503 = 3;
-inline constexpr unsigned kRetryDelayMs = 1'000;
+// The bounds on one wait before a retry (Retry-After seconds are clamped to
+// them), and on the waits of one request in total.
+inline constexpr int kRetryMinS = 1;
+inline constexpr int kRetryMaxS = 5;
+inline constexpr int kRetryBudgetS = 30;
+
+// The wait, in seconds, that a 503's Retry-After value asks for, clamped to
+// kRetryMinS..kRetryMaxS; -1 when `value` is not a number of seconds (an
+// HTTP date, empty, garbage), which the UI does not retry.
+int retry_after_seconds(const std::string& value);
 
 // The session's token: sent as "Authorization: Bearer <token>" on every
 // request from now on; "" (log-out) stops sending it.

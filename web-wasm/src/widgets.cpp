@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "test_bridge.hpp"
+#include "theme.hpp"
 
 namespace ates::ui::widgets {
 namespace {
@@ -114,6 +115,12 @@ void bar_plot(const char* label, const std::vector<float>& values, std::string_v
     joined += number;
   }
   record_last_item(test_bridge::Kind::plot, label, joined);
+}
+
+ImVec4 color_for_amount(long long cents) {
+  if (cents < 0) return theme::kError;
+  if (cents > 0) return theme::kGood;
+  return theme::kTextMuted;
 }
 
 }  // namespace ates::ui::widgets

@@ -53,4 +53,7 @@ void message(const char* label, std::string_view text, ImVec4 color);
 // `label`, and as value the values joined by commas.
 void bar_plot(const char* label, const std::vector<float>& values, std::string_view overlay, float height);
 
+// The colour of an amount of money: red below zero, green above, muted at zero.
+ImVec4 color_for_amount(long long cents);
+
 }  // namespace ates::ui::widgets
