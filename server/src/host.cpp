@@ -213,6 +213,9 @@ struct Host::Impl {
   Status reload(const std::string& name);
   Status stop_plugin(const std::string& name);
   Status start_plugin(const std::string& name);
+  // The three above, in parts; with slots_mutex held.
+  Slot* find_slot(const std::string& name);
+  Status load_and_start(Slot& slot);
   protocol::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
                                                const nlohmann::json& args);
   nlohmann::json status_json() const;
@@ -893,59 +896,61 @@ protocol::Result<nlohmann::json> Host::Impl::run_command(const std::string& plug
   return result;
 }
 
-Status Host::Impl::reload(const std::string& name) {
-  std::lock_guard lock(slots_mutex);
+Slot* Host::Impl::find_slot(const std::string& name) {
   auto it = std::find_if(slots.begin(), slots.end(), [&](const auto& slot) { return slot->name == name; });
-  if (it == slots.end()) return Status(Code::kNotFound, "no plugin named " + name);
-  Slot& slot = **it;
-  spdlog::info("plugin {}: reloading from {}", name, slot.file.string());
-  routes.set_reloading(name, true);
-  slot.state = "reloading";
-  stop_slot(slot);
-  slot.state = "reloading";
+  return it == slots.end() ? nullptr : it->get();
+}
+
+// Loads the slot's file again and starts it; its routes answer again
+// either way (404 when the library did not load, not an endless 503).
+Status Host::Impl::load_and_start(Slot& slot) {
   auto library = loader->load(slot.file);
   if (!library) {
     slot.state = "failed";
     slot.error = library.status().message();
-    spdlog::error("plugin {}: {}", name, slot.error);
-    routes.set_reloading(name, false);  // its routes are gone: 404, not an endless 503
+    spdlog::error("plugin {}: {}", slot.name, slot.error);
+    routes.set_reloading(slot.name, false);
     return library.status();
   }
   slot.library = std::move(library).value();
   Status status = start_slot(slot);
-  routes.set_reloading(name, false);
+  routes.set_reloading(slot.name, false);
   return status;
+}
+
+Status Host::Impl::reload(const std::string& name) {
+  std::lock_guard lock(slots_mutex);
+  Slot* slot = find_slot(name);
+  if (slot == nullptr) return Status(Code::kNotFound, "no plugin named " + name);
+  // A stopped plugin stays stopped until started (which loads its file
+  // then); a reload, by hand or by --dev's watcher, must not start it.
+  if (slot->state == "stopped") return Status(Code::kConflict, "plugin " + name + " is stopped; start it");
+  spdlog::info("plugin {}: reloading from {}", name, slot->file.string());
+  routes.set_reloading(name, true);
+  slot->state = "reloading";
+  stop_slot(*slot);
+  slot->state = "reloading";
+  return load_and_start(*slot);
 }
 
 Status Host::Impl::stop_plugin(const std::string& name) {
   std::lock_guard lock(slots_mutex);
-  auto it = std::find_if(slots.begin(), slots.end(), [&](const auto& slot) { return slot->name == name; });
-  if (it == slots.end()) return Status(Code::kNotFound, "no plugin named " + name);
-  Slot& slot = **it;
-  if (slot.state != "running") return Status(Code::kConflict, "plugin " + name + " is " + slot.state);
+  Slot* slot = find_slot(name);
+  if (slot == nullptr) return Status(Code::kNotFound, "no plugin named " + name);
+  if (slot->state != "running") return Status(Code::kConflict, "plugin " + name + " is " + slot->state);
   spdlog::info("plugin {}: stopping until started again", name);
   routes.set_reloading(name, true);  // 503 + Retry-After meanwhile, as during a reload
-  stop_slot(slot);
+  stop_slot(*slot);
   return Status::ok();
 }
 
 Status Host::Impl::start_plugin(const std::string& name) {
   std::lock_guard lock(slots_mutex);
-  auto it = std::find_if(slots.begin(), slots.end(), [&](const auto& slot) { return slot->name == name; });
-  if (it == slots.end()) return Status(Code::kNotFound, "no plugin named " + name);
-  Slot& slot = **it;
-  if (slot.state != "stopped") return Status(Code::kConflict, "plugin " + name + " is " + slot.state);
-  auto library = loader->load(slot.file);
-  if (!library) {
-    slot.state = "failed";
-    slot.error = library.status().message();
-    routes.set_reloading(name, false);
-    return library.status();
-  }
-  slot.library = std::move(library).value();
-  Status status = start_slot(slot);
-  routes.set_reloading(name, false);
-  return status;
+  Slot* slot = find_slot(name);
+  if (slot == nullptr) return Status(Code::kNotFound, "no plugin named " + name);
+  if (slot->state != "stopped") return Status(Code::kConflict, "plugin " + name + " is " + slot->state);
+  spdlog::info("plugin {}: starting again from {}", name, slot->file.string());
+  return load_and_start(*slot);
 }
 
 void Host::shutdown() { impl_->shutdown(); }

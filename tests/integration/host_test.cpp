@@ -287,8 +287,8 @@ BOOST_AUTO_TEST_CASE(dev_mode_reloads_when_the_file_changes) { reload_under_load
 // stop_plugin/start_plugin, the halves of a reload with an outage between
 // (what `ates lab charge-modes` does to accounting): while stopped, the
 // plugin's routes answer 503 with Retry-After and /readyz says so; its
-// events are applied once it runs again; stopping twice or starting a
-// running plugin is refused.
+// events are applied once it runs again; stopping twice, reloading a
+// stopped plugin or starting a running one is refused.
 BOOST_AUTO_TEST_CASE(a_stopped_plugin_answers_503_until_started_and_loses_nothing) {
   TempDir dir;
   auto host = start({.data = dir / "data", .plugin_dir = plugin_dir(dir, {"variant_a"})});
@@ -301,6 +301,9 @@ BOOST_AUTO_TEST_CASE(a_stopped_plugin_answers_503_until_started_and_loses_nothin
   BOOST_TEST(refused.status == 503);
   BOOST_TEST(refused.header("retry-after") == "1");
   BOOST_TEST(client.get("/readyz").status == 503);
+  // A reload (by hand, or --dev's watcher) leaves a stopped plugin stopped.
+  BOOST_TEST(host->reload("tracker").code() == protocol::Code::kConflict);
+  BOOST_TEST(client.post("/api/v1/tracker/events", R"({"title":"still stopped"})").status == 503);
   BOOST_TEST_REQUIRE(host->start_plugin("tracker").is_ok());
   BOOST_TEST(host->start_plugin("tracker").code() == protocol::Code::kConflict);
   BOOST_TEST(client.get("/readyz").status == 200);
