@@ -36,7 +36,6 @@ const plugin_api::ConfigKeySpec kConfigKeys[] = {
 };
 
 constexpr std::int64_t kMaxRetryUs = std::int64_t{10} * 60 * 1'000'000;
-constexpr std::size_t kMaxEarningsDays = 366;
 
 std::int64_t real_now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -228,9 +227,10 @@ void AccountingPlugin::entries(const Request& request, const Responder& respond)
   auto page = plugin_api::parse_page(request);
   if (!page) return respond(Response::from_status(page.status()));
   std::optional<std::string> date;
-  if (auto value = request.query_value("date")) {
-    if (!DayZone::is_day(*value)) return respond(Response::problem(400, "validation", "date: YYYY-MM-DD"));
-    date = std::string(*value);
+  if (request.query_value("date")) {
+    auto day = plugin_api::parse_day_query(request, "date", std::nullopt);
+    if (!day) return respond(Response::from_status(day.status()));
+    date = day->to_string();
   }
   respond(Response::json(200, plugin_api::page_of<EntryView>(
                                   ledger_.entries(*id, date, page->after, page->limit), *page,
@@ -248,18 +248,11 @@ void AccountingPlugin::accounts(const Request& request, const Responder& respond
 }
 
 void AccountingPlugin::earnings(const Request& request, const Responder& respond) const {
-  const std::string today = this->today();
-  const std::string from(request.query_value("from").value_or(today));
-  const std::string to(request.query_value("to").value_or(request.query_value("from") ? from : today));
-  if (!DayZone::is_day(from)) return respond(Response::problem(400, "validation", "from: YYYY-MM-DD"));
-  if (!DayZone::is_day(to)) return respond(Response::problem(400, "validation", "to: YYYY-MM-DD"));
-  if (to < from) return respond(Response::problem(400, "validation", "to: must not be before from"));
-  std::size_t span = 1;
-  for (std::string day = from; day < to && span <= kMaxEarningsDays; day = DayZone::next_day(day)) ++span;
-  if (span > kMaxEarningsDays)
-    return respond(Response::problem(400, "validation", "to: at most 366 days after from"));
+  // Without from, today; without to, from: one day.
+  const auto range = plugin_api::parse_day_range(request, "from", "to", protocol::CalendarDay::parse(today()));
+  if (!range) return respond(Response::from_status(range.status()));
   nlohmann::json days = nlohmann::json::array();
-  for (const auto& day : ledger_.earnings(from, to)) {
+  for (const auto& day : ledger_.earnings(range->from, range->to)) {
     days.push_back({{"date", day.date},
                     {"earnings_cents", day.totals.fees_cents - day.totals.rewards_cents},
                     {"fees_cents", day.totals.fees_cents},
@@ -293,18 +286,27 @@ nlohmann::json AccountingPlugin::day_json(const std::string& date,
 void AccountingPlugin::days(const Request& request, const Responder& respond) const {
   auto page = plugin_api::parse_page(request);
   if (!page) return respond(Response::from_status(page.status()));
-  if (page->after && !DayZone::is_day(*page->after))
-    return respond(Response::problem(400, "validation", "after: YYYY-MM-DD"));
-  const std::string first = ledger_.first_day();
-  std::string day = page->after ? DayZone::previous_day(*page->after) : today();
+  std::optional<protocol::CalendarDay> day;
+  if (page->after) {
+    const auto after = protocol::CalendarDay::parse(*page->after);
+    if (!after) return respond(Response::problem(400, "validation", "after: a date YYYY-MM-DD"));
+    day = after->plus(-1);
+  } else {
+    day = protocol::CalendarDay::parse(today());
+  }
+  // Newest first, down to the first day with entries (today alone when
+  // there is none yet); at most a page, so a client's cursor bounds nothing.
+  const auto first = protocol::CalendarDay::parse(ledger_.first_day());
   nlohmann::json list = nlohmann::json::array();
   nlohmann::json next = nullptr;
-  for (; day >= first; day = DayZone::previous_day(day)) {
+  for (; day && (!first || *day >= *first); day = day->plus(-1)) {
     if (list.size() == page->limit) {
       next = list.back()["date"];
       break;
     }
-    list.push_back(day_json(day, ledger_.day(day)));
+    const std::string date = day->to_string();
+    list.push_back(day_json(date, ledger_.day(date)));
+    if (!first) break;
   }
   respond(Response::json(200, {{"days", list}, {"next", next}}));
 }
@@ -312,8 +314,9 @@ void AccountingPlugin::days(const Request& request, const Responder& respond) co
 // [SECTION] day close ----------------------------------------------------------------
 
 void AccountingPlugin::close(const Request& request, Responder respond) {
-  const std::string date = request.path_params.at("date");
-  if (!DayZone::is_day(date)) return respond(Response::problem(400, "validation", "date: YYYY-MM-DD"));
+  const auto day = protocol::CalendarDay::parse(request.path_params.at("date"));
+  if (!day) return respond(Response::problem(400, "validation", "date: a date YYYY-MM-DD from 1970-01-01 to 9999-12-31"));
+  const std::string date = day->to_string();
   const auto force = request.query_value("force");
   if (force && *force != "true" && *force != "false")
     return respond(Response::problem(400, "validation", "force: true or false"));

@@ -394,11 +394,12 @@ std::vector<EntryView> Ledger::entries(std::string_view user_id, const std::opti
   return out;
 }
 
-std::vector<DayEarnings> Ledger::earnings(std::string_view from, std::string_view to) const {
+std::vector<DayEarnings> Ledger::earnings(protocol::CalendarDay from, protocol::CalendarDay to) const {
   storage::ReadTxn txn = env_.read();
   std::vector<DayEarnings> out;
-  for (std::string day(from); day <= to; day = DayZone::next_day(day)) {
-    out.push_back({day, day_totals_.get(txn.handle(), day).value_or(DayTotals{})});
+  for (std::optional<protocol::CalendarDay> day = from; day && *day <= to; day = day->plus(1)) {
+    const std::string date = day->to_string();
+    out.push_back({date, day_totals_.get(txn.handle(), date).value_or(DayTotals{})});
   }
   return out;
 }

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "ates/protocol/calendar_day.hpp"
 #include "ates/protocol/charge.hpp"
 #include "ates/protocol/envelope.hpp"
 #include "ates/storage/environment.hpp"
@@ -139,7 +140,9 @@ class Ledger {
   // the entry `after`; at most limit + 1.
   std::vector<EntryView> entries(std::string_view user_id, const std::optional<std::string>& day,
                                  const std::optional<std::string>& after, std::size_t limit) const;
-  std::vector<DayEarnings> earnings(std::string_view from, std::string_view to) const;
+  // One total per day from `from` to `to`, both counted; the caller bounds
+  // the range (a request's is at most 366 days).
+  std::vector<DayEarnings> earnings(protocol::CalendarDay from, protocol::CalendarDay to) const;
   std::optional<std::string> last_closed() const;
   std::string first_day() const;
   std::optional<DayRecord> day(std::string_view date) const;

@@ -22,10 +22,6 @@ const plugin_api::ConfigKeySpec kConfigKeys[] = {
     {"rebuild_batch", "int", "5000", "stored events applied per transaction of a rebuild"},
 };
 
-// Days are UTC dates here (API.md): the entries carry the day accounting
-// counted them in, and a range is compared as text.
-bool is_day(std::string_view text) { return protocol::is_day(text); }
-
 }  // namespace
 
 AnalyticsPlugin::AnalyticsPlugin(plugin_api::HostContext& host)
@@ -77,9 +73,9 @@ std::string AnalyticsPlugin::today() const {
 }
 
 void AnalyticsPlugin::summary(const Request& request, const Responder& respond) const {
-  const std::string date(request.query_value("date").value_or(today()));
-  if (!is_day(date)) return respond(Response::problem(400, "validation", "date: YYYY-MM-DD"));
-  const Summary s = analytics_.summary(date);
+  const auto day = plugin_api::parse_day_query(request, "date", protocol::CalendarDay::parse(today()));
+  if (!day) return respond(Response::from_status(day.status()));
+  const Summary s = analytics_.summary(day->to_string());
   respond(Response::json(200, {{"date", s.date},
                                {"management_earnings_cents", s.management_earnings_cents},
                                {"fees_cents", s.fees_cents},
@@ -89,14 +85,11 @@ void AnalyticsPlugin::summary(const Request& request, const Responder& respond) 
 }
 
 void AnalyticsPlugin::expensive(const Request& request, const Responder& respond) const {
-  const auto from = request.query_value("from_date");
-  if (!from || !is_day(*from))
-    return respond(Response::problem(400, "validation", "from_date: required, YYYY-MM-DD"));
-  const std::string end(request.query_value("end_date").value_or(*from));
-  if (!is_day(end)) return respond(Response::problem(400, "validation", "end_date: YYYY-MM-DD"));
-  if (end < *from)
-    return respond(Response::problem(400, "validation", "end_date: must not be before from_date"));
-  const auto found = analytics_.expensive(std::string(*from), end);
+  const auto range = plugin_api::parse_day_range(request, "from_date", "end_date", std::nullopt);
+  if (!range) return respond(Response::from_status(range.status()));
+  const std::string from = range->from.to_string();
+  const std::string end = range->to.to_string();
+  const auto found = analytics_.expensive(from, end);
   nlohmann::json task = nullptr;
   if (found) {
     task = {{"id", found->best.task_id},
@@ -106,7 +99,7 @@ void AnalyticsPlugin::expensive(const Request& request, const Responder& respond
             {"reward_cents", found->best.reward_cents},
             {"completed_at", protocol::format_utc(found->best.completed_at)}};
   }
-  respond(Response::json(200, {{"from_date", *from}, {"end_date", end}, {"task", task}}));
+  respond(Response::json(200, {{"from_date", from}, {"end_date", end}, {"task", task}}));
 }
 
 void AnalyticsPlugin::rebuild(const Request&, const Responder& respond) {

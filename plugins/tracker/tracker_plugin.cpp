@@ -217,6 +217,9 @@ void TrackerPlugin::list(const Request& request, const Responder& respond) const
   auto status = status_filter(request, false);
   if (!status) return respond(Response::from_status(status.status()));
   if (auto assignee = request.query_value("assignee_id")) {
+    if (!plugin_api::is_cursor(*assignee)) {
+      return respond(Response::problem(400, "validation", "assignee_id: a user id"));
+    }
     if (status->empty()) {
       return respond(
           Response::problem(400, "validation", "status: required with assignee_id (open or done)"));

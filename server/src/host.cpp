@@ -110,6 +110,11 @@ std::string_view content_type_of(const std::filesystem::path& file) {
   return "application/octet-stream";
 }
 
+// The latest time the fake business clock may show: the start of
+// 9999-12-30 UTC, so that the day of it in any zone (at most 14 hours
+// ahead) is still a date ates accepts.
+constexpr std::int64_t kLatestBusinessTimeUs = std::int64_t{253402128000} * 1'000'000;
+
 // Records each commit of a plugin's storage in the metrics.
 class StorageMetrics final : public storage::CommitObserver {
  public:
@@ -356,9 +361,19 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
                       [clock](Request request, Responder respond) {
                         auto body = plugin_api::parse_json_object(request.body);
                         if (!body) return respond(Response::from_status(body.status()));
+                        // Whole seconds, and never past the last second the
+                        // calendar of ates holds (9999-12-30, so a day in any
+                        // zone is still a day of year 9999): no overflow, no
+                        // year 10000.
                         const auto advance = body->find("advance_seconds");
-                        if (advance == body->end() || !advance->is_number_integer() || advance->get<std::int64_t>() < 0) {
-                          return respond(Response::problem(400, "validation", "advance_seconds must be a non-negative integer"));
+                        const std::int64_t room_s = (kLatestBusinessTimeUs - clock->now_us()) / 1'000'000;
+                        if (advance == body->end() || !advance->is_number_integer() ||
+                            (advance->is_number_unsigned() && advance->get<std::uint64_t>() > static_cast<std::uint64_t>(room_s)) ||
+                            advance->get<std::int64_t>() < 0 || advance->get<std::int64_t>() > room_s) {
+                          return respond(Response::problem(
+                              400, "validation",
+                              "advance_seconds: an integer from 0 to " + std::to_string(std::max<std::int64_t>(0, room_s)) +
+                                  " (the clock stops at " + protocol::format_utc(kLatestBusinessTimeUs) + ")"));
                         }
                         clock->advance(advance->get<std::int64_t>() * 1'000'000);
                         respond(Response::json(200, {{"now", protocol::format_utc(clock->now_us())}}));

@@ -9,6 +9,7 @@ void check_lmdb(int rc, const char* what) {
 }
 
 std::optional<std::string_view> RawTable::get(MDB_txn* txn, std::string_view key) const {
+  if (!is_storable_key(key)) return std::nullopt;
   MDB_val k{key.size(), const_cast<char*>(key.data())};
   MDB_val v{};
   const int rc = mdb_get(txn, dbi_, &k, &v);
@@ -24,6 +25,7 @@ RawLookup::RawLookup(MDB_txn* txn, const RawTable& table) {
 RawLookup::~RawLookup() { mdb_cursor_close(cursor_); }
 
 std::optional<std::string_view> RawLookup::get(std::string_view key) {
+  if (!is_storable_key(key)) return std::nullopt;
   MDB_val k{key.size(), const_cast<char*>(key.data())};
   MDB_val v{};
   const int rc = mdb_cursor_get(cursor_, &k, &v, MDB_SET_KEY);
@@ -42,6 +44,7 @@ bool RawTable::put(MDB_txn* txn, std::string_view key, std::string_view value, u
 }
 
 bool RawTable::erase(MDB_txn* txn, std::string_view key) const {
+  if (!is_storable_key(key)) return false;
   MDB_val k{key.size(), const_cast<char*>(key.data())};
   const int rc = mdb_del(txn, dbi_, &k, nullptr);
   if (rc == MDB_NOTFOUND) return false;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -18,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ates/protocol/calendar_day.hpp"
 #include "ates/protocol/status.hpp"
 
 namespace ates::plugin_api {
@@ -191,6 +193,15 @@ struct Page {
   std::optional<std::string> after;
 };
 
+// A page cursor as ates hands them out (ids, usernames, days): short and
+// printable, so one is never an LMDB key that cannot exist, a NUL or a line
+// break in a log.
+inline constexpr std::size_t kMaxCursorBytes = 256;
+inline bool is_cursor(std::string_view text) {
+  if (text.empty() || text.size() > kMaxCursorBytes) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c < 0x7f; });
+}
+
 inline protocol::Result<Page> parse_page(const Request& request) {
   Page page;
   if (auto limit = request.query_value("limit")) {
@@ -204,10 +215,63 @@ inline protocol::Result<Page> parse_page(const Request& request) {
     page.limit = value;
   }
   if (auto after = request.query_value("after")) {
-    if (after->empty()) return protocol::invalid_argument("after must not be empty");
+    if (!is_cursor(*after)) {
+      return protocol::invalid_argument("after: a cursor from an earlier page's next (1.." +
+                                        std::to_string(kMaxCursorBytes) + " printable ASCII characters)");
+    }
     page.after = std::string(*after);
   }
   return page;
+}
+
+// ---- days in queries -----------------------------------------------------------
+
+// The longest date range any route accepts, in days, both ends counted:
+// what one request may make the server walk, and a year of statements.
+inline constexpr std::int64_t kMaxRangeDays = 366;
+
+// `?<name>=YYYY-MM-DD` as a day between 1970-01-01 and 9999-12-31; absent,
+// `fallback`, or an error naming the field when there is none.
+inline protocol::Result<protocol::CalendarDay> parse_day_query(const Request& request, std::string_view name,
+                                                               std::optional<protocol::CalendarDay> fallback) {
+  const auto text = request.query_value(name);
+  if (!text) {
+    if (fallback) return *fallback;
+    return protocol::invalid_argument(std::string(name) + ": required, a date YYYY-MM-DD");
+  }
+  const auto day = protocol::CalendarDay::parse(*text);
+  if (!day) {
+    return protocol::invalid_argument(std::string(name) +
+                                      ": a date YYYY-MM-DD from 1970-01-01 to 9999-12-31");
+  }
+  return *day;
+}
+
+struct DayRange {
+  protocol::CalendarDay from;
+  protocol::CalendarDay to;  // counted: the range ends after it
+  std::int64_t days() const { return protocol::days_inclusive(from, to); }
+};
+
+// `?<from_name>=&<to_name>=`: both days valid, `to` not before `from`, at
+// most kMaxRangeDays in all. A missing `from` is `default_from`; a missing
+// `to` is `from`. Each error names the field it is about.
+inline protocol::Result<DayRange> parse_day_range(const Request& request, std::string_view from_name,
+                                                  std::string_view to_name,
+                                                  std::optional<protocol::CalendarDay> default_from) {
+  auto from = parse_day_query(request, from_name, default_from);
+  if (!from) return from.status();
+  auto to = parse_day_query(request, to_name, *from);
+  if (!to) return to.status();
+  const DayRange range{*from, *to};
+  if (range.days() < 1) {
+    return protocol::invalid_argument(std::string(to_name) + ": must not be before " + std::string(from_name));
+  }
+  if (range.days() > kMaxRangeDays) {
+    return protocol::invalid_argument(std::string(to_name) + ": at most " + std::to_string(kMaxRangeDays) +
+                                      " days from " + std::string(from_name) + ", both counted");
+  }
+  return range;
 }
 
 // Cuts `items` (sorted by cursor, at most limit + 1 of them, read from

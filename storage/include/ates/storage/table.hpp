@@ -40,6 +40,13 @@ inline std::uint64_t decode_key_u64(std::string_view key) {
 // turns into a Status for the unit that hit it.
 void check_lmdb(int rc, const char* what);
 
+// The longest key LMDB stores (its default MDB_MAXKEYSIZE). Keys often
+// come from a request (an id in a path, a cursor): a lookup by an empty or
+// longer key finds nothing, as no such key can have been written, instead
+// of failing with MDB_BAD_VALSIZE. Writing one is still a bug and throws.
+inline constexpr std::size_t kMaxKeyBytes = 511;
+inline bool is_storable_key(std::string_view key) { return !key.empty() && key.size() <= kMaxKeyBytes; }
+
 class RawTable {
  public:
   RawTable() = default;
@@ -54,7 +61,8 @@ class RawTable {
   void clear(MDB_txn* txn) const;
   std::uint64_t size(MDB_txn* txn) const;
 
-  // Calls fn(key, value) for keys >= from in order while fn returns true.
+  // Calls fn(key, value) for keys >= from in order while fn returns true
+  // (from the first key when `from` is empty; any length of `from` works).
   template <class F>
   void scan(MDB_txn* txn, std::string_view from, F&& fn) const;
 
@@ -123,9 +131,16 @@ void RawTable::scan(MDB_txn* txn, std::string_view from, F&& fn) const {
     MDB_cursor* c;
     ~Closer() { mdb_cursor_close(c); }
   } closer{cursor};
-  MDB_val key{from.size(), const_cast<char*>(from.data())};
+  // A `from` longer than any key: position at its longest storable prefix,
+  // then skip the keys that sort before `from` itself.
+  const std::string_view seek = from.substr(0, kMaxKeyBytes);
+  MDB_val key{seek.size(), const_cast<char*>(seek.data())};
   MDB_val value{};
-  int rc = mdb_cursor_get(cursor, &key, &value, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  int rc = mdb_cursor_get(cursor, &key, &value, seek.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  while (rc == 0 && from.size() > kMaxKeyBytes &&
+         std::string_view(static_cast<const char*>(key.mv_data), key.mv_size) < from) {
+    rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
+  }
   while (rc == 0) {
     if (!fn(std::string_view(static_cast<const char*>(key.mv_data), key.mv_size),
             std::string_view(static_cast<const char*>(value.mv_data), value.mv_size))) {
