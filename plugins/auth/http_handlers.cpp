@@ -73,13 +73,19 @@ void AuthPlugin::register_user(Request request, Responder respond) {
 void AuthPlugin::login(Request request, Responder respond) {
   auto body = plugin_api::parse_json_object(request.body);
   if (!body) return respond(Response::from_status(body.status()));
+  // Shapes no registered user can have are refused before any lookup or
+  // hash: a 400, and nothing for the throttle to keep.
   const auto username = body->find("username");
   const auto password = body->find("password");
-  if (username == body->end() || !username->is_string()) {
-    return respond(Response::problem(400, "validation", "username: required, a string"));
+  if (username == body->end() || !username->is_string() || username->get_ref<const std::string&>().empty() ||
+      username->get_ref<const std::string&>().size() > kMaxUsernameBytes) {
+    return respond(Response::problem(
+        400, "validation", "username: required, a string of 1 to " + std::to_string(kMaxUsernameBytes) + " bytes"));
   }
-  if (password == body->end() || !password->is_string()) {
-    return respond(Response::problem(400, "validation", "password: required, a string"));
+  if (password == body->end() || !password->is_string() || password->get_ref<const std::string&>().empty() ||
+      password->get_ref<const std::string&>().size() > kMaxPasswordBytes) {
+    return respond(Response::problem(
+        400, "validation", "password: required, a string of 1 to " + std::to_string(kMaxPasswordBytes) + " bytes"));
   }
   const auto now = LoginThrottle::Clock::now();
   if (auto wait = throttle_.retry_after(*username, now)) {

@@ -156,7 +156,7 @@ Status check_username(const nlohmann::json& body) {
   const auto it = body.find("username");
   if (it == body.end() || !it->is_string()) return protocol::invalid_argument("username: required, a string");
   const std::string username = *it;
-  if (username.size() < 3 || username.size() > 32 || !protocol::is_username(username)) {
+  if (username.size() < 3 || username.size() > kMaxUsernameBytes || !protocol::is_username(username)) {
     return protocol::invalid_argument("username: 3 to 32 of a-z, 0-9, '_', '.', '-'");
   }
   return Status::ok();
@@ -168,8 +168,8 @@ Status check_password(const nlohmann::json& body, const char* field) {
     return protocol::invalid_argument(std::string(field) + ": required, a string");
   const std::string password = *it;
   if (password.size() < 8) return protocol::invalid_argument(std::string(field) + ": at least 8 characters");
-  if (password.size() > 1024)
-    return protocol::invalid_argument(std::string(field) + ": at most 1024 characters");
+  if (password.size() > kMaxPasswordBytes)
+    return protocol::invalid_argument(std::string(field) + ": at most " + std::to_string(kMaxPasswordBytes) + " bytes");
   return Status::ok();
 }
 

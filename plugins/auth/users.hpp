@@ -77,6 +77,10 @@ class Users {
   storage::Table<SigningKey> keys_;
 };
 
+// The longest username and password anyone can have.
+inline constexpr std::size_t kMaxUsernameBytes = 32;
+inline constexpr std::size_t kMaxPasswordBytes = 1024;
+
 // Field checks shared by register, user-add and the admin's changes; the
 // error names the field.
 protocol::Status check_username(const nlohmann::json& body);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <fstream>
 #include <iostream>
@@ -207,7 +208,9 @@ struct Host::Impl {
   ~Impl() { shutdown(); }
   void shutdown();
 
+  // Answers every request exactly once, whatever any part of it throws.
   void dispatch(Request request, Responder respond);
+  void route_request(Request request, Responder respond);
   void serve_host_route(const Request& request, const Responder& respond, bool& handled);
   void serve_static(const Request& request, const Responder& respond);
   void begin(const std::string& owner);
@@ -227,7 +230,9 @@ struct Host::Impl {
   bool ready() const;
   nlohmann::json openapi() const;
   nlohmann::json streams_json() const;
+  // Never throws: a token that cannot be checked is a Status.
   protocol::Result<plugin_api::Principal> authenticate(const Request& request) const;
+  protocol::Result<plugin_api::Principal> check_token(const Request& request) const;
   nlohmann::json jwks() const;
   Status apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event);
   nlohmann::json dead_letters_json() const;
@@ -557,6 +562,20 @@ void Host::Impl::wait_idle(const std::string& owner, std::chrono::milliseconds t
 }
 
 void Host::Impl::dispatch(Request request, Responder respond) {
+  // The HTTP server ignores a second answer, so the fallback below is safe
+  // even when the exception came after an answer.
+  try {
+    route_request(std::move(request), respond);
+  } catch (const std::exception& e) {
+    spdlog::error("[host] a request failed: {}", e.what());
+    respond(Response::problem(500, "internal", "the request could not be handled"));
+  } catch (...) {
+    spdlog::error("[host] a request failed with a non-standard exception");
+    respond(Response::problem(500, "internal", "the request could not be handled"));
+  }
+}
+
+void Host::Impl::route_request(Request request, Responder respond) {
   const auto started = std::chrono::steady_clock::now();
   request.request_id = request_prefix + "-" + std::to_string(++next_request);
   const std::string method(plugin_api::to_string(request.method));
@@ -744,8 +763,26 @@ Status Host::Impl::apply_user_event(storage::WriteTxn& txn, const protocol::Enve
 }
 
 protocol::Result<plugin_api::Principal> Host::Impl::authenticate(const Request& request) const {
+  try {
+    return check_token(request);
+  } catch (const std::exception& e) {
+    spdlog::error("[host] checking a token failed: {}", e.what());
+    return Status(Code::kInternal, "the token could not be checked");
+  }
+}
+
+protocol::Result<plugin_api::Principal> Host::Impl::check_token(const Request& request) const {
   const auto authorization = request.header("authorization");
-  if (!authorization || !authorization->starts_with("Bearer ")) {
+  // The scheme's name is case-insensitive (RFC 7235 section 2.1).
+  const auto is_bearer = [](std::string_view value) {
+    constexpr std::string_view kScheme = "bearer ";
+    if (value.size() < kScheme.size()) return false;
+    for (std::size_t i = 0; i < kScheme.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(value[i])) != kScheme[i]) return false;
+    }
+    return true;
+  };
+  if (!authorization || !is_bearer(*authorization)) {
     return Status(Code::kUnauthenticated, "the Authorization header must be 'Bearer <token>'");
   }
   storage::ReadTxn txn = host_env->read();

@@ -2,9 +2,12 @@
 // libsodium: what auth signs and what every host verifies. Header-only, so
 // plugins and the host share one implementation without linking each other.
 //
-// Verification refuses, with a reason: a malformed token, any alg other than
-// EdDSA (including "none"), an unknown kid, a bad signature, a missing or
-// expired exp. Times are the real clock's (tokens are not business events).
+// Verification refuses, with a reason: a malformed or oversized token, any
+// alg other than EdDSA (including "none"), a kid that is empty, long or not
+// printable, an unknown kid, a bad signature, claims of the wrong type, a
+// missing or expired exp. It never throws: every token, however made, is a
+// value or an Unauthenticated status. Times are the real clock's (tokens
+// are not business events).
 #pragma once
 
 #include <sodium.h>
@@ -41,6 +44,22 @@ inline std::optional<std::string> from_base64url(std::string_view text) {
   return out;
 }
 
+// Far above any token ates signs (about 400 bytes), far below what would
+// cost a verifier anything.
+inline constexpr std::size_t kMaxTokenBytes = 4096;
+inline constexpr std::size_t kMaxKidBytes = 64;
+inline constexpr std::size_t kMaxSubBytes = 64;
+
+// A key id or subject as ates makes them: 1..max of [A-Za-z0-9_-].
+inline bool is_token_id(std::string_view text, std::size_t max) {
+  if (text.empty() || text.size() > max) return false;
+  for (char c : text) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+      return false;
+  }
+  return true;
+}
+
 struct Claims {
   std::string sub;  // the user's public id
   std::string role;
@@ -74,6 +93,9 @@ inline protocol::Result<Claims> verify(std::string_view token, const KeyLookup& 
   using protocol::Code;
   using protocol::Status;
   const auto unauthenticated = [](std::string why) { return Status(Code::kUnauthenticated, std::move(why)); };
+  if (token.size() > kMaxTokenBytes) {
+    return unauthenticated("the token is longer than " + std::to_string(kMaxTokenBytes) + " bytes");
+  }
   const auto first = token.find('.');
   const auto second = first == std::string_view::npos ? first : token.find('.', first + 1);
   if (second == std::string_view::npos || token.find('.', second + 1) != std::string_view::npos) {
@@ -92,6 +114,7 @@ inline protocol::Result<Claims> verify(std::string_view token, const KeyLookup& 
   }
   if (!header.contains("kid") || !header["kid"].is_string()) return unauthenticated("the token has no kid");
   const std::string kid = header["kid"];
+  if (!is_token_id(kid, kMaxKidBytes)) return unauthenticated("the token's kid is malformed");
   const auto key = key_of(kid);
   if (!key) return unauthenticated("the token's signing key " + kid + " is unknown");
   if (key->size() != crypto_sign_PUBLICKEYBYTES || signature->size() != crypto_sign_BYTES ||
@@ -100,16 +123,33 @@ inline protocol::Result<Claims> verify(std::string_view token, const KeyLookup& 
                                   reinterpret_cast<const unsigned char*>(key->data())) != 0) {
     return unauthenticated("the token's signature is wrong");
   }
-  Claims claims;
-  try {
-    claims.sub = payload.at("sub").get<std::string>();
-    claims.role = payload.at("role").get<std::string>();
-    claims.iat = payload.at("iat").get<std::int64_t>();
-    claims.exp = payload.at("exp").get<std::int64_t>();
-    claims.kid = kid;
-  } catch (const std::exception&) {
-    return unauthenticated("the token lacks sub, role, iat or exp");
+  // Only what ates itself signs: strings and integers of their own types
+  // (a float, a bool or a huge unsigned exp is not quietly converted).
+  const auto string_claim = [&](const char* name) -> const nlohmann::json* {
+    const auto it = payload.find(name);
+    return it != payload.end() && it->is_string() ? &*it : nullptr;
+  };
+  const auto time_claim = [&](const char* name) -> std::optional<std::int64_t> {
+    const auto it = payload.find(name);
+    if (it == payload.end() || !it->is_number_integer()) return std::nullopt;
+    if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+      return std::nullopt;
+    return it->get<std::int64_t>();
+  };
+  const auto* sub = string_claim("sub");
+  const auto* role = string_claim("role");
+  const auto iat = time_claim("iat");
+  const auto exp = time_claim("exp");
+  if (sub == nullptr || role == nullptr || !iat || !exp) {
+    return unauthenticated("the token lacks sub, role, iat or exp of the right types");
   }
+  Claims claims;
+  claims.sub = sub->get<std::string>();
+  claims.role = role->get<std::string>();
+  claims.iat = *iat;
+  claims.exp = *exp;
+  claims.kid = kid;
+  if (!is_token_id(claims.sub, kMaxSubBytes)) return unauthenticated("the token's sub is malformed");
   if (claims.exp <= now_seconds) return unauthenticated("the token has expired");
   return claims;
 }
