@@ -6,6 +6,7 @@
 #include "ates/plugin_api/idempotency.hpp"
 #include "ates/plugin_api/plugin.hpp"
 
+#include "hash_pool.hpp"
 #include "throttle.hpp"
 #include "users.hpp"
 
@@ -13,17 +14,34 @@ namespace ates::auth {
 
 class AuthPlugin final : public plugin_api::Plugin {
  public:
+  // Failed log-ins one client address may make in a minute before it
+  // waits; the username's own limit is LoginThrottle::kFreeFailures.
+  static constexpr int kFreeFailuresPerAddress = 20;
+
   explicit AuthPlugin(plugin_api::HostContext& host);
   protocol::Status start() override;
-  void stop() override {}
+  // Answers what waits for a hash with 503 and joins the hashing threads.
+  void stop() override { hash_pool_.stop(); }
 
  private:
   // http_handlers.cpp
   void add_routes();
   void register_user(plugin_api::Request request, plugin_api::Responder respond);
   void login(plugin_api::Request request, plugin_api::Responder respond);
+  void finish_login(const std::string& username, const std::string& password, const std::string& address,
+                    const plugin_api::Responder& respond);
   void me(const plugin_api::Request& request, const plugin_api::Responder& respond) const;
   void update_me(plugin_api::Request request, plugin_api::Responder respond);
+  void apply_update_me(plugin_api::Request request, plugin_api::Responder respond, const UserRecord& user,
+                       const std::optional<std::string>& email, const std::optional<std::string>& password_hash,
+                       std::uint64_t fingerprint);
+  // Runs `work` (which answers through `respond` itself) on the hashing
+  // pool, or answers 503 with Retry-After at once when the pool is full.
+  void hash_off_thread(const plugin_api::Responder& respond, std::function<void()> work);
+  // A 429 with Retry-After while the username or the client address is
+  // throttled; failures count against both.
+  std::optional<plugin_api::Response> throttled(const std::string& username, const std::string& address);
+  void count_failure(const std::string& username, const std::string& address);
   void list_users(const plugin_api::Request& request, const plugin_api::Responder& respond) const;
   void update_user(plugin_api::Request request, plugin_api::Responder respond);
   protocol::Result<nlohmann::json> add_user_command(const nlohmann::json& args);
@@ -33,10 +51,13 @@ class AuthPlugin final : public plugin_api::Plugin {
   plugin_api::HostContext& host_;
   Users users_;
   plugin_api::Idempotency idempotency_;
-  LoginThrottle throttle_;
+  LoginThrottle username_throttle_;
+  LoginThrottle address_throttle_{kFreeFailuresPerAddress};
   HashLimits limits_;
   std::string dummy_hash_;  // with the same limits, for unknown usernames
   std::int64_t token_lifetime_s_;
+  // Last: destroyed first, so no hashing job outlives the members it uses.
+  HashPool hash_pool_{HashPool::for_this_machine()};
 };
 
 }  // namespace ates::auth

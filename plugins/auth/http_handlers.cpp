@@ -22,6 +22,13 @@ using protocol::Status;
 
 namespace {
 
+// 503 with Retry-After: the hashing pool is full or stopping.
+Response busy(int status, std::string_view detail) {
+  Response response = Response::problem(status, "unavailable", detail);
+  response.headers.emplace_back("Retry-After", "1");
+  return response;
+}
+
 std::int64_t real_now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -54,20 +61,51 @@ void AuthPlugin::register_user(Request request, Responder respond) {
   for (const Status& check : {check_username(*body), check_password(*body), check_email(*body, true)}) {
     if (!check) return respond(Response::from_status(check));
   }
-  UserRecord user{"",
-                  (*body)["username"],
-                  (*body)["email"],
-                  "worker",
-                  true,
-                  hash_password((*body)["password"], limits_)};  // slow, so outside the unit
-  idempotency_.run(host_.storage(), request, std::move(respond),
-                   [this, user](storage::WriteTxn& txn) mutable -> protocol::Result<Response> {
-                     user.id = protocol::make_uuid(txn.random());
-                     auto created = users_.create(txn, user);
-                     if (!created) return created.status();
-                     return Response::json(201, {{"user", user_json(*created)}});
-                   },
-                   plugin_api::Idempotency::fingerprint_without(request, {"password"}));
+  // A taken username costs no hash (the unit checks again: two registers
+  // may race).
+  if (users_.by_username((*body)["username"].get<std::string>())) {
+    return respond(Response::problem(409, "conflict", "username '" + (*body)["username"].get<std::string>() + "' is taken"));
+  }
+  UserRecord user{"", (*body)["username"], (*body)["email"], "worker", true, ""};
+  const std::uint64_t fingerprint = plugin_api::Idempotency::fingerprint_without(request, {"password"});
+  hash_off_thread(respond, [this, user, password = (*body)["password"].get<std::string>(), request = std::move(request),
+                            respond, fingerprint]() mutable {
+    user.password_hash = hash_password(password, limits_);
+    idempotency_.run(host_.storage(), request, std::move(respond),
+                     [this, user](storage::WriteTxn& txn) mutable -> protocol::Result<Response> {
+                       user.id = protocol::make_uuid(txn.random());
+                       auto created = users_.create(txn, user);
+                       if (!created) return created.status();
+                       return Response::json(201, {{"user", user_json(*created)}});
+                     },
+                     fingerprint);
+  });
+}
+
+void AuthPlugin::hash_off_thread(const Responder& respond, std::function<void()> work) {
+  const bool queued = hash_pool_.try_submit([respond, work = std::move(work)](bool run) {
+    if (!run) return respond(busy(503, "auth is stopping; retry shortly"));
+    work();
+  });
+  if (!queued) respond(busy(503, "too many passwords are being checked right now; retry shortly"));
+}
+
+std::optional<Response> AuthPlugin::throttled(const std::string& username, const std::string& address) {
+  const auto now = LoginThrottle::Clock::now();
+  std::optional<long> wait = username_throttle_.retry_after(username, now);
+  if (!address.empty()) {
+    if (auto by_address = address_throttle_.retry_after(address, now)) wait = std::max(wait.value_or(0), *by_address);
+  }
+  if (!wait) return std::nullopt;
+  Response response = Response::problem(429, "throttled", "too many failed log-ins for this username or address; retry later");
+  response.headers.emplace_back("Retry-After", std::to_string(*wait));
+  return response;
+}
+
+void AuthPlugin::count_failure(const std::string& username, const std::string& address) {
+  const auto now = LoginThrottle::Clock::now();
+  username_throttle_.failed(username, now);
+  if (!address.empty()) address_throttle_.failed(address, now);
 }
 
 void AuthPlugin::login(Request request, Responder respond) {
@@ -87,23 +125,24 @@ void AuthPlugin::login(Request request, Responder respond) {
     return respond(Response::problem(
         400, "validation", "password: required, a string of 1 to " + std::to_string(kMaxPasswordBytes) + " bytes"));
   }
-  const auto now = LoginThrottle::Clock::now();
-  if (auto wait = throttle_.retry_after(*username, now)) {
-    Response response =
-        Response::problem(429, "throttled", "too many failed log-ins for this username; retry later");
-    response.headers.emplace_back("Retry-After", std::to_string(*wait));
-    return respond(std::move(response));
-  }
-  const auto user = users_.by_username(username->get<std::string>());
+  const std::string name = *username;
+  if (auto refused = throttled(name, request.client_address)) return respond(std::move(*refused));
+  hash_off_thread(respond, [this, name, password = password->get<std::string>(), address = request.client_address,
+                            respond] { finish_login(name, password, address, respond); });
+}
+
+void AuthPlugin::finish_login(const std::string& username, const std::string& password, const std::string& address,
+                              const Responder& respond) {
+  const auto user = users_.by_username(username);
   // The same answer, in the same time, for an unknown user and a wrong
   // password: an unknown user is checked against a hash of nothing.
-  const bool matches = password_matches(user ? user->password_hash : dummy_hash_, *password);
+  const bool matches = password_matches(user ? user->password_hash : dummy_hash_, password);
   if (!user || !matches) {
-    throttle_.failed(*username, now);
+    count_failure(username, address);
     return respond(Response::problem(401, "unauthenticated", "wrong username or password"));
   }
   if (!user->active) return respond(Response::problem(401, "unauthenticated", "the user is deactivated"));
-  throttle_.succeeded(*username);
+  username_throttle_.succeeded(username);
   const auto key = users_.current_key();
   if (!key) return respond(Response::problem(503, "unavailable", "no signing key yet"));
   const std::int64_t issued = real_now_seconds();
@@ -130,17 +169,35 @@ void AuthPlugin::update_me(Request request, Responder respond) {
   }
   const auto user = users_.by_id(request.principal->user_id);
   if (!user) return respond(Response::problem(404, "not-found", "no such user"));
-  if (!password_matches(user->password_hash, (*body)["current_password"])) {
-    return respond(Response::problem(403, "forbidden", "current_password: wrong"));
-  }
-  // Hash outside the unit (slow); apply only the fields asked for to the
-  // record as the unit's transaction sees it.
+  // Guessing the current password with a stolen token is throttled like a
+  // log-in, under the user's own name.
+  if (auto refused = throttled(user->username, request.client_address)) return respond(std::move(*refused));
   std::optional<std::string> email;
   if (body->contains("email") && !(*body)["email"].is_null()) email = (*body)["email"];
-  std::optional<std::string> password_hash;
-  if (body->contains("password")) password_hash = hash_password((*body)["password"], limits_);
-  const std::string id = user->id;
-  const std::string checked_hash = user->password_hash;
+  std::optional<std::string> new_password;
+  if (body->contains("password")) new_password = (*body)["password"];
+  const std::uint64_t fingerprint =
+      plugin_api::Idempotency::fingerprint_without(request, {"password", "current_password"});
+  hash_off_thread(respond, [this, user = *user, current = (*body)["current_password"].get<std::string>(), email,
+                            new_password, request = std::move(request), respond, fingerprint]() mutable {
+    if (!password_matches(user.password_hash, current)) {
+      count_failure(user.username, request.client_address);
+      return respond(Response::problem(403, "forbidden", "current_password: wrong"));
+    }
+    username_throttle_.succeeded(user.username);
+    std::optional<std::string> password_hash;
+    if (new_password) password_hash = hash_password(*new_password, limits_);
+    apply_update_me(std::move(request), std::move(respond), user, email, password_hash, fingerprint);
+  });
+}
+
+void AuthPlugin::apply_update_me(Request request, Responder respond, const UserRecord& user,
+                                 const std::optional<std::string>& email,
+                                 const std::optional<std::string>& password_hash, std::uint64_t fingerprint) {
+  // Apply only the fields asked for to the record as the unit's transaction
+  // sees it.
+  const std::string id = user.id;
+  const std::string checked_hash = user.password_hash;
   idempotency_.run(host_.storage(), request, std::move(respond),
                    [this, id, email, password_hash, checked_hash](storage::WriteTxn& txn) -> protocol::Result<Response> {
                      auto before = users_.by_id(txn.handle(), id);
@@ -156,7 +213,7 @@ void AuthPlugin::update_me(Request request, Responder respond) {
                      if (!updated) return updated.status();
                      return Response::json(200, {{"user", user_json(*updated)}});
                    },
-                   plugin_api::Idempotency::fingerprint_without(request, {"password", "current_password"}));
+                   fingerprint);
 }
 
 void AuthPlugin::list_users(const Request& request, const Responder& respond) const {

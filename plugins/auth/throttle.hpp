@@ -1,7 +1,10 @@
-// Log-in throttling (real clock): after 5 failed attempts for one username
-// within a minute, further attempts are refused for a delay that doubles
-// with each further failure (1 s, 2 s, 4 s … at most 5 minutes); a success
-// forgets the username's failures. Thread-safe.
+// Log-in throttling (real clock), per key: after `free_failures` failed
+// attempts for one key within a minute, further attempts are refused for a
+// delay that doubles with each further failure (1 s, 2 s, 4 s … at most 5
+// minutes); a success forgets the key's failures. auth keeps one throttle
+// per username (5 free failures, known or not) and one per client address
+// (more, for a household or an office behind one address), so guessing
+// across many made-up usernames from one place is slowed too. Thread-safe.
 #pragma once
 
 #include <algorithm>
@@ -17,10 +20,12 @@ namespace ates::auth {
 class LoginThrottle {
  public:
   using Clock = std::chrono::steady_clock;
-  static constexpr int kFreeFailures = 5;
+  static constexpr int kFreeFailures = 5;  // the default, per username
   static constexpr std::chrono::seconds kWindow{60};
   static constexpr std::chrono::seconds kMaxDelay{300};
   static constexpr std::size_t kMaxTracked = 100'000;
+
+  explicit LoginThrottle(int free_failures = kFreeFailures) : free_failures_(free_failures) {}
 
   // Seconds to wait before trying again, or nothing when allowed now.
   std::optional<long> retry_after(const std::string& username, Clock::time_point now) {
@@ -44,7 +49,7 @@ class LoginThrottle {
     State& state = state_[username];
     state.failures.push_back(now);
     while (!state.failures.empty() && now - state.failures.front() > kWindow) state.failures.pop_front();
-    const int over = static_cast<int>(state.failures.size()) - kFreeFailures;
+    const int over = static_cast<int>(state.failures.size()) - free_failures_;
     if (over >= 0) {
       const auto delay =
           std::min<std::chrono::seconds>(std::chrono::seconds(1L << std::min(over, 9)), kMaxDelay);
@@ -67,6 +72,7 @@ class LoginThrottle {
     std::deque<Clock::time_point> failures;
     Clock::time_point blocked_until{};
   };
+  const int free_failures_;
   std::mutex mutex_;  // guards state_
   std::map<std::string, State> state_;
 };
