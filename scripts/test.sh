@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds ates and runs every test: unit, integration (and, as they arrive,
-# system and browser) in the default build, then the fuzz targets' smoke run
+# system, security and browser) in the default build, then the fuzz targets' smoke run
 # in the clang build. Installs whatever it needs first.
 #
 #   scripts/test.sh             everything above

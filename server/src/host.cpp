@@ -16,11 +16,9 @@
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <thread>
 #include <unordered_map>
 
@@ -37,6 +35,7 @@
 #include "plugin_context.hpp"
 #include "plugin_loader.hpp"
 #include "router.hpp"
+#include "ui_files.hpp"
 #include "ates/protocol/registry.hpp"
 
 namespace ates::server {
@@ -97,19 +96,6 @@ protocol::Result<std::vector<plugin_api::OpenDeadLetter>> PluginContext::open_de
 // [SECTION] state of the host ---------------------------------------------------
 
 namespace {
-
-std::string_view content_type_of(const std::filesystem::path& file) {
-  const std::string ext = file.extension().string();
-  if (ext == ".html") return "text/html; charset=utf-8";
-  if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
-  if (ext == ".wasm") return "application/wasm";
-  if (ext == ".css") return "text/css; charset=utf-8";
-  if (ext == ".png") return "image/png";
-  if (ext == ".svg") return "image/svg+xml";
-  if (ext == ".json") return "application/json";
-  if (ext == ".ico") return "image/x-icon";
-  return "application/octet-stream";
-}
 
 // The latest time the fake business clock may show: the start of
 // 9999-12-30 UTC, so that the day of it in any zone (at most 14 hours
@@ -183,7 +169,9 @@ struct Host::Impl {
   storage::ManualClock* fake_clock = nullptr;
   std::unique_ptr<PluginLoader> loader;
   std::unique_ptr<bus::Bus> bus;
-  std::filesystem::path ui_dir;
+  // The UI's files, in memory; set before the HTTP server starts, reloaded
+  // by --dev's watcher.
+  std::unique_ptr<UiServer> ui = std::make_unique<UiServer>();
 
   mutable std::mutex slots_mutex;  // guards every Slot's state/error/instance/library; serialises reloads
   std::vector<std::unique_ptr<Slot>> slots;
@@ -213,6 +201,7 @@ struct Host::Impl {
   void route_request(Request request, Responder respond);
   void serve_host_route(const Request& request, const Responder& respond, bool& handled);
   void serve_static(const Request& request, const Responder& respond);
+  void load_ui();  // reads the UI folder (again), logging what it left out
   void begin(const std::string& owner);
   void end(const std::string& owner);
   void wait_idle(const std::string& owner, std::chrono::milliseconds timeout);
@@ -348,7 +337,8 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
   }
   for (const auto& dir : candidate_dirs(impl->exe_dir, s.get_string("ui.dir"), "ui", "web-wasm/dist")) {
     if (std::filesystem::exists(dir / "index.html")) {
-      impl->ui_dir = dir;
+      impl->ui = std::make_unique<UiServer>(dir);
+      impl->load_ui();
       break;
     }
   }
@@ -670,20 +660,21 @@ void Host::Impl::route_request(Request request, Responder respond) {
   }
 }
 
+// Served from memory (ui_files.hpp): the path only picks a loaded file.
 void Host::Impl::serve_static(const Request& request, const Responder& respond) {
-  if (ui_dir.empty()) return respond(Response::problem(404, "not-found", "the UI is not installed"));
-  std::string relative = request.path == "/" ? "index.html" : request.path.substr(1);
-  if (relative.find("..") != std::string::npos || relative.find('\0') != std::string::npos) {
-    return respond(Response::problem(404, "not-found", "no such file"));
+  respond(ui->answer(request.path, request.header("if-none-match")));
+}
+
+void Host::Impl::load_ui() {
+  auto loaded = ui->reload();
+  if (!loaded) {
+    spdlog::error("UI: {}; {}", loaded.status().message(),
+                  ui->current() ? "still serving the files loaded before" : "the UI is not served");
+    return;
   }
-  const std::filesystem::path file = ui_dir / relative;
-  std::ifstream in(file, std::ios::binary);
-  if (!in || std::filesystem::is_directory(file)) return respond(Response::problem(404, "not-found", "no such file"));
-  std::stringstream content;
-  content << in.rdbuf();
-  Response response{200, std::string(content_type_of(file)), content.str(), {}};
-  response.headers.emplace_back("Cache-Control", "no-cache");
-  respond(std::move(response));
+  for (const auto& skipped : (*loaded)->skipped()) spdlog::warn("UI: not served: {}", skipped);
+  spdlog::info("UI: {} files, {} bytes, from {}", (*loaded)->size(), (*loaded)->total_bytes(),
+               ui->dir().string());
 }
 
 nlohmann::json Host::Impl::status_json() const {
@@ -1091,22 +1082,56 @@ void Host::Impl::control_loop() {
   }
 }
 
+namespace {
+
+// The folders a UI change can happen in: the UI folder and the folders
+// below it (symlinked ones are not followed, as UiFiles::load does not).
+std::vector<std::filesystem::path> ui_folders(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> folders;
+  if (dir.empty()) return folders;
+  folders.push_back(dir);
+  std::error_code ec;
+  std::filesystem::recursive_directory_iterator it(dir, std::filesystem::directory_options::none, ec);
+  for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) folders.push_back(it->path());
+  }
+  return folders;
+}
+
+}  // namespace
+
 void Host::Impl::watch_loop() {
   const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) {
-    spdlog::error("--dev: inotify unavailable; plugins will not reload");
+    spdlog::error("--dev: inotify unavailable; plugins and the UI will not reload");
     return;
   }
+  // One mask for every watch: a folder watched twice (a plugin folder that
+  // is also the UI folder) keeps one mask, and each event is filtered below.
+  constexpr std::uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE;
   std::map<int, std::filesystem::path> watched;
+  std::set<int> ui_watches;
   {
     std::lock_guard lock(slots_mutex);
     for (const auto& slot : slots) {
       const auto dir = slot->file.parent_path();
-      const int wd = ::inotify_add_watch(fd, dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO);
+      const int wd = ::inotify_add_watch(fd, dir.c_str(), kMask);
       if (wd >= 0) watched[wd] = dir;
     }
   }
-  spdlog::info("--dev: watching {} plugin directories", watched.size());
+  const std::size_t plugin_dirs = watched.size();
+  // A rebuilt UI is served without a restart; folders made since are
+  // watched from the next reload on.
+  auto watch_ui = [&] {
+    for (const auto& folder : ui_folders(ui->dir())) {
+      const int wd = ::inotify_add_watch(fd, folder.c_str(), kMask);
+      if (wd < 0) continue;
+      watched.emplace(wd, folder);
+      ui_watches.insert(wd);
+    }
+  };
+  watch_ui();
+  spdlog::info("--dev: watching {} plugin directories and {} UI folders", plugin_dirs, ui_watches.size());
   alignas(inotify_event) char buffer[8192];
   while (!threads_stop.load()) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
@@ -1115,9 +1140,14 @@ void Host::Impl::watch_loop() {
       continue;
     }
     std::set<std::string> changed;
+    bool ui_changed = false;
     for (char* p = buffer; p < buffer + n;) {
       const auto* event = reinterpret_cast<const inotify_event*>(p);
-      if (event->len > 0) changed.insert((watched[event->wd] / event->name).string());
+      if (ui_watches.contains(event->wd)) ui_changed = true;
+      // A plugin reloads once its new file is complete.
+      if (event->len > 0 && (event->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) != 0) {
+        changed.insert((watched[event->wd] / event->name).string());
+      }
       p += sizeof(inotify_event) + event->len;
     }
     std::vector<std::string> to_reload;
@@ -1129,6 +1159,10 @@ void Host::Impl::watch_loop() {
     }
     for (const auto& name : to_reload) {
       if (Status status = reload(name); !status) spdlog::error("--dev: reload of {} failed: {}", name, status.message());
+    }
+    if (ui_changed) {
+      load_ui();
+      watch_ui();
     }
   }
   ::close(fd);

@@ -4,6 +4,7 @@
 #include <utility>  // before RESTinio: GCC 12 + C++20 needs std::exchange declared
 
 #include <atomic>
+#include <charconv>
 #include <future>
 
 #include <restinio/all.hpp>
@@ -47,9 +48,28 @@ struct HttpServer::Impl {
     for (const auto& field : raw->header()) request.headers[lower(field.name())] = field.value();
     request.body = raw->body();
     auto respond = [raw](plugin_api::Response response) {
-      auto builder = raw->create_response(restinio::http_status_line_t{
+      const restinio::http_status_line_t status_line{
           restinio::http_status_code_t{static_cast<std::uint16_t>(response.status)},
-          std::string(plugin_api::status_title(response.status))});
+          std::string(plugin_api::status_title(response.status))};
+      if (response.status == 304) {
+        // No body, and the Content-Length the response names: the length
+        // of the content the 304 stands for (RFC 9110 8.6). RESTinio's
+        // usual builder would write that of the empty body, 0.
+        auto builder = raw->create_response<restinio::user_controlled_output_t>(status_line);
+        builder.append_header(restinio::http_field::content_type, response.content_type);
+        for (auto& [name, value] : response.headers) {
+          if (lower(name) != "content-length") {
+            builder.append_header(name, value);
+            continue;
+          }
+          std::size_t length = 0;
+          const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), length);
+          if (error == std::errc() && end == value.data() + value.size()) builder.set_content_length(length);
+        }
+        builder.done();
+        return;
+      }
+      auto builder = raw->create_response(status_line);
       builder.append_header(restinio::http_field::content_type, response.content_type);
       for (auto& [name, value] : response.headers) builder.append_header(name, value);
       builder.set_body(std::move(response.body));

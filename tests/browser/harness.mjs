@@ -231,14 +231,35 @@ export async function typeInto(page, window, label, text, expected = text) {
                        (w) => w.value === expected);
 }
 
+// Logs the page's console and collects, for the tests' "no errors in the
+// page" checks, its uncaught errors and every Content-Security-Policy
+// violation (the host serves the page with a CSP: anything it blocks is a
+// bug of the page, even when the UI happens to work without it). Call
+// before the page loads.
+export async function watchPage(page) {
+  const pageErrors = [];
+  // Chromium logs a violation on the console itself; the event makes sure
+  // of it (an init script is not subject to the page's CSP).
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'an inline item'} ` +
+                    `(${e.sourceFile || 'the page'}:${e.lineNumber})`);
+    });
+  });
+  page.on('console', (message) => {
+    log(`  [console.${message.type()}] ${message.text()}`);
+    if (/Content Security Policy|CSP violation/i.test(message.text())) pageErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => { pageErrors.push(error.message); log(`  [pageerror] ${error.message}`); });
+  return pageErrors;
+}
+
 // Opens the UI at `dpr` in a new context; resolves with the page once the
 // UI drew frame 2, and the time to its first frame.
 export async function openUi(browser, baseUrl, dpr, { width = 1280, height = 720 } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: dpr });
   const page = await context.newPage();
-  const pageErrors = [];
-  page.on('console', (message) => log(`  [console.${message.type()}] ${message.text()}`));
-  page.on('pageerror', (error) => { pageErrors.push(error.message); log(`  [pageerror] ${error.message}`); });
+  const pageErrors = await watchPage(page);
   const navigationStart = Date.now();
   await page.goto(`${baseUrl}/`);
   await page.waitForFunction(() => window.atesReady || window.atesError, null, { timeout: 30_000 });

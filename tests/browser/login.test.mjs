@@ -21,11 +21,21 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-import { click, find, log, runBrowserTest, waitFor, waitForWidget, widgets } from './harness.mjs';
+import { click, find, log, runBrowserTest, waitFor, waitForWidget, watchPage, widgets } from './harness.mjs';
 
 // ---- the scenario ---------------------------------------------------------------------------------
 
 async function checkAssets(baseUrl) {
+  // The page is served with the CSP it must work under (so the scenarios
+  // below, which fail on any violation, prove it does).
+  const page = await fetch(`${baseUrl}/`);
+  assert.equal(page.status, 200, 'GET /');
+  const csp = page.headers.get('content-security-policy') ?? '';
+  for (const directive of ["default-src 'none'", "script-src 'self' 'wasm-unsafe-eval'", "style-src 'self'"]) {
+    assert.ok(csp.includes(directive), `the page's Content-Security-Policy has ${directive}: ${csp}`);
+  }
+  assert.equal(page.headers.get('x-content-type-options'), 'nosniff', 'X-Content-Type-Options of /');
+  log(`/: Content-Security-Policy: ${csp}`);
   const wasm = await fetch(`${baseUrl}/ates_ui.wasm`);
   assert.equal(wasm.status, 200, 'GET /ates_ui.wasm');
   // Streaming compilation needs the right type; without it the browser
@@ -67,9 +77,7 @@ async function expectedLoginFailure(baseUrl, username, password) {
 async function loginScenario(browser, baseUrl, dpr, screenshotPath) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: dpr });
   const page = await context.newPage();
-  const pageErrors = [];
-  page.on('console', (message) => log(`  [console.${message.type()}] ${message.text()}`));
-  page.on('pageerror', (error) => { pageErrors.push(error.message); log(`  [pageerror] ${error.message}`); });
+  const pageErrors = await watchPage(page);
 
   try {
     log(`dpr ${dpr}: opening ${baseUrl}/`);

@@ -30,7 +30,7 @@ constexpr const char* kCanvas = "#canvas";
 
 // ---- start-up errors ----------------------------------------------------------
 
-// index.html defines atesFatal(): it shows the message over the canvas and
+// shell.js defines atesFatal(): it shows the message over the canvas and
 // sets window.atesError, so a browser test fails at once with the reason
 // instead of waiting for a ready flag that will never come.
 EM_JS(void, ates_fatal, (const char* message), {
@@ -48,7 +48,7 @@ void fail(const std::string& message) {
 
 // ---- canvas sizing ------------------------------------------------------------
 
-// The page lays the canvas out (index.html: it fills the window); its
+// The page lays the canvas out (shell.css: it fills the window); its
 // backing store must follow in device pixels, or ImGui draws blurry.
 struct CanvasSize {
   int width = 0;  // device pixels

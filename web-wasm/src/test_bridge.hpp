@@ -6,7 +6,7 @@
 //   window.atesReady        true once the layout has settled (frame 2)
 //   window.atesFirstFrameMs performance.now() when frame 1 was rendered
 //   window.atesError        set, with a message, when the UI failed to start
-//   window.atesTest.widgets()  (index.html) parses ates_test_widgets():
+//   window.atesTest.widgets()  (shell.js) parses ates_test_widgets():
 //     {"frame": <frames completed>, "dpr": <device pixels per CSS pixel>,
 //      "widgets": [{"window": "Log in", "kind": "window|input|button|text|plot",
 //                   "label": "Username", "value": "popug", "active": false,

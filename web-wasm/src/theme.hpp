@@ -29,7 +29,7 @@ inline const ImVec4 kError{1.00f, 0.42f, 0.42f, 1.0f};
 // Values that name the user or are the point of a window (a balance).
 inline const ImVec4 kAccent{0.55f, 0.72f, 1.00f, 1.0f};
 
-// The page behind the windows (also index.html's background, so nothing
+// The page behind the windows (also shell.css's background, so nothing
 // flashes while the module loads).
 inline const ImVec4 kBackground{0.106f, 0.114f, 0.137f, 1.0f};
 

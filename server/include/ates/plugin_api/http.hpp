@@ -106,6 +106,7 @@ struct Response {
 // The reason phrase of the HTTP statuses ates answers.
 inline std::string_view status_title(int status) {
   switch (status) {
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
