@@ -67,6 +67,10 @@ struct Request {
   std::string body;
   std::optional<Principal> principal;                // absent on public routes
   std::string request_id;                            // also in every log line
+  // The caller's IP address: the TCP peer, or behind a trusted reverse
+  // proxy (http.trusted_proxies) the address X-Forwarded-For names. Use this,
+  // never the header itself, for anything keyed on the caller's address.
+  std::string client_address;
 
   std::optional<std::string_view> header(std::string_view lower_case_name) const {
     const auto it = headers.find(std::string(lower_case_name));
