@@ -23,11 +23,11 @@ build_packages=(
   libmsgpack-cxx-dev
   libboost-test-dev
   libsodium-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
-  libtomlplusplus-dev libcurl4-openssl-dev libhowardhinnant-date-dev tzdata
+  libtomlplusplus-dev libcurl4-openssl-dev libssl-dev libhowardhinnant-date-dev tzdata
   libimgui-dev emscripten binaryen dpkg-dev
 )
 test_packages=(
-  clang libclang-rt-14-dev mold python3-prometheus-client python3-jwt python3-cryptography
+  clang libclang-rt-14-dev mold openssl python3-prometheus-client python3-jwt python3-cryptography
   python3-aiosmtpd
   chromium
 )

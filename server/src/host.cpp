@@ -10,6 +10,7 @@
 #include "host.hpp"
 
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -249,6 +250,56 @@ storage::EnvironmentOptions environment_options(const Settings& settings, const 
           .clock = clock};
 }
 
+// Descriptors for `connections` plus storage, the bus and plugins: the soft
+// limit is raised towards the hard one if need be. Running out matters more
+// than an error: the HTTP server stops accepting for good after a failed
+// accept().
+void ensure_descriptors(std::size_t connections) {
+  constexpr rlim_t kReserve = 256;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = static_cast<rlim_t>(connections) + kReserve;
+  if (limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  setrlimit(RLIMIT_NOFILE, &limit);
+  getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < wanted) {
+    spdlog::warn("http.max_connections is {} but only {} file descriptors are allowed (ulimit -n); lower it to {} or "
+                 "raise the limit",
+                 connections, limit.rlim_cur, limit.rlim_cur > kReserve ? limit.rlim_cur - kReserve : 1);
+  }
+}
+
+// The HTTP server's options from the host's keys; an error names the key.
+protocol::Result<HttpOptions> http_options(const Settings& s) {
+  HttpOptions http;
+  const std::string listen = s.get_string("http.listen");
+  http.address = listen.substr(0, listen.rfind(':'));
+  http.port = static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+  http.threads = static_cast<std::size_t>(std::max<std::int64_t>(1, s.get_int("http.threads")));
+  http.body_limit = static_cast<std::size_t>(s.get_int("http.body_limit"));
+  http.read_timeout = std::chrono::milliseconds(s.get_int("http.read_timeout_ms"));
+  http.handle_timeout = std::chrono::milliseconds(s.get_int("http.handle_timeout_ms"));
+  auto at_least = [&](std::string_view key, std::int64_t min) -> Status {
+    if (s.get_int(key) >= min) return Status::ok();
+    return protocol::invalid_argument("bad value for '" + std::string(key) + "' (" + s.source(key) + "): at least " +
+                                      std::to_string(min) + ", got " + std::to_string(s.get_int(key)));
+  };
+  if (Status status = at_least("http.max_connections", 1); !status) return status;
+  if (Status status = at_least("http.header_limit", 1024); !status) return status;
+  http.max_connections = static_cast<std::size_t>(s.get_int("http.max_connections"));
+  http.header_limit = static_cast<std::size_t>(s.get_int("http.header_limit"));
+  http.tls_cert = s.get_string("http.tls_cert");
+  http.tls_key = s.get_string("http.tls_key");
+  auto trusted = TrustedProxies::parse(s.get_list("http.trusted_proxies"));
+  if (!trusted) {
+    return protocol::invalid_argument("bad value for 'http.trusted_proxies' (" + s.source("http.trusted_proxies") +
+                                      "): " + trusted.status().message());
+  }
+  http.trusted_proxies = std::move(trusted).value();
+  return http;
+}
+
 }  // namespace
 
 Host::Host(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -285,6 +336,13 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
       }
     }
     std::erase_if(found, [&](const auto& f) { return std::find(wanted.begin(), wanted.end(), f.first) == wanted.end(); });
+  }
+
+  // The HTTP edge's keys, TLS files included, before anything starts.
+  if (auto http = http_options(*first); !http) {
+    return http.status();
+  } else if (!http->tls_cert.empty() || !http->tls_key.empty()) {
+    if (Status status = check_tls_files(http->tls_cert, http->tls_key); !status) return status;
   }
 
   impl->data_dir = std::filesystem::absolute(first->get_string("data"));
@@ -451,16 +509,11 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
     }
   }
 
-  HttpOptions http;
-  const std::string listen = s.get_string("http.listen");
-  http.address = listen.substr(0, listen.rfind(':'));
-  http.port = static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
-  http.threads = static_cast<std::size_t>(std::max<std::int64_t>(1, s.get_int("http.threads")));
-  http.body_limit = impl->body_limit;
-  http.read_timeout = std::chrono::milliseconds(s.get_int("http.read_timeout_ms"));
-  http.handle_timeout = std::chrono::milliseconds(s.get_int("http.handle_timeout_ms"));
+  auto http = http_options(s);
+  if (!http) return http.status();
+  ensure_descriptors(http->max_connections);
   Impl* raw = impl.get();
-  impl->http = std::make_unique<HttpServer>(http, [raw](Request r, Responder respond) { raw->dispatch(std::move(r), std::move(respond)); });
+  impl->http = std::make_unique<HttpServer>(std::move(http).value(), [raw](Request r, Responder respond) { raw->dispatch(std::move(r), std::move(respond)); });
   auto port = impl->http->start();
   if (!port) return port.status();
   impl->port = *port;
@@ -571,15 +624,17 @@ void Host::Impl::route_request(Request request, Responder respond) {
   const std::string method(plugin_api::to_string(request.method));
   const std::string path = request.path;
   const std::string request_id = request.request_id;
+  const std::string client = request.client_address.empty() ? "-" : request.client_address;
   // Every answer goes through here: metrics and the access log (no bodies,
   // no headers: nothing secret is logged).
-  auto answer = [this, respond = std::move(respond), started, method, path, request_id](
+  auto answer = [this, respond = std::move(respond), started, method, path, request_id, client](
                     Response response, const std::string& route, const std::string& owner) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     metrics.add("ates_http_requests_total", {{"method", method}, {"route", route}, {"status", std::to_string(response.status)}}, 1,
                 "HTTP requests answered");
     metrics.observe("ates_http_request_duration_seconds", {{"route", route}}, seconds, "time to answer a request");
-    spdlog::info("[{}] [{}] {} {} {} {:.2f}ms", owner, request_id, method, path, response.status, seconds * 1000);
+    spdlog::info("[{}] [{}] {} {} {} {} {:.2f}ms", owner, request_id, client, method, path, response.status,
+                 seconds * 1000);
     response.headers.emplace_back("X-Request-Id", request_id);
     respond(std::move(response));
   };

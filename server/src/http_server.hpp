@@ -1,8 +1,20 @@
-// The HTTP server: RESTinio on its own thread pool. This header is
-// RESTinio-free; http_server.cpp is the only file that includes RESTinio
-// (it costs ~35 s to compile). Every request is turned into a
-// plugin_api::Request and handed to `dispatch`, which answers through the
-// Responder from any thread, exactly once.
+// The HTTP server: RESTinio on its own thread pool, plain HTTP or HTTPS.
+// This header is RESTinio-free; http_server.cpp (plain) and
+// https_server.cpp (TLS), through restinio_listener.hpp, are the only files
+// that include RESTinio (each costs ~35 s to compile). Every request is
+// turned into a plugin_api::Request and handed to `dispatch`, which answers
+// through the Responder from any thread, exactly once.
+//
+// What RESTinio enforces itself closes the connection without an answer:
+// a request line plus headers over `header_limit`, a URL over 8 KiB, more
+// than 100 header fields, a field name over 256 bytes, a body (chunked or
+// not) far over `body_limit`, a request not read within `read_timeout`, a
+// TLS handshake not done within `read_timeout`. Connections beyond
+// `max_connections` are not accepted until one closes: they wait in the
+// kernel's listen backlog, unanswered.
+//
+// Thread-safety: start() and stop() from one thread; `dispatch` is called
+// from the server's threads concurrently.
 #pragma once
 
 #include <chrono>
@@ -13,6 +25,7 @@
 
 #include "ates/plugin_api/http.hpp"
 #include "ates/protocol/status.hpp"
+#include "client_address.hpp"
 
 namespace ates::server {
 
@@ -25,7 +38,20 @@ struct HttpOptions {
   std::size_t body_limit = 64 * 1024;
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds handle_timeout{30000};
+  // The request line and headers together, in bytes.
+  std::size_t header_limit = 16 * 1024;
+  std::size_t max_connections = 512;
+  // PEM files; both set: HTTPS only, every answer with HSTS. Both empty:
+  // plain HTTP.
+  std::string tls_cert;
+  std::string tls_key;
+  // Whose X-Forwarded-For names the client (plugin_api::Request::client_address).
+  TrustedProxies trusted_proxies;
 };
+
+// Loads `cert` and `key` as the HTTPS server would, to report a bad file
+// before anything else starts; an error names http.tls_cert or http.tls_key.
+protocol::Status check_tls_files(const std::string& cert, const std::string& key);
 
 using Dispatch = std::function<void(plugin_api::Request, plugin_api::Responder)>;
 

@@ -62,8 +62,9 @@ int serve(server::ConfigSources sources) {
     return 1;
   }
   const std::string listen = (*host)->settings().get_string("http.listen");
-  std::cout << "ates serve: listening on http://" << listen.substr(0, listen.rfind(':')) << ":" << (*host)->port()
-            << std::endl;
+  const bool tls = !(*host)->settings().get_string("http.tls_cert").empty();
+  std::cout << "ates serve: listening on " << (tls ? "https://" : "http://") << listen.substr(0, listen.rfind(':'))
+            << ":" << (*host)->port() << std::endl;
   int signal = 0;
   sigwait(&signals, &signal);
   spdlog::info("received {}", signal == SIGINT ? "SIGINT" : "SIGTERM");

@@ -117,6 +117,7 @@ BOOST_AUTO_TEST_CASE(health_readiness_metrics_and_openapi) {
   BOOST_TEST((listed == std::set<std::string>{"get /api/v1/tracker/variant", "get /api/v1/tracker/greeting",
                                               "post /api/v1/tracker/events", "get /api/v1/tracker/items",
                                               "get /api/v1/tracker/private", "get /api/v1/tracker/seen", "post /api/v1/tracker/cure",
+                                              "get /api/v1/tracker/client",
                                               "get /api/v1/events/streams", "get /api/v1/events/dead-letters",
                                               "post /api/v1/events/dead-letters/{id}/redrive"}));
 }
@@ -194,6 +195,26 @@ BOOST_AUTO_TEST_CASE(plugin_config_keys_are_declared_and_checked) {
       {.data = dir / "data", .plugin_dir = plugins, .environment = {{"ATES_TRACKER_GREETNG", "hi"}}});
   BOOST_TEST_REQUIRE(!refused.has_value());
   BOOST_TEST(refused.status().message() == "unknown configuration key in environment variable ATES_TRACKER_GREETNG");
+}
+
+BOOST_AUTO_TEST_CASE(plugins_see_the_client_address_forwarded_only_by_trusted_proxies) {
+  TempDir dir;
+  const auto plugins = plugin_dir(dir, {"variant_a"});
+  const std::map<std::string, std::string> forwarded = {{"X-Forwarded-For", "198.51.100.7"}};
+  {
+    auto host = start({.data = dir / "data", .plugin_dir = plugins});
+    const auto client = testing::client_of(*host);
+    BOOST_TEST(client.get("/api/v1/tracker/client").json()["client_address"] == "127.0.0.1");
+    BOOST_TEST(client.get("/api/v1/tracker/client", forwarded).json()["client_address"] == "127.0.0.1");
+  }
+  auto host = start({.data = dir / "data", .plugin_dir = plugins, .flags = {{"http.trusted_proxies", "127.0.0.0/8"}}});
+  const auto client = testing::client_of(*host);
+  BOOST_TEST(client.get("/api/v1/tracker/client", forwarded).json()["client_address"] == "198.51.100.7");
+  BOOST_TEST(client.get("/api/v1/tracker/client").json()["client_address"] == "127.0.0.1");
+  auto refused = testing::start_host({.data = dir / "data", .plugin_dir = plugins,
+                                      .flags = {{"http.trusted_proxies", "10.0.0.0/99"}}});
+  BOOST_TEST_REQUIRE(!refused.has_value());
+  BOOST_TEST(refused.status().message().find("'http.trusted_proxies'") != std::string::npos, refused.status().message());
 }
 
 BOOST_AUTO_TEST_CASE(a_plugin_of_another_abi_is_refused_by_name) {

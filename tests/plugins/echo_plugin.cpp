@@ -1,7 +1,8 @@
 // A test plugin named "tracker" (so it may publish on tracker.tasks), built
 // in two variants that answer GET /variant differently. Its routes exercise
 // what the host offers every plugin: publishing in a unit, Idempotency-Key,
-// pagination, the config section and an authenticated route.
+// pagination, the config section, an authenticated route and the client
+// address.
 #include <atomic>
 
 #include "ates/plugin_api/idempotency.hpp"
@@ -77,6 +78,11 @@ class EchoPlugin final : public plugin_api::Plugin {
                        respond(Response::json(200, {{"seen", seen_.size(txn.handle())}}));
                      },
                      "how many events of tracker.tasks it consumed"});
+    host_.add_route({Method::kGet, "/client", Access::anyone(),
+                     [](Request request, Responder respond) {
+                       respond(Response::json(200, {{"client_address", request.client_address}}));
+                     },
+                     "the caller's address as the host saw it"});
     host_.log().info("started variant " ATES_TEST_VARIANT);
     return protocol::Status::ok();
   }
