@@ -100,11 +100,19 @@ std::string render(const MailMessage& message) {
   out += "Content-Type: text/plain; charset=utf-8\r\n";
   out += "Content-Transfer-Encoding: 8bit\r\n";
   out += "\r\n";
-  for (char c : message.body) {
-    if (c == '\n')
+  // Every line break becomes CRLF, whichever spelling it came in (CRLF,
+  // a bare LF or a bare CR): SMTP sees no bare CR or LF, so no text from a
+  // task or a user can end the DATA early or smuggle a line in.
+  for (std::size_t i = 0; i < message.body.size(); ++i) {
+    const char c = message.body[i];
+    if (c == '\r') {
       out += "\r\n";
-    else
+      if (i + 1 < message.body.size() && message.body[i + 1] == '\n') ++i;
+    } else if (c == '\n') {
+      out += "\r\n";
+    } else {
       out += c;
+    }
   }
   if (!out.ends_with("\r\n")) out += "\r\n";
   return out;

@@ -31,6 +31,18 @@ BOOST_AUTO_TEST_CASE(a_message_is_rfc5322_with_crlf_and_the_payout_as_message_id
   BOOST_TEST(text.find("\n\n") == std::string::npos);  // no bare line feeds
 }
 
+BOOST_AUTO_TEST_CASE(every_line_break_of_the_body_becomes_crlf) {
+  MailMessage message = receipt();
+  message.body = "a\rb\nc\r\nd\r\r\ne\n.\r\nf\r";
+  const std::string text = render(message);
+  const std::string body = text.substr(text.find("\r\n\r\n") + 4);
+  BOOST_TEST(body == "a\r\nb\r\nc\r\nd\r\n\r\ne\r\n.\r\nf\r\n");
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r') BOOST_TEST_REQUIRE((i + 1 < text.size() && text[i + 1] == '\n'), "a bare CR at " << i);
+    if (text[i] == '\n') BOOST_TEST_REQUIRE((i > 0 && text[i - 1] == '\r'), "a bare LF at " << i);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_line_break_in_a_header_value_cannot_add_a_header) {
   MailMessage message = receipt();
   message.to = "popug@example.com\r\nBcc: everyone@example.com";
