@@ -133,7 +133,7 @@ AccountingPlugin::AccountingPlugin(plugin_api::HostContext& host)
 }
 
 Status AccountingPlugin::start() {
-  // The two-phase charge's accounting side (DESIGN §7, rpc mode). Served
+  // The two-phase charge's accounting side (rpc mode, docs/accounting.md). Served
   // in both modes: accounting does not know how the tracker is linked.
   host_.serve(std::string(protocol::kPrepareService),
               [this](std::string_view bytes) -> protocol::Result<std::string> {
@@ -466,7 +466,7 @@ Response AccountingPlugin::close_through(const std::string& date, bool force) {
 }
 
 void AccountingPlugin::drop_expired_charges() {
-  // DESIGN §7 step 4: a held charge whose event has not come once
+  // The charge's last step (docs/accounting.md): a held charge whose event has not come once
   // tracker.tasks is complete past its deadline never will (a lost ABORT,
   // or a tracker that crashed before deciding and has not restarted).
   std::size_t held = 0;

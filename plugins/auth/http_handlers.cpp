@@ -1,4 +1,4 @@
-// The auth routes of API.md.
+// The auth routes of docs/api.md.
 #include <sodium.h>
 
 #include <chrono>
@@ -23,8 +23,8 @@ using protocol::Status;
 namespace {
 
 // 503 with Retry-After: the hashing pool is full or stopping.
-Response busy(int status, std::string_view detail) {
-  Response response = Response::problem(status, "unavailable", detail);
+Response busy(std::string_view detail) {
+  Response response = Response::problem(503, "unavailable", detail);
   response.headers.emplace_back("Retry-After", "1");
   return response;
 }
@@ -84,10 +84,10 @@ void AuthPlugin::register_user(Request request, Responder respond) {
 
 void AuthPlugin::hash_off_thread(const Responder& respond, std::function<void()> work) {
   const bool queued = hash_pool_.try_submit([respond, work = std::move(work)](bool run) {
-    if (!run) return respond(busy(503, "auth is stopping; retry shortly"));
+    if (!run) return respond(busy("auth is stopping; retry shortly"));
     work();
   });
-  if (!queued) respond(busy(503, "too many passwords are being checked right now; retry shortly"));
+  if (!queued) respond(busy("too many passwords are being checked right now; retry shortly"));
 }
 
 std::optional<Response> AuthPlugin::throttled(const std::string& username, const std::string& address) {

@@ -184,7 +184,7 @@ struct Route {
   std::string summary;  // one line for the OpenAPI document
 };
 
-// ---- shared helpers (API.md conventions) -------------------------------------
+// ---- shared helpers (the conventions of docs/api.md) -------------------------------------
 
 // Parses a JSON request body; a malformed body or a non-object is
 // invalid_argument (400).
@@ -195,7 +195,7 @@ inline protocol::Result<nlohmann::json> parse_json_object(std::string_view body)
   return parsed;
 }
 
-// `?limit=` (default 100, 1..1000) and `?after=<cursor>` (API.md). Lists
+// `?limit=` (default 100, 1..1000) and `?after=<cursor>` (docs/api.md). Lists
 // answer `next`: the cursor of the following page, or null.
 struct Page {
   std::size_t limit = 100;
