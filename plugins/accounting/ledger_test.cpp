@@ -132,6 +132,16 @@ BOOST_AUTO_TEST_CASE(a_user_first_seen_in_a_task_event_gets_a_placeholder_filled
   BOOST_TEST(filled->balance_cents == placeholder->balance_cents);  // the money stayed
 }
 
+BOOST_AUTO_TEST_CASE(token_revocations_and_key_retirements_are_not_the_ledger_s_business) {
+  Books b;
+  // Applied without error (no dead letter, no stall) and without a trace:
+  // no placeholder account for a user only named in a revocation.
+  b.apply(protocol::TokensRevoked{.user_id = kAnn, .generation = 1, .reason = "password_changed"}, b.clock.now_us());
+  b.apply(protocol::TokenRevoked{.user_id = kAnn, .jti = "j-1", .expires_at = kMarch3}, b.clock.now_us());
+  b.apply(protocol::SigningKeyRetired{.kid = "k1", .not_after = kMarch3}, b.clock.now_us());
+  BOOST_TEST(!b.ledger->account(kAnn).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(fees_rewards_and_balances_are_sums_of_entries_and_a_cause_counts_once) {
   Books b;
   b.user(kAnn, "ann");

@@ -3,6 +3,9 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "ates/plugin_api/jwt.hpp"
 
 namespace ates::auth {
@@ -16,6 +19,8 @@ const plugin_api::ConfigKeySpec kConfigKeys[] = {
     {"password_hash", "string", "interactive",
      "argon2id limits: interactive or moderate (production), min (tests only)"},
     {"first_admin", "bool", "true", "create an admin with a one-time password when there is no user"},
+    {"signing_key_overlap_s", "int", "-1",
+     "after a rotation, how long the replaced key still verifies, in seconds; -1: auth.token_lifetime_s"},
 };
 
 }  // namespace
@@ -25,11 +30,17 @@ AuthPlugin::AuthPlugin(plugin_api::HostContext& host)
       users_(host.storage()),
       idempotency_(host.storage().table<plugin_api::StoredAnswer>("idempotency")),
       limits_(HashLimits::named(host.config().get_string("password_hash"))),
-      token_lifetime_s_(host.config().get_int("token_lifetime_s")) {
+      token_lifetime_s_(host.config().get_int("token_lifetime_s")),
+      key_overlap_s_(host.config().get_int("signing_key_overlap_s")) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
   if (Status s = host.storage().declare_stream(protocol::kUsersStream); !s)
     throw std::runtime_error(s.to_string());
   if (token_lifetime_s_ <= 0) throw std::runtime_error("auth.token_lifetime_s must be positive");
+  if (key_overlap_s_ < -1 || key_overlap_s_ > kMaxOverlapS) {
+    throw std::runtime_error("bad value for 'auth.signing_key_overlap_s': expected -1 or 0 to " +
+                             std::to_string(kMaxOverlapS) + ", got " + std::to_string(key_overlap_s_));
+  }
+  if (key_overlap_s_ == -1) key_overlap_s_ = std::min(token_lifetime_s_, kMaxOverlapS);
   const std::string hash = host.config().get_string("password_hash");
   if (hash != "interactive" && hash != "moderate" && hash != "min") {
     throw std::runtime_error("bad value for 'auth.password_hash': expected interactive, moderate or min, got '" + hash + "'");
@@ -52,6 +63,8 @@ Status AuthPlugin::start() {
   }
   add_routes();
   host_.add_command("user-add", [this](const nlohmann::json& args) { return add_user_command(args); });
+  host_.add_command("signing-key-rotate",
+                    [this](const nlohmann::json& args) { return rotate_key_command(args); });
   return Status::ok();
 }
 
@@ -74,4 +87,4 @@ Status AuthPlugin::ensure_first_admin() {
 
 }  // namespace ates::auth
 
-ATES_DEFINE_PLUGIN("auth", ates::auth::AuthPlugin, ates::auth::kConfigKeys, 3)
+ATES_DEFINE_PLUGIN("auth", ates::auth::AuthPlugin, ates::auth::kConfigKeys, std::size(ates::auth::kConfigKeys))

@@ -1,6 +1,7 @@
 // The auth plugin (MISSION 1-4): registration and log-in, argon2id password
-// hashes, Ed25519-signed tokens, roles and deactivation, the auth.users
-// stream that every other plugin and host build their replicas from.
+// hashes, Ed25519-signed tokens, roles and deactivation, log-out and token
+// revocation, signing-key rotation, and the auth.users stream that every
+// other plugin and host build their replicas from.
 #pragma once
 
 #include "ates/plugin_api/idempotency.hpp"
@@ -44,7 +45,14 @@ class AuthPlugin final : public plugin_api::Plugin {
   void count_failure(const std::string& username, const std::string& address);
   void list_users(const plugin_api::Request& request, const plugin_api::Responder& respond) const;
   void update_user(plugin_api::Request request, plugin_api::Responder respond);
+  void logout(plugin_api::Request request, plugin_api::Responder respond);
+  void revoke_tokens(plugin_api::Request request, plugin_api::Responder respond);
+  void rotate_key(plugin_api::Request request, plugin_api::Responder respond);
   protocol::Result<nlohmann::json> add_user_command(const nlohmann::json& args);
+  protocol::Result<nlohmann::json> rotate_key_command(const nlohmann::json& args);
+  // The overlap of a rotation: `overlap_s` of a request or command when
+  // given (0 to kMaxOverlapS), else the configured one.
+  protocol::Result<std::int64_t> overlap_of(const nlohmann::json& args) const;
 
   protocol::Status ensure_first_admin();
 
@@ -56,8 +64,12 @@ class AuthPlugin final : public plugin_api::Plugin {
   HashLimits limits_;
   std::string dummy_hash_;  // with the same limits, for unknown usernames
   std::int64_t token_lifetime_s_;
+  std::int64_t key_overlap_s_;  // how long a replaced signing key still verifies
   // Last: destroyed first, so no hashing job outlives the members it uses.
   HashPool hash_pool_{HashPool::for_this_machine()};
 };
+
+// The longest overlap a rotation takes: a year.
+inline constexpr std::int64_t kMaxOverlapS = std::int64_t{366} * 24 * 3600;
 
 }  // namespace ates::auth

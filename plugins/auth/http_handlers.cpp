@@ -34,6 +34,24 @@ std::int64_t real_now_seconds() {
       .count();
 }
 
+std::int64_t real_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A token's id: 128 random bits, base64url.
+std::string new_token_id() {
+  std::string random(16, '\0');
+  randombytes_buf(random.data(), random.size());
+  return plugin_api::jwt::base64url(random);
+}
+
+nlohmann::json rotation_json(const Rotation& rotation) {
+  return {{"kid", rotation.kid},
+          {"retired", {{"kid", rotation.retired_kid}, {"verifies_until", protocol::format_utc(rotation.not_after_us)}}}};
+}
+
 }  // namespace
 
 void AuthPlugin::add_routes() {
@@ -53,6 +71,15 @@ void AuthPlugin::add_routes() {
   host_.add_route({Method::kPatch, "/users/{id}", Access::only({Role::kAdmin}),
                    [this](Request r, Responder respond) { update_user(std::move(r), std::move(respond)); },
                    "change a user's role or deactivate them"});
+  host_.add_route({Method::kPost, "/logout", Access::any_role(),
+                   [this](Request r, Responder respond) { logout(std::move(r), std::move(respond)); },
+                   "log out: revoke the token of this request"});
+  host_.add_route({Method::kPost, "/users/{id}/revoke-tokens", Access::only({Role::kAdmin}),
+                   [this](Request r, Responder respond) { revoke_tokens(std::move(r), std::move(respond)); },
+                   "revoke every token a user holds"});
+  host_.add_route({Method::kPost, "/signing-keys/rotate", Access::only({Role::kAdmin}),
+                   [this](Request r, Responder respond) { rotate_key(std::move(r), std::move(respond)); },
+                   "sign with a new key; the old one verifies during the overlap"});
 }
 
 void AuthPlugin::register_user(Request request, Responder respond) {
@@ -133,7 +160,8 @@ void AuthPlugin::login(Request request, Responder respond) {
 
 void AuthPlugin::finish_login(const std::string& username, const std::string& password, const std::string& address,
                               const Responder& respond) {
-  const auto user = users_.by_username(username);
+  const LoginView view = users_.login_view(username);
+  const auto& user = view.user;
   // The same answer, in the same time, for an unknown user and a wrong
   // password: an unknown user is checked against a hash of nothing.
   const bool matches = password_matches(user ? user->password_hash : dummy_hash_, password);
@@ -143,11 +171,21 @@ void AuthPlugin::finish_login(const std::string& username, const std::string& pa
   }
   if (!user->active) return respond(Response::problem(401, "unauthenticated", "the user is deactivated"));
   username_throttle_.succeeded(username);
-  const auto key = users_.current_key();
-  if (!key) return respond(Response::problem(503, "unavailable", "no signing key yet"));
+  if (!view.key || !view.users_head) return respond(Response::problem(503, "unavailable", "no signing key yet"));
   const std::int64_t issued = real_now_seconds();
-  const std::string token = plugin_api::jwt::sign(
-      {user->id, user->role, issued, issued + token_lifetime_s_, key->kid}, key->secret_key);
+  // gen: revocations so far; uep/useq: where auth.users stood when the
+  // user was read, so a verifier that has not seen the user knows how far
+  // its replica must come before it may say "no such user".
+  const std::string token = plugin_api::jwt::sign({.sub = user->id,
+                                                   .role = user->role,
+                                                   .iat = issued,
+                                                   .exp = issued + token_lifetime_s_,
+                                                   .kid = view.key->kid,
+                                                   .jti = new_token_id(),
+                                                   .gen = view.generation,
+                                                   .uep = view.users_head->epoch,
+                                                   .useq = view.users_head->head_seq},
+                                                  view.key->secret_key);
   respond(Response::json(200, {{"token", token},
                                {"expires_at", protocol::format_utc((issued + token_lifetime_s_) * 1'000'000)},
                                {"user", user_json(*user)}}));
@@ -252,6 +290,70 @@ void AuthPlugin::update_user(Request request, Responder respond) {
         if (!updated) return updated.status();
         return Response::json(200, {{"user", user_json(*updated)}});
       });
+}
+
+void AuthPlugin::logout(Request request, Responder respond) {
+  const plugin_api::Principal& principal = *request.principal;  // the route needs a token
+  if (principal.token_id.empty()) {
+    return respond(Response::problem(400, "validation", "the request's token has no id to revoke"));
+  }
+  idempotency_.run(host_.storage(), request, std::move(respond),
+                   [this, user_id = principal.user_id, jti = principal.token_id,
+                    expires_at = principal.token_expires_at](storage::WriteTxn& txn) -> protocol::Result<Response> {
+                     if (Status s = users_.revoke_token(txn, user_id, jti, expires_at); !s) return s;
+                     return Response::json(200, {{"revoked", {{"jti", jti},
+                                                              {"expires_at", protocol::format_utc(expires_at * 1'000'000)}}}});
+                   });
+}
+
+void AuthPlugin::revoke_tokens(Request request, Responder respond) {
+  const std::string id = request.path_params["id"];
+  idempotency_.run(host_.storage(), request, std::move(respond),
+                   [this, id](storage::WriteTxn& txn) -> protocol::Result<Response> {
+                     if (!users_.by_id(txn.handle(), id)) return Status(Code::kNotFound, "no user " + id);
+                     auto generation = users_.revoke_tokens(txn, id, "admin");
+                     if (!generation) return generation.status();
+                     return Response::json(200, {{"user_id", id}, {"generation", *generation}});
+                   });
+}
+
+protocol::Result<std::int64_t> AuthPlugin::overlap_of(const nlohmann::json& args) const {
+  const auto it = args.find("overlap_s");
+  if (it == args.end() || it->is_null()) return key_overlap_s_;
+  if (!it->is_number_integer() || (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxOverlapS)) ||
+      it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > kMaxOverlapS) {
+    return protocol::invalid_argument("overlap_s: an integer from 0 to " + std::to_string(kMaxOverlapS));
+  }
+  return it->get<std::int64_t>();
+}
+
+void AuthPlugin::rotate_key(Request request, Responder respond) {
+  // The body is optional: {} or nothing takes the configured overlap.
+  nlohmann::json args = nlohmann::json::object();
+  if (!request.body.empty()) {
+    auto body = plugin_api::parse_json_object(request.body);
+    if (!body) return respond(Response::from_status(body.status()));
+    args = std::move(body).value();
+  }
+  auto overlap = overlap_of(args);
+  if (!overlap) return respond(Response::from_status(overlap.status()));
+  idempotency_.run(host_.storage(), request, std::move(respond),
+                   [this, overlap_s = *overlap](storage::WriteTxn& txn) -> protocol::Result<Response> {
+                     auto rotated = users_.rotate_signing_key(txn, real_now_us() + overlap_s * 1'000'000);
+                     if (!rotated) return rotated.status();
+                     return Response::json(200, rotation_json(*rotated));
+                   });
+}
+
+protocol::Result<nlohmann::json> AuthPlugin::rotate_key_command(const nlohmann::json& args) {
+  if (!args.is_object()) return protocol::invalid_argument("the arguments must be an object");
+  auto overlap = overlap_of(args);
+  if (!overlap) return overlap.status();
+  auto rotated = host_.storage().run_for<Rotation>([&](storage::WriteTxn& txn) {
+    return users_.rotate_signing_key(txn, real_now_us() + *overlap * 1'000'000);
+  });
+  if (!rotated) return rotated.status();
+  return rotation_json(*rotated);
 }
 
 protocol::Result<nlohmann::json> AuthPlugin::add_user_command(const nlohmann::json& args) {

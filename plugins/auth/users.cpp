@@ -41,7 +41,8 @@ Users::Users(storage::Environment& env)
     : env_(env),
       users_(env.table<UserRecord>("users")),
       usernames_(env.raw_table("usernames")),
-      keys_(env.table<SigningKey>("signing_keys")) {}
+      keys_(env.table<SigningKey>("signing_keys")),
+      generations_(env.table<std::uint64_t>("token_generations")) {}
 
 std::optional<UserRecord> Users::by_id(std::string_view id) const {
   storage::ReadTxn txn = env_.read();
@@ -106,6 +107,14 @@ protocol::Result<UserRecord> Users::update(storage::WriteTxn& txn, const UserRec
     if (!published) return published.status();
     published_any = true;
   }
+  // Tokens issued before a password change or a deactivation stop working
+  // (and stay so after a reactivation).
+  if (before.password_hash != after.password_hash) {
+    if (auto revoked = revoke_tokens(txn, after.id, "password_changed"); !revoked) return revoked.status();
+  }
+  if (before.active && !after.active) {
+    if (auto revoked = revoke_tokens(txn, after.id, "deactivated"); !revoked) return revoked.status();
+  }
   const bool other_change = before.email != after.email || before.password_hash != after.password_hash ||
                             (!before.active && after.active);
   if (other_change || !published_any) {
@@ -120,34 +129,92 @@ protocol::Result<UserRecord> Users::update(storage::WriteTxn& txn, const UserRec
   return after;
 }
 
-protocol::Result<SigningKey> Users::signing_key(storage::WriteTxn& txn) const {
-  std::optional<SigningKey> found;
-  keys_.scan(txn.handle(), {}, [&](std::string_view, SigningKey key) {
-    found = std::move(key);
-    return true;  // the newest sorts last
-  });
-  if (found) return *found;
+namespace {
+
+// A key pair with a fresh kid.
+SigningKey make_signing_key(storage::WriteTxn& txn) {
   SigningKey key;
   key.public_key.resize(crypto_sign_PUBLICKEYBYTES);
   key.secret_key.resize(crypto_sign_SECRETKEYBYTES);
   crypto_sign_keypair(reinterpret_cast<unsigned char*>(key.public_key.data()),
                       reinterpret_cast<unsigned char*>(key.secret_key.data()));
   key.kid = "k" + std::to_string(txn.now_us()) + "-" + protocol::make_uuid(txn.random()).substr(0, 8);
-  keys_.put(txn.handle(), key.kid, key);
-  auto published = txn.publish(protocol::SigningKeyAdded{
-      .kid = key.kid, .public_key = std::vector<char>(key.public_key.begin(), key.public_key.end())});
-  if (!published) return published.status();
   return key;
 }
 
-std::optional<SigningKey> Users::current_key() const {
-  storage::ReadTxn txn = env_.read();
+protocol::Status publish_key(storage::WriteTxn& txn, const SigningKey& key) {
+  return txn
+      .publish(protocol::SigningKeyAdded{
+          .kid = key.kid, .public_key = std::vector<char>(key.public_key.begin(), key.public_key.end())})
+      .status();
+}
+
+// The table holds one key, the one that signs (a rotation drops the old
+// one); should it ever hold more, the last in kid order signs.
+std::optional<SigningKey> current_of(const storage::Table<SigningKey>& keys, MDB_txn* txn) {
   std::optional<SigningKey> found;
-  keys_.scan(txn.handle(), {}, [&](std::string_view, SigningKey key) {
+  keys.scan(txn, {}, [&](std::string_view, SigningKey key) {
     found = std::move(key);
     return true;
   });
   return found;
+}
+
+}  // namespace
+
+protocol::Result<SigningKey> Users::signing_key(storage::WriteTxn& txn) const {
+  if (auto found = current_of(keys_, txn.handle())) return *found;
+  SigningKey key = make_signing_key(txn);
+  keys_.put(txn.handle(), key.kid, key);
+  if (Status s = publish_key(txn, key); !s) return s;
+  return key;
+}
+
+protocol::Result<Rotation> Users::rotate_signing_key(storage::WriteTxn& txn, std::int64_t not_after_us) const {
+  auto current = signing_key(txn);
+  if (!current) return current.status();
+  SigningKey key = make_signing_key(txn);
+  // The old secret goes: nothing signs with it again.
+  std::vector<std::string> old;
+  keys_.scan(txn.handle(), {}, [&](std::string_view kid, const SigningKey&) {
+    old.emplace_back(kid);
+    return true;
+  });
+  for (const auto& kid : old) keys_.erase(txn.handle(), kid);
+  keys_.put(txn.handle(), key.kid, key);
+  if (Status s = publish_key(txn, key); !s) return s;
+  auto retired = txn.publish(protocol::SigningKeyRetired{.kid = current->kid, .not_after = not_after_us});
+  if (!retired) return retired.status();
+  return Rotation{key.kid, current->kid, not_after_us};
+}
+
+LoginView Users::login_view(std::string_view username) const {
+  storage::ReadTxn txn = env_.read();
+  LoginView view;
+  if (const auto id = usernames_.get(txn.handle(), username)) {
+    view.user = users_.get(txn.handle(), *id);
+    if (view.user) view.generation = generations_.get(txn.handle(), view.user->id).value_or(0);
+  }
+  view.key = current_of(keys_, txn.handle());
+  view.users_head = env_.head(txn, protocol::kUsersStream);
+  return view;
+}
+
+protocol::Result<std::uint64_t> Users::revoke_tokens(storage::WriteTxn& txn, const std::string& user_id,
+                                                     std::string_view reason) const {
+  const std::uint64_t generation = generations_.get(txn.handle(), user_id).value_or(0) + 1;
+  generations_.put(txn.handle(), user_id, generation);
+  auto published = txn.publish(
+      protocol::TokensRevoked{.user_id = user_id, .generation = generation, .reason = std::string(reason)});
+  if (!published) return published.status();
+  return generation;
+}
+
+Status Users::revoke_token(storage::WriteTxn& txn, const std::string& user_id, const std::string& jti,
+                           std::int64_t expires_at_s) const {
+  return txn
+      .publish(protocol::TokenRevoked{.user_id = user_id, .jti = jti, .expires_at = expires_at_s * 1'000'000})
+      .status();
 }
 
 // ---- field checks --------------------------------------------------------------

@@ -1,8 +1,16 @@
 // auth's storage: users (by public id, with a username index), password
-// hashes (argon2id, libsodium's crypto_pwhash_str), and the Ed25519 keys
-// that sign tokens. Every change publishes its auth.users event in the same
-// unit. Hashing is slow on purpose: callers hash before submitting a unit,
-// never inside one (units run on the writer thread).
+// hashes (argon2id, libsodium's crypto_pwhash_str), each user's token
+// generation, and the Ed25519 key that signs tokens. Every change publishes
+// its auth.users event in the same unit. Hashing is slow on purpose:
+// callers hash before submitting a unit, never inside one (units run on the
+// writer thread).
+//
+// Revocation is decided by the verifiers (every host), from the events:
+// a token carries the user's generation at issue (`gen`), and a password
+// change, a deactivation or an admin's revocation raises the generation
+// and publishes TokensRevoked; a log-out publishes TokenRevoked for one
+// token id. A counter, not a time: a token issued in the same second as a
+// revocation is unambiguously before it (older generation) or after it.
 #pragma once
 
 #include <optional>
@@ -34,6 +42,24 @@ struct SigningKey {
   std::string public_key;  // 32 bytes
   std::string secret_key;  // 64 bytes
   MSGPACK_DEFINE(kid, public_key, secret_key)
+};
+
+// What a log-in reads, all from one snapshot, so a token never carries a
+// generation newer than the password hash it was checked against (a
+// password change racing a log-in leaves the new token revoked, never the
+// old password working).
+struct LoginView {
+  std::optional<UserRecord> user;
+  std::uint64_t generation = 0;            // the user's current token generation
+  std::optional<SigningKey> key;           // the key that signs now
+  std::optional<storage::StreamHead> users_head;  // auth.users' epoch and head
+};
+
+// The outcome of a rotation.
+struct Rotation {
+  std::string kid;          // the new key, which signs from now on
+  std::string retired_kid;  // the key it replaced
+  std::int64_t not_after_us = 0;  // until when the replaced key still verifies
 };
 
 // argon2id limits: production uses at least libsodium's interactive ones;
@@ -68,13 +94,27 @@ class Users {
 
   // The key that signs new tokens, created (and published) on first use.
   protocol::Result<SigningKey> signing_key(storage::WriteTxn& txn) const;
-  std::optional<SigningKey> current_key() const;
+  // A new signing key replaces the current one (whose secret is dropped):
+  // SigningKeyAdded for the new one, SigningKeyRetired for the old one,
+  // which verifies until `not_after_us` (real clock).
+  protocol::Result<Rotation> rotate_signing_key(storage::WriteTxn& txn, std::int64_t not_after_us) const;
+
+  LoginView login_view(std::string_view username) const;
+
+  // Raises the user's token generation and publishes TokensRevoked: every
+  // token issued so far stops working. Returns the new generation.
+  protocol::Result<std::uint64_t> revoke_tokens(storage::WriteTxn& txn, const std::string& user_id,
+                                                std::string_view reason) const;
+  // One token (a log-out): TokenRevoked until its expiry (seconds).
+  protocol::Status revoke_token(storage::WriteTxn& txn, const std::string& user_id, const std::string& jti,
+                                std::int64_t expires_at_s) const;
 
  private:
   storage::Environment& env_;
   storage::Table<UserRecord> users_;
   storage::RawTable usernames_;
   storage::Table<SigningKey> keys_;
+  storage::Table<std::uint64_t> generations_;  // user id -> token generation (absent: 0)
 };
 
 // The longest username and password anyone can have.

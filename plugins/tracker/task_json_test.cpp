@@ -260,6 +260,21 @@ BOOST_AUTO_TEST_CASE(a_page_read_from_storage_is_written_as_the_tree_writes_it) 
       .user_id = worker, .username = "kiwi", .email = {}, .role = "worker", .active = true});
   const Status added = (*env)->run([&](storage::WriteTxn& txn) { return tasks.apply_user_event(txn, user); });
   BOOST_TEST_REQUIRE(added.is_ok(), added.to_string());
+  // Revocations and key retirements on auth.users are not the tracker's
+  // business: applied without error (no dead letter), the worker stays.
+  for (const auto& [name, payload] : std::vector<std::pair<std::string_view, std::string>>{
+           {protocol::TokensRevoked::kName,
+            protocol::encode_payload(protocol::TokensRevoked{.user_id = worker, .generation = 1, .reason = "admin"})},
+           {protocol::TokenRevoked::kName,
+            protocol::encode_payload(protocol::TokenRevoked{.user_id = worker, .jti = "j-1", .expires_at = 1})},
+           {protocol::SigningKeyRetired::kName,
+            protocol::encode_payload(protocol::SigningKeyRetired{.kid = "k1", .not_after = 1})}}) {
+    protocol::Envelope other;
+    other.name = std::string(name);
+    other.payload = payload;
+    const Status ignored = (*env)->run([&](storage::WriteTxn& txn) { return tasks.apply_user_event(txn, other); });
+    BOOST_TEST(ignored.is_ok(), name << ": " << ignored.to_string());
+  }
   for (int i = 0; i < 150; ++i) {
     Task task;
     task.title = "task " + std::to_string(i) + " \"quoted\" \\ \x01 ü 🦜";

@@ -10,6 +10,7 @@ namespace ates::protocol::test {
 
 // Every typed event; registry_test checks this list and the registry match.
 using AllEvents = std::tuple<UserCreated, UserUpdated, UserRoleChanged, UserDeactivated, SigningKeyAdded,
+                             TokensRevoked, TokenRevoked, SigningKeyRetired,
                              TaskCreatedV1, TaskCreated, TaskUpdated, TaskAssigned, TaskCompleted, TaskPriced,
                              TransactionApplied, PayoutMade, DayClosed>;
 

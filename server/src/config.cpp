@@ -48,6 +48,7 @@ const std::vector<KeySpec>& host_keys() {
       {"http.tls_cert", KeyType::kString, "", "", "PEM certificate chain file: serve HTTPS only (with http.tls_key); empty: plain HTTP"},
       {"http.tls_key", KeyType::kString, "", "", "PEM private key file of http.tls_cert"},
       {"http.trusted_proxies", KeyType::kList, "", "", "reverse proxies (IP addresses or CIDR ranges) whose X-Forwarded-For names the client"},
+      {"tokens.replica_wait_ms", KeyType::kInt, "2000", "", "how long a request whose token names a user this host has not learnt of yet waits for auth.users to reach it before 503 (no HTTP thread is held)"},
       {"storage.map_size_mb", KeyType::kInt, "65536", "", "LMDB map size per environment (only mapped, not allocated)"},
       {"storage.max_readers", KeyType::kInt, "1024", "", "LMDB reader slots per environment"},
       {"bus.publish", KeyType::kString, "inproc://ates-pub", "", "where this host's PUB socket binds (tcp:// needs the Curve keys)"},

@@ -14,8 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <chrono>
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
@@ -150,17 +152,67 @@ struct ReplicaUser {
   MSGPACK_DEFINE(role, active)
 };
 
+// What check_token decided: a principal or a refusal, and, when the token
+// names a user the replica has not seen while it is still below the
+// token's `useq`, the sequence of auth.users to wait for before asking
+// again (the refusal then is the 503 to answer if it never comes).
+struct TokenCheck {
+  protocol::Result<plugin_api::Principal> principal;
+  std::uint64_t wait_for_seq = 0;
+};
+
+// A request set aside until the replica of auth.users reaches `seq` or
+// `deadline` passes; then it is routed again from the start.
+struct ParkedRequest {
+  Request request;
+  Responder respond;
+  std::uint64_t seq = 0;
+  std::chrono::steady_clock::time_point deadline;
+};
+
+// At most this many requests wait for the replica at once; more get 503
+// at once (they hold memory, not threads).
+constexpr std::size_t kMaxParkedRequests = 1024;
+constexpr std::string_view kParkedHelp = "requests waiting for the replica of auth.users to learn of their token's user";
+
+// Tells the parked requests that the host's environment committed (the
+// replica may have moved). Runs on the writer thread: only a notification.
+class ReplicaCommits final : public storage::CommitObserver {
+ public:
+  explicit ReplicaCommits(std::function<void()> notify) : notify_(std::move(notify)) {}
+  void on_commit(const storage::CommitInfo&) override { notify_(); }
+
+ private:
+  std::function<void()> notify_;
+};
+
 struct Host::Impl {
   Settings settings;
   std::unique_ptr<storage::Environment> host_env;
   storage::RawTable token_keys;        // kid -> 32-byte Ed25519 public key
+  storage::Table<std::int64_t> key_not_after;  // kid of a retired key -> when it stops verifying (µs)
   storage::Table<ReplicaUser> replica;  // user id -> role, active
+  storage::Table<std::uint64_t> token_generations;  // user id -> lowest token generation still valid
+  storage::Table<std::int64_t> revoked_tokens;      // jti -> the token's expiry (µs)
+  storage::RawTable revoked_by_expiry;              // key_u64(expiry µs) + jti -> "": when to forget
   // Tokens whose signature was verified, until they expire: an Ed25519
-  // verification costs more than the rest of a request. Keys are never
-  // revoked, so a verified signature stays verified; role and deactivation
-  // are still looked up on every request.
+  // verification costs more than the rest of a request. A signature stays
+  // verified; everything that can change after it (a retired key,
+  // revocations, role, deactivation) is looked up on every request.
   mutable std::mutex verified_mutex;  // guards verified
   mutable std::unordered_map<std::string, plugin_api::jwt::Claims> verified;
+  // Requests whose token names a user the replica has not seen yet wait
+  // here, holding no HTTP thread, for at most replica_wait
+  // (tokens.replica_wait_ms); one thread routes them again when the
+  // replica moves or their wait is over.
+  std::chrono::milliseconds replica_wait{2000};
+  std::mutex parking_mutex;  // guards parked, parking_events, parking_stop
+  std::condition_variable parking_cv;
+  std::vector<ParkedRequest> parked;
+  std::uint64_t parking_events = 0;  // bumped by every commit of host_env and every park
+  bool parking_stop = false;
+  std::thread parking_thread;
+  std::unique_ptr<ReplicaCommits> replica_commits;
   std::filesystem::path exe_dir;
   std::filesystem::path data_dir;
   std::optional<storage::DataDirLock> lock;
@@ -198,8 +250,10 @@ struct Host::Impl {
   void shutdown();
 
   // Answers every request exactly once, whatever any part of it throws.
-  void dispatch(Request request, Responder respond);
-  void route_request(Request request, Responder respond);
+  // `may_park`: false for a request routed again after waiting, which
+  // must not wait twice.
+  void dispatch(Request request, Responder respond, bool may_park = true);
+  void route_request(Request request, Responder respond, bool may_park);
   void serve_host_route(const Request& request, const Responder& respond, bool& handled);
   void serve_static(const Request& request, const Responder& respond);
   void load_ui();  // reads the UI folder (again), logging what it left out
@@ -221,10 +275,18 @@ struct Host::Impl {
   nlohmann::json openapi() const;
   nlohmann::json streams_json() const;
   // Never throws: a token that cannot be checked is a Status.
-  protocol::Result<plugin_api::Principal> authenticate(const Request& request) const;
-  protocol::Result<plugin_api::Principal> check_token(const Request& request) const;
+  TokenCheck authenticate(const Request& request) const;
+  TokenCheck check_token(const Request& request) const;
   nlohmann::json jwks() const;
   Status apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event);
+  void forget_expired_revocations(storage::WriteTxn& txn) const;
+  // Sets a request aside until the replica reaches `seq`; false when it
+  // cannot wait (too many wait, or the host stops).
+  bool park(const Request& request, const Responder& respond, std::uint64_t seq);
+  void notify_parked();
+  void parking_loop();
+  void stop_parking();
+  std::uint64_t replica_applied_seq() const;
   nlohmann::json dead_letters_json() const;
   void add_events_routes();
   void control_loop();
@@ -385,6 +447,13 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
                                               "): expected debug, info, warn or error, got '" + level + "'");
   }
   spdlog::set_level(spdlog::level::from_str(level));
+  // A wait longer than a handler may take would be cut by the HTTP server.
+  if (const std::int64_t wait = s.get_int("tokens.replica_wait_ms");
+      wait < 0 || wait >= s.get_int("http.handle_timeout_ms")) {
+    return Status(Code::kInvalidArgument, "bad value for 'tokens.replica_wait_ms' (" + s.source("tokens.replica_wait_ms") +
+                                              "): expected 0 to less than http.handle_timeout_ms, got " +
+                                              std::to_string(wait));
+  }
   const std::string fake = s.get_string("fake_clock");
   if (!fake.empty()) {
     auto clock = std::make_unique<storage::ManualClock>(*parse_utc_time(fake));
@@ -480,8 +549,16 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
     if (!env) return env.status();
     impl->host_env = std::move(env).value();
     impl->token_keys = impl->host_env->raw_table("token_keys");
+    impl->key_not_after = impl->host_env->table<std::int64_t>("token_key_not_after");
     impl->replica = impl->host_env->table<ReplicaUser>("users");
+    impl->token_generations = impl->host_env->table<std::uint64_t>("token_generations");
+    impl->revoked_tokens = impl->host_env->table<std::int64_t>("revoked_tokens");
+    impl->revoked_by_expiry = impl->host_env->raw_table("revoked_tokens_by_expiry");
+    impl->replica_wait = std::chrono::milliseconds(s.get_int("tokens.replica_wait_ms"));
     Impl* host = impl.get();
+    impl->replica_commits = std::make_unique<ReplicaCommits>([host] { host->notify_parked(); });
+    impl->host_env->add_observer(impl->replica_commits.get());
+    impl->parking_thread = std::thread([host] { host->parking_loop(); });
     if (Status status = impl->bus->add_consumer({"host", std::string(protocol::kUsersStream), impl->host_env.get(),
                                                  [host](storage::WriteTxn& txn, const protocol::Envelope& event) {
                                                    return host->apply_user_event(txn, event);
@@ -604,11 +681,11 @@ void Host::Impl::wait_idle(const std::string& owner, std::chrono::milliseconds t
   });
 }
 
-void Host::Impl::dispatch(Request request, Responder respond) {
+void Host::Impl::dispatch(Request request, Responder respond, bool may_park) {
   // The HTTP server ignores a second answer, so the fallback below is safe
   // even when the exception came after an answer.
   try {
-    route_request(std::move(request), respond);
+    route_request(std::move(request), respond, may_park);
   } catch (const std::exception& e) {
     spdlog::error("[host] a request failed: {}", e.what());
     respond(Response::problem(500, "internal", "the request could not be handled"));
@@ -618,9 +695,13 @@ void Host::Impl::dispatch(Request request, Responder respond) {
   }
 }
 
-void Host::Impl::route_request(Request request, Responder respond) {
+void Host::Impl::route_request(Request request, Responder respond, bool may_park) {
   const auto started = std::chrono::steady_clock::now();
-  request.request_id = request_prefix + "-" + std::to_string(++next_request);
+  // A request routed again after waiting keeps its id.
+  if (request.request_id.empty()) request.request_id = request_prefix + "-" + std::to_string(++next_request);
+  // A parked request is routed again from here, so it needs the answer
+  // path before the access log's wrapper below.
+  const Responder raw_respond = respond;
   const std::string method(plugin_api::to_string(request.method));
   const std::string path = request.path;
   const std::string request_id = request.request_id;
@@ -687,9 +768,10 @@ void Host::Impl::route_request(Request request, Responder respond) {
     ~Release() { host->end(owner); }
   } release_after_call{this, owner};
   if (request.header("authorization")) {
-    auto principal = authenticate(request);
-    if (!principal) return answer(Response::from_status(principal.status()), route, owner);
-    request.principal = std::move(principal).value();
+    TokenCheck check = authenticate(request);
+    if (check.wait_for_seq > 0 && may_park && park(request, raw_respond, check.wait_for_seq)) return;
+    if (!check.principal) return answer(Response::from_status(check.principal.status()), route, owner);
+    request.principal = std::move(check.principal).value();
   }
   if (!match.access.allows(request.principal)) {
     if (!request.principal) {
@@ -777,6 +859,15 @@ nlohmann::json Host::Impl::openapi() const {
 
 // [SECTION] tokens and the user replica ------------------------------------------
 
+namespace {
+
+std::int64_t real_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
 Status Host::Impl::apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event) {
   using namespace protocol;
   auto set_user = [&](const std::string& id, const std::function<void(ReplicaUser&)>& change) {
@@ -788,6 +879,11 @@ Status Host::Impl::apply_user_event(storage::WriteTxn& txn, const protocol::Enve
     auto key = decode_payload<SigningKeyAdded>(event);
     if (!key) return key.status();
     token_keys.put(txn.handle(), key->kid, std::string_view(key->public_key.data(), key->public_key.size()));
+  } else if (event.name == SigningKeyRetired::kName) {
+    auto retired = decode_payload<SigningKeyRetired>(event);
+    if (!retired) return retired.status();
+    const auto current = key_not_after.get(txn.handle(), retired->kid);
+    if (!current || retired->not_after < *current) key_not_after.put(txn.handle(), retired->kid, retired->not_after);
   } else if (event.name == UserCreated::kName) {
     auto user = decode_payload<UserCreated>(event);
     if (!user) return user.status();
@@ -804,20 +900,51 @@ Status Host::Impl::apply_user_event(storage::WriteTxn& txn, const protocol::Enve
     auto change = decode_payload<UserDeactivated>(event);
     if (!change) return change.status();
     set_user(change->user_id, [&](ReplicaUser& u) { u.active = false; });
+  } else if (event.name == TokensRevoked::kName) {
+    auto revoked = decode_payload<TokensRevoked>(event);
+    if (!revoked) return revoked.status();
+    // Generations only grow: a replayed or reordered lower one changes nothing.
+    if (revoked->generation > token_generations.get(txn.handle(), revoked->user_id).value_or(0)) {
+      token_generations.put(txn.handle(), revoked->user_id, revoked->generation);
+    }
+  } else if (event.name == TokenRevoked::kName) {
+    auto revoked = decode_payload<TokenRevoked>(event);
+    if (!revoked) return revoked.status();
+    revoked_tokens.put(txn.handle(), revoked->jti, revoked->expires_at);
+    revoked_by_expiry.put(txn.handle(),
+                          storage::key_u64(static_cast<std::uint64_t>(revoked->expires_at)) + revoked->jti, "");
+    forget_expired_revocations(txn);
   }
   return Status::ok();
 }
 
-protocol::Result<plugin_api::Principal> Host::Impl::authenticate(const Request& request) const {
+// A revoked token past its expiry is refused as expired anyway: its
+// revocation need not be kept. Real clock, as tokens' times are.
+void Host::Impl::forget_expired_revocations(storage::WriteTxn& txn) const {
+  const auto now = static_cast<std::uint64_t>(real_now_us());
+  std::vector<std::string> expired;
+  revoked_by_expiry.scan(txn.handle(), {}, [&](std::string_view key, std::string_view) {
+    if (storage::decode_key_u64(key) > now) return false;
+    expired.emplace_back(key);
+    return true;
+  });
+  for (const auto& key : expired) {
+    revoked_tokens.erase(txn.handle(), std::string_view(key).substr(8));
+    revoked_by_expiry.erase(txn.handle(), key);
+  }
+}
+
+TokenCheck Host::Impl::authenticate(const Request& request) const {
   try {
     return check_token(request);
   } catch (const std::exception& e) {
     spdlog::error("[host] checking a token failed: {}", e.what());
-    return Status(Code::kInternal, "the token could not be checked");
+    return {Status(Code::kInternal, "the token could not be checked")};
   }
 }
 
-protocol::Result<plugin_api::Principal> Host::Impl::check_token(const Request& request) const {
+TokenCheck Host::Impl::check_token(const Request& request) const {
+  const auto refuse = [](std::string why) { return TokenCheck{Status(Code::kUnauthenticated, std::move(why))}; };
   const auto authorization = request.header("authorization");
   // The scheme's name is case-insensitive (RFC 7235 section 2.1).
   const auto is_bearer = [](std::string_view value) {
@@ -829,11 +956,11 @@ protocol::Result<plugin_api::Principal> Host::Impl::check_token(const Request& r
     return true;
   };
   if (!authorization || !is_bearer(*authorization)) {
-    return Status(Code::kUnauthenticated, "the Authorization header must be 'Bearer <token>'");
+    return refuse("the Authorization header must be 'Bearer <token>'");
   }
   storage::ReadTxn txn = host_env->read();
-  const std::int64_t now =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::int64_t now_us = real_now_us();
+  const std::int64_t now = now_us / 1'000'000;
   const std::string token(authorization->substr(7));
   std::optional<plugin_api::jwt::Claims> cached;
   {
@@ -856,29 +983,138 @@ protocol::Result<plugin_api::Principal> Host::Impl::check_token(const Request& r
                      return std::string(*key);
                    },
                    now);
-  if (!claims) return claims.status();
+  if (!claims) return {claims.status()};
   if (!cached) {
     std::lock_guard lock(verified_mutex);
     if (verified.size() >= 100'000) verified.clear();  // a crude bound; verifying again is only slower
     verified.emplace(token, *claims);
   }
-  // Changes reach tokens already issued: the replica's role wins, and a
-  // deactivated user's tokens stop working. A user the replica has not seen
-  // yet is judged on the token's claims.
-  std::string role = claims->role;
-  if (auto user = replica.get(txn.handle(), claims->sub)) {
-    if (!user->active) return Status(Code::kUnauthenticated, "the user is deactivated");
-    role = user->role;
+  // What may have changed since the signature was checked, on every
+  // request, in this one snapshot: the key's retirement, the stream the
+  // token came from, the user, their revocations.
+  if (const auto not_after = key_not_after.get(txn.handle(), claims->kid); not_after && now_us >= *not_after) {
+    return refuse("the token's signing key " + claims->kid + " was retired");
   }
-  auto parsed = plugin_api::role_from_string(role);
-  if (!parsed) return Status(Code::kUnauthenticated, "the token carries an unknown role");
-  return plugin_api::Principal{claims->sub, *parsed};
+  // A token of another epoch of auth.users (an auth restored or replaced)
+  // speaks of users and generations this replica does not hold.
+  const auto checkpoint = host_env->checkpoint(txn, protocol::kUsersStream);
+  if (checkpoint && !checkpoint->epoch.empty() && checkpoint->epoch != claims->uep) {
+    return refuse("the token was issued by another auth.users (epoch " + claims->uep +
+                  ") than this host follows; log in again");
+  }
+  const auto user = replica.get(txn.handle(), claims->sub);
+  if (!user) {
+    // Never trusted on its own claims: once the replica has applied the
+    // stream up to where it stood at the log-in, an unknown user is no
+    // user; before that, the caller waits for the replica.
+    const std::uint64_t applied = checkpoint ? checkpoint->applied_seq : 0;
+    if (applied >= claims->useq) return refuse("the token's user is unknown");
+    return {Status(Code::kUnavailable, "this host has not learnt of the token's user yet (auth.users applied up to " +
+                                           std::to_string(applied) + " of " + std::to_string(claims->useq) +
+                                           "); retry shortly"),
+            claims->useq};
+  }
+  if (!user->active) return refuse("the user is deactivated");
+  if (claims->gen < token_generations.get(txn.handle(), claims->sub).value_or(0)) {
+    return refuse("the token was revoked (a password change, a deactivation or an admin revoked it); log in again");
+  }
+  if (revoked_tokens.get(txn.handle(), claims->jti)) return refuse("the token was revoked by a log-out");
+  // A role change reaches tokens already issued: the replica's role wins.
+  auto parsed = plugin_api::role_from_string(user->role);
+  if (!parsed) return refuse("the user has an unknown role");
+  return {plugin_api::Principal{claims->sub, *parsed, claims->jti, claims->exp}};
+}
+
+bool Host::Impl::park(const Request& request, const Responder& respond, std::uint64_t seq) {
+  if (replica_wait.count() == 0) return false;
+  {
+    std::lock_guard lock(parking_mutex);
+    if (parking_stop || parked.size() >= kMaxParkedRequests) return false;
+    parked.push_back({request, respond, seq, std::chrono::steady_clock::now() + replica_wait});
+    ++parking_events;
+    metrics.set("ates_tokens_parked_requests", {}, static_cast<double>(parked.size()), kParkedHelp);
+  }
+  parking_cv.notify_all();
+  return true;
+}
+
+void Host::Impl::notify_parked() {
+  {
+    std::lock_guard lock(parking_mutex);
+    ++parking_events;
+  }
+  parking_cv.notify_all();
+}
+
+std::uint64_t Host::Impl::replica_applied_seq() const {
+  try {
+    storage::ReadTxn txn = host_env->read();
+    const auto checkpoint = host_env->checkpoint(txn, protocol::kUsersStream);
+    return checkpoint ? checkpoint->applied_seq : 0;
+  } catch (const std::exception& e) {
+    spdlog::error("[host] reading the replica's position failed: {}", e.what());
+    return 0;  // the parked requests get their 503 at their deadline
+  }
+}
+
+// Routes a parked request again once the replica has applied its
+// sequence, its wait is over, or the host stops; routed again, it does
+// not wait twice (503 if the replica is still behind). No wake-up is
+// lost: every commit and every park bumps parking_events, and the loop
+// reads the replica's position only after taking note of the count.
+void Host::Impl::parking_loop() {
+  std::uint64_t seen = 0;
+  for (;;) {
+    {
+      std::unique_lock lock(parking_mutex);
+      const auto changed = [&] { return parking_stop || parking_events != seen; };
+      if (parked.empty()) {
+        parking_cv.wait(lock, changed);
+      } else {
+        auto deadline = parked.front().deadline;
+        for (const auto& p : parked) deadline = std::min(deadline, p.deadline);
+        parking_cv.wait_until(lock, deadline, changed);
+      }
+      seen = parking_events;
+      if (parking_stop && parked.empty()) return;
+    }
+    const std::uint64_t applied = replica_applied_seq();
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<ParkedRequest> ready;
+    {
+      std::lock_guard lock(parking_mutex);
+      for (auto it = parked.begin(); it != parked.end();) {
+        if (parking_stop || it->seq <= applied || it->deadline <= now) {
+          ready.push_back(std::move(*it));
+          it = parked.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (!ready.empty()) {
+        metrics.set("ates_tokens_parked_requests", {}, static_cast<double>(parked.size()), kParkedHelp);
+      }
+    }
+    for (auto& p : ready) dispatch(std::move(p.request), std::move(p.respond), /*may_park=*/false);
+  }
+}
+
+void Host::Impl::stop_parking() {
+  {
+    std::lock_guard lock(parking_mutex);
+    parking_stop = true;
+  }
+  parking_cv.notify_all();
+  if (parking_thread.joinable()) parking_thread.join();
 }
 
 nlohmann::json Host::Impl::jwks() const {
   nlohmann::json keys = nlohmann::json::array();
   storage::ReadTxn txn = host_env->read();
+  const std::int64_t now_us = real_now_us();
   token_keys.scan(txn.handle(), {}, [&](std::string_view kid, std::string_view key) {
+    // A retired key past its overlap verifies nothing: not listed.
+    if (const auto not_after = key_not_after.get(txn.handle(), kid); not_after && now_us >= *not_after) return true;
     keys.push_back({{"kty", "OKP"}, {"crv", "Ed25519"}, {"kid", std::string(kid)}, {"use", "sig"}, {"alg", "EdDSA"},
                     {"x", plugin_api::jwt::base64url(key)}});
     return true;
@@ -1060,6 +1296,7 @@ void Host::Impl::shutdown() {
   shut_down = true;
   spdlog::info("shutting down: draining requests");
   stopping = true;
+  stop_parking();  // parked requests are answered 503 (shutting down)
   wait_idle("", std::chrono::seconds(10));
   if (http) http->stop();
   threads_stop = true;
@@ -1069,6 +1306,7 @@ void Host::Impl::shutdown() {
     std::lock_guard lock(slots_mutex);
     for (auto it = slots.rbegin(); it != slots.rend(); ++it) stop_slot(**it);
     bus.reset();  // it observes the environments: gone before they close
+    if (host_env && replica_commits) host_env->remove_observer(replica_commits.get());
     host_env.reset();
     for (auto it = slots.rbegin(); it != slots.rend(); ++it) {
       Slot& slot = **it;

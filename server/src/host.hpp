@@ -7,6 +7,12 @@
 // stop accepting, drain in-flight requests, stop plugins in reverse order,
 // close storage, release the lock.
 //
+// Tokens: the host verifies every bearer token itself against its replica
+// of auth.users in <data>/host/ (keys, users, revocations). A request
+// whose token names a user the replica has not learnt of yet is parked,
+// holding no HTTP thread, until the replica catches up or
+// tokens.replica_wait_ms passes; one thread of the host routes it again.
+//
 // Thread-safety: reload(), status_json() and the HTTP dispatch may run
 // concurrently; start() and shutdown() are called by main only.
 #pragma once

@@ -163,32 +163,38 @@ int list_dead_letters(const std::string& data) {
   return 0;
 }
 
-// `ates user add`: through the running server's control socket, or, when
-// none runs, by starting the auth plugin alone in this process.
-int add_user(const std::string& data, nlohmann::json args) {
-  std::string password;
-  std::getline(std::cin, password);
-  if (!password.empty() && password.back() == '\r') password.pop_back();
-  args["password"] = password;
+// A command of the auth plugin (`ates user add`, `ates signing-key
+// rotate`): through the running server's control socket, or, when none
+// runs, by starting the auth plugin alone in this process.
+int auth_command(const std::string& what, const std::string& data, const std::string& name,
+                 const nlohmann::json& args) {
   if (storage::DataDirLock::is_held(data)) {
-    return control(data, {{"command", "plugin"}, {"plugin", "auth"}, {"name", "user-add"}, {"args", args}});
+    return control(data, {{"command", "plugin"}, {"plugin", "auth"}, {"name", name}, {"args", args}});
   }
   server::ConfigSources sources;
   sources.environment = ates_environment();
   sources.flags = {{"data", data}, {"plugins", "auth"}, {"http.listen", "127.0.0.1:0"}};
   auto host = server::Host::start(sources, std::filesystem::read_symlink("/proc/self/exe"));
   if (!host) {
-    std::cerr << "ates user add: " << host.status().message() << "\n";
+    std::cerr << "ates " << what << ": " << host.status().message() << "\n";
     return 1;
   }
-  const auto result = (*host)->run_command("auth", "user-add", args);
+  const auto result = (*host)->run_command("auth", name, args);
   (*host)->shutdown();
   if (!result) {
-    std::cerr << "ates user add: " << result.status().message() << "\n";
+    std::cerr << "ates " << what << ": " << result.status().message() << "\n";
     return 1;
   }
   std::cout << nlohmann::json{{"ok", true}, {"result", *result}}.dump(2) << "\n";
   return 0;
+}
+
+int add_user(const std::string& data, nlohmann::json args) {
+  std::string password;
+  std::getline(std::cin, password);
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  args["password"] = password;
+  return auth_command("user add", data, "user-add", args);
 }
 
 }  // namespace
@@ -261,6 +267,23 @@ int main(int argc, char** argv) {
     nlohmann::json args = {{"username", username}, {"role", role}};
     if (!email.empty()) args["email"] = email;
     exit_code = add_user(user_data, args);
+  });
+
+  // signing keys (not `keys`: those are the bus's CurveZMQ keys)
+  CLI::App* signing_key = app.add_subcommand("signing-key", "the keys that sign tokens");
+  signing_key->require_subcommand(1);
+  std::string rotate_data = "./ates-data";
+  std::int64_t overlap_s = 0;
+  CLI::App* rotate_cmd = signing_key->add_subcommand(
+      "rotate", "sign new tokens with a new key; the old one verifies during the overlap, then retires");
+  rotate_cmd->add_option("--data", rotate_data, "the data directory");
+  rotate_cmd->add_option("--overlap-s", overlap_s,
+                         "seconds the old key still verifies (default auth.signing_key_overlap_s; 0: retire it now)")
+      ->check(CLI::NonNegativeNumber);
+  rotate_cmd->callback([&] {
+    nlohmann::json args = nlohmann::json::object();
+    if (rotate_cmd->count("--overlap-s") > 0) args["overlap_s"] = overlap_s;
+    exit_code = auth_command("signing-key rotate", rotate_data, "signing-key-rotate", args);
   });
 
   // dead letters

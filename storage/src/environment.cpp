@@ -662,6 +662,37 @@ std::optional<StreamHead> Environment::head(std::string_view stream) const {
   return StreamHead{it->first, it->second.epoch, it->second.first_seq, it->second.head_seq, impl_->watermark};
 }
 
+std::optional<StreamHead> Environment::head(const ReadTxn& txn, std::string_view stream) const {
+  MDB_dbi dbi = 0;
+  {
+    std::lock_guard lock(impl_->state_mutex);
+    const auto it = impl_->committed.find(stream);
+    if (it == impl_->committed.end()) return std::nullopt;
+    dbi = it->second.dbi;
+  }
+  const auto record = impl_->streams_table.get(txn.handle(), stream);
+  if (!record) return std::nullopt;
+  StreamHead head{std::string(stream), record->epoch, 0, 0, 0};
+  if (auto floor = impl_->meta.get(txn.handle(), kFloorKey)) {
+    head.watermark = static_cast<std::int64_t>(decode_key_u64(*floor));
+  }
+  RawTable(dbi).scan(txn.handle(), {}, [&](std::string_view key, std::string_view) {
+    head.first_seq = decode_key_u64(key);
+    return false;
+  });
+  MDB_cursor* cursor = nullptr;
+  check_lmdb(mdb_cursor_open(txn.handle(), dbi, &cursor), "mdb_cursor_open");
+  MDB_val key{}, value{};
+  const int rc = mdb_cursor_get(cursor, &key, &value, MDB_LAST);
+  mdb_cursor_close(cursor);
+  if (rc == 0) {
+    head.head_seq = decode_key_u64({static_cast<const char*>(key.mv_data), key.mv_size});
+  } else if (rc != MDB_NOTFOUND) {
+    check_lmdb(rc, "mdb_cursor_get");
+  }
+  return head;
+}
+
 std::vector<std::string> Environment::read_outbox(const ReadTxn& txn, std::string_view stream,
                                                   std::uint64_t from_seq, std::size_t max) const {
   MDB_dbi dbi = 0;

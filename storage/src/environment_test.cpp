@@ -304,6 +304,33 @@ BOOST_AUTO_TEST_CASE(retention_is_off_by_default) {
   BOOST_TEST(test::read_all(*env).size() == 3u);
 }
 
+BOOST_AUTO_TEST_CASE(a_snapshot_sees_the_head_it_holds) {
+  TempDir dir;
+  ManualClock clock(1'000'000);
+  SeededRandom random(10);
+  auto env = test::open_tracker(dir.path(), &clock, &random);
+  RawTable tasks = env->raw_table("tasks");
+  {
+    ReadTxn empty = env->read();
+    const auto head = env->head(empty, test::kStream);
+    BOOST_TEST_REQUIRE(head.has_value());
+    BOOST_TEST(head->head_seq == 0u);
+    BOOST_TEST(head->epoch == env->head(test::kStream)->epoch);
+  }
+  for (std::uint64_t n = 1; n <= 2; ++n) BOOST_TEST_REQUIRE(env->run(test::create_task(tasks, n)).is_ok());
+  ReadTxn before = env->read();
+  BOOST_TEST_REQUIRE(env->run(test::create_task(tasks, 3)).is_ok());
+  // The older snapshot keeps its head; a new one sees the commit.
+  const auto old_head = env->head(before, test::kStream);
+  BOOST_TEST_REQUIRE(old_head.has_value());
+  BOOST_TEST(old_head->head_seq == 2u);
+  BOOST_TEST(old_head->first_seq == 1u);
+  BOOST_TEST(old_head->epoch == env->head(test::kStream)->epoch);
+  ReadTxn after = env->read();
+  BOOST_TEST(env->head(after, test::kStream)->head_seq == 3u);
+  BOOST_TEST(!env->head(after, "no.such.stream").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(closing_drains_submitted_units) {
   TempDir dir;
   SystemClock clock;

@@ -10,7 +10,10 @@
 //   node worker.test.mjs --ates <path to ates> --artifacts <dir>
 //
 // Then a newcomer registers through the UI (a refused username first) and
-// is logged in as a worker.
+// is logged in as a worker; they change their password in Profile, which
+// revokes every token they hold: a token from before is refused, and the
+// UI, logged in again with the new password, goes on (a task created
+// through it).
 //
 // Before logging out the worker changes their email in Profile (a wrong
 // current password refused first).
@@ -181,6 +184,31 @@ async function registerScenario(browser, baseUrl, artifacts) {
     assert.equal(find(await widgets(page), 'ates', 'text', 'Role').value, 'worker');
     await waitForWidget(page, 'the newcomer\'s balance', 'My account', 'text', 'Balance', (w) => w.value === '$0.00');
     log('register: newpopug registered and logged in as a worker');
+
+    // A new password revokes the session's token too: the UI logs in again
+    // with the new one and goes on.
+    const before = await api(baseUrl, 'POST', '/api/v1/auth/login',
+                             { body: { username: 'newpopug', password: 'correct-horse' } });
+    assert.equal(before.status, 200, `a token from before the change: ${before.text}`);
+    await click(page, find(await widgets(page), 'ates', 'button', 'Profile'));
+    await waitForWindow(page, 'Profile');
+    await typeInto(page, 'Profile', 'New password (optional)', 'a-new-horse-42', '*'.repeat(14));
+    await typeInto(page, 'Profile', 'Current password', 'correct-horse', '*'.repeat(13));
+    await click(page, find(await widgets(page), 'Profile', 'button', 'Save'));
+    await waitForWidget(page, 'the new password to be saved', 'Profile', 'text', 'Profile result',
+                        (w) => w.value === 'Saved your email and your new password.');
+    await waitFor('the token from before the change to be refused', async (note) => {
+      const me = await api(baseUrl, 'GET', '/api/v1/auth/me', { token: before.json.token });
+      note(me.status);
+      return me.status === 401;
+    });
+    await click(page, find(await widgets(page), 'Profile', 'button', 'Close'));
+    await waitFor('the Profile window to close', async () => !find(await widgets(page), 'Profile', 'window', 'Profile'));
+    await typeInto(page, 'Create task', 'Title', 'After the new password');
+    await click(page, find(await widgets(page), 'Create task', 'button', 'Create task'));
+    await waitForWidget(page, 'a task created with the new session', 'Create task', 'text', 'Create result');
+    assert.equal(find(await widgets(page), 'ates', 'text', 'Signed in as').value, 'newpopug');
+    log('register: newpopug changed their password; the old token is refused, the UI goes on');
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
   } catch (error) {
     await page.screenshot({ path: screenshot.replace(/\.png$/, '-failure.png') }).catch(() => {});

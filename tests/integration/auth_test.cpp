@@ -1,12 +1,22 @@
 // The auth plugin in a real host: routes × roles, tokens verified by the
 // host from the auth.users stream, every way a token can be bad, changes
 // reaching tokens already issued, throttling, and the events admin routes
-// of the host that need an admin's token.
+// of the host that need an admin's token. Then the token lifecycle: log-out,
+// revocation by a password change, a deactivation or an admin, signing-key
+// rotation with its overlap, a user the host has not seen yet (wait, 503,
+// then 200; 401 once the replica has passed the token), another epoch of
+// auth.users (401), and the other replicas of auth.users taking the new
+// events without a dead letter.
 #include <sodium.h>
+
+#include <future>
 
 #include <boost/test/unit_test.hpp>
 
+#include "ates/bus/bus.hpp"
 #include "ates/plugin_api/jwt.hpp"
+#include "ates/protocol/uuid.hpp"
+#include "ates/storage/environment.hpp"
 #include "ates/testing/temp_dir.hpp"
 #include "ates/testing/test_host.hpp"
 #include "ates/testing/wait.hpp"
@@ -23,8 +33,9 @@ using testing::bearer;
 
 // auth alone, with one user per role ("the-<role>"), ids and tokens by role.
 struct AuthHost : testing::PluginsHost {
-  explicit AuthHost(std::map<std::string, std::string> environment = {})
-      : PluginsHost(kPlugins, "auth", std::move(environment)) {
+  explicit AuthHost(std::map<std::string, std::string> environment = {},
+                    std::map<std::string, std::string> flags = {}, const std::string& plugins = "auth")
+      : PluginsHost(kPlugins, plugins, std::move(environment), std::move(flags)) {
     for (const std::string role : {"admin", "manager", "accountant", "worker"})
       add("the-" + role, role, role);
     // Tokens work once the host has the signing key from the stream.
@@ -260,6 +271,308 @@ BOOST_AUTO_TEST_CASE(events_admin_routes_need_an_admin) {
     check_problem(h.get("/api/v1/events/streams", role), 403, "may not");
     check_problem(h.get("/api/v1/events/dead-letters", role), 403, "may not");
   }
+}
+
+// ---- the token lifecycle ---------------------------------------------------------
+
+// A token's claims, read without verifying (the test made it).
+nlohmann::json claims_of(const std::string& token) {
+  const auto first = token.find('.');
+  const auto second = token.find('.', first + 1);
+  return nlohmann::json::parse(*plugin_api::jwt::from_base64url(token.substr(first + 1, second - first - 1)));
+}
+
+std::string kid_of(const std::string& token) {
+  return nlohmann::json::parse(*plugin_api::jwt::from_base64url(token.substr(0, token.find('.'))))["kid"];
+}
+
+std::vector<std::string> jwks_kids(const HttpClient& client) {
+  std::vector<std::string> kids;
+  const auto jwks = client.get("/.well-known/jwks.json").json();
+  for (const auto& key : jwks["keys"]) kids.push_back(key["kid"]);
+  return kids;
+}
+
+// Waits until `token` is refused on GET /me, then checks the refusal.
+void expect_refused(const AuthHost& h, const std::string& token, const std::string& detail_part) {
+  BOOST_TEST(testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(token)).status == 401; }),
+             "still accepted: " << detail_part);
+  check_problem(h.client->get("/api/v1/auth/me", bearer(token)), 401, detail_part);
+}
+
+// The signing key auth keeps in its storage, read while the host is down:
+// {kid, secret key}. Only to sign tokens auth would never sign.
+std::pair<std::string, std::string> auth_signing_key(const std::filesystem::path& data) {
+  auto env = storage::Environment::open({.dir = data / "auth", .producer = "auth", .read_only = true});
+  BOOST_TEST_REQUIRE(env.has_value(), env.status().to_string());
+  std::pair<std::string, std::string> found;
+  const storage::RawTable keys = (*env)->raw_table("signing_keys");  // before the snapshot, to be seen in it
+  storage::ReadTxn txn = (*env)->read();
+  keys.scan(txn.handle(), {}, [&](std::string_view, std::string_view bytes) {
+    const auto key = msgpack::unpack(bytes.data(), bytes.size()).get().as<std::tuple<std::string, std::string, std::string>>();
+    found = {std::get<0>(key), std::get<2>(key)};
+    return true;
+  });
+  BOOST_TEST_REQUIRE(!found.first.empty());
+  return found;
+}
+
+BOOST_AUTO_TEST_CASE(tokens_carry_an_id_the_generation_and_where_auth_users_stood) {
+  AuthHost h;
+  const auto claims = claims_of(h.tokens["worker"]);
+  BOOST_TEST(claims["jti"].get<std::string>().size() == 22u);  // 128 random bits
+  BOOST_TEST(claims["gen"] == 0);
+  BOOST_TEST(protocol::is_uuid(claims["uep"].get<std::string>()));
+  // A key and four users were in the stream when the worker logged in.
+  BOOST_TEST(claims["useq"].get<std::uint64_t>() >= 5u);
+  BOOST_TEST(claims_of(h.login("the-worker", "password-the-worker"))["jti"] != claims["jti"]);
+}
+
+BOOST_AUTO_TEST_CASE(a_log_out_revokes_the_token_it_is_called_with_and_no_other) {
+  AuthHost h;
+  const std::string other = h.login("the-worker", "password-the-worker");
+  const auto out = h.send("POST", "/api/v1/auth/logout", nlohmann::json::object(), "worker");
+  BOOST_TEST_REQUIRE(out.status == 200, out.body);
+  BOOST_TEST(out.json()["revoked"]["jti"] == claims_of(h.tokens["worker"])["jti"]);
+  expect_refused(h, h.tokens["worker"], "revoked by a log-out");
+  // Its other session goes on; the revoked token cannot log out again.
+  BOOST_TEST(h.client->get("/api/v1/auth/me", bearer(other)).status == 200);
+  check_problem(h.send("POST", "/api/v1/auth/logout", nlohmann::json::object(), "worker"), 401, "log-out");
+  check_problem(h.client->post("/api/v1/auth/logout", "{}"), 401, "bearer token is required");
+}
+
+BOOST_AUTO_TEST_CASE(a_password_change_revokes_every_earlier_token_and_not_the_next) {
+  AuthHost h;
+  const std::string other = h.login("the-worker", "password-the-worker");
+  const auto changed = h.send("PATCH", "/api/v1/auth/users/me",
+                              {{"current_password", "password-the-worker"}, {"password", "a-new-password"}}, "worker");
+  BOOST_TEST_REQUIRE(changed.status == 200, changed.body);
+  // Logged in again at once, most likely in the same second as the change:
+  // the generation, not the time, tells it from the revoked ones.
+  const std::string fresh = h.login("the-worker", "a-new-password");
+  BOOST_TEST(claims_of(fresh)["gen"] == 1);
+  expect_refused(h, h.tokens["worker"], "was revoked");
+  expect_refused(h, other, "was revoked");
+  BOOST_TEST(h.client->get("/api/v1/auth/me", bearer(fresh)).status == 200);
+  // Other users are untouched.
+  BOOST_TEST(h.get("/api/v1/auth/me", "manager").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_deactivation_revokes_tokens_for_good_even_after_reactivation) {
+  AuthHost h;
+  const std::string id = h.user_ids["worker"];
+  BOOST_TEST_REQUIRE(h.send("PATCH", "/api/v1/auth/users/" + id, {{"active", false}}, "admin").status == 200);
+  expect_refused(h, h.tokens["worker"], "deactivated");
+  BOOST_TEST_REQUIRE(h.send("PATCH", "/api/v1/auth/users/" + id, {{"active", true}}, "admin").status == 200);
+  // Active again, but the tokens from before stay revoked; a new log-in works.
+  const std::string fresh = h.login("the-worker", "password-the-worker");
+  BOOST_TEST(testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(fresh)).status == 200; }));
+  check_problem(h.get("/api/v1/auth/me", "worker"), 401, "was revoked");
+}
+
+BOOST_AUTO_TEST_CASE(an_admin_revokes_every_token_of_a_user) {
+  AuthHost h;
+  const std::string id = h.user_ids["manager"];
+  const std::string other = h.login("the-manager", "password-the-manager");
+  for (const std::string role : {"manager", "accountant", "worker"}) {
+    check_problem(h.send("POST", "/api/v1/auth/users/" + id + "/revoke-tokens", nlohmann::json::object(), role), 403,
+                  "may not POST");
+  }
+  check_problem(h.send("POST", "/api/v1/auth/users/00000000-0000-4000-8000-000000000000/revoke-tokens",
+                       nlohmann::json::object(), "admin"),
+                404, "no user");
+  const auto revoked = h.send("POST", "/api/v1/auth/users/" + id + "/revoke-tokens", nlohmann::json::object(), "admin");
+  BOOST_TEST_REQUIRE(revoked.status == 200, revoked.body);
+  BOOST_TEST(revoked.json()["generation"] == 1);
+  expect_refused(h, h.tokens["manager"], "was revoked");
+  expect_refused(h, other, "was revoked");
+  BOOST_TEST(h.get("/api/v1/auth/me", "admin").status == 200);
+  const std::string fresh = h.login("the-manager", "password-the-manager");
+  BOOST_TEST(h.client->get("/api/v1/auth/me", bearer(fresh)).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_rotation_signs_with_the_new_key_while_the_old_one_verifies_during_its_overlap) {
+  AuthHost h;  // the overlap by default: the token lifetime, 12 h
+  const std::string old_kid = kid_of(h.tokens["worker"]);
+  check_problem(h.send("POST", "/api/v1/auth/signing-keys/rotate", nlohmann::json::object(), "manager"), 403,
+                "may not POST");
+  check_problem(h.send("POST", "/api/v1/auth/signing-keys/rotate", {{"overlap_s", -1}}, "admin"), 400, "overlap_s");
+  const auto rotated = h.send("POST", "/api/v1/auth/signing-keys/rotate", nlohmann::json::object(), "admin");
+  BOOST_TEST_REQUIRE(rotated.status == 200, rotated.body);
+  const std::string new_kid = rotated.json()["kid"];
+  BOOST_TEST(new_kid != old_kid);
+  BOOST_TEST(rotated.json()["retired"]["kid"] == old_kid);
+  const std::string fresh = h.login("the-worker", "password-the-worker");
+  BOOST_TEST(kid_of(fresh) == new_kid);
+  // Both verify, and both are listed, once the host has the new key.
+  BOOST_TEST(testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(fresh)).status == 200; }));
+  BOOST_TEST(h.get("/api/v1/auth/me", "worker").status == 200);
+  BOOST_TEST(((jwks_kids(*h.client) == std::vector<std::string>{old_kid, new_kid}) ||
+              (jwks_kids(*h.client) == std::vector<std::string>{new_kid, old_kid})));
+  // A rotation with no overlap retires the key it replaces at once: the
+  // second key goes, the first keeps its own overlap.
+  const auto again = h.send("POST", "/api/v1/auth/signing-keys/rotate", {{"overlap_s", 0}}, "admin");
+  BOOST_TEST_REQUIRE(again.status == 200, again.body);
+  const std::string third = h.login("the-worker", "password-the-worker");
+  expect_refused(h, fresh, "signing key " + new_kid + " was retired");
+  BOOST_TEST(testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(third)).status == 200; }));
+  BOOST_TEST(h.get("/api/v1/auth/me", "worker").status == 200);
+  const auto kids = jwks_kids(*h.client);
+  BOOST_TEST(kids.size() == 2u);
+  BOOST_TEST((std::find(kids.begin(), kids.end(), new_kid) == kids.end()));
+}
+
+BOOST_AUTO_TEST_CASE(after_the_overlap_the_old_key_neither_verifies_nor_is_listed) {
+  AuthHost h(std::map<std::string, std::string>{{"ATES_AUTH_SIGNING_KEY_OVERLAP_S", "1"}});
+  const std::string old_kid = kid_of(h.tokens["worker"]);
+  // Through the command `ates signing-key rotate` sends.
+  const auto rotated = h.host->run_command("auth", "signing-key-rotate", nlohmann::json::object());
+  BOOST_TEST_REQUIRE(rotated.has_value(), rotated.status().to_string());
+  const std::string new_kid = (*rotated)["kid"];
+  const std::string fresh = h.login("the-worker", "password-the-worker");
+  // Tokens use the real clock, which no test may fake: wait for it.
+  expect_refused(h, h.tokens["worker"], "signing key " + old_kid + " was retired");
+  BOOST_TEST((jwks_kids(*h.client) == std::vector<std::string>{new_kid}));
+  BOOST_TEST(h.client->get("/api/v1/auth/me", bearer(fresh)).status == 200);
+  const auto bad = h.host->run_command("auth", "signing-key-rotate", {{"overlap_s", "soon"}});
+  BOOST_TEST(!bad.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_user_the_host_has_not_seen_waits_for_the_replica_503_then_200) {
+  // auth.users held back as a partition would: auth signs a token for a
+  // new user the host's replica cannot learn of yet.
+  AuthHost h({{"ATES_TOKENS_REPLICA_WAIT_MS", "300"}}, {{"fake_clock", "2026-03-03T09:00:00Z"}});
+  auto hold = [&](bool held) {
+    const auto r = h.send("POST", "/api/v1/dev/hold", {{"stream", "auth.users"}, {"held", held}}, "admin");
+    BOOST_TEST_REQUIRE(r.status == 200, r.body);
+  };
+  hold(true);
+  h.add("newcomer", "worker");
+  const std::string token = h.tokens["newcomer"];
+  const auto started = std::chrono::steady_clock::now();
+  const auto waiting = h.client->get("/api/v1/auth/me", bearer(token));
+  check_problem(waiting, 503, "has not learnt of the token's user yet");
+  BOOST_TEST(waiting.header("retry-after") == "1");
+  BOOST_TEST((std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(300)));
+  // Not trusted on its claims meanwhile, whatever the route; others go on.
+  check_problem(h.client->get("/api/v1/auth/users", bearer(token)), 503, "has not learnt");
+  BOOST_TEST(h.get("/api/v1/auth/me", "worker").status == 200);
+  // A request waiting when the stream is released gets its answer.
+  auto during = std::async(std::launch::async, [&] { return h.client->get("/api/v1/auth/me", bearer(token)); });
+  hold(false);
+  const auto released = during.get();
+  BOOST_TEST((released.status == 200 || released.status == 503), released.body);
+  BOOST_TEST(testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(token)).status == 200; }));
+  BOOST_TEST(h.client->get("/api/v1/auth/me", bearer(token)).json()["user"]["username"] == "newcomer");
+}
+
+BOOST_AUTO_TEST_CASE(a_waiting_request_is_answered_as_soon_as_the_replica_catches_up) {
+  AuthHost h({{"ATES_TOKENS_REPLICA_WAIT_MS", "20000"}}, {{"fake_clock", "2026-03-03T09:00:00Z"}});
+  BOOST_TEST_REQUIRE(
+      h.send("POST", "/api/v1/dev/hold", {{"stream", "auth.users"}, {"held", true}}, "admin").status == 200);
+  h.add("newcomer", "worker");
+  std::vector<std::future<testing::HttpResponse>> waiting;
+  for (int i = 0; i < 3; ++i) {
+    waiting.push_back(std::async(std::launch::async,
+                                 [&] { return h.client->get("/api/v1/auth/me", bearer(h.tokens["newcomer"])); }));
+  }
+  BOOST_TEST_REQUIRE(testing::wait_until([&] {
+    return h.client->get("/metrics").body.find("\nates_tokens_parked_requests 3\n") != std::string::npos;
+  }));
+  // Three wait, more than the two HTTP threads of this host: they hold
+  // none of them, so others are answered meanwhile.
+  for (int i = 0; i < 5; ++i) BOOST_TEST(h.get("/api/v1/auth/me", "admin").status == 200);
+  for (auto& w : waiting) BOOST_TEST((w.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout));
+  const auto started = std::chrono::steady_clock::now();
+  BOOST_TEST_REQUIRE(
+      h.send("POST", "/api/v1/dev/hold", {{"stream", "auth.users"}, {"held", false}}, "admin").status == 200);
+  for (auto& w : waiting) {
+    const auto answer = w.get();
+    BOOST_TEST(answer.status == 200, answer.body);
+  }
+  // Answered as the replica moved, long before their 20 s were over.
+  BOOST_TEST((std::chrono::steady_clock::now() - started < std::chrono::seconds(10)));
+}
+
+BOOST_AUTO_TEST_CASE(a_user_still_unknown_once_the_replica_passed_the_token_is_refused) {
+  AuthHost h(std::map<std::string, std::string>{{"ATES_TOKENS_REPLICA_WAIT_MS", "200"}});
+  const auto real = claims_of(h.tokens["worker"]);
+  std::pair<std::string, std::string> key;
+  h.restart([&] { key = auth_signing_key(h.dir / "data"); });
+  BOOST_TEST_REQUIRE(testing::wait_until([&] { return h.get("/api/v1/auth/me", "admin").status == 200; }));
+  const auto forge = [&](const std::string& sub, const std::string& uep, std::uint64_t useq) {
+    return plugin_api::jwt::sign({.sub = sub, .role = "admin", .iat = std::time(nullptr),
+                                  .exp = std::time(nullptr) + 600, .kid = key.first, .jti = "forged",
+                                  .gen = 0, .uep = uep, .useq = useq},
+                                 key.second);
+  };
+  const std::string stranger = "00000000-0000-4000-8000-00000000beef";
+  // Once the replica is past where auth.users stood, an unknown sub is no
+  // user at all, whatever role the token claims.
+  check_problem(h.client->get("/api/v1/auth/users", bearer(forge(stranger, real["uep"].get<std::string>(), real["useq"].get<std::uint64_t>()))), 401,
+                "the token's user is unknown");
+  // A sequence the replica never reaches: 503 after the wait, not a 200.
+  check_problem(h.client->get("/api/v1/auth/users", bearer(forge(stranger, real["uep"].get<std::string>(), 1'000'000))), 503,
+                "has not learnt");
+  // Another epoch of auth.users, for a user the replica knows.
+  check_problem(h.client->get("/api/v1/auth/me",
+                              bearer(forge(h.user_ids["admin"], "7d444840-9dc0-41e5-8a1c-5b0d8e5a1f00", 1))),
+                401, "another auth.users");
+}
+
+BOOST_AUTO_TEST_CASE(tokens_of_another_epoch_of_auth_users_are_401_never_503) {
+  AuthHost h;
+  const std::string old_token = h.tokens["worker"];
+  // auth's data replaced (a new epoch of auth.users): the host's consumer
+  // halts, and tokens of the new auth are refused, not left waiting.
+  h.restart([&] { std::filesystem::remove_all(h.dir / "data" / "auth"); });
+  h.add("newcomer", "worker");
+  check_problem(h.client->get("/api/v1/auth/me", bearer(h.tokens["newcomer"])), 401, "unknown");
+  // The operator lets the host adopt the new epoch (ates events
+  // reset-consumer): tokens of the old one are refused from then on, even
+  // for the users and the key the replica still holds.
+  h.restart([&] {
+    auto env = storage::Environment::open({.dir = h.dir / "data" / "host", .producer = "host"});
+    BOOST_TEST_REQUIRE(env.has_value(), env.status().to_string());
+    BOOST_TEST_REQUIRE(bus::reset_consumer(**env, "auth.users", 0).is_ok());
+  });
+  BOOST_TEST(testing::wait_until(
+      [&] { return h.client->get("/api/v1/auth/me", bearer(h.tokens["newcomer"])).status == 200; }));
+  check_problem(h.client->get("/api/v1/auth/me", bearer(old_token)), 401, "another auth.users");
+}
+
+BOOST_AUTO_TEST_CASE(the_other_replicas_of_auth_users_take_the_new_events_without_a_dead_letter) {
+  AuthHost h({}, {}, "auth,tracker,accounting,analytics");
+  BOOST_TEST(h.send("POST", "/api/v1/auth/logout", nlohmann::json::object(), "worker").status == 200);
+  BOOST_TEST(h.send("PATCH", "/api/v1/auth/users/me",
+                    {{"current_password", "password-the-accountant"}, {"password", "a-new-password"}}, "accountant")
+                 .status == 200);
+  BOOST_TEST(h.send("PATCH", "/api/v1/auth/users/" + h.user_ids["manager"], {{"active", false}}, "admin").status == 200);
+  BOOST_TEST(h.send("POST", "/api/v1/auth/users/" + h.user_ids["worker"] + "/revoke-tokens", nlohmann::json::object(),
+                    "admin")
+                 .status == 200);
+  BOOST_TEST(h.send("POST", "/api/v1/auth/signing-keys/rotate", {{"overlap_s", 0}}, "admin").status == 200);
+  const std::string admin = h.login("the-admin", "password-the-admin");
+  // Every consumer of auth.users reaches the head, running, and nothing
+  // was dead-lettered.
+  std::string last;
+  BOOST_TEST(testing::wait_until([&] {
+    const auto streams = h.client->get("/api/v1/events/streams", bearer(admin));
+    last = streams.body;
+    if (streams.status != 200) return false;
+    const auto body = streams.json();
+    for (const auto& stream : body["streams"]) {
+      if (stream["name"] != "auth.users") continue;
+      if (stream["consumers"].size() != 4u) return false;
+      for (const auto& consumer : stream["consumers"]) {
+        if (consumer["state"] != "running" || consumer["applied_seq"] != stream["head_seq"]) return false;
+      }
+      return true;
+    }
+    return false;
+  }), last);
+  const auto letters = h.client->get("/api/v1/events/dead-letters", bearer(admin));
+  BOOST_TEST(letters.json()["dead_letters"].empty(), letters.body);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,7 +5,8 @@
 // process running every plugin, even with the accounting process killed
 // mid-run twice (SIGKILL, then a failpoint halfway through applying a
 // batch) and started again each time; the audit of the three data
-// directories together is clean.
+// directories together is clean; a log-out at the front reaches the other
+// two processes.
 #include <fstream>
 
 #include "ates/testing/temp_dir.hpp"
@@ -310,6 +311,24 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
   BOOST_TEST(closed["status"] == "closed", single.days.dump());
   BOOST_TEST(closed["payouts"].get<int>() >= 1, single.days.dump());
   for (Serve* s : {&front_serve, money_serve.get(), &numbers_serve}) no_refusal(*s);
+
+  // A log-out at the front reaches the other processes through auth.users:
+  // the token is refused everywhere, the other sessions go on.
+  const auto spare = tracker.post("/api/v1/auth/login", R"({"username":"boss","password":"password-boss"})");
+  BOOST_TEST_REQUIRE(spare.status == 200, spare.body);
+  const Headers spare_as = {{"Authorization", "Bearer " + spare.json()["token"].get<std::string>()}};
+  for (const HttpClient* client : {&tracker, static_cast<const HttpClient*>(&accounting), &numbers_client}) {
+    BOOST_TEST_REQUIRE(testing::wait_until([&] { return client->get("/api/v1/events/streams", spare_as).status == 200; },
+                                           std::chrono::seconds(30)));
+  }
+  const auto out = tracker.post("/api/v1/auth/logout", "", spare_as);
+  BOOST_TEST_REQUIRE(out.status == 200, out.body);
+  for (const HttpClient* client : {&tracker, static_cast<const HttpClient*>(&accounting), &numbers_client}) {
+    BOOST_TEST(testing::wait_until([&] { return client->get("/api/v1/events/streams", spare_as).status == 401; },
+                                   std::chrono::seconds(30)),
+               client->base() << " still accepts a logged-out token");
+    BOOST_TEST(client->get("/api/v1/events/streams", boss).status == 200);
+  }
 
   numbers_serve.stop();
   money_serve->stop();

@@ -27,6 +27,7 @@ namespace ates::ui::api {
 
 inline constexpr const char* kReadyzPath = "/readyz";
 inline constexpr const char* kLoginPath = "/api/v1/auth/login";
+inline constexpr const char* kLogoutPath = "/api/v1/auth/logout";
 inline constexpr const char* kRegisterPath = "/api/v1/auth/register";
 inline constexpr const char* kMyUserPath = "/api/v1/auth/users/me";
 inline constexpr const char* kUsersPath = "/api/v1/auth/users";

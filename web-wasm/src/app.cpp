@@ -228,8 +228,10 @@ void App::submit_login() {
 }
 
 void App::log_out() {
-  // The token is a JWT: there is nothing to revoke on the host; forgetting
-  // it (and everything shown with it) is the log-out.
+  // The host revokes the token (its answer is not awaited: the request
+  // carries the token as it is now); then it and everything shown with it
+  // are forgotten.
+  if (!session_.token.empty()) http::post_json(api::kLogoutPath, "{}", [](const http::Response&) {});
   ++generation_;
   http::set_bearer_token({});
   session_ = {};

@@ -100,6 +100,8 @@ class App {
   void draw_register(float display_w, float display_h, int scale);
   void submit_register();
   void log_out();
+  // After a password change (which revoked the session's token).
+  void relogin_after_password_change(const std::string& password);
   // Returns the bar's height (device pixels).
   float draw_top_bar(float display_w, int scale);
   void draw_host_status(int scale);

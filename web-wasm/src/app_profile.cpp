@@ -76,10 +76,40 @@ void App::submit_profile() {
                      }
                      session_.user = std::move(result.value);
                      profile_.email = session_.user.email;
+                     const std::string new_password = profile_.new_password;
                      profile_.new_password.clear();
                      profile_.current_password.clear();
-                     profile_.result = changes_password ? "Saved your email and your new password." : "Saved.";
+                     if (!changes_password) {
+                       profile_.result = "Saved.";
+                       return;
+                     }
+                     // A password change revokes every token of the user,
+                     // this session's too: log in again with the new one.
+                     profile_.in_flight = true;
+                     relogin_after_password_change(new_password);
                    });
+}
+
+void App::relogin_after_password_change(const std::string& password) {
+  const int generation = generation_;
+  // The revoked token must not go with the log-in: the host refuses a
+  // request whose token it refuses, whatever the route.
+  http::set_bearer_token({});
+  http::post_json(api::kLoginPath, api::login_request_body(session_.user.username, password),
+                  [this, generation](const http::Response& response) {
+                    if (generation != generation_) return;
+                    profile_.in_flight = false;
+                    api::Result<api::Session> result = api::parse_session(response);
+                    if (!result.ok()) {
+                      // The old token no longer works: back to the log-in window.
+                      log_out();
+                      login_.error = "Your password changed; log in with the new one.";
+                      return;
+                    }
+                    session_ = std::move(result.value);
+                    http::set_bearer_token(session_.token);
+                    profile_.result = "Saved your email and your new password.";
+                  });
 }
 
 }  // namespace ates::ui

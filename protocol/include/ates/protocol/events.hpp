@@ -83,6 +83,44 @@ struct SigningKeyAdded {
   MSGPACK_DEFINE_MAP(kid, public_key)
 };
 
+// Tokens issued to the user with a generation below `generation` no
+// longer work (a password change, a deactivation, an admin's revocation).
+struct TokensRevoked {
+  static constexpr std::string_view kName = "TokensRevoked";
+  static constexpr std::uint32_t kVersion = 1;
+  static constexpr std::string_view kStream = kUsersStream;
+  std::string user_id;
+  std::uint64_t generation = 1;
+  std::string reason;  // "password_changed" | "deactivated" | "admin"
+  bool operator==(const TokensRevoked&) const = default;
+  MSGPACK_DEFINE_MAP(user_id, generation, reason)
+};
+
+// One token no longer works (its user logged out with it); kept by
+// verifiers until the token would have expired anyway.
+struct TokenRevoked {
+  static constexpr std::string_view kName = "TokenRevoked";
+  static constexpr std::uint32_t kVersion = 1;
+  static constexpr std::string_view kStream = kUsersStream;
+  std::string user_id;
+  std::string jti;
+  std::int64_t expires_at = 0;  // UTC microseconds: the token's exp
+  bool operator==(const TokenRevoked&) const = default;
+  MSGPACK_DEFINE_MAP(user_id, jti, expires_at)
+};
+
+// A rotation replaced the key: it signs nothing more and verifies tokens
+// only until `not_after` (UTC microseconds, the real clock).
+struct SigningKeyRetired {
+  static constexpr std::string_view kName = "SigningKeyRetired";
+  static constexpr std::uint32_t kVersion = 1;
+  static constexpr std::string_view kStream = kUsersStream;
+  std::string kid;
+  std::int64_t not_after = 0;
+  bool operator==(const SigningKeyRetired&) const = default;
+  MSGPACK_DEFINE_MAP(kid, not_after)
+};
+
 // ---- tracker.tasks ---------------------------------------------------------
 
 // The first shape of a task: one title holding "[UBERPOP-42] Title".

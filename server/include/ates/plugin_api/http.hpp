@@ -58,6 +58,10 @@ inline std::optional<Role> role_from_string(std::string_view text) {
 struct Principal {
   std::string user_id;
   Role role = Role::kWorker;
+  // The bearer token the request came with, as the host verified it: its
+  // id (jti) and expiry (exp, seconds since the epoch), for a log-out.
+  std::string token_id;
+  std::int64_t token_expires_at = 0;
 };
 
 struct Request {

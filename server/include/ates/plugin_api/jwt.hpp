@@ -5,9 +5,13 @@
 // Verification refuses, with a reason: a malformed or oversized token, any
 // alg other than EdDSA (including "none"), a kid that is empty, long or not
 // printable, an unknown kid, a bad signature, claims of the wrong type, a
-// missing or expired exp. It never throws: every token, however made, is a
-// value or an Unauthenticated status. Times are the real clock's (tokens
-// are not business events).
+// missing or expired exp, a missing jti, gen, uep or useq. It never throws:
+// every token, however made, is a value or an Unauthenticated status. Times
+// are the real clock's (tokens are not business events).
+//
+// What a valid signature does not settle (revocation, a retired key, a
+// user the verifier has not seen) is the verifier's to check against its
+// replica of auth.users; the claims jti, gen, uep and useq exist for that.
 #pragma once
 
 #include <sodium.h>
@@ -49,8 +53,11 @@ inline std::optional<std::string> from_base64url(std::string_view text) {
 inline constexpr std::size_t kMaxTokenBytes = 4096;
 inline constexpr std::size_t kMaxKidBytes = 64;
 inline constexpr std::size_t kMaxSubBytes = 64;
+inline constexpr std::size_t kMaxJtiBytes = 64;
+inline constexpr std::size_t kMaxEpochBytes = 64;
 
-// A key id or subject as ates makes them: 1..max of [A-Za-z0-9_-].
+// A key id, subject, token id or epoch as ates makes them: 1..max of
+// [A-Za-z0-9_-].
 inline bool is_token_id(std::string_view text, std::size_t max) {
   if (text.empty() || text.size() > max) return false;
   for (char c : text) {
@@ -66,6 +73,10 @@ struct Claims {
   std::int64_t iat = 0;  // seconds since the epoch
   std::int64_t exp = 0;
   std::string kid;
+  std::string jti;        // the token's random id: what a log-out revokes
+  std::uint64_t gen = 0;  // the user's token generation at issue; a revocation raises it
+  std::string uep;        // the auth.users epoch the token was issued in
+  std::uint64_t useq = 0;  // auth.users' head then: a replica past it knows the user
 };
 
 // `secret_key` is libsodium's 64-byte Ed25519 secret key.
@@ -75,7 +86,11 @@ inline std::string sign(const Claims& claims, std::string_view secret_key) {
                                   {"role", claims.role},
                                   {"iat", claims.iat},
                                   {"exp", claims.exp},
-                                  {"kid", claims.kid}};
+                                  {"kid", claims.kid},
+                                  {"jti", claims.jti},
+                                  {"gen", claims.gen},
+                                  {"uep", claims.uep},
+                                  {"useq", claims.useq}};
   const std::string signing_input = base64url(header.dump()) + "." + base64url(payload.dump());
   std::array<unsigned char, crypto_sign_BYTES> signature{};
   crypto_sign_detached(signature.data(), nullptr,
@@ -136,6 +151,12 @@ inline protocol::Result<Claims> verify(std::string_view token, const KeyLookup& 
       return std::nullopt;
     return it->get<std::int64_t>();
   };
+  const auto count_claim = [&](const char* name) -> std::optional<std::uint64_t> {
+    const auto it = payload.find(name);
+    if (it == payload.end() || !it->is_number_integer()) return std::nullopt;
+    if (!it->is_number_unsigned() && it->get<std::int64_t>() < 0) return std::nullopt;
+    return it->get<std::uint64_t>();
+  };
   const auto* sub = string_claim("sub");
   const auto* role = string_claim("role");
   const auto iat = time_claim("iat");
@@ -143,13 +164,26 @@ inline protocol::Result<Claims> verify(std::string_view token, const KeyLookup& 
   if (sub == nullptr || role == nullptr || !iat || !exp) {
     return unauthenticated("the token lacks sub, role, iat or exp of the right types");
   }
+  const auto* jti = string_claim("jti");
+  const auto* uep = string_claim("uep");
+  const auto gen = count_claim("gen");
+  const auto useq = count_claim("useq");
+  if (jti == nullptr || uep == nullptr || !gen || !useq) {
+    return unauthenticated("the token lacks jti, gen, uep or useq of the right types");
+  }
   Claims claims;
   claims.sub = sub->get<std::string>();
   claims.role = role->get<std::string>();
   claims.iat = *iat;
   claims.exp = *exp;
   claims.kid = kid;
+  claims.jti = jti->get<std::string>();
+  claims.gen = *gen;
+  claims.uep = uep->get<std::string>();
+  claims.useq = *useq;
   if (!is_token_id(claims.sub, kMaxSubBytes)) return unauthenticated("the token's sub is malformed");
+  if (!is_token_id(claims.jti, kMaxJtiBytes)) return unauthenticated("the token's jti is malformed");
+  if (!is_token_id(claims.uep, kMaxEpochBytes)) return unauthenticated("the token's uep is malformed");
   if (claims.exp <= now_seconds) return unauthenticated("the token has expired");
   return claims;
 }

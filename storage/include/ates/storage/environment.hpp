@@ -234,6 +234,12 @@ class Environment {
   // The latest recorded pair of every declared stream.
   std::vector<StreamHead> heads() const;
   std::optional<StreamHead> head(std::string_view stream) const;
+  // A stream's epoch and sequences as `txn` sees them, so they agree with
+  // whatever else is read through the same snapshot (head() is the latest
+  // commit's: newer than an older snapshot, and for a moment after a commit
+  // older than a fresh one). Its watermark is the snapshot's floor.
+  // Nothing when the stream is not produced here or not yet in `txn`.
+  std::optional<StreamHead> head(const ReadTxn& txn, std::string_view stream) const;
   // Encoded envelopes of `stream` from `from_seq` on, at most `max` of them.
   // Empty when from_seq is past the head; below first_seq too (the caller
   // compares with head() to answer TRUNCATED).
