@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # A tour of the HTTP API with curl, against a running `ates serve`:
 #   scripts/api-tour.sh http://127.0.0.1:8080 ADMIN_PASSWORD
+# ADMIN_PASSWORD is the first admin's: shown at the first start when stdout
+# was a terminal, else in the data directory:
+#   scripts/api-tour.sh http://127.0.0.1:8080 "$(cat ates-data/initial-admin-password)"
 # The system tests run it, so it stays true.
 set -euo pipefail
 base="${1:-http://127.0.0.1:8080}"
-admin_password="${2:?the admin password that ates serve printed at its first start}"
+admin_password="${2:?the password of the first admin: shown by ates serve at its first start on a terminal, else in DATA/initial-admin-password}"
 json() { /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 echo "== the host"

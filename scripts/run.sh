@@ -8,4 +8,12 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ates-ccache}"
 export CCACHE_BASEDIR="$root"
 (cd "$root" && cmake --preset default >/dev/null && cmake --build --preset default)
+# The first start creates `admin` with a random password: shown below when
+# stdout is a terminal, else written to <data>/initial-admin-password (0600;
+# the log says where). It is never logged.
+if [ -t 1 ]; then
+  echo "run.sh: on a first start the admin's password is shown once below" >&2
+else
+  echo "run.sh: on a first start the admin's password is in <data>/initial-admin-password (default ./ates-data); read it, then delete it" >&2
+fi
 exec "$root/build/server/ates" serve "$@"

@@ -37,8 +37,9 @@ protocol::Status send_smtp(const MailSettings& settings, const MailMessage& mess
   if (curl == nullptr) return protocol::Status(protocol::Code::kInternal, "curl_easy_init failed");
   const std::string text = render(message);
   Upload upload{text};
-  const std::string from = "<" + message.from + ">";
-  curl_slist* recipients = curl_slist_append(nullptr, ("<" + message.to + ">").c_str());
+  // The envelope too: no control character reaches an SMTP command line.
+  const std::string from = "<" + header_value(message.from) + ">";
+  curl_slist* recipients = curl_slist_append(nullptr, ("<" + header_value(message.to) + ">").c_str());
   char error[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl, CURLOPT_URL, settings.smtp_url.c_str());
   curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from.c_str());
@@ -82,14 +83,33 @@ protocol::Status write_eml(const MailSettings& settings, const MailMessage& mess
 
 }  // namespace
 
+std::string header_value(std::string value) {
+  for (char& c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) c = ' ';
+  }
+  return value;
+}
+
+std::string crlf_lines(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 32);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r') {
+      out += "\r\n";
+      if (i + 1 < text.size() && text[i + 1] == '\n') ++i;  // CRLF stays one line break
+    } else if (text[i] == '\n') {
+      out += "\r\n";
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 std::string render(const MailMessage& message) {
   // A header value never carries a line break: that would let data add headers.
-  const auto header = [](std::string value) {
-    for (char& c : value) {
-      if (c == '\r' || c == '\n') c = ' ';
-    }
-    return value;
-  };
+  const auto header = [](const std::string& value) { return header_value(value); };
   std::string out;
   out += "Message-ID: <" + header(message.message_id) + ">\r\n";
   out += "Date: " + rfc5322_date(message.date_us) + "\r\n";
@@ -103,17 +123,7 @@ std::string render(const MailMessage& message) {
   // Every line break becomes CRLF, whichever spelling it came in (CRLF,
   // a bare LF or a bare CR): SMTP sees no bare CR or LF, so no text from a
   // task or a user can end the DATA early or smuggle a line in.
-  for (std::size_t i = 0; i < message.body.size(); ++i) {
-    const char c = message.body[i];
-    if (c == '\r') {
-      out += "\r\n";
-      if (i + 1 < message.body.size() && message.body[i + 1] == '\n') ++i;
-    } else if (c == '\n') {
-      out += "\r\n";
-    } else {
-      out += c;
-    }
-  }
+  out += crlf_lines(message.body);
   if (!out.ends_with("\r\n")) out += "\r\n";
   return out;
 }

@@ -50,6 +50,48 @@ BOOST_AUTO_TEST_CASE(a_line_break_in_a_header_value_cannot_add_a_header) {
   BOOST_TEST(text.find("\r\nBcc:") == std::string::npos);
 }
 
+// Every CR is followed by LF and every LF preceded by CR.
+bool only_crlf(const std::string& text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) return false;
+    if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) return false;
+  }
+  return true;
+}
+
+BOOST_AUTO_TEST_CASE(crlf_lines_makes_one_crlf_of_each_spelling_of_a_line_break) {
+  BOOST_TEST(crlf_lines("a\nb") == "a\r\nb");
+  BOOST_TEST(crlf_lines("a\r\nb") == "a\r\nb");
+  BOOST_TEST(crlf_lines("a\rb") == "a\r\nb");
+  BOOST_TEST(crlf_lines("a\r\r\nb") == "a\r\n\r\nb");
+  BOOST_TEST(crlf_lines("a\n\rb") == "a\r\n\r\nb");
+  BOOST_TEST(crlf_lines("\r") == "\r\n");
+  BOOST_TEST(crlf_lines("") == "");
+  // A task title from an old event, with every kind of break, in a receipt.
+  MailMessage message = receipt();
+  message.body = "Hello,\r\nentries:\n  feed\rthe popugs\r\r\n.\r\nQUIT\rend";
+  const std::string text = render(message);
+  BOOST_TEST(only_crlf(text), text);
+  BOOST_TEST(text.ends_with("\r\n.\r\nQUIT\r\nend\r\n"));  // curl dot-stuffs the lone '.'
+}
+
+BOOST_AUTO_TEST_CASE(headers_carry_no_control_character_at_all) {
+  MailMessage message = receipt();
+  message.subject = "Your payout\rBcc: a@example.com\x01\x7f";
+  message.to = "popug@example.com\nX-Evil: 1";
+  message.from = "accounting@ates.local\r\n";
+  const std::string text = render(message);
+  BOOST_TEST(only_crlf(text), text);
+  const std::string headers = text.substr(0, text.find("\r\n\r\n"));
+  BOOST_TEST(headers.find("\r\nBcc:") == std::string::npos);
+  BOOST_TEST(headers.find("\r\nX-Evil:") == std::string::npos);
+  BOOST_TEST(headers.find('\x01') == std::string::npos);
+  BOOST_TEST(headers.find('\x7f') == std::string::npos);
+  BOOST_TEST(headers.find("Subject: Your payout Bcc: a@example.com  \r\n") != std::string::npos, headers);
+  BOOST_TEST(header_value("a\tb\x1b[2Jc") == "a b [2Jc");
+  BOOST_TEST(header_value("caf\xc3\xa9") == "caf\xc3\xa9");  // UTF-8 stays
+}
+
 BOOST_AUTO_TEST_CASE(without_smtp_each_message_is_one_eml_file) {
   testing::TempDir dir;
   const MailSettings settings{.smtp_url = {}, .eml_dir = dir / "mail"};

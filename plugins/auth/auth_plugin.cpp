@@ -28,7 +28,7 @@ const plugin_api::ConfigKeySpec kConfigKeys[] = {
 AuthPlugin::AuthPlugin(plugin_api::HostContext& host)
     : host_(host),
       users_(host.storage()),
-      idempotency_(host.storage().table<plugin_api::StoredAnswer>("idempotency")),
+      idempotency_(host.storage()),
       limits_(HashLimits::named(host.config().get_string("password_hash"))),
       token_lifetime_s_(host.config().get_int("token_lifetime_s")),
       key_overlap_s_(host.config().get_int("signing_key_overlap_s")) {
@@ -74,14 +74,25 @@ Status AuthPlugin::ensure_first_admin() {
   randombytes_buf(random.data(), random.size());
   const std::string password = plugin_api::jwt::base64url(random);
   const std::string hash = hash_password(password, limits_);
+  // Handed over before the admin exists, so that when it cannot be (the
+  // file is there already) no admin is made whose password nobody knows.
+  // On the operator's terminal when stdout is one, else in a file only the
+  // data directory's owner can read; never in the log.
+  auto handed = host_.hand_over_secret(
+      kFirstAdminPasswordFile, password,
+      "ates: created the first admin: username 'admin', password '" + password +
+          "' (shown once; change it with PATCH /api/v1/auth/users/me)");
+  if (!handed) return Status(handed.status().code(), "the first admin's password: " + handed.status().message());
   auto created = host_.storage().run_for<UserRecord>([&](storage::WriteTxn& txn) {
     return users_.create(txn,
                          UserRecord{protocol::make_uuid(txn.random()), "admin", "", "admin", true, hash});
   });
   if (!created) return created.status();
-  // To the operator's terminal, once; never to the log.
-  host_.announce("ates: created the first admin: username 'admin', password '" + password +
-                 "' (shown once; change it with PATCH /api/v1/auth/users/me)");
+  if (!handed->empty()) {
+    host_.log().info("created the first admin 'admin'; its password is in " + *handed +
+                     " (readable only by this user): read it, change it with PATCH /api/v1/auth/users/me, "
+                     "then delete the file");
+  }
   return Status::ok();
 }
 

@@ -13,6 +13,10 @@
 
 namespace ates::auth {
 
+// Where the first admin's password goes, in the data directory, when the
+// server's stdout is not a terminal.
+inline constexpr std::string_view kFirstAdminPasswordFile = "initial-admin-password";
+
 class AuthPlugin final : public plugin_api::Plugin {
  public:
   // Failed log-ins one client address may make in a minute before it

@@ -4,6 +4,7 @@
 
 #include "ates/protocol/events.hpp"
 #include "ates/protocol/schema.hpp"
+#include "ates/protocol/text.hpp"
 
 namespace ates::auth {
 
@@ -219,10 +220,26 @@ Status Users::revoke_token(storage::WriteTxn& txn, const std::string& user_id, c
 
 // ---- field checks --------------------------------------------------------------
 
+namespace {
+
+// A 400 naming `field` when `text` holds a character no typed text may
+// (protocol/text.hpp says which and why).
+Status check_text(std::string_view field, std::string_view text, protocol::Lines lines) {
+  if (const auto bad = protocol::forbidden_character(text, lines)) {
+    return protocol::invalid_argument(std::string(field) + ": must not contain " + protocol::code_point_name(*bad) +
+                                      " (control characters, line separators and bidirectional controls are "
+                                      "refused)");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Status check_username(const nlohmann::json& body) {
   const auto it = body.find("username");
   if (it == body.end() || !it->is_string()) return protocol::invalid_argument("username: required, a string");
   const std::string username = *it;
+  if (Status clean = check_text("username", username, protocol::Lines::kSingle); !clean) return clean;
   if (username.size() < 3 || username.size() > kMaxUsernameBytes || !protocol::is_username(username)) {
     return protocol::invalid_argument("username: 3 to 32 of a-z, 0-9, '_', '.', '-'");
   }
@@ -247,6 +264,9 @@ Status check_email(const nlohmann::json& body, bool required) {
   }
   if (!it->is_string()) return protocol::invalid_argument("email: must be a string");
   const std::string email = *it;
+  // Before the format: an email reaches a mail header, where a line break
+  // would add headers, and the log of a failed delivery.
+  if (Status clean = check_text("email", email, protocol::Lines::kSingle); !clean) return clean;
   if (email.size() > 254 || !protocol::is_email(email))
     return protocol::invalid_argument("email: not an email address");
   return Status::ok();

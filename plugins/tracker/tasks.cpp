@@ -5,6 +5,7 @@
 
 #include "ates/protocol/events.hpp"
 #include "ates/protocol/schema.hpp"
+#include "ates/protocol/text.hpp"
 #include "ates/protocol/time.hpp"
 #include "task_json_writer.hpp"
 
@@ -428,6 +429,25 @@ Status Tasks::apply_user_event(storage::WriteTxn& txn, const protocol::Envelope&
   return Status::ok();
 }
 
+namespace {
+
+// A 400 naming `field` when `text` holds a character no typed text may
+// (protocol/text.hpp): titles and descriptions reach other people's
+// screens, receipts' mail and logs.
+Status check_text(std::string_view field, std::string_view text, protocol::Lines lines) {
+  if (const auto bad = protocol::forbidden_character(text, lines)) {
+    return protocol::invalid_argument(
+        std::string(field) + ": must not contain " + protocol::code_point_name(*bad) +
+        (lines == protocol::Lines::kMulti
+             ? " (control characters other than tab and line breaks, line separators and bidirectional "
+               "controls are refused)"
+             : " (control characters, line breaks, line separators and bidirectional controls are refused)"));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Status check_task_fields(const nlohmann::json& body, bool title_required) {
   const auto title = body.find("title");
   if (title != body.end() || title_required) {
@@ -437,6 +457,7 @@ Status check_task_fields(const nlohmann::json& body, bool title_required) {
     const std::string text = *title;
     const auto length = protocol::utf8_length(text);
     if (length < 1 || length > 200) return protocol::invalid_argument("title: 1 to 200 characters");
+    if (Status clean = check_text("title", text, protocol::Lines::kSingle); !clean) return clean;
     if (!protocol::is_task_title(text)) {
       return protocol::invalid_argument("title: must not contain '[' or ']' (the jira id has its own field)");
     }
@@ -452,6 +473,10 @@ Status check_task_fields(const nlohmann::json& body, bool title_required) {
     if (!description->is_string()) return protocol::invalid_argument("description: must be a string");
     const auto chars = protocol::utf8_length(description->get<std::string>());
     if (chars < 0 || chars > 4000) return protocol::invalid_argument("description: at most 4000 characters");
+    if (Status clean = check_text("description", description->get_ref<const std::string&>(), protocol::Lines::kMulti);
+        !clean) {
+      return clean;
+    }
   }
   for (const auto& [field, value] : body.items()) {
     if (field != "title" && field != "jira_id" && field != "description")

@@ -44,7 +44,7 @@ TrackerPlugin::TrackerPlugin(plugin_api::HostContext& host)
     : host_(host),
       random_(make_random(host.config().get_int("random_seed"))),
       tasks_(host.storage(), *random_),
-      idempotency_(host.storage().table<plugin_api::StoredAnswer>("idempotency")),
+      idempotency_(host.storage()),
       rpc_timeout_us_(std::max<std::int64_t>(1, host.config().get_int("rpc_timeout_ms")) * 1000),
       shuffle_batch_(
           static_cast<std::size_t>(std::max<std::int64_t>(1, host.config().get_int("shuffle_batch")))) {

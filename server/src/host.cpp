@@ -17,7 +17,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
@@ -38,6 +40,7 @@
 #include "plugin_context.hpp"
 #include "plugin_loader.hpp"
 #include "router.hpp"
+#include "secret_file.hpp"
 #include "ui_files.hpp"
 #include "ates/protocol/registry.hpp"
 
@@ -64,10 +67,11 @@ void PluginLogger::log(plugin_api::LogLevel level, std::string_view message, std
   }
 }
 
-void PluginContext::announce(std::string_view line) {
-  static std::mutex stdout_mutex;  // lines from plugins never interleave
-  std::lock_guard lock(stdout_mutex);
-  std::cout << line << std::endl;
+protocol::Result<std::string> PluginContext::hand_over_secret(std::string_view file_name, std::string_view secret,
+                                                              std::string_view line) {
+  auto handed = server::hand_over_secret(data_dir_, file_name, secret, line);
+  if (!handed) return handed.status();
+  return handed->string();
 }
 
 void PluginContext::add_route(plugin_api::Route route) {
@@ -242,6 +246,10 @@ struct Host::Impl {
   std::string request_prefix;
 
   std::atomic<bool> threads_stop{false};
+  // The control socket, bound by start() (so a socket that cannot be made
+  // owner-only fails the start) and then served by control_thread.
+  std::unique_ptr<zmq::context_t> control_context;
+  std::unique_ptr<zmq::socket_t> control_socket;
   std::thread control_thread;
   std::thread watch_thread;
   bool shut_down = false;
@@ -289,6 +297,7 @@ struct Host::Impl {
   std::uint64_t replica_applied_seq() const;
   nlohmann::json dead_letters_json() const;
   void add_events_routes();
+  Status bind_control();
   void control_loop();
   void watch_loop();
 };
@@ -577,7 +586,7 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
     slot->storage_metrics = std::make_unique<StorageMetrics>(impl->metrics, slot->name);
     slot->env->add_observer(slot->storage_metrics.get());
     slot->context = std::make_unique<PluginContext>(slot->name, *slot->env, impl->routes, impl->settings,
-                                                    *impl->business_clock, impl->metrics, *impl->bus);
+                                                    *impl->business_clock, impl->metrics, *impl->bus, impl->data_dir);
     impl->bus->add_producer(*slot->env);
   }
   for (auto& slot : impl->slots) {
@@ -595,6 +604,7 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
   if (!port) return port.status();
   impl->port = *port;
 
+  if (Status bound = impl->bind_control(); !bound) return bound;
   impl->control_thread = std::thread([raw] { raw->control_loop(); });
   if (s.get_bool("dev")) impl->watch_thread = std::thread([raw] { raw->watch_loop(); });
   return std::unique_ptr<Host>(new Host(std::move(impl)));
@@ -1302,6 +1312,8 @@ void Host::Impl::shutdown() {
   threads_stop = true;
   if (watch_thread.joinable()) watch_thread.join();
   if (control_thread.joinable()) control_thread.join();
+  control_socket.reset();
+  control_context.reset();
   {
     std::lock_guard lock(slots_mutex);
     for (auto it = slots.rbegin(); it != slots.rend(); ++it) stop_slot(**it);
@@ -1322,16 +1334,31 @@ void Host::Impl::shutdown() {
 
 // [SECTION] control socket and file watcher ----------------------------------------
 
+Status Host::Impl::bind_control() {
+  const std::filesystem::path path = data_dir / "control";
+  std::error_code ignored;
+  std::filesystem::remove(path, ignored);
+  try {
+    control_context = std::make_unique<zmq::context_t>(1);
+    control_socket = std::make_unique<zmq::socket_t>(*control_context, zmq::socket_type::rep);
+    control_socket->set(zmq::sockopt::linger, 0);
+    control_socket->bind("ipc://" + path.string());
+  } catch (const zmq::error_t& e) {
+    return Status(Code::kInternal, "cannot open the control socket " + path.string() + ": " + e.what());
+  }
+  // Only the owner of the data directory may command the server (the
+  // directory, 0700 and ours, already keeps others out; this is the second
+  // wall, so a socket that stays open to others is an error).
+  if (::chmod(path.c_str(), 0600) != 0) {
+    return Status(Code::kInternal, "cannot make the control socket " + path.string() +
+                                       " owner-only (chmod 0600): " + std::strerror(errno));
+  }
+  return Status::ok();
+}
+
 void Host::Impl::control_loop() {
   try {
-    zmq::context_t context(1);
-    zmq::socket_t socket(context, zmq::socket_type::rep);
-    socket.set(zmq::sockopt::linger, 0);
-    const std::filesystem::path path = data_dir / "control";
-    std::error_code ignored;
-    std::filesystem::remove(path, ignored);
-    socket.bind("ipc://" + path.string());
-    ::chmod(path.c_str(), 0600);  // only the owner of the data directory may command it
+    zmq::socket_t& socket = *control_socket;
     while (!threads_stop.load()) {
       zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
       zmq::poll(items, 1, std::chrono::milliseconds(100));

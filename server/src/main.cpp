@@ -1,8 +1,12 @@
 // ates: the command line (DESIGN §9). Each sub-command is a thin layer over
 // a module; `serve` runs the host until SIGINT or SIGTERM.
 #include <signal.h>
+#include <termios.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <iostream>
 
@@ -163,6 +167,50 @@ int list_dead_letters(const std::string& data) {
   return 0;
 }
 
+// The terminal's settings while a password is typed with echo off, so a
+// signal that ends the command gives the terminal its echo back.
+termios saved_terminal{};
+
+void restore_terminal_and_die(int signal) {
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_terminal);  // async-signal-safe
+  ::signal(signal, SIG_DFL);
+  ::raise(signal);
+}
+
+// The password for `ates user add`, one line of stdin. From a terminal it
+// is prompted for on stderr (stdout carries the JSON answer) with echo
+// off, so it is neither shown nor left on the screen; piped in by a
+// script, it is read as it comes.
+protocol::Result<std::string> read_password() {
+  std::string password;
+  if (::isatty(STDIN_FILENO) != 1) {
+    std::getline(std::cin, password);
+  } else {
+    if (::tcgetattr(STDIN_FILENO, &saved_terminal) != 0) {
+      return protocol::Status(protocol::Code::kInternal, std::string("cannot read the terminal's settings: ") +
+                                                             std::strerror(errno) + "; pipe the password in");
+    }
+    termios hidden = saved_terminal;
+    hidden.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::signal(SIGINT, restore_terminal_and_die);
+    ::signal(SIGTERM, restore_terminal_and_die);
+    ::signal(SIGHUP, restore_terminal_and_die);
+    // Echo off before the prompt: nothing typed after it is ever echoed.
+    if (::tcsetattr(STDIN_FILENO, TCSAFLUSH, &hidden) != 0) {
+      for (int signal : {SIGINT, SIGTERM, SIGHUP}) ::signal(signal, SIG_DFL);
+      return protocol::Status(protocol::Code::kInternal, std::string("cannot turn the terminal's echo off: ") +
+                                                             std::strerror(errno) + "; pipe the password in");
+    }
+    std::cerr << "password: " << std::flush;
+    std::getline(std::cin, password);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_terminal);
+    for (int signal : {SIGINT, SIGTERM, SIGHUP}) ::signal(signal, SIG_DFL);
+    std::cerr << "\n";
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  return password;
+}
+
 // A command of the auth plugin (`ates user add`, `ates signing-key
 // rotate`): through the running server's control socket, or, when none
 // runs, by starting the auth plugin alone in this process.
@@ -190,10 +238,12 @@ int auth_command(const std::string& what, const std::string& data, const std::st
 }
 
 int add_user(const std::string& data, nlohmann::json args) {
-  std::string password;
-  std::getline(std::cin, password);
-  if (!password.empty() && password.back() == '\r') password.pop_back();
-  args["password"] = password;
+  auto password = read_password();
+  if (!password) {
+    std::cerr << "ates user add: " << password.status().message() << "\n";
+    return 1;
+  }
+  args["password"] = *password;
   return auth_command("user add", data, "user-add", args);
 }
 
@@ -258,7 +308,8 @@ int main(int argc, char** argv) {
   CLI::App* user = app.add_subcommand("user", "manage users");
   user->require_subcommand(1);
   std::string user_data = "./ates-data", username, role, email;
-  CLI::App* user_add = user->add_subcommand("add", "add a user; the password is read from stdin");
+  CLI::App* user_add = user->add_subcommand(
+      "add", "add a user; the password is read from stdin (prompted for, unechoed, on a terminal)");
   user_add->add_option("--data", user_data, "the data directory");
   user_add->add_option("--username", username, "3 to 32 of a-z, 0-9, '_', '.', '-'")->required();
   user_add->add_option("--role", role, "admin, manager, accountant or worker")->required();

@@ -3,6 +3,7 @@
 // config section, the business clock, logging and metrics.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <string>
@@ -54,8 +55,9 @@ class PluginMetrics final : public plugin_api::Metrics {
 class PluginContext final : public plugin_api::HostContext {
  public:
   PluginContext(std::string name, storage::Environment& env, RouteTable& routes, const Settings& settings,
-                storage::Clock& clock, MetricsRegistry& metrics, bus::Bus& bus)
+                storage::Clock& clock, MetricsRegistry& metrics, bus::Bus& bus, std::filesystem::path data_dir)
       : bus_(bus),
+        data_dir_(std::move(data_dir)),
         name_(std::move(name)),
         env_(env),
         routes_(routes),
@@ -104,7 +106,8 @@ class PluginContext final : public plugin_api::HostContext {
     std::lock_guard lock(commands_mutex_);
     commands_[std::move(name)] = std::move(handler);
   }
-  void announce(std::string_view line) override;
+  protocol::Result<std::string> hand_over_secret(std::string_view file_name, std::string_view secret,
+                                                 std::string_view line) override;
 
   protocol::Result<nlohmann::json> run_command(const std::string& name, const nlohmann::json& args) {
     plugin_api::CommandHandler handler;
@@ -127,6 +130,7 @@ class PluginContext final : public plugin_api::HostContext {
 
  private:
   bus::Bus& bus_;
+  std::filesystem::path data_dir_;  // where secrets for the operator go when stdout is no terminal
   std::vector<bus::ConsumerSpec> subscriptions_;
   std::mutex commands_mutex_;  // guards commands_ and services_
   std::map<std::string, plugin_api::CommandHandler> commands_;

@@ -167,12 +167,21 @@ Result<std::unique_ptr<Environment>> Environment::open(EnvironmentOptions option
   impl->clock = o.clock;
   impl->random = o.random;
 
-  std::error_code fs_error;
-  std::filesystem::create_directories(o.dir, fs_error);
-  if (fs_error) {
-    return Status(Code::kInternal, "cannot create " + o.dir.string() + ": " + fs_error.message());
+  // Read-only opens (beside a server, or on data kept for a look) change
+  // nothing on disk; the others keep the environment's directory 0700: it
+  // holds what the plugin keeps, keys and hashes included, and a directory
+  // that cannot be made private is an error, not a warning.
+  if (!o.read_only) {
+    std::error_code fs_error;
+    std::filesystem::create_directories(o.dir, fs_error);
+    if (fs_error) {
+      return Status(Code::kInternal, "cannot create " + o.dir.string() + ": " + fs_error.message());
+    }
+    if (::chmod(o.dir.c_str(), 0700) != 0) {
+      return Status(Code::kInternal,
+                    "cannot make " + o.dir.string() + " private (chmod 0700): " + std::strerror(errno));
+    }
   }
-  ::chmod(o.dir.c_str(), 0700);
 
   try {
     lmdb::env_create(&impl->env);

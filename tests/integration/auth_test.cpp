@@ -135,6 +135,80 @@ BOOST_AUTO_TEST_CASE(bad_input_names_the_field) {
   check_problem(h.client->post("/api/v1/auth/login", "{oops"), 400, "not valid JSON");
 }
 
+// Register is anonymous: its Idempotency-Key is never remembered, so no
+// client can read another's answer by sending the same key; a retry of a
+// registration that went through answers 409 (the username is taken).
+BOOST_AUTO_TEST_CASE(an_anonymous_idempotency_key_never_replays_another_clients_answer) {
+  AuthHost h;
+  const std::map<std::string, std::string> key{{"Idempotency-Key", "register-1"}};
+  const auto kiwi = h.client->post("/api/v1/auth/register",
+                                   R"({"username":"kiwi","password":"long-enough","email":"kiwi@popug.example"})", key);
+  BOOST_TEST_REQUIRE(kiwi.status == 201, kiwi.body);
+  const auto other = h.client->post("/api/v1/auth/register",
+                                    R"({"username":"mango","password":"long-enough","email":"m@popug.example"})", key);
+  BOOST_TEST_REQUIRE(other.status == 201, other.body);
+  BOOST_TEST(other.header("idempotent-replayed").empty());
+  BOOST_TEST(other.json()["user"]["username"] == "mango");
+  BOOST_TEST(other.body.find("kiwi") == std::string::npos);
+  const auto retry = h.client->post("/api/v1/auth/register",
+                                    R"({"username":"kiwi","password":"long-enough","email":"kiwi@popug.example"})", key);
+  check_problem(retry, 409, "username 'kiwi' is taken");
+  BOOST_TEST(h.login("kiwi", "long-enough").size() > 100u);  // how a client learns the first one went through
+  // A signed-in user's key is remembered for that user.
+  const std::map<std::string, std::string> edit_key{{"Idempotency-Key", "email-1"},
+                                                    {"Authorization", "Bearer " + h.tokens.at("worker")}};
+  const std::string body = R"({"current_password":"password-the-worker","email":"w@popug.example"})";
+  const auto changed = h.client->request("PATCH", "/api/v1/auth/users/me", body, edit_key);
+  BOOST_TEST_REQUIRE(changed.status == 200, changed.body);
+  const auto again = h.client->request("PATCH", "/api/v1/auth/users/me", body, edit_key);
+  BOOST_TEST(again.body == changed.body);
+  BOOST_TEST(again.header("idempotent-replayed") == "true");
+}
+
+// Usernames and emails reach logs, other people's screens and mail
+// headers: control characters, line breaks, line separators and
+// bidirectional controls are a 400 naming the field, at registration, on
+// an email change and in `user add`.
+BOOST_AUTO_TEST_CASE(control_characters_in_usernames_and_emails_are_refused) {
+  AuthHost h;
+  const std::vector<std::string> refused = {std::string(1, '\0'), "\x07", "\x1b[2J", "\r", "\n", "\r\n", "\t",
+                                            "\x7f", "\xc2\x85", "\xe2\x80\xa8", "\xe2\x80\xae",
+                                            "\xe2\x81\xa9"};
+  for (const auto& bad : refused) {
+    BOOST_TEST_CONTEXT(nlohmann::json(bad).dump()) {
+      check_problem(h.client->post("/api/v1/auth/register",
+                                   nlohmann::json{{"username", "po" + bad + "pug"},
+                                                  {"password", "long-enough"},
+                                                  {"email", "p@popug.example"}}
+                                       .dump()),
+                    400, "username: must not contain");
+      check_problem(h.client->post("/api/v1/auth/register",
+                                   nlohmann::json{{"username", "popug"},
+                                                  {"password", "long-enough"},
+                                                  {"email", "p@popug.example" + bad + "Bcc: all@popug.example"}}
+                                       .dump()),
+                    400, "email: must not contain");
+      check_problem(h.send("PATCH", "/api/v1/auth/users/me",
+                           {{"current_password", "password-the-worker"}, {"email", "w" + bad + "@popug.example"}},
+                           "worker"),
+                    400, "email: must not contain");
+      const auto added = h.host->run_command(
+          "auth", "user-add",
+          {{"username", "cli" + bad}, {"role", "worker"}, {"password", "long-enough"}});
+      BOOST_TEST_REQUIRE(!added.has_value());
+      BOOST_TEST(added.status().message().find("username: must not contain") != std::string::npos);
+    }
+  }
+  check_problem(h.client->post("/api/v1/auth/register",
+                               nlohmann::json{{"username", "popug"}, {"password", "long-enough"},
+                                              {"email", "p\x07@popug.example"}}
+                                   .dump()),
+                400, "email: must not contain U+0007");
+  // Nothing of it was stored.
+  BOOST_TEST(h.get("/api/v1/auth/users", "admin").json()["users"].size() == 4u);
+  BOOST_TEST(h.get("/api/v1/auth/me", "worker").json()["user"]["email"] != "w\x07@popug.example");
+}
+
 BOOST_AUTO_TEST_CASE(every_bad_token_is_refused) {
   AuthHost h;
   const std::string good = h.tokens["worker"];

@@ -145,7 +145,11 @@ BOOST_AUTO_TEST_CASE(pagination_walks_every_item_once) {
   check_problem(client.get("/api/v1/tracker/items?limit=ten"), 400, "limit must be 1..1000");
 }
 
-BOOST_AUTO_TEST_CASE(idempotency_key_replays_the_first_answer_and_does_nothing_twice) {
+// The echo plugin's route is anonymous: an Idempotency-Key there is never
+// remembered (anonymous clients share no user to scope it by, so one could
+// read another's answer); replays for signed-in users are tested in
+// server_test (idempotency) and the tracker's and auth's integration tests.
+BOOST_AUTO_TEST_CASE(an_anonymous_idempotency_key_is_never_replayed) {
   TempDir dir;
   {
     auto host = start({.data = dir / "data", .plugin_dir = plugin_dir(dir, {"variant_a"})});
@@ -155,12 +159,12 @@ BOOST_AUTO_TEST_CASE(idempotency_key_replays_the_first_answer_and_does_nothing_t
     const auto second = client.post("/api/v1/tracker/events", R"({"title":"once"})", key);
     BOOST_TEST(first.status == 201);
     BOOST_TEST(second.status == 201);
-    BOOST_TEST(second.body == first.body);
-    BOOST_TEST(second.header("idempotent-replayed") == "true");
-    check_problem(client.post("/api/v1/tracker/events", R"({"title":"other"})", key), 409, "another request");
-    // Without a key, two requests are two changes.
-    BOOST_TEST(client.post("/api/v1/tracker/events", R"({"title":"twice"})").status == 201);
-    BOOST_TEST(client.post("/api/v1/tracker/events", R"({"title":"twice"})").status == 201);
+    BOOST_TEST(second.body != first.body);
+    BOOST_TEST(second.header("idempotent-replayed").empty());
+    BOOST_TEST(client.post("/api/v1/tracker/events", R"({"title":"other"})", key).status == 201);
+    // A key of the wrong size is still refused.
+    check_problem(client.post("/api/v1/tracker/events", R"({"title":"x"})", {{"Idempotency-Key", std::string(256, 'k')}}), 400,
+                  "Idempotency-Key");
   }
   BOOST_TEST(outbox_of(dir / "data").size() == 3u);
 }

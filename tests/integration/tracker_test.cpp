@@ -196,6 +196,75 @@ BOOST_AUTO_TEST_CASE(titles_and_jira_ids_are_validated_and_keys_replay) {
   BOOST_TEST(h.as("boss", "GET", "/api/v1/tracker/tasks").json()["tasks"].size() == 1u);
 }
 
+// A key belongs to the user who sent it: another user's same key is another
+// request, and only its sender gets the first answer again.
+BOOST_AUTO_TEST_CASE(an_idempotency_key_is_scoped_to_its_user) {
+  TrackerHost h;
+  h.add("wk1", "worker");
+  h.add("wk2", "worker");
+  h.sync_users();
+  const std::map<std::string, std::string> key{{"Idempotency-Key", "same-key"}};
+  const auto first = h.as("wk1", "POST", "/api/v1/tracker/tasks", {{"title", "one"}}, key);
+  const auto other_user = h.as("wk2", "POST", "/api/v1/tracker/tasks", {{"title", "one"}}, key);
+  BOOST_TEST_REQUIRE(first.status == 201, first.body);
+  BOOST_TEST_REQUIRE(other_user.status == 201, other_user.body);
+  BOOST_TEST(other_user.header("idempotent-replayed").empty());
+  BOOST_TEST(other_user.json()["task"]["id"] != first.json()["task"]["id"]);
+  const auto retry = h.as("wk1", "POST", "/api/v1/tracker/tasks", {{"title", "one"}}, key);
+  BOOST_TEST(retry.body == first.body);
+  BOOST_TEST(retry.header("idempotent-replayed") == "true");
+  check_problem(h.as("wk1", "POST", "/api/v1/tracker/tasks", {{"title", "two"}}, key), 409, "another request");
+  // A PATCH with a key is answered once too.
+  const std::string path = "/api/v1/tracker/tasks/" + first.json()["task"]["id"].get<std::string>();
+  const std::map<std::string, std::string> edit_key{{"Idempotency-Key", "edit-1"}};
+  const auto edited = h.as("boss", "PATCH", path, {{"title", "one, edited"}}, edit_key);
+  BOOST_TEST_REQUIRE(edited.status == 200, edited.body);
+  BOOST_TEST(h.as("boss", "PATCH", path, {{"title", "one, edited"}}, edit_key).header("idempotent-replayed") ==
+             "true");
+  BOOST_TEST(h.as("boss", "GET", "/api/v1/tracker/tasks").json()["tasks"].size() == 2u);
+}
+
+// Titles and descriptions reach other people's screens, receipts and logs:
+// control characters, line separators and bidirectional controls are a
+// 400 naming the field, on create and on edit; tabs and line breaks are
+// welcome in a description only.
+BOOST_AUTO_TEST_CASE(control_characters_in_titles_and_descriptions_are_refused) {
+  TrackerHost h;
+  h.add("wkr", "worker");
+  h.sync_users();
+  const auto task = h.create("boss", {{"title", "Feed"}});
+  const std::string path = "/api/v1/tracker/tasks/" + task["id"].get<std::string>();
+  const std::vector<std::string> refused = {std::string(1, '\0'), "\x07", "\x1b[31m", "\r", "\x7f", "\xc2\x85",
+                                            "\xc2\x9b", "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xae",
+                                            "\xe2\x81\xa6"};
+  const std::vector<std::string> breaks = {"\n", "\r\n", "\t"};
+  for (const auto& bad : refused) {
+    BOOST_TEST_CONTEXT(nlohmann::json(bad).dump()) {
+      check_problem(h.as("boss", "POST", "/api/v1/tracker/tasks", {{"title", "a" + bad + "b"}}), 400,
+                    "title: must not contain");
+      check_problem(h.as("boss", "PATCH", path, {{"title", "a" + bad + "b"}}), 400, "title: must not contain");
+      check_problem(h.as("boss", "POST", "/api/v1/tracker/tasks", {{"title", "ok"}, {"description", "a" + bad + "b"}}),
+                    400, "description: must not contain");
+      check_problem(h.as("boss", "PATCH", path, {{"description", "a" + bad + "b"}}), 400,
+                    "description: must not contain");
+    }
+  }
+  check_problem(h.as("boss", "POST", "/api/v1/tracker/tasks", {{"title", "ok\x07"}}), 400,
+                "title: must not contain U+0007");
+  for (const auto& line_break : breaks) {
+    BOOST_TEST_CONTEXT(nlohmann::json(line_break).dump()) {
+      check_problem(h.as("boss", "POST", "/api/v1/tracker/tasks", {{"title", "a" + line_break + "b"}}), 400,
+                    "title: must not contain");
+      const auto created =
+          h.create("boss", {{"title", "ok"}, {"description", "line one" + line_break + "line two"}});
+      BOOST_TEST(created["description"] == "line one" + line_break + "line two");
+      const auto edited = h.as("boss", "PATCH", path, {{"description", "x" + line_break + "y"}});
+      BOOST_TEST(edited.status == 200, edited.body);
+    }
+  }
+  BOOST_TEST(h.as("boss", "GET", path).json()["task"]["title"] == "Feed");  // no refused edit applied
+}
+
 BOOST_AUTO_TEST_CASE(shuffle_reassigns_every_open_task_once_and_follows_role_changes) {
   TrackerHost h(std::map<std::string, std::string>{{"ATES_TRACKER_SHUFFLE_BATCH", "7"}});  // many batches
   h.add("mgr", "manager");

@@ -27,7 +27,7 @@ const std::string kCreator = "22222222-2222-4222-8222-222222222222";
 class EchoPlugin final : public plugin_api::Plugin {
  public:
   explicit EchoPlugin(plugin_api::HostContext& host)
-      : host_(host), idempotency_(host.storage().table<plugin_api::StoredAnswer>("idempotency")) {
+      : host_(host), idempotency_(host.storage()) {
     if (host.plugin_name() == "tracker") {
       if (auto status = host.storage().declare_stream(protocol::kTasksStream); !status) {
         throw std::runtime_error(status.to_string());

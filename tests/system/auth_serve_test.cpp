@@ -9,7 +9,9 @@
 #include <sstream>
 
 #include <boost/test/unit_test.hpp>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "ates/testing/http_client.hpp"
 #include "ates/testing/process.hpp"
@@ -21,6 +23,19 @@ namespace {
 using testing::Process;
 
 const std::string kAtes = ATES_BINARY;
+
+// The first admin's password from its file: mode 0600, one line.
+std::string read_password_file(const std::filesystem::path& file) {
+  struct stat info {};
+  BOOST_TEST_REQUIRE(::lstat(file.c_str(), &info) == 0, file << " is missing");
+  BOOST_TEST(S_ISREG(info.st_mode));
+  BOOST_TEST((info.st_mode & 0777) == 0600u);
+  BOOST_TEST(info.st_uid == ::geteuid());
+  std::ifstream in(file);
+  std::string password;
+  std::getline(in, password);
+  return password;
+}
 
 bool file_contains(const std::filesystem::path& file, const std::string& needle) {
   std::ifstream in(file, std::ios::binary);
@@ -41,14 +56,16 @@ BOOST_AUTO_TEST_CASE(first_admin_user_add_jwks_and_no_password_anywhere) {
   std::string log;
   {
     Process serve({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0", "--plugins", "auth,tracker,accounting"}, env);
-    const auto announced = serve.read_line();
-    BOOST_TEST_REQUIRE(announced.has_value(), serve.stderr_text());
-    const std::string prefix = "ates: created the first admin: username 'admin', password '";
-    BOOST_TEST_REQUIRE(announced->starts_with(prefix), *announced);
-    admin_password = announced->substr(prefix.size(), announced->find('\'', prefix.size()) - prefix.size());
-    BOOST_TEST(admin_password.size() >= 20u);
+    // stdout is a pipe, not a terminal: the first admin's password is in a
+    // file only this user can read, and the log says where.
     const auto listening = serve.read_line();
-    BOOST_TEST_REQUIRE(listening.has_value());
+    BOOST_TEST_REQUIRE(listening.has_value(), serve.stderr_text());
+    BOOST_TEST_REQUIRE(listening->starts_with("ates serve: listening on "), *listening);
+    const std::filesystem::path password_file = std::filesystem::path(data) / "initial-admin-password";
+    admin_password = read_password_file(password_file);
+    BOOST_TEST(admin_password.size() >= 20u);
+    BOOST_TEST(serve.stderr_text().find("its password is in " + password_file.string()) != std::string::npos,
+               serve.stderr_text());
     const testing::HttpClient client(listening->substr(std::string("ates serve: listening on ").size()));
 
     const auto login = client.post(
@@ -108,7 +125,9 @@ BOOST_AUTO_TEST_CASE(first_admin_user_add_jwks_and_no_password_anywhere) {
   BOOST_TEST_REQUIRE(offline.exit_code == 0, offline.out << offline.err);
   BOOST_TEST(offline.out.find("created the first admin") == std::string::npos);  // only ever once
 
-  // No password, in clear, in any file of the data directory or in the log.
+  // The operator, having read it, deletes the password file; then no
+  // password, in clear, is in any file of the data directory or in the log.
+  std::filesystem::remove(std::filesystem::path(data) / "initial-admin-password");
   for (const auto& file : std::filesystem::recursive_directory_iterator(data)) {
     if (!file.is_regular_file()) continue;
     for (const std::string& password : {admin_password, kiwi_password, bob_password}) {
@@ -156,6 +175,79 @@ BOOST_AUTO_TEST_CASE(first_admin_user_add_jwks_and_no_password_anywhere) {
   const auto first_line = again.read_line();
   BOOST_TEST_REQUIRE(first_line.has_value());
   BOOST_TEST(first_line->starts_with("ates serve: listening on"), *first_line);
+}
+
+// On a terminal (a pseudo-terminal here, driven by Python's pty): `ates user
+// add` prompts on stderr and does not echo the password typed, and the
+// first admin's password, made by this first use of the data, is shown on
+// the terminal instead of being written to a file.
+BOOST_AUTO_TEST_CASE(user_add_on_a_terminal_hides_the_password_and_shows_the_first_admins) {
+  testing::TempDir dir;
+  const std::string data = (dir / "data").string();
+  const std::string typed = "typed-on-a-terminal-789";
+  const auto run = testing::run_to_end(
+      {"/usr/bin/python3", "-c",
+       "import os, pty, sys\n"
+       "argv, typed = sys.argv[1:-1], sys.argv[-1]\n"
+       "pid, fd = pty.fork()\n"
+       "if pid == 0:\n"
+       "    os.execv(argv[0], argv)\n"
+       "out = b''\n"
+       "def more():\n"
+       "    global out\n"
+       "    try:\n"
+       "        chunk = os.read(fd, 4096)\n"
+       "    except OSError:\n"
+       "        chunk = b''\n"
+       "    out += chunk\n"
+       "    return chunk\n"
+       "while b'password: ' not in out:\n"
+       "    if not more(): break\n"
+       "os.write(fd, typed.encode() + b'\\n')\n"
+       "while more(): pass\n"
+       "_, status = os.waitpid(pid, 0)\n"
+       "sys.stdout.write(out.decode('utf-8', 'replace'))\n"
+       "sys.exit(os.waitstatus_to_exitcode(status))\n",
+       kAtes, "user", "add", "--data", data, "--username", "kiwi", "--role", "worker", typed},
+      {{"ATES_AUTH_PASSWORD_HASH", "min"}});
+  BOOST_TEST_REQUIRE(run.exit_code == 0, run.out << run.err);
+  BOOST_TEST(run.out.find("password: ") != std::string::npos, run.out);
+  BOOST_TEST(run.out.find(typed) == std::string::npos, run.out);  // not echoed
+  BOOST_TEST(run.out.find("\"username\": \"kiwi\"") != std::string::npos, run.out);
+  BOOST_TEST(run.out.find("ates: created the first admin: username 'admin', password '") != std::string::npos,
+             run.out);
+  BOOST_TEST(!std::filesystem::exists(std::filesystem::path(data) / "initial-admin-password"));
+}
+
+// A file (or a symbolic link) planted where the first admin's password would
+// go is never written through: auth does not start and makes no admin, the
+// other plugins serve, and the error says what to do.
+BOOST_AUTO_TEST_CASE(a_planted_password_file_stops_auth_and_is_left_alone) {
+  testing::TempDir dir;
+  const std::filesystem::path data = dir / "data";
+  std::filesystem::create_directory(data);
+  std::filesystem::permissions(data, std::filesystem::perms::owner_all);
+  const auto target = dir / "precious";
+  { std::ofstream(target) << "precious\n"; }
+  std::filesystem::create_symlink(target, data / "initial-admin-password");
+  Process serve({kAtes, "serve", "--data", data.string(), "--listen", "127.0.0.1:0", "--plugins", "auth,tracker"},
+                {{"ATES_AUTH_PASSWORD_HASH", "min"}, {"ATES_BUS_HEARTBEAT_MS", "50"}});
+  const auto listening = serve.read_line();
+  BOOST_TEST_REQUIRE(listening.has_value(), serve.stderr_text());
+  const testing::HttpClient client(listening->substr(std::string("ates serve: listening on ").size()));
+  const auto ready = client.get("/readyz").json();
+  BOOST_TEST(ready["status"] == "degraded", ready.dump());
+  for (const auto& plugin : ready["plugins"]) {
+    if (plugin["name"] != "auth") continue;
+    BOOST_TEST(plugin["state"] == "failed");
+    BOOST_TEST(plugin["error"].get<std::string>().find("initial-admin-password exists already") != std::string::npos,
+               plugin["error"]);
+  }
+  std::ifstream in(target);
+  std::string content;
+  std::getline(in, content);
+  BOOST_TEST(content == "precious");
+  BOOST_TEST(std::filesystem::is_symlink(data / "initial-admin-password"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -173,6 +173,30 @@ BOOST_AUTO_TEST_CASE(configuration_errors_stop_start_up_naming_the_key) {
   BOOST_TEST(run.err.find("ATES_HTTP_THREADZ") != std::string::npos, run.err);
 }
 
+// A data directory others can write to, or a lock file planted as a link,
+// stops `ates serve` at once with what to do, before anything is opened.
+BOOST_AUTO_TEST_CASE(an_unsafe_data_directory_stops_start_up_saying_what_to_do) {
+  TempDir dir;
+  const auto data = dir / "data";
+  std::filesystem::create_directory(data);
+  std::filesystem::permissions(data, std::filesystem::perms::all);  // 0777
+  const auto open_to_all = testing::run_to_end({kAtes, "serve", "--data", data.string(), "--listen", "127.0.0.1:0"},
+                                               {{"ATES_PLUGIN_DIR", kPlugins}});
+  BOOST_TEST(open_to_all.exit_code == 1);
+  BOOST_TEST(open_to_all.err.find("is writable by its group or by others (mode 0777)") != std::string::npos,
+             open_to_all.err);
+  BOOST_TEST(open_to_all.err.find("chmod 700") != std::string::npos, open_to_all.err);
+  BOOST_TEST(!std::filesystem::exists(data / "tracker"));
+
+  std::filesystem::permissions(data, std::filesystem::perms::owner_all);
+  std::filesystem::create_symlink(dir / "elsewhere", data / "ates.lock");
+  const auto planted = testing::run_to_end({kAtes, "serve", "--data", data.string(), "--listen", "127.0.0.1:0"},
+                                           {{"ATES_PLUGIN_DIR", kPlugins}});
+  BOOST_TEST(planted.exit_code == 1);
+  BOOST_TEST(planted.err.find("ates.lock is a symbolic link") != std::string::npos, planted.err);
+  BOOST_TEST(!std::filesystem::exists(dir / "elsewhere"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

@@ -117,9 +117,15 @@ class HostContext {
                                              std::string_view request, std::chrono::milliseconds timeout) = 0;
   // Registers a command for the CLI (e.g. auth's "user-add").
   virtual void add_command(std::string name, CommandHandler handler) = 0;
-  // Writes one line to the operator's terminal (stdout), never to the log:
-  // for what must be seen once and kept out of logs, like a first password.
-  virtual void announce(std::string_view line) = 0;
+  // Gives the operator a secret once, never through the log (auth's first
+  // admin password). When stdout is a terminal, `line` (which holds the
+  // secret) is printed there and the answer is empty. Otherwise stdout may
+  // be a log file or a pipe, so `secret` is written to <data>/<file_name>
+  // instead (mode 0600, created only when absent, never through a symbolic
+  // link) and the answer is that file's path, for the plugin to log. An
+  // error when the file cannot be made (it exists already, say).
+  virtual protocol::Result<std::string> hand_over_secret(std::string_view file_name, std::string_view secret,
+                                                         std::string_view line) = 0;
 };
 
 }  // namespace ates::plugin_api

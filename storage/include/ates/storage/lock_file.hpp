@@ -4,6 +4,13 @@
 // flock on <dir>/ates.lock for as long as it lives; the kernel releases it
 // when the process dies, however it dies, so a crash never leaves a stale
 // lock. A second holder gets an error naming the process that holds it.
+//
+// The directory holds signing keys and password hashes, and whoever can
+// write in it can plant files ates opens, so acquire() refuses, saying what
+// to do, a directory not owned by this user or writable by its group or by
+// others (mode & 022); an existing directory is otherwise used as it is.
+// The lock file is opened with O_NOFOLLOW: a symbolic link (or anything
+// but a regular file) planted as ates.lock is refused, never followed.
 #pragma once
 
 #include <filesystem>
