@@ -13,6 +13,7 @@
 #include <atomic>
 #include <charconv>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -44,66 +45,114 @@ protocol::Result<std::unique_ptr<Listener>> make_tls_listener(const HttpOptions&
 // the server is at its cap would shut it down. This limiter counts at most
 // one accept in progress per accept slot: the next accept_next() of a slot
 // ends the previous accept, whatever became of it.
+//
+// The limiter lives in RESTinio's acceptor, and on shutdown the io_context
+// may destroy the acceptor before the last connections: the counts are
+// shared with each connection's lease (ConnectionLease), and a lease that
+// outlives the acceptor only counts down.
 class ConnectionLimiter {
  public:
-  ConnectionLimiter(restinio::not_null_pointer_t<restinio::connection_count_limits::impl::acceptor_callback_iface_t> acceptor,
-                    restinio::connection_count_limits::max_parallel_connections_t max_connections,
-                    restinio::connection_count_limits::max_active_accepts_t accept_slots)
-      : acceptor_(acceptor), max_connections_(max_connections.value()), accepting_(accept_slots.value(), false) {
-    pending_.reserve(accept_slots.value());
-  }
-  ConnectionLimiter(const ConnectionLimiter&) = delete;
-  ConnectionLimiter(ConnectionLimiter&&) = delete;
+  using Acceptor = restinio::connection_count_limits::impl::acceptor_callback_iface_t;
 
-  // A connection object was made (called before the slot's next accept_next).
-  void increment_parallel_connections() noexcept {
-    std::lock_guard lock(mutex_);
-    ++connections_;
-  }
+  // What the limiter and the leases of its connections share.
+  class Counts {
+   public:
+    Counts(Acceptor* acceptor, std::size_t max_connections, std::size_t accept_slots)
+        : acceptor_(acceptor), max_connections_(max_connections), accepting_(accept_slots, false) {
+      pending_.reserve(accept_slots);
+    }
 
-  // A connection object is gone: a waiting slot may accept again.
-  void decrement_parallel_connections() noexcept {
-    std::optional<std::size_t> wake;
-    {
+    // A connection object was made (called before the slot's next accept_next).
+    void connection_opened() noexcept {
+      std::lock_guard lock(mutex_);
+      ++connections_;
+    }
+
+    // A connection object is gone: a waiting slot may accept again.
+    void connection_closed() noexcept {
       std::lock_guard lock(mutex_);
       --connections_;
-      if (has_room() && !pending_.empty()) {
-        wake = pending_.back();
+      if (acceptor_ != nullptr && has_room() && !pending_.empty()) {
+        const std::size_t slot = pending_.back();
         pending_.pop_back();
+        acceptor_->schedule_next_accept_attempt(slot);  // posts: never calls back in here
       }
     }
-    if (wake) acceptor_->schedule_next_accept_attempt(*wake);
-  }
 
-  void accept_next(std::size_t slot) noexcept {
-    bool now = false;
-    {
-      std::lock_guard lock(mutex_);
-      if (accepting_[slot]) {  // the previous accept of this slot is over
-        accepting_[slot] = false;
-        --accepts_;
+    void accept_next(std::size_t slot) noexcept {
+      Acceptor* accept_now = nullptr;
+      {
+        std::lock_guard lock(mutex_);
+        if (accepting_[slot]) {  // the previous accept of this slot is over
+          accepting_[slot] = false;
+          --accepts_;
+        }
+        if (has_room()) {
+          accepting_[slot] = true;
+          ++accepts_;
+          accept_now = acceptor_;
+        } else {
+          pending_.push_back(slot);
+        }
       }
-      now = has_room();
-      if (now) {
-        accepting_[slot] = true;
-        ++accepts_;
-      } else {
-        pending_.push_back(slot);
-      }
+      // Starts an async_accept; its completion runs later, on the strand.
+      if (accept_now != nullptr) accept_now->call_accept_now(slot);
     }
-    if (now) acceptor_->call_accept_now(slot);
+
+    void acceptor_gone() noexcept {
+      std::lock_guard lock(mutex_);
+      acceptor_ = nullptr;
+    }
+
+   private:
+    bool has_room() const { return accepts_ + connections_ < max_connections_; }
+
+    std::mutex mutex_;
+    Acceptor* acceptor_;  // null once the acceptor is destroyed
+    const std::size_t max_connections_;
+    std::size_t connections_ = 0;
+    std::size_t accepts_ = 0;
+    std::vector<bool> accepting_;       // per accept slot
+    std::vector<std::size_t> pending_;  // slots waiting for room; capacity reserved
+  };
+
+  ConnectionLimiter(restinio::not_null_pointer_t<Acceptor> acceptor,
+                    restinio::connection_count_limits::max_parallel_connections_t max_connections,
+                    restinio::connection_count_limits::max_active_accepts_t accept_slots)
+      : counts_(std::make_shared<Counts>(acceptor, max_connections.value(), accept_slots.value())) {}
+  ConnectionLimiter(const ConnectionLimiter&) = delete;
+  ConnectionLimiter(ConnectionLimiter&&) = delete;
+  ~ConnectionLimiter() { counts_->acceptor_gone(); }
+
+  void accept_next(std::size_t slot) noexcept { counts_->accept_next(slot); }
+  const std::shared_ptr<Counts>& counts() const { return counts_; }
+
+ private:
+  std::shared_ptr<Counts> counts_;
+};
+
+// RESTinio's connection lifetime monitor: counts a connection in while its
+// object lives, through the shared counts rather than the limiter itself.
+class ConnectionLease {
+ public:
+  explicit ConnectionLease(restinio::not_null_pointer_t<ConnectionLimiter> limiter) noexcept
+      : counts_(limiter->counts()) {
+    counts_->connection_opened();
+  }
+  ConnectionLease(ConnectionLease&& other) noexcept = default;
+  ConnectionLease& operator=(ConnectionLease&& other) noexcept {
+    ConnectionLease moved(std::move(other));
+    std::swap(counts_, moved.counts_);
+    return *this;
+  }
+  ConnectionLease(const ConnectionLease&) = delete;
+  ConnectionLease& operator=(const ConnectionLease&) = delete;
+  ~ConnectionLease() {
+    if (counts_) counts_->connection_closed();
   }
 
  private:
-  bool has_room() const { return accepts_ + connections_ < max_connections_; }
-
-  restinio::not_null_pointer_t<restinio::connection_count_limits::impl::acceptor_callback_iface_t> acceptor_;
-  const std::size_t max_connections_;
-  std::mutex mutex_;
-  std::size_t connections_ = 0;
-  std::size_t accepts_ = 0;
-  std::vector<bool> accepting_;      // per accept slot
-  std::vector<std::size_t> pending_;  // slots waiting for room; capacity reserved
+  std::shared_ptr<ConnectionLimiter::Counts> counts_;
 };
 
 template <class Socket>
@@ -118,7 +167,7 @@ namespace restinio {
 template <class Socket>
 struct connection_count_limit_types<ates::server::detail::Traits<Socket>> {
   using limiter_t = ates::server::detail::ConnectionLimiter;
-  using lifetime_monitor_t = connection_count_limits::connection_lifetime_monitor_t<limiter_t>;
+  using lifetime_monitor_t = ates::server::detail::ConnectionLease;
 };
 }  // namespace restinio
 
