@@ -105,15 +105,22 @@ DeadLetter to_dead_letter(std::uint64_t number, const DeadLetterRecord& r) {
           r.resolved};
 }
 
-// Applies one event through the handler in a nested transaction: Status of
-// the handler, after decoding, validating and upcasting.
+// How a batch runs its events through the handler.
+enum class Isolation {
+  kShared,  // all in the batch's transaction: no nested transaction to pay for
+  kEach,    // each in a nested transaction, so a refused event leaves no writes
+};
+
+// Applies one event through the handler: Status of the handler, after
+// decoding, validating and upcasting.
 Status apply_one(storage::WriteTxn& txn, const EventHandler& handler, std::string_view bytes,
-                 Envelope* decoded) {
+                 Isolation isolation, Envelope* decoded) {
   Result<Envelope> envelope = protocol::decode_event(bytes);
   if (!envelope) return envelope.status();
   if (decoded != nullptr) *decoded = *envelope;
   Result<Envelope> latest = protocol::upcast(std::move(envelope).value());
   if (!latest) return latest.status();
+  if (isolation == Isolation::kShared) return handler(txn, *latest);
   return txn.nested([&](storage::WriteTxn& inner) { return handler(inner, *latest); });
 }
 
@@ -586,24 +593,40 @@ struct Consumer {
            ++it) {
         run.emplace_back(it->first, &it->second);
       }
+      // Almost every batch is accepted whole, so it first runs with its
+      // events sharing the batch's transaction. The first refusal rolls it
+      // back, and it runs again with each event isolated, so the refused
+      // one leaves nothing but its dead letter. (An LMDB nested transaction
+      // allocates its dirty list: one per event is most of a batch's cost.)
       std::string batch_epoch = epoch;
-      const Status status = spec.env->run([&](storage::WriteTxn& txn) -> Status {
+      Isolation isolation = Isolation::kShared;
+      bool refused_while_shared = false;
+      auto apply_run = [&](storage::WriteTxn& txn) -> Status {
         std::string adopted = batch_epoch;
         std::size_t index = 0;
         for (const auto& [seq, bytes] : run) {
           if (++index == run.size() / 2 + 1) storage::failpoint(kFailMidBatchApply);
           Envelope decoded;
-          const Status applied_status = apply_one(txn, spec.handler, *bytes, &decoded);
+          const Status applied_status = apply_one(txn, spec.handler, *bytes, isolation, &decoded);
           if (adopted.empty() && !decoded.stream_epoch.empty()) adopted = decoded.stream_epoch;
           if (applied_status) continue;
           if (!is_domain_error(applied_status)) return applied_status;  // ours, not the event's: stall
+          if (isolation == Isolation::kShared) {
+            refused_while_shared = true;
+            return {Code::kConflict, "a refused event: the batch runs again, each event isolated"};
+          }
           add_dead_letter(
               txn, dead_letters,
               {spec.consumer, spec.stream, seq, applied_status.message(), 0, decoded.time_us, *bytes, false});
         }
         batch_epoch = adopted;
         return txn.advance_checkpoint(spec.stream, adopted, run.back().first);
-      });
+      };
+      Status status = spec.env->run(apply_run);
+      if (refused_while_shared) {
+        isolation = Isolation::kEach;
+        status = spec.env->run(apply_run);
+      }
       if (!status) {
         backoff = std::min<std::chrono::milliseconds>(
             std::max<std::chrono::milliseconds>(backoff * 2, std::chrono::milliseconds(50)),
@@ -846,7 +869,7 @@ Result<DeadLetter> Bus::redrive(std::string_view id) {
                      [&](const std::shared_ptr<Consumer>& c) { return c->spec.stream == record->stream; });
     if (consumer == candidates.end())
       return {Code::kNotFound, consumer_name + " does not consume " + record->stream};
-    if (Status applied = apply_one(txn, (*consumer)->spec.handler, record->envelope, nullptr); !applied) {
+    if (Status applied = apply_one(txn, (*consumer)->spec.handler, record->envelope, Isolation::kShared, nullptr); !applied) {
       return {applied.code(), "re-drive of " + std::string(id) + " failed: " + applied.message()};
     }
     record->resolved = true;

@@ -53,6 +53,13 @@ struct Rig {
   std::mutex seen_mutex;
   std::vector<protocol::TaskCreated> seen;  // as the handler got them, in order
 
+  // The consumer's thread runs the handler, which writes to `seen`: it stops
+  // before the members it uses are destroyed, then the producer.
+  ~Rig() {
+    stop_consumer();
+    stop_producer();
+  }
+
   std::string endpoint(const std::string& name) const { return "ipc://" + (dir / name).string(); }
 
   BusOptions producer_options() const {
@@ -95,12 +102,14 @@ struct Rig {
                             [this, applied](storage::WriteTxn& txn, const protocol::Envelope& e) -> Status {
                               auto created = protocol::decode_payload<protocol::TaskCreated>(e);
                               if (!created) return created.status();
-                              if (refuse_titles_with_poison && created->title == "poison") {
-                                return {Code::kInvalidArgument, "poison is not a task"};
-                              }
+                              // Writes before it refuses: a refused event must
+                              // leave none of its writes behind.
                               if (!applied.put(txn.handle(), created->task_id, storage::key_u64(e.seq),
                                                MDB_NOOVERWRITE)) {
                                 ++applied_twice;
+                              }
+                              if (refuse_titles_with_poison && created->title == "poison") {
+                                return {Code::kInvalidArgument, "poison is not a task"};
                               }
                               std::lock_guard lock(seen_mutex);
                               seen.push_back(*created);
@@ -417,6 +426,30 @@ BOOST_AUTO_TEST_CASE(garbage_becomes_dead_letters_and_the_stream_goes_on) {
   BOOST_TEST(poison);
   storage::ReadTxn txn = rig.consumer->read();
   BOOST_TEST(applied.size(txn.handle()) == 10u);  // the stream went on past the poison
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_event_inside_a_batch_leaves_only_its_dead_letter) {
+  // A late consumer gets the three runs in one FETCH and applies them as
+  // one batch: the refusal in the middle rolls the batch back, and the
+  // batch runs again with each event isolated.
+  Rig rig;
+  rig.start_producer();
+  rig.produce(300);
+  rig.produce(1, "poison");
+  rig.produce(300);
+  rig.start_consumer();
+  BOOST_TEST_REQUIRE(rig.caught_up(601));
+  const auto letters = dead_letters(*rig.consumer, "accounting");
+  BOOST_TEST_REQUIRE(letters.size() == 1u);
+  BOOST_TEST(letters[0].seq == 301u);
+  BOOST_TEST(letters[0].reason == "poison is not a task");
+  BOOST_TEST(rig.applied_twice.load() == 0);
+  storage::ReadTxn txn = rig.consumer->read();
+  RawTable applied = rig.consumer->raw_table("applied");
+  BOOST_TEST(applied.size(txn.handle()) == 600u);  // the poison's own write was rolled back
+  BOOST_TEST(!applied.get(txn.handle(), task_id(301)).has_value());
+  BOOST_TEST(applied.get(txn.handle(), task_id(300)).has_value());
+  BOOST_TEST(applied.get(txn.handle(), task_id(302)).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(a_dead_letter_is_redriven_once) {

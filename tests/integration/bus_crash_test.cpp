@@ -1,4 +1,4 @@
-// Crash safety of the whole event path (DESIGN §4, §6): a producer process
+// Crash safety of the whole event path (outbox, bus, checkpoints): a producer process
 // and a consumer process talking over ipc sockets are killed, again and
 // again, at each failpoint of the path and at seeded random moments, while
 // 20 000 events flow. In the end the consumer has applied exactly the
@@ -18,6 +18,7 @@
 #include "ates/storage/failpoint.hpp"
 #include "ates/testing/process.hpp"
 #include "ates/testing/temp_dir.hpp"
+#include "ates/testing/wait.hpp"
 
 namespace ates {
 namespace {
@@ -117,7 +118,7 @@ BOOST_AUTO_TEST_CASE(kills_at_every_point_lose_nothing_and_apply_nothing_twice) 
   {
     Process producer({node, "producer", dir.path().string(), pub, replay, std::to_string(kEvents)});
     Process consumer({node, "consumer", dir.path().string(), pub, std::to_string(kEvents)});
-    const auto status = consumer.wait(std::chrono::seconds(120));
+    const auto status = consumer.wait(testing::scaled(std::chrono::seconds(120)));
     BOOST_TEST_REQUIRE(status.has_value(),
                        "the consumer did not catch up; stderr: " << consumer.stderr_text());
     BOOST_TEST_REQUIRE(WIFEXITED(*status));

@@ -1,4 +1,4 @@
-// The bus of one host (DESIGN §6): the clone pattern with a durable
+// The bus of one host: the clone pattern with a durable
 // sequencer. Each producing environment's outbox is the only sequencer;
 // after each commit the publisher sends the new entries on PUB as
 // [stream][envelope]; a ROUTER answers FETCH(stream, from, max) from the
@@ -63,8 +63,11 @@ struct BusOptions {
 // Applies one event inside the consumer's write transaction. An error with
 // code invalid_argument, not_found, conflict or permission_denied means the
 // domain rejects the event: it becomes a dead letter and the stream moves
-// on. Any other error (storage full, I/O, a bug) stalls the consumer: the
-// batch rolls back and is retried with backoff.
+// on, with none of the event's writes. Any other error (storage full, I/O,
+// a bug) stalls the consumer: the batch rolls back and is retried with
+// backoff. A handler may therefore run more than once for an event (a
+// refusal elsewhere in its batch reruns the batch too); only what it writes
+// through the transaction counts, once.
 using EventHandler = std::function<Status(storage::WriteTxn&, const protocol::Envelope&)>;
 
 struct ConsumerSpec {
