@@ -869,7 +869,9 @@ Result<DeadLetter> Bus::redrive(std::string_view id) {
                      [&](const std::shared_ptr<Consumer>& c) { return c->spec.stream == record->stream; });
     if (consumer == candidates.end())
       return {Code::kNotFound, consumer_name + " does not consume " + record->stream};
-    if (Status applied = apply_one(txn, (*consumer)->spec.handler, record->envelope, Isolation::kShared, nullptr); !applied) {
+    if (Status applied =
+            apply_one(txn, (*consumer)->spec.handler, record->envelope, Isolation::kShared, nullptr);
+        !applied) {
       return {applied.code(), "re-drive of " + std::string(id) + " failed: " + applied.message()};
     }
     record->resolved = true;

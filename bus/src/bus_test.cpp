@@ -605,7 +605,8 @@ BOOST_AUTO_TEST_CASE(a_fetch_between_a_commit_and_its_observer_does_not_halt_the
   // Event 2 is committed and readable; the bus still announces head 1.
   rig.start_consumer();
   BOOST_TEST_REQUIRE(rig.caught_up(1));
-  BOOST_TEST(!wait_until([&] { return rig.status().state == ConsumerState::kHalted; }, std::chrono::milliseconds(500)),
+  BOOST_TEST(!wait_until([&] { return rig.status().state == ConsumerState::kHalted; },
+                         std::chrono::milliseconds(500)),
              rig.status().error);
   gate.set(false);
   BOOST_TEST_REQUIRE(second.get().is_ok());

@@ -249,7 +249,8 @@ void AccountingPlugin::accounts(const Request& request, const Responder& respond
 
 void AccountingPlugin::earnings(const Request& request, const Responder& respond) const {
   // Without from, today; without to, from: one day.
-  const auto range = plugin_api::parse_day_range(request, "from", "to", protocol::CalendarDay::parse(today()));
+  const auto range =
+      plugin_api::parse_day_range(request, "from", "to", protocol::CalendarDay::parse(today()));
   if (!range) return respond(Response::from_status(range.status()));
   nlohmann::json days = nlohmann::json::array();
   for (const auto& day : ledger_.earnings(range->from, range->to)) {
@@ -315,7 +316,9 @@ void AccountingPlugin::days(const Request& request, const Responder& respond) co
 
 void AccountingPlugin::close(const Request& request, Responder respond) {
   const auto day = protocol::CalendarDay::parse(request.path_params.at("date"));
-  if (!day) return respond(Response::problem(400, "validation", "date: a date YYYY-MM-DD from 1970-01-01 to 9999-12-31"));
+  if (!day)
+    return respond(
+        Response::problem(400, "validation", "date: a date YYYY-MM-DD from 1970-01-01 to 9999-12-31"));
   const std::string date = day->to_string();
   const auto force = request.query_value("force");
   if (force && *force != "true" && *force != "false")

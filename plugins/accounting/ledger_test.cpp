@@ -136,7 +136,8 @@ BOOST_AUTO_TEST_CASE(token_revocations_and_key_retirements_are_not_the_ledger_s_
   Books b;
   // Applied without error (no dead letter, no stall) and without a trace:
   // no placeholder account for a user only named in a revocation.
-  b.apply(protocol::TokensRevoked{.user_id = kAnn, .generation = 1, .reason = "password_changed"}, b.clock.now_us());
+  b.apply(protocol::TokensRevoked{.user_id = kAnn, .generation = 1, .reason = "password_changed"},
+          b.clock.now_us());
   b.apply(protocol::TokenRevoked{.user_id = kAnn, .jti = "j-1", .expires_at = kMarch3}, b.clock.now_us());
   b.apply(protocol::SigningKeyRetired{.kid = "k1", .not_after = kMarch3}, b.clock.now_us());
   BOOST_TEST(!b.ledger->account(kAnn).has_value());
@@ -156,7 +157,10 @@ BOOST_AUTO_TEST_CASE(fees_rewards_and_balances_are_sums_of_entries_and_a_cause_c
   BOOST_TEST(b.balance(kAnn) == expected);
   BOOST_TEST(b.sum_of_entries(kAnn) == expected);
   BOOST_TEST(b.ledger->entries(kAnn, std::nullopt, std::nullopt, 100).size() == 3u);
-  const auto day = b.ledger->earnings(*protocol::CalendarDay::parse("2026-03-03"), *protocol::CalendarDay::parse("2026-03-03")).at(0);
+  const auto day =
+      b.ledger
+          ->earnings(*protocol::CalendarDay::parse("2026-03-03"), *protocol::CalendarDay::parse("2026-03-03"))
+          .at(0);
   BOOST_TEST(day.totals.fees_cents == b.price(task(1)).fee_cents + b.price(task(2)).fee_cents);
   BOOST_TEST(day.totals.rewards_cents == b.price(task(1)).reward_cents);
   // Each task was priced once, and the entries went out on the stream.
@@ -248,8 +252,11 @@ BOOST_AUTO_TEST_CASE(an_event_of_a_closed_day_becomes_a_late_entry_on_the_first_
   BOOST_TEST_REQUIRE(entries.size() == 1u);
   BOOST_TEST(entries[0].entry.date == "2026-03-04");
   BOOST_TEST(entries[0].entry.original_date == "2026-03-03");
-  BOOST_TEST(b.ledger->earnings(*protocol::CalendarDay::parse("2026-03-04"), *protocol::CalendarDay::parse("2026-03-04")).at(0).totals.fees_cents ==
-             b.price(task(1)).fee_cents);
+  BOOST_TEST(
+      b.ledger
+          ->earnings(*protocol::CalendarDay::parse("2026-03-04"), *protocol::CalendarDay::parse("2026-03-04"))
+          .at(0)
+          .totals.fees_cents == b.price(task(1)).fee_cents);
 }
 
 BOOST_AUTO_TEST_CASE(the_zone_and_the_price_key_are_fixed_at_the_first_start) {

@@ -38,7 +38,8 @@ BOOST_AUTO_TEST_CASE(every_line_break_of_the_body_becomes_crlf) {
   const std::string body = text.substr(text.find("\r\n\r\n") + 4);
   BOOST_TEST(body == "a\r\nb\r\nc\r\nd\r\n\r\ne\r\n.\r\nf\r\n");
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\r') BOOST_TEST_REQUIRE((i + 1 < text.size() && text[i + 1] == '\n'), "a bare CR at " << i);
+    if (text[i] == '\r')
+      BOOST_TEST_REQUIRE((i + 1 < text.size() && text[i + 1] == '\n'), "a bare CR at " << i);
     if (text[i] == '\n') BOOST_TEST_REQUIRE((i > 0 && text[i - 1] == '\r'), "a bare LF at " << i);
   }
 }

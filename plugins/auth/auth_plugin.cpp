@@ -43,7 +43,8 @@ AuthPlugin::AuthPlugin(plugin_api::HostContext& host)
   if (key_overlap_s_ == -1) key_overlap_s_ = std::min(token_lifetime_s_, kMaxOverlapS);
   const std::string hash = host.config().get_string("password_hash");
   if (hash != "interactive" && hash != "moderate" && hash != "min") {
-    throw std::runtime_error("bad value for 'auth.password_hash': expected interactive, moderate or min, got '" + hash + "'");
+    throw std::runtime_error(
+        "bad value for 'auth.password_hash': expected interactive, moderate or min, got '" + hash + "'");
   }
   std::string random(16, '\0');
   randombytes_buf(random.data(), random.size());
@@ -78,11 +79,12 @@ Status AuthPlugin::ensure_first_admin() {
   // file is there already) no admin is made whose password nobody knows.
   // On the operator's terminal when stdout is one, else in a file only the
   // data directory's owner can read; never in the log.
-  auto handed = host_.hand_over_secret(
-      kFirstAdminPasswordFile, password,
-      "ates: created the first admin: username 'admin', password '" + password +
-          "' (shown once; change it with PATCH /api/v1/auth/users/me)");
-  if (!handed) return Status(handed.status().code(), "the first admin's password: " + handed.status().message());
+  auto handed =
+      host_.hand_over_secret(kFirstAdminPasswordFile, password,
+                             "ates: created the first admin: username 'admin', password '" + password +
+                                 "' (shown once; change it with PATCH /api/v1/auth/users/me)");
+  if (!handed)
+    return Status(handed.status().code(), "the first admin's password: " + handed.status().message());
   auto created = host_.storage().run_for<UserRecord>([&](storage::WriteTxn& txn) {
     return users_.create(txn,
                          UserRecord{protocol::make_uuid(txn.random()), "admin", "", "admin", true, hash});
@@ -98,4 +100,5 @@ Status AuthPlugin::ensure_first_admin() {
 
 }  // namespace ates::auth
 
-ATES_DEFINE_PLUGIN("auth", ates::auth::AuthPlugin, ates::auth::kConfigKeys, std::size(ates::auth::kConfigKeys))
+ATES_DEFINE_PLUGIN("auth", ates::auth::AuthPlugin, ates::auth::kConfigKeys,
+                   std::size(ates::auth::kConfigKeys))

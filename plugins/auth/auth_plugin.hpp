@@ -38,8 +38,8 @@ class AuthPlugin final : public plugin_api::Plugin {
   void me(const plugin_api::Request& request, const plugin_api::Responder& respond) const;
   void update_me(plugin_api::Request request, plugin_api::Responder respond);
   void apply_update_me(plugin_api::Request request, plugin_api::Responder respond, const UserRecord& user,
-                       const std::optional<std::string>& email, const std::optional<std::string>& password_hash,
-                       std::uint64_t fingerprint);
+                       const std::optional<std::string>& email,
+                       const std::optional<std::string>& password_hash, std::uint64_t fingerprint);
   // Runs `work` (which answers through `respond` itself) on the hashing
   // pool, or answers 503 with Retry-After at once when the pool is full.
   void hash_off_thread(const plugin_api::Responder& respond, std::function<void()> work);

@@ -1,10 +1,11 @@
 #include "hash_pool.hpp"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 namespace ates::auth {
 

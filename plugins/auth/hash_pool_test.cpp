@@ -1,13 +1,13 @@
 #include "hash_pool.hpp"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <future>
 
 #include <boost/test/unit_test.hpp>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 namespace ates::auth {
 namespace {

@@ -49,7 +49,8 @@ std::string new_token_id() {
 
 nlohmann::json rotation_json(const Rotation& rotation) {
   return {{"kid", rotation.kid},
-          {"retired", {{"kid", rotation.retired_kid}, {"verifies_until", protocol::format_utc(rotation.not_after_us)}}}};
+          {"retired",
+           {{"kid", rotation.retired_kid}, {"verifies_until", protocol::format_utc(rotation.not_after_us)}}}};
 }
 
 }  // namespace
@@ -91,21 +92,23 @@ void AuthPlugin::register_user(Request request, Responder respond) {
   // A taken username costs no hash (the unit checks again: two registers
   // may race).
   if (users_.by_username((*body)["username"].get<std::string>())) {
-    return respond(Response::problem(409, "conflict", "username '" + (*body)["username"].get<std::string>() + "' is taken"));
+    return respond(Response::problem(409, "conflict",
+                                     "username '" + (*body)["username"].get<std::string>() + "' is taken"));
   }
   UserRecord user{"", (*body)["username"], (*body)["email"], "worker", true, ""};
   const std::uint64_t fingerprint = plugin_api::Idempotency::fingerprint_without(request, {"password"});
-  hash_off_thread(respond, [this, user, password = (*body)["password"].get<std::string>(), request = std::move(request),
-                            respond, fingerprint]() mutable {
+  hash_off_thread(respond, [this, user, password = (*body)["password"].get<std::string>(),
+                            request = std::move(request), respond, fingerprint]() mutable {
     user.password_hash = hash_password(password, limits_);
-    idempotency_.run(host_.storage(), request, std::move(respond),
-                     [this, user](storage::WriteTxn& txn) mutable -> protocol::Result<Response> {
-                       user.id = protocol::make_uuid(txn.random());
-                       auto created = users_.create(txn, user);
-                       if (!created) return created.status();
-                       return Response::json(201, {{"user", user_json(*created)}});
-                     },
-                     fingerprint);
+    idempotency_.run(
+        host_.storage(), request, std::move(respond),
+        [this, user](storage::WriteTxn& txn) mutable -> protocol::Result<Response> {
+          user.id = protocol::make_uuid(txn.random());
+          auto created = users_.create(txn, user);
+          if (!created) return created.status();
+          return Response::json(201, {{"user", user_json(*created)}});
+        },
+        fingerprint);
   });
 }
 
@@ -121,10 +124,12 @@ std::optional<Response> AuthPlugin::throttled(const std::string& username, const
   const auto now = LoginThrottle::Clock::now();
   std::optional<long> wait = username_throttle_.retry_after(username, now);
   if (!address.empty()) {
-    if (auto by_address = address_throttle_.retry_after(address, now)) wait = std::max(wait.value_or(0), *by_address);
+    if (auto by_address = address_throttle_.retry_after(address, now))
+      wait = std::max(wait.value_or(0), *by_address);
   }
   if (!wait) return std::nullopt;
-  Response response = Response::problem(429, "throttled", "too many failed log-ins for this username or address; retry later");
+  Response response = Response::problem(429, "throttled",
+                                        "too many failed log-ins for this username or address; retry later");
   response.headers.emplace_back("Retry-After", std::to_string(*wait));
   return response;
 }
@@ -145,21 +150,24 @@ void AuthPlugin::login(Request request, Responder respond) {
   if (username == body->end() || !username->is_string() || username->get_ref<const std::string&>().empty() ||
       username->get_ref<const std::string&>().size() > kMaxUsernameBytes) {
     return respond(Response::problem(
-        400, "validation", "username: required, a string of 1 to " + std::to_string(kMaxUsernameBytes) + " bytes"));
+        400, "validation",
+        "username: required, a string of 1 to " + std::to_string(kMaxUsernameBytes) + " bytes"));
   }
   if (password == body->end() || !password->is_string() || password->get_ref<const std::string&>().empty() ||
       password->get_ref<const std::string&>().size() > kMaxPasswordBytes) {
     return respond(Response::problem(
-        400, "validation", "password: required, a string of 1 to " + std::to_string(kMaxPasswordBytes) + " bytes"));
+        400, "validation",
+        "password: required, a string of 1 to " + std::to_string(kMaxPasswordBytes) + " bytes"));
   }
   const std::string name = *username;
   if (auto refused = throttled(name, request.client_address)) return respond(std::move(*refused));
-  hash_off_thread(respond, [this, name, password = password->get<std::string>(), address = request.client_address,
-                            respond] { finish_login(name, password, address, respond); });
+  hash_off_thread(respond,
+                  [this, name, password = password->get<std::string>(), address = request.client_address,
+                   respond] { finish_login(name, password, address, respond); });
 }
 
-void AuthPlugin::finish_login(const std::string& username, const std::string& password, const std::string& address,
-                              const Responder& respond) {
+void AuthPlugin::finish_login(const std::string& username, const std::string& password,
+                              const std::string& address, const Responder& respond) {
   const LoginView view = users_.login_view(username);
   const auto& user = view.user;
   // The same answer, in the same time, for an unknown user and a wrong
@@ -171,7 +179,8 @@ void AuthPlugin::finish_login(const std::string& username, const std::string& pa
   }
   if (!user->active) return respond(Response::problem(401, "unauthenticated", "the user is deactivated"));
   username_throttle_.succeeded(username);
-  if (!view.key || !view.users_head) return respond(Response::problem(503, "unavailable", "no signing key yet"));
+  if (!view.key || !view.users_head)
+    return respond(Response::problem(503, "unavailable", "no signing key yet"));
   const std::int64_t issued = real_now_seconds();
   // gen: revocations so far; uep/useq: where auth.users stood when the
   // user was read, so a verifier that has not seen the user knows how far
@@ -216,17 +225,18 @@ void AuthPlugin::update_me(Request request, Responder respond) {
   if (body->contains("password")) new_password = (*body)["password"];
   const std::uint64_t fingerprint =
       plugin_api::Idempotency::fingerprint_without(request, {"password", "current_password"});
-  hash_off_thread(respond, [this, user = *user, current = (*body)["current_password"].get<std::string>(), email,
-                            new_password, request = std::move(request), respond, fingerprint]() mutable {
-    if (!password_matches(user.password_hash, current)) {
-      count_failure(user.username, request.client_address);
-      return respond(Response::problem(403, "forbidden", "current_password: wrong"));
-    }
-    username_throttle_.succeeded(user.username);
-    std::optional<std::string> password_hash;
-    if (new_password) password_hash = hash_password(*new_password, limits_);
-    apply_update_me(std::move(request), std::move(respond), user, email, password_hash, fingerprint);
-  });
+  hash_off_thread(
+      respond, [this, user = *user, current = (*body)["current_password"].get<std::string>(), email,
+                new_password, request = std::move(request), respond, fingerprint]() mutable {
+        if (!password_matches(user.password_hash, current)) {
+          count_failure(user.username, request.client_address);
+          return respond(Response::problem(403, "forbidden", "current_password: wrong"));
+        }
+        username_throttle_.succeeded(user.username);
+        std::optional<std::string> password_hash;
+        if (new_password) password_hash = hash_password(*new_password, limits_);
+        apply_update_me(std::move(request), std::move(respond), user, email, password_hash, fingerprint);
+      });
 }
 
 void AuthPlugin::apply_update_me(Request request, Responder respond, const UserRecord& user,
@@ -236,22 +246,23 @@ void AuthPlugin::apply_update_me(Request request, Responder respond, const UserR
   // sees it.
   const std::string id = user.id;
   const std::string checked_hash = user.password_hash;
-  idempotency_.run(host_.storage(), request, std::move(respond),
-                   [this, id, email, password_hash, checked_hash](storage::WriteTxn& txn) -> protocol::Result<Response> {
-                     auto before = users_.by_id(txn.handle(), id);
-                     if (!before) return Status(Code::kNotFound, "no such user");
-                     // The current password was checked against this hash.
-                     if (before->password_hash != checked_hash) {
-                       return Status(Code::kConflict, "the password changed meanwhile; try again");
-                     }
-                     UserRecord after = *before;
-                     if (email) after.email = *email;
-                     if (password_hash) after.password_hash = *password_hash;
-                     auto updated = users_.update(txn, *before, after);
-                     if (!updated) return updated.status();
-                     return Response::json(200, {{"user", user_json(*updated)}});
-                   },
-                   fingerprint);
+  idempotency_.run(
+      host_.storage(), request, std::move(respond),
+      [this, id, email, password_hash, checked_hash](storage::WriteTxn& txn) -> protocol::Result<Response> {
+        auto before = users_.by_id(txn.handle(), id);
+        if (!before) return Status(Code::kNotFound, "no such user");
+        // The current password was checked against this hash.
+        if (before->password_hash != checked_hash) {
+          return Status(Code::kConflict, "the password changed meanwhile; try again");
+        }
+        UserRecord after = *before;
+        if (email) after.email = *email;
+        if (password_hash) after.password_hash = *password_hash;
+        auto updated = users_.update(txn, *before, after);
+        if (!updated) return updated.status();
+        return Response::json(200, {{"user", user_json(*updated)}});
+      },
+      fingerprint);
 }
 
 void AuthPlugin::list_users(const Request& request, const Responder& respond) const {
@@ -297,13 +308,14 @@ void AuthPlugin::logout(Request request, Responder respond) {
   if (principal.token_id.empty()) {
     return respond(Response::problem(400, "validation", "the request's token has no id to revoke"));
   }
-  idempotency_.run(host_.storage(), request, std::move(respond),
-                   [this, user_id = principal.user_id, jti = principal.token_id,
-                    expires_at = principal.token_expires_at](storage::WriteTxn& txn) -> protocol::Result<Response> {
-                     if (Status s = users_.revoke_token(txn, user_id, jti, expires_at); !s) return s;
-                     return Response::json(200, {{"revoked", {{"jti", jti},
-                                                              {"expires_at", protocol::format_utc(expires_at * 1'000'000)}}}});
-                   });
+  idempotency_.run(
+      host_.storage(), request, std::move(respond),
+      [this, user_id = principal.user_id, jti = principal.token_id,
+       expires_at = principal.token_expires_at](storage::WriteTxn& txn) -> protocol::Result<Response> {
+        if (Status s = users_.revoke_token(txn, user_id, jti, expires_at); !s) return s;
+        return Response::json(
+            200, {{"revoked", {{"jti", jti}, {"expires_at", protocol::format_utc(expires_at * 1'000'000)}}}});
+      });
 }
 
 void AuthPlugin::revoke_tokens(Request request, Responder respond) {
@@ -320,7 +332,8 @@ void AuthPlugin::revoke_tokens(Request request, Responder respond) {
 protocol::Result<std::int64_t> AuthPlugin::overlap_of(const nlohmann::json& args) const {
   const auto it = args.find("overlap_s");
   if (it == args.end() || it->is_null()) return key_overlap_s_;
-  if (!it->is_number_integer() || (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxOverlapS)) ||
+  if (!it->is_number_integer() ||
+      (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxOverlapS)) ||
       it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > kMaxOverlapS) {
     return protocol::invalid_argument("overlap_s: an integer from 0 to " + std::to_string(kMaxOverlapS));
   }

@@ -50,7 +50,9 @@ std::optional<UserRecord> Users::by_id(std::string_view id) const {
   return users_.get(txn.handle(), id);
 }
 
-std::optional<UserRecord> Users::by_id(MDB_txn* txn, std::string_view id) const { return users_.get(txn, id); }
+std::optional<UserRecord> Users::by_id(MDB_txn* txn, std::string_view id) const {
+  return users_.get(txn, id);
+}
 
 std::optional<UserRecord> Users::by_username(std::string_view username) const {
   storage::ReadTxn txn = env_.read();
@@ -171,7 +173,8 @@ protocol::Result<SigningKey> Users::signing_key(storage::WriteTxn& txn) const {
   return key;
 }
 
-protocol::Result<Rotation> Users::rotate_signing_key(storage::WriteTxn& txn, std::int64_t not_after_us) const {
+protocol::Result<Rotation> Users::rotate_signing_key(storage::WriteTxn& txn,
+                                                     std::int64_t not_after_us) const {
   auto current = signing_key(txn);
   if (!current) return current.status();
   SigningKey key = make_signing_key(txn);
@@ -226,7 +229,8 @@ namespace {
 // (protocol/text.hpp says which and why).
 Status check_text(std::string_view field, std::string_view text, protocol::Lines lines) {
   if (const auto bad = protocol::forbidden_character(text, lines)) {
-    return protocol::invalid_argument(std::string(field) + ": must not contain " + protocol::code_point_name(*bad) +
+    return protocol::invalid_argument(std::string(field) + ": must not contain " +
+                                      protocol::code_point_name(*bad) +
                                       " (control characters, line separators and bidirectional controls are "
                                       "refused)");
   }
@@ -253,7 +257,8 @@ Status check_password(const nlohmann::json& body, const char* field) {
   const std::string password = *it;
   if (password.size() < 8) return protocol::invalid_argument(std::string(field) + ": at least 8 characters");
   if (password.size() > kMaxPasswordBytes)
-    return protocol::invalid_argument(std::string(field) + ": at most " + std::to_string(kMaxPasswordBytes) + " bytes");
+    return protocol::invalid_argument(std::string(field) + ": at most " + std::to_string(kMaxPasswordBytes) +
+                                      " bytes");
   return Status::ok();
 }
 

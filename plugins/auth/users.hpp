@@ -50,15 +50,15 @@ struct SigningKey {
 // old password working).
 struct LoginView {
   std::optional<UserRecord> user;
-  std::uint64_t generation = 0;            // the user's current token generation
-  std::optional<SigningKey> key;           // the key that signs now
+  std::uint64_t generation = 0;                   // the user's current token generation
+  std::optional<SigningKey> key;                  // the key that signs now
   std::optional<storage::StreamHead> users_head;  // auth.users' epoch and head
 };
 
 // The outcome of a rotation.
 struct Rotation {
-  std::string kid;          // the new key, which signs from now on
-  std::string retired_kid;  // the key it replaced
+  std::string kid;                // the new key, which signs from now on
+  std::string retired_kid;        // the key it replaced
   std::int64_t not_after_us = 0;  // until when the replaced key still verifies
 };
 

@@ -263,16 +263,17 @@ BOOST_AUTO_TEST_CASE(a_page_read_from_storage_is_written_as_the_tree_writes_it) 
   // Revocations and key retirements on auth.users are not the tracker's
   // business: applied without error (no dead letter), the worker stays.
   for (const auto& [name, payload] : std::vector<std::pair<std::string_view, std::string>>{
-           {protocol::TokensRevoked::kName,
-            protocol::encode_payload(protocol::TokensRevoked{.user_id = worker, .generation = 1, .reason = "admin"})},
-           {protocol::TokenRevoked::kName,
-            protocol::encode_payload(protocol::TokenRevoked{.user_id = worker, .jti = "j-1", .expires_at = 1})},
+           {protocol::TokensRevoked::kName, protocol::encode_payload(protocol::TokensRevoked{
+                                                .user_id = worker, .generation = 1, .reason = "admin"})},
+           {protocol::TokenRevoked::kName, protocol::encode_payload(protocol::TokenRevoked{
+                                               .user_id = worker, .jti = "j-1", .expires_at = 1})},
            {protocol::SigningKeyRetired::kName,
             protocol::encode_payload(protocol::SigningKeyRetired{.kid = "k1", .not_after = 1})}}) {
     protocol::Envelope other;
     other.name = std::string(name);
     other.payload = payload;
-    const Status ignored = (*env)->run([&](storage::WriteTxn& txn) { return tasks.apply_user_event(txn, other); });
+    const Status ignored =
+        (*env)->run([&](storage::WriteTxn& txn) { return tasks.apply_user_event(txn, other); });
     BOOST_TEST(ignored.is_ok(), name << ": " << ignored.to_string());
   }
   for (int i = 0; i < 150; ++i) {
@@ -324,9 +325,12 @@ BOOST_AUTO_TEST_CASE(a_page_read_from_storage_is_written_as_the_tree_writes_it) 
   BOOST_TEST(index_pages_match("done", 100) == 1u);
   for (std::size_t i = 0; i < first.size(); i += 7) {
     const Status edited = (*env)->run([&](storage::WriteTxn& txn) {
-      return tasks.update(txn, first[i].id, TaskEdit{.title = "edited \"" + std::to_string(i) + "\"", .jira_id = "",
-                                                     .description = std::nullopt},
-                          std::nullopt)
+      return tasks
+          .update(txn, first[i].id,
+                  TaskEdit{.title = "edited \"" + std::to_string(i) + "\"",
+                           .jira_id = "",
+                           .description = std::nullopt},
+                  std::nullopt)
           .status();
     });
     BOOST_TEST_REQUIRE(edited.is_ok(), edited.to_string());
@@ -343,7 +347,8 @@ BOOST_AUTO_TEST_CASE(a_page_read_from_storage_is_written_as_the_tree_writes_it) 
   const std::string other = "0b7d4f2a-1c3e-4a5b-8d6f-7e8a9b0c1d2e";
   user.payload = protocol::encode_payload(protocol::UserCreated{
       .user_id = other, .username = "mango", .email = {}, .role = "worker", .active = true});
-  const Status added_other = (*env)->run([&](storage::WriteTxn& txn) { return tasks.apply_user_event(txn, user); });
+  const Status added_other =
+      (*env)->run([&](storage::WriteTxn& txn) { return tasks.apply_user_event(txn, user); });
   BOOST_TEST_REQUIRE(added_other.is_ok(), added_other.to_string());
   const Status shuffled = (*env)->run([&](storage::WriteTxn& txn) -> Status {
     auto job = tasks.start_shuffle(txn, worker);

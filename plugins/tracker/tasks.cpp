@@ -7,6 +7,7 @@
 #include "ates/protocol/schema.hpp"
 #include "ates/protocol/text.hpp"
 #include "ates/protocol/time.hpp"
+
 #include "task_json_writer.hpp"
 
 namespace ates::tracker {
@@ -104,14 +105,14 @@ std::vector<Task> Tasks::of_assignee(std::string_view assignee, std::string_view
 }
 
 std::string Tasks::of_assignee_json(std::string_view assignee, std::string_view status,
-                                   const std::optional<std::string>& after, std::size_t limit) const {
+                                    const std::optional<std::string>& after, std::size_t limit) const {
   storage::ReadTxn txn = env_.read();
   const std::string prefix = assignee_key(assignee, status, "");
   // Views into LMDB's map, valid while `txn` is: each is copied once, into
   // the page.
   std::vector<std::string_view> listed;
   listed.reserve(std::min<std::size_t>(limit, 128));
-  std::deque<std::string> written;  // for a task the listed table lacks
+  std::deque<std::string> written;                        // for a task the listed table lacks
   storage::RawLookup listed_json(txn.handle(), listed_);  // ids come in order
   std::string_view last_id;
   bool more = false;
@@ -473,7 +474,8 @@ Status check_task_fields(const nlohmann::json& body, bool title_required) {
     if (!description->is_string()) return protocol::invalid_argument("description: must be a string");
     const auto chars = protocol::utf8_length(description->get<std::string>());
     if (chars < 0 || chars > 4000) return protocol::invalid_argument("description: at most 4000 characters");
-    if (Status clean = check_text("description", description->get_ref<const std::string&>(), protocol::Lines::kMulti);
+    if (Status clean =
+            check_text("description", description->get_ref<const std::string&>(), protocol::Lines::kMulti);
         !clean) {
       return clean;
     }

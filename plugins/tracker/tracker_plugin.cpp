@@ -5,7 +5,6 @@
 #include "ates/storage/failpoint.hpp"
 #include "ates/storage/random.hpp"
 
-
 namespace ates::tracker {
 
 using plugin_api::Access;
@@ -207,8 +206,10 @@ void TrackerPlugin::mine(const Request& request, const Responder& respond) const
   // Copied from the assignee index's JSON, not built through page_json's
   // tree: this is a worker's hottest read (DESIGN: >= 50 % of a bare
   // route); task_json_test holds the bytes to page_json's.
-  respond(Response{200, "application/json",
-                   tasks_.of_assignee_json(request.principal->user_id, *status, page->after, page->limit), {}});
+  respond(Response{200,
+                   "application/json",
+                   tasks_.of_assignee_json(request.principal->user_id, *status, page->after, page->limit),
+                   {}});
 }
 
 void TrackerPlugin::list(const Request& request, const Responder& respond) const {

@@ -64,7 +64,10 @@ std::vector<FieldSpec> user_state_fields() {
 
 Registry make_registry() {
   std::vector<StreamSpec> streams = {
-      {"auth.users", "auth", {"host", "tracker", "accounting", "analytics"}, "users, token revocations and signing keys"},
+      {"auth.users",
+       "auth",
+       {"host", "tracker", "accounting", "analytics"},
+       "users, token revocations and signing keys"},
       {"tracker.tasks", "tracker", {"accounting", "analytics"}, "tasks: created, assigned, completed"},
       {"accounting.transactions",
        "accounting",

@@ -5,8 +5,9 @@
 namespace ates::protocol {
 
 Code code_from_string(std::string_view name) {
-  for (Code code : {Code::kOk, Code::kInvalidArgument, Code::kNotFound, Code::kConflict, Code::kPermissionDenied,
-                    Code::kUnauthenticated, Code::kStorageFull, Code::kUnavailable, Code::kInternal}) {
+  for (Code code :
+       {Code::kOk, Code::kInvalidArgument, Code::kNotFound, Code::kConflict, Code::kPermissionDenied,
+        Code::kUnauthenticated, Code::kStorageFull, Code::kUnavailable, Code::kInternal}) {
     if (to_string(code) == name) return code;
   }
   return Code::kInternal;

@@ -9,10 +9,10 @@
 namespace ates::protocol::test {
 
 // Every typed event; registry_test checks this list and the registry match.
-using AllEvents = std::tuple<UserCreated, UserUpdated, UserRoleChanged, UserDeactivated, SigningKeyAdded,
-                             TokensRevoked, TokenRevoked, SigningKeyRetired,
-                             TaskCreatedV1, TaskCreated, TaskUpdated, TaskAssigned, TaskCompleted, TaskPriced,
-                             TransactionApplied, PayoutMade, DayClosed>;
+using AllEvents =
+    std::tuple<UserCreated, UserUpdated, UserRoleChanged, UserDeactivated, SigningKeyAdded, TokensRevoked,
+               TokenRevoked, SigningKeyRetired, TaskCreatedV1, TaskCreated, TaskUpdated, TaskAssigned,
+               TaskCompleted, TaskPriced, TransactionApplied, PayoutMade, DayClosed>;
 
 template <class Event>
 Envelope envelope_of(const Event& event, std::uint64_t seq = 1) {

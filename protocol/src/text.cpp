@@ -62,7 +62,8 @@ std::optional<char32_t> forbidden_character(std::string_view text, Lines lines) 
     const char32_t cp = next_code_point(text, i);
     if (cp == kReplacement && text.substr(at, 3) != "\xef\xbf\xbd") return kReplacement;
     if (!always_forbidden(cp)) continue;
-    if (lines == Lines::kMulti && (cp == '\t' || cp == '\n' || (cp == '\r' && i < text.size() && text[i] == '\n'))) {
+    if (lines == Lines::kMulti &&
+        (cp == '\t' || cp == '\n' || (cp == '\r' && i < text.size() && text[i] == '\n'))) {
       continue;
     }
     return cp;

@@ -1,10 +1,10 @@
 #include "client_address.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+
+#include <arpa/inet.h>
 
 namespace ates::server {
 
@@ -46,7 +46,9 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   return address;
 }
 
-bool IpAddress::is_v4() const { return std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), bytes_.begin()); }
+bool IpAddress::is_v4() const {
+  return std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), bytes_.begin());
+}
 
 IpAddress IpAddress::masked(int prefix) const {
   IpAddress out = *this;
@@ -79,8 +81,10 @@ protocol::Result<TrustedProxies> TrustedProxies::parse(const std::vector<std::st
       int prefix = -1;
       const auto [ptr, ec] = std::from_chars(bits.data(), bits.data() + bits.size(), prefix);
       const int max = base->is_v4() ? 32 : 128;
-      if (bits.empty() || ec != std::errc() || ptr != bits.data() + bits.size() || prefix < 0 || prefix > max) {
-        return protocol::invalid_argument("'" + entry + "' has a bad prefix length (0.." + std::to_string(max) + ")");
+      if (bits.empty() || ec != std::errc() || ptr != bits.data() + bits.size() || prefix < 0 ||
+          prefix > max) {
+        return protocol::invalid_argument("'" + entry + "' has a bad prefix length (0.." +
+                                          std::to_string(max) + ")");
       }
       range.prefix = base->is_v4() ? 96 + prefix : prefix;
     }
@@ -92,9 +96,8 @@ protocol::Result<TrustedProxies> TrustedProxies::parse(const std::vector<std::st
 }
 
 bool TrustedProxies::contains(const IpAddress& address) const {
-  return std::any_of(ranges_.begin(), ranges_.end(), [&](const Range& range) {
-    return address.masked(range.prefix) == range.base;
-  });
+  return std::any_of(ranges_.begin(), ranges_.end(),
+                     [&](const Range& range) { return address.masked(range.prefix) == range.base; });
 }
 
 std::optional<IpAddress> parse_forwarded_entry(std::string_view entry) {
@@ -119,7 +122,8 @@ std::optional<IpAddress> parse_forwarded_entry(std::string_view entry) {
   return IpAddress::parse(entry);
 }
 
-std::string client_address(std::string_view peer, std::string_view forwarded_for, const TrustedProxies& trusted) {
+std::string client_address(std::string_view peer, std::string_view forwarded_for,
+                           const TrustedProxies& trusted) {
   const std::string_view peer_text = peer.substr(0, peer.find('%'));
   auto current = IpAddress::parse(peer_text);
   if (!current) return std::string(peer_text);  // not an IP peer: nothing to trust

@@ -56,8 +56,8 @@ class TrustedProxies {
 
  private:
   struct Range {
-    IpAddress base;     // with the bits past `prefix` cleared
-    int prefix = 128;   // over the 128-bit (mapped) form
+    IpAddress base;    // with the bits past `prefix` cleared
+    int prefix = 128;  // over the 128-bit (mapped) form
   };
   std::vector<Range> ranges_;
 };
@@ -72,6 +72,7 @@ std::optional<IpAddress> parse_forwarded_entry(std::string_view entry);
 // prints it (an IPv6 zone "%eth0" is dropped); `forwarded_for` is every
 // X-Forwarded-For field of the request joined by commas, empty when there
 // is none.
-std::string client_address(std::string_view peer, std::string_view forwarded_for, const TrustedProxies& trusted);
+std::string client_address(std::string_view peer, std::string_view forwarded_for,
+                           const TrustedProxies& trusted);
 
 }  // namespace ates::server

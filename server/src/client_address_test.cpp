@@ -19,8 +19,8 @@ BOOST_AUTO_TEST_CASE(addresses_parse_and_print_canonically) {
   // A dual-stack socket's view of an IPv4 peer is that IPv4 address.
   BOOST_TEST(IpAddress::parse("::ffff:192.0.2.1")->to_string() == "192.0.2.1");
   BOOST_TEST((*IpAddress::parse("::ffff:192.0.2.1") == *IpAddress::parse("192.0.2.1")));
-  for (const char* bad : {"", "192.0.2", "192.0.2.256", "192.0.2.1.5", "01.2.3.4", "example.com", "2001:db8::1::2",
-                          " 192.0.2.1", "192.0.2.1/24", "[::1]"}) {
+  for (const char* bad : {"", "192.0.2", "192.0.2.256", "192.0.2.1.5", "01.2.3.4", "example.com",
+                          "2001:db8::1::2", " 192.0.2.1", "192.0.2.1/24", "[::1]"}) {
     BOOST_TEST(!IpAddress::parse(bad).has_value(), bad);
   }
 }
@@ -43,10 +43,12 @@ BOOST_AUTO_TEST_CASE(trusted_proxies_are_addresses_or_ranges) {
   BOOST_TEST(!trust({"192.0.2.0/25"}).contains(*IpAddress::parse("192.0.2.128")));
   BOOST_TEST(trust({}).empty());
 
-  for (const char* bad : {"proxy.example", "10.0.0.0/33", "10.0.0.0/", "fd00::/129", "10.0.0.0/-1", "10.0.0.0/8x", ""}) {
+  for (const char* bad :
+       {"proxy.example", "10.0.0.0/33", "10.0.0.0/", "fd00::/129", "10.0.0.0/-1", "10.0.0.0/8x", ""}) {
     const auto parsed = TrustedProxies::parse({bad});
     BOOST_TEST(!parsed.has_value(), bad);
-    BOOST_TEST(parsed.status().message().find("'" + std::string(bad) + "'") != std::string::npos, parsed.status().message());
+    BOOST_TEST(parsed.status().message().find("'" + std::string(bad) + "'") != std::string::npos,
+               parsed.status().message());
   }
 }
 
@@ -56,9 +58,9 @@ BOOST_AUTO_TEST_CASE(forwarded_entries_take_brackets_and_ports) {
   BOOST_TEST(parse_forwarded_entry("2001:db8::7")->to_string() == "2001:db8::7");
   BOOST_TEST(parse_forwarded_entry("[2001:db8::7]")->to_string() == "2001:db8::7");
   BOOST_TEST(parse_forwarded_entry("[2001:db8::7]:443")->to_string() == "2001:db8::7");
-  for (const char* bad : {"", "unknown", "_hidden", "198.51.100.7:", "198.51.100.7:99999", "198.51.100.7:x",
-                          "[198.51.100.7]", "[2001:db8::7", "[2001:db8::7]x", "[2001:db8::7]:", "host.example:80",
-                          "198.51.100.7 198.51.100.8"}) {
+  for (const char* bad :
+       {"", "unknown", "_hidden", "198.51.100.7:", "198.51.100.7:99999", "198.51.100.7:x", "[198.51.100.7]",
+        "[2001:db8::7", "[2001:db8::7]x", "[2001:db8::7]:", "host.example:80", "198.51.100.7 198.51.100.8"}) {
     BOOST_TEST(!parse_forwarded_entry(bad).has_value(), bad);
   }
 }
@@ -103,7 +105,8 @@ BOOST_AUTO_TEST_CASE(malformed_entries_stop_at_the_proxy_that_wrote_them) {
 BOOST_AUTO_TEST_CASE(ipv6_proxies_and_clients) {
   const TrustedProxies trusted = trust({"2001:db8:1::/48"});
   BOOST_TEST(client_address("2001:db8:1::5", "2001:db8:2::9", trusted) == "2001:db8:2::9");
-  BOOST_TEST(client_address("2001:db8:1::5", "[2001:db8:2::9]:443, 2001:db8:1::6", trusted) == "2001:db8:2::9");
+  BOOST_TEST(client_address("2001:db8:1::5", "[2001:db8:2::9]:443, 2001:db8:1::6", trusted) ==
+             "2001:db8:2::9");
   BOOST_TEST(client_address("2001:db8:1::5", "192.0.2.33", trusted) == "192.0.2.33");
   BOOST_TEST(client_address("2001:db8:2::5", "192.0.2.33", trusted) == "2001:db8:2::5");
 }

@@ -15,53 +15,81 @@ using protocol::Status;
 
 std::string_view to_string(KeyType type) {
   switch (type) {
-    case KeyType::kString: return "string";
-    case KeyType::kInt: return "integer";
-    case KeyType::kBool: return "boolean";
-    case KeyType::kListen: return "host:port";
-    case KeyType::kTime: return "UTC time";
-    case KeyType::kList: return "list";
+    case KeyType::kString:
+      return "string";
+    case KeyType::kInt:
+      return "integer";
+    case KeyType::kBool:
+      return "boolean";
+    case KeyType::kListen:
+      return "host:port";
+    case KeyType::kTime:
+      return "UTC time";
+    case KeyType::kList:
+      return "list";
   }
   return "?";
 }
 
 std::string env_name(std::string_view key) {
   std::string name = "ATES_";
-  for (char c : key) name += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : key)
+    name += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return name;
 }
 
 const std::vector<KeySpec>& host_keys() {
   static const std::vector<KeySpec> keys = {
-      {"data", KeyType::kString, "./ates-data", "--data", "data directory: one LMDB environment per plugin, the lock file, the control socket"},
-      {"plugins", KeyType::kList, "", "--plugins", "plugins to load, comma-separated; empty: every plugin found"},
-      {"plugin_dir", KeyType::kString, "", "", "where plugins are looked for; empty: beside the binary, then the build tree"},
+      {"data", KeyType::kString, "./ates-data", "--data",
+       "data directory: one LMDB environment per plugin, the lock file, the control socket"},
+      {"plugins", KeyType::kList, "", "--plugins",
+       "plugins to load, comma-separated; empty: every plugin found"},
+      {"plugin_dir", KeyType::kString, "", "",
+       "where plugins are looked for; empty: beside the binary, then the build tree"},
       {"dev", KeyType::kBool, "false", "--dev", "development mode: reload a plugin when its file changes"},
-      {"fake_clock", KeyType::kTime, "", "--fake-clock", "start the business clock at this UTC time and move it only through POST /api/v1/dev/clock"},
-      {"http.listen", KeyType::kListen, "127.0.0.1:8080", "--listen", "HTTP address; port 0 picks a free port"},
+      {"fake_clock", KeyType::kTime, "", "--fake-clock",
+       "start the business clock at this UTC time and move it only through POST /api/v1/dev/clock"},
+      {"http.listen", KeyType::kListen, "127.0.0.1:8080", "--listen",
+       "HTTP address; port 0 picks a free port"},
       {"http.threads", KeyType::kInt, "2", "", "HTTP worker threads"},
-      {"http.body_limit", KeyType::kInt, "65536", "", "largest request body in bytes, chunked ones too; larger gets 413"},
-      {"http.header_limit", KeyType::kInt, "16384", "", "largest request line plus headers in bytes (at least 1024); larger closes the connection unanswered"},
-      {"http.max_connections", KeyType::kInt, "512", "", "concurrent HTTP connections (at least 1); more wait unanswered until one closes"},
-      {"http.read_timeout_ms", KeyType::kInt, "10000", "", "time to read a request (and to finish a TLS handshake) before the connection is closed"},
-      {"http.handle_timeout_ms", KeyType::kInt, "30000", "", "time a handler may take before the connection is closed"},
-      {"http.tls_cert", KeyType::kString, "", "", "PEM certificate chain file: serve HTTPS only (with http.tls_key); empty: plain HTTP"},
+      {"http.body_limit", KeyType::kInt, "65536", "",
+       "largest request body in bytes, chunked ones too; larger gets 413"},
+      {"http.header_limit", KeyType::kInt, "16384", "",
+       "largest request line plus headers in bytes (at least 1024); larger closes the connection unanswered"},
+      {"http.max_connections", KeyType::kInt, "512", "",
+       "concurrent HTTP connections (at least 1); more wait unanswered until one closes"},
+      {"http.read_timeout_ms", KeyType::kInt, "10000", "",
+       "time to read a request (and to finish a TLS handshake) before the connection is closed"},
+      {"http.handle_timeout_ms", KeyType::kInt, "30000", "",
+       "time a handler may take before the connection is closed"},
+      {"http.tls_cert", KeyType::kString, "", "",
+       "PEM certificate chain file: serve HTTPS only (with http.tls_key); empty: plain HTTP"},
       {"http.tls_key", KeyType::kString, "", "", "PEM private key file of http.tls_cert"},
-      {"http.trusted_proxies", KeyType::kList, "", "", "reverse proxies (IP addresses or CIDR ranges) whose X-Forwarded-For names the client"},
-      {"tokens.replica_wait_ms", KeyType::kInt, "2000", "", "how long a request whose token names a user this host has not learnt of yet waits for auth.users to reach it before 503 (no HTTP thread is held)"},
-      {"storage.map_size_mb", KeyType::kInt, "65536", "", "LMDB map size per environment (only mapped, not allocated)"},
+      {"http.trusted_proxies", KeyType::kList, "", "",
+       "reverse proxies (IP addresses or CIDR ranges) whose X-Forwarded-For names the client"},
+      {"tokens.replica_wait_ms", KeyType::kInt, "2000", "",
+       "how long a request whose token names a user this host has not learnt of yet waits for auth.users to "
+       "reach it before 503 (no HTTP thread is held)"},
+      {"storage.map_size_mb", KeyType::kInt, "65536", "",
+       "LMDB map size per environment (only mapped, not allocated)"},
       {"storage.max_readers", KeyType::kInt, "1024", "", "LMDB reader slots per environment"},
-      {"bus.publish", KeyType::kString, "inproc://ates-pub", "", "where this host's PUB socket binds (tcp:// needs the Curve keys)"},
+      {"bus.publish", KeyType::kString, "inproc://ates-pub", "",
+       "where this host's PUB socket binds (tcp:// needs the Curve keys)"},
       {"bus.replay", KeyType::kString, "inproc://ates-replay", "", "where this host answers FETCH"},
-      {"bus.advertise_replay", KeyType::kString, "", "", "the replay endpoint heartbeats tell other hosts; empty: bus.replay as bound"},
-      {"bus.peers", KeyType::kList, "", "", "other hosts' PUB endpoints, each \"tcp://HOST:PORT SERVER_PUBLIC_KEY\""},
+      {"bus.advertise_replay", KeyType::kString, "", "",
+       "the replay endpoint heartbeats tell other hosts; empty: bus.replay as bound"},
+      {"bus.peers", KeyType::kList, "", "",
+       "other hosts' PUB endpoints, each \"tcp://HOST:PORT SERVER_PUBLIC_KEY\""},
       {"bus.heartbeat_ms", KeyType::kInt, "1000", "", "interval of the streams' heartbeats"},
-      {"bus.send_hwm", KeyType::kInt, "100000", "", "PUB send high-water mark; what it drops is fetched again"},
-      {"bus.curve_public_key", KeyType::kString, "", "", "this host's CurveZMQ public key (Z85; `ates keys generate`)"},
+      {"bus.send_hwm", KeyType::kInt, "100000", "",
+       "PUB send high-water mark; what it drops is fetched again"},
+      {"bus.curve_public_key", KeyType::kString, "", "",
+       "this host's CurveZMQ public key (Z85; `ates keys generate`)"},
       {"bus.curve_secret_key", KeyType::kString, "", "", "this host's CurveZMQ secret key (Z85)"},
       {"bus.curve_allowed_clients", KeyType::kList, "", "", "public keys of the hosts allowed to connect"},
       {"log.level", KeyType::kString, "info", "", "debug, info, warn or error"},
-      {"ui.dir", KeyType::kString, "", "", "the UI's static files; empty: beside the binary, then the build tree"},
+      {"ui.dir", KeyType::kString, "", "",
+       "the UI's static files; empty: beside the binary, then the build tree"},
   };
   return keys;
 }
@@ -70,8 +98,8 @@ std::string keys_table(const std::vector<KeySpec>& keys) {
   std::string out = "| key | type | default | environment | flag | meaning |\n|---|---|---|---|---|---|\n";
   for (const auto& key : keys) {
     out += "| `" + key.name + "` | " + std::string(to_string(key.type)) + " | " +
-           (key.default_value.empty() ? "" : "`" + key.default_value + "`") + " | `" + env_name(key.name) + "` | " +
-           (key.flag.empty() ? "" : "`" + key.flag + "`") + " | " + key.doc + " |\n";
+           (key.default_value.empty() ? "" : "`" + key.default_value + "`") + " | `" + env_name(key.name) +
+           "` | " + (key.flag.empty() ? "" : "`" + key.flag + "`") + " | " + key.doc + " |\n";
   }
   return out;
 }
@@ -102,14 +130,16 @@ std::optional<std::int64_t> parse_utc_time(std::string_view t) {
 Status check_value(KeyType type, std::string_view value) {
   switch (type) {
     case KeyType::kString:
-    case KeyType::kList: return Status::ok();
+    case KeyType::kList:
+      return Status::ok();
     case KeyType::kInt: {
       std::int64_t number = 0;
       auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
       if (value.empty() || ec != std::errc() || ptr != value.data() + value.size()) {
         return protocol::invalid_argument("expected an integer, got '" + std::string(value) + "'");
       }
-      if (number < 0) return protocol::invalid_argument("expected a non-negative integer, got " + std::string(value));
+      if (number < 0)
+        return protocol::invalid_argument("expected a non-negative integer, got " + std::string(value));
       return Status::ok();
     }
     case KeyType::kBool:
@@ -123,13 +153,15 @@ Status check_value(KeyType type, std::string_view value) {
         if (ec != std::errc() || ptr != value.data() + value.size()) port = -1;
       }
       if (port < 0 || port > 65535) {
-        return protocol::invalid_argument("expected host:port with a port 0..65535, got '" + std::string(value) + "'");
+        return protocol::invalid_argument("expected host:port with a port 0..65535, got '" +
+                                          std::string(value) + "'");
       }
       return Status::ok();
     }
     case KeyType::kTime:
       if (value.empty() || parse_utc_time(value)) return Status::ok();
-      return protocol::invalid_argument("expected a UTC time like 2026-03-03T09:00:00Z, got '" + std::string(value) + "'");
+      return protocol::invalid_argument("expected a UTC time like 2026-03-03T09:00:00Z, got '" +
+                                        std::string(value) + "'");
   }
   return Status::ok();
 }
@@ -160,10 +192,12 @@ class ConfigLoader {
     const KeySpec* key = find(name);
     if (key == nullptr) {
       if (allow_unknown_ || ignored(name)) return Status::ok();
-      return protocol::invalid_argument("unknown configuration key '" + std::string(name) + "' (" + source + ")");
+      return protocol::invalid_argument("unknown configuration key '" + std::string(name) + "' (" + source +
+                                        ")");
     }
     if (Status status = check_value(key->type, value); !status) {
-      return protocol::invalid_argument("bad value for '" + key->name + "' (" + source + "): " + status.message());
+      return protocol::invalid_argument("bad value for '" + key->name + "' (" + source +
+                                        "): " + status.message());
     }
     settings.values_[key->name] = {std::move(value), source};
     return Status::ok();
@@ -199,12 +233,16 @@ class ConfigLoader {
       bool type_ok = true;
       switch (key->type) {
         case KeyType::kInt:
-          if (auto v = node.value<std::int64_t>(); v && node.is_integer()) text = std::to_string(*v);
-          else type_ok = false;
+          if (auto v = node.value<std::int64_t>(); v && node.is_integer())
+            text = std::to_string(*v);
+          else
+            type_ok = false;
           break;
         case KeyType::kBool:
-          if (auto v = node.value<bool>(); v && node.is_boolean()) text = *v ? "true" : "false";
-          else type_ok = false;
+          if (auto v = node.value<bool>(); v && node.is_boolean())
+            text = *v ? "true" : "false";
+          else
+            type_ok = false;
           break;
         case KeyType::kList:
           if (const toml::array* array = node.as_array()) {
@@ -223,8 +261,10 @@ class ConfigLoader {
           }
           break;
         default:
-          if (auto v = node.value<std::string>(); v && node.is_string()) text = *v;
-          else type_ok = false;
+          if (auto v = node.value<std::string>(); v && node.is_string())
+            text = *v;
+          else
+            type_ok = false;
       }
       if (!type_ok) {
         return protocol::invalid_argument("bad value for '" + name + "' (" + source + "): expected " +
@@ -278,7 +318,8 @@ std::string Settings::source(std::string_view key) const {
 }
 
 protocol::Result<Settings> load_settings(const std::vector<KeySpec>& keys, const ConfigSources& sources,
-                                         bool allow_unknown, const std::vector<std::string>& ignored_sections) {
+                                         bool allow_unknown,
+                                         const std::vector<std::string>& ignored_sections) {
   ConfigLoader loader(keys, allow_unknown, ignored_sections);
   Settings settings;
   for (const auto& key : keys) settings.values_[key.name] = {key.default_value, "default"};
@@ -287,11 +328,12 @@ protocol::Result<Settings> load_settings(const std::vector<KeySpec>& keys, const
   }
   for (const auto& [name, value] : sources.environment) {
     if (!name.starts_with("ATES_") || is_reserved_environment_variable(name)) continue;
-    const auto key = std::find_if(keys.begin(), keys.end(), [&](const KeySpec& k) { return env_name(k.name) == name; });
+    const auto key =
+        std::find_if(keys.begin(), keys.end(), [&](const KeySpec& k) { return env_name(k.name) == name; });
     if (key == keys.end()) {
-      const bool of_ignored = std::any_of(ignored_sections.begin(), ignored_sections.end(), [&](const std::string& section) {
-        return name.starts_with(env_name(section) + "_");
-      });
+      const bool of_ignored =
+          std::any_of(ignored_sections.begin(), ignored_sections.end(),
+                      [&](const std::string& section) { return name.starts_with(env_name(section) + "_"); });
       if (allow_unknown || of_ignored) continue;
       return protocol::invalid_argument("unknown configuration key in environment variable " + name);
     }

@@ -20,7 +20,7 @@ enum class KeyType { kString, kInt, kBool, kListen, kTime, kList };
 std::string_view to_string(KeyType type);
 
 struct KeySpec {
-  std::string name;           // dotted: "http.listen"; a plugin's keys are "<plugin>.<key>"
+  std::string name;  // dotted: "http.listen"; a plugin's keys are "<plugin>.<key>"
   KeyType type = KeyType::kString;
   std::string default_value;  // text form
   std::string flag;           // "--listen", or empty
@@ -47,8 +47,8 @@ class Settings {
 
  private:
   friend class ConfigLoader;
-  friend protocol::Result<Settings> load_settings(const std::vector<KeySpec>&, const struct ConfigSources&, bool,
-                                                  const std::vector<std::string>&);
+  friend protocol::Result<Settings> load_settings(const std::vector<KeySpec>&, const struct ConfigSources&,
+                                                  bool, const std::vector<std::string>&);
   struct Value {
     std::string text;
     std::string source;

@@ -54,10 +54,12 @@ BOOST_AUTO_TEST_CASE(unknown_keys_are_refused_by_name) {
   testing::TempDir dir;
   auto settings = load_settings(host_keys(), {.file = write_file(dir, "[http]\nlisten_on = \"x\"\n")});
   BOOST_TEST_REQUIRE(!settings.has_value());
-  BOOST_TEST(settings.status().message().find("unknown configuration key 'http.listen_on'") != std::string::npos);
+  BOOST_TEST(settings.status().message().find("unknown configuration key 'http.listen_on'") !=
+             std::string::npos);
 
   settings = load_settings(host_keys(), {.environment = {{"ATES_HTTP_LISTN", "x"}}});
-  BOOST_TEST(settings.status().message() == "unknown configuration key in environment variable ATES_HTTP_LISTN");
+  BOOST_TEST(settings.status().message() ==
+             "unknown configuration key in environment variable ATES_HTTP_LISTN");
   // Test and debug hooks are not configuration.
   BOOST_TEST(load_settings(host_keys(), {.environment = {{"ATES_FAILPOINT", "x"}}}).has_value());
 }
@@ -78,10 +80,12 @@ BOOST_AUTO_TEST_CASE(bad_values_are_refused_by_name) {
 
   settings = load_settings(host_keys(), {.environment = {{"ATES_HTTP_LISTEN", "localhost"}}});
   BOOST_TEST(settings.status().message() ==
-             "bad value for 'http.listen' (environment ATES_HTTP_LISTEN): expected host:port with a port 0..65535, got "
+             "bad value for 'http.listen' (environment ATES_HTTP_LISTEN): expected host:port with a port "
+             "0..65535, got "
              "'localhost'");
   settings = load_settings(host_keys(), {.flags = {{"fake_clock", "yesterday"}}});
-  BOOST_TEST(settings.status().message().find("bad value for 'fake_clock' (flag --fake-clock)") != std::string::npos);
+  BOOST_TEST(settings.status().message().find("bad value for 'fake_clock' (flag --fake-clock)") !=
+             std::string::npos);
   settings = load_settings(host_keys(), {.flags = {{"dev", "maybe"}}});
   BOOST_TEST(settings.status().message().find("expected true or false") != std::string::npos);
   settings = load_settings(host_keys(), {.file = write_file(dir, "this is not toml")});

@@ -9,9 +9,6 @@
 
 #include "host.hpp"
 
-#include <sys/inotify.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,8 +16,8 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -28,13 +25,18 @@
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
+#include <sys/inotify.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <zmq.hpp>
 
 #include "ates/bus/bus.hpp"
 #include "ates/plugin_api/jwt.hpp"
 #include "ates/protocol/events.hpp"
+#include "ates/protocol/registry.hpp"
 #include "ates/protocol/time.hpp"
 #include "ates/storage/lock_file.hpp"
+
 #include "http_server.hpp"
 #include "metrics.hpp"
 #include "plugin_context.hpp"
@@ -42,7 +44,6 @@
 #include "router.hpp"
 #include "secret_file.hpp"
 #include "ui_files.hpp"
-#include "ates/protocol/registry.hpp"
 
 namespace ates::server {
 
@@ -67,7 +68,8 @@ void PluginLogger::log(plugin_api::LogLevel level, std::string_view message, std
   }
 }
 
-protocol::Result<std::string> PluginContext::hand_over_secret(std::string_view file_name, std::string_view secret,
+protocol::Result<std::string> PluginContext::hand_over_secret(std::string_view file_name,
+                                                              std::string_view secret,
                                                               std::string_view line) {
   auto handed = server::hand_over_secret(data_dir_, file_name, secret, line);
   if (!handed) return handed.status();
@@ -76,7 +78,8 @@ protocol::Result<std::string> PluginContext::hand_over_secret(std::string_view f
 
 void PluginContext::add_route(plugin_api::Route route) {
   std::string full = "/api/v1/" + name_ + route.pattern;
-  if (!routes_.add(name_, full, std::move(route))) spdlog::error("[{}] route {} registered twice", name_, full);
+  if (!routes_.add(name_, full, std::move(route)))
+    spdlog::error("[{}] route {} registered twice", name_, full);
 }
 
 plugin_api::StreamProgress PluginContext::stream_progress(std::string_view stream) const {
@@ -92,7 +95,8 @@ protocol::Result<std::vector<plugin_api::OpenDeadLetter>> PluginContext::open_de
   std::vector<plugin_api::OpenDeadLetter> open;
   try {
     for (const auto& letter : bus::dead_letters(env_, name_)) {
-      if (!letter.resolved && letter.stream == stream) open.push_back({letter.id, letter.seq, letter.event_time_us});
+      if (!letter.resolved && letter.stream == stream)
+        open.push_back({letter.id, letter.seq, letter.event_time_us});
     }
   } catch (const std::exception& e) {
     return Status(Code::kInternal, "reading the dead letters of " + name_ + ": " + e.what());
@@ -112,18 +116,21 @@ constexpr std::int64_t kLatestBusinessTimeUs = std::int64_t{253402128000} * 1'00
 // Records each commit of a plugin's storage in the metrics.
 class StorageMetrics final : public storage::CommitObserver {
  public:
-  StorageMetrics(MetricsRegistry& metrics, std::string plugin) : metrics_(metrics), plugin_(std::move(plugin)) {}
+  StorageMetrics(MetricsRegistry& metrics, std::string plugin)
+      : metrics_(metrics), plugin_(std::move(plugin)) {}
   void on_commit(const storage::CommitInfo& info) override {
     const Labels labels{{"plugin", plugin_}};
     metrics_.add("ates_storage_commits_total", labels, 1, "write transactions committed");
     metrics_.add("ates_storage_units_total", labels, static_cast<double>(info.units),
                  "units committed; divided by commits: the average batch");
-    metrics_.set("ates_storage_last_batch_units", labels, static_cast<double>(info.units), "units in the last batch");
+    metrics_.set("ates_storage_last_batch_units", labels, static_cast<double>(info.units),
+                 "units in the last batch");
     metrics_.observe("ates_storage_commit_duration_seconds", labels, info.commit_seconds,
                      "from a batch's begin to its durable commit");
     for (const auto& head : info.heads) {
       const Labels stream{{"stream", head.stream}};
-      metrics_.set("ates_outbox_head_seq", stream, static_cast<double>(head.head_seq), "newest sequence of a stream");
+      metrics_.set("ates_outbox_head_seq", stream, static_cast<double>(head.head_seq),
+                   "newest sequence of a stream");
       metrics_.set("ates_outbox_watermark_seconds", stream, static_cast<double>(head.watermark) / 1e6,
                    "every event before this time has seq <= head");
     }
@@ -177,7 +184,8 @@ struct ParkedRequest {
 // At most this many requests wait for the replica at once; more get 503
 // at once (they hold memory, not threads).
 constexpr std::size_t kMaxParkedRequests = 1024;
-constexpr std::string_view kParkedHelp = "requests waiting for the replica of auth.users to learn of their token's user";
+constexpr std::string_view kParkedHelp =
+    "requests waiting for the replica of auth.users to learn of their token's user";
 
 // Tells the parked requests that the host's environment committed (the
 // replica may have moved). Runs on the writer thread: only a notification.
@@ -193,9 +201,9 @@ class ReplicaCommits final : public storage::CommitObserver {
 struct Host::Impl {
   Settings settings;
   std::unique_ptr<storage::Environment> host_env;
-  storage::RawTable token_keys;        // kid -> 32-byte Ed25519 public key
-  storage::Table<std::int64_t> key_not_after;  // kid of a retired key -> when it stops verifying (µs)
-  storage::Table<ReplicaUser> replica;  // user id -> role, active
+  storage::RawTable token_keys;                     // kid -> 32-byte Ed25519 public key
+  storage::Table<std::int64_t> key_not_after;       // kid of a retired key -> when it stops verifying (µs)
+  storage::Table<ReplicaUser> replica;              // user id -> role, active
   storage::Table<std::uint64_t> token_generations;  // user id -> lowest token generation still valid
   storage::Table<std::int64_t> revoked_tokens;      // jti -> the token's expiry (µs)
   storage::RawTable revoked_by_expiry;              // key_u64(expiry µs) + jti -> "": when to forget
@@ -306,8 +314,9 @@ struct Host::Impl {
 
 namespace {
 
-std::vector<std::filesystem::path> candidate_dirs(const std::filesystem::path& exe_dir, const std::string& configured,
-                                                  std::string_view beside, std::string_view in_build_tree) {
+std::vector<std::filesystem::path> candidate_dirs(const std::filesystem::path& exe_dir,
+                                                  const std::string& configured, std::string_view beside,
+                                                  std::string_view in_build_tree) {
   if (!configured.empty()) return {configured};
   return {exe_dir / beside, exe_dir.parent_path() / in_build_tree};
 }
@@ -335,9 +344,10 @@ void ensure_descriptors(std::size_t connections) {
   setrlimit(RLIMIT_NOFILE, &limit);
   getrlimit(RLIMIT_NOFILE, &limit);
   if (limit.rlim_cur < wanted) {
-    spdlog::warn("http.max_connections is {} but only {} file descriptors are allowed (ulimit -n); lower it to {} or "
-                 "raise the limit",
-                 connections, limit.rlim_cur, limit.rlim_cur > kReserve ? limit.rlim_cur - kReserve : 1);
+    spdlog::warn(
+        "http.max_connections is {} but only {} file descriptors are allowed (ulimit -n); lower it to {} or "
+        "raise the limit",
+        connections, limit.rlim_cur, limit.rlim_cur > kReserve ? limit.rlim_cur - kReserve : 1);
   }
 }
 
@@ -353,8 +363,9 @@ protocol::Result<HttpOptions> http_options(const Settings& s) {
   http.handle_timeout = std::chrono::milliseconds(s.get_int("http.handle_timeout_ms"));
   auto at_least = [&](std::string_view key, std::int64_t min) -> Status {
     if (s.get_int(key) >= min) return Status::ok();
-    return protocol::invalid_argument("bad value for '" + std::string(key) + "' (" + s.source(key) + "): at least " +
-                                      std::to_string(min) + ", got " + std::to_string(s.get_int(key)));
+    return protocol::invalid_argument("bad value for '" + std::string(key) + "' (" + s.source(key) +
+                                      "): at least " + std::to_string(min) + ", got " +
+                                      std::to_string(s.get_int(key)));
   };
   if (Status status = at_least("http.max_connections", 1); !status) return status;
   if (Status status = at_least("http.header_limit", 1024); !status) return status;
@@ -364,8 +375,8 @@ protocol::Result<HttpOptions> http_options(const Settings& s) {
   http.tls_key = s.get_string("http.tls_key");
   auto trusted = TrustedProxies::parse(s.get_list("http.trusted_proxies"));
   if (!trusted) {
-    return protocol::invalid_argument("bad value for 'http.trusted_proxies' (" + s.source("http.trusted_proxies") +
-                                      "): " + trusted.status().message());
+    return protocol::invalid_argument("bad value for 'http.trusted_proxies' (" +
+                                      s.source("http.trusted_proxies") + "): " + trusted.status().message());
   }
   http.trusted_proxies = std::move(trusted).value();
   return http;
@@ -384,7 +395,8 @@ Status Host::reload(const std::string& plugin) { return impl_->reload(plugin); }
 Status Host::stop_plugin(const std::string& plugin) { return impl_->stop_plugin(plugin); }
 Status Host::start_plugin(const std::string& plugin) { return impl_->start_plugin(plugin); }
 
-protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources, const std::filesystem::path& exe) {
+protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources,
+                                                    const std::filesystem::path& exe) {
   auto impl = std::make_unique<Impl>();
   impl->exe_dir = std::filesystem::absolute(exe).parent_path();
 
@@ -398,15 +410,19 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
   std::vector<std::string> not_loaded;
   const auto wanted = first->get_list("plugins");
   for (const auto& [name, file] : found) {
-    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), name) == wanted.end()) not_loaded.push_back(name);
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), name) == wanted.end())
+      not_loaded.push_back(name);
   }
   if (!wanted.empty()) {
     for (const auto& name : wanted) {
       if (std::none_of(found.begin(), found.end(), [&](const auto& f) { return f.first == name; })) {
-        return Status(Code::kNotFound, "plugin '" + name + "' (from 'plugins') is not in " + dirs.front().string());
+        return Status(Code::kNotFound,
+                      "plugin '" + name + "' (from 'plugins') is not in " + dirs.front().string());
       }
     }
-    std::erase_if(found, [&](const auto& f) { return std::find(wanted.begin(), wanted.end(), f.first) == wanted.end(); });
+    std::erase_if(found, [&](const auto& f) {
+      return std::find(wanted.begin(), wanted.end(), f.first) == wanted.end();
+    });
   }
 
   // The HTTP edge's keys, TLS files included, before anything starts.
@@ -433,14 +449,17 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
     if (!library) return library.status();
     slot->library = std::move(library).value();
     if (slot->library.name != name) {
-      return Status(Code::kInvalidArgument, "plugin file " + file.string() + " names itself '" + slot->library.name + "'");
+      return Status(Code::kInvalidArgument,
+                    "plugin file " + file.string() + " names itself '" + slot->library.name + "'");
     }
     const auto* entry = slot->library.entry;
     for (std::size_t i = 0; i < entry->config_key_count; ++i) {
       const auto& spec = entry->config_keys[i];
       const std::string type = spec.type;
       keys.push_back({name + "." + spec.name,
-                      type == "int" ? KeyType::kInt : type == "bool" ? KeyType::kBool : KeyType::kString,
+                      type == "int"    ? KeyType::kInt
+                      : type == "bool" ? KeyType::kBool
+                                       : KeyType::kString,
                       spec.default_value, "", spec.doc});
     }
     impl->slots.push_back(std::move(slot));
@@ -459,9 +478,9 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
   // A wait longer than a handler may take would be cut by the HTTP server.
   if (const std::int64_t wait = s.get_int("tokens.replica_wait_ms");
       wait < 0 || wait >= s.get_int("http.handle_timeout_ms")) {
-    return Status(Code::kInvalidArgument, "bad value for 'tokens.replica_wait_ms' (" + s.source("tokens.replica_wait_ms") +
-                                              "): expected 0 to less than http.handle_timeout_ms, got " +
-                                              std::to_string(wait));
+    return Status(Code::kInvalidArgument,
+                  "bad value for 'tokens.replica_wait_ms' (" + s.source("tokens.replica_wait_ms") +
+                      "): expected 0 to less than http.handle_timeout_ms, got " + std::to_string(wait));
   }
   const std::string fake = s.get_string("fake_clock");
   if (!fake.empty()) {
@@ -480,36 +499,40 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
   }
   impl->body_limit = static_cast<std::size_t>(s.get_int("http.body_limit"));
   {
-    protocol::SeededRandom seed(static_cast<std::uint64_t>(::getpid()) ^ static_cast<std::uint64_t>(time(nullptr)));
+    protocol::SeededRandom seed(static_cast<std::uint64_t>(::getpid()) ^
+                                static_cast<std::uint64_t>(time(nullptr)));
     impl->request_prefix = protocol::make_uuid(seed).substr(0, 8);
   }
 
   // Host routes that go through the same checks as plugin routes.
   if (impl->fake_clock != nullptr) {
     storage::ManualClock* clock = impl->fake_clock;
-    impl->routes.add("host", "/api/v1/dev/clock",
-                     {Method::kPost, "", plugin_api::Access::only({plugin_api::Role::kAdmin}),
-                      [clock](Request request, Responder respond) {
-                        auto body = plugin_api::parse_json_object(request.body);
-                        if (!body) return respond(Response::from_status(body.status()));
-                        // Whole seconds, and never past the last second the
-                        // calendar of ates holds (9999-12-30, so a day in any
-                        // zone is still a day of year 9999): no overflow, no
-                        // year 10000.
-                        const auto advance = body->find("advance_seconds");
-                        const std::int64_t room_s = (kLatestBusinessTimeUs - clock->now_us()) / 1'000'000;
-                        if (advance == body->end() || !advance->is_number_integer() ||
-                            (advance->is_number_unsigned() && advance->get<std::uint64_t>() > static_cast<std::uint64_t>(room_s)) ||
-                            advance->get<std::int64_t>() < 0 || advance->get<std::int64_t>() > room_s) {
-                          return respond(Response::problem(
-                              400, "validation",
-                              "advance_seconds: an integer from 0 to " + std::to_string(std::max<std::int64_t>(0, room_s)) +
-                                  " (the clock stops at " + protocol::format_utc(kLatestBusinessTimeUs) + ")"));
-                        }
-                        clock->advance(advance->get<std::int64_t>() * 1'000'000);
-                        respond(Response::json(200, {{"now", protocol::format_utc(clock->now_us())}}));
-                      },
-                      "advance the fake business clock (only with --fake-clock)"});
+    impl->routes.add(
+        "host", "/api/v1/dev/clock",
+        {Method::kPost, "", plugin_api::Access::only({plugin_api::Role::kAdmin}),
+         [clock](Request request, Responder respond) {
+           auto body = plugin_api::parse_json_object(request.body);
+           if (!body) return respond(Response::from_status(body.status()));
+           // Whole seconds, and never past the last second the
+           // calendar of ates holds (9999-12-30, so a day in any
+           // zone is still a day of year 9999): no overflow, no
+           // year 10000.
+           const auto advance = body->find("advance_seconds");
+           const std::int64_t room_s = (kLatestBusinessTimeUs - clock->now_us()) / 1'000'000;
+           if (advance == body->end() || !advance->is_number_integer() ||
+               (advance->is_number_unsigned() &&
+                advance->get<std::uint64_t>() > static_cast<std::uint64_t>(room_s)) ||
+               advance->get<std::int64_t>() < 0 || advance->get<std::int64_t>() > room_s) {
+             return respond(Response::problem(400, "validation",
+                                              "advance_seconds: an integer from 0 to " +
+                                                  std::to_string(std::max<std::int64_t>(0, room_s)) +
+                                                  " (the clock stops at " +
+                                                  protocol::format_utc(kLatestBusinessTimeUs) + ")"));
+           }
+           clock->advance(advance->get<std::int64_t>() * 1'000'000);
+           respond(Response::json(200, {{"now", protocol::format_utc(clock->now_us())}}));
+         },
+         "advance the fake business clock (only with --fake-clock)"});
   }
 
   // The bus, before any plugin can publish or subscribe.
@@ -533,28 +556,30 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
   impl->add_events_routes();
   if (impl->fake_clock != nullptr) {
     bus::Bus* bus = impl->bus.get();
-    impl->routes.add("host", "/api/v1/dev/hold",
-                     {Method::kPost, "", plugin_api::Access::only({plugin_api::Role::kAdmin}),
-                      [bus](Request request, Responder respond) {
-                        auto body = plugin_api::parse_json_object(request.body);
-                        if (!body) return respond(Response::from_status(body.status()));
-                        const auto stream = body->find("stream");
-                        const auto held = body->find("held");
-                        if (stream == body->end() || !stream->is_string())
-                          return respond(Response::problem(400, "validation", "stream: required, a string"));
-                        if (held == body->end() || !held->is_boolean())
-                          return respond(Response::problem(400, "validation", "held: required, true or false"));
-                        const Status status = bus->hold(stream->get<std::string>(), held->get<bool>());
-                        if (!status) return respond(Response::from_status(status));
-                        respond(Response::json(200, {{"stream", *stream}, {"held", *held}}));
-                      },
-                      "hold a local stream back as a partition would (only with --fake-clock)"});
+    impl->routes.add(
+        "host", "/api/v1/dev/hold",
+        {Method::kPost, "", plugin_api::Access::only({plugin_api::Role::kAdmin}),
+         [bus](Request request, Responder respond) {
+           auto body = plugin_api::parse_json_object(request.body);
+           if (!body) return respond(Response::from_status(body.status()));
+           const auto stream = body->find("stream");
+           const auto held = body->find("held");
+           if (stream == body->end() || !stream->is_string())
+             return respond(Response::problem(400, "validation", "stream: required, a string"));
+           if (held == body->end() || !held->is_boolean())
+             return respond(Response::problem(400, "validation", "held: required, true or false"));
+           const Status status = bus->hold(stream->get<std::string>(), held->get<bool>());
+           if (!status) return respond(Response::from_status(status));
+           respond(Response::json(200, {{"stream", *stream}, {"held", *held}}));
+         },
+         "hold a local stream back as a partition would (only with --fake-clock)"});
   }
 
   // The host's own storage: signing keys and a user replica from
   // auth.users, so tokens are verified here even without the auth plugin.
   {
-    auto env = storage::Environment::open(environment_options(s, impl->data_dir / "host", "host", impl->business_clock.get()));
+    auto env = storage::Environment::open(
+        environment_options(s, impl->data_dir / "host", "host", impl->business_clock.get()));
     if (!env) return env.status();
     impl->host_env = std::move(env).value();
     impl->token_keys = impl->host_env->raw_table("token_keys");
@@ -568,10 +593,11 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
     impl->replica_commits = std::make_unique<ReplicaCommits>([host] { host->notify_parked(); });
     impl->host_env->add_observer(impl->replica_commits.get());
     impl->parking_thread = std::thread([host] { host->parking_loop(); });
-    if (Status status = impl->bus->add_consumer({"host", std::string(protocol::kUsersStream), impl->host_env.get(),
-                                                 [host](storage::WriteTxn& txn, const protocol::Envelope& event) {
-                                                   return host->apply_user_event(txn, event);
-                                                 }});
+    if (Status status =
+            impl->bus->add_consumer({"host", std::string(protocol::kUsersStream), impl->host_env.get(),
+                                     [host](storage::WriteTxn& txn, const protocol::Envelope& event) {
+                                       return host->apply_user_event(txn, event);
+                                     }});
         !status) {
       return status;
     }
@@ -585,8 +611,9 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
     slot->env = std::move(env).value();
     slot->storage_metrics = std::make_unique<StorageMetrics>(impl->metrics, slot->name);
     slot->env->add_observer(slot->storage_metrics.get());
-    slot->context = std::make_unique<PluginContext>(slot->name, *slot->env, impl->routes, impl->settings,
-                                                    *impl->business_clock, impl->metrics, *impl->bus, impl->data_dir);
+    slot->context =
+        std::make_unique<PluginContext>(slot->name, *slot->env, impl->routes, impl->settings,
+                                        *impl->business_clock, impl->metrics, *impl->bus, impl->data_dir);
     impl->bus->add_producer(*slot->env);
   }
   for (auto& slot : impl->slots) {
@@ -599,7 +626,9 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
   if (!http) return http.status();
   ensure_descriptors(http->max_connections);
   Impl* raw = impl.get();
-  impl->http = std::make_unique<HttpServer>(std::move(http).value(), [raw](Request r, Responder respond) { raw->dispatch(std::move(r), std::move(respond)); });
+  impl->http = std::make_unique<HttpServer>(std::move(http).value(), [raw](Request r, Responder respond) {
+    raw->dispatch(std::move(r), std::move(respond));
+  });
   auto port = impl->http->start();
   if (!port) return port.status();
   impl->port = *port;
@@ -638,7 +667,8 @@ Status Host::Impl::start_slot(Slot& slot) {
     return Status(Code::kInternal, slot.error);
   }
   for (auto& subscription : slot.context->take_subscriptions()) {
-    if (Status status = bus->add_consumer(std::move(subscription)); !status) spdlog::error("[{}] {}", slot.name, status.message());
+    if (Status status = bus->add_consumer(std::move(subscription)); !status)
+      spdlog::error("[{}] {}", slot.name, status.message());
   }
   slot.state = "running";
   slot.error.clear();
@@ -684,7 +714,8 @@ void Host::Impl::wait_idle(const std::string& owner, std::chrono::milliseconds t
   std::unique_lock lock(inflight_mutex);
   inflight_cv.wait_for(lock, timeout, [&] {
     if (owner.empty()) {
-      return std::all_of(inflight.begin(), inflight.end(), [](const auto& entry) { return entry.second == 0; });
+      return std::all_of(inflight.begin(), inflight.end(),
+                         [](const auto& entry) { return entry.second == 0; });
     }
     auto it = inflight.find(owner);
     return it == inflight.end() || it->second == 0;
@@ -721,9 +752,11 @@ void Host::Impl::route_request(Request request, Responder respond, bool may_park
   auto answer = [this, respond = std::move(respond), started, method, path, request_id, client](
                     Response response, const std::string& route, const std::string& owner) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    metrics.add("ates_http_requests_total", {{"method", method}, {"route", route}, {"status", std::to_string(response.status)}}, 1,
+    metrics.add("ates_http_requests_total",
+                {{"method", method}, {"route", route}, {"status", std::to_string(response.status)}}, 1,
                 "HTTP requests answered");
-    metrics.observe("ates_http_request_duration_seconds", {{"route", route}}, seconds, "time to answer a request");
+    metrics.observe("ates_http_request_duration_seconds", {{"route", route}}, seconds,
+                    "time to answer a request");
     spdlog::info("[{}] [{}] {} {} {} {} {:.2f}ms", owner, request_id, client, method, path, response.status,
                  seconds * 1000);
     response.headers.emplace_back("X-Request-Id", request_id);
@@ -739,7 +772,8 @@ void Host::Impl::route_request(Request request, Responder respond, bool may_park
     if (path == "/healthz") return answer(Response::json(200, {{"status", "alive"}}), path, "host");
     if (path == "/readyz") return answer(Response::json(ready() ? 200 : 503, status_json()), path, "host");
     if (path == "/metrics") {
-      return answer(Response{200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(), {}}, path, "host");
+      return answer(Response{200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(), {}}, path,
+                    "host");
     }
     if (path == "/api/v1/openapi.json") return answer(Response::json(200, openapi()), path, "host");
     if (path == "/.well-known/jwks.json") return answer(Response::json(200, jwks()), path, "host");
@@ -749,22 +783,26 @@ void Host::Impl::route_request(Request request, Responder respond, bool may_park
   }
   if (request.body.size() > body_limit) {
     return answer(Response::problem(413, "too-large",
-                                    "the body has " + std::to_string(request.body.size()) + " bytes; at most " +
-                                        std::to_string(body_limit) + " are accepted"),
+                                    "the body has " + std::to_string(request.body.size()) +
+                                        " bytes; at most " + std::to_string(body_limit) + " are accepted"),
                   "unmatched", "host");
   }
   RouteMatch match = routes.match(request.method, path);
   switch (match.kind) {
     case RouteMatch::Kind::kNotFound:
-      return answer(Response::problem(404, "not-found", "no route " + method + " " + path), "unmatched", "host");
+      return answer(Response::problem(404, "not-found", "no route " + method + " " + path), "unmatched",
+                    "host");
     case RouteMatch::Kind::kMethodNotAllowed:
-      return answer(Response::problem(405, "method-not-allowed", method + " is not allowed on " + path), "unmatched", "host");
+      return answer(Response::problem(405, "method-not-allowed", method + " is not allowed on " + path),
+                    "unmatched", "host");
     case RouteMatch::Kind::kReloading: {
-      Response response = Response::problem(503, "reloading", "plugin " + match.owner + " is reloading; retry shortly");
+      Response response =
+          Response::problem(503, "reloading", "plugin " + match.owner + " is reloading; retry shortly");
       response.headers.emplace_back("Retry-After", "1");
       return answer(std::move(response), "unmatched", match.owner);
     }
-    case RouteMatch::Kind::kFound: break;
+    case RouteMatch::Kind::kFound:
+      break;
   }
   // From here the plugin's code is in use: count the request as in flight
   // for its owner (a reload waits for it) until the handler's copy is gone
@@ -787,10 +825,11 @@ void Host::Impl::route_request(Request request, Responder respond, bool may_park
     if (!request.principal) {
       return answer(Response::problem(401, "unauthenticated", "a bearer token is required"), route, owner);
     }
-    return answer(Response::problem(403, "forbidden",
-                                    "the role " + std::string(plugin_api::to_string(request.principal->role)) +
-                                        " may not " + method + " " + path),
-                  route, owner);
+    return answer(
+        Response::problem(403, "forbidden",
+                          "the role " + std::string(plugin_api::to_string(request.principal->role)) +
+                              " may not " + method + " " + path),
+        route, owner);
   }
   request.path_params = std::move(match.params);
   begin(owner);
@@ -835,10 +874,10 @@ nlohmann::json Host::Impl::status_json() const {
       plugins.push_back(std::move(item));
     }
   }
-  const bool any_failed = std::any_of(plugins.begin(), plugins.end(), [](const auto& p) { return p["state"] == "failed"; });
+  const bool any_failed =
+      std::any_of(plugins.begin(), plugins.end(), [](const auto& p) { return p["state"] == "failed"; });
   const char* status = is_ready ? "ready" : stopping ? "stopping" : any_failed ? "degraded" : "starting";
-  return {{"status", status}, {"plugins", std::move(plugins)},
-          {"fake_clock", fake_clock != nullptr}};
+  return {{"status", status}, {"plugins", std::move(plugins)}, {"fake_clock", fake_clock != nullptr}};
 }
 
 bool Host::Impl::ready() const {
@@ -872,7 +911,8 @@ nlohmann::json Host::Impl::openapi() const {
 namespace {
 
 std::int64_t real_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -893,7 +933,8 @@ Status Host::Impl::apply_user_event(storage::WriteTxn& txn, const protocol::Enve
     auto retired = decode_payload<SigningKeyRetired>(event);
     if (!retired) return retired.status();
     const auto current = key_not_after.get(txn.handle(), retired->kid);
-    if (!current || retired->not_after < *current) key_not_after.put(txn.handle(), retired->kid, retired->not_after);
+    if (!current || retired->not_after < *current)
+      key_not_after.put(txn.handle(), retired->kid, retired->not_after);
   } else if (event.name == UserCreated::kName) {
     auto user = decode_payload<UserCreated>(event);
     if (!user) return user.status();
@@ -921,8 +962,8 @@ Status Host::Impl::apply_user_event(storage::WriteTxn& txn, const protocol::Enve
     auto revoked = decode_payload<TokenRevoked>(event);
     if (!revoked) return revoked.status();
     revoked_tokens.put(txn.handle(), revoked->jti, revoked->expires_at);
-    revoked_by_expiry.put(txn.handle(),
-                          storage::key_u64(static_cast<std::uint64_t>(revoked->expires_at)) + revoked->jti, "");
+    revoked_by_expiry.put(
+        txn.handle(), storage::key_u64(static_cast<std::uint64_t>(revoked->expires_at)) + revoked->jti, "");
     forget_expired_revocations(txn);
   }
   return Status::ok();
@@ -954,7 +995,9 @@ TokenCheck Host::Impl::authenticate(const Request& request) const {
 }
 
 TokenCheck Host::Impl::check_token(const Request& request) const {
-  const auto refuse = [](std::string why) { return TokenCheck{Status(Code::kUnauthenticated, std::move(why))}; };
+  const auto refuse = [](std::string why) {
+    return TokenCheck{Status(Code::kUnauthenticated, std::move(why))};
+  };
   const auto authorization = request.header("authorization");
   // The scheme's name is case-insensitive (RFC 7235 section 2.1).
   const auto is_bearer = [](std::string_view value) {
@@ -1002,7 +1045,8 @@ TokenCheck Host::Impl::check_token(const Request& request) const {
   // What may have changed since the signature was checked, on every
   // request, in this one snapshot: the key's retirement, the stream the
   // token came from, the user, their revocations.
-  if (const auto not_after = key_not_after.get(txn.handle(), claims->kid); not_after && now_us >= *not_after) {
+  if (const auto not_after = key_not_after.get(txn.handle(), claims->kid);
+      not_after && now_us >= *not_after) {
     return refuse("the token's signing key " + claims->kid + " was retired");
   }
   // A token of another epoch of auth.users (an auth restored or replaced)
@@ -1019,14 +1063,15 @@ TokenCheck Host::Impl::check_token(const Request& request) const {
     // user; before that, the caller waits for the replica.
     const std::uint64_t applied = checkpoint ? checkpoint->applied_seq : 0;
     if (applied >= claims->useq) return refuse("the token's user is unknown");
-    return {Status(Code::kUnavailable, "this host has not learnt of the token's user yet (auth.users applied up to " +
-                                           std::to_string(applied) + " of " + std::to_string(claims->useq) +
-                                           "); retry shortly"),
+    return {Status(Code::kUnavailable,
+                   "this host has not learnt of the token's user yet (auth.users applied up to " +
+                       std::to_string(applied) + " of " + std::to_string(claims->useq) + "); retry shortly"),
             claims->useq};
   }
   if (!user->active) return refuse("the user is deactivated");
   if (claims->gen < token_generations.get(txn.handle(), claims->sub).value_or(0)) {
-    return refuse("the token was revoked (a password change, a deactivation or an admin revoked it); log in again");
+    return refuse(
+        "the token was revoked (a password change, a deactivation or an admin revoked it); log in again");
   }
   if (revoked_tokens.get(txn.handle(), claims->jti)) return refuse("the token was revoked by a log-out");
   // A role change reaches tokens already issued: the replica's role wins.
@@ -1124,8 +1169,13 @@ nlohmann::json Host::Impl::jwks() const {
   const std::int64_t now_us = real_now_us();
   token_keys.scan(txn.handle(), {}, [&](std::string_view kid, std::string_view key) {
     // A retired key past its overlap verifies nothing: not listed.
-    if (const auto not_after = key_not_after.get(txn.handle(), kid); not_after && now_us >= *not_after) return true;
-    keys.push_back({{"kty", "OKP"}, {"crv", "Ed25519"}, {"kid", std::string(kid)}, {"use", "sig"}, {"alg", "EdDSA"},
+    if (const auto not_after = key_not_after.get(txn.handle(), kid); not_after && now_us >= *not_after)
+      return true;
+    keys.push_back({{"kty", "OKP"},
+                    {"crv", "Ed25519"},
+                    {"kid", std::string(kid)},
+                    {"use", "sig"},
+                    {"alg", "EdDSA"},
                     {"x", plugin_api::jwt::base64url(key)}});
     return true;
   });
@@ -1137,8 +1187,12 @@ nlohmann::json Host::Impl::jwks() const {
 namespace {
 
 nlohmann::json dead_letter_json(const bus::DeadLetter& letter) {
-  return {{"id", letter.id},         {"stream", letter.stream}, {"seq", letter.seq},
-          {"consumer", letter.consumer}, {"reason", letter.reason}, {"time", protocol::format_utc(letter.time_us)},
+  return {{"id", letter.id},
+          {"stream", letter.stream},
+          {"seq", letter.seq},
+          {"consumer", letter.consumer},
+          {"reason", letter.reason},
+          {"time", protocol::format_utc(letter.time_us)},
           {"resolved", letter.resolved}};
 }
 
@@ -1150,11 +1204,12 @@ nlohmann::json Host::Impl::streams_json() const {
     auto it = streams.find(name);
     if (it == streams.end()) {
       const auto* spec = protocol::Registry::instance().find_stream(name);
-      it = streams.emplace(name, nlohmann::json{{"name", name},
-                                                {"producer", spec ? std::string(spec->producer) : std::string()},
-                                                {"head_seq", nullptr},
-                                                {"watermark", nullptr},
-                                                {"consumers", nlohmann::json::array()}})
+      it = streams
+               .emplace(name, nlohmann::json{{"name", name},
+                                             {"producer", spec ? std::string(spec->producer) : std::string()},
+                                             {"head_seq", nullptr},
+                                             {"watermark", nullptr},
+                                             {"consumers", nlohmann::json::array()}})
                .first;
     }
     return it->second;
@@ -1168,8 +1223,10 @@ nlohmann::json Host::Impl::streams_json() const {
   for (const auto& consumer : bus->consumers()) {
     auto& stream = entry(consumer.stream);
     if (stream["head_seq"].is_null()) stream["head_seq"] = consumer.head_seq;  // as last heard
-    nlohmann::json item = {{"plugin", consumer.consumer}, {"applied_seq", consumer.applied_seq},
-                           {"lag", consumer.lag()}, {"state", std::string(bus::to_string(consumer.state))}};
+    nlohmann::json item = {{"plugin", consumer.consumer},
+                           {"applied_seq", consumer.applied_seq},
+                           {"lag", consumer.lag()},
+                           {"state", std::string(bus::to_string(consumer.state))}};
     if (!consumer.error.empty()) item["error"] = consumer.error;
     stream["consumers"].push_back(std::move(item));
   }
@@ -1186,7 +1243,8 @@ nlohmann::json Host::Impl::dead_letters_json() const {
   std::lock_guard lock(slots_mutex);
   for (const auto& slot : slots) {
     if (!slot->env) continue;
-    for (const auto& letter : bus::dead_letters(*slot->env, slot->name)) list.push_back(dead_letter_json(letter));
+    for (const auto& letter : bus::dead_letters(*slot->env, slot->name))
+      list.push_back(dead_letter_json(letter));
   }
   return {{"dead_letters", std::move(list)}};
 }
@@ -1220,12 +1278,12 @@ void Host::Impl::add_events_routes() {
 // [SECTION] reload and shutdown --------------------------------------------------
 
 protocol::Result<nlohmann::json> Host::run_command(const std::string& plugin, const std::string& name,
-                                                  const nlohmann::json& args) {
+                                                   const nlohmann::json& args) {
   return impl_->run_command(plugin, name, args);
 }
 
 protocol::Result<nlohmann::json> Host::Impl::run_command(const std::string& plugin, const std::string& name,
-                                                        const nlohmann::json& args) {
+                                                         const nlohmann::json& args) {
   PluginContext* context = nullptr;
   {
     std::lock_guard lock(slots_mutex);
@@ -1388,7 +1446,8 @@ void Host::Impl::control_loop() {
       } else if (name == "reload" && command.contains("plugin") && command["plugin"].is_string()) {
         const Status status = reload(command["plugin"].get<std::string>());
         reply = {{"ok", status.is_ok()}, {"error", status.message()}};
-      } else if ((name == "stop" || name == "start") && command.contains("plugin") && command["plugin"].is_string()) {
+      } else if ((name == "stop" || name == "start") && command.contains("plugin") &&
+                 command["plugin"].is_string()) {
         const std::string plugin = command["plugin"];
         const Status status = name == "stop" ? stop_plugin(plugin) : start_plugin(plugin);
         reply = {{"ok", status.is_ok()}, {"error", status.message()}};
@@ -1478,7 +1537,8 @@ void Host::Impl::watch_loop() {
       }
     }
     for (const auto& name : to_reload) {
-      if (Status status = reload(name); !status) spdlog::error("--dev: reload of {} failed: {}", name, status.message());
+      if (Status status = reload(name); !status)
+        spdlog::error("--dev: reload of {} failed: {}", name, status.message());
     }
     if (ui_changed) {
       load_ui();

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ates/protocol/status.hpp"
+
 #include "config.hpp"
 
 namespace ates::server {
@@ -33,7 +34,8 @@ class Host {
   // Reads the configuration (the host's keys and those the plugins found
   // declare) and starts. `exe` is the path of the running binary: plugins
   // and the UI are looked for beside it and in the build tree.
-  static protocol::Result<std::unique_ptr<Host>> start(const ConfigSources& sources, const std::filesystem::path& exe);
+  static protocol::Result<std::unique_ptr<Host>> start(const ConfigSources& sources,
+                                                       const std::filesystem::path& exe);
   const Settings& settings() const;
   ~Host();
 

@@ -25,6 +25,7 @@
 
 #include "ates/plugin_api/http.hpp"
 #include "ates/protocol/status.hpp"
+
 #include "client_address.hpp"
 
 namespace ates::server {

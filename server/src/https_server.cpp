@@ -9,10 +9,9 @@
 // the handshake, http.read_timeout_ms.
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <restinio/tls.hpp>
 
 #include "restinio_listener.hpp"
-
-#include <restinio/tls.hpp>
 
 namespace ates::server {
 
@@ -21,7 +20,8 @@ namespace detail {
 // RESTinio's TLS socket plus the handshake's deadline.
 class DeadlineTlsSocket : public restinio::tls_socket_t {
  public:
-  DeadlineTlsSocket(asio::io_context& io_context, context_handle_t context, std::chrono::milliseconds handshake_timeout)
+  DeadlineTlsSocket(asio::io_context& io_context, context_handle_t context,
+                    std::chrono::milliseconds handshake_timeout)
       : tls_socket_t(io_context, std::move(context)), handshake_timeout_(handshake_timeout) {}
   std::chrono::milliseconds handshake_timeout() const { return handshake_timeout_; }
 
@@ -35,8 +35,8 @@ class DeadlineTlsSocket : public restinio::tls_socket_t {
 // which fails the pending handshake, and RESTinio then closes the
 // connection as after any failed handshake.
 template <typename Connection, typename StartRead, typename Failed>
-void prepare_connection_and_start_read(DeadlineTlsSocket& socket, Connection& connection, StartRead start_read,
-                                       Failed failed) {
+void prepare_connection_and_start_read(DeadlineTlsSocket& socket, Connection& connection,
+                                       StartRead start_read, Failed failed) {
   auto strand = asio::make_strand(socket.get_executor());
   auto timer = std::make_shared<asio::steady_timer>(strand, socket.handshake_timeout());
   auto done = std::make_shared<bool>(false);  // touched on the strand only
@@ -46,18 +46,19 @@ void prepare_connection_and_start_read(DeadlineTlsSocket& socket, Connection& co
     asio::error_code ignored;
     socket.lowest_layer().close(ignored);
   }));
-  socket.async_handshake(asio::ssl::stream_base::server,
-                         asio::bind_executor(strand, [timer, done, start_read = std::move(start_read),
-                                                      failed = std::move(failed),
-                                                      keep = connection.shared_from_this()](const asio::error_code& ec) {
-                           *done = true;
-                           timer->cancel();
-                           if (!ec) {
-                             start_read();
-                           } else {
-                             failed(ec);
-                           }
-                         }));
+  socket.async_handshake(
+      asio::ssl::stream_base::server,
+      asio::bind_executor(strand,
+                          [timer, done, start_read = std::move(start_read), failed = std::move(failed),
+                           keep = connection.shared_from_this()](const asio::error_code& ec) {
+                            *done = true;
+                            timer->cancel();
+                            if (!ec) {
+                              start_read();
+                            } else {
+                              failed(ec);
+                            }
+                          }));
 }
 
 }  // namespace detail
@@ -102,9 +103,12 @@ class socket_supplier_t<ates::server::detail::DeadlineTlsSocket> {
  protected:
   template <typename Settings>
   socket_supplier_t(Settings& settings, asio::io_context& io_context)
-      : context_(settings.giveaway_tls_context()), timeout_(settings.handshake_timeout()), io_context_(io_context) {
+      : context_(settings.giveaway_tls_context()),
+        timeout_(settings.handshake_timeout()),
+        io_context_(io_context) {
     sockets_.reserve(settings.concurrent_accepts_count());
-    while (sockets_.size() < settings.concurrent_accepts_count()) sockets_.emplace_back(io_context_, context_, timeout_);
+    while (sockets_.size() < settings.concurrent_accepts_count())
+      sockets_.emplace_back(io_context_, context_, timeout_);
   }
   virtual ~socket_supplier_t() = default;
 
@@ -140,7 +144,8 @@ std::string reason(const asio::error_code& ec) {
   return ec.message();
 }
 
-protocol::Result<std::shared_ptr<asio::ssl::context>> make_context(const std::string& cert, const std::string& key) {
+protocol::Result<std::shared_ptr<asio::ssl::context>> make_context(const std::string& cert,
+                                                                   const std::string& key) {
   if (cert.empty() || key.empty()) {
     const std::string missing = cert.empty() ? "http.tls_cert" : "http.tls_key";
     const std::string given = cert.empty() ? "http.tls_key" : "http.tls_cert";
@@ -149,8 +154,9 @@ protocol::Result<std::shared_ptr<asio::ssl::context>> make_context(const std::st
   }
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
-                       asio::ssl::context::no_compression | asio::ssl::context::single_dh_use);
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::no_compression |
+                       asio::ssl::context::single_dh_use);
   SSL_CTX* native = context->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
@@ -160,12 +166,17 @@ protocol::Result<std::shared_ptr<asio::ssl::context>> make_context(const std::st
   }
   asio::error_code ec;
   context->use_certificate_chain_file(cert, ec);
-  if (ec) return protocol::invalid_argument("http.tls_cert: cannot use " + cert + " as a PEM certificate chain: " + reason(ec));
+  if (ec)
+    return protocol::invalid_argument("http.tls_cert: cannot use " + cert +
+                                      " as a PEM certificate chain: " + reason(ec));
   context->use_private_key_file(key, asio::ssl::context::pem, ec);
-  if (ec) return protocol::invalid_argument("http.tls_key: cannot use " + key + " as a PEM private key: " + reason(ec));
+  if (ec)
+    return protocol::invalid_argument("http.tls_key: cannot use " + key +
+                                      " as a PEM private key: " + reason(ec));
   if (SSL_CTX_check_private_key(native) != 1) {
     ERR_clear_error();
-    return protocol::invalid_argument("http.tls_key: " + key + " is not the private key of the certificate in " + cert);
+    return protocol::invalid_argument("http.tls_key: " + key +
+                                      " is not the private key of the certificate in " + cert);
   }
   return context;
 }
@@ -179,7 +190,8 @@ protocol::Status check_tls_files(const std::string& cert, const std::string& key
 
 namespace detail {
 
-protocol::Result<std::unique_ptr<Listener>> make_tls_listener(const HttpOptions& options, const Dispatch& dispatch) {
+protocol::Result<std::unique_ptr<Listener>> make_tls_listener(const HttpOptions& options,
+                                                              const Dispatch& dispatch) {
   auto context = make_context(options.tls_cert, options.tls_key);
   if (!context) return context.status();
   using Tls = RestinioListener<DeadlineTlsSocket>;

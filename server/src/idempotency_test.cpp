@@ -21,14 +21,16 @@ struct Fixture {
   int ran = 0;
 
   explicit Fixture(IdempotencyLimits limits = {.max_per_user = 3, .sweep_per_store = 2}) {
-    auto opened = storage::Environment::open({.dir = dir / "env", .producer = "test", .map_size = std::size_t{1} << 28});
+    auto opened = storage::Environment::open(
+        {.dir = dir / "env", .producer = "test", .map_size = std::size_t{1} << 28});
     BOOST_TEST_REQUIRE(opened.has_value(), opened.status().to_string());
     env = std::move(opened).value();
     limits.clock = &clock;
     idempotency.emplace(*env, limits);
   }
 
-  static Request request(std::optional<std::string> user, std::optional<std::string> key, std::string body = "{}") {
+  static Request request(std::optional<std::string> user, std::optional<std::string> key,
+                         std::string body = "{}") {
     Request r;
     r.method = Method::kPost;
     r.path = "/api/v1/tracker/tasks";
@@ -42,10 +44,11 @@ struct Fixture {
   Response call(const Request& r) {
     std::promise<Response> answered;
     auto answer = answered.get_future();
-    idempotency->run(*env, r, [&](Response response) { answered.set_value(std::move(response)); },
-                     [this](storage::WriteTxn&) -> protocol::Result<Response> {
-                       return Response::json(201, {{"run", ++ran}});
-                     });
+    idempotency->run(
+        *env, r, [&](Response response) { answered.set_value(std::move(response)); },
+        [this](storage::WriteTxn&) -> protocol::Result<Response> {
+          return Response::json(201, {{"run", ++ran}});
+        });
     return answer.get();
   }
 
@@ -107,7 +110,8 @@ BOOST_AUTO_TEST_CASE(an_anonymous_request_is_never_remembered_nor_replayed) {
   BOOST_TEST(other_body.status == 201);  // not a 409: nothing of the first was kept
   BOOST_TEST(f.stored() == 0u);
   storage::ReadTxn txn = f.env->read();
-  BOOST_TEST(!f.idempotency->remembered(txn.handle(), Fixture::request(std::nullopt, "register-1")).has_value());
+  BOOST_TEST(
+      !f.idempotency->remembered(txn.handle(), Fixture::request(std::nullopt, "register-1")).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(an_anonymous_answer_stored_before_is_never_replayed_and_is_swept) {
@@ -131,7 +135,8 @@ BOOST_AUTO_TEST_CASE(an_anonymous_answer_stored_before_is_never_replayed_and_is_
 
 BOOST_AUTO_TEST_CASE(a_key_of_the_wrong_size_is_400_even_anonymous) {
   Fixture f;
-  for (const std::optional<std::string>& user : {std::optional<std::string>("alice"), std::optional<std::string>()}) {
+  for (const std::optional<std::string>& user :
+       {std::optional<std::string>("alice"), std::optional<std::string>()}) {
     BOOST_TEST(f.call(Fixture::request(user, "")).status == 400);
     BOOST_TEST(f.call(Fixture::request(user, std::string(256, 'k'))).status == 400);
     BOOST_TEST(f.call(Fixture::request(user, std::string(255, 'k'))).status == 201);
@@ -163,7 +168,8 @@ BOOST_AUTO_TEST_CASE(a_user_keeps_at_most_the_cap_and_the_oldest_goes_first) {
 
 BOOST_AUTO_TEST_CASE(expired_answers_are_not_replayed_and_are_swept_a_few_per_store) {
   Fixture f({.max_per_user = 1000, .sweep_per_store = 2});
-  for (int i = 0; i < 10; ++i) f.call(Fixture::request("user-" + std::to_string(i % 3), "k" + std::to_string(i)));
+  for (int i = 0; i < 10; ++i)
+    f.call(Fixture::request("user-" + std::to_string(i % 3), "k" + std::to_string(i)));
   BOOST_TEST(f.stored() == 10u);
   f.clock.advance(Idempotency::kWindowUs);
 

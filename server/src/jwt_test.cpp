@@ -27,7 +27,8 @@ struct Keys {
     return input + "." + base64url(signature);
   }
   protocol::Result<Claims> check(std::string_view token) const {
-    return verify(token, [this](std::string_view) { return std::optional<std::string>(public_key); }, 1000);
+    return verify(
+        token, [this](std::string_view) { return std::optional<std::string>(public_key); }, 1000);
   }
 };
 
@@ -44,8 +45,15 @@ std::string with_rest(const std::string& payload) {
 }
 
 Claims claims_of(std::string sub, std::int64_t exp) {
-  return {.sub = std::move(sub), .role = "worker", .iat = 1, .exp = exp, .kid = "k1",
-          .jti = "j-1", .gen = 3, .uep = "0b7e1c55-2f5c-4a7e-9d64-3c1c2a9b8e11", .useq = 12};
+  return {.sub = std::move(sub),
+          .role = "worker",
+          .iat = 1,
+          .exp = exp,
+          .kid = "k1",
+          .jti = "j-1",
+          .gen = 3,
+          .uep = "0b7e1c55-2f5c-4a7e-9d64-3c1c2a9b8e11",
+          .useq = 12};
 }
 
 BOOST_AUTO_TEST_SUITE(jwt)
@@ -65,14 +73,17 @@ BOOST_AUTO_TEST_CASE(a_well_formed_token_verifies) {
 BOOST_AUTO_TEST_CASE(signed_claims_of_the_wrong_shape_are_refused) {
   Keys keys;
   for (const std::string payload :
-       {R"({"sub":"u","role":"worker","iat":1,"exp":"2000"})", R"({"sub":"u","role":"worker","iat":1,"exp":2000.5})",
-        R"({"sub":"u","role":"worker","iat":1,"exp":1e300})", R"({"sub":"u","role":"worker","iat":1,"exp":true})",
+       {R"({"sub":"u","role":"worker","iat":1,"exp":"2000"})",
+        R"({"sub":"u","role":"worker","iat":1,"exp":2000.5})",
+        R"({"sub":"u","role":"worker","iat":1,"exp":1e300})",
+        R"({"sub":"u","role":"worker","iat":1,"exp":true})",
         R"({"sub":"u","role":"worker","iat":1,"exp":18446744073709551615})",
         R"({"sub":"u","role":"worker","iat":1,"exp":-1})", R"({"sub":"u","role":"worker","iat":1,"exp":999})",
         R"({"sub":"","role":"worker","iat":1,"exp":2000})", R"({"sub":7,"role":"worker","iat":1,"exp":2000})",
-        R"({"sub":"a\u0000b","role":"worker","iat":1,"exp":2000})", R"({"sub":"u","role":null,"iat":1,"exp":2000})",
-        R"({"sub":"u","role":"worker","exp":2000})", R"({"sub":"u","role":"worker","iat":"1","exp":2000})",
-        R"([1,2,3])", R"("text")", "", "{", R"({"sub":"u"})"}) {
+        R"({"sub":"a\u0000b","role":"worker","iat":1,"exp":2000})",
+        R"({"sub":"u","role":null,"iat":1,"exp":2000})", R"({"sub":"u","role":"worker","exp":2000})",
+        R"({"sub":"u","role":"worker","iat":"1","exp":2000})", R"([1,2,3])", R"("text")", "", "{",
+        R"({"sub":"u"})"}) {
     const auto result = keys.check(keys.sign_raw(kHeader, with_rest(payload)));
     BOOST_TEST(!result.has_value(), payload);
     BOOST_TEST((result.status().code() == protocol::Code::kUnauthenticated), payload);
@@ -98,8 +109,8 @@ BOOST_AUTO_TEST_CASE(headers_of_the_wrong_shape_are_refused) {
     BOOST_TEST(!result.has_value(), header);
     BOOST_TEST((result.status().code() == protocol::Code::kUnauthenticated), header);
   }
-  const auto long_kid = keys.check(keys.sign_raw(
-      nlohmann::json{{"alg", "EdDSA"}, {"kid", std::string(65, 'k')}}.dump(), payload));
+  const auto long_kid = keys.check(
+      keys.sign_raw(nlohmann::json{{"alg", "EdDSA"}, {"kid", std::string(65, 'k')}}.dump(), payload));
   BOOST_TEST(!long_kid.has_value());
 }
 
@@ -119,14 +130,26 @@ BOOST_AUTO_TEST_CASE(revocation_claims_of_the_wrong_shape_are_refused) {
     BOOST_TEST(!result.has_value(), rest);
     BOOST_TEST((result.status().code() == protocol::Code::kUnauthenticated), rest);
   }
-  const auto long_jti = keys.check(keys.sign_raw(
-      kHeader, nlohmann::json{{"sub", "u"}, {"role", "worker"}, {"iat", 1}, {"exp", 2000}, {"jti", std::string(65, 'j')},
-                              {"gen", 0}, {"uep", "e"}, {"useq", 1}}.dump()));
+  const auto long_jti = keys.check(keys.sign_raw(kHeader, nlohmann::json{{"sub", "u"},
+                                                                         {"role", "worker"},
+                                                                         {"iat", 1},
+                                                                         {"exp", 2000},
+                                                                         {"jti", std::string(65, 'j')},
+                                                                         {"gen", 0},
+                                                                         {"uep", "e"},
+                                                                         {"useq", 1}}
+                                                              .dump()));
   BOOST_TEST(!long_jti.has_value());
   // The largest counts are still counts.
-  const auto big = keys.check(keys.sign_raw(
-      kHeader, nlohmann::json{{"sub", "u"}, {"role", "worker"}, {"iat", 1}, {"exp", 2000}, {"jti", "j"},
-                              {"gen", UINT64_MAX}, {"uep", "e"}, {"useq", UINT64_MAX}}.dump()));
+  const auto big = keys.check(keys.sign_raw(kHeader, nlohmann::json{{"sub", "u"},
+                                                                    {"role", "worker"},
+                                                                    {"iat", 1},
+                                                                    {"exp", 2000},
+                                                                    {"jti", "j"},
+                                                                    {"gen", UINT64_MAX},
+                                                                    {"uep", "e"},
+                                                                    {"useq", UINT64_MAX}}
+                                                         .dump()));
   BOOST_TEST_REQUIRE(big.has_value(), big.status().to_string());
   BOOST_TEST(big->gen == UINT64_MAX);
 }
@@ -134,9 +157,20 @@ BOOST_AUTO_TEST_CASE(revocation_claims_of_the_wrong_shape_are_refused) {
 BOOST_AUTO_TEST_CASE(unsigned_garbage_is_refused_without_throwing) {
   Keys keys;
   const std::string good = sign(claims_of("u", 2000), keys.secret_key);
-  std::vector<std::string> tokens = {"", ".", "..", "...", "a.b.c", "a.b", good + ".", "." + good, good + "x",
-                                     std::string(5000, 'a'), std::string("\0\0\0", 3), "====.====.====",
-                                     good.substr(0, good.size() - 2), "+/+/.+/+/.+/+/"};
+  std::vector<std::string> tokens = {"",
+                                     ".",
+                                     "..",
+                                     "...",
+                                     "a.b.c",
+                                     "a.b",
+                                     good + ".",
+                                     "." + good,
+                                     good + "x",
+                                     std::string(5000, 'a'),
+                                     std::string("\0\0\0", 3),
+                                     "====.====.====",
+                                     good.substr(0, good.size() - 2),
+                                     "+/+/.+/+/.+/+/"};
   tokens.push_back(std::string(kMaxTokenBytes + 1, 'a'));
   std::uint64_t state = 42;  // a fixed seed: the same bytes every run
   for (int n = 0; n < 2000; ++n) {
@@ -150,8 +184,10 @@ BOOST_AUTO_TEST_CASE(unsigned_garbage_is_refused_without_throwing) {
   for (const auto& token : tokens) {
     protocol::Result<Claims> result = protocol::Status(protocol::Code::kInternal, "not run");
     BOOST_CHECK_NO_THROW(result = keys.check(token));
-    if (result.has_value()) BOOST_TEST(result->sub == "u");  // a flip that base64url ignores
-    else BOOST_TEST((result.status().code() == protocol::Code::kUnauthenticated));
+    if (result.has_value())
+      BOOST_TEST(result->sub == "u");  // a flip that base64url ignores
+    else
+      BOOST_TEST((result.status().code() == protocol::Code::kUnauthenticated));
   }
 }
 

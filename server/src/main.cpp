@@ -27,8 +27,9 @@
 #include "ates/protocol/envelope.hpp"
 #include "ates/protocol/registry.hpp"
 #include "ates/storage/lock_file.hpp"
-#include "config.hpp"
+
 #include "audit.hpp"
+#include "config.hpp"
 #include "host.hpp"
 #include "lab.hpp"
 
@@ -67,8 +68,8 @@ int serve(server::ConfigSources sources) {
   }
   const std::string listen = (*host)->settings().get_string("http.listen");
   const bool tls = !(*host)->settings().get_string("http.tls_cert").empty();
-  std::cout << "ates serve: listening on " << (tls ? "https://" : "http://") << listen.substr(0, listen.rfind(':'))
-            << ":" << (*host)->port() << std::endl;
+  std::cout << "ates serve: listening on " << (tls ? "https://" : "http://")
+            << listen.substr(0, listen.rfind(':')) << ":" << (*host)->port() << std::endl;
   int signal = 0;
   sigwait(&signals, &signal);
   spdlog::info("received {}", signal == SIGINT ? "SIGINT" : "SIGTERM");
@@ -100,7 +101,7 @@ int control(const std::string& data, const nlohmann::json& command) {
 
 // Opens a plugin's environment read-only beside (or without) a server.
 protocol::Result<std::unique_ptr<storage::Environment>> open_read_only(const std::string& data,
-                                                                        const std::string& plugin) {
+                                                                       const std::string& plugin) {
   const auto dir = std::filesystem::path(data) / plugin;
   if (!std::filesystem::exists(dir / "data.mdb")) {
     return protocol::Status(protocol::Code::kNotFound, "no storage of " + plugin + " in " + data);
@@ -116,9 +117,10 @@ nlohmann::json event_json(const protocol::Envelope& e) {
   } catch (const std::exception&) {
     payload = nullptr;
   }
-  return {{"seq", e.seq},         {"event_id", e.event_id}, {"name", e.name},        {"version", e.version},
-          {"producer", e.producer}, {"stream", e.stream},    {"epoch", e.stream_epoch}, {"time_us", e.time_us},
-          {"trace_id", e.trace_id}, {"payload", payload}};
+  return {
+      {"seq", e.seq},           {"event_id", e.event_id}, {"name", e.name},          {"version", e.version},
+      {"producer", e.producer}, {"stream", e.stream},     {"epoch", e.stream_epoch}, {"time_us", e.time_us},
+      {"trace_id", e.trace_id}, {"payload", payload}};
 }
 
 int tail_events(const std::string& data, const std::string& stream, std::uint64_t from) {
@@ -138,8 +140,10 @@ int tail_events(const std::string& data, const std::string& stream, std::uint64_
     if (entries.empty()) break;
     for (const auto& bytes : entries) {
       auto envelope = protocol::decode_envelope(bytes);
-      if (envelope) std::cout << event_json(*envelope).dump() << "\n";
-      else std::cout << nlohmann::json{{"seq", seq}, {"error", envelope.status().message()}}.dump() << "\n";
+      if (envelope)
+        std::cout << event_json(*envelope).dump() << "\n";
+      else
+        std::cout << nlohmann::json{{"seq", seq}, {"error", envelope.status().message()}}.dump() << "\n";
       ++seq;
     }
   }
@@ -156,8 +160,12 @@ int list_dead_letters(const std::string& data) {
     if (!env) continue;
     try {
       for (const auto& letter : bus::dead_letters(**env, {})) {
-        list.push_back({{"id", letter.id}, {"stream", letter.stream}, {"seq", letter.seq},
-                        {"consumer", letter.consumer}, {"reason", letter.reason}, {"resolved", letter.resolved}});
+        list.push_back({{"id", letter.id},
+                        {"stream", letter.stream},
+                        {"seq", letter.seq},
+                        {"consumer", letter.consumer},
+                        {"reason", letter.reason},
+                        {"resolved", letter.resolved}});
       }
     } catch (const std::exception&) {
       // no dead-letter table: this plugin never consumed anything
@@ -187,8 +195,9 @@ protocol::Result<std::string> read_password() {
     std::getline(std::cin, password);
   } else {
     if (::tcgetattr(STDIN_FILENO, &saved_terminal) != 0) {
-      return protocol::Status(protocol::Code::kInternal, std::string("cannot read the terminal's settings: ") +
-                                                             std::strerror(errno) + "; pipe the password in");
+      return protocol::Status(protocol::Code::kInternal,
+                              std::string("cannot read the terminal's settings: ") + std::strerror(errno) +
+                                  "; pipe the password in");
     }
     termios hidden = saved_terminal;
     hidden.c_lflag &= ~static_cast<tcflag_t>(ECHO);
@@ -198,8 +207,9 @@ protocol::Result<std::string> read_password() {
     // Echo off before the prompt: nothing typed after it is ever echoed.
     if (::tcsetattr(STDIN_FILENO, TCSAFLUSH, &hidden) != 0) {
       for (int signal : {SIGINT, SIGTERM, SIGHUP}) ::signal(signal, SIG_DFL);
-      return protocol::Status(protocol::Code::kInternal, std::string("cannot turn the terminal's echo off: ") +
-                                                             std::strerror(errno) + "; pipe the password in");
+      return protocol::Status(protocol::Code::kInternal,
+                              std::string("cannot turn the terminal's echo off: ") + std::strerror(errno) +
+                                  "; pipe the password in");
     }
     std::cerr << "password: " << std::flush;
     std::getline(std::cin, password);
@@ -264,10 +274,12 @@ int main(int argc, char** argv) {
   bool dev = false;
   serve_cmd->add_option("--config", config_file, "TOML configuration file");
   serve_cmd->add_option("--data", data, "data directory (default ./ates-data)");
-  serve_cmd->add_option("--listen", listen, "HTTP address HOST:PORT (default 127.0.0.1:8080; port 0 picks one)");
+  serve_cmd->add_option("--listen", listen,
+                        "HTTP address HOST:PORT (default 127.0.0.1:8080; port 0 picks one)");
   serve_cmd->add_option("--plugins", plugins, "plugins to load, comma-separated (default: all found)");
   serve_cmd->add_flag("--dev", dev, "reload a plugin when its file changes");
-  serve_cmd->add_option("--fake-clock", fake_clock, "start the business clock at this UTC time, e.g. 2026-03-03T09:00:00Z");
+  serve_cmd->add_option("--fake-clock", fake_clock,
+                        "start the business clock at this UTC time, e.g. 2026-03-03T09:00:00Z");
   serve_cmd->callback([&] {
     server::ConfigSources sources;
     if (!config_file.empty()) sources.file = config_file;
@@ -288,21 +300,29 @@ int main(int argc, char** argv) {
   CLI::App* plugin_cmd = app.add_subcommand("plugin", "manage the plugins of a running server");
   plugin_cmd->require_subcommand(1);
   std::string reload_name;
-  CLI::App* reload_cmd = plugin_cmd->add_subcommand("reload", "reload a plugin from its file, losing nothing");
+  CLI::App* reload_cmd =
+      plugin_cmd->add_subcommand("reload", "reload a plugin from its file, losing nothing");
   reload_cmd->add_option("NAME", reload_name, "the plugin")->required();
   reload_cmd->add_option("--data", control_data, "the server's data directory");
-  reload_cmd->callback([&] { exit_code = control(control_data, {{"command", "reload"}, {"plugin", reload_name}}); });
+  reload_cmd->callback([&] {
+    exit_code = control(control_data, {{"command", "reload"}, {"plugin", reload_name}});
+  });
   // A stopped plugin's routes answer 503 with Retry-After until it is
   // started again; its storage and its place in the streams are kept.
   std::string stop_name, start_name;
-  CLI::App* stop_cmd = plugin_cmd->add_subcommand("stop", "stop a plugin until started again; its routes answer 503");
+  CLI::App* stop_cmd =
+      plugin_cmd->add_subcommand("stop", "stop a plugin until started again; its routes answer 503");
   stop_cmd->add_option("NAME", stop_name, "the plugin")->required();
   stop_cmd->add_option("--data", control_data, "the server's data directory");
-  stop_cmd->callback([&] { exit_code = control(control_data, {{"command", "stop"}, {"plugin", stop_name}}); });
+  stop_cmd->callback([&] {
+    exit_code = control(control_data, {{"command", "stop"}, {"plugin", stop_name}});
+  });
   CLI::App* start_cmd = plugin_cmd->add_subcommand("start", "start a plugin stopped by `ates plugin stop`");
   start_cmd->add_option("NAME", start_name, "the plugin")->required();
   start_cmd->add_option("--data", control_data, "the server's data directory");
-  start_cmd->callback([&] { exit_code = control(control_data, {{"command", "start"}, {"plugin", start_name}}); });
+  start_cmd->callback([&] {
+    exit_code = control(control_data, {{"command", "start"}, {"plugin", start_name}});
+  });
 
   // users
   CLI::App* user = app.add_subcommand("user", "manage users");
@@ -328,8 +348,10 @@ int main(int argc, char** argv) {
   CLI::App* rotate_cmd = signing_key->add_subcommand(
       "rotate", "sign new tokens with a new key; the old one verifies during the overlap, then retires");
   rotate_cmd->add_option("--data", rotate_data, "the data directory");
-  rotate_cmd->add_option("--overlap-s", overlap_s,
-                         "seconds the old key still verifies (default auth.signing_key_overlap_s; 0: retire it now)")
+  rotate_cmd
+      ->add_option(
+          "--overlap-s", overlap_s,
+          "seconds the old key still verifies (default auth.signing_key_overlap_s; 0: retire it now)")
       ->check(CLI::NonNegativeNumber);
   rotate_cmd->callback([&] {
     nlohmann::json args = nlohmann::json::object();
@@ -345,10 +367,13 @@ int main(int argc, char** argv) {
   list_cmd->add_option("--data", letters_data, "the data directory");
   list_cmd->callback([&] { exit_code = list_dead_letters(letters_data); });
   std::string letter_id;
-  CLI::App* redrive_cmd = letters->add_subcommand("redrive", "apply a dead letter again, once (needs the running server)");
+  CLI::App* redrive_cmd =
+      letters->add_subcommand("redrive", "apply a dead letter again, once (needs the running server)");
   redrive_cmd->add_option("ID", letter_id, "the dead letter, e.g. accounting-3")->required();
   redrive_cmd->add_option("--data", letters_data, "the data directory");
-  redrive_cmd->callback([&] { exit_code = control(letters_data, {{"command", "redrive"}, {"id", letter_id}}); });
+  redrive_cmd->callback([&] {
+    exit_code = control(letters_data, {{"command", "redrive"}, {"id", letter_id}});
+  });
 
   // keys
   CLI::App* keys = app.add_subcommand("keys", "CurveZMQ keys for tcp endpoints");
@@ -368,15 +393,15 @@ int main(int argc, char** argv) {
   // events
   // audit
   std::string audit_data = "./ates-data";
-  CLI::App* audit = app.add_subcommand("audit", "reconcile the money across the plugins' data (exit 1 on a mismatch)");
+  CLI::App* audit =
+      app.add_subcommand("audit", "reconcile the money across the plugins' data (exit 1 on a mismatch)");
   audit->add_option("--data", audit_data, "data directory");
   audit->callback([&] { exit_code = server::run_audit(audit_data, std::cout) == 0 ? 0 : 1; });
 
   CLI::App* events = app.add_subcommand("events", "inspect the event streams");
   events->require_subcommand(1);
-  events->add_subcommand("catalog", "print every stream and event version of the registry (Markdown)")->callback([] {
-    std::cout << protocol::Registry::instance().catalog();
-  });
+  events->add_subcommand("catalog", "print every stream and event version of the registry (Markdown)")
+      ->callback([] { std::cout << protocol::Registry::instance().catalog(); });
   std::string events_data = "./ates-data";
   std::string tail_stream;
   std::uint64_t tail_from = 1;
@@ -385,7 +410,8 @@ int main(int argc, char** argv) {
   tail_cmd->add_option("--from", tail_from, "first sequence number");
   tail_cmd->add_option("--data", events_data, "the data directory");
   tail_cmd->callback([&] { exit_code = tail_events(events_data, tail_stream, tail_from); });
-  CLI::App* streams_cmd = events->add_subcommand("streams", "streams, heads and consumers of the running server");
+  CLI::App* streams_cmd =
+      events->add_subcommand("streams", "streams, heads and consumers of the running server");
   streams_cmd->add_option("--data", events_data, "the data directory");
   streams_cmd->callback([&] { exit_code = control(events_data, {{"command", "streams"}}); });
   std::string reset_plugin, reset_stream;
@@ -394,7 +420,8 @@ int main(int argc, char** argv) {
       "reset-consumer", "let a halted consumer adopt its producer's new epoch (the server must be stopped)");
   reset_cmd->add_option("PLUGIN", reset_plugin, "the consuming plugin")->required();
   reset_cmd->add_option("STREAM", reset_stream, "the stream")->required();
-  reset_cmd->add_option("--to", reset_to, "treat the new log as applied up to this sequence (default 0: all of it)");
+  reset_cmd->add_option("--to", reset_to,
+                        "treat the new log as applied up to this sequence (default 0: all of it)");
   reset_cmd->add_option("--data", events_data, "the data directory");
   reset_cmd->callback([&] {
     auto lock = storage::DataDirLock::acquire(events_data);
@@ -403,7 +430,8 @@ int main(int argc, char** argv) {
       exit_code = 1;
       return;
     }
-    auto env = storage::Environment::open({.dir = std::filesystem::path(events_data) / reset_plugin, .producer = reset_plugin});
+    auto env = storage::Environment::open(
+        {.dir = std::filesystem::path(events_data) / reset_plugin, .producer = reset_plugin});
     const protocol::Status status = env ? bus::reset_consumer(**env, reset_stream, reset_to) : env.status();
     if (!status) {
       std::cerr << status.message() << "\n";
@@ -418,17 +446,21 @@ int main(int argc, char** argv) {
   CLI::App* bench = app.add_subcommand("bench", "run a benchmark; prints figures and ratios");
   bench->require_subcommand(1);
   bench::StorageBenchOptions storage_options;
-  CLI::App* storage_bench = bench->add_subcommand("storage", "durable units/s: one commit per unit, group commit, raw LMDB");
+  CLI::App* storage_bench =
+      bench->add_subcommand("storage", "durable units/s: one commit per unit, group commit, raw LMDB");
   storage_bench->add_flag("--full", storage_options.full, "run longer for steadier figures");
-  storage_bench->add_option("--dir", storage_options.dir, "where to put the environments (default: a temp dir)");
+  storage_bench->add_option("--dir", storage_options.dir,
+                            "where to put the environments (default: a temp dir)");
   storage_bench->callback([&] { bench::run_storage_bench(storage_options, std::cout); });
   bench::BusBenchOptions bus_options;
-  CLI::App* bus_bench = bench->add_subcommand("bus", "durable events/s and latency through the bus, with ceilings");
+  CLI::App* bus_bench =
+      bench->add_subcommand("bus", "durable events/s and latency through the bus, with ceilings");
   bus_bench->add_flag("--full", bus_options.full, "run longer for steadier figures");
   bus_bench->add_option("--dir", bus_options.dir, "where to put the environments (default: a temp dir)");
   bus_bench->callback([&] { bench::run_bus_bench(bus_options, std::cout); });
   bench::AuthBenchOptions auth_options;
-  CLI::App* auth_bench = bench->add_subcommand("auth", "log-ins/s and verified requests/s against a bare route");
+  CLI::App* auth_bench =
+      bench->add_subcommand("auth", "log-ins/s and verified requests/s against a bare route");
   auth_bench->add_flag("--full", auth_options.full, "run longer for steadier figures");
   auth_bench->add_option("--dir", auth_options.dir, "where to put the data (default: a temp dir)");
   auth_bench->callback([&] { bench::run_auth_bench(auth_options, std::cout); });
@@ -461,12 +493,13 @@ int main(int argc, char** argv) {
   bench::LifecycleBenchOptions lifecycle_options;
   CLI::App* lifecycle_bench = bench->add_subcommand(
       "lifecycle", "create -> assign -> complete end to end with all four plugins, and the time to converge");
-  lifecycle_bench->add_flag("--full", lifecycle_options.full, "100 000 tasks by 1 000 workers instead of 10 000 by 100");
+  lifecycle_bench->add_flag("--full", lifecycle_options.full,
+                            "100 000 tasks by 1 000 workers instead of 10 000 by 100");
   lifecycle_bench->add_option("--dir", lifecycle_options.dir, "where to put the data (default: a temp dir)");
   lifecycle_bench->callback([&] { bench::run_lifecycle_bench(lifecycle_options, std::cout); });
   bench::StartupBenchOptions startup_options;
-  CLI::App* startup_bench =
-      bench->add_subcommand("startup", "exec of ates serve -> /readyz with four plugins, and RSS, over several runs");
+  CLI::App* startup_bench = bench->add_subcommand(
+      "startup", "exec of ates serve -> /readyz with four plugins, and RSS, over several runs");
   startup_bench->add_option("--runs", startup_options.runs, "starts of each kind (default 7)");
   startup_bench->callback([&] { bench::run_startup_bench(startup_options, std::cout); });
 
@@ -484,14 +517,20 @@ int main(int argc, char** argv) {
   };
   lab::ChargeModesOptions charge_options;
   CLI::App* charge_lab = lab->add_subcommand(
-      "charge-modes", "the same workload in events and rpc charge mode, accounting stopped mid-run, side by side");
-  charge_lab->add_option("--workers", charge_options.workers, "workers tasks go to")->check(CLI::PositiveNumber);
-  charge_lab->add_option("--clients", charge_options.clients, "concurrent HTTP clients")->check(CLI::PositiveNumber);
-  charge_lab->add_option("--rounds", charge_options.rounds, "rounds of creations, shuffles and completions")->check(CLI::PositiveNumber);
-  charge_lab->add_option("--tasks", charge_options.tasks_per_round, "creations per round")->check(CLI::PositiveNumber);
+      "charge-modes",
+      "the same workload in events and rpc charge mode, accounting stopped mid-run, side by side");
+  charge_lab->add_option("--workers", charge_options.workers, "workers tasks go to")
+      ->check(CLI::PositiveNumber);
+  charge_lab->add_option("--clients", charge_options.clients, "concurrent HTTP clients")
+      ->check(CLI::PositiveNumber);
+  charge_lab->add_option("--rounds", charge_options.rounds, "rounds of creations, shuffles and completions")
+      ->check(CLI::PositiveNumber);
+  charge_lab->add_option("--tasks", charge_options.tasks_per_round, "creations per round")
+      ->check(CLI::PositiveNumber);
   charge_lab->add_option("--shuffles", charge_options.shuffles_per_round, "shuffles per round");
   charge_lab->add_option("--outage-ms", charge_options.outage_ms, "how long accounting is stopped");
-  charge_lab->add_option("--probe-ms", charge_options.probe_ms, "creations tried while accounting is down, after the run");
+  charge_lab->add_option("--probe-ms", charge_options.probe_ms,
+                         "creations tried while accounting is down, after the run");
   charge_lab->add_option("--seed", charge_options.seed, "the tracker's seed (task ids and assignments)");
   charge_lab->callback([&] { lab_run([&] { return lab::run_charge_modes(charge_options, std::cout); }); });
   lab->add_subcommand("day-close-under-lag", "a day close that waits for a lagging stream; a forced close")

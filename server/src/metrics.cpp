@@ -23,9 +23,11 @@ std::string escape(std::string_view value) {
   return out;
 }
 
-std::string label_text(const Labels& labels, std::string_view extra_name = {}, std::string_view extra_value = {}) {
+std::string label_text(const Labels& labels, std::string_view extra_name = {},
+                       std::string_view extra_value = {}) {
   std::string out;
-  for (const auto& [name, value] : labels) out += (out.empty() ? "" : ",") + name + "=\"" + escape(value) + "\"";
+  for (const auto& [name, value] : labels)
+    out += (out.empty() ? "" : ",") + name + "=\"" + escape(value) + "\"";
   if (!extra_name.empty()) {
     out += (out.empty() ? "" : ",") + std::string(extra_name) + "=\"" + std::string(extra_value) + "\"";
   }
@@ -43,7 +45,8 @@ std::string number(double value) {
 
 MetricsRegistry::Family& MetricsRegistry::family(std::string_view name, Kind kind, std::string_view help) {
   auto it = families_.find(name);
-  if (it == families_.end()) it = families_.emplace(std::string(name), Family{kind, std::string(help), {}, {}}).first;
+  if (it == families_.end())
+    it = families_.emplace(std::string(name), Family{kind, std::string(help), {}, {}}).first;
   return it->second;
 }
 
@@ -57,7 +60,8 @@ void MetricsRegistry::set(std::string_view name, const Labels& labels, double va
   family(name, Kind::kGauge, help).values[labels] = value;
 }
 
-void MetricsRegistry::observe(std::string_view name, const Labels& labels, double seconds, std::string_view help) {
+void MetricsRegistry::observe(std::string_view name, const Labels& labels, double seconds,
+                              std::string_view help) {
   std::lock_guard lock(mutex_);
   Histogram& histogram = family(name, Kind::kHistogram, help).histograms[labels];
   if (histogram.buckets.empty()) histogram.buckets.assign(kBuckets.size(), 0);
@@ -75,16 +79,21 @@ std::string MetricsRegistry::render() const {
   std::lock_guard lock(mutex_);
   std::string out;
   for (const auto& [name, family] : families_) {
-    const char* type = family.kind == Kind::kCounter ? "counter" : family.kind == Kind::kGauge ? "gauge" : "histogram";
+    const char* type = family.kind == Kind::kCounter ? "counter"
+                       : family.kind == Kind::kGauge ? "gauge"
+                                                     : "histogram";
     out += "# HELP " + name + " " + escape(family.help) + "\n# TYPE " + name + " " + type + "\n";
-    for (const auto& [labels, value] : family.values) out += name + label_text(labels) + " " + number(value) + "\n";
+    for (const auto& [labels, value] : family.values)
+      out += name + label_text(labels) + " " + number(value) + "\n";
     for (const auto& [labels, histogram] : family.histograms) {
       std::uint64_t cumulative = 0;
       for (std::size_t i = 0; i < kBuckets.size(); ++i) {
         cumulative += histogram.buckets[i];
-        out += name + "_bucket" + label_text(labels, "le", number(kBuckets[i])) + " " + std::to_string(cumulative) + "\n";
+        out += name + "_bucket" + label_text(labels, "le", number(kBuckets[i])) + " " +
+               std::to_string(cumulative) + "\n";
       }
-      out += name + "_bucket" + label_text(labels, "le", "+Inf") + " " + std::to_string(histogram.count) + "\n";
+      out +=
+          name + "_bucket" + label_text(labels, "le", "+Inf") + " " + std::to_string(histogram.count) + "\n";
       out += name + "_sum" + label_text(labels) + " " + number(histogram.sum) + "\n";
       out += name + "_count" + label_text(labels) + " " + std::to_string(histogram.count) + "\n";
     }

@@ -10,6 +10,7 @@
 
 #include "ates/bus/bus.hpp"
 #include "ates/plugin_api/context.hpp"
+
 #include "config.hpp"
 #include "metrics.hpp"
 #include "router.hpp"
@@ -18,10 +19,17 @@ namespace ates::server {
 
 class PluginConfig final : public plugin_api::Config {
  public:
-  PluginConfig(const Settings& settings, std::string plugin) : settings_(settings), prefix_(std::move(plugin) + ".") {}
-  std::string get_string(std::string_view key) const override { return settings_.get_string(prefix_ + std::string(key)); }
-  std::int64_t get_int(std::string_view key) const override { return settings_.get_int(prefix_ + std::string(key)); }
-  bool get_bool(std::string_view key) const override { return settings_.get_bool(prefix_ + std::string(key)); }
+  PluginConfig(const Settings& settings, std::string plugin)
+      : settings_(settings), prefix_(std::move(plugin) + ".") {}
+  std::string get_string(std::string_view key) const override {
+    return settings_.get_string(prefix_ + std::string(key));
+  }
+  std::int64_t get_int(std::string_view key) const override {
+    return settings_.get_int(prefix_ + std::string(key));
+  }
+  bool get_bool(std::string_view key) const override {
+    return settings_.get_bool(prefix_ + std::string(key));
+  }
 
  private:
   const Settings& settings_;
@@ -39,7 +47,8 @@ class PluginLogger final : public plugin_api::Logger {
 
 class PluginMetrics final : public plugin_api::Metrics {
  public:
-  PluginMetrics(MetricsRegistry& registry, std::string plugin) : registry_(registry), plugin_(std::move(plugin)) {}
+  PluginMetrics(MetricsRegistry& registry, std::string plugin)
+      : registry_(registry), plugin_(std::move(plugin)) {}
   void add(std::string_view counter, double value) override {
     registry_.add("ates_" + std::string(counter), {{"plugin", plugin_}}, value, "a plugin's counter");
   }
@@ -55,7 +64,8 @@ class PluginMetrics final : public plugin_api::Metrics {
 class PluginContext final : public plugin_api::HostContext {
  public:
   PluginContext(std::string name, storage::Environment& env, RouteTable& routes, const Settings& settings,
-                storage::Clock& clock, MetricsRegistry& metrics, bus::Bus& bus, std::filesystem::path data_dir)
+                storage::Clock& clock, MetricsRegistry& metrics, bus::Bus& bus,
+                std::filesystem::path data_dir)
       : bus_(bus),
         data_dir_(std::move(data_dir)),
         name_(std::move(name)),
@@ -86,8 +96,8 @@ class PluginContext final : public plugin_api::HostContext {
     }
     bus_.serve(std::move(service), std::move(handler));
   }
-  protocol::Result<std::string> call(const std::string& peer, const std::string& service, std::string_view request,
-                                     std::chrono::milliseconds timeout) override {
+  protocol::Result<std::string> call(const std::string& peer, const std::string& service,
+                                     std::string_view request, std::chrono::milliseconds timeout) override {
     return bus_.call(peer, service, request, timeout);
   }
   // Takes the plugin's services off the bus, after any call running now.
@@ -100,7 +110,8 @@ class PluginContext final : public plugin_api::HostContext {
     for (const auto& service : services) bus_.unserve(service);
   }
   plugin_api::StreamProgress stream_progress(std::string_view stream) const override;
-  protocol::Result<std::vector<plugin_api::OpenDeadLetter>> open_dead_letters(std::string_view stream) const override;
+  protocol::Result<std::vector<plugin_api::OpenDeadLetter>> open_dead_letters(
+      std::string_view stream) const override;
 
   void add_command(std::string name, plugin_api::CommandHandler handler) override {
     std::lock_guard lock(commands_mutex_);
@@ -114,7 +125,8 @@ class PluginContext final : public plugin_api::HostContext {
     {
       std::lock_guard lock(commands_mutex_);
       auto it = commands_.find(name);
-      if (it == commands_.end()) return protocol::Status(protocol::Code::kNotFound, name_ + " has no command " + name);
+      if (it == commands_.end())
+        return protocol::Status(protocol::Code::kNotFound, name_ + " has no command " + name);
       handler = it->second;
     }
     return handler(args);

@@ -22,7 +22,8 @@ std::vector<std::pair<std::string, std::filesystem::path>> find_plugins(
     for (const auto& item : std::filesystem::recursive_directory_iterator(dir, error)) {
       const std::string file = item.path().filename().string();
       if (!item.is_regular_file() || !file.starts_with(kPrefix) || !file.ends_with(kSuffix)) continue;
-      found.emplace_back(file.substr(kPrefix.size(), file.size() - kPrefix.size() - kSuffix.size()), item.path());
+      found.emplace_back(file.substr(kPrefix.size(), file.size() - kPrefix.size() - kSuffix.size()),
+                         item.path());
     }
     if (!found.empty()) {
       std::sort(found.begin(), found.end());
@@ -57,7 +58,8 @@ protocol::Result<PluginLibrary> PluginLoader::load(const std::filesystem::path& 
     std::filesystem::remove(library.copy, error);
     return Status(Code::kInvalidArgument, "plugin " + file.string() + " refused: " + message);
   };
-  auto* entry_function = reinterpret_cast<plugin_api::EntryFunction>(::dlsym(library.handle, plugin_api::kEntrySymbol));
+  auto* entry_function =
+      reinterpret_cast<plugin_api::EntryFunction>(::dlsym(library.handle, plugin_api::kEntrySymbol));
   if (entry_function == nullptr) return fail(std::string("no entry point ") + plugin_api::kEntrySymbol);
   const plugin_api::PluginEntry* entry = entry_function();
   if (entry == nullptr) return fail("its entry point returned nothing");

@@ -18,9 +18,9 @@
 namespace ates::server {
 
 struct PluginLibrary {
-  std::string name;                 // from the entry point
-  std::filesystem::path source;     // the file that was asked for
-  std::filesystem::path copy;       // the file actually loaded
+  std::string name;              // from the entry point
+  std::filesystem::path source;  // the file that was asked for
+  std::filesystem::path copy;    // the file actually loaded
   void* handle = nullptr;
   const plugin_api::PluginEntry* entry = nullptr;
 };

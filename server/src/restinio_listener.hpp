@@ -8,14 +8,13 @@
 // on the pool's threads.
 #pragma once
 
-#include <utility>  // before RESTinio: GCC 12 + C++20 needs std::exchange declared
-
 #include <atomic>
 #include <charconv>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>  // before RESTinio: GCC 12 + C++20 needs std::exchange declared
 #include <vector>
 
 #include <restinio/all.hpp>
@@ -35,7 +34,8 @@ class Listener {
 
 // https_server.cpp: an HTTPS listener, or an error naming http.tls_cert or
 // http.tls_key when the files cannot be used.
-protocol::Result<std::unique_ptr<Listener>> make_tls_listener(const HttpOptions& options, const Dispatch& dispatch);
+protocol::Result<std::unique_ptr<Listener>> make_tls_listener(const HttpOptions& options,
+                                                              const Dispatch& dispatch);
 
 // The connection cap (http.max_connections). RESTinio's own limiter counts
 // an accept() as in progress until a connection object is made for it, but
@@ -183,8 +183,12 @@ class RestinioListener final : public Listener {
 
   // `configure` adds what the socket type needs (the TLS context); `hsts`
   // adds Strict-Transport-Security to every answer.
-  RestinioListener(HttpOptions options, Dispatch dispatch, std::function<void(Settings&)> configure, bool hsts)
-      : options_(std::move(options)), dispatch_(std::move(dispatch)), configure_(std::move(configure)), hsts_(hsts) {}
+  RestinioListener(HttpOptions options, Dispatch dispatch, std::function<void(Settings&)> configure,
+                   bool hsts)
+      : options_(std::move(options)),
+        dispatch_(std::move(dispatch)),
+        configure_(std::move(configure)),
+        hsts_(hsts) {}
   ~RestinioListener() override { stop(); }
 
   protocol::Result<std::uint16_t> start() override {
@@ -203,18 +207,19 @@ class RestinioListener final : public Listener {
                                         .max_field_value_size(o.header_limit)
                                         .max_field_count(kMaxFields)
                                         .max_body_size(std::max<std::uint64_t>(1 << 20, 16 * o.body_limit)))
-          .acceptor_post_bind_hook([this](asio::ip::tcp::acceptor& acceptor) {
-            bound_port_ = acceptor.local_endpoint().port();
-          })
+          .acceptor_post_bind_hook(
+              [this](asio::ip::tcp::acceptor& acceptor) { bound_port_ = acceptor.local_endpoint().port(); })
           .request_handler([this](const restinio::request_handle_t& request) { return handle(request); });
       if (configure_) configure_(settings);
       // http_parser's cap on the request line plus headers is one value for
       // the process; every server of the process sets the same key.
-      http_parser_set_max_header_size(static_cast<std::uint32_t>(std::min<std::size_t>(o.header_limit, UINT32_MAX)));
-      server_ = restinio::run_async<Traits<Socket>>(restinio::own_io_context(), std::move(settings), o.threads);
+      http_parser_set_max_header_size(
+          static_cast<std::uint32_t>(std::min<std::size_t>(o.header_limit, UINT32_MAX)));
+      server_ =
+          restinio::run_async<Traits<Socket>>(restinio::own_io_context(), std::move(settings), o.threads);
     } catch (const std::exception& e) {
-      return protocol::Status(protocol::Code::kUnavailable,
-                              "cannot listen on " + o.address + ":" + std::to_string(o.port) + ": " + e.what());
+      return protocol::Status(protocol::Code::kUnavailable, "cannot listen on " + o.address + ":" +
+                                                                std::to_string(o.port) + ": " + e.what());
     }
     return bound_port_.load();
   }
@@ -242,8 +247,8 @@ class RestinioListener final : public Listener {
       if (name == "x-forwarded-for") forwarded_for += (forwarded_for.empty() ? "" : ",") + field.value();
       request.headers[std::move(name)] = field.value();
     }
-    request.client_address = client_address(raw->remote_endpoint().address().to_string(), forwarded_for,
-                                             options_.trusted_proxies);
+    request.client_address =
+        client_address(raw->remote_endpoint().address().to_string(), forwarded_for, options_.trusted_proxies);
     request.body = raw->body();
     auto respond = [raw, hsts = hsts_](plugin_api::Response response) {
       const restinio::http_status_line_t status_line{
@@ -285,7 +290,8 @@ class RestinioListener final : public Listener {
       const auto query = restinio::parse_query(raw->header().query());
       for (const auto& [name, value] : query) request.query[std::string(name)] = std::string(value);
     } catch (const std::exception& e) {
-      respond(plugin_api::Response::problem(400, "validation", std::string("malformed query string: ") + e.what()));
+      respond(plugin_api::Response::problem(400, "validation",
+                                            std::string("malformed query string: ") + e.what()));
       return restinio::request_accepted();
     }
     auto once = std::make_shared<std::atomic<bool>>(false);

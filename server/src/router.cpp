@@ -51,7 +51,8 @@ bool RouteTable::add(std::string owner, std::string full_pattern, plugin_api::Ro
   Entry entry{std::move(owner), full_pattern, split_path(full_pattern), std::move(route)};
   // Literal segments win over parameters: /tasks/mine before /tasks/{id}.
   const auto literal_count = [](const Entry& e) {
-    return std::count_if(e.segments.begin(), e.segments.end(), [](const std::string& s) { return !is_param(s); });
+    return std::count_if(e.segments.begin(), e.segments.end(),
+                         [](const std::string& s) { return !is_param(s); });
   };
   const auto position = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) {
     return e.segments.size() == entry.segments.size() && literal_count(e) < literal_count(entry);

@@ -20,8 +20,8 @@ namespace ates::server {
 struct RouteMatch {
   enum class Kind { kFound, kNotFound, kMethodNotAllowed, kReloading };
   Kind kind = Kind::kNotFound;
-  std::string owner;     // the plugin (or "host")
-  std::string pattern;   // the full pattern, for metrics and logs
+  std::string owner;    // the plugin (or "host")
+  std::string pattern;  // the full pattern, for metrics and logs
   plugin_api::Access access;
   plugin_api::Handler handler;
   std::map<std::string, std::string> params;

@@ -37,7 +37,8 @@ BOOST_AUTO_TEST_CASE(literal_segments_win_and_parameters_are_captured) {
   BOOST_TEST(which(one) == "one");
   BOOST_TEST(one.params.at("id") == "42");
   BOOST_TEST(one.pattern == "/api/v1/tracker/tasks/{id}");
-  BOOST_TEST((table.match(Method::kGet, "/api/v1/tracker/tasks/42/complete").kind == RouteMatch::Kind::kMethodNotAllowed));
+  BOOST_TEST((table.match(Method::kGet, "/api/v1/tracker/tasks/42/complete").kind ==
+              RouteMatch::Kind::kMethodNotAllowed));
   BOOST_TEST((table.match(Method::kGet, "/api/v1/tracker/nothing").kind == RouteMatch::Kind::kNotFound));
 }
 

@@ -13,10 +13,11 @@ namespace ates::server {
 using protocol::Code;
 using protocol::Status;
 
-protocol::Result<std::filesystem::path> write_secret_file(const std::filesystem::path& dir, std::string_view name,
-                                                          std::string_view secret) {
+protocol::Result<std::filesystem::path> write_secret_file(const std::filesystem::path& dir,
+                                                          std::string_view name, std::string_view secret) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) {
-    return Status(Code::kInvalidArgument, "a secret's file name must be a plain name, not '" + std::string(name) + "'");
+    return Status(Code::kInvalidArgument,
+                  "a secret's file name must be a plain name, not '" + std::string(name) + "'");
   }
   const std::filesystem::path path = dir / name;
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -49,8 +50,9 @@ protocol::Result<std::filesystem::path> write_secret_file(const std::filesystem:
   return path;
 }
 
-protocol::Result<std::filesystem::path> hand_over_secret(const std::filesystem::path& dir, std::string_view name,
-                                                         std::string_view secret, std::string_view line) {
+protocol::Result<std::filesystem::path> hand_over_secret(const std::filesystem::path& dir,
+                                                         std::string_view name, std::string_view secret,
+                                                         std::string_view line) {
   if (::isatty(STDOUT_FILENO) == 1) {
     static std::mutex stdout_mutex;  // lines from plugins never interleave
     std::lock_guard lock(stdout_mutex);

@@ -1,11 +1,12 @@
 #include "secret_file.hpp"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
 #include <boost/test/unit_test.hpp>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "ates/testing/temp_dir.hpp"
 

@@ -4,14 +4,15 @@
 // (content types, nosniff, CSP, ETag and 304).
 #include "static_files.hpp"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
 
 #include <boost/test/unit_test.hpp>
+#include <sys/stat.h>
 
 #include "ates/testing/temp_dir.hpp"
+
 #include "ui_files.hpp"
 
 namespace ates::server {

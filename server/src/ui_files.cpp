@@ -1,7 +1,7 @@
 #include "ui_files.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <system_error>
 
-#include <sodium.h>
+#include <sys/stat.h>
 
 #include "static_files.hpp"
 

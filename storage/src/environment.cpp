@@ -354,7 +354,8 @@ void EnvironmentImpl::enqueue(Job job) {
       return;
     }
   }
-  job.done(Status(Code::kUnavailable, options.read_only ? "storage is open read-only" : "storage is closing"));
+  job.done(
+      Status(Code::kUnavailable, options.read_only ? "storage is open read-only" : "storage is closing"));
 }
 
 void Environment::submit(Unit unit, Done done) {
@@ -488,7 +489,8 @@ void EnvironmentImpl::run_batch(std::vector<Job>& jobs) {
   failpoint(kFailAfterCommit);
 
   CommitInfo info{.watermark = new_watermark,
-                  .commit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_start).count()};
+                  .commit_seconds =
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_start).count()};
   {
     std::lock_guard lock(state_mutex);
     for (auto& [name, state] : batch.streams) committed[name] = state;
@@ -558,20 +560,22 @@ Result<protocol::Envelope> WriteTxn::publish(std::string_view stream, std::strin
                   "stream " + std::string(stream) + " is not declared by " + impl.options.producer);
   }
   StreamState& state = it->second;
-  protocol::Envelope envelope{.event_id = event_id.empty() ? protocol::make_uuid(*impl.random) : std::string(event_id),
-                              .name = std::string(name),
-                              .version = version,
-                              .producer = impl.options.producer,
-                              .stream = std::string(stream),
-                              .stream_epoch = state.epoch,
-                              .seq = state.head_seq + 1,
-                              .time_us = now_us(),
-                              .trace_id = std::string(trace_id),
-                              .payload = std::move(payload)};
+  protocol::Envelope envelope{
+      .event_id = event_id.empty() ? protocol::make_uuid(*impl.random) : std::string(event_id),
+      .name = std::string(name),
+      .version = version,
+      .producer = impl.options.producer,
+      .stream = std::string(stream),
+      .stream_epoch = state.epoch,
+      .seq = state.head_seq + 1,
+      .time_us = now_us(),
+      .trace_id = std::string(trace_id),
+      .payload = std::move(payload)};
   // Producers validate before appending (MISSION 24): a bad event is a bug
   // of ours, refused before anyone can consume it.
   if (Status status = protocol::validate_event(envelope); !status) return status;
-  if (!RawTable(state.dbi).put(txn_, key_u64(envelope.seq), protocol::encode_envelope(envelope), MDB_APPEND)) {
+  if (!RawTable(state.dbi).put(txn_, key_u64(envelope.seq), protocol::encode_envelope(envelope),
+                               MDB_APPEND)) {
     // The table already holds this sequence: our head is out of step with
     // the outbox. Refuse rather than publish with a gap or a duplicate.
     return Status(Code::kInternal, "outbox of " + std::string(stream) + " already holds sequence " +
@@ -619,7 +623,8 @@ Status WriteTxn::nested(const std::function<Status(WriteTxn&)>& part) {
     status = status_of_exception();
   }
   if (status) {
-    if (const int rc = mdb_txn_commit(child); rc != 0) status = status_of_errno(rc, "commit of a nested part");
+    if (const int rc = mdb_txn_commit(child); rc != 0)
+      status = status_of_errno(rc, "commit of a nested part");
   } else {
     mdb_txn_abort(child);
   }

@@ -277,9 +277,10 @@ BOOST_AUTO_TEST_CASE(retention_keeps_the_newest_entry_so_a_restart_never_reuses_
     RawTable tasks = env->raw_table("tasks");
     for (std::uint64_t n = 1; n <= 10; ++n) BOOST_TEST_REQUIRE(env->run(test::create_task(tasks, n)).is_ok());
     BOOST_TEST(env->run([](WriteTxn& txn) {
-                     txn.record_consumer_checkpoint(test::kStream, "accounting", 10);
-                     return Status::ok();
-                   }).is_ok());
+                    txn.record_consumer_checkpoint(test::kStream, "accounting", 10);
+                    return Status::ok();
+                  })
+                   .is_ok());
     BOOST_TEST(*env->apply_retention() == 9u);
   }
   auto env = test::open_tracker(dir.path(), &clock, &random, keep_none);

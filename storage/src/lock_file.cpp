@@ -41,14 +41,16 @@ Status make_private_dir(const std::filesystem::path& dir) {
   std::error_code error;
   if (std::filesystem::exists(dir, error)) return Status::ok();
   if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), error);
-  if (error) return Status(Code::kInternal, "cannot create data directory " + dir.string() + ": " + error.message());
+  if (error)
+    return Status(Code::kInternal, "cannot create data directory " + dir.string() + ": " + error.message());
   if (::mkdir(dir.c_str(), 0700) != 0) {
     if (errno == EEXIST) return Status::ok();  // made meanwhile by someone else: check_private_dir judges it
-    return Status(Code::kInternal, "cannot create data directory " + dir.string() + ": " + std::strerror(errno));
+    return Status(Code::kInternal,
+                  "cannot create data directory " + dir.string() + ": " + std::strerror(errno));
   }
   if (::chmod(dir.c_str(), 0700) != 0) {
-    return Status(Code::kInternal, "cannot make data directory " + dir.string() + " private (chmod 0700): " +
-                                       std::strerror(errno));
+    return Status(Code::kInternal, "cannot make data directory " + dir.string() +
+                                       " private (chmod 0700): " + std::strerror(errno));
   }
   return Status::ok();
 }
@@ -59,26 +61,30 @@ Status make_private_dir(const std::filesystem::path& dir) {
 Status check_private_dir(const std::filesystem::path& dir) {
   struct stat info {};
   if (::stat(dir.c_str(), &info) != 0) {
-    return Status(Code::kInternal, "cannot read data directory " + dir.string() + ": " + std::strerror(errno));
+    return Status(Code::kInternal,
+                  "cannot read data directory " + dir.string() + ": " + std::strerror(errno));
   }
   if (!S_ISDIR(info.st_mode)) {
-    return Status(Code::kInvalidArgument, "data directory " + dir.string() + " is not a directory; choose another --data");
+    return Status(Code::kInvalidArgument,
+                  "data directory " + dir.string() + " is not a directory; choose another --data");
   }
   const uid_t me = ::geteuid();
   if (info.st_uid != me) {
-    return Status(Code::kPermissionDenied,
-                  "data directory " + dir.string() + " belongs to uid " + std::to_string(info.st_uid) +
-                      ", not to this user (uid " + std::to_string(me) +
-                      "); it holds signing keys and password hashes, so ates uses only a directory of its own: "
-                      "run ates as its owner, or give it to this user (chown -R " +
-                      std::to_string(me) + " " + dir.string() + ")");
+    return Status(
+        Code::kPermissionDenied,
+        "data directory " + dir.string() + " belongs to uid " + std::to_string(info.st_uid) +
+            ", not to this user (uid " + std::to_string(me) +
+            "); it holds signing keys and password hashes, so ates uses only a directory of its own: "
+            "run ates as its owner, or give it to this user (chown -R " +
+            std::to_string(me) + " " + dir.string() + ")");
   }
   if ((info.st_mode & 022) != 0) {
     return Status(Code::kPermissionDenied,
                   "data directory " + dir.string() + " is writable by its group or by others (mode " +
                       octal_mode(info.st_mode) +
                       "): whoever can write there can plant files ates opens; check its contents, then "
-                      "chmod 700 " + dir.string() + " and start again");
+                      "chmod 700 " +
+                      dir.string() + " and start again");
   }
   return Status::ok();
 }
@@ -103,8 +109,9 @@ protocol::Result<DataDirLock> DataDirLock::acquire(const std::filesystem::path& 
   struct stat info {};
   if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
     ::close(fd);
-    return Status(Code::kPermissionDenied,
-                  path.string() + " is not a regular file: remove it (ates makes its own lock file) and start again");
+    return Status(
+        Code::kPermissionDenied,
+        path.string() + " is not a regular file: remove it (ates makes its own lock file) and start again");
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
@@ -132,9 +139,7 @@ bool DataDirLock::is_held(const std::filesystem::path& dir) {
   return held;
 }
 
-DataDirLock::DataDirLock(DataDirLock&& other) noexcept : fd_(other.fd_) {
-  other.fd_ = -1;
-}
+DataDirLock::DataDirLock(DataDirLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
 
 DataDirLock& DataDirLock::operator=(DataDirLock&& other) noexcept {
   if (this != &other) {

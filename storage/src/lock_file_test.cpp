@@ -65,7 +65,8 @@ BOOST_AUTO_TEST_CASE(a_symbolic_link_planted_as_the_lock_file_is_refused) {
   std::filesystem::create_symlink(target, data / "ates.lock");
   const auto refused = DataDirLock::acquire(data);
   BOOST_TEST_REQUIRE(!refused.has_value());
-  BOOST_TEST(refused.status().message().find("is a symbolic link") != std::string::npos, refused.status().message());
+  BOOST_TEST(refused.status().message().find("is a symbolic link") != std::string::npos,
+             refused.status().message());
   BOOST_TEST(std::filesystem::file_size(target) == 0u);  // not truncated, no pid written
   BOOST_TEST(!DataDirLock::is_held(data));
   // A dangling link neither creates its target.
@@ -78,7 +79,8 @@ BOOST_AUTO_TEST_CASE(a_symbolic_link_planted_as_the_lock_file_is_refused) {
   BOOST_TEST_REQUIRE(::mkfifo((data / "ates.lock").c_str(), 0600) == 0);
   const auto fifo = DataDirLock::acquire(data);
   BOOST_TEST_REQUIRE(!fifo.has_value());
-  BOOST_TEST(fifo.status().message().find("not a regular file") != std::string::npos, fifo.status().message());
+  BOOST_TEST(fifo.status().message().find("not a regular file") != std::string::npos,
+             fifo.status().message());
 }
 
 BOOST_AUTO_TEST_CASE(a_directory_of_another_user_is_refused) {
@@ -93,8 +95,9 @@ BOOST_AUTO_TEST_CASE(a_directory_of_another_user_is_refused) {
   BOOST_TEST_REQUIRE(::chown(data.c_str(), kNobody, kNobody) == 0);
   const auto refused = DataDirLock::acquire(data);
   BOOST_TEST_REQUIRE(!refused.has_value());
-  BOOST_TEST(refused.status().message().find("belongs to uid 65534, not to this user (uid 0)") != std::string::npos,
-             refused.status().message());
+  BOOST_TEST(
+      refused.status().message().find("belongs to uid 65534, not to this user (uid 0)") != std::string::npos,
+      refused.status().message());
   BOOST_TEST(!std::filesystem::exists(data / "ates.lock"));
 }
 
@@ -104,7 +107,8 @@ BOOST_AUTO_TEST_CASE(a_file_is_no_data_directory) {
   BOOST_TEST_REQUIRE(::close(::open(file.c_str(), O_CREAT | O_WRONLY, 0600)) == 0);
   const auto refused = DataDirLock::acquire(file);
   BOOST_TEST_REQUIRE(!refused.has_value());
-  BOOST_TEST(refused.status().message().find("is not a directory") != std::string::npos, refused.status().message());
+  BOOST_TEST(refused.status().message().find("is not a directory") != std::string::npos,
+             refused.status().message());
 }
 
 BOOST_AUTO_TEST_CASE(a_new_directory_is_0700_whatever_the_umask) {
@@ -112,7 +116,7 @@ BOOST_AUTO_TEST_CASE(a_new_directory_is_0700_whatever_the_umask) {
   const auto data = dir / "parent" / "data";
   const mode_t before = ::umask(0);  // the most permissive umask: mkdir alone would give 0700 anyway...
   auto lock = DataDirLock::acquire(data);
-  ::umask(0277);                      // ...and one that would leave the owner unable to write
+  ::umask(0277);  // ...and one that would leave the owner unable to write
   auto other = DataDirLock::acquire(dir / "other");
   ::umask(before);
   BOOST_TEST_REQUIRE(lock.has_value(), lock.status().to_string());

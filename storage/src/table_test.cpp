@@ -56,14 +56,16 @@ BOOST_AUTO_TEST_CASE(lookups_by_keys_lmdb_cannot_hold_find_nothing) {
   auto rows = env->raw_table("rows");
   const std::string longest(kMaxKeyBytes, 'k');
   BOOST_TEST_REQUIRE(env->run([&](WriteTxn& txn) {
-                          BOOST_TEST(mdb_env_get_maxkeysize(mdb_txn_env(txn.handle())) == static_cast<int>(kMaxKeyBytes));
+                          BOOST_TEST(mdb_env_get_maxkeysize(mdb_txn_env(txn.handle())) ==
+                                     static_cast<int>(kMaxKeyBytes));
                           rows.put(txn.handle(), "a", "1");
                           rows.put(txn.handle(), longest, "2");
                           rows.put(txn.handle(), "l", "3");
                           BOOST_TEST(!rows.erase(txn.handle(), std::string(kMaxKeyBytes + 1, 'k')));
                           BOOST_TEST(!rows.erase(txn.handle(), ""));
                           return Status::ok();
-                        }).is_ok());
+                        })
+                         .is_ok());
   ReadTxn txn = env->read();
   BOOST_TEST(!rows.get(txn.handle(), "").has_value());
   BOOST_TEST(!rows.get(txn.handle(), std::string(100'000, 'a')).has_value());

@@ -141,17 +141,20 @@ BOOST_AUTO_TEST_CASE(bad_input_names_the_field) {
 BOOST_AUTO_TEST_CASE(an_anonymous_idempotency_key_never_replays_another_clients_answer) {
   AuthHost h;
   const std::map<std::string, std::string> key{{"Idempotency-Key", "register-1"}};
-  const auto kiwi = h.client->post("/api/v1/auth/register",
-                                   R"({"username":"kiwi","password":"long-enough","email":"kiwi@popug.example"})", key);
+  const auto kiwi =
+      h.client->post("/api/v1/auth/register",
+                     R"({"username":"kiwi","password":"long-enough","email":"kiwi@popug.example"})", key);
   BOOST_TEST_REQUIRE(kiwi.status == 201, kiwi.body);
-  const auto other = h.client->post("/api/v1/auth/register",
-                                    R"({"username":"mango","password":"long-enough","email":"m@popug.example"})", key);
+  const auto other =
+      h.client->post("/api/v1/auth/register",
+                     R"({"username":"mango","password":"long-enough","email":"m@popug.example"})", key);
   BOOST_TEST_REQUIRE(other.status == 201, other.body);
   BOOST_TEST(other.header("idempotent-replayed").empty());
   BOOST_TEST(other.json()["user"]["username"] == "mango");
   BOOST_TEST(other.body.find("kiwi") == std::string::npos);
-  const auto retry = h.client->post("/api/v1/auth/register",
-                                    R"({"username":"kiwi","password":"long-enough","email":"kiwi@popug.example"})", key);
+  const auto retry =
+      h.client->post("/api/v1/auth/register",
+                     R"({"username":"kiwi","password":"long-enough","email":"kiwi@popug.example"})", key);
   check_problem(retry, 409, "username 'kiwi' is taken");
   BOOST_TEST(h.login("kiwi", "long-enough").size() > 100u);  // how a client learns the first one went through
   // A signed-in user's key is remembered for that user.
@@ -171,38 +174,38 @@ BOOST_AUTO_TEST_CASE(an_anonymous_idempotency_key_never_replays_another_clients_
 // an email change and in `user add`.
 BOOST_AUTO_TEST_CASE(control_characters_in_usernames_and_emails_are_refused) {
   AuthHost h;
-  const std::vector<std::string> refused = {std::string(1, '\0'), "\x07", "\x1b[2J", "\r", "\n", "\r\n", "\t",
-                                            "\x7f", "\xc2\x85", "\xe2\x80\xa8", "\xe2\x80\xae",
-                                            "\xe2\x81\xa9"};
+  const std::vector<std::string> refused = {
+      std::string(1, '\0'), "\x07",         "\x1b[2J",      "\r",          "\n", "\r\n", "\t", "\x7f",
+      "\xc2\x85",           "\xe2\x80\xa8", "\xe2\x80\xae", "\xe2\x81\xa9"};
   for (const auto& bad : refused) {
     BOOST_TEST_CONTEXT(nlohmann::json(bad).dump()) {
-      check_problem(h.client->post("/api/v1/auth/register",
-                                   nlohmann::json{{"username", "po" + bad + "pug"},
-                                                  {"password", "long-enough"},
-                                                  {"email", "p@popug.example"}}
-                                       .dump()),
+      check_problem(h.client->post("/api/v1/auth/register", nlohmann::json{{"username", "po" + bad + "pug"},
+                                                                           {"password", "long-enough"},
+                                                                           {"email", "p@popug.example"}}
+                                                                .dump()),
                     400, "username: must not contain");
-      check_problem(h.client->post("/api/v1/auth/register",
-                                   nlohmann::json{{"username", "popug"},
-                                                  {"password", "long-enough"},
-                                                  {"email", "p@popug.example" + bad + "Bcc: all@popug.example"}}
-                                       .dump()),
-                    400, "email: must not contain");
-      check_problem(h.send("PATCH", "/api/v1/auth/users/me",
-                           {{"current_password", "password-the-worker"}, {"email", "w" + bad + "@popug.example"}},
-                           "worker"),
-                    400, "email: must not contain");
+      check_problem(
+          h.client->post("/api/v1/auth/register",
+                         nlohmann::json{{"username", "popug"},
+                                        {"password", "long-enough"},
+                                        {"email", "p@popug.example" + bad + "Bcc: all@popug.example"}}
+                             .dump()),
+          400, "email: must not contain");
+      check_problem(
+          h.send("PATCH", "/api/v1/auth/users/me",
+                 {{"current_password", "password-the-worker"}, {"email", "w" + bad + "@popug.example"}},
+                 "worker"),
+          400, "email: must not contain");
       const auto added = h.host->run_command(
-          "auth", "user-add",
-          {{"username", "cli" + bad}, {"role", "worker"}, {"password", "long-enough"}});
+          "auth", "user-add", {{"username", "cli" + bad}, {"role", "worker"}, {"password", "long-enough"}});
       BOOST_TEST_REQUIRE(!added.has_value());
       BOOST_TEST(added.status().message().find("username: must not contain") != std::string::npos);
     }
   }
-  check_problem(h.client->post("/api/v1/auth/register",
-                               nlohmann::json{{"username", "popug"}, {"password", "long-enough"},
-                                              {"email", "p\x07@popug.example"}}
-                                   .dump()),
+  check_problem(h.client->post("/api/v1/auth/register", nlohmann::json{{"username", "popug"},
+                                                                       {"password", "long-enough"},
+                                                                       {"email", "p\x07@popug.example"}}
+                                                            .dump()),
                 400, "email: must not contain U+0007");
   // Nothing of it was stored.
   BOOST_TEST(h.get("/api/v1/auth/users", "admin").json()["users"].size() == 4u);
@@ -369,8 +372,9 @@ std::vector<std::string> jwks_kids(const HttpClient& client) {
 
 // Waits until `token` is refused on GET /me, then checks the refusal.
 void expect_refused(const AuthHost& h, const std::string& token, const std::string& detail_part) {
-  BOOST_TEST(testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(token)).status == 401; }),
-             "still accepted: " << detail_part);
+  BOOST_TEST(
+      testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(token)).status == 401; }),
+      "still accepted: " << detail_part);
   check_problem(h.client->get("/api/v1/auth/me", bearer(token)), 401, detail_part);
 }
 
@@ -383,7 +387,9 @@ std::pair<std::string, std::string> auth_signing_key(const std::filesystem::path
   const storage::RawTable keys = (*env)->raw_table("signing_keys");  // before the snapshot, to be seen in it
   storage::ReadTxn txn = (*env)->read();
   keys.scan(txn.handle(), {}, [&](std::string_view, std::string_view bytes) {
-    const auto key = msgpack::unpack(bytes.data(), bytes.size()).get().as<std::tuple<std::string, std::string, std::string>>();
+    const auto key = msgpack::unpack(bytes.data(), bytes.size())
+                         .get()
+                         .as<std::tuple<std::string, std::string, std::string>>();
     found = {std::get<0>(key), std::get<2>(key)};
     return true;
   });
@@ -418,8 +424,9 @@ BOOST_AUTO_TEST_CASE(a_log_out_revokes_the_token_it_is_called_with_and_no_other)
 BOOST_AUTO_TEST_CASE(a_password_change_revokes_every_earlier_token_and_not_the_next) {
   AuthHost h;
   const std::string other = h.login("the-worker", "password-the-worker");
-  const auto changed = h.send("PATCH", "/api/v1/auth/users/me",
-                              {{"current_password", "password-the-worker"}, {"password", "a-new-password"}}, "worker");
+  const auto changed =
+      h.send("PATCH", "/api/v1/auth/users/me",
+             {{"current_password", "password-the-worker"}, {"password", "a-new-password"}}, "worker");
   BOOST_TEST_REQUIRE(changed.status == 200, changed.body);
   // Logged in again at once, most likely in the same second as the change:
   // the generation, not the time, tells it from the revoked ones.
@@ -440,7 +447,8 @@ BOOST_AUTO_TEST_CASE(a_deactivation_revokes_tokens_for_good_even_after_reactivat
   BOOST_TEST_REQUIRE(h.send("PATCH", "/api/v1/auth/users/" + id, {{"active", true}}, "admin").status == 200);
   // Active again, but the tokens from before stay revoked; a new log-in works.
   const std::string fresh = h.login("the-worker", "password-the-worker");
-  BOOST_TEST(testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(fresh)).status == 200; }));
+  BOOST_TEST(
+      testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(fresh)).status == 200; }));
   check_problem(h.get("/api/v1/auth/me", "worker"), 401, "was revoked");
 }
 
@@ -449,13 +457,15 @@ BOOST_AUTO_TEST_CASE(an_admin_revokes_every_token_of_a_user) {
   const std::string id = h.user_ids["manager"];
   const std::string other = h.login("the-manager", "password-the-manager");
   for (const std::string role : {"manager", "accountant", "worker"}) {
-    check_problem(h.send("POST", "/api/v1/auth/users/" + id + "/revoke-tokens", nlohmann::json::object(), role), 403,
-                  "may not POST");
+    check_problem(
+        h.send("POST", "/api/v1/auth/users/" + id + "/revoke-tokens", nlohmann::json::object(), role), 403,
+        "may not POST");
   }
   check_problem(h.send("POST", "/api/v1/auth/users/00000000-0000-4000-8000-000000000000/revoke-tokens",
                        nlohmann::json::object(), "admin"),
                 404, "no user");
-  const auto revoked = h.send("POST", "/api/v1/auth/users/" + id + "/revoke-tokens", nlohmann::json::object(), "admin");
+  const auto revoked =
+      h.send("POST", "/api/v1/auth/users/" + id + "/revoke-tokens", nlohmann::json::object(), "admin");
   BOOST_TEST_REQUIRE(revoked.status == 200, revoked.body);
   BOOST_TEST(revoked.json()["generation"] == 1);
   expect_refused(h, h.tokens["manager"], "was revoked");
@@ -470,7 +480,8 @@ BOOST_AUTO_TEST_CASE(a_rotation_signs_with_the_new_key_while_the_old_one_verifie
   const std::string old_kid = kid_of(h.tokens["worker"]);
   check_problem(h.send("POST", "/api/v1/auth/signing-keys/rotate", nlohmann::json::object(), "manager"), 403,
                 "may not POST");
-  check_problem(h.send("POST", "/api/v1/auth/signing-keys/rotate", {{"overlap_s", -1}}, "admin"), 400, "overlap_s");
+  check_problem(h.send("POST", "/api/v1/auth/signing-keys/rotate", {{"overlap_s", -1}}, "admin"), 400,
+                "overlap_s");
   const auto rotated = h.send("POST", "/api/v1/auth/signing-keys/rotate", nlohmann::json::object(), "admin");
   BOOST_TEST_REQUIRE(rotated.status == 200, rotated.body);
   const std::string new_kid = rotated.json()["kid"];
@@ -479,7 +490,8 @@ BOOST_AUTO_TEST_CASE(a_rotation_signs_with_the_new_key_while_the_old_one_verifie
   const std::string fresh = h.login("the-worker", "password-the-worker");
   BOOST_TEST(kid_of(fresh) == new_kid);
   // Both verify, and both are listed, once the host has the new key.
-  BOOST_TEST(testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(fresh)).status == 200; }));
+  BOOST_TEST(
+      testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(fresh)).status == 200; }));
   BOOST_TEST(h.get("/api/v1/auth/me", "worker").status == 200);
   BOOST_TEST(((jwks_kids(*h.client) == std::vector<std::string>{old_kid, new_kid}) ||
               (jwks_kids(*h.client) == std::vector<std::string>{new_kid, old_kid})));
@@ -489,7 +501,8 @@ BOOST_AUTO_TEST_CASE(a_rotation_signs_with_the_new_key_while_the_old_one_verifie
   BOOST_TEST_REQUIRE(again.status == 200, again.body);
   const std::string third = h.login("the-worker", "password-the-worker");
   expect_refused(h, fresh, "signing key " + new_kid + " was retired");
-  BOOST_TEST(testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(third)).status == 200; }));
+  BOOST_TEST(
+      testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(third)).status == 200; }));
   BOOST_TEST(h.get("/api/v1/auth/me", "worker").status == 200);
   const auto kids = jwks_kids(*h.client);
   BOOST_TEST(kids.size() == 2u);
@@ -532,11 +545,13 @@ BOOST_AUTO_TEST_CASE(a_user_the_host_has_not_seen_waits_for_the_replica_503_then
   check_problem(h.client->get("/api/v1/auth/users", bearer(token)), 503, "has not learnt");
   BOOST_TEST(h.get("/api/v1/auth/me", "worker").status == 200);
   // A request waiting when the stream is released gets its answer.
-  auto during = std::async(std::launch::async, [&] { return h.client->get("/api/v1/auth/me", bearer(token)); });
+  auto during =
+      std::async(std::launch::async, [&] { return h.client->get("/api/v1/auth/me", bearer(token)); });
   hold(false);
   const auto released = during.get();
   BOOST_TEST((released.status == 200 || released.status == 503), released.body);
-  BOOST_TEST(testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(token)).status == 200; }));
+  BOOST_TEST(
+      testing::wait_until([&] { return h.client->get("/api/v1/auth/me", bearer(token)).status == 200; }));
   BOOST_TEST(h.client->get("/api/v1/auth/me", bearer(token)).json()["user"]["username"] == "newcomer");
 }
 
@@ -547,8 +562,8 @@ BOOST_AUTO_TEST_CASE(a_waiting_request_is_answered_as_soon_as_the_replica_catche
   h.add("newcomer", "worker");
   std::vector<std::future<testing::HttpResponse>> waiting;
   for (int i = 0; i < 3; ++i) {
-    waiting.push_back(std::async(std::launch::async,
-                                 [&] { return h.client->get("/api/v1/auth/me", bearer(h.tokens["newcomer"])); }));
+    waiting.push_back(std::async(
+        std::launch::async, [&] { return h.client->get("/api/v1/auth/me", bearer(h.tokens["newcomer"])); }));
   }
   BOOST_TEST_REQUIRE(testing::wait_until([&] {
     return h.client->get("/metrics").body.find("\nates_tokens_parked_requests 3\n") != std::string::npos;
@@ -556,7 +571,8 @@ BOOST_AUTO_TEST_CASE(a_waiting_request_is_answered_as_soon_as_the_replica_catche
   // Three wait, more than the two HTTP threads of this host: they hold
   // none of them, so others are answered meanwhile.
   for (int i = 0; i < 5; ++i) BOOST_TEST(h.get("/api/v1/auth/me", "admin").status == 200);
-  for (auto& w : waiting) BOOST_TEST((w.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout));
+  for (auto& w : waiting)
+    BOOST_TEST((w.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout));
   const auto started = std::chrono::steady_clock::now();
   BOOST_TEST_REQUIRE(
       h.send("POST", "/api/v1/dev/hold", {{"stream", "auth.users"}, {"held", false}}, "admin").status == 200);
@@ -575,19 +591,27 @@ BOOST_AUTO_TEST_CASE(a_user_still_unknown_once_the_replica_passed_the_token_is_r
   h.restart([&] { key = auth_signing_key(h.dir / "data"); });
   BOOST_TEST_REQUIRE(testing::wait_until([&] { return h.get("/api/v1/auth/me", "admin").status == 200; }));
   const auto forge = [&](const std::string& sub, const std::string& uep, std::uint64_t useq) {
-    return plugin_api::jwt::sign({.sub = sub, .role = "admin", .iat = std::time(nullptr),
-                                  .exp = std::time(nullptr) + 600, .kid = key.first, .jti = "forged",
-                                  .gen = 0, .uep = uep, .useq = useq},
+    return plugin_api::jwt::sign({.sub = sub,
+                                  .role = "admin",
+                                  .iat = std::time(nullptr),
+                                  .exp = std::time(nullptr) + 600,
+                                  .kid = key.first,
+                                  .jti = "forged",
+                                  .gen = 0,
+                                  .uep = uep,
+                                  .useq = useq},
                                  key.second);
   };
   const std::string stranger = "00000000-0000-4000-8000-00000000beef";
   // Once the replica is past where auth.users stood, an unknown sub is no
   // user at all, whatever role the token claims.
-  check_problem(h.client->get("/api/v1/auth/users", bearer(forge(stranger, real["uep"].get<std::string>(), real["useq"].get<std::uint64_t>()))), 401,
-                "the token's user is unknown");
+  check_problem(h.client->get("/api/v1/auth/users", bearer(forge(stranger, real["uep"].get<std::string>(),
+                                                                 real["useq"].get<std::uint64_t>()))),
+                401, "the token's user is unknown");
   // A sequence the replica never reaches: 503 after the wait, not a 200.
-  check_problem(h.client->get("/api/v1/auth/users", bearer(forge(stranger, real["uep"].get<std::string>(), 1'000'000))), 503,
-                "has not learnt");
+  check_problem(
+      h.client->get("/api/v1/auth/users", bearer(forge(stranger, real["uep"].get<std::string>(), 1'000'000))),
+      503, "has not learnt");
   // Another epoch of auth.users, for a user the replica knows.
   check_problem(h.client->get("/api/v1/auth/me",
                               bearer(forge(h.user_ids["admin"], "7d444840-9dc0-41e5-8a1c-5b0d8e5a1f00", 1))),
@@ -619,11 +643,14 @@ BOOST_AUTO_TEST_CASE(the_other_replicas_of_auth_users_take_the_new_events_withou
   AuthHost h({}, {}, "auth,tracker,accounting,analytics");
   BOOST_TEST(h.send("POST", "/api/v1/auth/logout", nlohmann::json::object(), "worker").status == 200);
   BOOST_TEST(h.send("PATCH", "/api/v1/auth/users/me",
-                    {{"current_password", "password-the-accountant"}, {"password", "a-new-password"}}, "accountant")
+                    {{"current_password", "password-the-accountant"}, {"password", "a-new-password"}},
+                    "accountant")
                  .status == 200);
-  BOOST_TEST(h.send("PATCH", "/api/v1/auth/users/" + h.user_ids["manager"], {{"active", false}}, "admin").status == 200);
-  BOOST_TEST(h.send("POST", "/api/v1/auth/users/" + h.user_ids["worker"] + "/revoke-tokens", nlohmann::json::object(),
-                    "admin")
+  BOOST_TEST(
+      h.send("PATCH", "/api/v1/auth/users/" + h.user_ids["manager"], {{"active", false}}, "admin").status ==
+      200);
+  BOOST_TEST(h.send("POST", "/api/v1/auth/users/" + h.user_ids["worker"] + "/revoke-tokens",
+                    nlohmann::json::object(), "admin")
                  .status == 200);
   BOOST_TEST(h.send("POST", "/api/v1/auth/signing-keys/rotate", {{"overlap_s", 0}}, "admin").status == 200);
   const std::string admin = h.login("the-admin", "password-the-admin");
@@ -631,20 +658,22 @@ BOOST_AUTO_TEST_CASE(the_other_replicas_of_auth_users_take_the_new_events_withou
   // was dead-lettered.
   std::string last;
   BOOST_TEST(testing::wait_until([&] {
-    const auto streams = h.client->get("/api/v1/events/streams", bearer(admin));
-    last = streams.body;
-    if (streams.status != 200) return false;
-    const auto body = streams.json();
-    for (const auto& stream : body["streams"]) {
-      if (stream["name"] != "auth.users") continue;
-      if (stream["consumers"].size() != 4u) return false;
-      for (const auto& consumer : stream["consumers"]) {
-        if (consumer["state"] != "running" || consumer["applied_seq"] != stream["head_seq"]) return false;
-      }
-      return true;
-    }
-    return false;
-  }), last);
+               const auto streams = h.client->get("/api/v1/events/streams", bearer(admin));
+               last = streams.body;
+               if (streams.status != 200) return false;
+               const auto body = streams.json();
+               for (const auto& stream : body["streams"]) {
+                 if (stream["name"] != "auth.users") continue;
+                 if (stream["consumers"].size() != 4u) return false;
+                 for (const auto& consumer : stream["consumers"]) {
+                   if (consumer["state"] != "running" || consumer["applied_seq"] != stream["head_seq"])
+                     return false;
+                 }
+                 return true;
+               }
+               return false;
+             }),
+             last);
   const auto letters = h.client->get("/api/v1/events/dead-letters", bearer(admin));
   BOOST_TEST(letters.json()["dead_letters"].empty(), letters.body);
 }

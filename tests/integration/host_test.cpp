@@ -100,9 +100,10 @@ BOOST_AUTO_TEST_CASE(health_readiness_metrics_and_openapi) {
   const auto metrics = client.get("/metrics");
   BOOST_TEST(metrics.status == 200);
   BOOST_TEST(metrics.header("content-type").starts_with("text/plain; version=0.0.4"));
-  for (const char* family : {"ates_http_requests_total", "ates_http_request_duration_seconds_bucket",
-                             "ates_storage_commits_total", "ates_storage_commit_duration_seconds_count",
-                             "ates_outbox_head_seq{stream=\"tracker.tasks\"} 1", "ates_outbox_watermark_seconds"}) {
+  for (const char* family :
+       {"ates_http_requests_total", "ates_http_request_duration_seconds_bucket", "ates_storage_commits_total",
+        "ates_storage_commit_duration_seconds_count", "ates_outbox_head_seq{stream=\"tracker.tasks\"} 1",
+        "ates_outbox_watermark_seconds"}) {
     BOOST_TEST(metrics.body.find(family) != std::string::npos, family);
   }
 
@@ -116,8 +117,8 @@ BOOST_AUTO_TEST_CASE(health_readiness_metrics_and_openapi) {
   }
   BOOST_TEST((listed == std::set<std::string>{"get /api/v1/tracker/variant", "get /api/v1/tracker/greeting",
                                               "post /api/v1/tracker/events", "get /api/v1/tracker/items",
-                                              "get /api/v1/tracker/private", "get /api/v1/tracker/seen", "post /api/v1/tracker/cure",
-                                              "get /api/v1/tracker/client",
+                                              "get /api/v1/tracker/private", "get /api/v1/tracker/seen",
+                                              "post /api/v1/tracker/cure", "get /api/v1/tracker/client",
                                               "get /api/v1/events/streams", "get /api/v1/events/dead-letters",
                                               "post /api/v1/events/dead-letters/{id}/redrive"}));
 }
@@ -163,8 +164,9 @@ BOOST_AUTO_TEST_CASE(an_anonymous_idempotency_key_is_never_replayed) {
     BOOST_TEST(second.header("idempotent-replayed").empty());
     BOOST_TEST(client.post("/api/v1/tracker/events", R"({"title":"other"})", key).status == 201);
     // A key of the wrong size is still refused.
-    check_problem(client.post("/api/v1/tracker/events", R"({"title":"x"})", {{"Idempotency-Key", std::string(256, 'k')}}), 400,
-                  "Idempotency-Key");
+    check_problem(client.post("/api/v1/tracker/events", R"({"title":"x"})",
+                              {{"Idempotency-Key", std::string(256, 'k')}}),
+                  400, "Idempotency-Key");
   }
   BOOST_TEST(outbox_of(dir / "data").size() == 3u);
 }
@@ -173,7 +175,8 @@ BOOST_AUTO_TEST_CASE(fake_clock_stamps_events_and_its_route_exists_only_with_the
   TempDir dir;
   {
     auto host = start({.data = dir / "real", .plugin_dir = plugin_dir(dir, {"variant_a"})});
-    check_problem(testing::client_of(*host).post("/api/v1/dev/clock", R"({"advance_seconds":60})"), 404, "no route");
+    check_problem(testing::client_of(*host).post("/api/v1/dev/clock", R"({"advance_seconds":60})"), 404,
+                  "no route");
   }
   auto host = start({.data = dir / "fake",
                      .plugin_dir = dir / "plugins",
@@ -192,13 +195,15 @@ BOOST_AUTO_TEST_CASE(plugin_config_keys_are_declared_and_checked) {
   TempDir dir;
   const auto plugins = plugin_dir(dir, {"variant_a"});
   {
-    auto host = start({.data = dir / "data", .plugin_dir = plugins, .environment = {{"ATES_TRACKER_GREETING", "hi"}}});
+    auto host = start(
+        {.data = dir / "data", .plugin_dir = plugins, .environment = {{"ATES_TRACKER_GREETING", "hi"}}});
     BOOST_TEST(testing::client_of(*host).get("/api/v1/tracker/greeting").json()["greeting"] == "hi");
   }
   auto refused = testing::start_host(
       {.data = dir / "data", .plugin_dir = plugins, .environment = {{"ATES_TRACKER_GREETNG", "hi"}}});
   BOOST_TEST_REQUIRE(!refused.has_value());
-  BOOST_TEST(refused.status().message() == "unknown configuration key in environment variable ATES_TRACKER_GREETNG");
+  BOOST_TEST(refused.status().message() ==
+             "unknown configuration key in environment variable ATES_TRACKER_GREETNG");
 }
 
 BOOST_AUTO_TEST_CASE(plugins_see_the_client_address_forwarded_only_by_trusted_proxies) {
@@ -211,14 +216,16 @@ BOOST_AUTO_TEST_CASE(plugins_see_the_client_address_forwarded_only_by_trusted_pr
     BOOST_TEST(client.get("/api/v1/tracker/client").json()["client_address"] == "127.0.0.1");
     BOOST_TEST(client.get("/api/v1/tracker/client", forwarded).json()["client_address"] == "127.0.0.1");
   }
-  auto host = start({.data = dir / "data", .plugin_dir = plugins, .flags = {{"http.trusted_proxies", "127.0.0.0/8"}}});
+  auto host = start(
+      {.data = dir / "data", .plugin_dir = plugins, .flags = {{"http.trusted_proxies", "127.0.0.0/8"}}});
   const auto client = testing::client_of(*host);
   BOOST_TEST(client.get("/api/v1/tracker/client", forwarded).json()["client_address"] == "198.51.100.7");
   BOOST_TEST(client.get("/api/v1/tracker/client").json()["client_address"] == "127.0.0.1");
-  auto refused = testing::start_host({.data = dir / "data", .plugin_dir = plugins,
-                                      .flags = {{"http.trusted_proxies", "10.0.0.0/99"}}});
+  auto refused = testing::start_host(
+      {.data = dir / "data", .plugin_dir = plugins, .flags = {{"http.trusted_proxies", "10.0.0.0/99"}}});
   BOOST_TEST_REQUIRE(!refused.has_value());
-  BOOST_TEST(refused.status().message().find("'http.trusted_proxies'") != std::string::npos, refused.status().message());
+  BOOST_TEST(refused.status().message().find("'http.trusted_proxies'") != std::string::npos,
+             refused.status().message());
 }
 
 BOOST_AUTO_TEST_CASE(a_plugin_of_another_abi_is_refused_by_name) {
@@ -281,19 +288,20 @@ void reload_under_load(bool through_inotify) {
       });
     }
     BOOST_TEST(testing::wait_until([&] { return acknowledged > 50; }));
-    std::filesystem::copy_file(kPlugins / "variant_b" / "libates_plugin_tracker.so", plugins / "libates_plugin_tracker.so",
+    std::filesystem::copy_file(kPlugins / "variant_b" / "libates_plugin_tracker.so",
+                               plugins / "libates_plugin_tracker.so",
                                std::filesystem::copy_options::overwrite_existing);
     if (!through_inotify) BOOST_TEST(host->reload("tracker").is_ok());
-    BOOST_TEST(testing::wait_until([&] { return client.get("/api/v1/tracker/variant").json()["variant"] == "B"; }));
+    BOOST_TEST(
+        testing::wait_until([&] { return client.get("/api/v1/tracker/variant").json()["variant"] == "B"; }));
     const int after_reload = acknowledged;
     BOOST_TEST(testing::wait_until([&] { return acknowledged > after_reload + 50; }));
     stop = true;
     for (auto& writer : writers) writer.join();
     // The plugin's own consumer, stopped and restarted by the reload, has
     // applied every event exactly once (a second time would stall it).
-    BOOST_TEST(testing::wait_until([&] {
-      return client.get("/api/v1/tracker/seen").json()["seen"] == acknowledged.load();
-    }));
+    BOOST_TEST(testing::wait_until(
+        [&] { return client.get("/api/v1/tracker/seen").json()["seen"] == acknowledged.load(); }));
   }
   BOOST_TEST(unexpected == 0);
   const auto events = outbox_of(dir / "data");

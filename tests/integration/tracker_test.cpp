@@ -213,14 +213,16 @@ BOOST_AUTO_TEST_CASE(an_idempotency_key_is_scoped_to_its_user) {
   const auto retry = h.as("wk1", "POST", "/api/v1/tracker/tasks", {{"title", "one"}}, key);
   BOOST_TEST(retry.body == first.body);
   BOOST_TEST(retry.header("idempotent-replayed") == "true");
-  check_problem(h.as("wk1", "POST", "/api/v1/tracker/tasks", {{"title", "two"}}, key), 409, "another request");
+  check_problem(h.as("wk1", "POST", "/api/v1/tracker/tasks", {{"title", "two"}}, key), 409,
+                "another request");
   // A PATCH with a key is answered once too.
   const std::string path = "/api/v1/tracker/tasks/" + first.json()["task"]["id"].get<std::string>();
   const std::map<std::string, std::string> edit_key{{"Idempotency-Key", "edit-1"}};
   const auto edited = h.as("boss", "PATCH", path, {{"title", "one, edited"}}, edit_key);
   BOOST_TEST_REQUIRE(edited.status == 200, edited.body);
-  BOOST_TEST(h.as("boss", "PATCH", path, {{"title", "one, edited"}}, edit_key).header("idempotent-replayed") ==
-             "true");
+  BOOST_TEST(
+      h.as("boss", "PATCH", path, {{"title", "one, edited"}}, edit_key).header("idempotent-replayed") ==
+      "true");
   BOOST_TEST(h.as("boss", "GET", "/api/v1/tracker/tasks").json()["tasks"].size() == 2u);
 }
 
@@ -234,17 +236,19 @@ BOOST_AUTO_TEST_CASE(control_characters_in_titles_and_descriptions_are_refused) 
   h.sync_users();
   const auto task = h.create("boss", {{"title", "Feed"}});
   const std::string path = "/api/v1/tracker/tasks/" + task["id"].get<std::string>();
-  const std::vector<std::string> refused = {std::string(1, '\0'), "\x07", "\x1b[31m", "\r", "\x7f", "\xc2\x85",
-                                            "\xc2\x9b", "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xae",
-                                            "\xe2\x81\xa6"};
+  const std::vector<std::string> refused = {
+      std::string(1, '\0'), "\x07",         "\x1b[31m",     "\r",           "\x7f",        "\xc2\x85",
+      "\xc2\x9b",           "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xae", "\xe2\x81\xa6"};
   const std::vector<std::string> breaks = {"\n", "\r\n", "\t"};
   for (const auto& bad : refused) {
     BOOST_TEST_CONTEXT(nlohmann::json(bad).dump()) {
       check_problem(h.as("boss", "POST", "/api/v1/tracker/tasks", {{"title", "a" + bad + "b"}}), 400,
                     "title: must not contain");
-      check_problem(h.as("boss", "PATCH", path, {{"title", "a" + bad + "b"}}), 400, "title: must not contain");
-      check_problem(h.as("boss", "POST", "/api/v1/tracker/tasks", {{"title", "ok"}, {"description", "a" + bad + "b"}}),
-                    400, "description: must not contain");
+      check_problem(h.as("boss", "PATCH", path, {{"title", "a" + bad + "b"}}), 400,
+                    "title: must not contain");
+      check_problem(
+          h.as("boss", "POST", "/api/v1/tracker/tasks", {{"title", "ok"}, {"description", "a" + bad + "b"}}),
+          400, "description: must not contain");
       check_problem(h.as("boss", "PATCH", path, {{"description", "a" + bad + "b"}}), 400,
                     "description: must not contain");
     }

@@ -26,8 +26,7 @@ const std::string kCreator = "22222222-2222-4222-8222-222222222222";
 
 class EchoPlugin final : public plugin_api::Plugin {
  public:
-  explicit EchoPlugin(plugin_api::HostContext& host)
-      : host_(host), idempotency_(host.storage()) {
+  explicit EchoPlugin(plugin_api::HostContext& host) : host_(host), idempotency_(host.storage()) {
     if (host.plugin_name() == "tracker") {
       if (auto status = host.storage().declare_stream(protocol::kTasksStream); !status) {
         throw std::runtime_error(status.to_string());
@@ -35,36 +34,43 @@ class EchoPlugin final : public plugin_api::Plugin {
       // It also consumes its own stream through the bus, counting each
       // event once, so tests can see the host's bus at work.
       seen_ = host.storage().raw_table("seen");
-      host.subscribe(std::string(protocol::kTasksStream),
-                     [this, seen = seen_](storage::WriteTxn& txn, const protocol::Envelope& event) -> protocol::Status {
-                       auto created = protocol::decode_payload<protocol::TaskCreated>(event);
-                       if (created && created->title == "poison" && !cured_.load()) {
-                         return {protocol::Code::kInvalidArgument, "poison is refused until POST /cure"};
-                       }
-                       if (!seen.put(txn.handle(), event.event_id, "", MDB_NOOVERWRITE)) {
-                         return {protocol::Code::kInternal, "event " + event.event_id + " applied twice"};
-                       }
-                       return protocol::Status::ok();
-                     });
+      host.subscribe(
+          std::string(protocol::kTasksStream),
+          [this, seen = seen_](storage::WriteTxn& txn, const protocol::Envelope& event) -> protocol::Status {
+            auto created = protocol::decode_payload<protocol::TaskCreated>(event);
+            if (created && created->title == "poison" && !cured_.load()) {
+              return {protocol::Code::kInvalidArgument, "poison is refused until POST /cure"};
+            }
+            if (!seen.put(txn.handle(), event.event_id, "", MDB_NOOVERWRITE)) {
+              return {protocol::Code::kInternal, "event " + event.event_id + " applied twice"};
+            }
+            return protocol::Status::ok();
+          });
     }
   }
 
   protocol::Status start() override {
     host_.add_route({Method::kGet, "/variant", Access::anyone(),
-                     [](Request, Responder respond) { respond(Response::json(200, {{"variant", ATES_TEST_VARIANT}})); },
+                     [](Request, Responder respond) {
+                       respond(Response::json(200, {{"variant", ATES_TEST_VARIANT}}));
+                     },
                      "which build of the test plugin runs"});
     host_.add_route({Method::kGet, "/greeting", Access::anyone(),
                      [this](Request, Responder respond) {
                        respond(Response::json(200, {{"greeting", host_.config().get_string("greeting")}}));
                      },
                      "a value from the plugin's config section"});
-    host_.add_route({Method::kPost, "/events", Access::anyone(),
-                     [this](Request request, Responder respond) { publish(std::move(request), std::move(respond)); },
-                     "publish one TaskCreated"});
+    host_.add_route(
+        {Method::kPost, "/events", Access::anyone(),
+         [this](Request request, Responder respond) { publish(std::move(request), std::move(respond)); },
+         "publish one TaskCreated"});
     host_.add_route({Method::kGet, "/items", Access::anyone(),
-                     [](Request request, Responder respond) { list_items(request, respond); }, "25 items, paginated"});
+                     [](Request request, Responder respond) { list_items(request, respond); },
+                     "25 items, paginated"});
     host_.add_route({Method::kGet, "/private", Access::any_role(),
-                     [](Request, Responder respond) { respond(Response::json(200, {{"secret", true}})); },
+                     [](Request, Responder respond) {
+                       respond(Response::json(200, {{"secret", true}}));
+                     },
                      "needs a token"});
     host_.add_route({Method::kPost, "/cure", Access::anyone(),
                      [this](Request, Responder respond) {
@@ -98,17 +104,18 @@ class EchoPlugin final : public plugin_api::Plugin {
       return respond(Response::problem(400, "validation", "title must be a string"));
     }
     std::string text = title->get<std::string>();
-    idempotency_.run(host_.storage(), request, std::move(respond),
-                     [text](storage::WriteTxn& txn) -> protocol::Result<Response> {
-                       const std::string id = protocol::make_uuid(txn.random());
-                       auto envelope = txn.publish(protocol::TaskCreated{
-                           .task_id = id, .title = text, .jira_id = {}, .description = "", .created_by = kCreator});
-                       if (!envelope) return envelope.status();
-                       return Response::json(201, {{"task_id", id},
-                                                   {"seq", envelope->seq},
-                                                   {"time_us", envelope->time_us},
-                                                   {"variant", ATES_TEST_VARIANT}});
-                     });
+    idempotency_.run(
+        host_.storage(), request, std::move(respond),
+        [text](storage::WriteTxn& txn) -> protocol::Result<Response> {
+          const std::string id = protocol::make_uuid(txn.random());
+          auto envelope = txn.publish(protocol::TaskCreated{
+              .task_id = id, .title = text, .jira_id = {}, .description = "", .created_by = kCreator});
+          if (!envelope) return envelope.status();
+          return Response::json(201, {{"task_id", id},
+                                      {"seq", envelope->seq},
+                                      {"time_us", envelope->time_us},
+                                      {"variant", ATES_TEST_VARIANT}});
+        });
   }
 
   static void list_items(const Request& request, const Responder& respond) {
@@ -121,8 +128,8 @@ class EchoPlugin final : public plugin_api::Plugin {
       if (!page->after || name > *page->after) items.emplace_back(name);
     }
     respond(Response::json(200, plugin_api::page_of<std::string>(
-                                    std::move(items), *page, [](const std::string& item) { return item; }, "items",
-                                    [](const std::string& item) { return nlohmann::json(item); })));
+                                    std::move(items), *page, [](const std::string& item) { return item; },
+                                    "items", [](const std::string& item) { return nlohmann::json(item); })));
   }
 
   plugin_api::HostContext& host_;

@@ -33,8 +33,10 @@ class Serve {
  public:
   explicit Serve(Env env = {}) {
     env["ATES_PLUGIN_DIR"] = kPlugins;
-    process_ = std::make_unique<Process>(
-        std::vector<std::string>{kAtes, "serve", "--data", (dir_ / "data").string(), "--listen", "127.0.0.1:0"}, env);
+    process_ =
+        std::make_unique<Process>(std::vector<std::string>{kAtes, "serve", "--data", (dir_ / "data").string(),
+                                                           "--listen", "127.0.0.1:0"},
+                                  env);
     const auto line = process_->read_line();
     BOOST_TEST_REQUIRE(line.has_value(), "no listening line; stderr:\n" << process_->stderr_text());
     const std::string prefix = "ates serve: listening on ";
@@ -102,9 +104,11 @@ BOOST_AUTO_TEST_CASE(oversized_request_heads_are_closed_unanswered) {
   BOOST_TEST(round_trip(serve, raw_get("/healthz", headers(15, 900))).status == 200);       // ~14 KiB in all
 
   // One byte or one field past: closed without an answer, the server well.
-  check_closed_unanswered(round_trip(serve, raw_get("/healthz?pad=" + std::string(8192 - 12, 'u'))), "URL over 8 KiB");
+  check_closed_unanswered(round_trip(serve, raw_get("/healthz?pad=" + std::string(8192 - 12, 'u'))),
+                          "URL over 8 KiB");
   BOOST_TEST(serve.healthy());
-  check_closed_unanswered(round_trip(serve, raw_get("/healthz", std::string(257, 'N') + ": v")), "name over 256");
+  check_closed_unanswered(round_trip(serve, raw_get("/healthz", std::string(257, 'N') + ": v")),
+                          "name over 256");
   BOOST_TEST(serve.healthy());
   check_closed_unanswered(round_trip(serve, raw_get("/healthz", headers(100, 8))), "101 fields");
   BOOST_TEST(serve.healthy());
@@ -120,7 +124,8 @@ BOOST_AUTO_TEST_CASE(oversized_request_heads_are_closed_unanswered) {
 BOOST_AUTO_TEST_CASE(http_header_limit_is_configurable) {
   Serve serve(Env{{"ATES_HTTP_HEADER_LIMIT", "2048"}});
   BOOST_TEST(round_trip(serve, testing::raw_get("/healthz", headers(1, 1500))).status == 200);
-  check_closed_unanswered(round_trip(serve, testing::raw_get("/healthz", headers(1, 2100))), "head over 2 KiB");
+  check_closed_unanswered(round_trip(serve, testing::raw_get("/healthz", headers(1, 2100))),
+                          "head over 2 KiB");
   BOOST_TEST(serve.healthy());
 }
 
@@ -137,15 +142,18 @@ BOOST_AUTO_TEST_CASE(chunked_bodies_are_held_to_the_body_limit) {
   BOOST_TEST(round_trip(serve, chunked_post(65537, 7)).status == 413);
   // Far over (past 16 x the limit, at least 1 MiB) the connection is dropped
   // while the body still comes, without reading the rest.
-  check_closed_unanswered(round_trip(serve, chunked_post((1 << 20) + 65536, 65536)), "chunked body over 1 MiB");
+  check_closed_unanswered(round_trip(serve, chunked_post((1 << 20) + 65536, 65536)),
+                          "chunked body over 1 MiB");
   BOOST_TEST(serve.healthy());
   // A declared length that far over is refused before any body byte.
-  check_closed_unanswered(round_trip(serve, "POST /api/v1/nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                          "Content-Length: 2097152\r\n\r\n{}"),
+  check_closed_unanswered(round_trip(serve,
+                                     "POST /api/v1/nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                     "Content-Length: 2097152\r\n\r\n{}"),
                           "Content-Length of 2 MiB");
-  BOOST_TEST(round_trip(serve, "POST /api/v1/nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 65537\r\n\r\n" +
-                                 std::string(65537, 'b'))
-                 .status == 413);
+  BOOST_TEST(
+      round_trip(serve, "POST /api/v1/nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 65537\r\n\r\n" +
+                            std::string(65537, 'b'))
+          .status == 413);
   BOOST_TEST(serve.healthy());
 }
 
@@ -235,8 +243,9 @@ BOOST_AUTO_TEST_CASE(forwarded_for_counts_only_from_trusted_proxies) {
     BOOST_TEST(line.find("] 127.0.0.1 GET /healthz 200 ") != std::string::npos, line);
   }
   const TempDir other;
-  const auto bad = testing::run_to_end({kAtes, "serve", "--data", (other / "data").string(), "--listen", "127.0.0.1:0"},
-                                       {{"ATES_PLUGIN_DIR", kPlugins}, {"ATES_HTTP_TRUSTED_PROXIES", "proxy.internal"}});
+  const auto bad =
+      testing::run_to_end({kAtes, "serve", "--data", (other / "data").string(), "--listen", "127.0.0.1:0"},
+                          {{"ATES_PLUGIN_DIR", kPlugins}, {"ATES_HTTP_TRUSTED_PROXIES", "proxy.internal"}});
   BOOST_TEST(bad.exit_code == 1);
   BOOST_TEST(bad.err.find("'http.trusted_proxies'") != std::string::npos, bad.err);
   BOOST_TEST(bad.err.find("proxy.internal") != std::string::npos, bad.err);
@@ -247,8 +256,9 @@ BOOST_AUTO_TEST_CASE(bad_limits_stop_start_up_naming_the_key) {
   for (const auto& [key, env, value] : std::vector<std::tuple<std::string, std::string, std::string>>{
            {"http.max_connections", "ATES_HTTP_MAX_CONNECTIONS", "0"},
            {"http.header_limit", "ATES_HTTP_HEADER_LIMIT", "100"}}) {
-    const auto run = testing::run_to_end({kAtes, "serve", "--data", (dir / "data").string(), "--listen", "127.0.0.1:0"},
-                                         {{"ATES_PLUGIN_DIR", kPlugins}, {env, value}});
+    const auto run =
+        testing::run_to_end({kAtes, "serve", "--data", (dir / "data").string(), "--listen", "127.0.0.1:0"},
+                            {{"ATES_PLUGIN_DIR", kPlugins}, {env, value}});
     BOOST_TEST(run.exit_code == 1);
     BOOST_TEST(run.err.find("'" + key + "'") != std::string::npos, run.err);
   }

@@ -13,12 +13,18 @@ namespace ates::security {
 namespace {
 
 // One of each kind refused in every field, as JSON escapes decode them.
-const std::vector<std::pair<std::string, std::string>> kForbidden = {
-    {"NUL", std::string(1, '\0')},      {"BEL", "\x07"},          {"ESC (a terminal's escape)", "\x1b[2J"},
-    {"a lone CR", "\r"},                {"DEL", "\x7f"},          {"NEL U+0085", "\xc2\x85"},
-    {"CSI U+009B", "\xc2\x9b"},         {"LINE SEPARATOR", "\xe2\x80\xa8"},
-    {"PARAGRAPH SEPARATOR", "\xe2\x80\xa9"}, {"RLO U+202E", "\xe2\x80\xae"}, {"LRI U+2066", "\xe2\x81\xa6"},
-    {"PDI U+2069", "\xe2\x81\xa9"}};
+const std::vector<std::pair<std::string, std::string>> kForbidden = {{"NUL", std::string(1, '\0')},
+                                                                     {"BEL", "\x07"},
+                                                                     {"ESC (a terminal's escape)", "\x1b[2J"},
+                                                                     {"a lone CR", "\r"},
+                                                                     {"DEL", "\x7f"},
+                                                                     {"NEL U+0085", "\xc2\x85"},
+                                                                     {"CSI U+009B", "\xc2\x9b"},
+                                                                     {"LINE SEPARATOR", "\xe2\x80\xa8"},
+                                                                     {"PARAGRAPH SEPARATOR", "\xe2\x80\xa9"},
+                                                                     {"RLO U+202E", "\xe2\x80\xae"},
+                                                                     {"LRI U+2066", "\xe2\x81\xa6"},
+                                                                     {"PDI U+2069", "\xe2\x81\xa9"}};
 // Line breaks and tabs: refused in one-line fields, allowed in descriptions.
 const std::vector<std::pair<std::string, std::string>> kLineBreaks = {
     {"LF", "\n"}, {"CRLF", "\r\n"}, {"TAB", "\t"}};
@@ -74,28 +80,35 @@ BOOST_AUTO_TEST_CASE(control_characters_in_users_are_400_naming_the_field) {
   all.insert(all.end(), kLineBreaks.begin(), kLineBreaks.end());
   for (const auto& [what, text] : all) {
     BOOST_TEST_CONTEXT(what) {
-      expect_status(serve, "POST", "/api/v1/auth/register", 400, {},
-                    nlohmann::json{{"username", "po" + text + "pug"}, {"password", "long-enough"},
-                                   {"email", "p@popug.example"}}.dump(),
-                    "username:");
-      expect_status(serve, "POST", "/api/v1/auth/register", 400, {},
-                    nlohmann::json{{"username", "popug"}, {"password", "long-enough"},
-                                   {"email", "p" + text + "@popug.example"}}.dump(),
-                    "email:");
-      expect_status(serve, "PATCH", "/api/v1/auth/users/me", 400, kiwi,
-                    nlohmann::json{{"current_password", "kiwi-secret-password"},
-                                   {"email", "kiwi@popug.example" + text}}.dump(),
-                    "email:");
+      expect_status(
+          serve, "POST", "/api/v1/auth/register", 400, {},
+          nlohmann::json{
+              {"username", "po" + text + "pug"}, {"password", "long-enough"}, {"email", "p@popug.example"}}
+              .dump(),
+          "username:");
+      expect_status(
+          serve, "POST", "/api/v1/auth/register", 400, {},
+          nlohmann::json{
+              {"username", "popug"}, {"password", "long-enough"}, {"email", "p" + text + "@popug.example"}}
+              .dump(),
+          "email:");
+      expect_status(
+          serve, "PATCH", "/api/v1/auth/users/me", 400, kiwi,
+          nlohmann::json{{"current_password", "kiwi-secret-password"}, {"email", "kiwi@popug.example" + text}}
+              .dump(),
+          "email:");
     }
   }
   // A header-splitting email never reaches the user table.
   expect_status(serve, "POST", "/api/v1/auth/register", 400, {},
-                nlohmann::json{{"username", "mallory"}, {"password", "long-enough"},
-                               {"email", "m@popug.example\r\nBcc: everyone@popug.example"}}.dump(),
+                nlohmann::json{{"username", "mallory"},
+                               {"password", "long-enough"},
+                               {"email", "m@popug.example\r\nBcc: everyone@popug.example"}}
+                    .dump(),
                 "email:");
   // `ates user add` checks the same.
-  const auto added = testing::run_to_end({ATES_BINARY, "user", "add", "--data", serve.data(), "--username", "po\x1bpug",
-                                          "--role", "worker", "--email", "p@popug.example"},
+  const auto added = testing::run_to_end({ATES_BINARY, "user", "add", "--data", serve.data(), "--username",
+                                          "po\x1bpug", "--role", "worker", "--email", "p@popug.example"},
                                          {}, "long-enough\n");
   BOOST_TEST(added.exit_code != 0);
   BOOST_TEST((added.out + added.err).find("username:") != std::string::npos, added.out << added.err);
@@ -111,7 +124,8 @@ BOOST_AUTO_TEST_CASE(an_anonymous_key_never_replays_another_clients_answer) {
   serve.check_alive("a registration with a key");
   // Another client, the same key, its own body: its own answer.
   const auto other = serve.client().post(
-      "/api/v1/auth/register", R"({"username":"mallory","password":"long-enough","email":"m@popug.example"})", key);
+      "/api/v1/auth/register", R"({"username":"mallory","password":"long-enough","email":"m@popug.example"})",
+      key);
   BOOST_TEST(other.status == 201, other.body);
   BOOST_TEST(other.header("idempotent-replayed").empty());
   BOOST_TEST(other.body.find("kiwi") == std::string::npos, other.body);
@@ -140,10 +154,10 @@ BOOST_AUTO_TEST_CASE(a_key_with_another_body_is_409_and_each_user_keeps_a_capped
   BOOST_TEST(replayed.status == 201);
   BOOST_TEST(replayed.header("idempotent-replayed") == "true");
   BOOST_TEST(replayed.body == created.body);
-  expect_status(serve, "POST", "/api/v1/tracker/tasks", 409, with_key("create-1"), R"({"title":"something else"})",
-                "another request");
-  expect_status(serve, "POST", "/api/v1/tracker/tasks", 400, with_key(std::string(256, 'k')), R"({"title":"x"})",
-                "Idempotency-Key");
+  expect_status(serve, "POST", "/api/v1/tracker/tasks", 409, with_key("create-1"),
+                R"({"title":"something else"})", "another request");
+  expect_status(serve, "POST", "/api/v1/tracker/tasks", 400, with_key(std::string(256, 'k')),
+                R"({"title":"x"})", "Idempotency-Key");
 
   // 1000 answers per user at most: 1001 keyed edits forget the first key,
   // which then runs again instead of being replayed; the newest is kept.
@@ -162,7 +176,8 @@ BOOST_AUTO_TEST_CASE(a_key_with_another_body_is_409_and_each_user_keeps_a_capped
   BOOST_TEST(oldest.header("idempotent-replayed").empty());
   serve.check_alive("the capped keys");
   // The first create's key was among the oldest too: a retry now runs.
-  const auto late = serve.client().post("/api/v1/tracker/tasks", R"({"title":"feed the popugs"})", with_key("create-1"));
+  const auto late =
+      serve.client().post("/api/v1/tracker/tasks", R"({"title":"feed the popugs"})", with_key("create-1"));
   BOOST_TEST(late.status == 201);
   BOOST_TEST(late.header("idempotent-replayed").empty());
   serve.check_alive("a forgotten key");

@@ -3,12 +3,11 @@
 // runs on its own bounded pool, so authenticated GETs keep being answered.
 // The test compares the GETs answered during the flood with those answered
 // without it, in the same run, and sets no absolute time.
-#include <curl/curl.h>
-
 #include <atomic>
 #include <thread>
 
 #include <boost/test/unit_test.hpp>
+#include <curl/curl.h>
 
 #include "security_serve.hpp"
 
@@ -60,9 +59,9 @@ BOOST_AUTO_TEST_CASE(verified_gets_are_answered_during_a_flood_of_unknown_userna
   // Production hashing, and loopback trusted as a proxy so each flooding
   // request can come from its own address: only the pool's capacity, not
   // the per-address throttle, stands between the flood and the hashes.
-  SecureServe serve(ServeOptions{.plugins = "auth",
-                                 .env = {{"ATES_AUTH_PASSWORD_HASH", "interactive"},
-                                         {"ATES_HTTP_TRUSTED_PROXIES", "127.0.0.1"}}});
+  SecureServe serve(ServeOptions{
+      .plugins = "auth",
+      .env = {{"ATES_AUTH_PASSWORD_HASH", "interactive"}, {"ATES_HTTP_TRUSTED_PROXIES", "127.0.0.1"}}});
   serve.sign_in("kiwi", "worker");
   const std::string base = serve.client().base();
   const std::string token = serve.token("kiwi");
@@ -84,10 +83,12 @@ BOOST_AUTO_TEST_CASE(verified_gets_are_answered_during_a_flood_of_unknown_userna
       curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
       curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
       for (int n = 0; !stop_flood.load(); ++n) {
-        const std::string body = nlohmann::json{{"username", "nobody-" + std::to_string(c) + "-" + std::to_string(n)},
-                                                {"password", "guessing-away"}}
-                                     .dump();
-        const std::string from = "X-Forwarded-For: 198.18." + std::to_string(c) + "." + std::to_string(n % 250 + 1);
+        const std::string body = nlohmann::json{
+            {"username", "nobody-" + std::to_string(c) + "-" + std::to_string(n)},
+            {"password",
+             "guessing-away"}}.dump();
+        const std::string from =
+            "X-Forwarded-For: 198.18." + std::to_string(c) + "." + std::to_string(n % 250 + 1);
         curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
         headers = curl_slist_append(headers, from.c_str());
         curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -95,7 +96,11 @@ BOOST_AUTO_TEST_CASE(verified_gets_are_answered_during_a_flood_of_unknown_userna
         long status = 0;
         if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
         curl_slist_free_all(headers);
-        (status == 401 ? unauthorized : status == 503 ? busy : status == 429 ? throttled : other).fetch_add(1);
+        (status == 401   ? unauthorized
+         : status == 503 ? busy
+         : status == 429 ? throttled
+                         : other)
+            .fetch_add(1);
       }
       curl_easy_cleanup(curl);
     });
@@ -105,9 +110,9 @@ BOOST_AUTO_TEST_CASE(verified_gets_are_answered_during_a_flood_of_unknown_userna
   stop_flood = true;
   for (auto& t : flooders) t.join();
 
-  BOOST_TEST_MESSAGE("verified GETs: " << quiet.ok << " without the flood, " << flooded.ok << " during it; flood: "
-                                       << unauthorized << " x 401, " << busy << " x 503, " << throttled
-                                       << " x 429, " << other << " other");
+  BOOST_TEST_MESSAGE("verified GETs: " << quiet.ok << " without the flood, " << flooded.ok
+                                       << " during it; flood: " << unauthorized << " x 401, " << busy
+                                       << " x 503, " << throttled << " x 429, " << other << " other");
   BOOST_TEST(quiet.wrong.load() == 0u);
   BOOST_TEST(flooded.wrong.load() == 0u);  // every GET during the flood answered 200
   BOOST_TEST(quiet.ok.load() > 0u);

@@ -4,11 +4,11 @@
 // as anyone. Each case then checks that the server still answers /healthz.
 #pragma once
 
-#include <boost/test/unit_test.hpp>
-
 #include <map>
 #include <string>
 #include <vector>
+
+#include <boost/test/unit_test.hpp>
 
 #include "ates/testing/http_client.hpp"
 #include "ates/testing/process.hpp"
@@ -18,9 +18,9 @@ namespace ates::security {
 
 struct ServeOptions {
   std::string plugins = "auth,tracker,accounting,analytics";
-  std::string fake_clock;                        // empty: the real clock
-  std::map<std::string, std::string> env;        // more ATES_* settings
-  std::vector<std::string> args;                 // more flags for `ates serve`
+  std::string fake_clock;                  // empty: the real clock
+  std::map<std::string, std::string> env;  // more ATES_* settings
+  std::vector<std::string> args;           // more flags for `ates serve`
 };
 
 class SecureServe {
@@ -28,10 +28,11 @@ class SecureServe {
   using Headers = std::map<std::string, std::string>;
 
   explicit SecureServe(ServeOptions options = {}) {
-    std::map<std::string, std::string> env{{"ATES_BUS_HEARTBEAT_MS", "50"}, {"ATES_AUTH_PASSWORD_HASH", "min"}};
+    std::map<std::string, std::string> env{{"ATES_BUS_HEARTBEAT_MS", "50"},
+                                           {"ATES_AUTH_PASSWORD_HASH", "min"}};
     for (const auto& [key, value] : options.env) env[key] = value;
-    std::vector<std::string> argv{ATES_BINARY, "serve", "--data", data(), "--listen", "127.0.0.1:0",
-                                  "--plugins", options.plugins};
+    std::vector<std::string> argv{ATES_BINARY, "serve",       "--data",    data(),
+                                  "--listen",  "127.0.0.1:0", "--plugins", options.plugins};
     if (!options.fake_clock.empty()) {
       argv.push_back("--fake-clock");
       argv.push_back(options.fake_clock);
@@ -57,7 +58,8 @@ class SecureServe {
   Headers sign_in(const std::string& username, const std::string& role) {
     const std::string password = username + "-secret-password";
     const auto added = testing::run_to_end(
-        {ATES_BINARY, "user", "add", "--data", data(), "--username", username, "--role", role}, {}, password + "\n");
+        {ATES_BINARY, "user", "add", "--data", data(), "--username", username, "--role", role}, {},
+        password + "\n");
     BOOST_TEST_REQUIRE(added.exit_code == 0, added.out << added.err);
     const auto login = client_->post("/api/v1/auth/login",
                                      nlohmann::json{{"username", username}, {"password", password}}.dump());
@@ -65,7 +67,9 @@ class SecureServe {
     tokens_[username] = login.json()["token"];
     return bearer(username);
   }
-  Headers bearer(const std::string& username) const { return {{"Authorization", "Bearer " + tokens_.at(username)}}; }
+  Headers bearer(const std::string& username) const {
+    return {{"Authorization", "Bearer " + tokens_.at(username)}};
+  }
   const std::string& token(const std::string& username) const { return tokens_.at(username); }
 
   // The server is alive and answering after whatever a case sent.

@@ -6,13 +6,13 @@
 // Then the headers every UI answer carries (nosniff, no-referrer, the
 // page's Content-Security-Policy, ETag and 304), and a --dev reload of a
 // changed UI folder that still refuses a symlink planted in it.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include <boost/test/unit_test.hpp>
+#include <sys/stat.h>
 
 #include "ates/testing/process.hpp"
 #include "ates/testing/raw_http.hpp"

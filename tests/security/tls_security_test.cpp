@@ -25,11 +25,12 @@ struct Certificate {
   std::string key;
 };
 
-Certificate make_certificate(const TempDir& dir, const std::string& name, const std::string& key_type = "ed25519") {
+Certificate make_certificate(const TempDir& dir, const std::string& name,
+                             const std::string& key_type = "ed25519") {
   Certificate made{(dir / (name + ".crt")).string(), (dir / (name + ".key")).string()};
-  const auto run = testing::run_to_end({"/usr/bin/openssl", "req", "-x509", "-newkey", key_type, "-nodes", "-days",
-                                        "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                                        "-keyout", made.key, "-out", made.cert});
+  const auto run = testing::run_to_end(
+      {"/usr/bin/openssl", "req", "-x509", "-newkey", key_type, "-nodes", "-days", "2", "-subj",
+       "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", made.key, "-out", made.cert});
   BOOST_TEST_REQUIRE(run.exit_code == 0, run.err);
   return made;
 }
@@ -44,15 +45,17 @@ std::string start_https(Process& serve) {
 }
 
 std::map<std::string, std::string> tls_env(const Certificate& certificate) {
-  return {{"ATES_PLUGIN_DIR", kPlugins}, {"ATES_HTTP_TLS_CERT", certificate.cert}, {"ATES_HTTP_TLS_KEY", certificate.key}};
+  return {{"ATES_PLUGIN_DIR", kPlugins},
+          {"ATES_HTTP_TLS_CERT", certificate.cert},
+          {"ATES_HTTP_TLS_KEY", certificate.key}};
 }
 
 // `openssl s_client` at one protocol version; its exit code and output.
 testing::Finished s_client(const std::string& base, const std::string& version) {
   const std::string port = base.substr(base.rfind(':') + 1);
   // Security level 0 lets the client offer what the server must refuse.
-  return testing::run_to_end({"/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:" + port, version, "-cipher",
-                              "DEFAULT:@SECLEVEL=0", "-brief"},
+  return testing::run_to_end({"/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:" + port, version,
+                              "-cipher", "DEFAULT:@SECLEVEL=0", "-brief"},
                              {}, "Q\n");
 }
 
@@ -61,7 +64,8 @@ BOOST_AUTO_TEST_SUITE(tls)
 BOOST_AUTO_TEST_CASE(serves_https_with_hsts_and_nothing_over_plain_http) {
   TempDir dir;
   const Certificate certificate = make_certificate(dir, "server");
-  Process serve({kAtes, "serve", "--data", (dir / "data").string(), "--listen", "127.0.0.1:0"}, tls_env(certificate));
+  Process serve({kAtes, "serve", "--data", (dir / "data").string(), "--listen", "127.0.0.1:0"},
+                tls_env(certificate));
   const std::string base = start_https(serve);
 
   const testing::HttpClient client(base, certificate.cert);
@@ -91,13 +95,16 @@ BOOST_AUTO_TEST_CASE(serves_https_with_hsts_and_nothing_over_plain_http) {
   // TLS 1.2 and 1.3 only.
   const auto tls12 = s_client(base, "-tls1_2");
   BOOST_TEST(tls12.exit_code == 0, tls12.out << tls12.err);
-  BOOST_TEST((tls12.out + tls12.err).find("Protocol version: TLSv1.2") != std::string::npos, tls12.out << tls12.err);
+  BOOST_TEST((tls12.out + tls12.err).find("Protocol version: TLSv1.2") != std::string::npos,
+             tls12.out << tls12.err);
   const auto tls13 = s_client(base, "-tls1_3");
-  BOOST_TEST((tls13.out + tls13.err).find("Protocol version: TLSv1.3") != std::string::npos, tls13.out << tls13.err);
+  BOOST_TEST((tls13.out + tls13.err).find("Protocol version: TLSv1.3") != std::string::npos,
+             tls13.out << tls13.err);
   for (const std::string old : {"-tls1", "-tls1_1"}) {
     const auto refused = s_client(base, old);
     BOOST_TEST(refused.exit_code != 0, old << ": " << refused.out << refused.err);
-    BOOST_TEST((refused.out + refused.err).find("Protocol version:") == std::string::npos, old << ": " << refused.out);
+    BOOST_TEST((refused.out + refused.err).find("Protocol version:") == std::string::npos,
+               old << ": " << refused.out);
   }
   BOOST_TEST(client.get("/healthz").status == 200);
 }
@@ -105,7 +112,8 @@ BOOST_AUTO_TEST_CASE(serves_https_with_hsts_and_nothing_over_plain_http) {
 BOOST_AUTO_TEST_CASE(rsa_certificates_work_too) {
   TempDir dir;
   const Certificate certificate = make_certificate(dir, "rsa", "rsa:2048");
-  Process serve({kAtes, "serve", "--data", (dir / "data").string(), "--listen", "127.0.0.1:0"}, tls_env(certificate));
+  Process serve({kAtes, "serve", "--data", (dir / "data").string(), "--listen", "127.0.0.1:0"},
+                tls_env(certificate));
   const testing::HttpClient client(start_https(serve), certificate.cert);
   BOOST_TEST(client.get("/healthz").status == 200);
 }
@@ -155,8 +163,8 @@ BOOST_AUTO_TEST_CASE(bad_tls_settings_stop_start_up_naming_the_key) {
     std::map<std::string, std::string> env = {{"ATES_PLUGIN_DIR", kPlugins}};
     if (!c.cert.empty()) env["ATES_HTTP_TLS_CERT"] = c.cert;
     if (!c.key.empty()) env["ATES_HTTP_TLS_KEY"] = c.key;
-    const auto run = testing::run_to_end({kAtes, "serve", "--data", (dir / "data").string(), "--listen", "127.0.0.1:0"},
-                                         env);
+    const auto run = testing::run_to_end(
+        {kAtes, "serve", "--data", (dir / "data").string(), "--listen", "127.0.0.1:0"}, env);
     BOOST_TEST(run.exit_code == 1, c.cert << " " << c.key);
     BOOST_TEST(run.err.find(c.named) != std::string::npos, c.cert << " " << c.key << ": " << run.err);
     BOOST_TEST(run.out.find("listening") == std::string::npos, run.out);

@@ -12,6 +12,7 @@
 
 #include "ates/plugin_api/jwt.hpp"
 #include "ates/testing/wait.hpp"
+
 #include "security_serve.hpp"
 
 namespace ates::security {
@@ -22,8 +23,8 @@ using Headers = SecureServe::Headers;
 Headers bearer_of(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 
 std::string log_in(const SecureServe& serve, const std::string& username, const std::string& password) {
-  const auto login = serve.client().post("/api/v1/auth/login",
-                                         nlohmann::json{{"username", username}, {"password", password}}.dump());
+  const auto login = serve.client().post(
+      "/api/v1/auth/login", nlohmann::json{{"username", username}, {"password", password}}.dump());
   BOOST_TEST_REQUIRE(login.status == 200, login.body);
   return login.json()["token"];
 }
@@ -76,7 +77,8 @@ BOOST_AUTO_TEST_CASE(revoked_tokens_are_401) {
   const auto pip = serve.sign_in("pip", "worker");
   const auto moss = serve.sign_in("moss", "worker");
   const auto tui = serve.sign_in("tui", "worker");
-  for (const auto* as : {&kiwi, &pip, &moss, &tui}) expect_status(serve, "GET", "/api/v1/tracker/tasks/mine", 200, *as);
+  for (const auto* as : {&kiwi, &pip, &moss, &tui})
+    expect_status(serve, "GET", "/api/v1/tracker/tasks/mine", 200, *as);
 
   // A log-out revokes the token it came with, and only that one.
   const std::string kiwi_other = log_in(serve, "kiwi", "kiwi-secret-password");
@@ -144,13 +146,15 @@ BOOST_AUTO_TEST_CASE(a_rotated_key_verifies_during_its_overlap_and_is_listed_bes
   BOOST_TEST((jwks_kids(serve) == listed));
 
   // A bad overlap is refused by the command line, nothing rotates.
-  const auto bad = testing::run_to_end({ATES_BINARY, "signing-key", "rotate", "--data", serve.data(), "--overlap-s", "-3"});
+  const auto bad = testing::run_to_end(
+      {ATES_BINARY, "signing-key", "rotate", "--data", serve.data(), "--overlap-s", "-3"});
   BOOST_TEST(bad.exit_code != 0);
   expect_status(serve, "GET", "/api/v1/auth/me", 200, bearer_of(third));
 }
 
 BOOST_AUTO_TEST_CASE(after_its_overlap_a_rotated_key_neither_verifies_nor_is_listed) {
-  SecureServe serve(ServeOptions{.plugins = "auth,tracker", .env = {{"ATES_AUTH_SIGNING_KEY_OVERLAP_S", "1"}}});
+  SecureServe serve(
+      ServeOptions{.plugins = "auth,tracker", .env = {{"ATES_AUTH_SIGNING_KEY_OVERLAP_S", "1"}}});
   serve.sign_in("boss", "admin");
   const auto kiwi = serve.sign_in("kiwi", "worker");
   const std::string old_kid = kid_of(serve.token("kiwi"));

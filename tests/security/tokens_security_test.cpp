@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "ates/plugin_api/jwt.hpp"
+
 #include "security_serve.hpp"
 
 namespace ates::security {
@@ -26,7 +27,8 @@ BOOST_AUTO_TEST_CASE(malformed_tokens_are_401) {
 
   std::vector<std::pair<std::string, std::string>> cases = {
       {"an empty kid", with_header(good, R"({"alg":"EdDSA","typ":"JWT","kid":""})")},
-      {"an oversized kid", with_header(good, nlohmann::json{{"alg", "EdDSA"}, {"kid", std::string(600, 'k')}}.dump())},
+      {"an oversized kid",
+       with_header(good, nlohmann::json{{"alg", "EdDSA"}, {"kid", std::string(600, 'k')}}.dump())},
       {"a binary kid", with_header(good, "{\"alg\":\"EdDSA\",\"kid\":\"\xff\xfe\x01\"}")},
       {"a kid with a NUL", with_header(good, R"({"alg":"EdDSA","kid":"a\u0000b"})")},
       {"a numeric kid", with_header(good, R"({"alg":"EdDSA","kid":12})")},
@@ -54,27 +56,31 @@ BOOST_AUTO_TEST_CASE(malformed_tokens_are_401) {
   }
   // The scheme is case-insensitive (RFC 7235); nothing else is bent.
   expect_status(serve, "GET", "/api/v1/auth/me", 200, {{"Authorization", "bearer " + good}});
-  for (const std::string& header : std::vector<std::string>{"Bearer", "Bearer ", "Basic a2l3aTp4", "Bearer  " + good, "Token " + good, good}) {
-    BOOST_TEST_CONTEXT(header) { expect_status(serve, "GET", "/api/v1/auth/me", 401, {{"Authorization", header}}); }
+  for (const std::string& header : std::vector<std::string>{"Bearer", "Bearer ", "Basic a2l3aTp4",
+                                                            "Bearer  " + good, "Token " + good, good}) {
+    BOOST_TEST_CONTEXT(header) {
+      expect_status(serve, "GET", "/api/v1/auth/me", 401, {{"Authorization", header}});
+    }
   }
 }
 
 BOOST_AUTO_TEST_CASE(log_ins_of_the_wrong_shape_are_400_and_wrong_ones_401) {
   SecureServe serve(ServeOptions{.plugins = "auth"});
   serve.sign_in("kiwi", "worker");
-  for (const std::string& body : std::vector<std::string>{R"({"username":"","password":"kiwi-secret-password"})", R"({"username":"kiwi","password":""})",
-        R"({"password":"kiwi-secret-password"})", R"({"username":"kiwi"})",
-        R"({"username":7,"password":"kiwi-secret-password"})", R"({"username":"kiwi","password":["x"]})",
-        R"({"username":null,"password":null})", R"({"username":{"$ne":""},"password":"x"})",
-        nlohmann::json{{"username", std::string(33, 'k')}, {"password", "kiwi-secret-password"}}.dump(),
-        nlohmann::json{{"username", "kiwi"}, {"password", std::string(1025, 'p')}}.dump(), "[]", "null", "{",
-        "username=kiwi&password=x", ""}) {
+  for (const std::string& body : std::vector<std::string>{
+           R"({"username":"","password":"kiwi-secret-password"})", R"({"username":"kiwi","password":""})",
+           R"({"password":"kiwi-secret-password"})", R"({"username":"kiwi"})",
+           R"({"username":7,"password":"kiwi-secret-password"})", R"({"username":"kiwi","password":["x"]})",
+           R"({"username":null,"password":null})", R"({"username":{"$ne":""},"password":"x"})",
+           nlohmann::json{{"username", std::string(33, 'k')}, {"password", "kiwi-secret-password"}}.dump(),
+           nlohmann::json{{"username", "kiwi"}, {"password", std::string(1025, 'p')}}.dump(), "[]", "null",
+           "{", "username=kiwi&password=x", ""}) {
     expect_status(serve, "POST", "/api/v1/auth/login", 400, {}, body);
   }
-  expect_status(serve, "POST", "/api/v1/auth/login", 401, {}, R"({"username":"kiwi","password":"wrong-password"})",
-                "wrong username or password");
-  expect_status(serve, "POST", "/api/v1/auth/login", 401, {}, R"({"username":"nobody","password":"whatever-it-is"})",
-                "wrong username or password");
+  expect_status(serve, "POST", "/api/v1/auth/login", 401, {},
+                R"({"username":"kiwi","password":"wrong-password"})", "wrong username or password");
+  expect_status(serve, "POST", "/api/v1/auth/login", 401, {},
+                R"({"username":"nobody","password":"whatever-it-is"})", "wrong username or password");
   expect_status(serve, "POST", "/api/v1/auth/login", 401, {},
                 nlohmann::json{{"username", "a\u00e9\u0000b"}, {"password", "whatever-it-is"}}.dump());
   expect_status(serve, "POST", "/api/v1/auth/login", 200, {},

@@ -4,6 +4,7 @@
 // in the data directory or the logs, and the user list rebuilt from the
 // auth.users stream alone.
 #include <signal.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -11,7 +12,6 @@
 #include <boost/test/unit_test.hpp>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "ates/testing/http_client.hpp"
 #include "ates/testing/process.hpp"
@@ -55,7 +55,9 @@ BOOST_AUTO_TEST_CASE(first_admin_user_add_jwks_and_no_password_anywhere) {
   std::string admin_password;
   std::string log;
   {
-    Process serve({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0", "--plugins", "auth,tracker,accounting"}, env);
+    Process serve(
+        {kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0", "--plugins", "auth,tracker,accounting"},
+        env);
     // stdout is a pipe, not a terminal: the first admin's password is in a
     // file only this user can read, and the log says where.
     const auto listening = serve.read_line();
@@ -104,7 +106,8 @@ BOOST_AUTO_TEST_CASE(first_admin_user_add_jwks_and_no_password_anywhere) {
     BOOST_TEST(nlohmann::json::parse(verified.out)["role"] == "admin");
 
     // The README's API tour runs against this server.
-    const auto tour = testing::run_to_end({std::string(ATES_SOURCE_DIR) + "/scripts/api-tour.sh", client.base(), admin_password});
+    const auto tour = testing::run_to_end(
+        {std::string(ATES_SOURCE_DIR) + "/scripts/api-tour.sh", client.base(), admin_password});
     BOOST_TEST(tour.exit_code == 0, tour.out << tour.err);
     BOOST_TEST(tour.out.find("\"role\":\"worker\"") != std::string::npos, tour.out);
     BOOST_TEST(tour.out.find("forbidden") != std::string::npos, tour.out);
@@ -160,12 +163,11 @@ BOOST_AUTO_TEST_CASE(first_admin_user_add_jwks_and_no_password_anywhere) {
       users[username_of[p["user_id"]]].second = false;
     }
   }
-  BOOST_TEST(
-      (names == std::vector<std::string>{"SigningKeyAdded v1", "UserCreated v1", "UserCreated v1",
-                                         "UserRoleChanged v1", "UserDeactivated v1",
-                                         "TokensRevoked v1",  // the deactivation revoked kiwi's tokens
-                                         "UserCreated v1",     // the API tour's popug
-                                         "UserCreated v1"}));  // bob, added offline
+  BOOST_TEST((names == std::vector<std::string>{"SigningKeyAdded v1", "UserCreated v1", "UserCreated v1",
+                                                "UserRoleChanged v1", "UserDeactivated v1",
+                                                "TokensRevoked v1",  // the deactivation revoked kiwi's tokens
+                                                "UserCreated v1",    // the API tour's popug
+                                                "UserCreated v1"}));  // bob, added offline
   BOOST_TEST((users["admin"] == std::pair<std::string, bool>{"admin", true}));
   BOOST_TEST((users["kiwi"] == std::pair<std::string, bool>{"manager", false}));
   BOOST_TEST((users["bob"] == std::pair<std::string, bool>{"worker", true}));
@@ -230,8 +232,9 @@ BOOST_AUTO_TEST_CASE(a_planted_password_file_stops_auth_and_is_left_alone) {
   const auto target = dir / "precious";
   { std::ofstream(target) << "precious\n"; }
   std::filesystem::create_symlink(target, data / "initial-admin-password");
-  Process serve({kAtes, "serve", "--data", data.string(), "--listen", "127.0.0.1:0", "--plugins", "auth,tracker"},
-                {{"ATES_AUTH_PASSWORD_HASH", "min"}, {"ATES_BUS_HEARTBEAT_MS", "50"}});
+  Process serve(
+      {kAtes, "serve", "--data", data.string(), "--listen", "127.0.0.1:0", "--plugins", "auth,tracker"},
+      {{"ATES_AUTH_PASSWORD_HASH", "min"}, {"ATES_BUS_HEARTBEAT_MS", "50"}});
   const auto listening = serve.read_line();
   BOOST_TEST_REQUIRE(listening.has_value(), serve.stderr_text());
   const testing::HttpClient client(listening->substr(std::string("ates serve: listening on ").size()));
@@ -240,8 +243,9 @@ BOOST_AUTO_TEST_CASE(a_planted_password_file_stops_auth_and_is_left_alone) {
   for (const auto& plugin : ready["plugins"]) {
     if (plugin["name"] != "auth") continue;
     BOOST_TEST(plugin["state"] == "failed");
-    BOOST_TEST(plugin["error"].get<std::string>().find("initial-admin-password exists already") != std::string::npos,
-               plugin["error"]);
+    BOOST_TEST(
+        plugin["error"].get<std::string>().find("initial-admin-password exists already") != std::string::npos,
+        plugin["error"]);
   }
   std::ifstream in(target);
   std::string content;

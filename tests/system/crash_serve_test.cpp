@@ -63,8 +63,9 @@ BOOST_AUTO_TEST_CASE(six_kills_under_load_lose_nothing_acknowledged_and_charge_e
         const auto status = serve->process().wait(deadline);
         BOOST_TEST_REQUIRE(status.has_value(), "the failpoint was not reached");
         BOOST_TEST((WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL));
-        BOOST_TEST(serve->process().stderr_text().find("failpoint " + ends[run].substr(0, ends[run].find(':')) +
-                                                       " hit") != std::string::npos);
+        BOOST_TEST(serve->process().stderr_text().find("failpoint " +
+                                                       ends[run].substr(0, ends[run].find(':')) + " hit") !=
+                   std::string::npos);
       }
       // The next run: the next failpoint armed, or none.
       auto next_env = env;
@@ -75,7 +76,8 @@ BOOST_AUTO_TEST_CASE(six_kills_under_load_lose_nothing_acknowledged_and_charge_e
         const std::string resuming = "resuming shuffle ";
         std::string err;
         BOOST_TEST_REQUIRE(testing::wait_until(
-            [&] { return (err = serve->process().stderr_text()).find(resuming) != std::string::npos; }, deadline));
+            [&] { return (err = serve->process().stderr_text()).find(resuming) != std::string::npos; },
+            deadline));
         const auto at = err.find(resuming) + resuming.size();
         resumed_shuffle = err.substr(at, err.find(' ', at) - at);
       }
@@ -86,8 +88,9 @@ BOOST_AUTO_TEST_CASE(six_kills_under_load_lose_nothing_acknowledged_and_charge_e
   BOOST_TEST_REQUIRE(
       testing::wait_until([&] { return load.acknowledged() >= at_last_start + 50; }, deadline));
   load.stop();
-  BOOST_TEST(load.unexpected.empty(), load.unexpected.size() << " unexpected answers, the first: "
-                                                              << (load.unexpected.empty() ? "" : load.unexpected[0]));
+  BOOST_TEST(load.unexpected.empty(), load.unexpected.size()
+                                          << " unexpected answers, the first: "
+                                          << (load.unexpected.empty() ? "" : load.unexpected[0]));
   BOOST_TEST_MESSAGE("acknowledged: " << load.created.size() << " creates, " << load.completed.size()
                                       << " completions, " << load.shuffles << " shuffles; " << load.unanswered
                                       << " requests unanswered (killed or restarting)");
@@ -108,7 +111,8 @@ BOOST_AUTO_TEST_CASE(six_kills_under_load_lose_nothing_acknowledged_and_charge_e
   PerTask by_shuffle;
   std::uint64_t first_seq = UINT64_MAX, last_seq = 0;
   for (const auto& e : testing::read_stream(dir / "data" / "tracker", "tracker", "tracker.tasks")) {
-    if (e.name == protocol::TaskCreated::kName) created_at[protocol::decode_payload<protocol::TaskCreated>(e)->task_id] = e.seq;
+    if (e.name == protocol::TaskCreated::kName)
+      created_at[protocol::decode_payload<protocol::TaskCreated>(e)->task_id] = e.seq;
     if (e.name == protocol::TaskCompleted::kName)
       completed_at[protocol::decode_payload<protocol::TaskCompleted>(e)->task_id] = e.seq;
     if (e.name == protocol::TaskAssigned::kName) {
@@ -126,11 +130,12 @@ BOOST_AUTO_TEST_CASE(six_kills_under_load_lose_nothing_acknowledged_and_charge_e
     BOOST_TEST(times <= 1, "task " << id << " reassigned " << times << " times by one shuffle");
     if (created < first_seq && (!completed_at.contains(id) || completed_at.at(id) > last_seq)) {
       ++open_throughout;
-      BOOST_TEST(times == 1, "task " << id << " open throughout shuffle " << resumed_shuffle << " was not reassigned");
+      BOOST_TEST(times == 1,
+                 "task " << id << " open throughout shuffle " << resumed_shuffle << " was not reassigned");
     }
   }
-  BOOST_TEST_MESSAGE("shuffle " << resumed_shuffle << " resumed and reassigned " << by_shuffle.size() << " tasks, "
-                                << open_throughout << " of them open throughout");
+  BOOST_TEST_MESSAGE("shuffle " << resumed_shuffle << " resumed and reassigned " << by_shuffle.size()
+                                << " tasks, " << open_throughout << " of them open throughout");
   serve->stop();
   require_clean_audit(data);
 }

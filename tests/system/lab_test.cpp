@@ -14,7 +14,9 @@ namespace {
 
 const std::string kAtes = ATES_BINARY;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 // The table row of `label`: its two columns, events then rpc.
 std::pair<std::string, std::string> row(const std::string& out, const std::string& label) {
@@ -31,8 +33,8 @@ std::pair<std::string, std::string> row(const std::string& out, const std::strin
 BOOST_AUTO_TEST_SUITE(lab)
 
 BOOST_AUTO_TEST_CASE(charge_modes_end_with_the_same_balances_and_refuse_only_in_rpc) {
-  const auto run = testing::run_to_end(
-      {kAtes, "lab", "charge-modes", "--workers", "10", "--tasks", "120", "--rounds", "3", "--outage-ms", "800", "--probe-ms", "500"});
+  const auto run = testing::run_to_end({kAtes, "lab", "charge-modes", "--workers", "10", "--tasks", "120",
+                                        "--rounds", "3", "--outage-ms", "800", "--probe-ms", "500"});
   BOOST_TEST_MESSAGE(run.out);
   BOOST_TEST_REQUIRE(run.exit_code == 0, run.out + run.err);
   BOOST_TEST(contains(run.out, "final balances: identical in both modes"));
@@ -44,7 +46,8 @@ BOOST_AUTO_TEST_CASE(charge_modes_end_with_the_same_balances_and_refuse_only_in_
   const auto [complete_events, complete_rpc] = row(run.out, "complete: answered / refused (503)");
   BOOST_TEST(complete_events.ends_with(" / 0"));
   BOOST_TEST(!complete_rpc.ends_with(" / 0"), complete_rpc);
-  BOOST_TEST(complete_events.substr(0, complete_events.find(' ')) == complete_rpc.substr(0, complete_rpc.find(' ')));
+  BOOST_TEST(complete_events.substr(0, complete_events.find(' ')) ==
+             complete_rpc.substr(0, complete_rpc.find(' ')));
   // With accounting down again, events mode creates and rpc mode refuses.
   const auto [probe_events, probe_rpc] = row(run.out, "create, accounting down 0.5 s more: ok / 503 **");
   BOOST_TEST(probe_events.ends_with(" / 0"));

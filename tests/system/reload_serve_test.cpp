@@ -30,18 +30,19 @@ BOOST_AUTO_TEST_CASE(twenty_reloads_of_the_tracker_under_load_lose_and_double_no
     BOOST_TEST_CONTEXT("reload " << reload) {
       // Each reload under load: the clients got answers since the last one.
       const std::uint64_t before = load.acknowledged();
-      BOOST_TEST_REQUIRE(testing::wait_until([&] { return load.acknowledged() >= before + 100; },
-                                             std::chrono::seconds(60)));
+      BOOST_TEST_REQUIRE(
+          testing::wait_until([&] { return load.acknowledged() >= before + 100; }, std::chrono::seconds(60)));
       const auto reloaded = testing::run_to_end({kAtes, "plugin", "reload", "tracker", "--data", data});
       BOOST_TEST_REQUIRE(reloaded.exit_code == 0, reloaded.out << reloaded.err);
     }
   }
   const std::uint64_t after_reloads = load.acknowledged();
-  BOOST_TEST_REQUIRE(
-      testing::wait_until([&] { return load.acknowledged() >= after_reloads + 40; }, std::chrono::seconds(60)));
+  BOOST_TEST_REQUIRE(testing::wait_until([&] { return load.acknowledged() >= after_reloads + 40; },
+                                         std::chrono::seconds(60)));
   load.stop();
-  BOOST_TEST(load.unexpected.empty(), load.unexpected.size() << " unexpected answers, the first: "
-                                                              << (load.unexpected.empty() ? "" : load.unexpected[0]));
+  BOOST_TEST(load.unexpected.empty(), load.unexpected.size()
+                                          << " unexpected answers, the first: "
+                                          << (load.unexpected.empty() ? "" : load.unexpected[0]));
   BOOST_TEST_MESSAGE("acknowledged: " << load.created.size() << " creates, " << load.completed.size()
                                       << " completions, " << load.shuffles << " shuffles; " << load.unanswered
                                       << " requests answered 503 while reloading");

@@ -2,9 +2,9 @@
 // the same data refused, the control socket, /metrics read by Prometheus's
 // own parser, configuration errors, and SIGTERM ending in exit 0.
 #include <signal.h>
-#include <sys/wait.h>
 
 #include <boost/test/unit_test.hpp>
+#include <sys/wait.h>
 
 #include "ates/testing/http_client.hpp"
 #include "ates/testing/process.hpp"
@@ -43,13 +43,14 @@ BOOST_AUTO_TEST_CASE(serves_controls_and_stops_cleanly_on_sigterm) {
   const auto second = testing::run_to_end({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0"},
                                           {{"ATES_PLUGIN_DIR", kPlugins}});
   BOOST_TEST(second.exit_code == 1);
-  BOOST_TEST(second.err.find("is in use by process " + std::to_string(serve.pid())) != std::string::npos, second.err);
+  BOOST_TEST(second.err.find("is in use by process " + std::to_string(serve.pid())) != std::string::npos,
+             second.err);
 
   // A port in use is a clear error, after a clean teardown of what started.
   const std::string port = base.substr(base.rfind(':') + 1);
-  const auto taken = testing::run_to_end({kAtes, "serve", "--data", (dir / "other").string(), "--listen",
-                                          "127.0.0.1:" + port},
-                                         {{"ATES_PLUGIN_DIR", kPlugins}});
+  const auto taken = testing::run_to_end(
+      {kAtes, "serve", "--data", (dir / "other").string(), "--listen", "127.0.0.1:" + port},
+      {{"ATES_PLUGIN_DIR", kPlugins}});
   BOOST_TEST(taken.exit_code == 1);
   BOOST_TEST(taken.err.find("cannot listen on 127.0.0.1:" + port) != std::string::npos, taken.err);
 
@@ -98,7 +99,8 @@ BOOST_AUTO_TEST_CASE(serves_controls_and_stops_cleanly_on_sigterm) {
   BOOST_TEST_REQUIRE(client.post("/api/v1/tracker/events", R"({"title":"poison"})").status == 201);
   nlohmann::json listed;
   for (int attempt = 0; attempt < 500; ++attempt) {
-    listed = nlohmann::json::parse(testing::run_to_end({kAtes, "dead-letters", "list", "--data", data}).out, nullptr, false);
+    listed = nlohmann::json::parse(testing::run_to_end({kAtes, "dead-letters", "list", "--data", data}).out,
+                                   nullptr, false);
     if (listed.is_object() && listed["dead_letters"].size() == 1) break;
   }
   BOOST_TEST_REQUIRE(listed["dead_letters"].size() == 1u);
@@ -117,12 +119,12 @@ BOOST_AUTO_TEST_CASE(serves_controls_and_stops_cleanly_on_sigterm) {
 
   // /metrics is read by Prometheus's own text-format parser.
   const std::string metrics = client.get("/metrics").body;
-  const auto parsed = testing::run_to_end(
-      {"/usr/bin/python3", "-c",
-       "import sys\nfrom prometheus_client.parser import text_string_to_metric_families\n"
-       "names = [f.name for f in text_string_to_metric_families(sys.stdin.read())]\n"
-       "print(' '.join(sorted(names)))"},
-      {}, metrics);
+  const auto parsed =
+      testing::run_to_end({"/usr/bin/python3", "-c",
+                           "import sys\nfrom prometheus_client.parser import text_string_to_metric_families\n"
+                           "names = [f.name for f in text_string_to_metric_families(sys.stdin.read())]\n"
+                           "print(' '.join(sorted(names)))"},
+                          {}, metrics);
   BOOST_TEST(parsed.exit_code == 0, parsed.err);
   BOOST_TEST(parsed.out.find("ates_http_requests") != std::string::npos, parsed.out);
   BOOST_TEST(parsed.out.find("ates_storage_commit_duration_seconds") != std::string::npos, parsed.out);
@@ -140,14 +142,14 @@ BOOST_AUTO_TEST_CASE(serves_controls_and_stops_cleanly_on_sigterm) {
 
   // reset-consumer works on a stopped server only, and the consumer starts
   // from where it was put.
-  const auto reset = testing::run_to_end({kAtes, "events", "reset-consumer", "tracker", "tracker.tasks", "--to", "2",
-                                          "--data", data});
+  const auto reset = testing::run_to_end(
+      {kAtes, "events", "reset-consumer", "tracker", "tracker.tasks", "--to", "2", "--data", data});
   BOOST_TEST(reset.exit_code == 0, reset.err);
   BOOST_TEST(reset.out.find("from sequence 3") != std::string::npos, reset.out);
   Process again({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0"}, {{"ATES_PLUGIN_DIR", kPlugins}});
   start_serve(again);
-  const auto while_running = testing::run_to_end({kAtes, "events", "reset-consumer", "tracker", "tracker.tasks",
-                                                  "--data", data});
+  const auto while_running =
+      testing::run_to_end({kAtes, "events", "reset-consumer", "tracker", "tracker.tasks", "--data", data});
   BOOST_TEST(while_running.exit_code == 1);
   BOOST_TEST(while_running.err.find("in use by process") != std::string::npos, while_running.err);
   again.signal(SIGTERM);
@@ -159,16 +161,19 @@ BOOST_AUTO_TEST_CASE(keys_generate_prints_a_curve_key_pair) {
   BOOST_TEST(keys.exit_code == 0);
   BOOST_TEST(keys.out.find("curve_public_key = \"") == 0u);
   BOOST_TEST(keys.out.find("curve_secret_key = \"") != std::string::npos);
-  BOOST_TEST(keys.out.size() == std::string("curve_public_key = \"\"\ncurve_secret_key = \"\"\n").size() + 80);
+  BOOST_TEST(keys.out.size() ==
+             std::string("curve_public_key = \"\"\ncurve_secret_key = \"\"\n").size() + 80);
 }
 
 BOOST_AUTO_TEST_CASE(configuration_errors_stop_start_up_naming_the_key) {
   TempDir dir;
   const std::string data = (dir / "data").string();
-  auto run = testing::run_to_end({kAtes, "serve", "--data", data, "--listen", "nowhere"}, {{"ATES_PLUGIN_DIR", kPlugins}});
+  auto run = testing::run_to_end({kAtes, "serve", "--data", data, "--listen", "nowhere"},
+                                 {{"ATES_PLUGIN_DIR", kPlugins}});
   BOOST_TEST(run.exit_code == 1);
   BOOST_TEST(run.err.find("bad value for 'http.listen' (flag --listen)") != std::string::npos, run.err);
-  run = testing::run_to_end({kAtes, "serve", "--data", data}, {{"ATES_PLUGIN_DIR", kPlugins}, {"ATES_HTTP_THREADZ", "2"}});
+  run = testing::run_to_end({kAtes, "serve", "--data", data},
+                            {{"ATES_PLUGIN_DIR", kPlugins}, {"ATES_HTTP_THREADZ", "2"}});
   BOOST_TEST(run.exit_code == 1);
   BOOST_TEST(run.err.find("ATES_HTTP_THREADZ") != std::string::npos, run.err);
 }
@@ -180,8 +185,8 @@ BOOST_AUTO_TEST_CASE(an_unsafe_data_directory_stops_start_up_saying_what_to_do) 
   const auto data = dir / "data";
   std::filesystem::create_directory(data);
   std::filesystem::permissions(data, std::filesystem::perms::all);  // 0777
-  const auto open_to_all = testing::run_to_end({kAtes, "serve", "--data", data.string(), "--listen", "127.0.0.1:0"},
-                                               {{"ATES_PLUGIN_DIR", kPlugins}});
+  const auto open_to_all = testing::run_to_end(
+      {kAtes, "serve", "--data", data.string(), "--listen", "127.0.0.1:0"}, {{"ATES_PLUGIN_DIR", kPlugins}});
   BOOST_TEST(open_to_all.exit_code == 1);
   BOOST_TEST(open_to_all.err.find("is writable by its group or by others (mode 0777)") != std::string::npos,
              open_to_all.err);
@@ -190,8 +195,8 @@ BOOST_AUTO_TEST_CASE(an_unsafe_data_directory_stops_start_up_saying_what_to_do) 
 
   std::filesystem::permissions(data, std::filesystem::perms::owner_all);
   std::filesystem::create_symlink(dir / "elsewhere", data / "ates.lock");
-  const auto planted = testing::run_to_end({kAtes, "serve", "--data", data.string(), "--listen", "127.0.0.1:0"},
-                                           {{"ATES_PLUGIN_DIR", kPlugins}});
+  const auto planted = testing::run_to_end(
+      {kAtes, "serve", "--data", data.string(), "--listen", "127.0.0.1:0"}, {{"ATES_PLUGIN_DIR", kPlugins}});
   BOOST_TEST(planted.exit_code == 1);
   BOOST_TEST(planted.err.find("ates.lock is a symbolic link") != std::string::npos, planted.err);
   BOOST_TEST(!std::filesystem::exists(dir / "elsewhere"));

@@ -121,7 +121,8 @@ Outcome outcome(const HttpClient& accounting, const HttpClient& analytics, const
 void close_the_day(const std::vector<const HttpClient*>& processes, const HttpClient& tracker,
                    const HttpClient& accounting, const Headers& boss) {
   auto hold = [&](bool held) {
-    const auto r = tracker.post("/api/v1/dev/hold", nlohmann::json{{"stream", "tracker.tasks"}, {"held", held}}.dump(), boss);
+    const auto r = tracker.post("/api/v1/dev/hold",
+                                nlohmann::json{{"stream", "tracker.tasks"}, {"held", held}}.dump(), boss);
     BOOST_TEST_REQUIRE(r.status == 200, r.body);
   };
   hold(true);
@@ -214,27 +215,32 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
   const std::string front_data = copy_users("front");
   const std::string money_data = (dir / "money").string();
   const std::string numbers_data = (dir / "numbers").string();
-  Serve front_serve(front_data, "auth,tracker", env,
-                    args(write_config("front", front, any_port, any_port, {}, {money.public_key, numbers.public_key})));
+  Serve front_serve(
+      front_data, "auth,tracker", env,
+      args(write_config("front", front, any_port, any_port, {}, {money.public_key, numbers.public_key})));
   const std::string front_pub = bus_endpoints(front_serve).first;
   std::vector<std::string> money_peers = {front_pub + " " + front.public_key};
   auto money_serve = std::make_unique<Serve>(
-      money_data, "accounting", env, args(write_config("money", money, any_port, any_port, money_peers, {numbers.public_key})));
+      money_data, "accounting", env,
+      args(write_config("money", money, any_port, any_port, money_peers, {numbers.public_key})));
   const auto [money_pub, money_replay] = bus_endpoints(*money_serve);
   BOOST_TEST_REQUIRE(money_pub.starts_with("tcp://127.0.0.1:"));
-  const auto money_config = write_config("money", money, money_pub, money_replay, money_peers, {numbers.public_key});
-  Serve numbers_serve(numbers_data, "analytics", env,
-                      args(write_config("numbers", numbers, "", "",
-                                        {front_pub + " " + front.public_key, money_pub + " " + money.public_key}, {})));
+  const auto money_config =
+      write_config("money", money, money_pub, money_replay, money_peers, {numbers.public_key});
+  Serve numbers_serve(
+      numbers_data, "analytics", env,
+      args(write_config("numbers", numbers, "", "",
+                        {front_pub + " " + front.public_key, money_pub + " " + money.public_key}, {})));
   const HttpClient tracker = front_serve.client(), numbers_client = numbers_serve.client();
   HttpClient accounting = money_serve->client();
   const Logins logins(tracker);
   const Headers& boss = logins.as.at("boss");
   // The other hosts know the signing keys once auth.users reached them.
   for (const HttpClient* client : {static_cast<const HttpClient*>(&accounting), &numbers_client}) {
-    BOOST_TEST_REQUIRE(testing::wait_until([&] { return client->get("/api/v1/events/streams", boss).status == 200; },
-                                           std::chrono::seconds(30)),
-                       client->base() << " never accepted the token");
+    BOOST_TEST_REQUIRE(
+        testing::wait_until([&] { return client->get("/api/v1/events/streams", boss).status == 200; },
+                            std::chrono::seconds(30)),
+        client->base() << " never accepted the token");
   }
   require_converged({&tracker, &accounting, &numbers_client}, boss);
 
@@ -256,7 +262,8 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
     const auto status = money_serve->process().wait(timeout);
     if (!status) return false;
     BOOST_TEST((WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL));
-    BOOST_TEST(money_serve->process().stderr_text().find("failpoint " + failpoint + " hit") != std::string::npos);
+    BOOST_TEST(money_serve->process().stderr_text().find("failpoint " + failpoint + " hit") !=
+               std::string::npos);
     no_refusal(*money_serve);
     money_serve = std::make_unique<Serve>(money_data, "accounting", env, args(money_config));
     accounting = money_serve->client();
@@ -284,7 +291,8 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
       money_serve = std::make_unique<Serve>(money_data, "accounting", with_failpoint, args(money_config));
       armed = true;
     }
-    if (step >= 2 * kSteps / 3 && armed && replace_once_dead(std::chrono::milliseconds(0))) replaced_at = step;
+    if (step >= 2 * kSteps / 3 && armed && replace_once_dead(std::chrono::milliseconds(0)))
+      replaced_at = step;
   });
   // Not hit in the last third of the workload: then it never will be.
   if (armed) {
@@ -318,15 +326,17 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
   BOOST_TEST_REQUIRE(spare.status == 200, spare.body);
   const Headers spare_as = {{"Authorization", "Bearer " + spare.json()["token"].get<std::string>()}};
   for (const HttpClient* client : {&tracker, static_cast<const HttpClient*>(&accounting), &numbers_client}) {
-    BOOST_TEST_REQUIRE(testing::wait_until([&] { return client->get("/api/v1/events/streams", spare_as).status == 200; },
-                                           std::chrono::seconds(30)));
+    BOOST_TEST_REQUIRE(
+        testing::wait_until([&] { return client->get("/api/v1/events/streams", spare_as).status == 200; },
+                            std::chrono::seconds(30)));
   }
   const auto out = tracker.post("/api/v1/auth/logout", "", spare_as);
   BOOST_TEST_REQUIRE(out.status == 200, out.body);
   for (const HttpClient* client : {&tracker, static_cast<const HttpClient*>(&accounting), &numbers_client}) {
-    BOOST_TEST(testing::wait_until([&] { return client->get("/api/v1/events/streams", spare_as).status == 401; },
-                                   std::chrono::seconds(30)),
-               client->base() << " still accepts a logged-out token");
+    BOOST_TEST(
+        testing::wait_until([&] { return client->get("/api/v1/events/streams", spare_as).status == 401; },
+                            std::chrono::seconds(30)),
+        client->base() << " still accepts a logged-out token");
     BOOST_TEST(client->get("/api/v1/events/streams", boss).status == 200);
   }
 
@@ -337,9 +347,12 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
   // side by side.
   const auto together = dir / "together";
   std::filesystem::create_directory(together);
-  std::filesystem::create_directory_symlink(std::filesystem::path(front_data) / "tracker", together / "tracker");
-  std::filesystem::create_directory_symlink(std::filesystem::path(money_data) / "accounting", together / "accounting");
-  std::filesystem::create_directory_symlink(std::filesystem::path(numbers_data) / "analytics", together / "analytics");
+  std::filesystem::create_directory_symlink(std::filesystem::path(front_data) / "tracker",
+                                            together / "tracker");
+  std::filesystem::create_directory_symlink(std::filesystem::path(money_data) / "accounting",
+                                            together / "accounting");
+  std::filesystem::create_directory_symlink(std::filesystem::path(numbers_data) / "analytics",
+                                            together / "analytics");
   require_clean_audit(together.string());
 }
 

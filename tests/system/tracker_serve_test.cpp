@@ -2,12 +2,12 @@
 // again and finishes: every open task reassigned exactly once by that
 // shuffle, done tasks untouched.
 #include <signal.h>
-#include <sys/wait.h>
 
 #include <set>
 #include <sstream>
 
 #include <boost/test/unit_test.hpp>
+#include <sys/wait.h>
 
 #include "ates/testing/http_client.hpp"
 #include "ates/testing/process.hpp"
@@ -25,7 +25,8 @@ std::string base_of(Process& serve) {
   for (;;) {
     const auto line = serve.read_line();
     BOOST_TEST_REQUIRE(line.has_value(), serve.stderr_text());
-    if (line->starts_with("ates serve: listening on ")) return line->substr(std::string("ates serve: listening on ").size());
+    if (line->starts_with("ates serve: listening on "))
+      return line->substr(std::string("ates serve: listening on ").size());
   }
 }
 
@@ -34,22 +35,27 @@ BOOST_AUTO_TEST_SUITE(tracker_serve)
 BOOST_AUTO_TEST_CASE(a_shuffle_killed_mid_way_resumes_and_finishes) {
   testing::TempDir dir;
   const std::string data = (dir / "data").string();
-  std::map<std::string, std::string> env{{"ATES_BUS_HEARTBEAT_MS", "50"}, {"ATES_AUTH_PASSWORD_HASH", "min"},
-                                         {"ATES_AUTH_FIRST_ADMIN", "false"}, {"ATES_TRACKER_SHUFFLE_BATCH", "5"},
+  std::map<std::string, std::string> env{{"ATES_BUS_HEARTBEAT_MS", "50"},
+                                         {"ATES_AUTH_PASSWORD_HASH", "min"},
+                                         {"ATES_AUTH_FIRST_ADMIN", "false"},
+                                         {"ATES_TRACKER_SHUFFLE_BATCH", "5"},
                                          {"ATES_TRACKER_RANDOM_SEED", "7"}};
   for (const auto& [name, role] : std::vector<std::pair<std::string, std::string>>{
            {"boss", "admin"}, {"wk1", "worker"}, {"wk2", "worker"}}) {
-    const auto added = testing::run_to_end({kAtes, "user", "add", "--data", data, "--username", name, "--role", role}, env,
-                                           "password-" + name + "\n");
+    const auto added =
+        testing::run_to_end({kAtes, "user", "add", "--data", data, "--username", name, "--role", role}, env,
+                            "password-" + name + "\n");
     BOOST_TEST_REQUIRE(added.exit_code == 0, added.err);
   }
   std::string boss;
   {
     auto armed = env;
     armed["ATES_FAILPOINT"] = "tracker.shuffle_between_batches:3";
-    Process serve({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0", "--plugins", "auth,tracker"}, armed);
+    Process serve({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0", "--plugins", "auth,tracker"},
+                  armed);
     const testing::HttpClient client(base_of(serve));
-    boss = client.post("/api/v1/auth/login", R"({"username":"boss","password":"password-boss"})").json()["token"];
+    boss = client.post("/api/v1/auth/login", R"({"username":"boss","password":"password-boss"})")
+               .json()["token"];
     const std::map<std::string, std::string> as_boss{{"Authorization", "Bearer " + boss}};
     // 30 tasks once the tracker knows its workers.
     BOOST_TEST_REQUIRE(testing::wait_until(
@@ -63,13 +69,16 @@ BOOST_AUTO_TEST_CASE(a_shuffle_killed_mid_way_resumes_and_finishes) {
     const auto status = serve.wait();
     BOOST_TEST_REQUIRE(status.has_value());
     BOOST_TEST((WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL));
-    BOOST_TEST(serve.stderr_text().find("failpoint tracker.shuffle_between_batches hit") != std::string::npos);
+    BOOST_TEST(serve.stderr_text().find("failpoint tracker.shuffle_between_batches hit") !=
+               std::string::npos);
   }
   {
-    Process serve({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0", "--plugins", "auth,tracker"}, env);
+    Process serve({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0", "--plugins", "auth,tracker"},
+                  env);
     base_of(serve);
     // The resumed shuffle says when it is done.
-    BOOST_TEST(testing::wait_until([&] { return serve.stderr_text().find("finished: ") != std::string::npos; }));
+    BOOST_TEST(
+        testing::wait_until([&] { return serve.stderr_text().find("finished: ") != std::string::npos; }));
     serve.signal(SIGTERM);
     BOOST_TEST(serve.wait().has_value());
   }

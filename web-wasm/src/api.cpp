@@ -49,7 +49,8 @@ Result<json> object_of(const http::Response& response) {
   if (!response.ok()) return {.error = describe_failure(response)};
   json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) {
-    return {.error = status_line(response) + " with a body that is not a JSON object: " + quote_body(response.body)};
+    return {.error = status_line(response) +
+                     " with a body that is not a JSON object: " + quote_body(response.body)};
   }
   return {.value = std::move(doc)};
 }
@@ -68,20 +69,30 @@ Result<json> member_object(const http::Response& response, const char* key) {
 User user_from(const json& u) {
   bool active = false;
   if (auto it = u.find("active"); it != u.end() && it->is_boolean()) active = it->get<bool>();
-  return {.id = text(u, "id"), .username = text(u, "username"), .email = text(u, "email"),
-          .role = text(u, "role"), .active = active};
+  return {.id = text(u, "id"),
+          .username = text(u, "username"),
+          .email = text(u, "email"),
+          .role = text(u, "role"),
+          .active = active};
 }
 
 Task task_from(const json& t) {
-  return {.id = text(t, "id"), .title = text(t, "title"), .jira_id = text(t, "jira_id"),
-          .description = text(t, "description"), .status = text(t, "status"),
-          .assignee_id = text(t, "assignee_id"), .created_at = text(t, "created_at"),
+  return {.id = text(t, "id"),
+          .title = text(t, "title"),
+          .jira_id = text(t, "jira_id"),
+          .description = text(t, "description"),
+          .status = text(t, "status"),
+          .assignee_id = text(t, "assignee_id"),
+          .created_at = text(t, "created_at"),
           .completed_at = text(t, "completed_at")};
 }
 
 Entry entry_from(const json& e) {
-  Entry entry{.id = text(e, "id"), .occurred_at = text(e, "occurred_at"), .date = text(e, "date"),
-              .kind = text(e, "kind"), .amount_cents = integer(e, "amount_cents"),
+  Entry entry{.id = text(e, "id"),
+              .occurred_at = text(e, "occurred_at"),
+              .date = text(e, "date"),
+              .kind = text(e, "kind"),
+              .amount_cents = integer(e, "amount_cents"),
               .description = text(e, "description")};
   if (auto it = e.find("task"); it != e.end() && it->is_object()) {
     entry.task_title = text(*it, "title");
@@ -91,7 +102,8 @@ Entry entry_from(const json& e) {
 }
 
 Account account_from(const json& a) {
-  return {.user_id = text(a, "user_id"), .username = text(a, "username"),
+  return {.user_id = text(a, "user_id"),
+          .username = text(a, "username"),
           .balance_cents = integer(a, "balance_cents")};
 }
 
@@ -99,14 +111,18 @@ std::vector<Waiting> waiting_from(const json& list) {
   std::vector<Waiting> out;
   for (const json& w : list) {
     if (!w.is_object()) continue;
-    out.push_back({.stream = text(w, "stream"), .watermark = text(w, "watermark"),
-                   .waiting_since = text(w, "waiting_since"), .reason = text(w, "reason")});
+    out.push_back({.stream = text(w, "stream"),
+                   .watermark = text(w, "watermark"),
+                   .waiting_since = text(w, "waiting_since"),
+                   .reason = text(w, "reason")});
   }
   return out;
 }
 
 Day day_from(const json& d) {
-  Day day{.date = text(d, "date"), .status = text(d, "status"), .payouts = integer(d, "payouts"),
+  Day day{.date = text(d, "date"),
+          .status = text(d, "status"),
+          .payouts = integer(d, "payouts"),
           .paid_cents = integer(d, "paid_cents")};
   if (auto waiting = d.find("waiting_for"); waiting != d.end() && waiting->is_array()) {
     day.waiting_for = waiting_from(*waiting);
@@ -117,8 +133,12 @@ Day day_from(const json& d) {
 DeadLetter dead_letter_from(const json& l) {
   bool resolved = false;
   if (auto it = l.find("resolved"); it != l.end() && it->is_boolean()) resolved = it->get<bool>();
-  return {.id = text(l, "id"), .stream = text(l, "stream"), .seq = integer(l, "seq"),
-          .consumer = text(l, "consumer"), .reason = text(l, "reason"), .time = text(l, "time"),
+  return {.id = text(l, "id"),
+          .stream = text(l, "stream"),
+          .seq = integer(l, "seq"),
+          .consumer = text(l, "consumer"),
+          .reason = text(l, "reason"),
+          .time = text(l, "time"),
           .resolved = resolved};
 }
 
@@ -134,7 +154,8 @@ Result<Page<T>> page_of(const http::Response& response, const char* key, From fr
   Page<T> page;
   for (const json& item : *it) {
     if (!item.is_object()) {
-      return {.error = std::string("an item of \"") + key + "\" is not an object: " + quote_body(response.body)};
+      return {.error =
+                  std::string("an item of \"") + key + "\" is not an object: " + quote_body(response.body)};
     }
     page.items.push_back(from(item));
   }
@@ -266,7 +287,8 @@ std::string login_request_body(std::string_view username, std::string_view passw
                                                                    json::error_handler_t::replace);
 }
 
-std::string register_request_body(std::string_view username, std::string_view password, std::string_view email) {
+std::string register_request_body(std::string_view username, std::string_view password,
+                                  std::string_view email) {
   return json{{"username", username}, {"password", password}, {"email", email}}.dump(
       -1, ' ', false, json::error_handler_t::replace);
 }
@@ -354,7 +376,8 @@ std::vector<EntryDay> group_entries_by_day(const std::vector<Entry>& oldest_firs
     day->net_cents += it->amount_cents;
     day->entries.push_back(*it);
   }
-  std::stable_sort(days.begin(), days.end(), [](const EntryDay& a, const EntryDay& b) { return a.date > b.date; });
+  std::stable_sort(days.begin(), days.end(),
+                   [](const EntryDay& a, const EntryDay& b) { return a.date > b.date; });
   return days;
 }
 
@@ -364,8 +387,10 @@ Result<Page<Account>> parse_accounts(const http::Response& response) {
 
 Result<std::vector<DayEarnings>> parse_earnings(const http::Response& response) {
   Result<Page<DayEarnings>> page = page_of<DayEarnings>(response, "days", [](const json& d) {
-    return DayEarnings{.date = text(d, "date"), .earnings_cents = integer(d, "earnings_cents"),
-                       .fees_cents = integer(d, "fees_cents"), .rewards_cents = integer(d, "rewards_cents")};
+    return DayEarnings{.date = text(d, "date"),
+                       .earnings_cents = integer(d, "earnings_cents"),
+                       .fees_cents = integer(d, "fees_cents"),
+                       .rewards_cents = integer(d, "rewards_cents")};
   });
   if (!page.ok()) return {.error = std::move(page.error)};
   return {.value = std::move(page.value.items)};
@@ -377,20 +402,24 @@ std::string earnings_path(std::string_view from, std::string_view to) {
 
 std::string describe_waiting(const Waiting& waiting) {
   std::string line = waiting.stream + ": ";
-  line += waiting.watermark.empty() ? "no watermark heard yet" : "events up to " + waiting.watermark + " are in";
+  line +=
+      waiting.watermark.empty() ? "no watermark heard yet" : "events up to " + waiting.watermark + " are in";
   if (!waiting.waiting_since.empty()) line += ", waiting since " + waiting.waiting_since;
   // The reason often ends in its own parentheses: a dash reads better.
   if (!waiting.reason.empty()) line += " - " + waiting.reason;
   return line;
 }
 
-Result<Page<Day>> parse_days(const http::Response& response) { return page_of<Day>(response, "days", day_from); }
+Result<Page<Day>> parse_days(const http::Response& response) {
+  return page_of<Day>(response, "days", day_from);
+}
 
 Result<CloseOutcome> parse_close_day(const http::Response& response) {
   if (response.status == 409) {
     json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
     if (doc.is_object()) {
-      if (auto waiting = doc.find("waiting_for"); waiting != doc.end() && waiting->is_array() && !waiting->empty()) {
+      if (auto waiting = doc.find("waiting_for");
+          waiting != doc.end() && waiting->is_array() && !waiting->empty()) {
         CloseOutcome outcome{.detail = text(doc, "detail"), .waiting_for = waiting_from(*waiting)};
         if (auto day = doc.find("day"); day != doc.end() && day->is_object()) outcome.day = day_from(*day);
         return {.value = std::move(outcome)};
@@ -446,15 +475,18 @@ std::string expensive_task_path(std::string_view from_date, std::string_view end
 
 Result<std::vector<Stream>> parse_streams(const http::Response& response) {
   Result<Page<Stream>> page = page_of<Stream>(response, "streams", [](const json& s) {
-    Stream stream{.name = text(s, "name"), .producer = text(s, "producer"), .watermark = text(s, "watermark")};
+    Stream stream{
+        .name = text(s, "name"), .producer = text(s, "producer"), .watermark = text(s, "watermark")};
     if (auto head = s.find("head_seq"); head != s.end() && head->is_number_integer()) {
       stream.head_seq = std::to_string(head->get<long long>());
     }
     if (auto consumers = s.find("consumers"); consumers != s.end() && consumers->is_array()) {
       for (const json& c : *consumers) {
         if (!c.is_object()) continue;
-        stream.consumers.push_back({.plugin = text(c, "plugin"), .applied_seq = integer(c, "applied_seq"),
-                                    .lag = integer(c, "lag"), .state = text(c, "state"),
+        stream.consumers.push_back({.plugin = text(c, "plugin"),
+                                    .applied_seq = integer(c, "applied_seq"),
+                                    .lag = integer(c, "lag"),
+                                    .state = text(c, "state"),
                                     .error = text(c, "error")});
       }
     }

@@ -133,7 +133,8 @@ Result<Session> parse_session(const http::Response& response);
 std::string login_request_body(std::string_view username, std::string_view password);
 
 // {"username", "password", "email"} for POST /api/v1/auth/register.
-std::string register_request_body(std::string_view username, std::string_view password, std::string_view email);
+std::string register_request_body(std::string_view username, std::string_view password,
+                                  std::string_view email);
 
 // PATCH /api/v1/auth/users/me: {email?, password?, current_password};
 // empty optional fields are left out.
@@ -246,7 +247,7 @@ Result<Page<Day>> parse_days(const http::Response& response);
 struct CloseOutcome {
   bool closed = false;
   Day day;
-  std::string detail;               // the 409's detail
+  std::string detail;                // the 409's detail
   std::vector<Waiting> waiting_for;  // non-empty when waiting
 };
 Result<CloseOutcome> parse_close_day(const http::Response& response);

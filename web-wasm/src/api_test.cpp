@@ -1,5 +1,4 @@
 #include "api.hpp"
-#include "paged_get.hpp"
 
 #include <map>
 #include <string>
@@ -7,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
+
+#include "paged_get.hpp"
 
 namespace ates::ui::api {
 namespace {
@@ -136,7 +137,8 @@ BOOST_AUTO_TEST_CASE(tasks_page_and_nulls) {
 }
 
 BOOST_AUTO_TEST_CASE(account_and_entries) {
-  auto account = parse_account(answer(200, R"({"account":{"user_id":"u1","username":"popug","balance_cents":-1600}})"));
+  auto account =
+      parse_account(answer(200, R"({"account":{"user_id":"u1","username":"popug","balance_cents":-1600}})"));
   BOOST_TEST_REQUIRE(account.ok(), account.error);
   BOOST_TEST(account.value.balance_cents == -1600);
   auto entries = parse_entries(answer(200, R"({"entries":[{"id":"e1","kind":"fee","amount_cents":-1600,
@@ -152,14 +154,18 @@ BOOST_AUTO_TEST_CASE(profile_body_and_user) {
   const auto doc = nlohmann::json::parse(profile_request_body("p@x.example", "", "correct-horse"));
   BOOST_TEST(doc.at("current_password").get<std::string>() == "correct-horse");
   BOOST_TEST(!doc.contains("password"));
-  auto user = parse_user(answer(200, R"({"user":{"id":"u1","username":"popug","email":"p@x.example","role":"worker","active":true}})"));
+  auto user = parse_user(answer(
+      200, R"({"user":{"id":"u1","username":"popug","email":"p@x.example","role":"worker","active":true}})"));
   BOOST_TEST_REQUIRE(user.ok(), user.error);
   BOOST_TEST(user.value.email == "p@x.example");
-  BOOST_TEST(parse_user(answer(403, R"({"detail":"current_password: wrong"})")).error == "current_password: wrong");
+  BOOST_TEST(parse_user(answer(403, R"({"detail":"current_password: wrong"})")).error ==
+             "current_password: wrong");
 }
 
 BOOST_AUTO_TEST_CASE(users_and_admin_bodies) {
-  auto users = parse_users(answer(200, R"({"users":[{"id":"u1","username":"popug","email":null,"role":"worker","active":false}],"next":null})"));
+  auto users = parse_users(answer(
+      200,
+      R"({"users":[{"id":"u1","username":"popug","email":null,"role":"worker","active":false}],"next":null})"));
   BOOST_TEST_REQUIRE(users.ok(), users.error);
   BOOST_TEST_REQUIRE(users.value.items.size() == 1u);
   BOOST_TEST(!users.value.items[0].active);
@@ -168,13 +174,16 @@ BOOST_AUTO_TEST_CASE(users_and_admin_bodies) {
 }
 
 BOOST_AUTO_TEST_CASE(analytics) {
-  auto summary = parse_summary(answer(200, R"({"date":"2026-03-03","management_earnings_cents":-500,"negative_balance_users":2})"));
+  auto summary = parse_summary(
+      answer(200, R"({"date":"2026-03-03","management_earnings_cents":-500,"negative_balance_users":2})"));
   BOOST_TEST_REQUIRE(summary.ok(), summary.error);
   BOOST_TEST(summary.value.management_earnings_cents == -500);
-  auto none = parse_expensive_task(answer(200, R"({"from_date":"2026-03-03","end_date":"2026-03-03","task":null})"));
+  auto none =
+      parse_expensive_task(answer(200, R"({"from_date":"2026-03-03","end_date":"2026-03-03","task":null})"));
   BOOST_TEST_REQUIRE(none.ok(), none.error);
   BOOST_TEST(!none.value.found);
-  auto some = parse_expensive_task(answer(200, R"({"from_date":"a","end_date":"b","task":{"title":"t","reward_cents":4000}})"));
+  auto some = parse_expensive_task(
+      answer(200, R"({"from_date":"a","end_date":"b","task":{"title":"t","reward_cents":4000}})"));
   BOOST_TEST(some.value.found);
   BOOST_TEST(some.value.reward_cents == 4000);
   BOOST_TEST(expensive_task_path("2026-03-01", "2026-03-03") ==
@@ -269,7 +278,8 @@ BOOST_AUTO_TEST_CASE(a_day_not_over_is_an_error_with_the_hosts_detail) {
 }
 
 BOOST_AUTO_TEST_CASE(a_closed_day) {
-  const auto result = parse_close_day(answer(200, R"({"day":{"date":"2026-03-03","status":"closed","payouts":2,
+  const auto result =
+      parse_close_day(answer(200, R"({"day":{"date":"2026-03-03","status":"closed","payouts":2,
     "paid_cents":4200,"waiting_for":[]}})"));
   BOOST_TEST_REQUIRE(result.ok(), result.error);
   BOOST_TEST(result.value.closed);
@@ -315,12 +325,14 @@ BOOST_AUTO_TEST_CASE(streams_with_unknown_heads_and_consumers) {
 }
 
 BOOST_AUTO_TEST_CASE(dead_letters_and_a_redrive) {
-  const auto list = parse_dead_letters(answer(200, R"({"dead_letters":[{"id":"accounting-1","stream":"tracker.tasks",
+  const auto list =
+      parse_dead_letters(answer(200, R"({"dead_letters":[{"id":"accounting-1","stream":"tracker.tasks",
     "seq":7,"consumer":"accounting","reason":"bad payload","time":"2026-03-03T09:00:00Z","resolved":false}]})"));
   BOOST_TEST_REQUIRE(list.ok(), list.error);
   BOOST_TEST(list.value[0].seq == 7);
   BOOST_TEST(!list.value[0].resolved);
-  const auto redriven = parse_redriven(answer(200, R"({"dead_letter":{"id":"accounting-1","resolved":true}})"));
+  const auto redriven =
+      parse_redriven(answer(200, R"({"dead_letter":{"id":"accounting-1","resolved":true}})"));
   BOOST_TEST_REQUIRE(redriven.ok(), redriven.error);
   BOOST_TEST(redriven.value.resolved);
   BOOST_TEST(parse_redriven(answer(409, R"({"detail":"re-driven already"})")).error == "re-driven already");
@@ -345,11 +357,13 @@ struct FakeHost {
 
 BOOST_AUTO_TEST_CASE(walks_every_page) {
   FakeHost host;
-  host.bodies["/a?limit=1000"] = R"({"accounts":[{"user_id":"1","username":"a","balance_cents":1}],"next":"c1"})";
-  host.bodies["/a?limit=1000&after=c1"] = R"({"accounts":[{"user_id":"2","username":"b","balance_cents":2}],"next":null})";
+  host.bodies["/a?limit=1000"] =
+      R"({"accounts":[{"user_id":"1","username":"a","balance_cents":1}],"next":"c1"})";
+  host.bodies["/a?limit=1000&after=c1"] =
+      R"({"accounts":[{"user_id":"2","username":"b","balance_cents":2}],"next":null})";
   Result<std::vector<Account>> got;
-  get_all_pages<Account>("/a", parse_accounts, [&](Result<std::vector<Account>> r) { got = std::move(r); },
-                         host.getter());
+  get_all_pages<Account>(
+      "/a", parse_accounts, [&](Result<std::vector<Account>> r) { got = std::move(r); }, host.getter());
   BOOST_TEST_REQUIRE(got.ok(), got.error);
   BOOST_TEST(got.value.size() == 2u);
   BOOST_TEST(host.asked.size() == 2u);
@@ -357,14 +371,19 @@ BOOST_AUTO_TEST_CASE(walks_every_page) {
 
 BOOST_AUTO_TEST_CASE(a_cursor_that_does_not_move_is_an_error) {
   FakeHost host;
-  host.bodies["/a?limit=1000"] = R"({"accounts":[{"user_id":"1","username":"a","balance_cents":1}],"next":"c1"})";
-  host.bodies["/a?limit=1000&after=c1"] = R"({"accounts":[{"user_id":"2","username":"b","balance_cents":2}],"next":"c1"})";
+  host.bodies["/a?limit=1000"] =
+      R"({"accounts":[{"user_id":"1","username":"a","balance_cents":1}],"next":"c1"})";
+  host.bodies["/a?limit=1000&after=c1"] =
+      R"({"accounts":[{"user_id":"2","username":"b","balance_cents":2}],"next":"c1"})";
   Result<std::vector<Account>> got;
   int calls = 0;
-  get_all_pages<Account>("/a", parse_accounts, [&](Result<std::vector<Account>> r) {
-    ++calls;
-    got = std::move(r);
-  }, host.getter());
+  get_all_pages<Account>(
+      "/a", parse_accounts,
+      [&](Result<std::vector<Account>> r) {
+        ++calls;
+        got = std::move(r);
+      },
+      host.getter());
   BOOST_TEST(calls == 1);
   BOOST_TEST(!got.ok());
   BOOST_TEST(got.error.find("same page cursor") != std::string::npos, got.error);

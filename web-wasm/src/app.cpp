@@ -92,7 +92,8 @@ void App::draw(double now_s, float display_w, float display_h, int scale) {
     draw_my_tasks({ImVec2(margin, top), ImVec2(left_w, height)});
     const float create_h = draw_create_task({ImVec2(right_x, top), ImVec2(right_w, 0)});
     const float account_y = top + create_h + margin;
-    draw_my_account({ImVec2(right_x, account_y), ImVec2(right_w, std::max(display_h - account_y - margin, 1.0f))});
+    draw_my_account(
+        {ImVec2(right_x, account_y), ImVec2(right_w, std::max(display_h - account_y - margin, 1.0f))});
   } else if (manages_tasks()) {
     // All tasks on the left, Create task on the right.
     const float left_w = std::floor(width * kLeftColumnShare);
@@ -100,7 +101,8 @@ void App::draw(double now_s, float display_w, float display_h, int scale) {
       // The admin's left column: All tasks over Analytics.
       const float tasks_h = std::floor(height * 0.55f);
       draw_all_tasks({ImVec2(margin, top), ImVec2(left_w, tasks_h)});
-      draw_analytics({ImVec2(margin, top + tasks_h + margin), ImVec2(left_w, std::max(height - tasks_h - margin, 1.0f))});
+      draw_analytics({ImVec2(margin, top + tasks_h + margin),
+                      ImVec2(left_w, std::max(height - tasks_h - margin, 1.0f))});
     } else {
       draw_all_tasks({ImVec2(margin, top), ImVec2(left_w, height)});
     }
@@ -185,7 +187,8 @@ void App::submit_register() {
   login_.in_flight = true;
   login_.error.clear();
   login_.error_field.clear();
-  http::post_json(api::kRegisterPath, api::register_request_body(login_.username, login_.password, login_.email),
+  http::post_json(api::kRegisterPath,
+                  api::register_request_body(login_.username, login_.password, login_.email),
                   [this](const http::Response& response) {
                     login_.in_flight = false;
                     if (!response.ok()) {
@@ -253,8 +256,8 @@ float App::draw_top_bar(float display_w, int scale) {
   ImGui::SetNextWindowPos(ImVec2(0, 0), ImGuiCond_Always);
   ImGui::SetNextWindowSize(ImVec2(display_w, 0), ImGuiCond_Always);
   float height = 0;
-  if (widgets::begin_window("ates", layout::kPlacedWindow | ImGuiWindowFlags_NoTitleBar |
-                                        ImGuiWindowFlags_AlwaysAutoResize)) {
+  if (widgets::begin_window(
+          "ates", layout::kPlacedWindow | ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_AlwaysAutoResize)) {
     ImGui::AlignTextToFramePadding();  // the texts on the Log out button's line
     widgets::caption_value("Signed in as", session_.user.username, theme::kAccent);
     ImGui::SameLine(0, 24.0f * scale);
@@ -274,12 +277,14 @@ float App::draw_top_bar(float display_w, int scale) {
         ImGui::SameLine(0, view == allowed.front() ? 32.0f * scale : -1.0f);
         const char* label = view == View::work ? "Work" : view == View::accounting ? "Accounting" : "Events";
         const std::string record = std::string("View: ") + label;
-        if (widgets::button((std::string(label) + "##view").c_str(), record.c_str(), view_ != view)) view_ = view;
+        if (widgets::button((std::string(label) + "##view").c_str(), record.c_str(), view_ != view))
+          view_ = view;
       }
     }
     const float button_w = ImGui::CalcTextSize("Log out").x + 2 * ImGui::GetStyle().FramePadding.x;
     const float profile_w = ImGui::CalcTextSize("Profile").x + 2 * ImGui::GetStyle().FramePadding.x;
-    ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - button_w - ImGui::GetStyle().ItemSpacing.x - profile_w);
+    ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - button_w - ImGui::GetStyle().ItemSpacing.x -
+                    profile_w);
     if (widgets::button("Profile")) {
       profile_ = {};
       profile_.open = true;

@@ -91,7 +91,7 @@ class App {
   bool signed_in() const { return !session_.token.empty(); }
   // The views of the user's role, in the top bar's order; "work" first.
   std::vector<View> views() const;
-  bool gets_tasks() const;  // workers and accountants are assigned tasks
+  bool gets_tasks() const;     // workers and accountants are assigned tasks
   bool manages_tasks() const;  // managers and admins see every task and shuffle
 
   // ---- app.cpp
@@ -249,7 +249,7 @@ class App {
     std::string closing_date;  // the close in flight
     std::string close_error;
     std::string close_result;
-    std::string close_detail;                // a waiting close: the host's detail
+    std::string close_detail;                 // a waiting close: the host's detail
     std::vector<api::Waiting> close_waiting;  // and what it waits for
   } accounting_;
 

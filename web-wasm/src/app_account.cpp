@@ -24,10 +24,12 @@ void draw_day_page(const std::vector<api::EntryDay>& days, size_t& index) {
   ImGui::SameLine();
   widgets::caption_value("Day", day.date, theme::kAccent);
   ImGui::SameLine();
-  widgets::caption_value("Page", std::to_string(index + 1) + " of " + std::to_string(count), theme::kTextMuted);
+  widgets::caption_value("Page", std::to_string(index + 1) + " of " + std::to_string(count),
+                         theme::kTextMuted);
   ImGui::SameLine();
   if (widgets::button("Older >", "Older day", index + 1 < count)) ++index;
-  widgets::caption_value("Day total", api::format_cents(day.net_cents), widgets::color_for_amount(day.net_cents));
+  widgets::caption_value("Day total", api::format_cents(day.net_cents),
+                         widgets::color_for_amount(day.net_cents));
 
   if (ImGui::BeginTable("entries", 4, layout::kListTable, ImVec2(0, 0))) {
     ImGui::TableSetupScrollFreeze(0, 1);
@@ -41,12 +43,14 @@ void draw_day_page(const std::vector<api::EntryDay>& days, size_t& index) {
       ImGui::TableNextColumn();
       // occurred_at is RFC 3339 ("2026-03-03T09:00:01Z"): the day is the
       // page's, so the time of day is what tells entries apart.
-      const std::string time = entry.occurred_at.size() >= 19 ? entry.occurred_at.substr(11, 8) : entry.occurred_at;
+      const std::string time =
+          entry.occurred_at.size() >= 19 ? entry.occurred_at.substr(11, 8) : entry.occurred_at;
       widgets::text("Entry time", time, theme::kTextMuted);
       ImGui::TableNextColumn();
       widgets::text("Entry kind", entry.kind, ImGui::GetStyle().Colors[ImGuiCol_Text]);
       ImGui::TableNextColumn();
-      widgets::text("Entry amount", api::format_cents(entry.amount_cents), widgets::color_for_amount(entry.amount_cents));
+      widgets::text("Entry amount", api::format_cents(entry.amount_cents),
+                    widgets::color_for_amount(entry.amount_cents));
       ImGui::TableNextColumn();
       widgets::message("Entry", entry.description, ImGui::GetStyle().Colors[ImGuiCol_Text]);
     }
@@ -103,7 +107,8 @@ void App::draw_my_account(const Rect& rect) {
       widgets::caption_value("Balance", "loading...", theme::kTextMuted);
     } else {
       const long long balance = my_account_.account.balance_cents;
-      widgets::caption_value("Balance", api::format_cents(balance), balance < 0 ? theme::kError : theme::kAccent);
+      widgets::caption_value("Balance", api::format_cents(balance),
+                             balance < 0 ? theme::kError : theme::kAccent);
     }
     ImGui::Separator();
 

@@ -32,16 +32,16 @@ void App::poll_accounting(double now_s) {
   Accounting& acc = accounting_;
   if (acc.days_poll.due(now_s, kRefreshSeconds)) {
     acc.days_poll.start(now_s);
-    get_all_pages<api::Day>(api::kDaysPath, api::parse_days,
-                            [this, generation](api::Result<std::vector<api::Day>> result) {
-                              if (generation != generation_) return;
-                              if (!accounting_.days_poll.take(result)) return;
-                              const bool new_today = accounting_.days.empty() || result.value.empty() ||
-                                                     accounting_.days.front().date != result.value.front().date;
-                              accounting_.days = std::move(result.value);
-                              // A new business day moves the earnings' range.
-                              if (new_today) accounting_.earnings_poll.refresh_now();
-                            });
+    get_all_pages<api::Day>(
+        api::kDaysPath, api::parse_days, [this, generation](api::Result<std::vector<api::Day>> result) {
+          if (generation != generation_) return;
+          if (!accounting_.days_poll.take(result)) return;
+          const bool new_today = accounting_.days.empty() || result.value.empty() ||
+                                 accounting_.days.front().date != result.value.front().date;
+          accounting_.days = std::move(result.value);
+          // A new business day moves the earnings' range.
+          if (new_today) accounting_.earnings_poll.refresh_now();
+        });
   }
   // The host's business day is the first of the days list (it lists from
   // today backwards): the earnings wait for it.
@@ -106,8 +106,10 @@ void App::draw_accounting(const Rect& rect) {
   }
   Accounting& acc = accounting_;
   if (!acc.days_poll.error.empty()) widgets::message("Days error", acc.days_poll.error, theme::kError);
-  if (!acc.earnings_poll.error.empty()) widgets::message("Earnings error", acc.earnings_poll.error, theme::kError);
-  if (!acc.accounts_poll.error.empty()) widgets::message("Accounts error", acc.accounts_poll.error, theme::kError);
+  if (!acc.earnings_poll.error.empty())
+    widgets::message("Earnings error", acc.earnings_poll.error, theme::kError);
+  if (!acc.accounts_poll.error.empty())
+    widgets::message("Accounts error", acc.accounts_poll.error, theme::kError);
 
   // The plot over the whole width: management's earnings per day, oldest
   // on the left, today on the right.
@@ -123,13 +125,14 @@ void App::draw_accounting(const Rect& rect) {
     }
     const std::string today = acc.earnings.empty() ? std::string() : acc.earnings.back().date;
     const long long today_cents = acc.earnings.empty() ? 0 : acc.earnings.back().earnings_cents;
-    widgets::caption_value("Earned today", api::format_cents(today_cents), widgets::color_for_amount(today_cents));
+    widgets::caption_value("Earned today", api::format_cents(today_cents),
+                           widgets::color_for_amount(today_cents));
     ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
     const std::string earned_in = "Earned in " + std::to_string(kEarningsDays) + " days";
     widgets::caption_value(earned_in.c_str(), api::format_cents(total), widgets::color_for_amount(total));
-    const std::string overlay = acc.earnings.empty()
-                                    ? "no days"
-                                    : acc.earnings.front().date + " .. " + today + " (management's earnings, $)";
+    const std::string overlay =
+        acc.earnings.empty() ? "no days"
+                             : acc.earnings.front().date + " .. " + today + " (management's earnings, $)";
     widgets::bar_plot("Earnings plot", dollars, overlay, plot_h);
     // The ends of the axis under the plot: the first day and today.
     if (!acc.earnings.empty()) {
@@ -141,13 +144,15 @@ void App::draw_accounting(const Rect& rect) {
 
   // Three columns under it: earnings per day | days and their close | accounts.
   const float table_h = std::max(ImGui::GetContentRegionAvail().y, 1.0f);
-  if (ImGui::BeginTable("accounting_columns", 3, ImGuiTableFlags_SizingStretchSame | ImGuiTableFlags_BordersInnerV)) {
+  if (ImGui::BeginTable("accounting_columns", 3,
+                        ImGuiTableFlags_SizingStretchSame | ImGuiTableFlags_BordersInnerV)) {
     ImGui::TableNextRow();
 
     // ---- earnings per day, newest first
     ImGui::TableNextColumn();
     ImGui::TextUnformatted("Earnings per day");
-    if (ImGui::BeginTable("earnings", 4, layout::kListTable, ImVec2(0, table_h - ImGui::GetFrameHeightWithSpacing()))) {
+    if (ImGui::BeginTable("earnings", 4, layout::kListTable,
+                          ImVec2(0, table_h - ImGui::GetFrameHeightWithSpacing()))) {
       ImGui::TableSetupScrollFreeze(0, 1);
       ImGui::TableSetupColumn("Day", ImGuiTableColumnFlags_WidthFixed);
       ImGui::TableSetupColumn("Fees", ImGuiTableColumnFlags_WidthStretch);
@@ -161,9 +166,11 @@ void App::draw_accounting(const Rect& rect) {
         ImGui::TableNextColumn();
         widgets::text("Fees", api::format_cents(it->fees_cents), ImGui::GetStyle().Colors[ImGuiCol_Text]);
         ImGui::TableNextColumn();
-        widgets::text("Rewards", api::format_cents(it->rewards_cents), ImGui::GetStyle().Colors[ImGuiCol_Text]);
+        widgets::text("Rewards", api::format_cents(it->rewards_cents),
+                      ImGui::GetStyle().Colors[ImGuiCol_Text]);
         ImGui::TableNextColumn();
-        widgets::text("Earned", api::format_cents(it->earnings_cents), widgets::color_for_amount(it->earnings_cents));
+        widgets::text("Earned", api::format_cents(it->earnings_cents),
+                      widgets::color_for_amount(it->earnings_cents));
       }
       ImGui::EndTable();
     }
@@ -182,7 +189,8 @@ void App::draw_accounting(const Rect& rect) {
     }
     const std::string today = acc.days.empty() ? std::string() : acc.days.front().date;
     std::string to_close;
-    if (ImGui::BeginTable("days", 4, layout::kListTable, ImVec2(0, std::max(ImGui::GetContentRegionAvail().y, 1.0f)))) {
+    if (ImGui::BeginTable("days", 4, layout::kListTable,
+                          ImVec2(0, std::max(ImGui::GetContentRegionAvail().y, 1.0f)))) {
       ImGui::TableSetupScrollFreeze(0, 1);
       ImGui::TableSetupColumn("Day", ImGuiTableColumnFlags_WidthFixed);
       ImGui::TableSetupColumn("Status", ImGuiTableColumnFlags_WidthFixed);
@@ -199,8 +207,7 @@ void App::draw_accounting(const Rect& rect) {
                       color_for_day(day.status));
         ImGui::TableNextColumn();
         if (day.status == "closed") {
-          widgets::text("Day paid",
-                        api::format_cents(day.paid_cents) + " to " + std::to_string(day.payouts),
+          widgets::text("Day paid", api::format_cents(day.paid_cents) + " to " + std::to_string(day.payouts),
                         ImGui::GetStyle().Colors[ImGuiCol_Text]);
         }
         ImGui::TableNextColumn();
@@ -221,7 +228,8 @@ void App::draw_accounting(const Rect& rect) {
     // ---- accounts
     ImGui::TableNextColumn();
     ImGui::TextUnformatted("Accounts");
-    if (ImGui::BeginTable("accounts", 2, layout::kListTable, ImVec2(0, table_h - ImGui::GetFrameHeightWithSpacing()))) {
+    if (ImGui::BeginTable("accounts", 2, layout::kListTable,
+                          ImVec2(0, table_h - ImGui::GetFrameHeightWithSpacing()))) {
       ImGui::TableSetupScrollFreeze(0, 1);
       ImGui::TableSetupColumn("Popug", ImGuiTableColumnFlags_WidthStretch);
       ImGui::TableSetupColumn("Balance", ImGuiTableColumnFlags_WidthFixed);

@@ -20,12 +20,13 @@ std::string task_name(const api::Task& task) {
 std::string short_id(const std::string& id) { return id.substr(0, 8); }
 
 struct Filter {
-  const char* label;        // visible
-  const char* record;       // for the bridge
-  const char* status;       // the query's value
+  const char* label;   // visible
+  const char* record;  // for the bridge
+  const char* status;  // the query's value
 };
-constexpr Filter kFilters[] = {
-    {"All##filter", "Filter: all", ""}, {"Open##filter", "Filter: open", "open"}, {"Done##filter", "Filter: done", "done"}};
+constexpr Filter kFilters[] = {{"All##filter", "Filter: all", ""},
+                               {"Open##filter", "Filter: open", "open"},
+                               {"Done##filter", "Filter: done", "done"}};
 
 }  // namespace
 
@@ -57,8 +58,8 @@ void App::shuffle_tasks() {
     all_tasks_.shuffling = false;
     api::Result<long long> result = api::parse_shuffle(response);
     if (result.ok()) {
-      all_tasks_.shuffle_result = "Reassigned " + std::to_string(result.value) + " open task" +
-                                  (result.value == 1 ? "." : "s.");
+      all_tasks_.shuffle_result =
+          "Reassigned " + std::to_string(result.value) + " open task" + (result.value == 1 ? "." : "s.");
     } else {
       all_tasks_.shuffle_error = std::move(result.error);
     }
@@ -98,10 +99,11 @@ void App::draw_all_tasks(const Rect& rect) {
     }
     if (all_tasks_.confirming_shuffle) {
       ImGui::NewLine();
-      widgets::message("Shuffle confirmation",
-                       "Reassign every open task to a random worker or accountant? Each new assignee pays the "
-                       "task's fee.",
-                       theme::kWarning);
+      widgets::message(
+          "Shuffle confirmation",
+          "Reassign every open task to a random worker or accountant? Each new assignee pays the "
+          "task's fee.",
+          theme::kWarning);
       if (widgets::button("Yes, shuffle")) {
         all_tasks_.confirming_shuffle = false;
         shuffle_tasks();
@@ -109,8 +111,10 @@ void App::draw_all_tasks(const Rect& rect) {
       ImGui::SameLine();
       if (widgets::button("Cancel")) all_tasks_.confirming_shuffle = false;
     }
-    if (!all_tasks_.shuffle_error.empty()) widgets::message("Shuffle error", all_tasks_.shuffle_error, theme::kError);
-    if (!all_tasks_.shuffle_result.empty()) widgets::message("Shuffle result", all_tasks_.shuffle_result, theme::kGood);
+    if (!all_tasks_.shuffle_error.empty())
+      widgets::message("Shuffle error", all_tasks_.shuffle_error, theme::kError);
+    if (!all_tasks_.shuffle_result.empty())
+      widgets::message("Shuffle result", all_tasks_.shuffle_result, theme::kGood);
 
     if (!all_tasks_.poll.answered) {
       widgets::caption_value("Tasks", "loading...", theme::kTextMuted);

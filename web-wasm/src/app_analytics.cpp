@@ -30,17 +30,18 @@ void App::ask_expensive_task(std::string from_date, std::string end_date) {
   analytics_.expensive_in_flight = true;
   analytics_.expensive_error.clear();
   const int generation = generation_;
-  http::get(api::expensive_task_path(from_date, end_date), [this, generation](const http::Response& response) {
-    if (generation != generation_) return;
-    analytics_.expensive_in_flight = false;
-    api::Result<api::ExpensiveTask> result = api::parse_expensive_task(response);
-    if (result.ok()) {
-      analytics_.expensive = std::move(result.value);
-      analytics_.expensive_answered = true;
-    } else {
-      analytics_.expensive_error = std::move(result.error);
-    }
-  });
+  http::get(api::expensive_task_path(from_date, end_date),
+            [this, generation](const http::Response& response) {
+              if (generation != generation_) return;
+              analytics_.expensive_in_flight = false;
+              api::Result<api::ExpensiveTask> result = api::parse_expensive_task(response);
+              if (result.ok()) {
+                analytics_.expensive = std::move(result.value);
+                analytics_.expensive_answered = true;
+              } else {
+                analytics_.expensive_error = std::move(result.error);
+              }
+            });
 }
 
 void App::draw_analytics(const Rect& rect) {
@@ -92,10 +93,12 @@ void App::draw_analytics(const Rect& rect) {
       if (!answer.found) {
         widgets::message("Expensive task", "No task was completed in this range.", theme::kTextMuted);
       } else {
-        const std::string name = answer.jira_id.empty() ? answer.title : "[" + answer.jira_id + "] " + answer.title;
-        widgets::message("Expensive task", name + " - " + api::format_cents(answer.reward_cents) + ", completed " +
-                                               answer.completed_at,
-                         theme::kAccent);
+        const std::string name =
+            answer.jira_id.empty() ? answer.title : "[" + answer.jira_id + "] " + answer.title;
+        widgets::message(
+            "Expensive task",
+            name + " - " + api::format_cents(answer.reward_cents) + ", completed " + answer.completed_at,
+            theme::kAccent);
       }
     }
   }

@@ -47,19 +47,21 @@ void App::redrive(const std::string& dead_letter_id) {
   events_.redrive_error.clear();
   events_.redrive_result.clear();
   const int generation = generation_;
-  http::post_json(api::redrive_path(dead_letter_id), {}, [this, generation, dead_letter_id](const http::Response& response) {
-    if (generation != generation_) return;
-    events_.redriving_id.clear();
-    api::Result<api::DeadLetter> result = api::parse_redriven(response);
-    if (result.ok()) {
-      events_.redrive_result = dead_letter_id + " re-driven: " + result.value.consumer + " applied " +
-                               result.value.stream + " #" + std::to_string(result.value.seq) + ".";
-    } else {
-      events_.redrive_error = dead_letter_id + ": " + result.error;
-    }
-    events_.letters_poll.refresh_now();
-    events_.streams_poll.refresh_now();
-  });
+  http::post_json(api::redrive_path(dead_letter_id), {},
+                  [this, generation, dead_letter_id](const http::Response& response) {
+                    if (generation != generation_) return;
+                    events_.redriving_id.clear();
+                    api::Result<api::DeadLetter> result = api::parse_redriven(response);
+                    if (result.ok()) {
+                      events_.redrive_result = dead_letter_id + " re-driven: " + result.value.consumer +
+                                               " applied " + result.value.stream + " #" +
+                                               std::to_string(result.value.seq) + ".";
+                    } else {
+                      events_.redrive_error = dead_letter_id + ": " + result.error;
+                    }
+                    events_.letters_poll.refresh_now();
+                    events_.streams_poll.refresh_now();
+                  });
 }
 
 void App::draw_event_inspector(const Rect& rect) {
@@ -70,11 +72,13 @@ void App::draw_event_inspector(const Rect& rect) {
     return;
   }
   const ImVec4 normal = ImGui::GetStyle().Colors[ImGuiCol_Text];
-  if (!events_.streams_poll.error.empty()) widgets::message("Streams error", events_.streams_poll.error, theme::kError);
+  if (!events_.streams_poll.error.empty())
+    widgets::message("Streams error", events_.streams_poll.error, theme::kError);
 
   // Streams, then their consumers as indented rows under each.
-  widgets::caption_value("Streams", events_.streams_poll.answered ? std::to_string(events_.streams.size()) : "loading...",
-                         theme::kAccent);
+  widgets::caption_value(
+      "Streams", events_.streams_poll.answered ? std::to_string(events_.streams.size()) : "loading...",
+      theme::kAccent);
   const float streams_h = std::floor(ImGui::GetContentRegionAvail().y * 0.55f);
   if (ImGui::BeginTable("streams", 6, layout::kListTable, ImVec2(0, streams_h))) {
     ImGui::TableSetupScrollFreeze(0, 1);
@@ -122,15 +126,17 @@ void App::draw_event_inspector(const Rect& rect) {
   if (!events_.letters_poll.error.empty()) {
     widgets::message("Dead letters error", events_.letters_poll.error, theme::kError);
   }
-  const long long unresolved =
-      std::count_if(events_.letters.begin(), events_.letters.end(), [](const api::DeadLetter& l) { return !l.resolved; });
+  const long long unresolved = std::count_if(events_.letters.begin(), events_.letters.end(),
+                                             [](const api::DeadLetter& l) { return !l.resolved; });
   widgets::caption_value("Dead letters",
                          events_.letters_poll.answered ? std::to_string(unresolved) + " unresolved of " +
                                                              std::to_string(events_.letters.size())
                                                        : std::string("loading..."),
                          unresolved > 0 ? theme::kError : theme::kGood);
-  if (!events_.redrive_error.empty()) widgets::message("Re-drive error", events_.redrive_error, theme::kError);
-  if (!events_.redrive_result.empty()) widgets::message("Re-drive result", events_.redrive_result, theme::kGood);
+  if (!events_.redrive_error.empty())
+    widgets::message("Re-drive error", events_.redrive_error, theme::kError);
+  if (!events_.redrive_result.empty())
+    widgets::message("Re-drive result", events_.redrive_result, theme::kGood);
   std::string to_redrive;
   if (events_.letters_poll.answered && events_.letters.empty()) {
     widgets::message("No dead letters", "Every event was applied by its consumers.", theme::kTextMuted);
@@ -155,14 +161,16 @@ void App::draw_event_inspector(const Rect& rect) {
       ImGui::TableNextColumn();
       widgets::text("Dead letter time", letter.time, theme::kTextMuted);
       ImGui::TableNextColumn();
-      widgets::message("Dead letter reason", letter.reason, letter.resolved ? theme::kTextMuted : theme::kError);
+      widgets::message("Dead letter reason", letter.reason,
+                       letter.resolved ? theme::kTextMuted : theme::kError);
       ImGui::TableNextColumn();
       if (letter.resolved) {
         widgets::text("Dead letter state", "re-driven", theme::kGood);
       } else {
         const std::string record = "Re-drive: " + letter.id;
         const bool busy = !events_.redriving_id.empty();
-        if (widgets::button(events_.redriving_id == letter.id ? "Re-driving..." : "Re-drive", record.c_str(), !busy)) {
+        if (widgets::button(events_.redriving_id == letter.id ? "Re-driving..." : "Re-drive", record.c_str(),
+                            !busy)) {
           to_redrive = letter.id;
         }
       }

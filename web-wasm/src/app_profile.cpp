@@ -15,8 +15,8 @@ constexpr float kProfileWidth = 340.0f;
 }  // namespace
 
 void App::draw_profile(float display_w, int scale) {
-  ImGui::SetNextWindowPos(ImVec2(display_w * 0.5f, top_bar_h_ + 2 * layout::kMargin * scale), ImGuiCond_Always,
-                          ImVec2(0.5f, 0.0f));
+  ImGui::SetNextWindowPos(ImVec2(display_w * 0.5f, top_bar_h_ + 2 * layout::kMargin * scale),
+                          ImGuiCond_Always, ImVec2(0.5f, 0.0f));
   ImGui::SetNextWindowSize(ImVec2(kProfileWidth * scale, 0.0f), ImGuiCond_Always);
   if (profile_.just_opened) {  // in front once; afterwards the user chooses
     ImGui::SetNextWindowFocus();
@@ -36,7 +36,8 @@ void App::draw_profile(float display_w, int scale) {
                                      ImGuiInputTextFlags_Password | ImGuiInputTextFlags_EnterReturnsTrue);
     field_error("current_password", "Current password error");
     ImGui::Spacing();
-    submit |= widgets::wide_button(profile_.in_flight ? "Saving...###save" : "Save###save", !profile_.in_flight);
+    submit |=
+        widgets::wide_button(profile_.in_flight ? "Saving...###save" : "Save###save", !profile_.in_flight);
     if (submit && !profile_.in_flight) submit_profile();
     if (!profile_.error.empty() && profile_.error_field.empty()) {
       widgets::message("Profile error", profile_.error, theme::kError);
@@ -55,39 +56,40 @@ void App::submit_profile() {
   profile_.result.clear();
   const int generation = generation_;
   const bool changes_password = !profile_.new_password.empty();
-  http::patch_json(api::kMyUserPath,
-                   api::profile_request_body(profile_.email, profile_.new_password, profile_.current_password),
-                   [this, generation, changes_password](const http::Response& response) {
-                     if (generation != generation_) return;
-                     profile_.in_flight = false;
-                     api::Result<api::User> result = api::parse_user(response);
-                     if (!result.ok()) {
-                       profile_.error = std::move(result.error);
-                       // A 400 names the field; so does the 403 of a wrong
-                       // current password.
-                       if (response.status == 400 || response.status == 403) {
-                         profile_.error_field = api::problem_field(profile_.error);
-                       }
-                       if (profile_.error_field != "email" && profile_.error_field != "password" &&
-                           profile_.error_field != "current_password") {
-                         profile_.error_field.clear();
-                       }
-                       return;
-                     }
-                     session_.user = std::move(result.value);
-                     profile_.email = session_.user.email;
-                     const std::string new_password = profile_.new_password;
-                     profile_.new_password.clear();
-                     profile_.current_password.clear();
-                     if (!changes_password) {
-                       profile_.result = "Saved.";
-                       return;
-                     }
-                     // A password change revokes every token of the user,
-                     // this session's too: log in again with the new one.
-                     profile_.in_flight = true;
-                     relogin_after_password_change(new_password);
-                   });
+  http::patch_json(
+      api::kMyUserPath,
+      api::profile_request_body(profile_.email, profile_.new_password, profile_.current_password),
+      [this, generation, changes_password](const http::Response& response) {
+        if (generation != generation_) return;
+        profile_.in_flight = false;
+        api::Result<api::User> result = api::parse_user(response);
+        if (!result.ok()) {
+          profile_.error = std::move(result.error);
+          // A 400 names the field; so does the 403 of a wrong
+          // current password.
+          if (response.status == 400 || response.status == 403) {
+            profile_.error_field = api::problem_field(profile_.error);
+          }
+          if (profile_.error_field != "email" && profile_.error_field != "password" &&
+              profile_.error_field != "current_password") {
+            profile_.error_field.clear();
+          }
+          return;
+        }
+        session_.user = std::move(result.value);
+        profile_.email = session_.user.email;
+        const std::string new_password = profile_.new_password;
+        profile_.new_password.clear();
+        profile_.current_password.clear();
+        if (!changes_password) {
+          profile_.result = "Saved.";
+          return;
+        }
+        // A password change revokes every token of the user,
+        // this session's too: log in again with the new one.
+        profile_.in_flight = true;
+        relogin_after_password_change(new_password);
+      });
 }
 
 void App::relogin_after_password_change(const std::string& password) {

@@ -44,16 +44,18 @@ void App::complete_task(const api::Task& task) {
   my_tasks_.action_error.clear();
   const int generation = generation_;
   const std::string name = task_name(task);
-  http::post_json(api::complete_task_path(task.id), {}, [this, generation, name](const http::Response& response) {
-    if (generation != generation_) return;
-    my_tasks_.completing_id.clear();
-    if (!response.ok()) my_tasks_.action_error = name + ": " + api::describe_failure(response);
-    // Either way the lists may have changed, and so has the balance.
-    my_tasks_.open_poll.refresh_now();
-    my_tasks_.done_poll.refresh_now();
-    my_account_.account_poll.refresh_now();
-    my_account_.entries_poll.refresh_now();
-  });
+  http::post_json(api::complete_task_path(task.id), {},
+                  [this, generation, name](const http::Response& response) {
+                    if (generation != generation_) return;
+                    my_tasks_.completing_id.clear();
+                    if (!response.ok())
+                      my_tasks_.action_error = name + ": " + api::describe_failure(response);
+                    // Either way the lists may have changed, and so has the balance.
+                    my_tasks_.open_poll.refresh_now();
+                    my_tasks_.done_poll.refresh_now();
+                    my_account_.account_poll.refresh_now();
+                    my_account_.entries_poll.refresh_now();
+                  });
 }
 
 void App::draw_my_tasks(const Rect& rect) {
@@ -94,7 +96,8 @@ void App::draw_my_tasks(const Rect& rect) {
         ImGui::TableNextColumn();
         const bool busy = !my_tasks_.completing_id.empty();
         const std::string record = "Mark done: " + task.title;
-        if (widgets::button(my_tasks_.completing_id == task.id ? "Saving..." : "Mark done", record.c_str(), !busy)) {
+        if (widgets::button(my_tasks_.completing_id == task.id ? "Saving..." : "Mark done", record.c_str(),
+                            !busy)) {
           to_complete = &task;
         }
         ImGui::PopID();
@@ -137,7 +140,8 @@ float App::draw_create_task(const Rect& rect) {
     bool submit = false;
     submit |= widgets::labeled_input("Title", "##title", create_.title, ImGuiInputTextFlags_EnterReturnsTrue);
     field_error("title", "Title error");
-    submit |= widgets::labeled_input("Jira id", "##jira_id", create_.jira_id, ImGuiInputTextFlags_EnterReturnsTrue);
+    submit |=
+        widgets::labeled_input("Jira id", "##jira_id", create_.jira_id, ImGuiInputTextFlags_EnterReturnsTrue);
     field_error("jira_id", "Jira id error");
     submit |= widgets::labeled_input("Description", "##description", create_.description,
                                      ImGuiInputTextFlags_EnterReturnsTrue);

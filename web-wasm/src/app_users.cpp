@@ -38,8 +38,8 @@ void App::change_user(const std::string& user_id, std::string body) {
                      api::Result<api::User> result = api::parse_user(response);
                      if (result.ok()) {
                        const api::User& user = result.value;
-                       users_.result = user.username + " is now " + (user.active ? "an active " : "an inactive ") +
-                                       user.role + ".";
+                       users_.result = user.username + " is now " +
+                                       (user.active ? "an active " : "an inactive ") + user.role + ".";
                      } else {
                        users_.error = std::move(result.error);
                      }

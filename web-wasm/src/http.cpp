@@ -26,7 +26,7 @@ struct Pending {
   std::string body;
   std::vector<std::string> header_text;  // name, value, ...
   std::vector<const char*> headers;      // pointers into header_text, then nullptr
-  int retry_budget_s = kRetryBudgetS;  // seconds of waiting left for retries
+  int retry_budget_s = kRetryBudgetS;    // seconds of waiting left for retries
 };
 
 // The Retry-After value of a finished fetch's response, or "".
@@ -142,7 +142,8 @@ void set_bearer_token(std::string token) { bearer = token.empty() ? std::string(
 
 void get(const std::string& url, Callback done) {
   // no-cache: a status poll must see the host's answer now, not a cached one.
-  request("GET", url, {}, {"Accept", "application/json, application/problem+json", "Cache-Control", "no-cache"},
+  request("GET", url, {},
+          {"Accept", "application/json, application/problem+json", "Cache-Control", "no-cache"},
           std::move(done));
 }
 

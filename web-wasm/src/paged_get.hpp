@@ -35,7 +35,8 @@ void get_all_pages(std::string base, api::Result<api::Page<T>> (*parse)(const ht
   // Each answer asks for the next page; the shared state lives as long as
   // the request chain does.
   auto ask = std::make_shared<std::function<void(const std::string&)>>();
-  *ask = [walk, weak_ask = std::weak_ptr<std::function<void(const std::string&)>>(ask)](const std::string& after) {
+  *ask = [walk,
+          weak_ask = std::weak_ptr<std::function<void(const std::string&)>>(ask)](const std::string& after) {
     auto keep_ask = weak_ask.lock();
     walk->get(api::page_path(walk->base, after), [walk, keep_ask, after](const http::Response& response) {
       api::Result<api::Page<T>> page = walk->parse(response);

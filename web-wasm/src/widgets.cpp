@@ -64,8 +64,8 @@ bool button(const char* label, const char* record_label, bool enabled) {
   ImGui::BeginDisabled(!enabled);
   bool clicked = ImGui::Button(label);
   ImGui::EndDisabled();
-  record_last_item(test_bridge::Kind::button, record_label != nullptr ? std::string_view(record_label)
-                                                                      : visible_part(label));
+  record_last_item(test_bridge::Kind::button,
+                   record_label != nullptr ? std::string_view(record_label) : visible_part(label));
   return clicked && enabled;
 }
 

@@ -66,7 +66,8 @@ constexpr auto kRetryFor = std::chrono::seconds(60);
 // mode, or a plugin reloading) counts as refused and is retried after a
 // pause. Any other answer, or 503s for longer than kRetryFor, is a defect
 // of the run and throws.
-Answer until_answered(const std::function<Answer()>& send, long expect, OpStats& stats, const std::string& what) {
+Answer until_answered(const std::function<Answer()>& send, long expect, OpStats& stats,
+                      const std::string& what) {
   const auto give_up = Clock::now() + kRetryFor;
   for (;;) {
     Answer answer = send();
@@ -174,12 +175,11 @@ ModeResult run_mode(const std::string& mode, const std::filesystem::path& users,
   result.mode = mode;
   ScratchDir dir("ates-lab-" + mode);
   copy_data(users, dir.path() / "data");
-  LabHost lab(dir.path() / "data",
-              {.environment = {{"ATES_TRACKER_CHARGE_LINK", mode},
-                               {"ATES_TRACKER_RANDOM_SEED", std::to_string(o.seed)},
-                               // An unreachable accounting answers at once; this only
-                               // keeps a slow moment of a busy machine from aborting.
-                               {"ATES_TRACKER_RPC_TIMEOUT_MS", "10000"}}});
+  LabHost lab(dir.path() / "data", {.environment = {{"ATES_TRACKER_CHARGE_LINK", mode},
+                                                    {"ATES_TRACKER_RANDOM_SEED", std::to_string(o.seed)},
+                                                    // An unreachable accounting answers at once; this only
+                                                    // keeps a slow moment of a busy machine from aborting.
+                                                    {"ATES_TRACKER_RPC_TIMEOUT_MS", "10000"}}});
   const std::string admin = lab.login("boss");
   const std::string manager = lab.login("mgr");
   std::vector<std::string> workers;
@@ -214,12 +214,13 @@ ModeResult run_mode(const std::string& mode, const std::filesystem::path& users,
   const int outage_round = (o.rounds + 1) / 2;
   for (int round = 1; round <= o.rounds; ++round) {
     // Creations, concurrent.
-    in_parallel(lab.base(), o.clients, static_cast<std::size_t>(o.tasks_per_round), result.ops["create"],
-                [&](HttpDriver& http, std::size_t n, OpStats& stats) {
-                  const std::string body =
-                      nlohmann::json{{"title", "lab task " + std::to_string(round) + "-" + std::to_string(n)}}.dump();
-                  until_answered([&] { return http.post(kTasks, manager, body); }, 201, stats, "POST /tasks");
-                });
+    in_parallel(
+        lab.base(), o.clients, static_cast<std::size_t>(o.tasks_per_round), result.ops["create"],
+        [&](HttpDriver& http, std::size_t n, OpStats& stats) {
+          const std::string body =
+              nlohmann::json{{"title", "lab task " + std::to_string(round) + "-" + std::to_string(n)}}.dump();
+          until_answered([&] { return http.post(kTasks, manager, body); }, 201, stats, "POST /tasks");
+        });
     result.tasks += static_cast<std::uint64_t>(o.tasks_per_round);
     // Shuffles, one at a time.
     {
@@ -287,34 +288,35 @@ ModeResult run_mode(const std::string& mode, const std::filesystem::path& users,
       if (outage.joinable()) outage.join();  // the next phase starts with accounting back
     };
     try {
-      in_parallel(lab.base(), o.clients, work.size(), result.ops["complete"],
-                  [&](HttpDriver& http, std::size_t n, OpStats& stats) {
-                    // Job numbers are taken in order, so every job below
-                    // `quarter` is running or done before one waits here.
-                    if (with_outage && n >= quarter) stopped.wait();
-                    const auto& [who, id] = work[n];
-                    try {
-                      until_answered(
-                          [&] { return http.post(std::string(kTasks) + "/" + id + "/complete", lab.token(who)); },
-                          200, stats, "POST /tasks/{id}/complete");
-                    } catch (...) {
-                      // Nobody may wait for this one: release the waiting
-                      // completions and the outage thread.
-                      {
-                        std::lock_guard lock(done_mutex);
-                        failed = true;
-                      }
-                      done_cv.notify_all();
-                      stopped.open();
-                      throw;
-                    }
-                    {
-                      std::lock_guard lock(done_mutex);
-                      ++done;
-                    }
-                    done_cv.notify_all();
-                    if (pace.count() > 0) std::this_thread::sleep_for(pace);  // load shape, not a wait
-                  });
+      in_parallel(
+          lab.base(), o.clients, work.size(), result.ops["complete"],
+          [&](HttpDriver& http, std::size_t n, OpStats& stats) {
+            // Job numbers are taken in order, so every job below
+            // `quarter` is running or done before one waits here.
+            if (with_outage && n >= quarter) stopped.wait();
+            const auto& [who, id] = work[n];
+            try {
+              until_answered(
+                  [&] { return http.post(std::string(kTasks) + "/" + id + "/complete", lab.token(who)); },
+                  200, stats, "POST /tasks/{id}/complete");
+            } catch (...) {
+              // Nobody may wait for this one: release the waiting
+              // completions and the outage thread.
+              {
+                std::lock_guard lock(done_mutex);
+                failed = true;
+              }
+              done_cv.notify_all();
+              stopped.open();
+              throw;
+            }
+            {
+              std::lock_guard lock(done_mutex);
+              ++done;
+            }
+            done_cv.notify_all();
+            if (pace.count() > 0) std::this_thread::sleep_for(pace);  // load shape, not a wait
+          });
     } catch (...) {
       end_phase();
       throw;
@@ -322,8 +324,9 @@ ModeResult run_mode(const std::string& mode, const std::filesystem::path& users,
     end_phase();
     if (outage_error) std::rethrow_exception(outage_error);
     result.completed += work.size();
-    out << "  " << mode << ": round " << round << " done (" << result.tasks << " tasks created, " << result.completed
-        << " completed)" << (round == outage_round ? ", accounting was stopped in it" : "") << std::endl;
+    out << "  " << mode << ": round " << round << " done (" << result.tasks << " tasks created, "
+        << result.completed << " completed)"
+        << (round == outage_round ? ", accounting was stopped in it" : "") << std::endl;
   }
   const auto last_request = Clock::now();
   result.wall_s = std::chrono::duration<double>(last_request - run_start).count();
@@ -358,7 +361,8 @@ ModeResult run_mode(const std::string& mode, const std::filesystem::path& users,
     while (j < samples.size() && samples[j].applied < samples[i].head) ++j;
     const auto reached = j < samples.size() ? samples[j].at : samples.back().at;
     lags.push_back(std::chrono::duration<double>(reached - samples[i].at).count());
-    if (samples[i].applied >= 0) result.behind_max = std::max(result.behind_max, samples[i].head - samples[i].applied);
+    if (samples[i].applied >= 0)
+      result.behind_max = std::max(result.behind_max, samples[i].head - samples[i].applied);
   }
   result.lag_max_s = lags.empty() ? 0 : *std::max_element(lags.begin(), lags.end());
   result.lag_p50_s = percentile(lags, 0.5);
@@ -432,15 +436,16 @@ int run_charge_modes(const ChargeModesOptions& o, std::ostream& out) {
   ScratchDir users("ates-lab-users");
   make_users(users.path() / "data", o);
   std::vector<ModeResult> results;
-  for (const std::string mode : {"events", "rpc"}) results.push_back(run_mode(mode, users.path() / "data", o, out));
+  for (const std::string mode : {"events", "rpc"})
+    results.push_back(run_mode(mode, users.path() / "data", o, out));
   const ModeResult& ev = results[0];
   const ModeResult& rpc = results[1];
 
   constexpr int kLabel = 46, kColumn = 20;
   std::ostringstream table;
   const auto row = [&](const std::string& label, const std::string& a, const std::string& b) {
-    table << std::left << std::setw(kLabel) << label << std::right << std::setw(kColumn) << a << std::setw(kColumn)
-          << b << "\n";
+    table << std::left << std::setw(kLabel) << label << std::right << std::setw(kColumn) << a
+          << std::setw(kColumn) << b << "\n";
   };
   row("", "events", "rpc");
   for (const std::string op : {"create", "complete", "shuffle"}) {
@@ -448,7 +453,8 @@ int run_charge_modes(const ChargeModesOptions& o, std::ostream& out) {
     const auto& r = rpc.ops.at(op);
     row(op + ": answered / refused (503)", std::to_string(e.ms.size()) + " / " + std::to_string(e.refused),
         std::to_string(r.ms.size()) + " / " + std::to_string(r.refused));
-    row(op + ": latency p50 / p99, ms", fixed(percentile(e.ms, 0.5), 2) + " / " + fixed(percentile(e.ms, 0.99), 2),
+    row(op + ": latency p50 / p99, ms",
+        fixed(percentile(e.ms, 0.5), 2) + " / " + fixed(percentile(e.ms, 0.99), 2),
         fixed(percentile(r.ms, 0.5), 2) + " / " + fixed(percentile(r.ms, 0.99), 2));
   }
   row("accounting stopped for, s", fixed(ev.outage_s, 2), fixed(rpc.outage_s, 2));
@@ -459,22 +465,30 @@ int run_charge_modes(const ChargeModesOptions& o, std::ostream& out) {
         std::to_string(e.ms.size()) + " / " + std::to_string(e.refused),
         std::to_string(r.ms.size()) + " / " + std::to_string(r.refused));
   }
-  row("accounting behind tracker.tasks: p50 / max, s *", fixed(ev.lag_p50_s, 3) + " / " + fixed(ev.lag_max_s, 3),
+  row("accounting behind tracker.tasks: p50 / max, s *",
+      fixed(ev.lag_p50_s, 3) + " / " + fixed(ev.lag_max_s, 3),
       fixed(rpc.lag_p50_s, 3) + " / " + fixed(rpc.lag_max_s, 3));
-  row("tracker.tasks events not yet applied, max", std::to_string(ev.behind_max), std::to_string(rpc.behind_max));
+  row("tracker.tasks events not yet applied, max", std::to_string(ev.behind_max),
+      std::to_string(rpc.behind_max));
   row("workload wall time, s", fixed(ev.wall_s, 2), fixed(rpc.wall_s, 2));
   row("converged after the last answer, ms", fixed(ev.converge_ms, 1), fixed(rpc.converge_ms, 1));
   row("tasks created / completed", std::to_string(ev.tasks) + " / " + std::to_string(ev.completed),
       std::to_string(rpc.tasks) + " / " + std::to_string(rpc.completed));
   row("accounts / sum of balances, $", std::to_string(ev.balances.size()) + " / " + dollars(ev.total),
       std::to_string(rpc.balances.size()) + " / " + dollars(rpc.total));
-  out << "\n" << table.str()
-      << "* per 10 ms sample, how long until accounting had applied the tracker.tasks head seen then. In events\n"
-         "  mode that is how far balances lag. In rpc mode a charge is booked when the tracker's COMMIT arrives,\n"
-         "  just after its answer, so this only bounds the balances' lag from above; its max there is the last\n"
+  out << "\n"
+      << table.str()
+      << "* per 10 ms sample, how long until accounting had applied the tracker.tasks head seen then. In "
+         "events\n"
+         "  mode that is how far balances lag. In rpc mode a charge is booked when the tracker's COMMIT "
+         "arrives,\n"
+         "  just after its answer, so this only bounds the balances' lag from above; its max there is the "
+         "last\n"
          "  event before the stop, applied by the stream after the restart.\n"
-         "** after the balances were taken, accounting is stopped again and the clients send creations back to\n"
-         "   back, a refused one followed by a 50 ms pause; these tasks are not part of the compared workload.\n";
+         "** after the balances were taken, accounting is stopped again and the clients send creations back "
+         "to\n"
+         "   back, a refused one followed by a 50 ms pause; these tasks are not part of the compared "
+         "workload.\n";
 
   // What the run set out to show, besides equal balances: checked here, so
   // that a run which showed nothing cannot pass.
@@ -484,8 +498,9 @@ int run_charge_modes(const ChargeModesOptions& o, std::ostream& out) {
   };
   for (const ModeResult* r : {&ev, &rpc}) {
     check(r->outage_s > 0, "accounting was not stopped during the " + r->mode + " run");
-    check(r->balances.size() == static_cast<std::size_t>(o.workers) + 2,
-          "the " + r->mode + " run has " + std::to_string(r->balances.size()) + " accounts, not one per user");
+    check(
+        r->balances.size() == static_cast<std::size_t>(o.workers) + 2,
+        "the " + r->mode + " run has " + std::to_string(r->balances.size()) + " accounts, not one per user");
   }
   check(ev.total != 0, "no money moved");
   check(ev.ops.at("complete").refused == 0, "events mode refused completions: it must not need accounting");
@@ -514,7 +529,8 @@ int run_charge_modes(const ChargeModesOptions& o, std::ostream& out) {
     return 1;
   }
   if (!unshown.empty()) return 1;
-  out << "\nfinal balances: identical in both modes (" << ev.balances.size() << " accounts, every one to the cent)\n";
+  out << "\nfinal balances: identical in both modes (" << ev.balances.size()
+      << " accounts, every one to the cent)\n";
   return 0;
 }
 

@@ -24,11 +24,15 @@ class Day {
  public:
   explicit Day(LabHost& lab) : lab_(lab), http_(lab.base()) {}
 
-  nlohmann::json as(const std::string& who, const std::string& path, const nlohmann::json& body, long expect_status) {
-    return http_.post_expect(path, lab_.token(who), body.is_null() ? std::string() : body.dump(), expect_status);
+  nlohmann::json as(const std::string& who, const std::string& path, const nlohmann::json& body,
+                    long expect_status) {
+    return http_.post_expect(path, lab_.token(who), body.is_null() ? std::string() : body.dump(),
+                             expect_status);
   }
   Answer post(const std::string& who, const std::string& path) { return http_.post(path, lab_.token(who)); }
-  nlohmann::json get(const std::string& who, const std::string& path) { return http_.get_expect(path, lab_.token(who)); }
+  nlohmann::json get(const std::string& who, const std::string& path) {
+    return http_.get_expect(path, lab_.token(who));
+  }
 
   void advance(std::int64_t seconds, std::ostream& out) {
     const auto now = as("boss", "/api/v1/dev/clock", {{"advance_seconds", seconds}}, 200)["now"];
@@ -47,7 +51,8 @@ class Day {
     as(who, "/api/v1/tracker/tasks/" + task["id"].get<std::string>() + "/complete", nullptr, 200);
   }
   nlohmann::json entries(const std::string& who, const std::string& date) {
-    return get(who, "/api/v1/accounting/accounts/me/entries?limit=1000" + (date.empty() ? "" : "&date=" + date))["entries"];
+    return get(who, "/api/v1/accounting/accounts/me/entries?limit=1000" +
+                        (date.empty() ? "" : "&date=" + date))["entries"];
   }
 
  private:
@@ -59,8 +64,8 @@ void show_close(std::ostream& out, const std::string& label, const Answer& answe
   const auto body = answer.json();
   // A 409 repeats the day inside the problem; its waiting_for is the news.
   const auto& shown = answer.status == 409 && body.contains("waiting_for") ? body["waiting_for"]
-                      : body.contains("day")                                ? body["day"]
-                                                                            : body;
+                      : body.contains("day")                               ? body["day"]
+                                                                           : body;
   out << "  " << label << " -> " << answer.status << " " << (answer.status == 409 ? "waiting_for " : "")
       << shown.dump() << "\n";
 }
@@ -72,8 +77,11 @@ int run_day_close_under_lag(std::ostream& out) {
   ScratchDir dir("ates-lab-day-close");
   LabHost lab(dir.path() / "data", {.environment = {{"ATES_ACCOUNTING_CLOSE_CHECK_MS", "50"}},
                                     .flags = {{"fake_clock", std::string(kDay) + "T09:00:00Z"}}});
-  for (const auto& [name, role] : std::vector<std::pair<std::string, std::string>>{
-           {"boss", "admin"}, {"mgr", "manager"}, {"acc", "accountant"}, {"wk1", "worker"}, {"wk2", "worker"}}) {
+  for (const auto& [name, role] : std::vector<std::pair<std::string, std::string>>{{"boss", "admin"},
+                                                                                   {"mgr", "manager"},
+                                                                                   {"acc", "accountant"},
+                                                                                   {"wk1", "worker"},
+                                                                                   {"wk2", "worker"}}) {
     lab.add_user(name, role);
   }
   lab.sync("auth.users", "tracker");
@@ -109,8 +117,8 @@ int run_day_close_under_lag(std::ostream& out) {
     expect(watermark.is_null() || watermark.get<std::string>() < kNextDay,
            "the tracker's watermark is already past the day");
     out << "  it waits: the last watermark accounting holds of tracker.tasks is "
-        << (watermark.is_null() ? std::string("none") : watermark.get<std::string>()) << ", not past the end of "
-        << kDay << "\n";
+        << (watermark.is_null() ? std::string("none") : watermark.get<std::string>())
+        << ", not past the end of " << kDay << "\n";
     d.hold(false, out);
     const auto next = d.create("the next day");
     d.complete(next);
@@ -124,7 +132,8 @@ int run_day_close_under_lag(std::ostream& out) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     } while (std::chrono::steady_clock::now() < deadline);
     show_close(out, std::string("POST /days/") + kDay + "/close", closed);
-    expect(closed.status == 200 && closed.json()["day"]["status"] == "closed", "the day did not close once released");
+    expect(closed.status == 200 && closed.json()["day"]["status"] == "closed",
+           "the day did not close once released");
     std::int64_t paid = 0;
     std::size_t in_day = 0, next_day = 0;
     for (const std::string who : {"acc", "wk1", "wk2"}) {
@@ -136,17 +145,20 @@ int run_day_close_under_lag(std::ostream& out) {
         if (e["kind"] == "reward") held_rewards.erase(task_id);
       }
       for (const auto& e : d.entries(who, kNextDay)) {
-        expect(e["task"].is_null() || e["task"]["id"] == next["id"], "an entry of the held day landed in the next");
+        expect(e["task"].is_null() || e["task"]["id"] == next["id"],
+               "an entry of the held day landed in the next");
         ++next_day;
       }
     }
     expect(held_fees.empty(), "a held task's fee was not counted in the day");
     expect(held_rewards.empty(), "the held completion's reward was not counted in the day");
     expect(closed.json()["day"]["paid_cents"] == paid, "the payouts of the close differ from its entries");
-    out << "  the held tasks' fees and the reward count in " << kDay << " (" << in_day << " tasks), the next day's "
-        << next_day << " entries stay in " << kNextDay << "; paid " << paid << " cents in payouts\n";
+    out << "  the held tasks' fees and the reward count in " << kDay << " (" << in_day
+        << " tasks), the next day's " << next_day << " entries stay in " << kNextDay << "; paid " << paid
+        << " cents in payouts\n";
     const Answer again = d.post("acc", std::string("/api/v1/accounting/days/") + kDay + "/close");
-    expect(again.status == 200 && again.json()["day"] == closed.json()["day"], "closing again answered otherwise");
+    expect(again.status == 200 && again.json()["day"] == closed.json()["day"],
+           "closing again answered otherwise");
     out << "  closing it again answers the same day and pays nothing twice\n";
 
     out << "\n2. A forced close, and the late entry it makes\n";
@@ -160,7 +172,8 @@ int run_day_close_under_lag(std::ostream& out) {
     const Answer waits = d.post("boss", std::string("/api/v1/accounting/days/") + kNextDay + "/close");
     show_close(out, std::string("POST /days/") + kNextDay + "/close", waits);
     expect(waits.status == 409, "the close did not wait");
-    const Answer forced = d.post("boss", std::string("/api/v1/accounting/days/") + kNextDay + "/close?force=true");
+    const Answer forced =
+        d.post("boss", std::string("/api/v1/accounting/days/") + kNextDay + "/close?force=true");
     show_close(out, std::string("POST /days/") + kNextDay + "/close?force=true", forced);
     expect(forced.status == 200 && forced.json()["day"]["forced"] == true, "the forced close did not close");
     d.hold(false, out);
@@ -172,12 +185,14 @@ int run_day_close_under_lag(std::ostream& out) {
     out << "  the held fee arrived after the close: " << late.dump() << "\n";
     expect(late.is_object() && late["date"] == kThirdDay && late["original_date"] == kNextDay,
            "the late event is not a late entry of the first open day with its original date");
-    out << "  it counts on " << kThirdDay << ", the first open day, and keeps original_date " << kNextDay << "\n";
+    out << "  it counts on " << kThirdDay << ", the first open day, and keeps original_date " << kNextDay
+        << "\n";
   } catch (const Failed& failed) {
     out << "\nFAIL: " << failed.what() << "\n";
     return 1;
   }
-  out << "\nday-close-under-lag: the day waited for its events, closed with them, and a forced close made a late "
+  out << "\nday-close-under-lag: the day waited for its events, closed with them, and a forced close made a "
+         "late "
          "entry\n";
   return 0;
 }

@@ -17,6 +17,7 @@
 #include "ates/bus/bus.hpp"
 #include "ates/protocol/events.hpp"
 #include "ates/protocol/uuid.hpp"
+
 #include "lab.hpp"
 #include "lab_host.hpp"
 
@@ -77,8 +78,8 @@ class Payroll {
 };
 
 std::string letter_line(const bus::DeadLetter& letter) {
-  return nlohmann::json{{"id", letter.id},         {"consumer", letter.consumer}, {"stream", letter.stream},
-                        {"seq", letter.seq},       {"reason", letter.reason},     {"resolved", letter.resolved}}
+  return nlohmann::json{{"id", letter.id},   {"consumer", letter.consumer}, {"stream", letter.stream},
+                        {"seq", letter.seq}, {"reason", letter.reason},     {"resolved", letter.resolved}}
       .dump();
 }
 
@@ -86,11 +87,13 @@ std::string letter_line(const bus::DeadLetter& letter) {
 
 int run_dead_letter(std::ostream& out) {
   ScratchDir dir("ates-lab-dead-letter");
-  auto tracker = value_or_throw(storage::Environment::open({.dir = dir.path() / "tracker", .producer = "tracker"}),
-                                "opening the tracker's environment");
+  auto tracker =
+      value_or_throw(storage::Environment::open({.dir = dir.path() / "tracker", .producer = "tracker"}),
+                     "opening the tracker's environment");
   ok_or_throw(tracker->declare_stream(protocol::kTasksStream), "declaring tracker.tasks");
-  auto payroll_env = value_or_throw(storage::Environment::open({.dir = dir.path() / "payroll", .producer = "payroll"}),
-                                    "opening the payroll's environment");
+  auto payroll_env =
+      value_or_throw(storage::Environment::open({.dir = dir.path() / "payroll", .producer = "payroll"}),
+                     "opening the payroll's environment");
   Payroll payroll(*payroll_env);
   auto bus = value_or_throw(bus::Bus::start({.publish = "ipc://" + (dir.path() / "pub").string(),
                                              .replay = "ipc://" + (dir.path() / "replay").string(),
@@ -110,9 +113,11 @@ int run_dead_letter(std::ostream& out) {
   const auto assign = [&](const std::string& who) {
     const std::string task = protocol::make_uuid(random);
     ok_or_throw(tracker->run([&](storage::WriteTxn& txn) {
-      auto created = txn.publish(protocol::TaskCreated{.task_id = task, .title = "a task for the payroll", .created_by = manager});
+      auto created = txn.publish(
+          protocol::TaskCreated{.task_id = task, .title = "a task for the payroll", .created_by = manager});
       if (!created) return created.status();
-      auto assigned = txn.publish(protocol::TaskAssigned{.task_id = task, .assignee_id = who, .reason = "created"});
+      auto assigned =
+          txn.publish(protocol::TaskAssigned{.task_id = task, .assignee_id = who, .reason = "created"});
       if (!assigned) return assigned.status();
       head = assigned->seq;
       return Status::ok();
@@ -125,7 +130,8 @@ int run_dead_letter(std::ostream& out) {
       for (const auto& c : bus->consumers()) {
         if (c.consumer == "payroll" && c.applied_seq >= head) return;
       }
-      if (std::chrono::steady_clock::now() > deadline) throw Failed("the payroll did not apply tracker.tasks");
+      if (std::chrono::steady_clock::now() > deadline)
+        throw Failed("the payroll did not apply tracker.tasks");
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   };
@@ -171,7 +177,8 @@ int run_dead_letter(std::ostream& out) {
     return 1;
   }
   bus.reset();
-  out << "\ndead-letter: the poisoned event was dead-lettered while the stream went on, inspected, and re-driven once "
+  out << "\ndead-letter: the poisoned event was dead-lettered while the stream went on, inspected, and "
+         "re-driven once "
          "after its cause was fixed\n";
   return 0;
 }

@@ -56,14 +56,16 @@ Answer HttpDriver::perform(const std::string& path, const std::string& token, co
   return answer;
 }
 
-Answer HttpDriver::get(const std::string& path, const std::string& token) { return perform(path, token, nullptr); }
+Answer HttpDriver::get(const std::string& path, const std::string& token) {
+  return perform(path, token, nullptr);
+}
 
 Answer HttpDriver::post(const std::string& path, const std::string& token, const std::string& body) {
   return perform(path, token, &body);
 }
 
-nlohmann::json HttpDriver::post_expect(const std::string& path, const std::string& token, const std::string& body,
-                                       long expect) {
+nlohmann::json HttpDriver::post_expect(const std::string& path, const std::string& token,
+                                       const std::string& body, long expect) {
   const Answer answer = post(path, token, body);
   if (answer.status != expect) {
     throw std::runtime_error("POST " + path + " answered " + std::to_string(answer.status) + " instead of " +

@@ -10,13 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
-
 namespace ates::lab {
 
 struct Answer {
   long status = 0;  // 0: no answer (refused, dropped, timed out)
   std::string body;
-  double ms = 0;    // from sending to the whole answer
+  double ms = 0;  // from sending to the whole answer
   nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
 };
 

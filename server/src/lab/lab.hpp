@@ -16,9 +16,9 @@ struct ChargeModesOptions {
   int rounds = 3;             // each: creations, shuffles, completions
   int tasks_per_round = 200;  // creations per round
   int shuffles_per_round = 3;
-  int outage_ms = 1500;       // how long accounting is stopped, in the middle round's completions
-  int probe_ms = 1000;        // then, after the balances are taken: creations while accounting is down
-  std::int64_t seed = 42;     // the tracker's assignments and task ids
+  int outage_ms = 1500;    // how long accounting is stopped, in the middle round's completions
+  int probe_ms = 1000;     // then, after the balances are taken: creations while accounting is down
+  std::int64_t seed = 42;  // the tracker's assignments and task ids
 };
 // The same seeded workload in `events` and in `rpc` charge mode, accounting
 // stopped for a while in each, side by side; non-zero when the final

@@ -49,16 +49,17 @@ LabHost::~LabHost() {
 }
 
 std::string LabHost::add_user(const std::string& name, const std::string& role) {
-  const auto added =
-      host_->run_command("auth", "user-add", {{"username", name}, {"role", role}, {"password", "password-" + name}});
+  const auto added = host_->run_command(
+      "auth", "user-add", {{"username", name}, {"role", role}, {"password", "password-" + name}});
   if (!added) throw std::runtime_error("user-add " + name + ": " + added.status().to_string());
   return login(name);
 }
 
 std::string LabHost::login(const std::string& name) {
   HttpDriver http(base_);
-  const auto login = http.post_expect(
-      "/api/v1/auth/login", "", nlohmann::json{{"username", name}, {"password", "password-" + name}}.dump(), 200);
+  const auto login =
+      http.post_expect("/api/v1/auth/login", "",
+                       nlohmann::json{{"username", name}, {"password", "password-" + name}}.dump(), 200);
   tokens_[name] = login["token"];
   ids_[name] = login["user"]["id"];
   if (login["user"]["role"] == "admin" && admin_token_.empty()) admin_token_ = tokens_[name];
@@ -85,7 +86,8 @@ std::string LabHost::name_of(const std::string& user_id) const {
   throw std::runtime_error("no user " + user_id);
 }
 
-LabHost::Position LabHost::position(HttpDriver& http, const std::string& stream, const std::string& plugin) const {
+LabHost::Position LabHost::position(HttpDriver& http, const std::string& stream,
+                                    const std::string& plugin) const {
   const auto answer = http.get("/api/v1/events/streams", admin_token_);
   Position p;
   if (answer.status != 200) return p;
@@ -95,21 +97,24 @@ LabHost::Position LabHost::position(HttpDriver& http, const std::string& stream,
     if (s["head_seq"].is_number()) p.head = s["head_seq"];
     for (const auto& consumer : s["consumers"]) {
       // A consumer that is starting has not read its checkpoint yet.
-      if (consumer["plugin"] == plugin && consumer.value("state", "") != "starting") p.applied = consumer["applied_seq"];
+      if (consumer["plugin"] == plugin && consumer.value("state", "") != "starting")
+        p.applied = consumer["applied_seq"];
     }
   }
   return p;
 }
 
-void LabHost::sync(const std::string& stream, const std::string& plugin, std::chrono::milliseconds timeout) const {
+void LabHost::sync(const std::string& stream, const std::string& plugin,
+                   std::chrono::milliseconds timeout) const {
   HttpDriver http(base_);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     const Position p = position(http, stream, plugin);
     if (p.applied >= p.head && p.applied >= 0) return;
     if (std::chrono::steady_clock::now() > deadline) {
-      throw std::runtime_error(plugin + " did not apply " + stream + " within " + std::to_string(timeout.count()) +
-                               " ms (applied " + std::to_string(p.applied) + " of " + std::to_string(p.head) + ")");
+      throw std::runtime_error(plugin + " did not apply " + stream + " within " +
+                               std::to_string(timeout.count()) + " ms (applied " + std::to_string(p.applied) +
+                               " of " + std::to_string(p.head) + ")");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }

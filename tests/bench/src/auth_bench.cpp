@@ -1,13 +1,15 @@
 #include "ates/bench/auth_bench.hpp"
 
-#include <curl/curl.h>
 #include <sodium.h>
 
 #include <atomic>
 #include <iomanip>
 #include <thread>
 
+#include <curl/curl.h>
+
 #include "ates/testing/temp_dir.hpp"
+
 #include "host.hpp"
 #include "http_server.hpp"
 
@@ -20,8 +22,8 @@ using SteadyClock = std::chrono::steady_clock;
 std::size_t discard(char*, std::size_t size, std::size_t count, void*) { return size * count; }
 
 // Requests/s from `clients` threads, each on one keep-alive connection.
-double load(const std::string& url, const std::string& method, const std::string& body, const std::string& header,
-            int clients, std::chrono::milliseconds duration, long expect) {
+double load(const std::string& url, const std::string& method, const std::string& body,
+            const std::string& header, int clients, std::chrono::milliseconds duration, long expect) {
   std::atomic<std::uint64_t> ok{0}, wrong{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
@@ -50,7 +52,8 @@ double load(const std::string& url, const std::string& method, const std::string
   std::this_thread::sleep_for(duration);  // the measuring window
   stop = true;
   for (auto& t : threads) t.join();
-  if (wrong.load() > 0) throw std::runtime_error(std::to_string(wrong.load()) + " answers were not " + std::to_string(expect));
+  if (wrong.load() > 0)
+    throw std::runtime_error(std::to_string(wrong.load()) + " answers were not " + std::to_string(expect));
   return static_cast<double>(ok.load()) / std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
@@ -74,14 +77,18 @@ struct Flood {
           const std::string body = R"({"username":"nobody-)" + std::to_string(c) + "-" + std::to_string(n) +
                                    R"(","password":"guessing-away"})";
           curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-          const std::string from = "X-Forwarded-For: 198.18." + std::to_string(c) + "." + std::to_string(n % 250 + 1);
+          const std::string from =
+              "X-Forwarded-For: 198.18." + std::to_string(c) + "." + std::to_string(n % 250 + 1);
           headers = curl_slist_append(headers, from.c_str());
           curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
           curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
           long status = 0;
           if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
           curl_slist_free_all(headers);
-          (status == 401 ? unauthorized : status == 503 ? busy : status == 429 ? throttled : other)
+          (status == 401   ? unauthorized
+           : status == 503 ? busy
+           : status == 429 ? throttled
+                           : other)
               .fetch_add(1, std::memory_order_relaxed);
         }
         curl_easy_cleanup(curl);
@@ -107,27 +114,32 @@ void run_auth_bench(const AuthBenchOptions& options, std::ostream& out) {
   // The bare route: the same RESTinio server code, answering at once.
   double bare = 0;
   {
-    server::HttpServer http({.port = 0, .threads = kServerThreads}, [](plugin_api::Request, plugin_api::Responder respond) {
-      respond(plugin_api::Response::json(200, {{"ok", true}}));
-    });
+    server::HttpServer http({.port = 0, .threads = kServerThreads},
+                            [](plugin_api::Request, plugin_api::Responder respond) {
+                              respond(plugin_api::Response::json(200, {{"ok", true}}));
+                            });
     const auto port = http.start();
     if (!port) throw std::runtime_error(port.status().to_string());
     bare = load("http://127.0.0.1:" + std::to_string(*port) + "/bare", "GET", "", "", kClients, window, 200);
   }
 
   server::ConfigSources sources;
-  sources.flags = {{"data", (root / "data").string()}, {"plugins", "auth"}, {"http.listen", "127.0.0.1:0"},
-                   {"http.threads", std::to_string(kServerThreads)}, {"log.level", "error"},
+  sources.flags = {{"data", (root / "data").string()},
+                   {"plugins", "auth"},
+                   {"http.listen", "127.0.0.1:0"},
+                   {"http.threads", std::to_string(kServerThreads)},
+                   {"log.level", "error"},
                    {"http.trusted_proxies", "127.0.0.1"}};
   sources.environment = {{"ATES_AUTH_FIRST_ADMIN", "false"}, {"ATES_BUS_HEARTBEAT_MS", "50"}};
   auto host = server::Host::start(sources, std::filesystem::read_symlink("/proc/self/exe"));
   if (!host) throw std::runtime_error(host.status().to_string());
   const std::string base = "http://127.0.0.1:" + std::to_string((*host)->port());
-  const auto added = (*host)->run_command("auth", "user-add",
-                                          {{"username", "bench"}, {"role", "worker"}, {"password", "bench-password"}});
+  const auto added = (*host)->run_command(
+      "auth", "user-add", {{"username", "bench"}, {"role", "worker"}, {"password", "bench-password"}});
   if (!added) throw std::runtime_error(added.status().to_string());
   const std::string login_body = R"({"username":"bench","password":"bench-password"})";
-  const double logins = load(base + "/api/v1/auth/login", "POST", login_body, "", kServerThreads, window, 200);
+  const double logins =
+      load(base + "/api/v1/auth/login", "POST", login_body, "", kServerThreads, window, 200);
 
   // A token for /me, once the host knows the signing key.
   std::string token;
@@ -136,10 +148,11 @@ void run_auth_bench(const AuthBenchOptions& options, std::ostream& out) {
     std::string response;
     curl_easy_setopt(curl, CURLOPT_URL, (base + "/api/v1/auth/login").c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, login_body.c_str());
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* d, std::size_t s, std::size_t n, void* o) {
-      static_cast<std::string*>(o)->append(d, s * n);
-      return s * n;
-    });
+    curl_easy_setopt(
+        curl, CURLOPT_WRITEFUNCTION, +[](char* d, std::size_t s, std::size_t n, void* o) {
+          static_cast<std::string*>(o)->append(d, s * n);
+          return s * n;
+        });
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
     curl_easy_perform(curl);
     curl_easy_cleanup(curl);
@@ -164,7 +177,8 @@ void run_auth_bench(const AuthBenchOptions& options, std::ostream& out) {
     flood.stop = true;
     for (auto& t : flood.threads) t.join();
     flood.threads.clear();
-    flood_401 = flood.unauthorized, flood_503 = flood.busy, flood_429 = flood.throttled, flood_other = flood.other;
+    flood_401 = flood.unauthorized, flood_503 = flood.busy, flood_429 = flood.throttled,
+    flood_other = flood.other;
   }
   (*host)->shutdown();
 
@@ -175,8 +189,8 @@ void run_auth_bench(const AuthBenchOptions& options, std::ostream& out) {
       << crypto_pwhash_OPSLIMIT_INTERACTIVE << ", memlimit " << (crypto_pwhash_MEMLIMIT_INTERACTIVE >> 20)
       << " MiB (libsodium's interactive limits)\n";
   out << "bare route, requests/s (" << kClients << " clients):      " << bare << "\n";
-  out << "GET /api/v1/auth/me, verified token (" << kClients << " clients): " << me << "  = " << std::setprecision(0)
-      << 100 * me / bare << "% of the bare route\n";
+  out << "GET /api/v1/auth/me, verified token (" << kClients << " clients): " << me << "  = "
+      << std::setprecision(0) << 100 * me / bare << "% of the bare route\n";
   out << "the same during a flood of log-ins with unknown usernames (" << kFlooders
       << " clients, each request from its own address): " << me_flooded << "  = " << 100 * me_flooded / me
       << "% of the same GETs without the flood\n";

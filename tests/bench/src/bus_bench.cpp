@@ -24,7 +24,8 @@ using protocol::Status;
 
 const std::string kUser = "22222222-2222-4222-8222-222222222222";
 
-std::unique_ptr<storage::Environment> open_env(const std::filesystem::path& dir, const std::string& producer) {
+std::unique_ptr<storage::Environment> open_env(const std::filesystem::path& dir,
+                                               const std::string& producer) {
   auto env = storage::Environment::open({.dir = dir, .producer = producer});
   if (!env) throw std::runtime_error(env.status().to_string());
   return std::move(env).value();
@@ -33,8 +34,11 @@ std::unique_ptr<storage::Environment> open_env(const std::filesystem::path& dir,
 storage::Environment::Unit publish_unit() {
   return [](storage::WriteTxn& txn) {
     return txn
-        .publish(protocol::TaskCreated{.task_id = protocol::make_uuid(txn.random()), .title = "benchmark task",
-                                       .jira_id = {}, .description = "", .created_by = kUser})
+        .publish(protocol::TaskCreated{.task_id = protocol::make_uuid(txn.random()),
+                                       .title = "benchmark task",
+                                       .jira_id = {},
+                                       .description = "",
+                                       .created_by = kUser})
         .status();
   };
 }
@@ -61,7 +65,8 @@ struct Path {
       std::lock_guard lock(path.mutex);
       for (std::uint64_t seq : path.applied_pending) {
         if (seq < path.submitted.size()) {
-          path.latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - path.submitted[seq]).count());
+          path.latencies_ms.push_back(
+              std::chrono::duration<double, std::milli>(now - path.submitted[seq]).count());
         }
         if (seq > path.applied.load()) path.applied.store(seq);
       }
@@ -78,13 +83,16 @@ struct Path {
     if (tcp) {
       const auto server = bus::generate_curve_keys();
       const auto client = bus::generate_curve_keys();
-      options = {.publish = "tcp://127.0.0.1:*", .replay = "tcp://127.0.0.1:*",
+      options = {.publish = "tcp://127.0.0.1:*",
+                 .replay = "tcp://127.0.0.1:*",
                  .curve = {server.first, server.second, {client.first}}};
       producer_bus = std::move(bus::Bus::start(options)).value();
-      consumer_bus = std::move(bus::Bus::start({.publish = "inproc://c-pub", .replay = "inproc://c-replay",
-                                                .peers = {producer_bus->publish_endpoint() + " " + server.first},
-                                                .curve = {client.first, client.second, {}}}))
-                         .value();
+      consumer_bus =
+          std::move(bus::Bus::start({.publish = "inproc://c-pub",
+                                     .replay = "inproc://c-replay",
+                                     .peers = {producer_bus->publish_endpoint() + " " + server.first},
+                                     .curve = {client.first, client.second, {}}}))
+              .value();
     } else {
       producer_bus = std::move(bus::Bus::start(options)).value();
     }
@@ -93,14 +101,14 @@ struct Path {
     consumer->add_observer(timer.get());
     bus::Bus& consuming = consumer_bus ? *consumer_bus : *producer_bus;
     storage::RawTable applied_table = consumer->raw_table("applied");
-    const Status added = consuming.add_consumer(
-        {"accounting", std::string(protocol::kTasksStream), consumer.get(),
-         [this, applied_table](storage::WriteTxn& txn, const protocol::Envelope& e) {
-           applied_table.put(txn.handle(), e.event_id, "");
-           std::lock_guard lock(mutex);
-           applied_pending.push_back(e.seq);
-           return Status::ok();
-         }});
+    const Status added =
+        consuming.add_consumer({"accounting", std::string(protocol::kTasksStream), consumer.get(),
+                                [this, applied_table](storage::WriteTxn& txn, const protocol::Envelope& e) {
+                                  applied_table.put(txn.handle(), e.event_id, "");
+                                  std::lock_guard lock(mutex);
+                                  applied_pending.push_back(e.seq);
+                                  return Status::ok();
+                                }});
     if (!added) throw std::runtime_error(added.to_string());
     // Warm up: one event end to end, so the consumer is subscribed and knows
     // where to fetch before anything is measured (over tcp, a stream's
@@ -156,8 +164,10 @@ double throughput(const std::filesystem::path& dir, bool tcp, std::chrono::milli
     std::unique_lock lock(done_mutex);
     done.wait(lock, [&] { return chains.load() == 0; });
   }
-  if (!path.wait_applied(produced.load() + 1, std::chrono::seconds(60))) throw std::runtime_error("consumer fell behind");
-  return static_cast<double>(produced.load()) / std::chrono::duration<double>(SteadyClock::now() - start).count();
+  if (!path.wait_applied(produced.load() + 1, std::chrono::seconds(60)))
+    throw std::runtime_error("consumer fell behind");
+  return static_cast<double>(produced.load()) /
+         std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
 struct Latency {
@@ -185,7 +195,11 @@ Latency latency(const std::filesystem::path& dir, bool tcp, std::chrono::millise
     samples = path.latencies_ms;
   }
   std::sort(samples.begin(), samples.end());
-  auto at = [&](double q) { return samples.empty() ? 0 : samples[std::min(samples.size() - 1, static_cast<std::size_t>(q * samples.size()))]; };
+  auto at = [&](double q) {
+    return samples.empty()
+               ? 0
+               : samples[std::min(samples.size() - 1, static_cast<std::size_t>(q * samples.size()))];
+  };
   return {at(0.50), at(0.99), at(0.999), samples.size()};
 }
 
@@ -235,14 +249,27 @@ void run_bus_bench(const BusBenchOptions& options, std::ostream& out) {
   const std::chrono::milliseconds window(options.full ? 8000 : 2500);
   int scenario = 0;
   auto fresh = [&] { return root / ("scenario-" + std::to_string(++scenario)); };
-  const std::size_t envelope_size = protocol::encode_envelope(protocol::Envelope{
-      .event_id = std::string(36, '0'), .name = "TaskCreated", .version = 2, .producer = "tracker",
-      .stream = "tracker.tasks", .stream_epoch = std::string(36, '0'), .seq = 1, .time_us = 1, .trace_id = "",
-      .payload = protocol::encode_payload(protocol::TaskCreated{.task_id = std::string(36, '0'), .title = "benchmark task",
-                                                                .jira_id = {}, .description = "", .created_by = kUser})}).size();
+  const std::size_t envelope_size =
+      protocol::encode_envelope(protocol::Envelope{.event_id = std::string(36, '0'),
+                                                   .name = "TaskCreated",
+                                                   .version = 2,
+                                                   .producer = "tracker",
+                                                   .stream = "tracker.tasks",
+                                                   .stream_epoch = std::string(36, '0'),
+                                                   .seq = 1,
+                                                   .time_us = 1,
+                                                   .trace_id = "",
+                                                   .payload = protocol::encode_payload(
+                                                       protocol::TaskCreated{.task_id = std::string(36, '0'),
+                                                                             .title = "benchmark task",
+                                                                             .jira_id = {},
+                                                                             .description = "",
+                                                                             .created_by = kUser})})
+          .size();
 
   out << std::fixed << std::setprecision(0);
-  out << "ates bench bus: durable events (" << envelope_size << "-byte envelopes), append -> applied by a consumer "
+  out << "ates bench bus: durable events (" << envelope_size
+      << "-byte envelopes), append -> applied by a consumer "
       << "in another environment, full fsync on both sides; " << window.count() << " ms windows\n\n";
 
   const double ceiling = group_commit_units_per_second(fresh(), 64, window);
@@ -267,8 +294,8 @@ void run_bus_bench(const BusBenchOptions& options, std::ostream& out) {
   out << std::setprecision(2) << "latency at 1 000 events/s, submit -> consumer commit (ms):\n"
       << "  inproc:       p50 " << inproc_latency.p50 << "  p99 " << inproc_latency.p99 << "  p99.9 "
       << inproc_latency.p999 << "  (" << inproc_latency.samples << " events; target p99 <= 2 ms)\n"
-      << "  tcp + Curve:  p50 " << tcp_latency.p50 << "  p99 " << tcp_latency.p99 << "  p99.9 " << tcp_latency.p999
-      << "  (" << tcp_latency.samples << " events; target p99 <= 5 ms)\n";
+      << "  tcp + Curve:  p50 " << tcp_latency.p50 << "  p99 " << tcp_latency.p99 << "  p99.9 "
+      << tcp_latency.p999 << "  (" << tcp_latency.samples << " events; target p99 <= 5 ms)\n";
 }
 
 }  // namespace ates::bench

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ates/testing/temp_dir.hpp"
+
 #include "audit.hpp"
 #include "lab_host.hpp"
 
@@ -29,7 +30,9 @@ double percentile(std::vector<double> values, double q) {
   return values[std::max<std::size_t>(rank, 1) - 1];
 }
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 }  // namespace
 
@@ -78,12 +81,16 @@ void run_lifecycle_bench(const LifecycleBenchOptions& options, std::ostream& out
         for (std::size_t n = next++; n < tasks; n = next++) {
           const std::string body = nlohmann::json{{"title", "lifecycle " + std::to_string(n)}}.dump();
           const auto created = http.post(kTasks, manager, body);
-          if (created.status != 201) throw std::runtime_error("POST /tasks answered " + std::to_string(created.status) + ": " + created.body);
+          if (created.status != 201)
+            throw std::runtime_error("POST /tasks answered " + std::to_string(created.status) + ": " +
+                                     created.body);
           creates.push_back(created.ms);
           const auto task = created.json()["task"];
           const auto done = http.post(std::string(kTasks) + "/" + task["id"].get<std::string>() + "/complete",
                                       token_of.at(task["assignee_id"]));
-          if (done.status != 200) throw std::runtime_error("POST /complete answered " + std::to_string(done.status) + ": " + done.body);
+          if (done.status != 200)
+            throw std::runtime_error("POST /complete answered " + std::to_string(done.status) + ": " +
+                                     done.body);
           completes.push_back(done.ms);
         }
       } catch (...) {
@@ -111,7 +118,8 @@ void run_lifecycle_bench(const LifecycleBenchOptions& options, std::ostream& out
   std::ostringstream audit;
   const int mismatches = server::run_audit(lab.data(), audit);
   const double audited_s = seconds_since(last_answer);
-  if (mismatches != 0) throw std::runtime_error("the money does not reconcile after convergence:\n" + audit.str());
+  if (mismatches != 0)
+    throw std::runtime_error("the money does not reconcile after convergence:\n" + audit.str());
 
   // What accounting and analytics say now: the fees and rewards of every
   // task, once each.
@@ -119,21 +127,23 @@ void run_lifecycle_bench(const LifecycleBenchOptions& options, std::ostream& out
   std::int64_t balances = 0;
   std::string after;
   for (;;) {
-    const auto page = http.get_expect("/api/v1/accounting/accounts?limit=1000" + (after.empty() ? "" : "&after=" + after),
-                                      lab.token("boss"));
+    const auto page =
+        http.get_expect("/api/v1/accounting/accounts?limit=1000" + (after.empty() ? "" : "&after=" + after),
+                        lab.token("boss"));
     for (const auto& a : page["accounts"]) balances += a["balance_cents"].get<std::int64_t>();
     if (page["next"].is_null()) break;
     after = page["next"];
   }
 
   const double total_s = drive_s + analytics_s;
-  out << std::setprecision(0) << "lifecycles: " << tasks << " tasks created (assigned on creation) and completed by "
-      << workers << " workers, " << kClients << " keep-alive clients, events charge mode, all four plugins\n"
+  out << std::setprecision(0) << "lifecycles: " << tasks
+      << " tasks created (assigned on creation) and completed by " << workers << " workers, " << kClients
+      << " keep-alive clients, events charge mode, all four plugins\n"
       << "  driven in " << std::setprecision(2) << drive_s << " s: " << std::setprecision(0)
       << static_cast<double>(tasks) / drive_s << " lifecycles/s, " << 2 * static_cast<double>(tasks) / drive_s
       << " durable requests/s\n"
-      << std::setprecision(2) << "  POST /tasks                p50 " << percentile(create_ms, 0.5) << " ms  p99 "
-      << percentile(create_ms, 0.99) << " ms\n"
+      << std::setprecision(2) << "  POST /tasks                p50 " << percentile(create_ms, 0.5)
+      << " ms  p99 " << percentile(create_ms, 0.99) << " ms\n"
       << "  POST /tasks/{id}/complete  p50 " << percentile(complete_ms, 0.5) << " ms  p99 "
       << percentile(complete_ms, 0.99) << " ms\n"
       << "converged after the last answer:\n"
@@ -142,7 +152,8 @@ void run_lifecycle_bench(const LifecycleBenchOptions& options, std::ostream& out
       << "  end to end, first request -> converged:        " << total_s << " s = " << std::setprecision(0)
       << static_cast<double>(tasks) / total_s << " lifecycles/s fully applied (" << 100 * drive_s / total_s
       << "% of it the clients' own time)\n"
-      << "checked: ates audit passes (every balance is the sum of its entries; tracker, accounting and analytics "
+      << "checked: ates audit passes (every balance is the sum of its entries; tracker, accounting and "
+         "analytics "
          "agree), in "
       << std::setprecision(2) << audited_s - analytics_s << " s; all balances sum to " << balances
       << " cents (rewards minus fees of " << tasks << " tasks)\n";

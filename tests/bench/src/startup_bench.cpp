@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
-#include <map>
 #include <iomanip>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -14,6 +14,7 @@
 
 #include "ates/testing/process.hpp"
 #include "ates/testing/temp_dir.hpp"
+
 #include "http_driver.hpp"
 
 namespace ates::bench {
@@ -55,7 +56,8 @@ Start start_once(const std::string& exe, const std::filesystem::path& data,
   lab::HttpDriver http(base);
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   while (http.get("/readyz").status != 200) {
-    if (Clock::now() > deadline) throw std::runtime_error("/readyz never answered 200: " + serve.stderr_text());
+    if (Clock::now() > deadline)
+      throw std::runtime_error("/readyz never answered 200: " + serve.stderr_text());
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   start.ready_ms = std::chrono::duration<double, std::milli>(Clock::now() - begin).count();
@@ -81,11 +83,12 @@ void print(std::ostream& out, const std::string& label, std::vector<Start> start
   stat(&Start::rss_mib, rss_min, rss_median);
   out << std::fixed << std::setprecision(1) << label << " (" << starts.size() << " runs):\n"
       << "  exec -> /readyz 200:      min " << std::setw(6) << ready_min << " ms  median " << std::setw(6)
-      << ready_median << " ms  = " << std::setprecision(0) << 100 * ready_median / 300 << "% of the 300 ms target\n"
-      << std::setprecision(1) << "  exec -> listening line:   min " << std::setw(6) << listen_min << " ms  median "
-      << std::setw(6) << listen_median << " ms\n"
-      << "  RSS when ready:           min " << std::setw(6) << rss_min << " MiB median " << std::setw(6) << rss_median
-      << " MiB\n";
+      << ready_median << " ms  = " << std::setprecision(0) << 100 * ready_median / 300
+      << "% of the 300 ms target\n"
+      << std::setprecision(1) << "  exec -> listening line:   min " << std::setw(6) << listen_min
+      << " ms  median " << std::setw(6) << listen_median << " ms\n"
+      << "  RSS when ready:           min " << std::setw(6) << rss_min << " MiB median " << std::setw(6)
+      << rss_median << " MiB\n";
 }
 
 }  // namespace
@@ -108,11 +111,12 @@ void run_startup_bench(const StartupBenchOptions& options, std::ostream& out) {
   print(out, "restart on that data", again);
   print(out, "restart with auth.password_hash = min (no interactive argon2id hash at start)", cheap);
   const auto median = [](std::vector<Start> starts) {
-    std::sort(starts.begin(), starts.end(), [](const Start& a, const Start& b) { return a.ready_ms < b.ready_ms; });
+    std::sort(starts.begin(), starts.end(),
+              [](const Start& a, const Start& b) { return a.ready_ms < b.ready_ms; });
     return starts[starts.size() / 2].ready_ms;
   };
-  out << std::fixed << std::setprecision(0) << "the start-up hash of auth is " << median(again) - median(cheap)
-      << " ms of the restart's median " << median(again) << " ms\n";
+  out << std::fixed << std::setprecision(0) << "the start-up hash of auth is "
+      << median(again) - median(cheap) << " ms of the restart's median " << median(again) << " ms\n";
 }
 
 }  // namespace ates::bench

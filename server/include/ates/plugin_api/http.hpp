@@ -27,11 +27,16 @@ namespace ates::plugin_api {
 enum class Method { kGet, kPost, kPatch, kPut, kDelete };
 inline std::string_view to_string(Method method) {
   switch (method) {
-    case Method::kGet: return "GET";
-    case Method::kPost: return "POST";
-    case Method::kPatch: return "PATCH";
-    case Method::kPut: return "PUT";
-    case Method::kDelete: return "DELETE";
+    case Method::kGet:
+      return "GET";
+    case Method::kPost:
+      return "POST";
+    case Method::kPatch:
+      return "PATCH";
+    case Method::kPut:
+      return "PUT";
+    case Method::kDelete:
+      return "DELETE";
   }
   return "?";
 }
@@ -39,10 +44,14 @@ inline std::string_view to_string(Method method) {
 enum class Role { kAdmin, kManager, kAccountant, kWorker };
 inline std::string_view to_string(Role role) {
   switch (role) {
-    case Role::kAdmin: return "admin";
-    case Role::kManager: return "manager";
-    case Role::kAccountant: return "accountant";
-    case Role::kWorker: return "worker";
+    case Role::kAdmin:
+      return "admin";
+    case Role::kManager:
+      return "manager";
+    case Role::kAccountant:
+      return "accountant";
+    case Role::kWorker:
+      return "worker";
   }
   return "?";
 }
@@ -66,13 +75,13 @@ struct Principal {
 
 struct Request {
   Method method = Method::kGet;
-  std::string path;                                  // without the query
-  std::map<std::string, std::string> path_params;   // {id} -> value
-  std::map<std::string, std::string> query;         // decoded; last value wins
-  std::map<std::string, std::string> headers;       // names in lower case
+  std::string path;                                // without the query
+  std::map<std::string, std::string> path_params;  // {id} -> value
+  std::map<std::string, std::string> query;        // decoded; last value wins
+  std::map<std::string, std::string> headers;      // names in lower case
   std::string body;
-  std::optional<Principal> principal;                // absent on public routes
-  std::string request_id;                            // also in every log line
+  std::optional<Principal> principal;  // absent on public routes
+  std::string request_id;              // also in every log line
   // The caller's IP address: the TCP peer, or behind a trusted reverse
   // proxy (http.trusted_proxies) the address X-Forwarded-For names. Use this,
   // never the header itself, for anything keyed on the caller's address.
@@ -110,24 +119,42 @@ struct Response {
 // The reason phrase of the HTTP statuses ates answers.
 inline std::string_view status_title(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 507: return "Insufficient Storage";
-    default: return "Error";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 507:
+      return "Insufficient Storage";
+    default:
+      return "Error";
   }
 }
 
@@ -142,19 +169,27 @@ inline Response Response::problem(int status, std::string_view type, std::string
 inline Response Response::from_status(const protocol::Status& status) {
   using protocol::Code;
   switch (status.code()) {
-    case Code::kOk: return json(200, nlohmann::json::object());
-    case Code::kInvalidArgument: return problem(400, "validation", status.message());
-    case Code::kNotFound: return problem(404, "not-found", status.message());
-    case Code::kConflict: return problem(409, "conflict", status.message());
-    case Code::kPermissionDenied: return problem(403, "forbidden", status.message());
-    case Code::kUnauthenticated: return problem(401, "unauthenticated", status.message());
-    case Code::kStorageFull: return problem(507, "storage-full", status.message());
+    case Code::kOk:
+      return json(200, nlohmann::json::object());
+    case Code::kInvalidArgument:
+      return problem(400, "validation", status.message());
+    case Code::kNotFound:
+      return problem(404, "not-found", status.message());
+    case Code::kConflict:
+      return problem(409, "conflict", status.message());
+    case Code::kPermissionDenied:
+      return problem(403, "forbidden", status.message());
+    case Code::kUnauthenticated:
+      return problem(401, "unauthenticated", status.message());
+    case Code::kStorageFull:
+      return problem(507, "storage-full", status.message());
     case Code::kUnavailable: {
       Response response = problem(503, "unavailable", status.message());
       response.headers.emplace_back("Retry-After", "1");
       return response;
     }
-    case Code::kInternal: return problem(500, "internal", status.message());
+    case Code::kInternal:
+      return problem(500, "internal", status.message());
   }
   return problem(500, "internal", status.message());
 }
@@ -245,8 +280,8 @@ inline constexpr std::int64_t kMaxRangeDays = 366;
 
 // `?<name>=YYYY-MM-DD` as a day between 1970-01-01 and 9999-12-31; absent,
 // `fallback`, or an error naming the field when there is none.
-inline protocol::Result<protocol::CalendarDay> parse_day_query(const Request& request, std::string_view name,
-                                                               std::optional<protocol::CalendarDay> fallback) {
+inline protocol::Result<protocol::CalendarDay> parse_day_query(
+    const Request& request, std::string_view name, std::optional<protocol::CalendarDay> fallback) {
   const auto text = request.query_value(name);
   if (!text) {
     if (fallback) return *fallback;
@@ -278,7 +313,8 @@ inline protocol::Result<DayRange> parse_day_range(const Request& request, std::s
   if (!to) return to.status();
   const DayRange range{*from, *to};
   if (range.days() < 1) {
-    return protocol::invalid_argument(std::string(to_name) + ": must not be before " + std::string(from_name));
+    return protocol::invalid_argument(std::string(to_name) + ": must not be before " +
+                                      std::string(from_name));
   }
   if (range.days() > kMaxRangeDays) {
     return protocol::invalid_argument(std::string(to_name) + ": at most " + std::to_string(kMaxRangeDays) +
@@ -290,8 +326,8 @@ inline protocol::Result<DayRange> parse_day_range(const Request& request, std::s
 // Cuts `items` (sorted by cursor, at most limit + 1 of them, read from
 // after the cursor) to one page and says where the next one starts.
 template <class Item, class CursorOf>
-nlohmann::json page_of(std::vector<Item> items, const Page& page, CursorOf cursor_of,
-                       std::string_view field, const std::function<nlohmann::json(const Item&)>& to_json) {
+nlohmann::json page_of(std::vector<Item> items, const Page& page, CursorOf cursor_of, std::string_view field,
+                       const std::function<nlohmann::json(const Item&)>& to_json) {
   nlohmann::json next = nullptr;
   if (items.size() > page.limit) {
     items.resize(page.limit);

@@ -36,8 +36,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -101,8 +101,8 @@ class Idempotency {
     env.submit(
         // A copy (table handles and limits), not `this`: the unit may run
         // after the caller's object is gone.
-        [self = *this, key = std::move(key).value(), fingerprint, answer, unit = std::move(unit)](
-            storage::WriteTxn& txn) -> protocol::Status {
+        [self = *this, key = std::move(key).value(), fingerprint, answer,
+         unit = std::move(unit)](storage::WriteTxn& txn) -> protocol::Status {
           const std::int64_t now = self.now_us();
           if (key) {
             if (auto replay = self.replay_of(txn.handle(), *key, fingerprint, now)) {
@@ -116,7 +116,7 @@ class Idempotency {
           *answer = std::move(result).value();
           if (key && answer->status < 400) {
             self.store(txn.handle(), *key,
-                  StoredAnswer{fingerprint, now, answer->status, answer->content_type, answer->body});
+                       StoredAnswer{fingerprint, now, answer->status, answer->content_type, answer->body});
           }
           return protocol::Status::ok();
         },
@@ -136,7 +136,8 @@ class Idempotency {
   }
 
   // The fingerprint of a JSON body with the named fields left out.
-  static std::uint64_t fingerprint_without(const Request& request, std::initializer_list<const char*> secret_fields) {
+  static std::uint64_t fingerprint_without(const Request& request,
+                                           std::initializer_list<const char*> secret_fields) {
     nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
     if (body.is_object()) {
       for (const char* field : secret_fields) body.erase(field);
@@ -188,12 +189,14 @@ class Idempotency {
   // Remembers `answer` under `key`, keeps the user's cap and sweeps.
   void store(MDB_txn* txn, const Key& key, const StoredAnswer& answer) const {
     const std::string full = key.full();
-    if (const auto old = answers_.get(txn, full)) forget(txn, full, old->stored_at_us);  // an expired one, reused
+    if (const auto old = answers_.get(txn, full))
+      forget(txn, full, old->stored_at_us);  // an expired one, reused
     answers_.put(txn, full, answer);
     const std::string index = user_index_key(key.user, answer.stored_at_us, key.header);
     by_user_.put(txn, index, {});
     std::uint64_t count = count_of(txn, key.user) + 1;
-    for (std::size_t evicted = 0; count > limits_.max_per_user && evicted < kMaxEvictionsPerStore; ++evicted) {
+    for (std::size_t evicted = 0; count > limits_.max_per_user && evicted < kMaxEvictionsPerStore;
+         ++evicted) {
       const auto oldest = oldest_of(txn, key.user, index);
       if (!oldest) break;
       answers_.erase(txn, key.user + '\0' + oldest->second);
@@ -260,7 +263,8 @@ class Idempotency {
     return found;
   }
 
-  static std::string user_index_key(std::string_view user, std::int64_t stored_at_us, std::string_view header) {
+  static std::string user_index_key(std::string_view user, std::int64_t stored_at_us,
+                                    std::string_view header) {
     std::string key(user);
     key += '\0';
     key += storage::key_u64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, stored_at_us)));

@@ -73,24 +73,18 @@ struct Claims {
   std::int64_t iat = 0;  // seconds since the epoch
   std::int64_t exp = 0;
   std::string kid;
-  std::string jti;        // the token's random id: what a log-out revokes
-  std::uint64_t gen = 0;  // the user's token generation at issue; a revocation raises it
-  std::string uep;        // the auth.users epoch the token was issued in
+  std::string jti;         // the token's random id: what a log-out revokes
+  std::uint64_t gen = 0;   // the user's token generation at issue; a revocation raises it
+  std::string uep;         // the auth.users epoch the token was issued in
   std::uint64_t useq = 0;  // auth.users' head then: a replica past it knows the user
 };
 
 // `secret_key` is libsodium's 64-byte Ed25519 secret key.
 inline std::string sign(const Claims& claims, std::string_view secret_key) {
   const nlohmann::json header = {{"alg", "EdDSA"}, {"typ", "JWT"}, {"kid", claims.kid}};
-  const nlohmann::json payload = {{"sub", claims.sub},
-                                  {"role", claims.role},
-                                  {"iat", claims.iat},
-                                  {"exp", claims.exp},
-                                  {"kid", claims.kid},
-                                  {"jti", claims.jti},
-                                  {"gen", claims.gen},
-                                  {"uep", claims.uep},
-                                  {"useq", claims.useq}};
+  const nlohmann::json payload = {{"sub", claims.sub}, {"role", claims.role}, {"iat", claims.iat},
+                                  {"exp", claims.exp}, {"kid", claims.kid},   {"jti", claims.jti},
+                                  {"gen", claims.gen}, {"uep", claims.uep},   {"useq", claims.useq}};
   const std::string signing_input = base64url(header.dump()) + "." + base64url(payload.dump());
   std::array<unsigned char, crypto_sign_BYTES> signature{};
   crypto_sign_detached(signature.data(), nullptr,

@@ -72,56 +72,56 @@ inline void write_error(char* error, std::size_t size, const char* message) {
 // Defines the entry point of a plugin: NAME is its name ("tracker"), CLASS
 // its Plugin subclass constructed from HostContext&, KEYS an array of
 // ConfigKeySpec (or nullptr) and COUNT its length.
-#define ATES_DEFINE_PLUGIN(NAME, CLASS, KEYS, COUNT)                                                       \
-  namespace {                                                                                              \
-  void* ates_create(::ates::plugin_api::HostContext* context, char* error, std::size_t size) noexcept {    \
-    try {                                                                                                  \
-      return static_cast<::ates::plugin_api::Plugin*>(new CLASS(*context));                                \
-    } catch (const std::exception& e) {                                                                    \
-      ::ates::plugin_api::detail::write_error(error, size, e.what());                                      \
-    } catch (...) {                                                                                        \
-      ::ates::plugin_api::detail::write_error(error, size, "unknown exception");                          \
-    }                                                                                                      \
-    return nullptr;                                                                                        \
-  }                                                                                                        \
-  int ates_start(void* plugin, char* error, std::size_t size) noexcept {                                   \
-    try {                                                                                                  \
-      const ::ates::protocol::Status status = static_cast<::ates::plugin_api::Plugin*>(plugin)->start();   \
-      if (status) return 0;                                                                                \
-      ::ates::plugin_api::detail::write_error(error, size, status.to_string().c_str());                    \
-    } catch (const std::exception& e) {                                                                    \
-      ::ates::plugin_api::detail::write_error(error, size, e.what());                                      \
-    } catch (...) {                                                                                        \
-      ::ates::plugin_api::detail::write_error(error, size, "unknown exception");                          \
-    }                                                                                                      \
-    return 1;                                                                                              \
-  }                                                                                                        \
-  void ates_stop(void* plugin) noexcept {                                                                  \
-    try {                                                                                                  \
-      static_cast<::ates::plugin_api::Plugin*>(plugin)->stop();                                            \
-    } catch (...) {                                                                                        \
-    }                                                                                                      \
-  }                                                                                                        \
-  void ates_destroy(void* plugin) noexcept {                                                               \
-    try {                                                                                                  \
-      delete static_cast<::ates::plugin_api::Plugin*>(plugin);                                             \
-    } catch (...) {                                                                                        \
-    }                                                                                                      \
-  }                                                                                                        \
-  }                                                                                                        \
+#define ATES_DEFINE_PLUGIN(NAME, CLASS, KEYS, COUNT)                                                     \
+  namespace {                                                                                            \
+  void* ates_create(::ates::plugin_api::HostContext* context, char* error, std::size_t size) noexcept {  \
+    try {                                                                                                \
+      return static_cast<::ates::plugin_api::Plugin*>(new CLASS(*context));                              \
+    } catch (const std::exception& e) {                                                                  \
+      ::ates::plugin_api::detail::write_error(error, size, e.what());                                    \
+    } catch (...) {                                                                                      \
+      ::ates::plugin_api::detail::write_error(error, size, "unknown exception");                         \
+    }                                                                                                    \
+    return nullptr;                                                                                      \
+  }                                                                                                      \
+  int ates_start(void* plugin, char* error, std::size_t size) noexcept {                                 \
+    try {                                                                                                \
+      const ::ates::protocol::Status status = static_cast<::ates::plugin_api::Plugin*>(plugin)->start(); \
+      if (status) return 0;                                                                              \
+      ::ates::plugin_api::detail::write_error(error, size, status.to_string().c_str());                  \
+    } catch (const std::exception& e) {                                                                  \
+      ::ates::plugin_api::detail::write_error(error, size, e.what());                                    \
+    } catch (...) {                                                                                      \
+      ::ates::plugin_api::detail::write_error(error, size, "unknown exception");                         \
+    }                                                                                                    \
+    return 1;                                                                                            \
+  }                                                                                                      \
+  void ates_stop(void* plugin) noexcept {                                                                \
+    try {                                                                                                \
+      static_cast<::ates::plugin_api::Plugin*>(plugin)->stop();                                          \
+    } catch (...) {                                                                                      \
+    }                                                                                                    \
+  }                                                                                                      \
+  void ates_destroy(void* plugin) noexcept {                                                             \
+    try {                                                                                                \
+      delete static_cast<::ates::plugin_api::Plugin*>(plugin);                                           \
+    } catch (...) {                                                                                      \
+    }                                                                                                    \
+  }                                                                                                      \
+  }                                                                                                      \
   extern "C" __attribute__((visibility("default"))) const ::ates::plugin_api::PluginEntry*               \
-  ates_plugin_entry() {                                                                                    \
-    static const ::ates::plugin_api::PluginEntry entry{ATES_PLUGIN_ABI_VERSION_FOR_TESTS,                 \
+  ates_plugin_entry() {                                                                                  \
+    static const ::ates::plugin_api::PluginEntry entry{ATES_PLUGIN_ABI_VERSION_FOR_TESTS,                \
                                                        sizeof(::ates::plugin_api::PluginEntry),          \
-                                                       NAME,                                               \
-                                                       ::ates::plugin_api::kBuildId,                       \
-                                                       KEYS,                                               \
-                                                       COUNT,                                              \
-                                                       &ates_create,                                       \
-                                                       &ates_start,                                        \
-                                                       &ates_stop,                                         \
-                                                       &ates_destroy};                                     \
-    return &entry;                                                                                         \
+                                                       NAME,                                             \
+                                                       ::ates::plugin_api::kBuildId,                     \
+                                                       KEYS,                                             \
+                                                       COUNT,                                            \
+                                                       &ates_create,                                     \
+                                                       &ates_start,                                      \
+                                                       &ates_stop,                                       \
+                                                       &ates_destroy};                                   \
+    return &entry;                                                                                       \
   }
 
 // Tests build a plugin with another ABI version to prove it is refused.

@@ -266,7 +266,8 @@ class Environment {
 template <class Event>
 Result<protocol::Envelope> WriteTxn::publish(const Event& event, std::string_view trace_id,
                                              std::string_view event_id) {
-  return publish(Event::kStream, Event::kName, Event::kVersion, protocol::encode_payload(event), trace_id, event_id);
+  return publish(Event::kStream, Event::kName, Event::kVersion, protocol::encode_payload(event), trace_id,
+                 event_id);
 }
 
 template <class T>
