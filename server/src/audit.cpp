@@ -45,12 +45,6 @@ std::map<std::uint64_t, protocol::Envelope> read_stream(storage::Environment& en
   return events;
 }
 
-std::uint64_t checkpoint_of(storage::Environment& env, std::string_view stream) {
-  storage::ReadTxn txn = env.read();
-  const auto checkpoint = env.checkpoint(txn, stream);
-  return checkpoint ? checkpoint->applied_seq : 0;
-}
-
 struct Audit {
   std::ostream& out;
   int mismatches = 0;

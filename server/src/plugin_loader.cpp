@@ -60,7 +60,9 @@ protocol::Result<PluginLibrary> PluginLoader::load(const std::filesystem::path& 
   };
   auto* entry_function =
       reinterpret_cast<plugin_api::EntryFunction>(::dlsym(library.handle, plugin_api::kEntrySymbol));
-  if (entry_function == nullptr) return fail(std::string("no entry point ") + plugin_api::kEntrySymbol);
+  // Appended rather than added: GCC 12 misreads `std::string(...) + literal`
+  // here as writing past a short string (-Warray-bounds).
+  if (entry_function == nullptr) return fail(std::string("no entry point ").append(plugin_api::kEntrySymbol));
   const plugin_api::PluginEntry* entry = entry_function();
   if (entry == nullptr) return fail("its entry point returned nothing");
   if (entry->abi_version != plugin_api::kAbiVersion) {

@@ -137,7 +137,7 @@ BOOST_AUTO_TEST_CASE(routes_for_every_role) {
   const std::string owner = assignee == h.user_ids["acc"] ? "acc" : "wkr";
   const std::string path = "/api/v1/tracker/tasks/" + task["id"].get<std::string>();
   // One task: its assignee, managers and admins.
-  for (const std::string who : {owner, std::string("mgr"), std::string("boss")})
+  for (const std::string& who : {owner, std::string("mgr"), std::string("boss")})
     BOOST_TEST(h.as(who, "GET", path).status == 200);
   check_problem(h.as(other, "GET", path), 403, "only its assignee");
   // All tasks: managers and admins.
@@ -161,7 +161,7 @@ BOOST_AUTO_TEST_CASE(routes_for_every_role) {
   BOOST_TEST(h.as(owner, "GET", "/api/v1/tracker/tasks/mine?status=done").json()["tasks"].size() == 1u);
   BOOST_TEST(h.as(owner, "GET", "/api/v1/tracker/tasks/mine").json()["tasks"].empty());
   // Shuffle: managers and admins.
-  for (const std::string who : {std::string("acc"), std::string("wkr")}) {
+  for (const std::string& who : {std::string("acc"), std::string("wkr")}) {
     check_problem(h.as(who, "POST", "/api/v1/tracker/tasks/shuffle"), 403, "may not");
   }
   BOOST_TEST(h.as("mgr", "POST", "/api/v1/tracker/tasks/shuffle").json()["reassigned"] ==

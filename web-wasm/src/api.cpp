@@ -229,7 +229,8 @@ std::string add_days(std::string_view date, int days) {
   const long day = doy2 - (153 * mp + 2) / 5 + 1;
   const long month = mp < 10 ? mp + 3 : mp - 9;
   year += month <= 2;
-  char out[16];
+  if (year < 0 || year > 9999) return {};  // no date field can spell it
+  char out[64];                            // room for any three longs: never truncated
   std::snprintf(out, sizeof out, "%04ld-%02ld-%02ld", year, month, day);
   return out;
 }

@@ -192,6 +192,9 @@ BOOST_AUTO_TEST_CASE(analytics) {
   BOOST_TEST(add_days("2024-03-01", -1) == "2024-02-29");
   BOOST_TEST(add_days("2026-12-31", 1) == "2027-01-01");
   BOOST_TEST(add_days("not a date", 1) == "");
+  BOOST_TEST(add_days("9999-12-31", 1) == "");  // past what a date field can spell
+  BOOST_TEST(add_days("0000-01-01", -1) == "");
+  BOOST_TEST(add_days("9999-12-30", 1) == "9999-12-31");
 }
 
 BOOST_AUTO_TEST_CASE(register_body_has_three_fields) {
