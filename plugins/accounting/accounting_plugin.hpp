@@ -1,7 +1,6 @@
-// The accounting plugin (MISSION 11-18): accounts from auth.users, prices,
-// a ledger charged from tracker.tasks, earnings per day, day close with
-// payouts and receipts; everything it books is published on
-// accounting.transactions.
+// The accounting plugin: accounts from auth.users, prices, a ledger charged
+// from tracker.tasks, earnings per day, day close with payouts and receipts;
+// everything it books is published on accounting.transactions.
 //
 // Threads: the bus applies events on the environment's writer; HTTP reads
 // run on the host's threads; one closer thread runs every day close (the
@@ -46,7 +45,8 @@ class AccountingPlugin final : public plugin_api::Plugin {
   plugin_api::Response close_through(const std::string& date, bool force);
   void close_due_days();
   void drop_expired_charges();
-  // What closing `date` waits for now (empty: nothing); DESIGN §7.
+  // What closing `date` waits for now (empty: nothing); see
+  // docs/accounting.md, "Days and the close".
   nlohmann::json waiting_for(const std::string& date, std::int64_t waiting_since) const;
   nlohmann::json day_json(const std::string& date, const std::optional<DayRecord>& record) const;
   std::string today() const;

@@ -1,6 +1,6 @@
-// Calendar days in accounting's zone (DESIGN §7): an entry's day is the day
-// of its occurred_at in `accounting.day_zone`, an IANA name resolved with
-// the system's tz database (Debian's tzdata) through Howard Hinnant's date
+// Calendar days in accounting's zone: an entry's day is the day of its
+// occurred_at in `accounting.day_zone`, an IANA name resolved with the
+// system's tz database (Debian's tzdata) through Howard Hinnant's date
 // library. Days are "YYYY-MM-DD" strings, which sort as the days do.
 #pragma once
 

@@ -1,7 +1,7 @@
-// Ledger ids derived from their cause (DESIGN §7): an entry's id is a hash
-// of the id of the event that caused it and its kind, a payout's of its user
-// and day. Header-only because `ates audit` recomputes them to match
-// entries with the events they answer.
+// Ledger ids derived from their cause: an entry's id is a hash of the id of
+// the event that caused it and its kind, a payout's of its user and day.
+// Header-only because `ates audit` recomputes them to match entries with the
+// events they answer.
 #pragma once
 
 #include <sodium.h>

@@ -87,7 +87,7 @@ void Ledger::configure(DayZone zone, Prices prices) {
 
 Account Ledger::ensure_account(MDB_txn* txn, const std::string& user_id) const {
   // A user first seen in a task event gets a placeholder that auth.users
-  // fills later (MISSION 26): streams are not ordered between each other.
+  // fills later: streams are not ordered between each other.
   if (auto account = accounts_.get(txn, user_id)) return *account;
   Account placeholder;
   accounts_.put(txn, user_id, placeholder);
@@ -189,7 +189,7 @@ Status Ledger::apply_task_event(storage::WriteTxn& txn, const protocol::Envelope
   }
   if (event.name == TaskAssigned::kName) {
     // Every assignment charges the assignee the task's fee: at creation and
-    // at each shuffle (MISSION 12).
+    // at each shuffle.
     auto assigned = decode_payload<TaskAssigned>(event);
     if (!assigned) return assigned.status();
     return book_charge(txn, event.event_id, "fee", assigned->task_id, assigned->assignee_id, event.time_us,
@@ -310,7 +310,7 @@ protocol::Result<Entry> Ledger::add_entry(storage::WriteTxn& txn, NewEntry fresh
     const auto closed = meta(h, "last_closed");
     if (closed && entry.date <= *closed) {
       // A late entry (its day was force-closed): it counts on the first
-      // open day and keeps its own day for the audit (DESIGN §7).
+      // open day and keeps its own day for the audit.
       entry.original_date = entry.date;
       entry.date = DayZone::next_day(*closed);
     } else if (!closed && entry.date < meta(h, "first_day").value_or(entry.date)) {

@@ -1,7 +1,7 @@
-// accounting's storage (DESIGN §7): accounts, task prices, the ledger of
-// entries (the audit log), per-day totals, closed days and the receipts'
-// outbox. Every entry is published on accounting.transactions in the unit
-// that writes it, so the stream and the ledger never disagree.
+// accounting's storage: accounts, task prices, the ledger of entries (the
+// audit log), per-day totals, closed days and the receipts' outbox. Every
+// entry is published on accounting.transactions in the unit that writes it,
+// so the stream and the ledger never disagree.
 //
 // Ids are derived, not drawn: an entry's id is a keyed hash of the event
 // that caused it (and a payout's of its user and day), so a replay, a
@@ -74,7 +74,7 @@ struct DayRecord {
   MSGPACK_DEFINE(status, waiting_since, closed_at, forced, payouts, paid_cents)
 };
 
-// One receipt per payout, queued in the payout's unit (DESIGN §7).
+// One receipt per payout, queued in the payout's unit.
 struct Receipt {
   std::string payout_id;
   std::string user_id;
@@ -89,8 +89,9 @@ struct Receipt {
                  sent_at_us)
 };
 
-// rpc mode: a charge the tracker asked us to hold (DESIGN §7, step 2). Not
-// in balances, entries or earnings until COMMIT or its event arrives.
+// rpc mode: a charge the tracker asked us to hold (step 2 of the two-phase
+// charge in docs/tracker.md). Not in balances, entries or earnings until
+// COMMIT or its event arrives.
 struct PendingCharge {
   std::string op_id;
   std::string kind;  // "fee" | "reward"
@@ -156,8 +157,8 @@ class Ledger {
   // Notes that closing `date` had to wait (kept from the first attempt).
   protocol::Result<DayRecord> mark_waiting(storage::WriteTxn& txn, const std::string& date) const;
 
-  // rpc mode's charges (DESIGN §7): PREPARE holds them, COMMIT turns the
-  // published ones into entries (the rest are dropped), ABORT drops them.
+  // rpc mode's charges (docs/accounting.md): PREPARE holds them, COMMIT turns
+  // the published ones into entries (the rest are dropped), ABORT drops them.
   // The matching tracker.tasks event also turns one into its entry, and a
   // charge still held once tracker.tasks is complete past its deadline is
   // dropped (drop_pending).

@@ -1,5 +1,5 @@
 // The ledger on a real LMDB environment, fed envelopes directly: the rules
-// of DESIGN §7 without a bus or HTTP in the way (those are in
+// of docs/accounting.md without a bus or HTTP in the way (those are in
 // tests/integration/accounting_test.cpp).
 #include "ledger.hpp"
 

@@ -1,4 +1,4 @@
-// Receipts leave through here (DESIGN §7): SMTP through libcurl when
+// Receipts leave through here: SMTP through libcurl when
 // `accounting.smtp_url` is set, otherwise one .eml file per message under
 // <data>/mail/. The payout id is the Message-ID, so a copy sent twice (a
 // crash between the server's 250 and our commit) is recognisably the same

@@ -1,4 +1,4 @@
-// Task prices as a keyed hash of the task id (DESIGN §7), so every mode,
+// Task prices as a keyed hash of the task id, so every mode,
 // replay and rebuild gives the same price without storing a random draw:
 //   fee    = 1000 + 100 × (H(k, task_id ‖ "fee")    mod 11)  cents (10..20 dollars)
 //   reward = 2000 + 100 × (H(k, task_id ‖ "reward") mod 21)  cents (20..40 dollars)

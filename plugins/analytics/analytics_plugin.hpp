@@ -1,8 +1,8 @@
-// The analytics plugin (MISSION 19-23): keeps every event of auth.users,
-// tracker.tasks and accounting.transactions in its own event store and
-// answers admins from read models built from them: a day's management
-// earnings and users with a negative balance, and the most expensive task
-// of a range of days. POST /rebuild rebuilds the models from the store.
+// The analytics plugin: keeps every event of auth.users, tracker.tasks and
+// accounting.transactions in its own event store and answers admins from read
+// models built from them: a day's management earnings and users with a
+// negative balance, and the most expensive task of a range of days.
+// POST /rebuild rebuilds the models from the store.
 #pragma once
 
 #include <condition_variable>

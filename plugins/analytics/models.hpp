@@ -1,8 +1,7 @@
-// analytics' storage (MISSION 19-23, DESIGN §7): the event store (every
-// event analytics received, in arrival order) and two sets of read models,
-// "a" and "b". One set is live; a rebuild fills the other from the event
-// store and swaps it in, in one transaction, so readers never see a half
-// built model.
+// analytics' storage: the event store (every event analytics received, in
+// arrival order) and two sets of read models, "a" and "b". One set is live; a
+// rebuild fills the other from the event store and swaps it in, in one
+// transaction, so readers never see a half built model.
 //
 // Money, completions and days come from accounting's ledger entries
 // (TransactionApplied, DayClosed); titles and jira ids from tracker.tasks.

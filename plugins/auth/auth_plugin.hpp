@@ -1,5 +1,5 @@
-// The auth plugin (MISSION 1-4): registration and log-in, argon2id password
-// hashes, Ed25519-signed tokens, roles and deactivation, log-out and token
+// The auth plugin: registration and log-in, argon2id password hashes,
+// Ed25519-signed tokens, roles and deactivation, log-out and token
 // revocation, signing-key rotation, and the auth.users stream that every
 // other plugin and host build their replicas from.
 #pragma once

@@ -95,9 +95,9 @@ protocol::Result<UserRecord> Users::create(storage::WriteTxn& txn, UserRecord us
 protocol::Result<UserRecord> Users::update(storage::WriteTxn& txn, const UserRecord& before,
                                            UserRecord after) const {
   users_.put(txn.handle(), after.id, after);
-  // One event per change, of the kind that says what happened (MISSION 4):
-  // a role change and a deactivation are business events; anything else
-  // (email, password, reactivation) streams the user's new state.
+  // One event per change, of the kind that says what happened: a role change
+  // and a deactivation are business events; anything else (email, password,
+  // reactivation) streams the user's new state.
   bool published_any = false;
   if (before.role != after.role) {
     auto published = txn.publish(

@@ -1,9 +1,9 @@
-// How money follows the tracker's changes (MISSION 9): one interface, two
-// links chosen by tracker.charge_link.
+// How money follows the tracker's changes: one interface, two links chosen by
+// tracker.charge_link.
 //   events (default): nothing to do here; accounting charges from the
 //     TaskAssigned/TaskCompleted events asynchronously, and the tracker keeps
 //     working while accounting is down.
-//   rpc: the two-phase charge of DESIGN §7. The tracker commits an intent,
+//   rpc: the two-phase charge (docs/tracker.md). The tracker commits an intent,
 //     asks accounting to hold the charges (PREPARE), and only then commits
 //     the change with its decision; accounting down means 503 and no change.
 #pragma once

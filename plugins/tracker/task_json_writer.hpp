@@ -1,7 +1,8 @@
 // Tasks written as JSON text straight into a string, without building a
-// nlohmann::json tree: the hot read of a worker's day, GET /tasks/mine,
-// spent most of its time building and serialising that tree (DESIGN: "GET
-// my tasks ≥ 50 % of a bare RESTinio route").
+// nlohmann::json tree: the hot read of a worker's day, GET /tasks/mine, spent
+// most of its time building and serialising that tree, and its target is at
+// least 50 % of the requests/s of a bare RESTinio route
+// (docs/performance.md).
 //
 // The bytes are those of the tree-based code they replace:
 // append_task_json(out, t) appends task_json(t).dump(), and tasks_page_json

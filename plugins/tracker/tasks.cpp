@@ -389,7 +389,7 @@ Status Tasks::apply_user_event(storage::WriteTxn& txn, const protocol::Envelope&
   std::optional<ReplicaUser> next;
   const auto current = [&](const std::string& user) {
     // A user first seen through a change gets a placeholder that the
-    // change fills (MISSION 26).
+    // change fills.
     return users_.get(txn.handle(), user).value_or(ReplicaUser{"worker", true});
   };
   if (event.name == UserCreated::kName || event.name == UserUpdated::kName) {

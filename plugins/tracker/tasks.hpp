@@ -70,7 +70,8 @@ struct Reassignment {
 };
 
 // rpc mode: what the tracker is about to do, committed before it asks
-// accounting to hold the charges (DESIGN §7, step 1).
+// accounting to hold the charges (step 1 of the two-phase charge in
+// docs/tracker.md).
 struct Intent {
   std::string op_id;
   std::string kind;  // "create" | "complete" | "shuffle"

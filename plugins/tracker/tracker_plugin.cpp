@@ -62,8 +62,9 @@ TrackerPlugin::TrackerPlugin(plugin_api::HostContext& host)
 }
 
 Status TrackerPlugin::start() {
-  // DESIGN §7 step 5: an intent without a decision (a crash between its
-  // steps) is aborted, so accounting drops what it holds for it.
+  // Step 5 of the two-phase charge (docs/tracker.md): an intent without a
+  // decision (a crash between its steps) is aborted, so accounting drops what
+  // it holds for it.
   for (const auto& intent : tasks_.undecided_intents()) {
     Status aborted = host_.storage().run([&](storage::WriteTxn& txn) {
       auto current = tasks_.intent(txn.handle(), intent.op_id);
@@ -204,8 +205,9 @@ void TrackerPlugin::mine(const Request& request, const Responder& respond) const
   auto status = status_filter(request, true);
   if (!status) return respond(Response::from_status(status.status()));
   // Copied from the assignee index's JSON, not built through page_json's
-  // tree: this is a worker's hottest read (DESIGN: >= 50 % of a bare
-  // route); task_json_test holds the bytes to page_json's.
+  // tree: this is a worker's hottest read (its target: at least 50 % of a
+  // bare route's requests/s, docs/performance.md); task_json_test holds the
+  // bytes to page_json's.
   respond(Response{200,
                    "application/json",
                    tasks_.of_assignee_json(request.principal->user_id, *status, page->after, page->limit),

@@ -1,6 +1,6 @@
-// The tracker plugin (MISSION 5-10): tasks, random assignment to active
-// workers and accountants, shuffles as durable jobs, my tasks, completion;
-// everything it does is published on tracker.tasks.
+// The tracker plugin: tasks, random assignment to active workers and
+// accountants, shuffles as durable jobs, my tasks, completion; everything it
+// does is published on tracker.tasks.
 #pragma once
 
 #include <mutex>
@@ -35,11 +35,11 @@ class TrackerPlugin final : public plugin_api::Plugin {
   void continue_shuffle(std::string job_id, std::function<void(protocol::Result<ShuffleJob>)> done,
                         bool caller_waits);
 
-  // rpc mode (DESIGN §7): `plan` writes nothing visible and returns the
+  // rpc mode (docs/tracker.md): `plan` writes nothing visible and returns the
   // intent with its charges; the intent is committed, accounting asked to
-  // hold the charges, then `apply` makes the change (naming the event ids
-  // it published) in the unit that records COMMIT. Any failure records
-  // ABORT and answers the error (503 when accounting did not answer).
+  // hold the charges, then `apply` makes the change (naming the event ids it
+  // published) in the unit that records COMMIT. Any failure records ABORT and
+  // answers the error (503 when accounting did not answer).
   struct TwoPhaseOp {
     std::function<protocol::Result<Intent>(storage::WriteTxn&)> plan;
     std::function<protocol::Result<plugin_api::Response>(storage::WriteTxn&, const Intent&,

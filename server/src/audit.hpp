@@ -1,6 +1,6 @@
-// `ates audit --data DIR` (MISSION 22): reconciles the money across the
-// plugins' environments, read-only, so it is safe beside a running host or
-// on a stopped one.
+// `ates audit --data DIR` (docs/analytics.md): reconciles the money across
+// the plugins' environments, read-only, so it is safe beside a running host
+// or on a stopped one.
 //
 // Each consumer is read before its producer, and compared with the
 // producer only up to its checkpoint: what the producer wrote after that is

@@ -1,8 +1,8 @@
-// The host's configuration (DESIGN §9): embedded defaults, overridden by a
-// TOML file, then by ATES_* environment variables, then by command-line
-// flags. Every key is declared (name, type, default, documentation); an
-// unknown key or a value of the wrong shape stops start-up with a message
-// naming the key and where it came from.
+// The host's configuration (README.md, "Configuration"): embedded defaults,
+// overridden by a TOML file, then by ATES_* environment variables, then by
+// command-line flags. Every key is declared (name, type, default,
+// documentation); an unknown key or a value of the wrong shape stops start-up
+// with a message naming the key and where it came from.
 #pragma once
 
 #include <filesystem>

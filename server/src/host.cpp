@@ -270,7 +270,6 @@ struct Host::Impl {
   // must not wait twice.
   void dispatch(Request request, Responder respond, bool may_park = true);
   void route_request(Request request, Responder respond, bool may_park);
-  void serve_host_route(const Request& request, const Responder& respond, bool& handled);
   void serve_static(const Request& request, const Responder& respond);
   void load_ui();  // reads the UI folder (again), logging what it left out
   void begin(const std::string& owner);

@@ -1,4 +1,4 @@
-// The host: what `ates serve` runs (DESIGN §3, §8, §9).
+// The host: what `ates serve` runs (README.md, docs/api.md, docs/operations.md).
 //
 // Start-up: take the data directory's lock, open each plugin's LMDB
 // environment, load and create every plugin, then start them (a plugin

@@ -1,5 +1,5 @@
-// ates: the command line (DESIGN §9). Each sub-command is a thin layer over
-// a module; `serve` runs the host until SIGINT or SIGTERM.
+// ates: the command line (README.md, "Commands"). Each sub-command is a thin
+// layer over a module; `serve` runs the host until SIGINT or SIGTERM.
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-// Loading and unloading plugin libraries (DESIGN §3).
+// Loading and unloading plugin libraries.
 //
 // A plugin file is never loaded in place: it is copied under a fresh name
 // first, so the build can replace the file while the old code runs and a

@@ -571,8 +571,8 @@ Result<protocol::Envelope> WriteTxn::publish(std::string_view stream, std::strin
       .time_us = now_us(),
       .trace_id = std::string(trace_id),
       .payload = std::move(payload)};
-  // Producers validate before appending (MISSION 24): a bad event is a bug
-  // of ours, refused before anyone can consume it.
+  // Producers validate before appending: a bad event is a bug of ours,
+  // refused before anyone can consume it.
   if (Status status = protocol::validate_event(envelope); !status) return status;
   if (!RawTable(state.dbi).put(txn_, key_u64(envelope.seq), protocol::encode_envelope(envelope),
                                MDB_APPEND)) {

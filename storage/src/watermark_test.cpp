@@ -1,4 +1,4 @@
-// The watermark invariant of DESIGN §6: after each commit the pair
+// The watermark invariant (docs/storage.md): after each commit the pair
 // (head_seq, watermark) holds that every event with time < watermark has
 // seq <= head_seq, whatever the clock does.
 #include <atomic>

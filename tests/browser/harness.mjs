@@ -1,8 +1,8 @@
-// The browser tests' fixtures (STYLE habit 8: fixtures are a library):
-// arguments, logging, waiting on conditions, a real `ates serve` on a free
-// port, headless chromium with WebGL2, and the UI's test bridge (find a
-// widget by window, kind and label; click it with real mouse events on
-// separate frames; type into it). See docs/ui.md.
+// The browser tests' fixtures, kept as a library: arguments, logging, waiting
+// on conditions, a real `ates serve` on a free port, headless chromium with
+// WebGL2, and the UI's test bridge (find a widget by window, kind and label;
+// click it with real mouse events on separate frames; type into it). See
+// docs/ui.md.
 //
 // [SECTION] index
 //   - arguments and logging

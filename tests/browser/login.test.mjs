@@ -1,7 +1,7 @@
-// Browser test of the log-in page (DESIGN §10, docs/ui.md): a real
-// `ates serve`, Debian's headless chromium driven by playwright-core, and the
-// UI's test bridge to find widgets, which are then clicked and typed into
-// through real mouse and keyboard events.
+// Browser test of the log-in page (docs/ui.md): a real `ates serve`, Debian's
+// headless chromium driven by playwright-core, and the UI's test bridge to
+// find widgets, which are then clicked and typed into through real mouse and
+// keyboard events.
 //
 //   node login.test.mjs --ates <path to ates> --artifacts <dir>
 //

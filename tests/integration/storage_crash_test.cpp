@@ -1,9 +1,9 @@
-// Crash safety of the storage layer (DESIGN §4): a child process writing
-// units is killed at each failpoint of the writer and at seeded random
-// moments; after each kill the environment opens, every acknowledged unit
-// is there, every unit is all-or-nothing (its row and its event), and the
-// outbox has no gap. The runs share one data directory, so each also tests
-// recovery from the previous crash.
+// Crash safety of the storage layer (docs/storage.md): a child process
+// writing units is killed at each failpoint of the writer and at seeded
+// random moments; after each kill the environment opens, every acknowledged
+// unit is there, every unit is all-or-nothing (its row and its event), and
+// the outbox has no gap. The runs share one data directory, so each also
+// tests recovery from the previous crash.
 #include <signal.h>
 #include <spawn.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
-// rpc charge mode under crashes (DESIGN §7): `ates serve` killed at each
-// failpoint of the two-phase path, then started again. Afterwards the
-// tracker and accounting agree (one fee per task the tracker has, none for
-// a change that did not happen) and accounting holds no charge.
+// rpc charge mode under crashes (docs/tracker.md): `ates serve` killed at
+// each failpoint of the two-phase path, then started again. Afterwards the
+// tracker and accounting agree (one fee per task the tracker has, none for a
+// change that did not happen) and accounting holds no charge.
 #include <signal.h>
 
 #include <boost/test/unit_test.hpp>

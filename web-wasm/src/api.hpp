@@ -1,9 +1,9 @@
 // The host's HTTP API as the UI sees it: request bodies it sends and the
-// answers it reads (DESIGN §8). Pure functions over strings, with no browser
-// dependency, so they are unit-tested natively (api_test.cpp).
+// answers it reads (docs/api.md). Pure functions over strings, with no
+// browser dependency, so they are unit-tested natively (api_test.cpp).
 //
 // Everything here reads bytes from the network: malformed input is answered
-// with an error value, never an assertion or a crash (STYLE habit 6).
+// with an error value, never an assertion or a crash.
 // [SECTION] index (by area of the API)
 //   - common: routes, Result, Page, failures, money, dates
 //   - host: /readyz
@@ -87,8 +87,8 @@ std::string problem_field(std::string_view detail);
 // Money for people: 1234 -> "$12.34", -5 -> "-$0.05".
 std::string format_cents(long long cents);
 
-// `days` days before (negative: after) a YYYY-MM-DD date; "" when `date`
-// is not one.
+// `days` days after (negative: before) a YYYY-MM-DD date; "" when `date`
+// is not one or the result falls outside the years 0000-9999.
 std::string add_days(std::string_view date, int days);
 
 // ---- host ------------------------------------------------------------------

@@ -1,6 +1,6 @@
-// The test bridge (DESIGN §10): a list of every widget drawn in the last
-// complete frame, readable from JavaScript, so browser tests find widgets by
-// label and drive them with real mouse and keyboard events.
+// The test bridge: a list of every widget drawn in the last complete frame,
+// readable from JavaScript, so browser tests find widgets by label and drive
+// them with real mouse and keyboard events.
 //
 // JavaScript side (contract, also in docs/ui.md):
 //   window.atesReady        true once the layout has settled (frame 2)

@@ -1,11 +1,10 @@
-// `ates lab day-close-under-lag`: the day close of DESIGN §7 under a
-// lagging producer, on the fake business clock. The tracker's stream is
-// held back (POST /api/v1/dev/hold: as if the tracker were cut off) just
-// before midnight while tasks are still created and completed; after
-// midnight the close of that day waits (409 waiting_for), and once the
-// stream is released it closes with the held events in that day. Then a
-// forced close while the stream is held again, and the late entry the held
-// event becomes.
+// `ates lab day-close-under-lag`: the day close (docs/accounting.md) under a
+// lagging producer, on the fake business clock. The tracker's stream is held
+// back (POST /api/v1/dev/hold: as if the tracker were cut off) just before
+// midnight while tasks are still created and completed; after midnight the
+// close of that day waits (409 waiting_for), and once the stream is released
+// it closes with the held events in that day. Then a forced close while the
+// stream is held again, and the late entry the held event becomes.
 #include <set>
 #include <thread>
 

@@ -1,8 +1,8 @@
 // `ates lab`: runnable demonstrations of the asynchronous trade-offs of the
-// system (MISSION "Beyond the seed"). Each scenario runs a real host with
-// its plugins in this process, on a fresh temporary data directory, drives
-// it over HTTP on loopback, prints what it shows, and returns 0 only when
-// what it demonstrates held (docs/lab.md).
+// system. Each scenario runs a real host with its plugins in this process, on
+// a fresh temporary data directory, drives it over HTTP on loopback, prints
+// what it shows, and returns 0 only when what it demonstrates held
+// (docs/lab.md).
 #pragma once
 
 #include <cstdint>

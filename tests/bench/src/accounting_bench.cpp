@@ -37,8 +37,8 @@ constexpr std::int64_t kMinute = std::int64_t{60} * 1'000'000;
 constexpr std::int64_t kHour = 60 * kMinute;
 constexpr std::int64_t kDayStart = std::int64_t{1772496000} * 1'000'000;  // 2026-03-03T00:00Z
 const std::string kDay = "2026-03-03";
-constexpr int kInFlight = 64;           // the tracker's units in flight, as in `ates bench bus`
-constexpr std::uint64_t kUsers = 1000;  // scenario 1's assignees (DESIGN §12's lifecycle has 1 000 users)
+constexpr int kInFlight = 64;                  // the tracker's units in flight, as in `ates bench bus`
+constexpr std::uint64_t kUsers = 1000;         // scenario 1's assignees (as many as `bench lifecycle --full`)
 constexpr std::size_t kAccountsPerUnit = 500;  // scenario 2's fill
 
 // [SECTION] helpers ------------------------------------------------------------------
@@ -105,7 +105,7 @@ std::uint64_t bytes_written() {
 }
 
 // Tells waiters that an environment committed, so they read its
-// checkpoints again instead of sleeping (STYLE habit 9).
+// checkpoints again instead of sleeping.
 class CommitSignal final : public storage::CommitObserver {
  public:
   void on_commit(const storage::CommitInfo&) override {

@@ -94,7 +94,7 @@ std::uint64_t bytes_written() {
 }
 
 // Tells waiters that an environment committed, so they read its
-// checkpoints again instead of sleeping (STYLE habit 9).
+// checkpoints again instead of sleeping.
 class CommitSignal final : public storage::CommitObserver {
  public:
   void on_commit(const storage::CommitInfo&) override {

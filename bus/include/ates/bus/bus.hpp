@@ -135,9 +135,10 @@ class Bus {
   bool complete_up_to(std::string_view consumer, std::string_view stream, std::int64_t time_us) const;
 
   // Request and reply between plugins over the bus (DEALER -> the replay
-  // ROUTER), for the two-phase charge (DESIGN §7). A handler runs on the
-  // bus's rpc thread, one request at a time; its error travels back as
-  // the Status of call(). Serving a name twice replaces the handler.
+  // ROUTER), for the two-phase charge of rpc mode (docs/tracker.md). A
+  // handler runs on the bus's rpc thread, one request at a time; its error
+  // travels back as the Status of call(). Serving a name twice replaces the
+  // handler.
   using RpcHandler = std::function<Result<std::string>(std::string_view request)>;
   void serve(std::string service, RpcHandler handler);
   // Waits for a running call of the service to finish.

@@ -1,5 +1,5 @@
-// The messages of the two-phase charge between tracker and accounting
-// (DESIGN §7, rpc mode), sent over the bus's request/reply as MessagePack.
+// The messages of the two-phase charge between tracker and accounting (rpc
+// mode, docs/tracker.md), sent over the bus's request/reply as MessagePack.
 // They are not events: nothing of them is kept in a stream.
 #pragma once
 

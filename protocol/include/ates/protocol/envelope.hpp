@@ -1,4 +1,4 @@
-// The envelope every event travels in (DESIGN §5), and its MessagePack codec.
+// The envelope every event travels in, and its MessagePack codec.
 //
 // An envelope is a MessagePack map with the fields below; `payload` holds
 // the MessagePack map of the typed event (see events.hpp), validated against

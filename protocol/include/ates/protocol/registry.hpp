@@ -1,9 +1,8 @@
 // The registry of every stream and every (event name, version) ates knows.
 //
-// One registry, in one place (MISSION requirement 24): producers validate
-// each event against it before appending, consumers on receipt, and
-// `ates events catalog` prints it. The registry is immutable after
-// construction and safe to use from any thread.
+// One registry, in one place: producers validate each event against it before
+// appending, consumers on receipt, and `ates events catalog` prints it. The
+// registry is immutable after construction and safe to use from any thread.
 #pragma once
 
 #include <cstdint>

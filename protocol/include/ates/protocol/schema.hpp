@@ -46,7 +46,7 @@ struct FieldSpec {
 
 // Business events say that something happened in the domain (a task was
 // assigned); data-streaming events carry the current state of an entity to
-// its replicas (a user was created or updated). MISSION requirement 25.
+// its replicas (a user was created or updated).
 enum class EventKind { kBusiness, kDataStreaming };
 
 struct EventSchema {

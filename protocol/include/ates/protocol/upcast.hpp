@@ -1,5 +1,5 @@
 // Upcasters: every consumer reads old event versions through these, so
-// handlers only ever see the latest shape of each event (MISSION req. 5).
+// handlers only ever see the latest shape of each event.
 #pragma once
 
 #include "ates/protocol/envelope.hpp"

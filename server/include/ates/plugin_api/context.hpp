@@ -1,6 +1,6 @@
-// What the host gives a plugin (DESIGN §3): its storage environment, route
-// registration, its config section, the business clock, logging and
-// metrics. Pure virtual, so the plugin links nothing of the host.
+// What the host gives a plugin: its storage environment, route registration,
+// its config section, the business clock, logging and metrics. Pure virtual,
+// so the plugin links nothing of the host.
 //
 // Thread-safety: every method may be called from any thread of the plugin.
 // The host's implementations never throw.
@@ -22,7 +22,7 @@ namespace ates::plugin_api {
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
-// Plugins log only through this (no logger of their own: DESIGN §3); the
+// Plugins log only through this (they have no logger of their own); the
 // host adds the plugin's name, and the request id when one is given.
 class Logger {
  public:
@@ -54,10 +54,12 @@ class Config {
 };
 
 // Applies one event of a consumed stream inside the plugin's write
-// transaction (the bus batches many per transaction, each in a nested one).
-// Return invalid_argument/not_found/conflict/permission_denied to reject the
-// event as a dead letter; any other error stalls the consumer and the batch
-// is retried. Handlers see the latest version of each event (upcast).
+// transaction (the bus batches many per transaction). Return
+// invalid_argument/not_found/conflict/permission_denied to reject the event
+// as a dead letter, with none of its writes; any other error stalls the
+// consumer and the batch is retried. A handler may run more than once for
+// an event (a rolled-back batch runs again): only its writes through the
+// transaction count. Handlers see the latest version of each event (upcast).
 using EventHandler = std::function<protocol::Status(storage::WriteTxn&, const protocol::Envelope&)>;
 
 // A command of the plugin that `ates` sub-commands reach through the
@@ -68,7 +70,7 @@ using CommandHandler = std::function<protocol::Result<nlohmann::json>(const nloh
 // rpc thread. An error travels back to the caller as its Status.
 using RpcHandler = std::function<protocol::Result<std::string>(std::string_view request)>;
 
-// How far the plugin's consumer of a stream has come (DESIGN §6).
+// How far the plugin's consumer of a stream has come (docs/bus.md, watermarks).
 struct StreamProgress {
   std::uint64_t applied_seq = 0;
   std::uint64_t head_seq = 0;  // the newest head heard of
@@ -92,7 +94,7 @@ class HostContext {
   // Adds a route under /api/v1/<plugin>; routes go away when the plugin stops.
   virtual void add_route(Route route) = 0;
   virtual const Config& config() const = 0;
-  // The business clock (DESIGN §7); fake under --fake-clock.
+  // The business clock (ates/storage/clock.hpp); fake under --fake-clock.
   virtual storage::Clock& business_clock() = 0;
   virtual Logger& log() = 0;
   virtual Metrics& metrics() = 0;
@@ -102,16 +104,16 @@ class HostContext {
   virtual void subscribe(std::string stream, EventHandler handler) = 0;
   // True when no event of `stream` with a time before `time_us` can still
   // arrive: the plugin holds a heartbeat pair with watermark >= time_us and
-  // has applied up to its head (DESIGN §6).
+  // has applied up to its head (docs/bus.md, "complete up to T").
   virtual bool stream_complete_up_to(std::string_view stream, std::int64_t time_us) const = 0;
   virtual StreamProgress stream_progress(std::string_view stream) const = 0;
   // The unresolved dead letters of the plugin's consumer of `stream`.
   // An error when they cannot be read (a caller deciding on them must wait).
   virtual protocol::Result<std::vector<OpenDeadLetter>> open_dead_letters(std::string_view stream) const = 0;
-  // Request and reply with another plugin over the bus (DESIGN §7's
-  // two-phase charge). serve() names a service; it goes away when the
-  // plugin stops. call() reaches `peer` ("EP [SERVER_KEY]"; empty: this
-  // host) and gives up after `timeout` with kUnavailable.
+  // Request and reply with another plugin over the bus (rpc mode's two-phase
+  // charge, docs/tracker.md). serve() names a service; it goes away when the
+  // plugin stops. call() reaches `peer` ("EP [SERVER_KEY]"; empty: this host)
+  // and gives up after `timeout` with kUnavailable.
   virtual void serve(std::string service, RpcHandler handler) = 0;
   virtual protocol::Result<std::string> call(const std::string& peer, const std::string& service,
                                              std::string_view request, std::chrono::milliseconds timeout) = 0;

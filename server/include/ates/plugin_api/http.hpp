@@ -80,7 +80,7 @@ struct Request {
   std::map<std::string, std::string> query;        // decoded; last value wins
   std::map<std::string, std::string> headers;      // names in lower case
   std::string body;
-  std::optional<Principal> principal;  // absent on public routes
+  std::optional<Principal> principal;  // set when a valid token came; absent on public routes without one
   std::string request_id;              // also in every log line
   // The caller's IP address: the TCP peer, or behind a trusted reverse
   // proxy (http.trusted_proxies) the address X-Forwarded-For names. Use this,

@@ -1,7 +1,7 @@
-// The plugin ABI (DESIGN §3): one extern "C" entry point returning a plain
-// struct. The host checks the ABI version, the struct's size and the build
-// id of these headers before calling anything else, and refuses a plugin
-// whose values differ with a message naming both sides.
+// The plugin ABI: one extern "C" entry point returning a plain struct. The
+// host checks the ABI version, the struct's size and the build id of these
+// headers before calling anything else, and refuses a plugin whose values
+// differ with a message naming both sides.
 //
 // Every function in the struct is noexcept: ATES_DEFINE_PLUGIN wraps the
 // plugin's constructor, start() and stop() so that no exception crosses the

@@ -1,6 +1,6 @@
-// The business clock (DESIGN §7): it stamps events and decides days and
-// watermarks. Production uses SystemClock; tests and `--fake-clock` use
-// ManualClock, which moves only when told. Both are thread-safe.
+// The business clock: it stamps events and decides days and watermarks.
+// Production uses SystemClock; tests and `--fake-clock` use ManualClock,
+// which moves only when told. Both are thread-safe.
 // (Tokens, throttling, retries and timeouts use the real clock directly.)
 #pragma once
 

@@ -1,6 +1,6 @@
 // A plugin's LMDB environment: its tables, its single writer with group
 // commit, its outbox (the streams it produces) and its inbox (its position
-// in the streams it consumes). DESIGN §4 and §6.
+// in the streams it consumes). See docs/storage.md.
 //
 // Writing. Every write goes through submit(): a *unit* is a function that
 // reads and writes through a WriteTxn. One writer thread runs many pending
@@ -160,8 +160,8 @@ class WriteTxn {
 
   // Runs `part` in a nested transaction: if it fails (error or exception)
   // its writes and the sequences it published are rolled back while the rest
-  // of the unit goes on. The bus applies each event of a batch this way, so
-  // one rejected event becomes a dead letter without undoing its neighbours.
+  // of the unit goes on. The bus applies a batch's events this way after one
+  // was refused, so it becomes a dead letter without undoing its neighbours.
   Status nested(const std::function<Status(WriteTxn&)>& part);
 
  private:

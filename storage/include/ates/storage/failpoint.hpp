@@ -3,7 +3,7 @@
 // ATES_FAILPOINT=name[:n] makes the n-th pass (default 1) through
 // failpoint("name") kill the process with SIGKILL, exactly as `kill -9`
 // would: no destructors, no flushing. Crash tests run a child with each
-// named point of the money path and check what survived (DESIGN §4).
+// named point of the money path and check what survived (docs/storage.md).
 // Without the variable a failpoint costs one relaxed atomic load.
 #pragma once
 

@@ -1,4 +1,4 @@
-// One process owns a data directory (DESIGN §4).
+// One process owns a data directory.
 //
 // DataDirLock creates the directory (0700) if needed and holds an exclusive
 // flock on <dir>/ates.lock for as long as it lives; the kernel releases it
