@@ -149,8 +149,14 @@ BOOST_AUTO_TEST_CASE(a_day_closes_only_when_the_trackers_events_of_that_day_are_
   b.complete(late[0]);
   b.advance(15 * 60);  // 00:14 of the next day
 
-  // Closing D waits: accounting cannot know D's events are all in.
-  const auto waiting = b.as("acc", "POST", "/api/v1/accounting/days/" + kDay + "/close");
+  // Closing D waits: accounting cannot know D's events are all in. The
+  // watermark it names is the last one it heard (null until a heartbeat
+  // or a fetch reply has carried one): asked again until it has one.
+  HttpResponse waiting;
+  BOOST_TEST_REQUIRE(testing::wait_until([&] {
+    waiting = b.as("acc", "POST", "/api/v1/accounting/days/" + kDay + "/close");
+    return waiting.status != 409 || !waiting.json()["waiting_for"][0]["watermark"].is_null();
+  }));
   BOOST_TEST_REQUIRE(waiting.status == 409, waiting.body);
   const auto body = waiting.json();
   BOOST_TEST(body["day"]["status"] == "waiting");
