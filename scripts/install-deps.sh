@@ -27,7 +27,7 @@ build_packages=(
   libimgui-dev emscripten binaryen dpkg-dev
 )
 test_packages=(
-  clang libclang-rt-14-dev mold openssl python3-prometheus-client python3-jwt python3-cryptography
+  clang clang-format libclang-rt-14-dev mold openssl python3-prometheus-client python3-jwt python3-cryptography
   python3-aiosmtpd
   chromium
 )

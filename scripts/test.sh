@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds ates and runs every test: unit, integration (and, as they arrive,
-# system, security and browser) in the default build, then the fuzz targets' smoke run
-# in the clang build. Installs whatever it needs first.
+# Checks the C++ formatting (scripts/check-format.sh), builds ates and runs
+# every test: unit, integration, system, security and browser in the default
+# build, then the fuzz targets' smoke run in the clang build. Installs
+# whatever it needs first.
 #
 #   scripts/test.sh             everything above
 #   scripts/test.sh --sanitize  unit and integration tests under ASan+UBSan
@@ -9,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --test
+[[ "${1:-}" == "--sanitize" ]] || scripts/check-format.sh
 # ccache keeps its cache outside the clone, so fresh clones build fast.
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ates-ccache}"
 # Paths relative to the clone, so a clone elsewhere hits the same entries.
