@@ -208,6 +208,9 @@ std::string format_cents(long long cents) {
 std::string add_days(std::string_view date, int days) {
   // Howard Hinnant's days_from_civil / civil_from_days.
   if (date.size() != 10 || date[4] != '-' || date[7] != '-') return {};
+  for (int i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (date[i] < '0' || date[i] > '9') return {};
+  }
   int y = 0, m = 0, d = 0;
   for (int i : {0, 1, 2, 3}) y = y * 10 + (date[i] - '0');
   for (int i : {5, 6}) m = m * 10 + (date[i] - '0');

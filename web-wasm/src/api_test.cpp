@@ -1,5 +1,6 @@
 #include "api.hpp"
 
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -195,6 +196,10 @@ BOOST_AUTO_TEST_CASE(analytics) {
   BOOST_TEST(add_days("9999-12-31", 1) == "");  // past what a date field can spell
   BOOST_TEST(add_days("0000-01-01", -1) == "");
   BOOST_TEST(add_days("9999-12-30", 1) == "9999-12-31");
+  BOOST_TEST(add_days("20a6-01-01", 1) == "");  // digits only
+  BOOST_TEST(add_days("2026-0-/01", 1) == "");
+  BOOST_TEST(add_days("2026-01-01", std::numeric_limits<int>::max()) == "");
+  BOOST_TEST(add_days("2026-01-01", std::numeric_limits<int>::min()) == "");
 }
 
 BOOST_AUTO_TEST_CASE(register_body_has_three_fields) {
