@@ -101,4 +101,22 @@ std::string MetricsRegistry::render() const {
   return out;
 }
 
+void StorageMetrics::on_commit(const storage::CommitInfo& info) {
+  const Labels labels{{"plugin", plugin_}};
+  metrics_.add("ates_storage_commits_total", labels, 1, "write transactions committed");
+  metrics_.add("ates_storage_units_total", labels, static_cast<double>(info.units),
+               "units committed; divided by commits: the average batch");
+  metrics_.set("ates_storage_last_batch_units", labels, static_cast<double>(info.units),
+               "units in the last batch");
+  metrics_.observe("ates_storage_commit_duration_seconds", labels, info.commit_seconds,
+                   "from a batch's begin to its durable commit");
+  for (const auto& head : info.heads) {
+    const Labels stream{{"stream", head.stream}};
+    metrics_.set("ates_outbox_head_seq", stream, static_cast<double>(head.head_seq),
+                 "newest sequence of a stream");
+    metrics_.set("ates_outbox_watermark_seconds", stream, static_cast<double>(head.watermark) / 1e6,
+                 "every event before this time has seq <= head");
+  }
+}
+
 }  // namespace ates::server

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ates/storage/environment.hpp"
+
 namespace ates::server {
 
 // Sorted label pairs, e.g. {{"route", "/api/v1/tracker/tasks"}}.
@@ -42,6 +44,19 @@ class MetricsRegistry {
 
   mutable std::mutex mutex_;  // guards families_
   std::map<std::string, Family, std::less<>> families_;
+};
+
+// Records each commit of one plugin's environment: commits, units per
+// batch, commit time, and the heads and watermarks of its streams.
+class StorageMetrics final : public storage::CommitObserver {
+ public:
+  StorageMetrics(MetricsRegistry& metrics, std::string plugin)
+      : metrics_(metrics), plugin_(std::move(plugin)) {}
+  void on_commit(const storage::CommitInfo& info) override;
+
+ private:
+  MetricsRegistry& metrics_;
+  std::string plugin_;
 };
 
 }  // namespace ates::server

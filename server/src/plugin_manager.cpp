@@ -1,0 +1,245 @@
+#include "plugin_manager.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+namespace ates::server {
+
+using protocol::Code;
+using protocol::Status;
+
+std::string_view to_string(PluginState state) {
+  switch (state) {
+    case PluginState::kLoaded:
+      return "loaded";
+    case PluginState::kRunning:
+      return "running";
+    case PluginState::kFailed:
+      return "failed";
+    case PluginState::kReloading:
+      return "reloading";
+    case PluginState::kStopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+protocol::Result<PluginSlot*> PluginManager::add(std::string name, std::filesystem::path file) {
+  auto library = loader_.load(file);
+  if (!library) return library.status();
+  if (library->name != name) {
+    Status wrong(Code::kInvalidArgument,
+                 "plugin file " + file.string() + " names itself '" + library->name + "'");
+    loader_.unload(*library);
+    return wrong;
+  }
+  auto slot = std::make_unique<PluginSlot>();
+  slot->name = std::move(name);
+  slot->file = std::move(file);
+  slot->library = std::move(library).value();
+  std::lock_guard lock(mutex_);
+  slots_.push_back(std::move(slot));
+  return slots_.back().get();
+}
+
+void PluginManager::start_all() {
+  std::lock_guard lock(mutex_);
+  for (auto& slot : slots_) {
+    if (Status status = start(*slot); !status)
+      spdlog::error("plugin {} failed to start and was unloaded: {}", slot->name, status.message());
+  }
+}
+
+Status PluginManager::start(PluginSlot& slot) {
+  char error[512] = {};
+  const auto* entry = slot.library.entry;
+  // What a plugin registered before it failed goes with it.
+  const auto forget = [&] {
+    routes_.remove_owner(slot.name);
+    slot.context->take_subscriptions();
+    slot.context->clear_services();
+  };
+  slot.instance = entry->create(slot.context.get(), error, sizeof error);
+  if (slot.instance == nullptr) {
+    forget();
+    slot.state = PluginState::kFailed;
+    slot.error = std::string("create failed: ") + error;
+    loader_.unload(slot.library);
+    return Status(Code::kInternal, slot.error);
+  }
+  if (entry->start(slot.instance, error, sizeof error) != 0) {
+    forget();
+    entry->stop(slot.instance);
+    entry->destroy(slot.instance);
+    slot.instance = nullptr;
+    slot.state = PluginState::kFailed;
+    slot.error = std::string("start failed: ") + error;
+    // Whatever the plugin queued must be done before its code goes.
+    slot.env->run([](storage::WriteTxn&) { return Status::ok(); });
+    loader_.unload(slot.library);
+    return Status(Code::kInternal, slot.error);
+  }
+  for (auto& subscription : slot.context->take_subscriptions()) {
+    if (Status status = bus_->add_consumer(std::move(subscription)); !status)
+      spdlog::error("[{}] {}", slot.name, status.message());
+  }
+  slot.state = PluginState::kRunning;
+  slot.error.clear();
+  spdlog::info("plugin {} started ({})", slot.name, slot.file.string());
+  return Status::ok();
+}
+
+void PluginManager::stop(PluginSlot& slot) {
+  if (slot.instance == nullptr) return;
+  routes_.remove_owner(slot.name);
+  // Consumers first: each stops between batches, so no plugin code runs
+  // from the bus once this returns.
+  if (bus_ != nullptr) bus_->remove_consumers(slot.name);
+  slot.context->clear_services();
+  slot.context->clear_commands();
+  if (!inflight_.wait_idle(slot.name, std::chrono::seconds(10)))
+    spdlog::warn("plugin {}: work still in flight after 10 s; stopping it anyway", slot.name);
+  slot.library.entry->stop(slot.instance);
+  // A no-op unit completes after every unit the plugin queued before it, and
+  // its completion after theirs: no plugin code runs from storage after this.
+  slot.env->run([](storage::WriteTxn&) { return Status::ok(); });
+  slot.library.entry->destroy(slot.instance);
+  slot.instance = nullptr;
+  if (Status s = loader_.unload(slot.library); !s) spdlog::error("{}", s.message());
+  slot.state = PluginState::kStopped;
+}
+
+PluginSlot* PluginManager::find(const std::string& name) {
+  auto it = std::find_if(slots_.begin(), slots_.end(), [&](const auto& slot) { return slot->name == name; });
+  return it == slots_.end() ? nullptr : it->get();
+}
+
+// Loads the slot's file again and starts it; its routes answer again
+// either way (404 when the library did not load, not an endless 503).
+Status PluginManager::load_and_start(PluginSlot& slot) {
+  auto library = loader_.load(slot.file);
+  if (!library) {
+    slot.state = PluginState::kFailed;
+    slot.error = library.status().message();
+    spdlog::error("plugin {}: {}", slot.name, slot.error);
+    routes_.set_reloading(slot.name, false);
+    return library.status();
+  }
+  slot.library = std::move(library).value();
+  Status status = start(slot);
+  routes_.set_reloading(slot.name, false);
+  return status;
+}
+
+Status PluginManager::reload(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  PluginSlot* slot = find(name);
+  if (slot == nullptr) return Status(Code::kNotFound, "no plugin named " + name);
+  // A stopped plugin stays stopped until started (which loads its file
+  // then); a reload, by hand or by --dev's watcher, must not start it.
+  if (slot->state == PluginState::kStopped)
+    return Status(Code::kConflict, "plugin " + name + " is stopped; start it");
+  spdlog::info("plugin {}: reloading from {}", name, slot->file.string());
+  routes_.set_reloading(name, true);
+  slot->state = PluginState::kReloading;
+  stop(*slot);
+  slot->state = PluginState::kReloading;
+  return load_and_start(*slot);
+}
+
+Status PluginManager::stop_plugin(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  PluginSlot* slot = find(name);
+  if (slot == nullptr) return Status(Code::kNotFound, "no plugin named " + name);
+  if (slot->state != PluginState::kRunning)
+    return Status(Code::kConflict, "plugin " + name + " is " + std::string(to_string(slot->state)));
+  spdlog::info("plugin {}: stopping until started again", name);
+  routes_.set_reloading(name, true);  // 503 + Retry-After meanwhile, as during a reload
+  stop(*slot);
+  return Status::ok();
+}
+
+Status PluginManager::start_plugin(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  PluginSlot* slot = find(name);
+  if (slot == nullptr) return Status(Code::kNotFound, "no plugin named " + name);
+  if (slot->state != PluginState::kStopped)
+    return Status(Code::kConflict, "plugin " + name + " is " + std::string(to_string(slot->state)));
+  spdlog::info("plugin {}: starting again from {}", name, slot->file.string());
+  return load_and_start(*slot);
+}
+
+protocol::Result<nlohmann::json> PluginManager::run_command(const std::string& plugin,
+                                                            const std::string& name,
+                                                            const nlohmann::json& args) {
+  PluginContext* context = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& slot : slots_) {
+      if (slot->name == plugin && slot->state == PluginState::kRunning) context = slot->context.get();
+    }
+  }
+  if (context == nullptr) return Status(Code::kNotFound, "plugin " + plugin + " does not run here");
+  InflightWork::Scope running(inflight_, plugin);  // a reload waits for a running command
+  return context->run_command(name, args);
+}
+
+nlohmann::json PluginManager::status() const {
+  nlohmann::json plugins = nlohmann::json::array();
+  std::lock_guard lock(mutex_);
+  for (const auto& slot : slots_) {
+    nlohmann::json item = {{"name", slot->name}, {"state", std::string(to_string(slot->state))}};
+    if (!slot->error.empty()) item["error"] = slot->error;
+    plugins.push_back(std::move(item));
+  }
+  return plugins;
+}
+
+bool PluginManager::all_running() const {
+  std::lock_guard lock(mutex_);
+  return std::all_of(slots_.begin(), slots_.end(),
+                     [](const auto& slot) { return slot->state == PluginState::kRunning; });
+}
+
+ConsumerEnvironments PluginManager::environments() const {
+  ConsumerEnvironments environments;
+  std::lock_guard lock(mutex_);
+  for (const auto& slot : slots_) {
+    if (slot->env) environments.emplace_back(slot->name, slot->env.get());
+  }
+  return environments;
+}
+
+std::vector<std::filesystem::path> PluginManager::files() const {
+  std::vector<std::filesystem::path> files;
+  std::lock_guard lock(mutex_);
+  for (const auto& slot : slots_) files.push_back(slot->file);
+  return files;
+}
+
+std::string PluginManager::name_of(const std::filesystem::path& file) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& slot : slots_) {
+    if (slot->file == file) return slot->name;
+  }
+  return {};
+}
+
+void PluginManager::stop_all() {
+  std::lock_guard lock(mutex_);
+  for (auto it = slots_.rbegin(); it != slots_.rend(); ++it) stop(**it);
+}
+
+void PluginManager::close_all() {
+  std::lock_guard lock(mutex_);
+  for (auto it = slots_.rbegin(); it != slots_.rend(); ++it) {
+    PluginSlot& slot = **it;
+    if (slot.env && slot.storage_metrics) slot.env->remove_observer(slot.storage_metrics.get());
+    slot.context.reset();
+    slot.env.reset();                                                  // closes LMDB after its writer drained
+    if (slot.library.handle != nullptr) loader_.unload(slot.library);  // loaded, never created
+  }
+}
+
+}  // namespace ates::server
