@@ -1,0 +1,125 @@
+// Bus::Impl and what the bus's files share; private to bus/src. One file
+// per socket role, as in libzmq:
+//
+//   bus.cpp            start and stop: binds the sockets, starts the threads
+//   publisher.cpp      PUB: new outbox entries and heartbeats; hold()
+//   replay_server.cpp  ROUTER: FETCH answers from the outbox; rpc requests in
+//   consumer.cpp       SUB + DEALER per consumer: apply in order, exactly once
+//   dead_letters.cpp   the dead-letter records a consumer keeps
+//   rpc.cpp            the rpc server's thread and the client's call()
+//   curve.cpp          CurveZMQ: keys, the ZAP handler, secure sockets
+//
+// Threads: the publisher thread alone uses the PUB and ROUTER sockets;
+// every consumer has a thread with its own SUB and DEALER sockets; the rpc
+// thread runs handlers; the ZAP thread answers libzmq's authentication
+// requests. They share the state below under the mutex named beside it.
+#pragma once
+
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "ates/bus/bus.hpp"
+
+namespace ates::bus {
+
+inline bool is_tcp(std::string_view endpoint) { return endpoint.starts_with("tcp://"); }
+
+// The client side of an endpoint: Curve with the server's key on tcp,
+// heartbeats and reconnects (curve.cpp).
+void secure_client(zmq::socket_t& socket, std::string_view endpoint, const std::string& server_key,
+                   const CurveOptions& curve);
+
+struct Consumer;  // consumer.cpp
+
+struct Bus::Impl {
+  BusOptions options;
+  zmq::context_t context{1};
+
+  // What the publisher knows of each local stream.
+  struct LocalStream {
+    storage::Environment* env = nullptr;
+    storage::StreamHead head;
+    std::uint64_t last_sent = 0;
+    std::optional<storage::StreamHead> held;  // hold(): what the world still sees
+    const storage::StreamHead& visible() const { return held ? *held : head; }
+  };
+  struct ProducerObserver final : storage::CommitObserver {
+    Impl& bus;
+    storage::Environment& env;
+    ProducerObserver(Impl& b, storage::Environment& e) : bus(b), env(e) {}
+    void on_commit(const storage::CommitInfo& info) override { bus.on_commit(env, info); }
+  };
+  mutable std::mutex streams_mutex;  // guards streams and observers
+  std::map<std::string, LocalStream, std::less<>> streams;
+  std::vector<std::unique_ptr<ProducerObserver>> observers;
+  int wake_fd = -1;
+
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> refused{0};
+  std::string bound_publish;
+  std::string bound_replay;
+  std::thread publisher;
+  std::thread zap;
+
+  // rpc: requests from the ROUTER go to the rpc thread; its replies come
+  // back through rpc_replies and the wake fd, since only the publisher
+  // thread may touch the ROUTER.
+  struct RpcRequest {
+    zmq::message_t identity;
+    std::string service;
+    std::string call_id;
+    std::string body;
+  };
+  std::mutex rpc_mutex;  // guards rpc_handlers, rpc_requests, rpc_replies
+  std::condition_variable rpc_cv;
+  std::map<std::string, std::shared_ptr<Bus::RpcHandler>, std::less<>> rpc_handlers;
+  std::deque<RpcRequest> rpc_requests;
+  std::deque<std::vector<zmq::message_t>> rpc_replies;
+  std::string rpc_running;  // the service whose handler runs now, so unserve can wait for it
+  std::condition_variable rpc_idle;
+  std::thread rpc_thread;
+  void rpc_loop();
+  void send_rpc_replies(zmq::socket_t& router);
+  struct Caller {
+    std::mutex mutex;
+    std::optional<zmq::socket_t> dealer;
+    std::uint64_t next_id = 0;
+  };
+  std::mutex callers_mutex;  // guards callers
+  std::map<std::string, std::shared_ptr<Caller>, std::less<>> callers;
+
+  mutable std::mutex consumers_mutex;                // guards consumers
+  std::vector<std::shared_ptr<Consumer>> consumers;  // shared: a re-drive may outlive a removal
+
+  void on_commit(storage::Environment& env, const storage::CommitInfo& info);
+  void publisher_loop(zmq::socket_t& pub, zmq::socket_t& router);
+  void publish_new(zmq::socket_t& pub);
+  void send_heartbeats(zmq::socket_t& pub);
+  void answer_fetch(zmq::socket_t& router);
+  void zap_loop(zmq::socket_t& handler);
+  void remove_consumers(std::string_view name);  // consumer.cpp
+  void stop_all_consumers();                     // consumer.cpp
+  // Wakes the publisher thread (it polls wake_fd).
+  void wake() const {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
+  }
+  void secure_server(zmq::socket_t& socket, std::string_view endpoint) const;
+  std::string advertised_replay() const {
+    return options.advertise_replay.empty() ? bound_replay : options.advertise_replay;
+  }
+};
+
+}  // namespace ates::bus

@@ -1,0 +1,89 @@
+// CurveZMQ: key pairs, the server and client sides of a tcp socket, and
+// the ZAP handler (RFC 27) that admits only the allowed client keys.
+#include <algorithm>
+#include <cstdio>
+
+#include <zmq_addon.hpp>
+
+#include "bus_impl.hpp"
+
+namespace ates::bus {
+
+void Bus::Impl::secure_server(zmq::socket_t& socket, std::string_view endpoint) const {
+  if (!is_tcp(endpoint)) return;
+  if (!options.curve.enabled()) {
+    throw std::runtime_error("tcp endpoint " + std::string(endpoint) +
+                             " needs CurveZMQ keys (bus.curve_secret_key; see `ates keys generate`)");
+  }
+  socket.set(zmq::sockopt::zap_domain, "ates");
+  socket.set(zmq::sockopt::curve_server, 1);
+  socket.set(zmq::sockopt::curve_secretkey, options.curve.secret_key);
+  socket.set(zmq::sockopt::heartbeat_ivl, 1000);
+  socket.set(zmq::sockopt::heartbeat_timeout, 5000);
+}
+
+// Client side of an endpoint: Curve with the server's key on tcp.
+void secure_client(zmq::socket_t& socket, std::string_view endpoint, const std::string& server_key,
+                   const CurveOptions& curve) {
+  if (!is_tcp(endpoint)) return;
+  if (!server_key.empty() && curve.enabled()) {
+    socket.set(zmq::sockopt::curve_serverkey, server_key);
+    socket.set(zmq::sockopt::curve_publickey, curve.public_key);
+    socket.set(zmq::sockopt::curve_secretkey, curve.secret_key);
+  }
+  socket.set(zmq::sockopt::heartbeat_ivl, 1000);
+  socket.set(zmq::sockopt::heartbeat_timeout, 5000);
+  socket.set(zmq::sockopt::reconnect_ivl, 100);
+  socket.set(zmq::sockopt::reconnect_ivl_max, 5000);
+}
+
+std::pair<std::string, std::string> generate_curve_keys() {
+  char public_key[41] = {};
+  char secret_key[41] = {};
+  if (zmq_curve_keypair(public_key, secret_key) != 0)
+    throw std::runtime_error("libzmq was built without CurveZMQ");
+  return {public_key, secret_key};
+}
+
+void Bus::Impl::zap_loop(zmq::socket_t& handler) {
+  // RFC 27 (ZAP): libzmq asks here for every connection to a Curve server.
+  while (!stopping.load()) {
+    zmq::pollitem_t item{handler.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    if (!(item.revents & ZMQ_POLLIN)) continue;
+    std::vector<zmq::message_t> request;
+    if (!zmq::recv_multipart(handler, std::back_inserter(request))) continue;
+    // version, request id, domain, address, identity, mechanism, credentials...
+    std::string status = "400";
+    std::string text = "refused";
+    std::string user;
+    if (request.size() >= 7 && request[5].to_string_view() == "CURVE" && request[6].size() == 32) {
+      char z85[41] = {};
+      zmq_z85_encode(z85, static_cast<const std::uint8_t*>(request[6].data()), 32);
+      user = z85;
+      const auto& allowed = options.curve.allowed_clients;
+      // A host's own key is always allowed: its consumers read its streams.
+      if (user == options.curve.public_key ||
+          std::find(allowed.begin(), allowed.end(), user) != allowed.end()) {
+        status = "200";
+        text = "OK";
+      }
+    }
+    if (status != "200") {
+      ++refused;
+      std::fprintf(stderr, "bus: refused a connection from %s (client key %s)\n",
+                   request.size() > 3 ? request[3].to_string().c_str() : "?",
+                   user.empty() ? "none" : user.c_str());
+    }
+    const std::string version = request.empty() ? "1.0" : request[0].to_string();
+    const std::string id = request.size() > 1 ? request[1].to_string() : "";
+    handler.send(zmq::buffer(version), zmq::send_flags::sndmore);
+    handler.send(zmq::buffer(id), zmq::send_flags::sndmore);
+    handler.send(zmq::buffer(status), zmq::send_flags::sndmore);
+    handler.send(zmq::buffer(text), zmq::send_flags::sndmore);
+    handler.send(zmq::buffer(user), zmq::send_flags::sndmore);
+    handler.send(zmq::str_buffer(""), zmq::send_flags::none);
+  }
+}
+
+}  // namespace ates::bus

@@ -1,0 +1,72 @@
+#include "dead_letters.hpp"
+
+namespace ates::bus {
+
+using protocol::Code;
+
+// Errors that are the event's fault (dead letter) rather than ours (stall).
+bool is_domain_error(const Status& status) {
+  switch (status.code()) {
+    case Code::kInvalidArgument:
+    case Code::kNotFound:
+    case Code::kConflict:
+    case Code::kPermissionDenied:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+std::uint64_t next_dead_letter_number(MDB_txn* txn, const storage::RawTable& table) {
+  MDB_cursor* cursor = nullptr;
+  storage::check_lmdb(mdb_cursor_open(txn, table.dbi(), &cursor), "mdb_cursor_open");
+  MDB_val key{}, value{};
+  std::uint64_t last = 0;
+  if (mdb_cursor_get(cursor, &key, &value, MDB_LAST) == 0) {
+    last = storage::decode_key_u64({static_cast<const char*>(key.mv_data), key.mv_size});
+  }
+  mdb_cursor_close(cursor);
+  return last + 1;
+}
+
+}  // namespace
+
+void add_dead_letter(storage::WriteTxn& txn, const storage::Table<DeadLetterRecord>& table,
+                     DeadLetterRecord record) {
+  record.time_us = txn.now_us();
+  table.put(txn.handle(), storage::key_u64(next_dead_letter_number(txn.handle(), table.raw())), record);
+}
+
+DeadLetter to_dead_letter(std::uint64_t number, const DeadLetterRecord& r) {
+  return {r.consumer + "-" + std::to_string(number),
+          r.consumer,
+          r.stream,
+          r.seq,
+          r.reason,
+          r.time_us,
+          r.event_time_us,
+          r.resolved};
+}
+
+std::vector<DeadLetter> dead_letters(storage::Environment& env, std::string_view consumer) {
+  auto table = env.table<DeadLetterRecord>(kDeadLetterTable);
+  storage::ReadTxn txn = env.read();
+  std::vector<DeadLetter> out;
+  table.scan(txn.handle(), {}, [&](std::string_view key, DeadLetterRecord record) {
+    if (consumer.empty() || record.consumer == consumer)
+      out.push_back(to_dead_letter(storage::decode_key_u64(key), record));
+    return true;
+  });
+  return out;
+}
+
+Status reset_consumer(storage::Environment& env, std::string_view stream, std::uint64_t applied_seq) {
+  return env.run([&](storage::WriteTxn& txn) {
+    txn.reset_checkpoint(stream, applied_seq);
+    return Status::ok();
+  });
+}
+
+}  // namespace ates::bus

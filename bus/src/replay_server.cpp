@@ -1,0 +1,84 @@
+// The ROUTER side of the bus, on the publisher thread: FETCH requests are
+// answered from the outbox, up to the head the heartbeats carry; rpc
+// requests are handed to the rpc thread (rpc.cpp).
+#include <algorithm>
+
+#include <zmq_addon.hpp>
+
+#include "bus_impl.hpp"
+#include "wire.hpp"
+
+namespace ates::bus {
+
+void Bus::Impl::answer_fetch(zmq::socket_t& router) {
+  for (;;) {
+    std::vector<zmq::message_t> frames;
+    if (!zmq::recv_multipart(router, std::back_inserter(frames), zmq::recv_flags::dontwait)) return;
+    if (frames.size() == 5 && frames[1].to_string_view() == wire::kRpcRequest) {
+      {
+        std::lock_guard lock(rpc_mutex);
+        rpc_requests.push_back(
+            {std::move(frames[0]), frames[2].to_string(), frames[3].to_string(), frames[4].to_string()});
+      }
+      rpc_cv.notify_one();
+      continue;
+    }
+    if (frames.size() != 2) continue;  // not ours: ignore
+    const auto request = wire::unpack<wire::FetchRequest>(frames[1].to_string_view());
+    if (!request) continue;
+    wire::FetchReply reply{.stream = request->stream, .status = "unknown", .from = request->from};
+    std::vector<std::string> entries;
+    storage::Environment* env = nullptr;
+    // The head the bus was told of by on_commit, the one heartbeats carry,
+    // never the environment's own: a commit is readable before its observer
+    // runs, and a reply serving it followed by a heartbeat of the older head
+    // would tell the consumer the log ends below what it applied, which it
+    // must take for a restored producer (it halts).
+    std::optional<storage::StreamHead> head;
+    {
+      std::lock_guard lock(streams_mutex);
+      if (auto it = streams.find(request->stream); it != streams.end()) {
+        env = it->second.env;
+        head = it->second.visible();
+      }
+    }
+    if (env != nullptr) {
+      if (head) {
+        reply.epoch = head->epoch;
+        reply.first_seq = head->first_seq;
+        reply.head_seq = head->head_seq;
+        reply.watermark = head->watermark;
+        if (head->first_seq > 1 && request->from < head->first_seq) {
+          reply.status = "truncated";
+        } else {
+          reply.status = "ok";
+          storage::ReadTxn txn = env->read();
+          const std::uint64_t from = std::max<std::uint64_t>(request->from, 1);
+          const std::uint64_t visible = head->head_seq >= from ? head->head_seq - from + 1 : 0;
+          if (visible > 0) {
+            entries = env->read_outbox(txn, request->stream, from,
+                                       std::min<std::uint64_t>({request->max, options.batch, visible}));
+          }
+        }
+        if (env->options().retention_keep_last && request->from > 1 && !request->consumer.empty()) {
+          env->submit(
+              [stream = request->stream, consumer = request->consumer,
+               seq = request->from - 1](storage::WriteTxn& txn) {
+                txn.record_consumer_checkpoint(stream, consumer, seq);
+                return Status::ok();
+              },
+              [](Status) {});
+        }
+      }
+    }
+    router.send(frames[0], zmq::send_flags::sndmore);
+    router.send(zmq::buffer(wire::pack(reply)),
+                entries.empty() ? zmq::send_flags::none : zmq::send_flags::sndmore);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      router.send(zmq::buffer(entries[i]),
+                  i + 1 < entries.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+  }
+}
+
+}  // namespace ates::bus
