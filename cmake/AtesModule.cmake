@@ -28,18 +28,32 @@ function(ates_module)
   endif()
 endfunction()
 
-# ates_test(NAME <exe> LABEL <unit|integration|system|browser|fuzz>
+# ates_test(NAME <exe> LABEL <unit|integration|system|security|bench>
 #           SOURCES files... [DEPS targets...])
 #
 # One Boost.Test executable, linked against the shared Boost.Test library,
-# registered with CTest under LABEL.
+# registered with CTest under LABEL, with that label's timeout: a hung test
+# fails at its ceiling instead of holding CI. The ceilings are for the
+# default build; under the sanitizers the same work runs about five times
+# slower, and they stretch with it.
+set(ATES_TEST_TIMEOUT_unit 60)
+set(ATES_TEST_TIMEOUT_integration 300)
+set(ATES_TEST_TIMEOUT_system 300)
+set(ATES_TEST_TIMEOUT_security 300)
 function(ates_test)
   cmake_parse_arguments(T "" "NAME;LABEL" "SOURCES;DEPS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES} "${PROJECT_SOURCE_DIR}/cmake/test_main.cpp")
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} Boost::unit_test_framework)
   target_compile_definitions(${T_NAME} PRIVATE BOOST_TEST_DYN_LINK)
   add_test(NAME ${T_NAME} COMMAND ${T_NAME} --log_level=message)
-  set_tests_properties(${T_NAME} PROPERTIES LABELS ${T_LABEL} TIMEOUT 600)
+  set(timeout ${ATES_TEST_TIMEOUT_${T_LABEL}})
+  if(NOT timeout)
+    message(FATAL_ERROR "ates_test: no timeout for the label '${T_LABEL}'")
+  endif()
+  if(ATES_SANITIZE)
+    math(EXPR timeout "${timeout} * 5")
+  endif()
+  set_tests_properties(${T_NAME} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${timeout})
 endfunction()
 
 # ates_plugin(NAME <plugin> SOURCES files... [OUTPUT_DIR dir] [TARGET name]

@@ -29,7 +29,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
 import { api, apiLogin, clickButton, dollars, find, log, logInThroughUi, openUi, runBrowserTest, waitFor,
-         waitForWidget, windowTitles, widgets } from './harness.mjs';
+         waitForWidget, windowTitles, widgets, withFailureScreenshot } from './harness.mjs';
 
 const kPassword = 'correct-horse';
 const kFakeClock = '2026-03-03T09:00:00Z';
@@ -54,19 +54,12 @@ function dayRows(frame) {
 // `<name>-failure.png` when it throws.
 async function asUser(browser, baseUrl, artifacts, username, role, name, body) {
   const { context, page, pageErrors } = await openUi(browser, baseUrl, 1);
-  try {
+  await withFailureScreenshot({ context, page, screenshot: join(artifacts, `${name}.png`), what: name }, async () => {
     await logInThroughUi(page, username, kPassword);
     await waitForWidget(page, `${username} logged in`, 'ates', 'text', 'Role', (w) => w.value === role, 15_000);
     await body(page);
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
-  } catch (error) {
-    const failure = join(artifacts, `${name}-failure.png`);
-    await page.screenshot({ path: failure }).catch(() => {});
-    log(`${name}: failed; screenshot ${failure}`);
-    throw error;
-  } finally {
-    await context.close();
-  }
+  });
 }
 
 // Tasks through the API: three completed by whoever got them, and one of

@@ -269,6 +269,26 @@ export async function openUi(browser, baseUrl, dpr, { width = 1280, height = 720
   return { context, page, pageErrors, firstFrameMs: state.firstFrameMs, readyMs: wallMs };
 }
 
+// Runs a scenario's `steps` on `page`, returning what they return. A failed
+// step's page is the best clue to why it failed, so it is saved beside the
+// planned screenshot (name-failure.png, best effort: the error that matters is
+// the step's, which goes on); the browser context, if given, is closed either
+// way. `screenshot` may be a function, for scenarios whose planned screenshot
+// changes as they go.
+export async function withFailureScreenshot({ context = null, page, screenshot, what }, steps) {
+  try {
+    return await steps();
+  } catch (error) {
+    const planned = typeof screenshot === 'function' ? screenshot() : screenshot;
+    const failurePath = planned.replace(/\.png$/, '-failure.png');
+    await page.screenshot({ path: failurePath }).catch(() => {});
+    log(`${what}: failed; screenshot ${failurePath}`);
+    throw error;
+  } finally {
+    if (context) await context.close();
+  }
+}
+
 // Logs in through the Log in window with real keyboard and mouse events.
 export async function logInThroughUi(page, username, password) {
   await typeInto(page, 'Log in', 'Username', username);

@@ -21,7 +21,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-import { click, find, log, runBrowserTest, waitFor, waitForWidget, watchPage, widgets } from './harness.mjs';
+import { click, find, log, runBrowserTest, waitFor, waitForWidget, watchPage, widgets,
+         withFailureScreenshot } from './harness.mjs';
 
 // ---- the scenario ---------------------------------------------------------------------------------
 
@@ -79,7 +80,7 @@ async function loginScenario(browser, baseUrl, dpr, screenshotPath) {
   const page = await context.newPage();
   const pageErrors = await watchPage(page);
 
-  try {
+  return withFailureScreenshot({ context, page, screenshot: screenshotPath, what: `dpr ${dpr}` }, async () => {
     log(`dpr ${dpr}: opening ${baseUrl}/`);
     const navigationStart = Date.now();
     await page.goto(`${baseUrl}/`);
@@ -141,14 +142,7 @@ async function loginScenario(browser, baseUrl, dpr, screenshotPath) {
     log(`dpr ${dpr}: screenshot ${screenshotPath}`);
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
     return { username };
-  } catch (error) {
-    const failurePath = screenshotPath.replace(/\.png$/, '-failure.png');
-    await page.screenshot({ path: failurePath }).catch(() => {});
-    log(`dpr ${dpr}: failed; screenshot ${failurePath}`);
-    throw error;
-  } finally {
-    await context.close();
-  }
+  });
 }
 
 // ---- main ---------------------------------------------------------------------------------------------

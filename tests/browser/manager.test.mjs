@@ -21,7 +21,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
 import { api, click, find, log, logInThroughUi, nextFrame, openUi, runBrowserTest, typeInto, waitFor, waitForWidget,
-         widgets } from './harness.mjs';
+         widgets, withFailureScreenshot } from './harness.mjs';
 
 const kManager = { username: 'boss', password: 'correct-horse' };
 const kWorkers = ['popug1', 'popug2'];
@@ -45,7 +45,7 @@ async function clickButton(page, window, label) {
 async function managerScenario(browser, baseUrl, artifacts) {
   const { context, page, pageErrors, firstFrameMs } = await openUi(browser, baseUrl, 1);
   let screenshot = join(artifacts, 'manager-confirm.png');
-  try {
+  await withFailureScreenshot({ context, page, screenshot: () => screenshot, what: 'manager' }, async () => {
     log(`manager: first frame ${firstFrameMs.toFixed(0)} ms after navigation start`);
     const login = await api(baseUrl, 'POST', '/api/v1/auth/login', { body: kManager });
     assert.equal(login.status, 200, `the manager logs in through the API: ${login.text}`);
@@ -101,14 +101,7 @@ async function managerScenario(browser, baseUrl, artifacts) {
     await clickButton(page, 'ates', 'Log out');
     await waitForWidget(page, 'the log-in window after log-out', 'Log in', 'window', 'Log in');
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
-  } catch (error) {
-    const failurePath = screenshot.replace(/\.png$/, '-failure.png');
-    await page.screenshot({ path: failurePath }).catch(() => {});
-    log(`manager: failed; screenshot ${failurePath}`);
-    throw error;
-  } finally {
-    await context.close();
-  }
+  });
 }
 
 // Each role logs in and sees exactly its windows; at devicePixelRatio 2
@@ -118,7 +111,7 @@ async function rolesScenario(browser, baseUrl, artifacts) {
     const dpr = index === kRoles.length - 1 ? 2 : 1;
     const { context, page, pageErrors } = await openUi(browser, baseUrl, dpr);
     const screenshot = join(artifacts, `role-${role}${dpr === 2 ? '@2x' : ''}.png`);
-    try {
+    await withFailureScreenshot({ context, page, screenshot, what: `roles: ${role}` }, async () => {
       await logInThroughUi(page, username, 'correct-horse');
       await waitForWidget(page, `${username} logged in`, 'ates', 'text', 'Role', (w) => w.value === role, 15_000);
       const shown = await waitFor(`the ${role}'s windows`, async (note) => {
@@ -139,12 +132,7 @@ async function rolesScenario(browser, baseUrl, artifacts) {
       await page.screenshot({ path: screenshot });
       log(`roles: ${role} ${username} sees ${shown.join(', ')} (dpr ${dpr}); screenshot ${screenshot}`);
       assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
-    } catch (error) {
-      await page.screenshot({ path: screenshot.replace(/\.png$/, '-failure.png') }).catch(() => {});
-      throw error;
-    } finally {
-      await context.close();
-    }
+    });
   }
 }
 
@@ -152,7 +140,7 @@ async function rolesScenario(browser, baseUrl, artifacts) {
 async function adminUsersScenario(browser, baseUrl, artifacts) {
   const { context, page, pageErrors } = await openUi(browser, baseUrl, 1);
   const screenshot = join(artifacts, 'admin-users.png');
-  try {
+  await withFailureScreenshot({ context, page, screenshot, what: 'admin' }, async () => {
     const login = await api(baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'root', password: 'correct-horse' } });
     assert.equal(login.status, 200, login.text);
     await logInThroughUi(page, 'root', 'correct-horse');
@@ -202,12 +190,7 @@ async function adminUsersScenario(browser, baseUrl, artifacts) {
     await page.screenshot({ path: screenshot });
     log(`admin: popug2 made an accountant and deactivated in Users; screenshot ${screenshot}`);
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
-  } catch (error) {
-    await page.screenshot({ path: screenshot.replace(/\.png$/, '-failure.png') }).catch(() => {});
-    throw error;
-  } finally {
-    await context.close();
-  }
+  });
 }
 
 runBrowserTest('manager.test.mjs', {

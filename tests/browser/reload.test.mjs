@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
 import { api, apiLogin, find, log, logInThroughUi, openUi, pluginCommand, runBrowserTest, waitFor, waitForWidget,
-         widgets } from './harness.mjs';
+         widgets, withFailureScreenshot } from './harness.mjs';
 
 const kPassword = 'correct-horse';
 const kTitle = 'Polish the perch';
@@ -32,7 +32,7 @@ const kStopped503s = 5;
 async function reloadScenario(browser, ates, atesPath, dataDir, artifacts) {
   const { context, page, pageErrors } = await openUi(browser, ates.baseUrl, 1);
   const screenshot = join(artifacts, 'reload.png');
-  try {
+  await withFailureScreenshot({ context, page, screenshot, what: 'reload' }, async () => {
     // Every answer the page gets from the tracker, in order, with the
     // browser's times (ms since the epoch) of sending and of the answer.
     const answers = [];
@@ -106,12 +106,7 @@ async function reloadScenario(browser, ates, atesPath, dataDir, artifacts) {
     log(`reload: ${met} answered ${asks.map((a) => a.status).join(' ')}, each ask ${gaps.join(', ')} ms ` +
         `after the 503 before it; no error shown; screenshot ${screenshot}`);
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
-  } catch (error) {
-    await page.screenshot({ path: screenshot.replace(/\.png$/, '-failure.png') }).catch(() => {});
-    throw error;
-  } finally {
-    await context.close();
-  }
+  });
 }
 
 runBrowserTest('reload.test.mjs', { users: [['popug', 'worker', kPassword]] }, async ({ args, ates, browser, dataDir }) => {

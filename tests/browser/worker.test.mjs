@@ -27,7 +27,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
 import { api, click, dollars, find, log, logInThroughUi, openUi, runBrowserTest, typeInto, waitFor, waitForWidget,
-         waitForWindow, widgets } from './harness.mjs';
+         waitForWindow, widgets, withFailureScreenshot } from './harness.mjs';
 
 const kWorker = { username: 'popug', password: 'correct-horse' };
 const kFakeClock = '2026-03-03T09:00:00Z';
@@ -54,7 +54,7 @@ async function waitForBalance(page, baseUrl, token, what, entriesOk) {
 async function workerScenario(browser, baseUrl, artifacts) {
   const { context, page, pageErrors, firstFrameMs } = await openUi(browser, baseUrl, 1);
   let screenshot = join(artifacts, 'worker-validation.png');
-  try {
+  await withFailureScreenshot({ context, page, screenshot: () => screenshot, what: 'worker' }, async () => {
     log(`worker: first frame ${firstFrameMs.toFixed(0)} ms after navigation start`);
     const login = await api(baseUrl, 'POST', '/api/v1/auth/login', { body: kWorker });
     assert.equal(login.status, 200, `the worker logs in through the API: ${login.text}`);
@@ -144,14 +144,7 @@ async function workerScenario(browser, baseUrl, artifacts) {
     await click(page, find(await widgets(page), 'ates', 'button', 'Log out'));
     await waitForWidget(page, 'the log-in window after log-out', 'Log in', 'window', 'Log in');
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
-  } catch (error) {
-    const failurePath = screenshot.replace(/\.png$/, '-failure.png');
-    await page.screenshot({ path: failurePath }).catch(() => {});
-    log(`worker: failed; screenshot ${failurePath}`);
-    throw error;
-  } finally {
-    await context.close();
-  }
+  });
 }
 
 // A newcomer registers through the UI: a bad username is refused with the
@@ -159,7 +152,7 @@ async function workerScenario(browser, baseUrl, artifacts) {
 async function registerScenario(browser, baseUrl, artifacts) {
   const { context, page, pageErrors } = await openUi(browser, baseUrl, 1);
   const screenshot = join(artifacts, 'register.png');
-  try {
+  await withFailureScreenshot({ context, page, screenshot, what: 'register' }, async () => {
     await click(page, await waitForWidget(page, 'Create an account', 'Log in', 'button', 'Create an account'));
     await waitForWindow(page, 'Register');
     const expected = await api(baseUrl, 'POST', '/api/v1/auth/register',
@@ -210,12 +203,7 @@ async function registerScenario(browser, baseUrl, artifacts) {
     assert.equal(find(await widgets(page), 'ates', 'text', 'Signed in as').value, 'newpopug');
     log('register: newpopug changed their password; the old token is refused, the UI goes on');
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
-  } catch (error) {
-    await page.screenshot({ path: screenshot.replace(/\.png$/, '-failure.png') }).catch(() => {});
-    throw error;
-  } finally {
-    await context.close();
-  }
+  });
 }
 
 runBrowserTest('worker.test.mjs', {

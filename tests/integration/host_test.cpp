@@ -257,6 +257,14 @@ BOOST_AUTO_TEST_CASE(a_plugin_that_throws_in_start_is_unloaded_and_the_others_ke
   BOOST_TEST(client.get("/api/v1/tracker/variant").status == 200);
 }
 
+// The value of one series in the Prometheus text of /metrics; 0 when the
+// series was never written.
+long metric_value(const std::string& text, const std::string& series) {
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return 0;
+  return std::stol(text.substr(at + 1 + series.size() + 1));
+}
+
 // Reload under load: requests keep coming; during the swap they get 503
 // with Retry-After and are retried; afterwards the new build answers and the
 // outbox holds exactly the events that were acknowledged, without a gap.
@@ -298,6 +306,18 @@ void reload_under_load(bool through_inotify) {
     BOOST_TEST(testing::wait_until([&] { return acknowledged > after_reload + 50; }));
     stop = true;
     for (auto& writer : writers) writer.join();
+    // Every 503 the clients saw is one the server answered because the
+    // route's plugin was being swapped (route "unmatched", owner tracker),
+    // and every 201 one the route answered: none went elsewhere.
+    const std::string metrics = client.get("/metrics").body;
+    BOOST_TEST(
+        metric_value(metrics, R"(ates_http_requests_total{method="POST",route="unmatched",status="503"})") ==
+        refused_while_reloading.load());
+    BOOST_TEST(
+        metric_value(
+            metrics,
+            R"(ates_http_requests_total{method="POST",route="/api/v1/tracker/events",status="201"})") ==
+        acknowledged.load());
     // The plugin's own consumer, stopped and restarted by the reload, has
     // applied every event exactly once (a second time would stall it).
     BOOST_TEST(testing::wait_until(

@@ -82,8 +82,9 @@ ChildRun run_child(const std::filesystem::path& dir, std::uint64_t first, const 
 
 std::uint64_t task_number(const std::string& id) { return std::stoull(id.substr(24), nullptr, 16); }
 
-// Opens the environment as the next start would and checks it.
-void check_environment(const std::filesystem::path& dir, const std::set<std::uint64_t>& acknowledged) {
+// Opens the environment as the next start would and checks it; returns the
+// number of units it holds.
+std::size_t check_environment(const std::filesystem::path& dir, const std::set<std::uint64_t>& acknowledged) {
   auto opened = Environment::open({.dir = dir, .producer = "tracker", .map_size = std::size_t{1} << 30});
   BOOST_TEST_REQUIRE(opened.has_value(), opened.status().to_string());
   auto env = std::move(opened).value();
@@ -113,6 +114,7 @@ void check_environment(const std::filesystem::path& dir, const std::set<std::uin
   for (std::uint64_t n : acknowledged) {
     if (!in_table.contains(n)) BOOST_FAIL("acknowledged unit " << n << " was lost");
   }
+  return in_table.size();
 }
 
 BOOST_AUTO_TEST_SUITE(storage_crash)
@@ -123,6 +125,7 @@ BOOST_AUTO_TEST_CASE(nothing_acknowledged_is_lost_and_nothing_is_half_written) {
   std::set<std::uint64_t> acknowledged;
   std::uint64_t first = 1;
   int runs = 0;
+  std::size_t committed = 0;
 
   auto one_run = [&](const std::string& failpoint, std::size_t kill_after) {
     BOOST_TEST_CONTEXT("run " << runs << " failpoint '" << failpoint << "' kill after " << kill_after) {
@@ -130,7 +133,7 @@ BOOST_AUTO_TEST_CASE(nothing_acknowledged_is_lost_and_nothing_is_half_written) {
       BOOST_TEST_REQUIRE(WIFSIGNALED(run.status));
       BOOST_TEST_REQUIRE(WTERMSIG(run.status) == SIGKILL);
       acknowledged.insert(run.acknowledged.begin(), run.acknowledged.end());
-      check_environment(data, acknowledged);
+      committed = check_environment(data, acknowledged);
       first += 10'000;
       ++runs;
     }
@@ -143,8 +146,13 @@ BOOST_AUTO_TEST_CASE(nothing_acknowledged_is_lost_and_nothing_is_half_written) {
   std::uniform_int_distribution<std::size_t> moment(1, 2500);
   for (int i = 0; i < 20; ++i) one_run("", moment(seeded));
 
-  BOOST_TEST(runs >= 30);
-  BOOST_TEST_MESSAGE(runs << " crashes, " << acknowledged.size() << " acknowledged units, all present");
+  // The crashes fell where they matter: some between a commit and its
+  // acknowledgement (units durable that no client heard of), and some
+  // with units acknowledged.
+  BOOST_TEST(committed > acknowledged.size());
+  BOOST_TEST(!acknowledged.empty());
+  BOOST_TEST_MESSAGE(runs << " crashes, " << acknowledged.size() << " acknowledged units, all present, "
+                          << committed - acknowledged.size() << " more committed unacknowledged");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -11,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "ates/testing/http_client.hpp"
+#include "ates/testing/listening.hpp"
 #include "ates/testing/process.hpp"
 #include "ates/testing/temp_dir.hpp"
 
@@ -39,15 +40,7 @@ class SecureServe {
     }
     argv.insert(argv.end(), options.args.begin(), options.args.end());
     serve_ = std::make_unique<testing::Process>(argv, env);
-    const std::string prefix = "ates serve: listening on ";
-    for (;;) {
-      const auto line = serve_->read_line();
-      BOOST_TEST_REQUIRE(line.has_value(), "no listening line; stderr: " << serve_->stderr_text());
-      if (line->starts_with(prefix)) {
-        client_ = std::make_unique<testing::HttpClient>(line->substr(prefix.size()));
-        break;
-      }
-    }
+    client_ = std::make_unique<testing::HttpClient>(testing::wait_for_listening(*serve_));
   }
 
   std::string data() const { return (dir_ / "data").string(); }

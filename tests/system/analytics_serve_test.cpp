@@ -13,6 +13,7 @@
 
 #include "ates/storage/environment.hpp"
 #include "ates/testing/http_client.hpp"
+#include "ates/testing/listening.hpp"
 #include "ates/testing/process.hpp"
 #include "ates/testing/temp_dir.hpp"
 #include "ates/testing/wait.hpp"
@@ -27,15 +28,6 @@ using testing::Process;
 using Headers = std::map<std::string, std::string>;
 
 const std::string kAtes = ATES_BINARY;
-
-std::string base_of(Process& serve) {
-  for (;;) {
-    const auto line = serve.read_line();
-    BOOST_TEST_REQUIRE(line.has_value(), serve.stderr_text());
-    if (line->starts_with("ates serve: listening on "))
-      return line->substr(std::string("ates serve: listening on ").size());
-  }
-}
 
 struct Site {
   testing::TempDir dir;
@@ -67,7 +59,7 @@ struct Site {
         std::vector<std::string>{kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0", "--plugins",
                                  plugins, "--fake-clock", "2026-03-03T09:00:00Z"},
         environment);
-    client = std::make_unique<HttpClient>(base_of(*serve));
+    client = std::make_unique<HttpClient>(testing::wait_for_listening(*serve));
     for (const std::string name : {"boss", "wk1", "wk2", "wk3"}) {
       const auto r = client->post(
           "/api/v1/auth/login", nlohmann::json{{"username", name}, {"password", "password-" + name}}.dump());

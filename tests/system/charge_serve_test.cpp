@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "ates/testing/http_client.hpp"
+#include "ates/testing/listening.hpp"
 #include "ates/testing/process.hpp"
 #include "ates/testing/temp_dir.hpp"
 #include "ates/testing/wait.hpp"
@@ -21,15 +22,6 @@ using testing::Process;
 const std::string kAtes = ATES_BINARY;
 using Headers = std::map<std::string, std::string>;
 
-std::string base_of(Process& serve) {
-  for (;;) {
-    const auto line = serve.read_line();
-    BOOST_TEST_REQUIRE(line.has_value(), serve.stderr_text());
-    if (line->starts_with("ates serve: listening on "))
-      return line->substr(std::string("ates serve: listening on ").size());
-  }
-}
-
 struct Server {
   std::unique_ptr<Process> process;
   std::unique_ptr<HttpClient> client;
@@ -40,7 +32,7 @@ struct Server {
         std::vector<std::string>{kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0", "--plugins",
                                  "auth,tracker,accounting"},
         env);
-    client = std::make_unique<HttpClient>(base_of(*process));
+    client = std::make_unique<HttpClient>(testing::wait_for_listening(*process));
     boss = login("boss");
     worker = login("wk1");
   }

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include "ates/testing/http_client.hpp"
+#include "ates/testing/listening.hpp"
 #include "ates/testing/process.hpp"
 #include "ates/testing/temp_dir.hpp"
 
@@ -19,22 +20,13 @@ using testing::TempDir;
 const std::string kAtes = ATES_BINARY;
 const std::string kPlugins = std::string(ATES_TEST_PLUGINS_DIR) + "/variant_a";
 
-// Starts `ates serve` and waits for its listening line; returns the base URL.
-std::string start_serve(Process& serve) {
-  const auto line = serve.read_line();
-  BOOST_TEST_REQUIRE(line.has_value(), "no listening line; stderr: " << serve.stderr_text());
-  const std::string prefix = "ates serve: listening on ";
-  BOOST_TEST_REQUIRE(line->starts_with(prefix), *line);
-  return line->substr(prefix.size());
-}
-
 BOOST_AUTO_TEST_SUITE(serve)
 
 BOOST_AUTO_TEST_CASE(serves_controls_and_stops_cleanly_on_sigterm) {
   TempDir dir;
   const std::string data = (dir / "data").string();
   Process serve({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0"}, {{"ATES_PLUGIN_DIR", kPlugins}});
-  const std::string base = start_serve(serve);
+  const std::string base = testing::wait_for_listening(serve);
   const testing::HttpClient client(base);
   BOOST_TEST(client.get("/healthz").status == 200);
   BOOST_TEST(client.get("/readyz").json()["status"] == "ready");
@@ -147,7 +139,7 @@ BOOST_AUTO_TEST_CASE(serves_controls_and_stops_cleanly_on_sigterm) {
   BOOST_TEST(reset.exit_code == 0, reset.err);
   BOOST_TEST(reset.out.find("from sequence 3") != std::string::npos, reset.out);
   Process again({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0"}, {{"ATES_PLUGIN_DIR", kPlugins}});
-  start_serve(again);
+  testing::wait_for_listening(again);
   const auto while_running =
       testing::run_to_end({kAtes, "events", "reset-consumer", "tracker", "tracker.tasks", "--data", data});
   BOOST_TEST(while_running.exit_code == 1);

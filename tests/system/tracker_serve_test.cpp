@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "ates/testing/http_client.hpp"
+#include "ates/testing/listening.hpp"
 #include "ates/testing/process.hpp"
 #include "ates/testing/temp_dir.hpp"
 #include "ates/testing/wait.hpp"
@@ -20,15 +21,6 @@ namespace {
 using testing::Process;
 
 const std::string kAtes = ATES_BINARY;
-
-std::string base_of(Process& serve) {
-  for (;;) {
-    const auto line = serve.read_line();
-    BOOST_TEST_REQUIRE(line.has_value(), serve.stderr_text());
-    if (line->starts_with("ates serve: listening on "))
-      return line->substr(std::string("ates serve: listening on ").size());
-  }
-}
 
 BOOST_AUTO_TEST_SUITE(tracker_serve)
 
@@ -53,7 +45,7 @@ BOOST_AUTO_TEST_CASE(a_shuffle_killed_mid_way_resumes_and_finishes) {
     armed["ATES_FAILPOINT"] = "tracker.shuffle_between_batches:3";
     Process serve({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0", "--plugins", "auth,tracker"},
                   armed);
-    const testing::HttpClient client(base_of(serve));
+    const testing::HttpClient client(testing::wait_for_listening(serve));
     boss = client.post("/api/v1/auth/login", R"({"username":"boss","password":"password-boss"})")
                .json()["token"];
     const std::map<std::string, std::string> as_boss{{"Authorization", "Bearer " + boss}};
@@ -75,7 +67,7 @@ BOOST_AUTO_TEST_CASE(a_shuffle_killed_mid_way_resumes_and_finishes) {
   {
     Process serve({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0", "--plugins", "auth,tracker"},
                   env);
-    base_of(serve);
+    testing::wait_for_listening(serve);
     // The resumed shuffle says when it is done.
     BOOST_TEST(
         testing::wait_until([&] { return serve.stderr_text().find("finished: ") != std::string::npos; }));

@@ -150,6 +150,7 @@ int run_dead_letter(std::ostream& out) {
     auto letters = bus::dead_letters(*payroll_env, "payroll");
     expect(letters.size() == 1 && letters[0].seq == poisoned_seq && !letters[0].resolved,
            "bob's assignment is not the one unresolved dead letter");
+    out << "  fees charged: ann " << payroll.fees_of(ann) << ", bob " << payroll.fees_of(bob) << "\n";
     expect(payroll.fees_of(ann) == 2 && payroll.fees_of(bob) == 0, "the fees charged are not ann's two");
 
     out << "\n2. Inspected (what GET /api/v1/events/dead-letters and `ates dead-letters list` show)\n";
@@ -167,9 +168,10 @@ int run_dead_letter(std::ostream& out) {
     expect(redriven.has_value(), "the re-drive after the fix failed: " + redriven.status().to_string());
     out << "  after the fix: " << letter_line(*redriven) << "\n";
     expect(redriven->resolved && payroll.fees_of(bob) == 1, "bob's fee was not charged once");
-    out << "  bob's fee is charged, once\n";
+    out << "  fees charged: ann " << payroll.fees_of(ann) << ", bob " << payroll.fees_of(bob) << "\n";
     const auto twice = bus->redrive(id);
     out << "  again: " << twice.status().to_string() << "\n";
+    out << "  fees charged: ann " << payroll.fees_of(ann) << ", bob " << payroll.fees_of(bob) << "\n";
     expect(!twice && twice.status().code() == Code::kConflict && payroll.fees_of(bob) == 1,
            "a second re-drive was not refused");
   } catch (const Failed& failed) {

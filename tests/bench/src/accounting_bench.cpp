@@ -21,6 +21,8 @@
 #include "ates/bus/bus.hpp"
 #include "ates/protocol/events.hpp"
 #include "ates/storage/clock.hpp"
+#include "ates/testing/bytes_written.hpp"
+#include "ates/testing/commit_signal.hpp"
 #include "ates/testing/temp_dir.hpp"
 
 #include "ledger.hpp"
@@ -90,43 +92,8 @@ struct Books {
   }
 };
 
-// Bytes this process has handed to write calls so far (Linux's
-// /proc/self/io `wchar`): LMDB's page writes, since the bus's sockets use
-// send(), which it does not count. 0 where that is not available.
-// (`write_bytes` said several times what strace saw LMDB write.)
-std::uint64_t bytes_written() {
-  std::ifstream io("/proc/self/io");
-  std::string key;
-  std::uint64_t value = 0;
-  while (io >> key >> value) {
-    if (key == "wchar:") return value;
-  }
-  return 0;
-}
-
-// Tells waiters that an environment committed, so they read its
-// checkpoints again instead of sleeping.
-class CommitSignal final : public storage::CommitObserver {
- public:
-  void on_commit(const storage::CommitInfo&) override {
-    {
-      std::lock_guard lock(mutex_);
-      ++commits_;
-    }
-    changed_.notify_all();
-  }
-  // Waits for a commit after `seen` commits, or 100 ms; returns the count.
-  std::uint64_t wait_after(std::uint64_t seen) {
-    std::unique_lock lock(mutex_);
-    changed_.wait_for(lock, std::chrono::milliseconds(100), [&] { return commits_ != seen; });
-    return commits_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::uint64_t commits_ = 0;  // guarded by mutex_
-};
+using testing::bytes_written;
+using testing::CommitSignal;
 
 // [SECTION] scenario 1 -----------------------------------------------------------------
 
