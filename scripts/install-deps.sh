@@ -4,8 +4,9 @@
 #
 #   scripts/install-deps.sh          build + run (compilers, libraries)
 #   scripts/install-deps.sh --test   also what the tests need (clang for the
-#                                    fuzzers, chromium + playwright-core for
-#                                    the browser tests)
+#                                    fuzzers, clang-format and clang-tidy for
+#                                    the checks, chromium + playwright-core
+#                                    for the browser tests)
 #
 # It also fetches Dear ImGui's sources for the WebAssembly UI into
 # ${ATES_IMGUI_SRC:-/var/cache/ates/imgui-1.86} (see the end of this file).
@@ -27,7 +28,7 @@ build_packages=(
   libimgui-dev emscripten binaryen dpkg-dev
 )
 test_packages=(
-  clang clang-format libclang-rt-14-dev mold openssl python3-prometheus-client python3-jwt python3-cryptography
+  clang clang-format clang-tidy libclang-rt-14-dev mold openssl python3-prometheus-client python3-jwt python3-cryptography
   python3-aiosmtpd
   chromium
 )

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks the C++ formatting (scripts/check-format.sh), builds ates and runs
+# Checks the C++ formatting (scripts/check-format.sh) and runs clang-tidy
+# (scripts/check-tidy.py), builds ates with warnings as errors and runs
 # every test: unit, integration, system, security and browser in the default
 # build, then the fuzz targets' smoke run in the clang build. Installs
 # whatever it needs first.
@@ -11,6 +12,9 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --test
 [[ "${1:-}" == "--sanitize" ]] || scripts/check-format.sh
+# clang-tidy over the product's sources; each is checked again only when
+# what it compiles changed (the cache is outside the clone).
+[[ "${1:-}" == "--sanitize" ]] || scripts/check-tidy.py
 # ccache keeps its cache outside the clone, so fresh clones build fast.
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ates-ccache}"
 # Paths relative to the clone, so a clone elsewhere hits the same entries.

@@ -206,7 +206,7 @@ struct Consumer {
         for (const auto& [seq, bytes] : run) {
           if (++index == run.size() / 2 + 1) storage::failpoint(kFailMidBatchApply);
           Envelope decoded;
-          const Status applied_status = apply_one(txn, spec.handler, *bytes, isolation, &decoded);
+          Status applied_status = apply_one(txn, spec.handler, *bytes, isolation, &decoded);
           if (adopted.empty() && !decoded.stream_epoch.empty()) adopted = decoded.stream_epoch;
           if (applied_status) continue;
           if (!is_domain_error(applied_status)) return applied_status;  // ours, not the event's: stall

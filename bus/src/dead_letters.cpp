@@ -54,7 +54,7 @@ std::vector<DeadLetter> dead_letters(storage::Environment& env, std::string_view
   auto table = env.table<DeadLetterRecord>(kDeadLetterTable);
   storage::ReadTxn txn = env.read();
   std::vector<DeadLetter> out;
-  table.scan(txn.handle(), {}, [&](std::string_view key, DeadLetterRecord record) {
+  table.scan(txn.handle(), {}, [&](std::string_view key, const DeadLetterRecord& record) {
     if (consumer.empty() || record.consumer == consumer)
       out.push_back(to_dead_letter(storage::decode_key_u64(key), record));
     return true;

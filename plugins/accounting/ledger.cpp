@@ -292,7 +292,7 @@ std::vector<std::pair<std::string, PendingCharge>> Ledger::pending() const {
   return out;
 }
 
-protocol::Result<Entry> Ledger::add_entry(storage::WriteTxn& txn, NewEntry fresh,
+protocol::Result<Entry> Ledger::add_entry(storage::WriteTxn& txn, const NewEntry& fresh,
                                           std::string_view trace_id) const {
   MDB_txn* h = txn.handle();
   if (auto existing = entries_.get(h, fresh.id)) return *existing;  // the same cause, seen again

@@ -121,7 +121,7 @@ class Ledger {
   // Returns the zone and key in force.
   struct Settings {
     std::string zone;
-    Prices::Key key;
+    Prices::Key key{};
   };
   protocol::Result<Settings> initialise(storage::WriteTxn& txn, const std::string& zone,
                                         const std::optional<Prices::Key>& configured_key) const;
@@ -190,7 +190,8 @@ class Ledger {
     std::int64_t occurred_at = 0;
     std::string date;  // empty: the day of occurred_at, or the first open day when that is closed
   };
-  protocol::Result<Entry> add_entry(storage::WriteTxn& txn, NewEntry entry, std::string_view trace_id) const;
+  protocol::Result<Entry> add_entry(storage::WriteTxn& txn, const NewEntry& entry,
+                                    std::string_view trace_id) const;
   Account ensure_account(MDB_txn* txn, const std::string& user_id) const;
   protocol::Result<TaskRef> ensure_task(storage::WriteTxn& txn, const std::string& task_id) const;
   void queue_receipts_of(MDB_txn* txn, const std::string& user_id) const;

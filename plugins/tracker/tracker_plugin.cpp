@@ -173,7 +173,7 @@ void TrackerPlugin::create(Request request, Responder respond) {
       published = {intent.create.assigned_event_id};
       return Response::json(201, {{"task", task_json(*created)}});
     };
-    return two_phase(std::move(op), true, std::move(respond));
+    return two_phase(op, true, std::move(respond));
   }
   idempotency_.run(host_.storage(), request, std::move(respond),
                    [this, task](storage::WriteTxn& txn) -> protocol::Result<Response> {
@@ -291,7 +291,7 @@ void TrackerPlugin::complete(Request request, Responder respond) {
       published = {intent.completed_event_id};
       return Response::json(200, {{"task", task_json(*done)}});
     };
-    return two_phase(std::move(op), true, std::move(respond));
+    return two_phase(op, true, std::move(respond));
   }
   idempotency_.run(host_.storage(), request, std::move(respond),
                    [this, id, by](storage::WriteTxn& txn) -> protocol::Result<Response> {
@@ -325,8 +325,8 @@ void TrackerPlugin::shuffle(Request request, Responder respond) {
       });
 }
 
-void TrackerPlugin::continue_shuffle(std::string job_id,
-                                     std::function<void(protocol::Result<ShuffleJob>)> done,
+void TrackerPlugin::continue_shuffle(const std::string& job_id,
+                                     const std::function<void(protocol::Result<ShuffleJob>)>& done,
                                      bool caller_waits) {
   {
     std::lock_guard lock(running_mutex_);
@@ -375,26 +375,24 @@ void TrackerPlugin::continue_shuffle(std::string job_id,
     };
     // This batch is counted as running already (above), so two_phase does
     // not count it again (nor refuse it while stopping).
-    return two_phase(
-        std::move(op), /*count_work=*/false, [this, job_id, next, caller_waits](Response answer) {
-          if (answer.status < 400) return next(Status::ok());
-          const Status failed(
-              answer.status == 503 ? Code::kUnavailable : Code::kConflict,
-              nlohmann::json::parse(answer.body, nullptr, false).value("detail", answer.body));
-          // A resumed shuffle answers nobody: it stays unfinished and tries
-          // again at the next start.
-          if (!caller_waits) return next(failed);
-          // The caller hears that the shuffle stopped here: it must not go on by
-          // itself at the next start (that resume is for a crash, which answers
-          // nobody). The batches before this one stand, each charged whole.
-          host_.storage().submit(
-              [this, job_id](storage::WriteTxn& txn) { return tasks_.stop_shuffle(txn, job_id); },
-              [this, job_id, failed, next](Status stopped) {
-                if (!stopped) host_.log().error("shuffle " + job_id + ": " + stopped.message());
-                host_.log().warn("shuffle " + job_id + " stopped: " + failed.message());
-                next(failed);
-              });
-        });
+    return two_phase(op, /*count_work=*/false, [this, job_id, next, caller_waits](Response answer) {
+      if (answer.status < 400) return next(Status::ok());
+      const Status failed(answer.status == 503 ? Code::kUnavailable : Code::kConflict,
+                          nlohmann::json::parse(answer.body, nullptr, false).value("detail", answer.body));
+      // A resumed shuffle answers nobody: it stays unfinished and tries
+      // again at the next start.
+      if (!caller_waits) return next(failed);
+      // The caller hears that the shuffle stopped here: it must not go on by
+      // itself at the next start (that resume is for a crash, which answers
+      // nobody). The batches before this one stand, each charged whole.
+      host_.storage().submit(
+          [this, job_id](storage::WriteTxn& txn) { return tasks_.stop_shuffle(txn, job_id); },
+          [this, job_id, failed, next](Status stopped) {
+            if (!stopped) host_.log().error("shuffle " + job_id + ": " + stopped.message());
+            host_.log().warn("shuffle " + job_id + " stopped: " + failed.message());
+            next(failed);
+          });
+    });
   }
   host_.storage().submit(
       [this, job_id, job](storage::WriteTxn& txn) -> Status {
@@ -408,7 +406,7 @@ void TrackerPlugin::continue_shuffle(std::string job_id,
 
 // [SECTION] the two-phase charge (rpc mode) ----------------------------------------
 
-void TrackerPlugin::two_phase(std::shared_ptr<TwoPhaseOp> op, bool count_work, Responder respond) {
+void TrackerPlugin::two_phase(const std::shared_ptr<TwoPhaseOp>& op, bool count_work, Responder respond) {
   if (count_work && !begin_work()) {
     return respond(Response::problem(503, "unavailable", "the tracker is stopping; try again"));
   }
@@ -459,8 +457,8 @@ void TrackerPlugin::two_phase(std::shared_ptr<TwoPhaseOp> op, bool count_work, R
       });
 }
 
-void TrackerPlugin::commit_two_phase(std::shared_ptr<TwoPhaseOp> op, std::shared_ptr<Intent> intent,
-                                     Responder finish) {
+void TrackerPlugin::commit_two_phase(const std::shared_ptr<TwoPhaseOp>& op,
+                                     const std::shared_ptr<Intent>& intent, Responder finish) {
   auto published = std::make_shared<std::vector<std::string>>();
   auto ran = std::make_shared<bool>(false);
   auto time = std::make_shared<std::int64_t>(0);
@@ -504,7 +502,8 @@ void TrackerPlugin::commit_two_phase(std::shared_ptr<TwoPhaseOp> op, std::shared
       [after, result](Status status) { after(status ? *result : Response::from_status(status)); });
 }
 
-void TrackerPlugin::abort_two_phase(std::shared_ptr<Intent> intent, Response answer, Responder finish) {
+void TrackerPlugin::abort_two_phase(const std::shared_ptr<Intent>& intent, Response answer,
+                                    Responder finish) {
   host_.storage().submit(
       [this, intent](storage::WriteTxn& txn) -> Status {
         auto current = tasks_.intent(txn.handle(), intent->op_id);

@@ -32,8 +32,8 @@ class TrackerPlugin final : public plugin_api::Plugin {
   // between; `done` gets the finished job (or the error).
   // `caller_waits`: someone asked and hears the outcome (a resumed shuffle
   // answers nobody).
-  void continue_shuffle(std::string job_id, std::function<void(protocol::Result<ShuffleJob>)> done,
-                        bool caller_waits);
+  void continue_shuffle(const std::string& job_id,
+                        const std::function<void(protocol::Result<ShuffleJob>)>& done, bool caller_waits);
 
   // rpc mode (docs/tracker.md): `plan` writes nothing visible and returns the
   // intent with its charges; the intent is committed, accounting asked to
@@ -49,10 +49,10 @@ class TrackerPlugin final : public plugin_api::Plugin {
   };
   // `count_work`: counted as running (and refused while stopping) here;
   // false for a shuffle's batch, which its shuffle counts.
-  void two_phase(std::shared_ptr<TwoPhaseOp> op, bool count_work, plugin_api::Responder respond);
-  void commit_two_phase(std::shared_ptr<TwoPhaseOp> op, std::shared_ptr<Intent> intent,
+  void two_phase(const std::shared_ptr<TwoPhaseOp>& op, bool count_work, plugin_api::Responder respond);
+  void commit_two_phase(const std::shared_ptr<TwoPhaseOp>& op, const std::shared_ptr<Intent>& intent,
                         plugin_api::Responder finish);
-  void abort_two_phase(std::shared_ptr<Intent> intent, plugin_api::Response answer,
+  void abort_two_phase(const std::shared_ptr<Intent>& intent, plugin_api::Response answer,
                        plugin_api::Responder finish);
   // Counts work that stop() must wait for; false once stopping.
   bool begin_work();

@@ -38,7 +38,8 @@ std::map<std::uint64_t, protocol::Envelope> read_stream(storage::Environment& en
       if (!event)
         throw std::runtime_error(std::string(stream) + " seq " + std::to_string(seq) + ": " +
                                  event.status().message());
-      events.emplace(event->seq, std::move(event).value());
+      const std::uint64_t event_seq = event->seq;
+      events.emplace(event_seq, std::move(event).value());
       ++seq;
     }
   }

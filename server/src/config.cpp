@@ -10,7 +10,6 @@
 
 namespace ates::server {
 
-using protocol::Code;
 using protocol::Status;
 
 std::string_view to_string(KeyType type) {
@@ -326,7 +325,9 @@ protocol::Result<Settings> load_settings(const std::vector<KeySpec>& keys, const
   if (sources.file) {
     if (Status s = loader.load_file(settings, *sources.file); !s) return s;
   }
-  for (const auto& [name, value] : sources.environment) {
+  for (const auto& variable : sources.environment) {
+    const std::string& name = variable.first;  // not a structured binding: lambdas below capture it
+    const std::string& value = variable.second;
     if (!name.starts_with("ATES_") || is_reserved_environment_variable(name)) continue;
     const auto key =
         std::find_if(keys.begin(), keys.end(), [&](const KeySpec& k) { return env_name(k.name) == name; });

@@ -187,10 +187,10 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
   // and the HTTP edge's keys, TLS files included, before anything starts.
   auto first = load_settings(host_keys(), sources, /*allow_unknown=*/true);
   if (!first) return first.status();
-  if (auto http = http_options(*first); !http) {
-    return http.status();
-  } else if (!http->tls_cert.empty() || !http->tls_key.empty()) {
-    if (Status status = check_tls_files(http->tls_cert, http->tls_key); !status) return status;
+  auto http_first = http_options(*first);
+  if (!http_first) return http_first.status();
+  if (!http_first->tls_cert.empty() || !http_first->tls_key.empty()) {
+    if (Status status = check_tls_files(http_first->tls_cert, http_first->tls_key); !status) return status;
   }
   host.data_dir = std::filesystem::absolute(first->get_string("data"));
   auto lock = storage::DataDirLock::acquire(host.data_dir);

@@ -36,11 +36,11 @@ struct HttpOptions {
   std::size_t threads = 2;
   // Bodies above this are refused by the dispatcher with 413; RESTinio
   // drops the connection only far above it (a hard cap against floods).
-  std::size_t body_limit = 64 * 1024;
+  std::size_t body_limit = std::size_t{64} * 1024;
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds handle_timeout{30000};
   // The request line and headers together, in bytes.
-  std::size_t header_limit = 16 * 1024;
+  std::size_t header_limit = std::size_t{16} * 1024;
   std::size_t max_connections = 512;
   // PEM files; both set: HTTPS only, every answer with HSTS. Both empty:
   // plain HTTP.

@@ -7,8 +7,11 @@
 // never finishes one would hold its connection (and a slot of
 // http.max_connections) for ever: the socket here brings a deadline for
 // the handshake, http.read_timeout_ms.
+#include <utility>  // before RESTinio: GCC 12 + C++20 needs std::exchange declared
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <restinio/all.hpp>  // before tls.hpp, which specialises its templates
 #include <restinio/tls.hpp>
 
 #include "restinio_listener.hpp"
@@ -75,7 +78,7 @@ class socket_type_dependent_settings_t<Settings, ates::server::detail::DeadlineT
 
  public:
   socket_type_dependent_settings_t() = default;
-  socket_type_dependent_settings_t(socket_type_dependent_settings_t&&) = default;
+  socket_type_dependent_settings_t(socket_type_dependent_settings_t&&) noexcept = default;
 
   Settings& tls_context(std::shared_ptr<asio::ssl::context> context) & {
     context_ = std::move(context);

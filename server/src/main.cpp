@@ -51,7 +51,7 @@ std::map<std::string, std::string> ates_environment() {
   return out;
 }
 
-int serve(server::ConfigSources sources) {
+int serve(const server::ConfigSources& sources) {
   // Block the stop signals in every thread; main waits for them below.
   sigset_t signals;
   sigemptyset(&signals);
@@ -289,7 +289,7 @@ int main(int argc, char** argv) {
     if (!plugins.empty()) sources.flags["plugins"] = plugins;
     if (dev) sources.flags["dev"] = "true";
     if (!fake_clock.empty()) sources.flags["fake_clock"] = fake_clock;
-    exit_code = serve(std::move(sources));
+    exit_code = serve(sources);
   });
 
   // status, plugin reload|stop|start

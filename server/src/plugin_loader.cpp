@@ -53,7 +53,7 @@ protocol::Result<PluginLibrary> PluginLoader::load(const std::filesystem::path& 
     std::filesystem::remove(library.copy, error);
     return Status(Code::kInvalidArgument, "cannot load plugin " + file.string() + ": " + ::dlerror());
   }
-  auto fail = [&](std::string message) -> protocol::Result<PluginLibrary> {
+  auto fail = [&](const std::string& message) -> protocol::Result<PluginLibrary> {
     ::dlclose(library.handle);
     std::filesystem::remove(library.copy, error);
     return Status(Code::kInvalidArgument, "plugin " + file.string() + " refused: " + message);

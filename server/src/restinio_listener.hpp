@@ -158,6 +158,7 @@ class ConnectionLease {
 template <class Socket>
 struct Traits : restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t,
                                    restinio::default_request_handler_t, restinio::default_strand_t, Socket> {
+  // NOLINTNEXTLINE(readability-identifier-naming): the name RESTinio looks for
   static constexpr bool use_connection_count_limiter = true;
 };
 
@@ -232,7 +233,7 @@ class RestinioListener final : public Listener {
   }
 
  private:
-  static constexpr std::size_t kMaxUrl = 8 * 1024;
+  static constexpr std::size_t kMaxUrl = std::size_t{8} * 1024;
   static constexpr std::size_t kMaxFieldName = 256;
   static constexpr std::size_t kMaxFields = 100;
 

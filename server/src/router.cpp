@@ -40,7 +40,7 @@ bool segments_match(const std::vector<std::string>& pattern, const std::vector<s
 
 }  // namespace
 
-bool RouteTable::add(std::string owner, std::string full_pattern, plugin_api::Route route) {
+bool RouteTable::add(std::string owner, const std::string& full_pattern, plugin_api::Route route) {
   std::unique_lock lock(mutex_);
   for (const auto& entry : entries_) {
     if (entry.pattern == full_pattern && entry.route.method == route.method) return false;

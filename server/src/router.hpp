@@ -31,7 +31,7 @@ class RouteTable {
  public:
   // `full_pattern` is the absolute path pattern ("/api/v1/tracker/tasks/{id}").
   // Returns false if the same method and pattern exist already.
-  bool add(std::string owner, std::string full_pattern, plugin_api::Route route);
+  bool add(std::string owner, const std::string& full_pattern, plugin_api::Route route);
   void remove_owner(std::string_view owner);
   void set_reloading(std::string_view owner, bool reloading);
 

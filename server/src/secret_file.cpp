@@ -8,6 +8,8 @@
 #include <iostream>
 #include <mutex>
 
+#include <sys/stat.h>
+
 namespace ates::server {
 
 using protocol::Code;

@@ -294,7 +294,8 @@ ModeResult run_mode(const std::string& mode, const std::filesystem::path& users,
             // Job numbers are taken in order, so every job below
             // `quarter` is running or done before one waits here.
             if (with_outage && n >= quarter) stopped.wait();
-            const auto& [who, id] = work[n];
+            const auto& who = work[n].first;  // not a structured binding: the lambda captures them
+            const auto& id = work[n].second;
             try {
               until_answered(
                   [&] { return http.post(std::string(kTasks) + "/" + id + "/complete", lab.token(who)); },

@@ -103,7 +103,7 @@ int run_day_close_under_lag(std::ostream& out) {
       }
     }
     out << "  3 tasks created and 1 completed at 23:59; their events stay in the tracker\n";
-    d.advance(15 * 60, out);  // 00:14 of the next day
+    d.advance(std::int64_t{15} * 60, out);  // 00:14 of the next day
     const Answer waiting = d.post("acc", std::string("/api/v1/accounting/days/") + kDay + "/close");
     show_close(out, std::string("POST /days/") + kDay + "/close", waiting);
     const auto body = waiting.json();

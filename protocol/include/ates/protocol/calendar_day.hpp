@@ -37,7 +37,8 @@ class CalendarDay {
   // that leaves the range.
   std::optional<CalendarDay> plus(std::int64_t n) const { return from_days(std::int64_t{days_} + n); }
 
-  auto operator<=>(const CalendarDay&) const = default;
+  // clang-tidy 14 takes the defaulted comparison for a literal 0.
+  auto operator<=>(const CalendarDay&) const = default;  // NOLINT(modernize-use-nullptr)
 
  private:
   explicit CalendarDay(std::int32_t days) : days_(days) {}
