@@ -1,5 +1,8 @@
 // The bus with real ZeroMQ sockets and real LMDB: exactly once whatever the
-// delivery does, lost tails, garbage, stalls, epochs, CurveZMQ.
+// delivery does, lost tails, garbage, stalls, epochs, CurveZMQ. Longer than
+// the 500 lines a file here should have: its cases share one rig of
+// producer, consumer and sockets, and read as one account of the bus's
+// promises; split by promise when it grows further.
 #include "ates/bus/bus.hpp"
 
 #include <atomic>

@@ -1,5 +1,6 @@
 // ates: the command line (README.md, "Commands"). Each sub-command is a thin
-// layer over a module; `serve` runs the host until SIGINT or SIGTERM.
+// layer over a module; `serve` runs the host until SIGINT or SIGTERM. About
+// 500 lines because it is the one table of every sub-command and its flags.
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>

@@ -1,5 +1,7 @@
 // `ates lab charge-modes`: one seeded workload, run in `events` and in `rpc`
-// charge mode, accounting stopped for a while in each run.
+// charge mode, accounting stopped for a while in each run. (A little over
+// 500 lines: the workload, both runs and the table that compares them are
+// one demonstration, read top to bottom.)
 //
 // Why the workload is shaped as it is. The final balances must be the same
 // in both modes, and they depend on which task went to whom at which price:
