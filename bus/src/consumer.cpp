@@ -7,6 +7,7 @@
 // what was applied, or a truncated log halts the consumer: never a silent
 // skip. Also the re-drive of a dead letter, which runs a consumer's handler.
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 
 #include <zmq_addon.hpp>
@@ -128,12 +129,18 @@ struct Consumer {
   }
 
   void record_garbage(std::string bytes, const std::string& reason) {
-    spec.env->run([&](storage::WriteTxn& txn) {
+    // Not kept (a full disk), the frame is only logged: it has no place in
+    // the stream to hold it back, and the outbox still has the real events.
+    const Status kept = spec.env->run([&](storage::WriteTxn& txn) {
       add_dead_letter(
           txn, dead_letters,
           {spec.consumer, spec.stream, 0, "undecodable frame: " + reason, 0, 0, std::move(bytes), false});
       return Status::ok();
     });
+    if (!kept) {
+      std::fprintf(stderr, "bus: %s on %s: an undecodable frame was not kept: %s\n", spec.consumer.c_str(),
+                   spec.stream.c_str(), kept.to_string().c_str());
+    }
   }
 
   // A producer whose log ends below what we applied, in the same epoch,

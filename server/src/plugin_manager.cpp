@@ -31,7 +31,7 @@ protocol::Result<PluginSlot*> PluginManager::add(std::string name, std::filesyst
   if (library->name != name) {
     Status wrong(Code::kInvalidArgument,
                  "plugin file " + file.string() + " names itself '" + library->name + "'");
-    loader_.unload(*library);
+    unload(*library);
     return wrong;
   }
   auto slot = std::make_unique<PluginSlot>();
@@ -65,7 +65,7 @@ Status PluginManager::start(PluginSlot& slot) {
     forget();
     slot.state = PluginState::kFailed;
     slot.error = std::string("create failed: ") + error;
-    loader_.unload(slot.library);
+    unload(slot.library);
     return Status(Code::kInternal, slot.error);
   }
   if (entry->start(slot.instance, error, sizeof error) != 0) {
@@ -76,8 +76,8 @@ Status PluginManager::start(PluginSlot& slot) {
     slot.state = PluginState::kFailed;
     slot.error = std::string("start failed: ") + error;
     // Whatever the plugin queued must be done before its code goes.
-    slot.env->run([](storage::WriteTxn&) { return Status::ok(); });
-    loader_.unload(slot.library);
+    drain(slot);
+    unload(slot.library);
     return Status(Code::kInternal, slot.error);
   }
   for (auto& subscription : slot.context->take_subscriptions()) {
@@ -101,13 +101,24 @@ void PluginManager::stop(PluginSlot& slot) {
   if (!inflight_.wait_idle(slot.name, std::chrono::seconds(10)))
     spdlog::warn("plugin {}: work still in flight after 10 s; stopping it anyway", slot.name);
   slot.library.entry->stop(slot.instance);
-  // A no-op unit completes after every unit the plugin queued before it, and
-  // its completion after theirs: no plugin code runs from storage after this.
-  slot.env->run([](storage::WriteTxn&) { return Status::ok(); });
+  drain(slot);
   slot.library.entry->destroy(slot.instance);
   slot.instance = nullptr;
-  if (Status s = loader_.unload(slot.library); !s) spdlog::error("{}", s.message());
+  unload(slot.library);
   slot.state = PluginState::kStopped;
+}
+
+// A no-op unit completes after every unit the plugin queued before it, and
+// its completion after theirs: no plugin code runs from storage after this.
+void PluginManager::drain(PluginSlot& slot) {
+  if (Status drained = slot.env->run([](storage::WriteTxn&) { return Status::ok(); }); !drained)
+    spdlog::error("plugin {}: draining its storage writer: {}", slot.name, drained.message());
+}
+
+// A library that stays loaded is reported, not fatal: its next load is a
+// fresh copy under another name.
+void PluginManager::unload(PluginLibrary& library) {
+  if (Status unloaded = loader_.unload(library); !unloaded) spdlog::error("{}", unloaded.message());
 }
 
 PluginSlot* PluginManager::find(const std::string& name) {
@@ -237,8 +248,8 @@ void PluginManager::close_all() {
     PluginSlot& slot = **it;
     if (slot.env && slot.storage_metrics) slot.env->remove_observer(slot.storage_metrics.get());
     slot.context.reset();
-    slot.env.reset();                                                  // closes LMDB after its writer drained
-    if (slot.library.handle != nullptr) loader_.unload(slot.library);  // loaded, never created
+    slot.env.reset();                                          // closes LMDB after its writer drained
+    if (slot.library.handle != nullptr) unload(slot.library);  // loaded, never created
   }
 }
 

@@ -98,6 +98,8 @@ class PluginManager {
   protocol::Status start(PluginSlot& slot);   // with mutex_ held
   void stop(PluginSlot& slot);                // with mutex_ held
   protocol::Status load_and_start(PluginSlot& slot);
+  void drain(PluginSlot& slot);  // waits for every unit the plugin queued
+  void unload(PluginLibrary& library);
 
   PluginLoader& loader_;
   RouteTable& routes_;

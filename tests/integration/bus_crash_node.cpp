@@ -80,7 +80,7 @@ int consumer(const std::string& dir, const std::string& peer, std::uint64_t unti
   if (!bus) return 2;
   storage::RawTable applied = env->raw_table("applied");
   storage::RawTable duplicates = env->raw_table("duplicates");
-  (*bus)->add_consumer(
+  const protocol::Status consuming = (*bus)->add_consumer(
       {"accounting", std::string(protocol::kTasksStream), env.get(),
        [applied, duplicates](storage::WriteTxn& txn, const protocol::Envelope& e) {
          // Keeps the sequence each event was applied at; a second
@@ -90,6 +90,7 @@ int consumer(const std::string& dir, const std::string& peer, std::uint64_t unti
          }
          return protocol::Status::ok();
        }});
+  if (!consuming) return 2;
   std::uint64_t last = 0;
   for (;;) {
     std::uint64_t now = 0;

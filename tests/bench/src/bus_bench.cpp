@@ -187,7 +187,10 @@ Latency latency(const std::filesystem::path& dir, bool tcp, std::chrono::millise
     path.mark_submitted(++seq);
     pending.push_back(path.producer->submit(publish_unit()));
   }
-  for (auto& f : pending) f.get();
+  for (auto& f : pending) {
+    if (const Status published = f.get(); !published)
+      throw std::runtime_error("bench bus: a publish failed: " + published.to_string());
+  }
   path.wait_applied(seq, std::chrono::seconds(30));
   std::vector<double> samples;
   {

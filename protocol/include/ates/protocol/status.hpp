@@ -32,7 +32,7 @@ std::string_view to_string(Code code);
 Code code_from_string(std::string_view name);
 std::ostream& operator<<(std::ostream& out, Code code);
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -55,7 +55,7 @@ inline Status invalid_argument(std::string message) { return {Code::kInvalidArgu
 
 // A value or the Status that explains why there is none.
 template <class T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : state_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : state_(std::move(status)) {  // NOLINT
