@@ -5,8 +5,8 @@ the default build, and fails when it reports anything.
 clang-tidy takes 5 to 15 s per source, too long to run on the whole tree in
 every CI run. So each source is checked again only when what it compiles
 changed: the key of a clean result is a hash of the source as preprocessed
-(with the repository's own path taken out, so a clone elsewhere shares it)
-and of .clang-tidy. Clean keys are kept in ~/.cache/ates-tidy.
+with comments and #defines (with the repository's own path taken out, so a
+clone elsewhere shares it), of .clang-tidy and of clang-tidy's version. Clean keys are kept in ~/.cache/ates-tidy.
 
 The compile commands come from a configuration of their own without
 precompiled headers (clang cannot read GCC's) and without the UI (em++).
@@ -57,12 +57,17 @@ def key_of(entry, config_hash):
         if arg == "-o":
             skip = True
             continue
-        if arg == "-c" or arg.startswith("-MF") or arg in ("-MD", "-MT", "-MQ"):
-            if arg in ("-MT", "-MQ"):
-                skip = True
+        if arg in ("-c", "-MD", "-MMD"):
+            continue
+        if arg in ("-MF", "-MT", "-MQ"):  # their value follows
+            skip = True
+            continue
+        if arg.startswith(("-MF", "-MT", "-MQ")):
             continue
         cleaned.append(arg)
-    result = subprocess.run(cleaned + ["-E", "-P"], cwd=entry["directory"], capture_output=True)
+    # -C keeps comments (a NOLINT is one) and -dD the #defines, so every
+    # change clang-tidy could see changes the key.
+    result = subprocess.run(cleaned + ["-E", "-P", "-C", "-dD"], cwd=entry["directory"], capture_output=True)
     if result.returncode != 0:
         return None  # let clang-tidy say why
     text = result.stdout.replace(str(ROOT).encode(), b"")
@@ -98,7 +103,12 @@ def main():
             continue
         seen.add(source)  # a source compiled into several targets is checked once
         entries.append(entry)
-    config_hash = (ROOT / ".clang-tidy").read_bytes()
+    version = subprocess.run(["clang-tidy", "--version"], capture_output=True, check=True).stdout
+    config_hash = (ROOT / ".clang-tidy").read_bytes() + version
+    unknown = wanted - seen
+    if unknown:
+        print("check-tidy: not in the build's compile commands: " + ", ".join(sorted(unknown)), file=sys.stderr)
+        return 1
     failed = []
     cached = 0
     with concurrent.futures.ThreadPoolExecutor(JOBS) as pool:

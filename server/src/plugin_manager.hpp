@@ -68,7 +68,10 @@ class PluginManager {
 
   // Consumers of started plugins join this bus; set before start_all(),
   // cleared before the bus goes.
-  void set_bus(bus::Bus* bus) { bus_ = bus; }
+  void set_bus(bus::Bus* bus) {
+    std::lock_guard lock(mutex_);
+    bus_ = bus;
+  }
 
   // Starts every loaded plugin; one that fails is unloaded and reported,
   // and the others start anyway.
