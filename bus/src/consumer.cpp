@@ -7,6 +7,7 @@
 // what was applied, or a truncated log halts the consumer: never a silent
 // skip. Also the re-drive of a dead letter, which runs a consumer's handler.
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <deque>
 
@@ -413,11 +414,12 @@ Result<DeadLetter> Bus::redrive(std::string_view id) {
   if (dash == std::string_view::npos)
     return Status(Code::kInvalidArgument, "a dead letter id is <consumer>-<number>");
   const std::string consumer_name(id.substr(0, dash));
+  // A number that does not fit would wrap around to another letter's.
+  const std::string_view digits = id.substr(dash + 1);
   std::uint64_t number = 0;
-  for (char c : id.substr(dash + 1)) {
-    if (c < '0' || c > '9') return Status(Code::kInvalidArgument, "a dead letter id is <consumer>-<number>");
-    number = number * 10 + static_cast<std::uint64_t>(c - '0');
-  }
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size())
+    return Status(Code::kInvalidArgument, "a dead letter id is <consumer>-<number>");
   std::vector<std::shared_ptr<Consumer>> candidates;
   {
     std::lock_guard lock(impl_->consumers_mutex);

@@ -104,6 +104,12 @@ BOOST_AUTO_TEST_CASE(the_events_admin_lists_streams_and_dead_letters_of_every_en
   BOOST_TEST(admin.dead_letters()["dead_letters"].empty());
   BOOST_TEST(asked == 1);
   BOOST_TEST(!admin.redrive("tracker-1").has_value());  // no such dead letter
+  // Ids a hostile admin client could send: refused as ids, never read as
+  // another letter's number (2^64 + 1 would wrap around to 1).
+  for (const char* id :
+       {"tracker-18446744073709551617", "tracker-", "tracker-+1", "tracker- 1", "tracker-1x", ""}) {
+    BOOST_TEST((admin.redrive(id).status().code() == protocol::Code::kInvalidArgument), id);
+  }
   BOOST_TEST(inflight.wait_idle("tracker", std::chrono::milliseconds(0)));
 }
 
