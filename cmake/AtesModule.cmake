@@ -18,7 +18,7 @@ function(ates_module)
   # and of its singletons (the event registry, failpoints).
   add_library(${target} SHARED ${sources})
   add_library(ates::${M_NAME} ALIAS ${target})
-  target_include_directories(${target} PUBLIC "${dir}/include" PRIVATE "${dir}/src")
+  target_include_directories(${target} PUBLIC "$<BUILD_INTERFACE:${dir}/include>" PRIVATE "${dir}/src")
   target_link_libraries(${target} PUBLIC ${M_DEPS})
 
   if(tests AND BUILD_TESTING AND NOT ATES_FUZZ)
@@ -56,27 +56,5 @@ function(ates_test)
   set_tests_properties(${T_NAME} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${timeout})
 endfunction()
 
-# ates_plugin(NAME <plugin> SOURCES files... [OUTPUT_DIR dir] [TARGET name]
-#             [DEFINITIONS defs...])
-#
-# A plugin: the shared library libates_plugin_<plugin>.so, built with
-# -fno-gnu-unique so dlclose really unloads it (hot reload), linking only the
-# plugin API. Plugins land in ${CMAKE_BINARY_DIR}/plugins, where the host
-# finds them, unless OUTPUT_DIR says otherwise (test plugins).
-function(ates_plugin)
-  cmake_parse_arguments(P "" "NAME;OUTPUT_DIR;TARGET" "SOURCES;DEFINITIONS" ${ARGN})
-  if(NOT P_TARGET)
-    set(P_TARGET ates_plugin_${P_NAME})
-  endif()
-  if(NOT P_OUTPUT_DIR)
-    set(P_OUTPUT_DIR "${CMAKE_BINARY_DIR}/plugins")
-  endif()
-  add_library(${P_TARGET} MODULE ${P_SOURCES})
-  set_target_properties(${P_TARGET} PROPERTIES
-    OUTPUT_NAME ates_plugin_${P_NAME} PREFIX lib
-    LIBRARY_OUTPUT_DIRECTORY "${P_OUTPUT_DIR}"
-    CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
-  target_compile_options(${P_TARGET} PRIVATE -fno-gnu-unique)
-  target_compile_definitions(${P_TARGET} PRIVATE ${P_DEFINITIONS})
-  target_link_libraries(${P_TARGET} PRIVATE ates::plugin_api)
-endfunction()
+# ates_add_plugin(): cmake/AtesPlugin.cmake, which the SDK installs too.
+include(AtesPlugin)

@@ -43,8 +43,9 @@ const std::vector<KeySpec>& host_keys() {
        "data directory: one LMDB environment per plugin, the lock file, the control socket"},
       {"plugins", KeyType::kList, "", "--plugins",
        "plugins to load, comma-separated; empty: every plugin found"},
-      {"plugin_dir", KeyType::kString, "", "",
-       "where plugins are looked for; empty: beside the binary, then the build tree"},
+      {"plugin_dir", KeyType::kList, "", "--plugin-dir",
+       "folders plugins are looked for in, comma-separated, the first one's file winning when two have "
+       "one name; empty: beside the binary, then the build tree"},
       {"dev", KeyType::kBool, "false", "--dev", "development mode: reload a plugin when its file changes"},
       {"fake_clock", KeyType::kTime, "", "--fake-clock",
        "start the business clock at this UTC time and move it only through POST /api/v1/dev/clock"},

@@ -49,7 +49,7 @@ Host::Host(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Host::~Host() { shutdown(); }
 const Settings& Host::settings() const { return impl_->settings; }
 std::uint16_t Host::port() const { return impl_->port; }
-nlohmann::json Host::status_json() const { return impl_->status_json(); }
+nlohmann::json Host::status_json() const { return impl_->status_json(/*builds=*/true); }
 Status Host::reload(const std::string& plugin) { return impl_->plugins->reload(plugin); }
 Status Host::stop_plugin(const std::string& plugin) { return impl_->plugins->stop_plugin(plugin); }
 Status Host::start_plugin(const std::string& plugin) { return impl_->plugins->start_plugin(plugin); }
@@ -66,6 +66,12 @@ std::vector<std::filesystem::path> candidate_dirs(const std::filesystem::path& e
                                                   std::string_view in_build_tree) {
   if (!configured.empty()) return {configured};
   return {exe_dir / beside, exe_dir.parent_path() / in_build_tree};
+}
+
+std::string joined(const std::vector<std::filesystem::path>& dirs) {
+  std::string text;
+  for (const auto& dir : dirs) text += (text.empty() ? "" : ", ") + dir.string();
+  return text;
 }
 
 storage::EnvironmentOptions environment_options(const Settings& settings, const std::filesystem::path& dir,
@@ -133,7 +139,19 @@ protocol::Result<std::unique_ptr<bus::Bus>> start_bus(const Settings& s) {
 // not loaded here are not errors: the same configuration serves a process
 // that runs only some plugins.
 Status Host::Impl::load_plugins(const Settings& first, std::vector<std::string>& not_loaded) {
-  const auto dirs = candidate_dirs(exe_dir, first.get_string("plugin_dir"), "plugins", "plugins");
+  // Configured folders are searched all together; otherwise the built-in
+  // plugins, beside the binary once installed, else in the build tree.
+  const auto configured = first.get_list("plugin_dir");
+  std::vector<std::filesystem::path> dirs(configured.begin(), configured.end());
+  if (dirs.empty()) {
+    for (const auto& dir : candidate_dirs(exe_dir, "", "plugins", "plugins")) {
+      if (!find_plugins({dir}).empty()) {
+        dirs.push_back(dir);
+        break;
+      }
+    }
+    if (dirs.empty()) dirs.push_back(exe_dir / "plugins");
+  }
   auto found = find_plugins(dirs);
   const auto wanted = first.get_list("plugins");
   const auto is_wanted = [&](const std::string& name) {
@@ -141,8 +159,7 @@ Status Host::Impl::load_plugins(const Settings& first, std::vector<std::string>&
   };
   for (const auto& name : wanted) {
     if (std::none_of(found.begin(), found.end(), [&](const auto& f) { return f.first == name; }))
-      return Status(Code::kNotFound,
-                    "plugin '" + name + "' (from 'plugins') is not in " + dirs.front().string());
+      return Status(Code::kNotFound, "plugin '" + name + "' (from 'plugins') is not in " + joined(dirs));
   }
   for (const auto& [name, file] : found) {
     if (!is_wanted(name)) {
@@ -316,7 +333,7 @@ nlohmann::json Host::Impl::control_command(const nlohmann::json& command) {
   const auto outcome = [](const Status& status) {
     return nlohmann::json{{"ok", status.is_ok()}, {"error", status.message()}};
   };
-  if (name == "status") return status_json();
+  if (name == "status") return status_json(/*builds=*/true);
   if (name == "streams") return events->streams();
   if (name == "dead-letters") return events->dead_letters();
   if (name == "redrive" && text("id")) {

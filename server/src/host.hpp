@@ -54,7 +54,8 @@ class Host {
   // Runs a command a plugin registered (HostContext::add_command).
   protocol::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
                                                const nlohmann::json& args);
-  // What /readyz and `ates status` show.
+  // What `ates status` shows: /readyz's body, plus each plugin's API
+  // version and build id.
   nlohmann::json status_json() const;
 
   struct Impl;

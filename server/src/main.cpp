@@ -272,12 +272,15 @@ int main(int argc, char** argv) {
   // serve
   CLI::App* serve_cmd = app.add_subcommand("serve", "run the host with its plugins");
   std::string config_file, data, listen, plugins, fake_clock;
+  std::vector<std::string> plugin_dirs;
   bool dev = false;
   serve_cmd->add_option("--config", config_file, "TOML configuration file");
   serve_cmd->add_option("--data", data, "data directory (default ./ates-data)");
   serve_cmd->add_option("--listen", listen,
                         "HTTP address HOST:PORT (default 127.0.0.1:8080; port 0 picks one)");
   serve_cmd->add_option("--plugins", plugins, "plugins to load, comma-separated (default: all found)");
+  serve_cmd->add_option("--plugin-dir", plugin_dirs,
+                        "look for plugins here instead of beside the binary; repeat for more folders");
   serve_cmd->add_flag("--dev", dev, "reload a plugin when its file changes");
   serve_cmd->add_option("--fake-clock", fake_clock,
                         "start the business clock at this UTC time, e.g. 2026-03-03T09:00:00Z");
@@ -288,6 +291,11 @@ int main(int argc, char** argv) {
     if (!data.empty()) sources.flags["data"] = data;
     if (!listen.empty()) sources.flags["http.listen"] = listen;
     if (!plugins.empty()) sources.flags["plugins"] = plugins;
+    if (!plugin_dirs.empty()) {
+      std::string joined;
+      for (const auto& dir : plugin_dirs) joined += (joined.empty() ? "" : ",") + dir;
+      sources.flags["plugin_dir"] = joined;
+    }
     if (dev) sources.flags["dev"] = "true";
     if (!fake_clock.empty()) sources.flags["fake_clock"] = fake_clock;
     exit_code = serve(sources);

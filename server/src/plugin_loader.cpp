@@ -3,12 +3,46 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
+#include <map>
 
 namespace ates::server {
 
 using protocol::Code;
 using protocol::Status;
+
+namespace {
+
+// The size of PluginEntry at each minor version of this major version: a
+// plugin of minor version m fills at least kEntrySizeAtMinor[m] bytes.
+// Appending a field to PluginEntry bumps kApiMinor and adds its size here.
+constexpr std::array<std::size_t, plugin_api::kApiMinor + 1> kEntrySizeAtMinor = {
+    sizeof(plugin_api::PluginEntry)};
+
+}  // namespace
+
+Status check_compatible(const plugin_api::PluginEntry& entry) {
+  const std::string host_version =
+      std::to_string(plugin_api::kApiMajor) + "." + std::to_string(plugin_api::kApiMinor);
+  if (entry.api_major != plugin_api::kApiMajor) {
+    return Status(Code::kInvalidArgument, "it was built against plugin API " +
+                                              std::to_string(entry.api_major) + ".x, the host has " +
+                                              host_version + "; rebuild the plugin against this host");
+  }
+  const std::string version = std::to_string(entry.api_major) + "." + std::to_string(entry.api_minor);
+  if (entry.api_minor > plugin_api::kApiMinor) {
+    return Status(Code::kInvalidArgument, "it was built against plugin API " + version +
+                                              ", newer than the host's " + host_version +
+                                              "; run it with a newer host");
+  }
+  if (entry.struct_size < kEntrySizeAtMinor[entry.api_minor]) {
+    return Status(Code::kInvalidArgument, "its entry struct has " + std::to_string(entry.struct_size) +
+                                              " bytes, plugin API " + version + " has " +
+                                              std::to_string(kEntrySizeAtMinor[entry.api_minor]));
+  }
+  return Status::ok();
+}
 
 std::string plugin_file_name(std::string_view name) { return "libates_plugin_" + std::string(name) + ".so"; }
 
@@ -16,21 +50,23 @@ std::vector<std::pair<std::string, std::filesystem::path>> find_plugins(
     const std::vector<std::filesystem::path>& dirs) {
   constexpr std::string_view kPrefix = "libates_plugin_";
   constexpr std::string_view kSuffix = ".so";
+  std::map<std::string, std::filesystem::path> found;
   for (const auto& dir : dirs) {
-    std::vector<std::pair<std::string, std::filesystem::path>> found;
+    std::map<std::string, std::filesystem::path> in_dir;
     std::error_code error;
     for (const auto& item : std::filesystem::recursive_directory_iterator(dir, error)) {
       const std::string file = item.path().filename().string();
       if (!item.is_regular_file() || !file.starts_with(kPrefix) || !file.ends_with(kSuffix)) continue;
-      found.emplace_back(file.substr(kPrefix.size(), file.size() - kPrefix.size() - kSuffix.size()),
-                         item.path());
+      // Within a folder, the same name twice (two build trees below it)
+      // would make the choice depend on the walk's order: the first path
+      // by name is taken, every time.
+      std::string name = file.substr(kPrefix.size(), file.size() - kPrefix.size() - kSuffix.size());
+      auto [it, added] = in_dir.emplace(std::move(name), item.path());
+      if (!added && item.path() < it->second) it->second = item.path();
     }
-    if (!found.empty()) {
-      std::sort(found.begin(), found.end());
-      return found;
-    }
+    for (auto& [name, path] : in_dir) found.emplace(name, std::move(path));  // an earlier folder wins
   }
-  return {};
+  return {found.begin(), found.end()};
 }
 
 PluginLoader::PluginLoader(std::filesystem::path copies_dir) : copies_dir_(std::move(copies_dir)) {
@@ -65,17 +101,12 @@ protocol::Result<PluginLibrary> PluginLoader::load(const std::filesystem::path& 
   if (entry_function == nullptr) return fail(std::string("no entry point ").append(plugin_api::kEntrySymbol));
   const plugin_api::PluginEntry* entry = entry_function();
   if (entry == nullptr) return fail("its entry point returned nothing");
-  if (entry->abi_version != plugin_api::kAbiVersion) {
-    return fail("its ABI version is " + std::to_string(entry->abi_version) + ", the host's is " +
-                std::to_string(plugin_api::kAbiVersion) + "; rebuild the plugin against this host");
-  }
-  if (entry->struct_size != sizeof(plugin_api::PluginEntry)) {
-    return fail("its entry struct has " + std::to_string(entry->struct_size) + " bytes, the host's " +
-                std::to_string(sizeof(plugin_api::PluginEntry)));
-  }
-  if (std::strcmp(entry->build_id, plugin_api::kBuildId) != 0) {
-    return fail(std::string("it was built against plugin API ") + entry->build_id + ", the host has " +
-                plugin_api::kBuildId + "; rebuild the plugin against this host");
+  if (Status compatible = check_compatible(*entry); !compatible) return fail(compatible.message());
+  if (std::string_view(entry->build_id) != plugin_api::kBuildId) {
+    // Compatible by version; the headers differ (a comment, an appended
+    // function, another msgpack): worth knowing when something misbehaves.
+    library.note = std::string("built against other plugin API headers (build id ") + entry->build_id +
+                   ", the host's " + plugin_api::kBuildId + ")";
   }
   library.entry = entry;
   library.name = entry->name;

@@ -3,8 +3,8 @@
 // A plugin file is never loaded in place: it is copied under a fresh name
 // first, so the build can replace the file while the old code runs and a
 // reload loads new code even though the dynamic loader caches by path. The
-// loader checks the entry point's ABI version, struct size and build id
-// before anything of the plugin runs. Unloading checks with RTLD_NOLOAD that
+// loader checks the plugin API version the plugin was built against
+// (check_compatible) before anything of the plugin runs. Unloading checks with RTLD_NOLOAD that
 // the library really left the process.
 #pragma once
 
@@ -23,7 +23,15 @@ struct PluginLibrary {
   std::filesystem::path copy;    // the file actually loaded
   void* handle = nullptr;
   const plugin_api::PluginEntry* entry = nullptr;
+  // Not empty when the plugin loads but was built against other headers.
+  std::string note;
 };
+
+// Whether the host can run a plugin with this entry (docs/plugins.md,
+// "Compatibility"): the same major version, a minor version no newer than
+// the host's, and an entry struct as large as that minor version's. The
+// error says what differs and what to do.
+protocol::Status check_compatible(const plugin_api::PluginEntry& entry);
 
 class PluginLoader {
  public:
@@ -42,8 +50,9 @@ class PluginLoader {
 // The file name of plugin `name`: libates_plugin_<name>.so.
 std::string plugin_file_name(std::string_view name);
 
-// Plugin files (libates_plugin_*.so) in the first of `dirs` that has any,
-// keyed by plugin name taken from the file name.
+// Plugin files (libates_plugin_*.so) in `dirs` and the folders below them,
+// keyed by the plugin name taken from the file name and sorted by it. A
+// name in an earlier folder of `dirs` hides the same name in a later one.
 std::vector<std::pair<std::string, std::filesystem::path>> find_plugins(
     const std::vector<std::filesystem::path>& dirs);
 

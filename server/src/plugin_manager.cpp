@@ -34,6 +34,7 @@ protocol::Result<PluginSlot*> PluginManager::add(std::string name, std::filesyst
     unload(*library);
     return wrong;
   }
+  if (!library->note.empty()) spdlog::info("plugin {}: {}", name, library->note);
   auto slot = std::make_unique<PluginSlot>();
   slot->name = std::move(name);
   slot->file = std::move(file);
@@ -137,6 +138,7 @@ Status PluginManager::load_and_start(PluginSlot& slot) {
     routes_.set_reloading(slot.name, false);
     return library.status();
   }
+  if (!library->note.empty()) spdlog::info("plugin {}: {}", slot.name, library->note);
   slot.library = std::move(library).value();
   Status status = start(slot);
   routes_.set_reloading(slot.name, false);
@@ -196,12 +198,16 @@ protocol::Result<nlohmann::json> PluginManager::run_command(const std::string& p
   return context->run_command(name, args);
 }
 
-nlohmann::json PluginManager::status() const {
+nlohmann::json PluginManager::status(bool builds) const {
   nlohmann::json plugins = nlohmann::json::array();
   std::lock_guard lock(mutex_);
   for (const auto& slot : slots_) {
     nlohmann::json item = {{"name", slot->name}, {"state", std::string(to_string(slot->state))}};
     if (!slot->error.empty()) item["error"] = slot->error;
+    if (const auto* entry = slot->library.entry; builds && entry != nullptr) {
+      item["api"] = std::to_string(entry->api_major) + "." + std::to_string(entry->api_minor);
+      item["build_id"] = entry->build_id;
+    }
     plugins.push_back(std::move(item));
   }
   return plugins;

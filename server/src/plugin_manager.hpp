@@ -83,8 +83,10 @@ class PluginManager {
   protocol::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
                                                const nlohmann::json& args);
 
-  // [{"name", "state", "error"?}] in order.
-  nlohmann::json status() const;
+  // [{"name", "state", "error"?}] in order; with `builds`, each loaded
+  // plugin also gives its "api" version and "build_id" (for operators, not
+  // for the public /readyz: they would tell a visitor what runs).
+  nlohmann::json status(bool builds = false) const;
   bool all_running() const;
   ConsumerEnvironments environments() const;
   std::vector<std::filesystem::path> files() const;

@@ -5,6 +5,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "ates/plugin_api/plugin.hpp"
 #include "ates/protocol/events.hpp"
 #include "ates/storage/environment.hpp"
 #include "ates/testing/temp_dir.hpp"
@@ -228,12 +229,54 @@ BOOST_AUTO_TEST_CASE(plugins_see_the_client_address_forwarded_only_by_trusted_pr
              refused.status().message());
 }
 
-BOOST_AUTO_TEST_CASE(a_plugin_of_another_abi_is_refused_by_name) {
+BOOST_AUTO_TEST_CASE(a_plugin_of_another_major_api_version_is_refused_by_name) {
   TempDir dir;
-  auto refused = testing::start_host({.data = dir / "data", .plugin_dir = plugin_dir(dir, {"oldabi"})});
+  auto refused = testing::start_host({.data = dir / "data", .plugin_dir = plugin_dir(dir, {"oldmajor"})});
   BOOST_TEST_REQUIRE(!refused.has_value());
-  BOOST_TEST(refused.status().message().find("its ABI version is 99, the host's is 1") != std::string::npos,
-             refused.status().message());
+  const std::string expected = "it was built against plugin API 1.x, the host has " +
+                               std::to_string(plugin_api::kApiMajor) + "." +
+                               std::to_string(plugin_api::kApiMinor);
+  BOOST_TEST(
+      refused.status().message().find("libates_plugin_oldmajor.so refused: " + expected) != std::string::npos,
+      refused.status().message());
+}
+
+BOOST_AUTO_TEST_CASE(a_plugin_of_a_newer_minor_api_version_is_refused) {
+  TempDir dir;
+  auto refused = testing::start_host({.data = dir / "data", .plugin_dir = plugin_dir(dir, {"newminor"})});
+  BOOST_TEST_REQUIRE(!refused.has_value());
+  BOOST_TEST(
+      refused.status().message().find("built against plugin API " + std::to_string(plugin_api::kApiMajor) +
+                                      ".99, newer than the host's") != std::string::npos,
+      refused.status().message());
+}
+
+// The version decides, not the exact headers: a plugin of the host's API
+// version built against other headers serves, and its build id is shown.
+BOOST_AUTO_TEST_CASE(a_plugin_built_against_other_headers_of_the_same_version_serves) {
+  TempDir dir;
+  auto host = start({.data = dir / "data", .plugin_dir = plugin_dir(dir, {"variant_a", "otherbuild"})});
+  const auto client = testing::client_of(*host);
+  BOOST_TEST(client.get("/api/v1/otherbuild/variant").json()["variant"] == "other");
+  const auto status = host->status_json();
+  bool seen = false;
+  for (const auto& plugin : status["plugins"]) {
+    if (plugin["name"] == "otherbuild") {
+      seen = true;
+      BOOST_TEST(plugin["state"] == "running");
+      BOOST_TEST(plugin["build_id"] == "0123456789abcdef");
+    } else {
+      BOOST_TEST(plugin["build_id"] == plugin_api::kBuildId);
+    }
+    BOOST_TEST(plugin["api"] ==
+               std::to_string(plugin_api::kApiMajor) + "." + std::to_string(plugin_api::kApiMinor));
+  }
+  BOOST_TEST(seen, status.dump());
+  // The public /readyz does not tell a visitor which build runs.
+  for (const auto& plugin : client.get("/readyz").json()["plugins"]) {
+    BOOST_TEST(!plugin.contains("build_id"));
+    BOOST_TEST(!plugin.contains("api"));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_plugin_that_throws_in_start_is_unloaded_and_the_others_keep_serving) {

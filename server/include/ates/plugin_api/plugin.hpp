@@ -1,7 +1,10 @@
 // The plugin ABI: one extern "C" entry point returning a plain struct. The
-// host checks the ABI version, the struct's size and the build id of these
-// headers before calling anything else, and refuses a plugin whose values
-// differ with a message naming both sides.
+// host checks the plugin API version the plugin was built against before
+// calling anything else (docs/plugins.md, "Compatibility"): the same major
+// version, a minor version no newer than the host's, and an entry struct at
+// least as large as that version's. A plugin that fails the check is
+// refused with a message naming both sides. The build id (a hash of every
+// header a plugin compiles against) is reported, not required to match.
 //
 // Every function in the struct is noexcept: ATES_DEFINE_PLUGIN wraps the
 // plugin's constructor, start() and stop() so that no exception crosses the
@@ -21,7 +24,15 @@
 
 namespace ates::plugin_api {
 
-inline constexpr std::uint32_t kAbiVersion = 1;
+// The plugin API's version. The major version changes with anything that
+// breaks a built plugin: the layout of PluginEntry's first fields, a
+// virtual function of HostContext or Plugin removed, moved or changed, a
+// type the plugin shares with the host changed in layout or meaning. The
+// minor version changes with additions a plugin built earlier cannot see:
+// a field appended to PluginEntry, a virtual function appended to the end
+// of HostContext. Version 1 had no minor version and an exact build id.
+inline constexpr std::uint32_t kApiMajor = 2;
+inline constexpr std::uint32_t kApiMinor = 0;
 inline constexpr const char* kEntrySymbol = "ates_plugin_entry";
 
 // One configuration key a plugin accepts: `type` is "string", "int" or
@@ -44,8 +55,11 @@ class Plugin {
 };
 
 extern "C" {
+// `api_major` stays the first field in every version, so any host can read
+// it and refuse a plugin of another major version by name.
 struct PluginEntry {
-  std::uint32_t abi_version;
+  std::uint32_t api_major;
+  std::uint32_t api_minor;
   std::uint32_t struct_size;
   const char* name;
   const char* build_id;
@@ -111,10 +125,11 @@ inline void write_error(char* error, std::size_t size, const char* message) {
   }                                                                                                      \
   extern "C" __attribute__((visibility("default"))) const ::ates::plugin_api::PluginEntry*               \
   ates_plugin_entry() {                                                                                  \
-    static const ::ates::plugin_api::PluginEntry entry{ATES_PLUGIN_ABI_VERSION_FOR_TESTS,                \
+    static const ::ates::plugin_api::PluginEntry entry{ATES_PLUGIN_API_MAJOR_FOR_TESTS,                  \
+                                                       ATES_PLUGIN_API_MINOR_FOR_TESTS,                  \
                                                        sizeof(::ates::plugin_api::PluginEntry),          \
                                                        NAME,                                             \
-                                                       ::ates::plugin_api::kBuildId,                     \
+                                                       ATES_PLUGIN_BUILD_ID_FOR_TESTS,                   \
                                                        KEYS,                                             \
                                                        COUNT,                                            \
                                                        &ates_create,                                     \
@@ -124,7 +139,14 @@ inline void write_error(char* error, std::size_t size, const char* message) {
     return &entry;                                                                                       \
   }
 
-// Tests build a plugin with another ABI version to prove it is refused.
-#ifndef ATES_PLUGIN_ABI_VERSION_FOR_TESTS
-#define ATES_PLUGIN_ABI_VERSION_FOR_TESTS ::ates::plugin_api::kAbiVersion
+// Tests build plugins of other versions and build ids, to prove the host
+// refuses or accepts each as docs/plugins.md says.
+#ifndef ATES_PLUGIN_API_MAJOR_FOR_TESTS
+#define ATES_PLUGIN_API_MAJOR_FOR_TESTS ::ates::plugin_api::kApiMajor
+#endif
+#ifndef ATES_PLUGIN_API_MINOR_FOR_TESTS
+#define ATES_PLUGIN_API_MINOR_FOR_TESTS ::ates::plugin_api::kApiMinor
+#endif
+#ifndef ATES_PLUGIN_BUILD_ID_FOR_TESTS
+#define ATES_PLUGIN_BUILD_ID_FOR_TESTS ::ates::plugin_api::kBuildId
 #endif

@@ -1,0 +1,76 @@
+# ates_plugin_api_build_id(<out-var> HEADERS_DIR dir INCLUDE_DIRS dirs...
+#                          [DEPENDENCIES targets...])
+#
+# Sets <out-var> to the build id of the plugin API: the first 16 hex digits
+# of a SHA-256 over every file a translation unit including each header of
+# HEADERS_DIR reads, as the compiler lists them (-M -MG; the generated
+# build_id.hpp itself, not there yet, is left out). The include directories
+# and compile definitions of DEPENDENCIES are passed as a plugin's build
+# would get them. Project files are named relative to the source tree, so
+# two clones of one commit get one id.
+function(ates_plugin_api_build_id out_var)
+  cmake_parse_arguments(B "" "HEADERS_DIR" "INCLUDE_DIRS;DEPENDENCIES" ${ARGN})
+  file(GLOB headers "${B_HEADERS_DIR}/*.hpp")
+  list(SORT headers)
+  set(source "${CMAKE_CURRENT_BINARY_DIR}/generated/plugin_api_closure.cpp")
+  set(text "// Generated: includes every plugin API header, for the build id's closure.\n")
+  foreach(header IN LISTS headers)
+    string(APPEND text "#include \"${header}\"\n")
+  endforeach()
+  file(WRITE "${source}" "${text}")
+
+  set(flags -std=c++20)
+  foreach(dir IN LISTS B_INCLUDE_DIRS)
+    list(APPEND flags "-I${dir}")
+  endforeach()
+  foreach(dependency IN LISTS B_DEPENDENCIES)
+    get_target_property(dirs ${dependency} INTERFACE_INCLUDE_DIRECTORIES)
+    foreach(dir IN LISTS dirs)
+      if(dir)
+        list(APPEND flags "-I${dir}")
+      endif()
+    endforeach()
+    get_target_property(definitions ${dependency} INTERFACE_COMPILE_DEFINITIONS)
+    foreach(definition IN LISTS definitions)
+      if(definition)
+        list(APPEND flags "-D${definition}")
+      endif()
+    endforeach()
+  endforeach()
+  execute_process(COMMAND ${CMAKE_CXX_COMPILER} ${flags} -M -MG "${source}"
+                  OUTPUT_VARIABLE rule ERROR_VARIABLE error RESULT_VARIABLE failed)
+  if(failed)
+    message(FATAL_ERROR "the plugin API's include closure could not be listed:\n${error}")
+  endif()
+
+  # A make rule: "target: source a.hpp \\\n b.hpp ...".
+  string(REPLACE "\\\n" " " rule "${rule}")
+  string(REGEX REPLACE "^[^:]*:" "" rule "${rule}")
+  string(REGEX REPLACE "[ \t\r\n]+" ";" files "${rule}")
+  set(closure "")
+  foreach(file IN LISTS files)
+    if(file STREQUAL "" OR file STREQUAL "${source}" OR file MATCHES "build_id\\.hpp$")
+      continue()
+    endif()
+    get_filename_component(file "${file}" ABSOLUTE)
+    list(APPEND closure "${file}")
+  endforeach()
+  list(REMOVE_DUPLICATES closure)
+  list(SORT closure)
+
+  set(digest_input "")
+  foreach(file IN LISTS closure)
+    file(SHA256 "${file}" hash)
+    file(RELATIVE_PATH relative "${PROJECT_SOURCE_DIR}" "${file}")
+    if(relative MATCHES "^\\.\\./")
+      set(relative "${file}")
+    endif()
+    string(APPEND digest_input "${relative} ${hash}\n")
+  endforeach()
+  string(SHA256 digest "${digest_input}")
+  string(SUBSTRING "${digest}" 0 16 id)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${closure})
+  list(LENGTH closure count)
+  message(STATUS "plugin API build id over ${count} files of its include closure")
+  set(${out_var} "${id}" PARENT_SCOPE)
+endfunction()
