@@ -1,6 +1,6 @@
 // ates: the command line (README.md, "Commands"). Each sub-command is a thin
-// layer over a module; `serve` runs the host until SIGINT or SIGTERM. About
-// 500 lines because it is the one table of every sub-command and its flags.
+// layer over a module; `serve` runs the host until SIGINT or SIGTERM.
+// `bench` and `lab` are programs of their own (ates-bench, ates-lab).
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>
@@ -8,22 +8,17 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <iostream>
+#include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
-#include "ates/bench/accounting_bench.hpp"
-#include "ates/bench/analytics_bench.hpp"
-#include "ates/bench/auth_bench.hpp"
-#include "ates/bench/bus_bench.hpp"
-#include "ates/bench/lifecycle_bench.hpp"
-#include "ates/bench/startup_bench.hpp"
-#include "ates/bench/storage_bench.hpp"
-#include "ates/bench/tracker_bench.hpp"
 #include "ates/bus/bus.hpp"
 #include "ates/protocol/envelope.hpp"
 #include "ates/protocol/registry.hpp"
@@ -32,7 +27,6 @@
 #include "audit.hpp"
 #include "config.hpp"
 #include "host.hpp"
-#include "lab.hpp"
 
 extern char** environ;
 
@@ -258,9 +252,28 @@ int add_user(const std::string& data, nlohmann::json args) {
   return auth_command("user add", data, "user-add", args);
 }
 
+// `ates bench …` and `ates lab …` run ates-bench and ates-lab, found beside
+// this binary, with the rest of the arguments, the way `git foo` runs
+// git-foo: the server binary links no benchmark, demonstration or test
+// fixture. Returns only when the program cannot be run.
+int run_sibling(const std::string& command, int argc, char** argv) {
+  const std::string program = "ates-" + command;
+  const auto path = std::filesystem::read_symlink("/proc/self/exe").parent_path() / program;
+  std::vector<char*> args;
+  args.push_back(const_cast<char*>(program.c_str()));
+  for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  ::execv(path.c_str(), args.data());
+  std::cerr << "ates " << command << ": cannot run " << path.string() << ": " << std::strerror(errno) << "\n";
+  return 127;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && (std::string_view(argv[1]) == "bench" || std::string_view(argv[1]) == "lab")) {
+    return run_sibling(argv[1], argc, argv);
+  }
   // Logs go to stderr: stdout carries what a command prints (the listening
   // line, JSON, tables), so scripts can read it.
   spdlog::set_default_logger(spdlog::stderr_color_mt("ates"));
@@ -451,101 +464,10 @@ int main(int argc, char** argv) {
               << " of whatever epoch it meets next\n";
   });
 
-  // bench
-  CLI::App* bench = app.add_subcommand("bench", "run a benchmark; prints figures and ratios");
-  bench->require_subcommand(1);
-  bench::StorageBenchOptions storage_options;
-  CLI::App* storage_bench =
-      bench->add_subcommand("storage", "durable units/s: one commit per unit, group commit, raw LMDB");
-  storage_bench->add_flag("--full", storage_options.full, "run longer for steadier figures");
-  storage_bench->add_option("--dir", storage_options.dir,
-                            "where to put the environments (default: a temp dir)");
-  storage_bench->callback([&] { bench::run_storage_bench(storage_options, std::cout); });
-  bench::BusBenchOptions bus_options;
-  CLI::App* bus_bench =
-      bench->add_subcommand("bus", "durable events/s and latency through the bus, with ceilings");
-  bus_bench->add_flag("--full", bus_options.full, "run longer for steadier figures");
-  bus_bench->add_option("--dir", bus_options.dir, "where to put the environments (default: a temp dir)");
-  bus_bench->callback([&] { bench::run_bus_bench(bus_options, std::cout); });
-  bench::AuthBenchOptions auth_options;
-  CLI::App* auth_bench =
-      bench->add_subcommand("auth", "log-ins/s and verified requests/s against a bare route");
-  auth_bench->add_flag("--full", auth_options.full, "run longer for steadier figures");
-  auth_bench->add_option("--dir", auth_options.dir, "where to put the data (default: a temp dir)");
-  auth_bench->callback([&] { bench::run_auth_bench(auth_options, std::cout); });
-  bench::TrackerBenchOptions tracker_options;
-  CLI::App* tracker_bench = bench->add_subcommand(
-      "tracker", "task creations/s, my tasks vs a bare route, shuffle time and the stall it causes");
-  tracker_bench->add_flag("--full", tracker_options.full,
-                          "shuffle 100 000 open tasks instead of 10 000, longer windows");
-  tracker_bench->add_option("--dir", tracker_options.dir, "where to put the data (default: a temp dir)");
-  tracker_bench->callback([&] { bench::run_tracker_bench(tracker_options, std::cout); });
-  bench::AccountingBenchOptions accounting_options;
-  CLI::App* accounting_bench = bench->add_subcommand(
-      "accounting",
-      "tracker events applied/s by the ledger through the bus, and a day close of many accounts");
-  accounting_bench->add_flag("--full", accounting_options.full,
-                             "500 000 events and a close of 100 000 accounts instead of 100 000 and 20 000");
-  accounting_bench->add_option("--dir", accounting_options.dir,
-                               "where to put the data (default: a temp dir)");
-  accounting_bench->callback([&] { bench::run_accounting_bench(accounting_options, std::cout); });
-  bench::AnalyticsBenchOptions analytics_options;
-  CLI::App* analytics_bench = bench->add_subcommand(
-      "analytics",
-      "ledger entries ingested/s by analytics through the bus, and the most expensive task's latency");
-  analytics_bench->add_flag(
-      "--full", analytics_options.full,
-      "1 000 000 events and a month of 1 000 000 completed tasks instead of 200 000 and 100 000");
-  analytics_bench->add_option("--dir", analytics_options.dir, "where to put the data (default: a temp dir)");
-  analytics_bench->callback([&] { bench::run_analytics_bench(analytics_options, std::cout); });
-
-  bench::LifecycleBenchOptions lifecycle_options;
-  CLI::App* lifecycle_bench = bench->add_subcommand(
-      "lifecycle", "create -> assign -> complete end to end with all four plugins, and the time to converge");
-  lifecycle_bench->add_flag("--full", lifecycle_options.full,
-                            "100 000 tasks by 1 000 workers instead of 10 000 by 100");
-  lifecycle_bench->add_option("--dir", lifecycle_options.dir, "where to put the data (default: a temp dir)");
-  lifecycle_bench->callback([&] { bench::run_lifecycle_bench(lifecycle_options, std::cout); });
-  bench::StartupBenchOptions startup_options;
-  CLI::App* startup_bench = bench->add_subcommand(
-      "startup", "exec of ates serve -> /readyz with four plugins, and RSS, over several runs");
-  startup_bench->add_option("--runs", startup_options.runs, "starts of each kind (default 7)");
-  startup_bench->callback([&] { bench::run_startup_bench(startup_options, std::cout); });
-
-  // lab
-  CLI::App* lab = app.add_subcommand("lab", "demonstrations of the asynchronous trade-offs (docs/lab.md)");
-  lab->require_subcommand(1);
-  const auto lab_run = [&](const std::function<int()>& run) {
-    try {
-      exit_code = run();
-    } catch (const std::exception& e) {
-      std::cout << std::flush;
-      std::cerr << "ates lab: " << e.what() << "\n";
-      exit_code = 2;
-    }
-  };
-  lab::ChargeModesOptions charge_options;
-  CLI::App* charge_lab = lab->add_subcommand(
-      "charge-modes",
-      "the same workload in events and rpc charge mode, accounting stopped mid-run, side by side");
-  charge_lab->add_option("--workers", charge_options.workers, "workers tasks go to")
-      ->check(CLI::PositiveNumber);
-  charge_lab->add_option("--clients", charge_options.clients, "concurrent HTTP clients")
-      ->check(CLI::PositiveNumber);
-  charge_lab->add_option("--rounds", charge_options.rounds, "rounds of creations, shuffles and completions")
-      ->check(CLI::PositiveNumber);
-  charge_lab->add_option("--tasks", charge_options.tasks_per_round, "creations per round")
-      ->check(CLI::PositiveNumber);
-  charge_lab->add_option("--shuffles", charge_options.shuffles_per_round, "shuffles per round");
-  charge_lab->add_option("--outage-ms", charge_options.outage_ms, "how long accounting is stopped");
-  charge_lab->add_option("--probe-ms", charge_options.probe_ms,
-                         "creations tried while accounting is down, after the run");
-  charge_lab->add_option("--seed", charge_options.seed, "the tracker's seed (task ids and assignments)");
-  charge_lab->callback([&] { lab_run([&] { return lab::run_charge_modes(charge_options, std::cout); }); });
-  lab->add_subcommand("day-close-under-lag", "a day close that waits for a lagging stream; a forced close")
-      ->callback([&] { lab_run([&] { return lab::run_day_close_under_lag(std::cout); }); });
-  lab->add_subcommand("dead-letter", "a poisoned event dead-lettered, inspected and re-driven")
-      ->callback([&] { lab_run([&] { return lab::run_dead_letter(std::cout); }); });
+  // bench, lab: programs of their own beside this one (run_sibling above);
+  // listed here for --help.
+  app.add_subcommand("bench", "run a benchmark; prints figures and ratios (ates-bench)");
+  app.add_subcommand("lab", "demonstrations of the asynchronous trade-offs, docs/lab.md (ates-lab)");
 
   CLI11_PARSE(app, argc, argv);
   return exit_code;

@@ -194,6 +194,28 @@ BOOST_AUTO_TEST_CASE(an_unsafe_data_directory_stops_start_up_saying_what_to_do) 
   BOOST_TEST(!std::filesystem::exists(dir / "elsewhere"));
 }
 
+// `ates bench` and `ates lab` run the programs beside `ates`, the way
+// `git foo` runs git-foo, with the rest of the arguments.
+BOOST_AUTO_TEST_CASE(bench_and_lab_run_the_programs_beside_the_binary) {
+  const auto bench = testing::run_to_end({kAtes, "bench", "--help"});
+  BOOST_TEST(bench.exit_code == 0, bench.err);
+  BOOST_TEST(bench.out.find("ates bench") != std::string::npos, bench.out);
+  BOOST_TEST(bench.out.find("startup") != std::string::npos, bench.out);
+  const auto lab = testing::run_to_end({kAtes, "lab", "--help"});
+  BOOST_TEST(lab.exit_code == 0, lab.err);
+  BOOST_TEST(lab.out.find("dead-letter") != std::string::npos, lab.out);
+  BOOST_TEST(testing::run_to_end({kAtes, "lab", "no-such-demonstration"}).exit_code != 0);
+
+  // A lone `ates`, without its siblings, says which program it lacks.
+  testing::TempDir dir;
+  const auto lone = dir / "ates";
+  std::filesystem::copy_file(kAtes, lone);
+  const auto missing = testing::run_to_end({lone.string(), "bench", "storage"});
+  BOOST_TEST(missing.exit_code == 127);
+  BOOST_TEST(missing.err.find("ates bench: cannot run " + (dir / "ates-bench").string()) != std::string::npos,
+             missing.err);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

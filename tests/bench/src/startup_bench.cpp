@@ -94,7 +94,8 @@ void print(std::ostream& out, const std::string& label, std::vector<Start> start
 }  // namespace
 
 void run_startup_bench(const StartupBenchOptions& options, std::ostream& out) {
-  const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
+  // `ates` itself, beside this program.
+  const std::string exe = (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "ates").string();
   std::vector<Start> first, again, cheap;
   for (int run = 0; run < options.runs; ++run) {
     testing::TempDir temp("ates-bench-startup");

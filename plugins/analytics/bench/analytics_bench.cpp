@@ -121,7 +121,7 @@ MonthTask month_task(std::uint64_t n) {
   const std::uint64_t h = mix(4 * n + 3);
   // On a ten-minute grid: equal rewards often complete at the same time, so
   // the answers exercise both tie rules.
-  t.completed_at = kMarch1 + static_cast<std::int64_t>(h % (kDays * 144)) * 10 * kMinute;
+  t.completed_at = kMarch1 + static_cast<std::int64_t>(h % (std::uint64_t{kDays} * 144)) * 10 * kMinute;
   t.assigned_at =
       std::max(kMarch1, t.completed_at - static_cast<std::int64_t>((h >> 32) % 600 + 1) * kMinute);
   t.late = (h >> 48) % kLateEvery == 0;
