@@ -1,16 +1,21 @@
-# ates_plugin_api_build_id(<out-var> HEADERS_DIR dir INCLUDE_DIRS dirs...
+# ates_plugin_api_build_id(<out-var> HEADERS_DIRS dirs... INCLUDE_DIRS dirs...
 #                          [DEPENDENCIES targets...])
 #
 # Sets <out-var> to the build id of the plugin API: the first 16 hex digits
 # of a SHA-256 over every file a translation unit including each header of
-# HEADERS_DIR reads, as the compiler lists them (-M -MG; the generated
-# build_id.hpp itself, not there yet, is left out). The include directories
-# and compile definitions of DEPENDENCIES are passed as a plugin's build
-# would get them. Project files are named relative to the source tree, so
-# two clones of one commit get one id.
+# HEADERS_DIRS (the headers the SDK installs) reads, as the compiler lists
+# them (-M -MG; the generated build_id.hpp itself, not there yet, is left
+# out). The include directories and compile definitions of DEPENDENCIES are
+# passed as a plugin's build would get them. Files of the project are named
+# by their path relative to the source tree, so two clones of one commit get
+# one id; system headers by their absolute path.
 function(ates_plugin_api_build_id out_var)
-  cmake_parse_arguments(B "" "HEADERS_DIR" "INCLUDE_DIRS;DEPENDENCIES" ${ARGN})
-  file(GLOB headers "${B_HEADERS_DIR}/*.hpp")
+  cmake_parse_arguments(B "" "" "HEADERS_DIRS;INCLUDE_DIRS;DEPENDENCIES" ${ARGN})
+  set(headers "")
+  foreach(dir IN LISTS B_HEADERS_DIRS)
+    file(GLOB found CONFIGURE_DEPENDS "${dir}/*.hpp")
+    list(APPEND headers ${found})
+  endforeach()
   list(SORT headers)
   set(source "${CMAKE_CURRENT_BINARY_DIR}/generated/plugin_api_closure.cpp")
   set(text "// Generated: includes every plugin API header, for the build id's closure.\n")

@@ -9,8 +9,8 @@
 #
 # - The library lands in OUTPUT_DIR, by default ${CMAKE_BINARY_DIR}/plugins.
 # - The target is TARGET, by default ates_plugin_<name>.
-# - It is built with -fno-gnu-unique, so that dlclose really unloads it
-#   (hot reload), and with hidden visibility: the entry point that
+# - It is built with -fno-gnu-unique (GCC), so that dlclose really unloads
+#   it (hot reload), and with hidden visibility: the entry point that
 #   ATES_DEFINE_PLUGIN defines is the only symbol it exports.
 function(ates_add_plugin name)
   cmake_parse_arguments(P "" "OUTPUT_DIR;TARGET" "SOURCES;DEFINITIONS" ${ARGN})
@@ -34,7 +34,11 @@ function(ates_add_plugin name)
     LIBRARY_OUTPUT_DIRECTORY "${P_OUTPUT_DIR}"
     CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
   target_compile_features(${P_TARGET} PRIVATE cxx_std_20)
-  target_compile_options(${P_TARGET} PRIVATE -fno-gnu-unique)
+  # GCC marks some template statics STB_GNU_UNIQUE, which pins a library
+  # in memory for good; clang never does and has no such flag.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${P_TARGET} PRIVATE -fno-gnu-unique)
+  endif()
   target_compile_definitions(${P_TARGET} PRIVATE ${P_DEFINITIONS})
   target_link_libraries(${P_TARGET} PRIVATE ates::plugin_api)
 endfunction()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the C++ formatting (scripts/check-format.sh) and that no plugin's
-# headers are included from outside it (scripts/check-includes.py), runs clang-tidy
+# headers are included from outside it (scripts/check-includes.py), that the
+# plugin API's version was decided on (scripts/check-plugin-api.py), runs clang-tidy
 # (scripts/check-tidy.py), builds ates with warnings as errors and runs
 # every test: unit, integration, system, security and browser in the default
 # build, then the fuzz targets' smoke run in the clang build. Installs
@@ -15,6 +16,8 @@ scripts/install-deps.sh --test
 [[ "${1:-}" == "--sanitize" ]] || scripts/check-format.sh
 # Nothing outside plugins/<name>/ includes that plugin's headers.
 [[ "${1:-}" == "--sanitize" ]] || scripts/check-includes.py
+# A change to the plugin API's headers comes with a decision on its version.
+[[ "${1:-}" == "--sanitize" ]] || scripts/check-plugin-api.py
 # clang-tidy over the product's sources; each is checked again only when
 # what it compiles changed (the cache is outside the clone).
 [[ "${1:-}" == "--sanitize" ]] || scripts/check-tidy.py

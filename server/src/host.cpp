@@ -49,7 +49,7 @@ Host::Host(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Host::~Host() { shutdown(); }
 const Settings& Host::settings() const { return impl_->settings; }
 std::uint16_t Host::port() const { return impl_->port; }
-nlohmann::json Host::status_json() const { return impl_->status_json(/*builds=*/true); }
+nlohmann::json Host::status_json() const { return impl_->status_json(PluginManager::Detail::kBuilds); }
 Status Host::reload(const std::string& plugin) { return impl_->plugins->reload(plugin); }
 Status Host::stop_plugin(const std::string& plugin) { return impl_->plugins->stop_plugin(plugin); }
 Status Host::start_plugin(const std::string& plugin) { return impl_->plugins->start_plugin(plugin); }
@@ -333,7 +333,7 @@ nlohmann::json Host::Impl::control_command(const nlohmann::json& command) {
   const auto outcome = [](const Status& status) {
     return nlohmann::json{{"ok", status.is_ok()}, {"error", status.message()}};
   };
-  if (name == "status") return status_json(/*builds=*/true);
+  if (name == "status") return status_json(PluginManager::Detail::kBuilds);
   if (name == "streams") return events->streams();
   if (name == "dead-letters") return events->dead_letters();
   if (name == "redrive" && text("id")) {

@@ -65,7 +65,8 @@ void Host::Impl::route_request(Request request, Responder respond, bool may_park
   if (request.method == Method::kGet) {
     if (path == "/healthz") return answer(Response::json(200, {{"status", "alive"}}), path, "host");
     if (path == "/readyz")
-      return answer(Response::json(ready() ? 200 : 503, status_json(/*builds=*/false)), path, "host");
+      return answer(Response::json(ready() ? 200 : 503, status_json(PluginManager::Detail::kPublic)), path,
+                    "host");
     if (path == "/metrics") {
       return answer(Response{200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(), {}}, path,
                     "host");
@@ -137,9 +138,9 @@ void Host::Impl::route_request(Request request, Responder respond, bool may_park
   }
 }
 
-nlohmann::json Host::Impl::status_json(bool builds) const {
+nlohmann::json Host::Impl::status_json(PluginManager::Detail detail) const {
   const bool is_ready = ready();
-  nlohmann::json plugin_list = plugins ? plugins->status(builds) : nlohmann::json::array();
+  nlohmann::json plugin_list = plugins ? plugins->status(detail) : nlohmann::json::array();
   const bool any_failed = std::any_of(plugin_list.begin(), plugin_list.end(),
                                       [](const auto& p) { return p["state"] == "failed"; });
   const char* status = is_ready ? "ready" : stopping ? "stopping" : any_failed ? "degraded" : "starting";

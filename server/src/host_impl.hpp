@@ -97,7 +97,7 @@ struct Host::Impl {
   void route_request(plugin_api::Request request, plugin_api::Responder respond, bool may_park);
   void load_ui();  // reads the UI folder (again), logging what it left out
   nlohmann::json control_command(const nlohmann::json& command);
-  nlohmann::json status_json(bool builds) const;  // builds: see PluginManager::status
+  nlohmann::json status_json(PluginManager::Detail detail) const;
   bool ready() const;
 };
 

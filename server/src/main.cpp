@@ -258,14 +258,17 @@ int add_user(const std::string& data, nlohmann::json args) {
 // fixture. Returns only when the program cannot be run.
 int run_sibling(const std::string& command, int argc, char** argv) {
   const std::string program = "ates-" + command;
-  const auto path = std::filesystem::read_symlink("/proc/self/exe").parent_path() / program;
+  std::error_code no_proc;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", no_proc);
+  const auto path = (no_proc ? std::filesystem::path(argv[0]) : self).parent_path() / program;
   std::vector<char*> args;
   args.push_back(const_cast<char*>(program.c_str()));
   for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
   args.push_back(nullptr);
   ::execv(path.c_str(), args.data());
-  std::cerr << "ates " << command << ": cannot run " << path.string() << ": " << std::strerror(errno) << "\n";
-  return 127;
+  const int error = errno;
+  std::cerr << "ates " << command << ": cannot run " << path.string() << ": " << std::strerror(error) << "\n";
+  return error == ENOENT ? 127 : 126;  // as a shell answers: not found, or found but not runnable
 }
 
 }  // namespace

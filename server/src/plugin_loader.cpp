@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <map>
@@ -16,9 +17,18 @@ namespace {
 
 // The size of PluginEntry at each minor version of this major version: a
 // plugin of minor version m fills at least kEntrySizeAtMinor[m] bytes.
-// Appending a field to PluginEntry bumps kApiMinor and adds its size here.
-constexpr std::array<std::size_t, plugin_api::kApiMinor + 1> kEntrySizeAtMinor = {
-    sizeof(plugin_api::PluginEntry)};
+// Appending a field to PluginEntry bumps kApiMinor and adds the new size
+// here (the old entries stay as they were: 2.0's is 80 bytes on x86-64).
+constexpr std::array<std::size_t, plugin_api::kApiMinor + 1> kEntrySizeAtMinor = {80};
+
+constexpr bool sizes_grow_to_the_current_entry() {
+  for (std::size_t m = 0; m < kEntrySizeAtMinor.size(); ++m) {
+    if (kEntrySizeAtMinor[m] == 0 || (m > 0 && kEntrySizeAtMinor[m] < kEntrySizeAtMinor[m - 1])) return false;
+  }
+  return kEntrySizeAtMinor.back() == sizeof(plugin_api::PluginEntry);
+}
+static_assert(sizes_grow_to_the_current_entry(),
+              "kEntrySizeAtMinor needs one size per minor version, growing to sizeof(PluginEntry)");
 
 }  // namespace
 
@@ -44,6 +54,12 @@ Status check_compatible(const plugin_api::PluginEntry& entry) {
   return Status::ok();
 }
 
+bool is_plugin_name(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name.front() < 'a' || name.front() > 'z') return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+}
+
 std::string plugin_file_name(std::string_view name) { return "libates_plugin_" + std::string(name) + ".so"; }
 
 std::vector<std::pair<std::string, std::filesystem::path>> find_plugins(
@@ -53,10 +69,17 @@ std::vector<std::pair<std::string, std::filesystem::path>> find_plugins(
   std::map<std::string, std::filesystem::path> found;
   for (const auto& dir : dirs) {
     std::map<std::string, std::filesystem::path> in_dir;
+    // A folder that cannot be read is skipped, not fatal: a plugin folder
+    // may be a user's own tree (--plugin-dir).
     std::error_code error;
-    for (const auto& item : std::filesystem::recursive_directory_iterator(dir, error)) {
+    std::filesystem::recursive_directory_iterator walk(
+        dir, std::filesystem::directory_options::skip_permission_denied, error);
+    for (; !error && walk != std::filesystem::recursive_directory_iterator(); walk.increment(error)) {
+      const auto& item = *walk;
       const std::string file = item.path().filename().string();
-      if (!item.is_regular_file() || !file.starts_with(kPrefix) || !file.ends_with(kSuffix)) continue;
+      std::error_code not_regular;
+      if (!item.is_regular_file(not_regular) || !file.starts_with(kPrefix) || !file.ends_with(kSuffix))
+        continue;
       // Within a folder, the same name twice (two build trees below it)
       // would make the choice depend on the walk's order: the first path
       // by name is taken, every time.
@@ -105,8 +128,8 @@ protocol::Result<PluginLibrary> PluginLoader::load(const std::filesystem::path& 
   if (std::string_view(entry->build_id) != plugin_api::kBuildId) {
     // Compatible by version; the headers differ (a comment, an appended
     // function, another msgpack): worth knowing when something misbehaves.
-    library.note = std::string("built against other plugin API headers (build id ") + entry->build_id +
-                   ", the host's " + plugin_api::kBuildId + ")";
+    library.build_id_mismatch = std::string("built against other plugin API headers (build id ") +
+                                entry->build_id + ", the host's " + plugin_api::kBuildId + ")";
   }
   library.entry = entry;
   library.name = entry->name;

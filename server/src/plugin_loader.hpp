@@ -4,7 +4,8 @@
 // first, so the build can replace the file while the old code runs and a
 // reload loads new code even though the dynamic loader caches by path. The
 // loader checks the plugin API version the plugin was built against
-// (check_compatible) before anything of the plugin runs. Unloading checks with RTLD_NOLOAD that
+// (check_compatible) before the plugin is created: its entry point is the
+// first of its functions called (dlopen ran its static initialisers). Unloading checks with RTLD_NOLOAD that
 // the library really left the process.
 #pragma once
 
@@ -23,8 +24,9 @@ struct PluginLibrary {
   std::filesystem::path copy;    // the file actually loaded
   void* handle = nullptr;
   const plugin_api::PluginEntry* entry = nullptr;
-  // Not empty when the plugin loads but was built against other headers.
-  std::string note;
+  // Not empty when the plugin is compatible but was built against other
+  // headers than the host's: says both build ids.
+  std::string build_id_mismatch;
 };
 
 // Whether the host can run a plugin with this entry (docs/plugins.md,
@@ -46,6 +48,11 @@ class PluginLoader {
   std::filesystem::path copies_dir_;
   std::uint64_t generation_ = 0;
 };
+
+// A plugin's name is a path segment of its routes, a config section and a
+// folder of the data directory: 1 to 64 of a-z, 0-9 and _, a letter first
+// (what ates_add_plugin accepts too).
+bool is_plugin_name(std::string_view name);
 
 // The file name of plugin `name`: libates_plugin_<name>.so.
 std::string plugin_file_name(std::string_view name);

@@ -85,11 +85,20 @@ BOOST_AUTO_TEST_CASE(plugins_are_found_in_every_folder_given_and_the_first_folde
 
 BOOST_AUTO_TEST_CASE(one_name_twice_below_one_folder_is_chosen_the_same_way_every_time) {
   testing::TempDir dir;
-  touch(dir / "b" / "libates_plugin_kudos.so");
-  touch(dir / "a" / "libates_plugin_kudos.so");
+  // Made in an order other than the one expected, so that the walk's
+  // order cannot pass the test by chance.
+  for (const char* sub : {"e", "b", "d", "a1", "c", "a0"}) touch(dir / sub / "libates_plugin_kudos.so");
   const auto found = find_plugins({dir.path()});
   BOOST_TEST_REQUIRE(found.size() == 1u);
-  BOOST_TEST(found[0].second == dir / "a" / "libates_plugin_kudos.so");
+  BOOST_TEST(found[0].second == dir / "a0" / "libates_plugin_kudos.so");
+}
+
+BOOST_AUTO_TEST_CASE(plugin_names_are_what_a_route_a_config_section_and_a_folder_can_hold) {
+  for (const char* name : {"kudos", "a", "tracker_v2", "x9"}) BOOST_TEST(is_plugin_name(name), name);
+  for (const char* name : {"", ".", "..", "Kudos", "9lives", "_x", "a-b", "a.b", "a/b", "a b", "é"})
+    BOOST_TEST(!is_plugin_name(name), name);
+  BOOST_TEST(is_plugin_name(std::string(64, 'a')));
+  BOOST_TEST(!is_plugin_name(std::string(65, 'a')));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

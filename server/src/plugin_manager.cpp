@@ -26,6 +26,10 @@ std::string_view to_string(PluginState state) {
 }
 
 protocol::Result<PluginSlot*> PluginManager::add(std::string name, std::filesystem::path file) {
+  if (!is_plugin_name(name)) {
+    return Status(Code::kInvalidArgument, "plugin file " + file.string() + ": '" + name +
+                                              "' is not a plugin name (a-z, 0-9 and _, a letter first)");
+  }
   auto library = loader_.load(file);
   if (!library) return library.status();
   if (library->name != name) {
@@ -34,7 +38,7 @@ protocol::Result<PluginSlot*> PluginManager::add(std::string name, std::filesyst
     unload(*library);
     return wrong;
   }
-  if (!library->note.empty()) spdlog::info("plugin {}: {}", name, library->note);
+  if (!library->build_id_mismatch.empty()) spdlog::warn("plugin {}: {}", name, library->build_id_mismatch);
   auto slot = std::make_unique<PluginSlot>();
   slot->name = std::move(name);
   slot->file = std::move(file);
@@ -138,7 +142,9 @@ Status PluginManager::load_and_start(PluginSlot& slot) {
     routes_.set_reloading(slot.name, false);
     return library.status();
   }
-  if (!library->note.empty()) spdlog::info("plugin {}: {}", slot.name, library->note);
+  if (!library->build_id_mismatch.empty()) {
+    spdlog::warn("plugin {}: {}", slot.name, library->build_id_mismatch);
+  }
   slot.library = std::move(library).value();
   Status status = start(slot);
   routes_.set_reloading(slot.name, false);
@@ -198,13 +204,13 @@ protocol::Result<nlohmann::json> PluginManager::run_command(const std::string& p
   return context->run_command(name, args);
 }
 
-nlohmann::json PluginManager::status(bool builds) const {
+nlohmann::json PluginManager::status(Detail detail) const {
   nlohmann::json plugins = nlohmann::json::array();
   std::lock_guard lock(mutex_);
   for (const auto& slot : slots_) {
     nlohmann::json item = {{"name", slot->name}, {"state", std::string(to_string(slot->state))}};
     if (!slot->error.empty()) item["error"] = slot->error;
-    if (const auto* entry = slot->library.entry; builds && entry != nullptr) {
+    if (const auto* entry = slot->library.entry; detail == Detail::kBuilds && entry != nullptr) {
       item["api"] = std::to_string(entry->api_major) + "." + std::to_string(entry->api_minor);
       item["build_id"] = entry->build_id;
     }

@@ -83,10 +83,12 @@ class PluginManager {
   protocol::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
                                                const nlohmann::json& args);
 
-  // [{"name", "state", "error"?}] in order; with `builds`, each loaded
-  // plugin also gives its "api" version and "build_id" (for operators, not
-  // for the public /readyz: they would tell a visitor what runs).
-  nlohmann::json status(bool builds = false) const;
+  // What status() shows of each plugin: the public part (/readyz), or also
+  // its "api" version and "build_id", for operators (`ates status`); a
+  // visitor is not told which build runs.
+  enum class Detail { kPublic, kBuilds };
+  // [{"name", "state", "error"?, "api"?, "build_id"?}] in order.
+  nlohmann::json status(Detail detail = Detail::kPublic) const;
   bool all_running() const;
   ConsumerEnvironments environments() const;
   std::vector<std::filesystem::path> files() const;

@@ -58,6 +58,20 @@ struct Plugins {
 
 BOOST_AUTO_TEST_SUITE(plugin_manager)
 
+// The file name gives the name, and the name becomes <data>/<name>/: a file
+// named libates_plugin_..so must not make the data directory's parent a
+// plugin's environment.
+BOOST_AUTO_TEST_CASE(a_file_whose_name_is_no_plugin_name_is_refused_before_loading) {
+  Plugins p;
+  for (const char* name : {"..", ".", "a/b", "Tracker"}) {
+    auto added = p.manager.add(name, kPlugins / "variant_a" / "libates_plugin_tracker.so");
+    BOOST_TEST_REQUIRE(!added.has_value());
+    BOOST_TEST(added.status().message().find("is not a plugin name") != std::string::npos,
+               added.status().message());
+  }
+  BOOST_TEST(p.manager.status().empty());
+}
+
 BOOST_AUTO_TEST_CASE(a_plugin_stops_and_starts_again_with_its_routes) {
   Plugins p;
   p.add("tracker", kPlugins / "variant_a" / plugin_file_name("tracker"));

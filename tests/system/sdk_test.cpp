@@ -5,9 +5,11 @@
 // beside the built-in plugins; it counts completions from tracker.tasks;
 // an edit and a rebuild are hot-reloaded with no kudo lost or doubled; and
 // `ates plugin stop` unloads it.
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
+#include "ates/plugin_api/build_id.hpp"
 #include "ates/testing/temp_dir.hpp"
 #include "ates/testing/whole_system.hpp"
 
@@ -92,6 +94,11 @@ BOOST_AUTO_TEST_CASE(an_out_of_tree_plugin_builds_against_the_installed_sdk_and_
   run_step({ATES_CMAKE, "--install", kBuildDir.string(), "--prefix", sdk.string(), "--component", "sdk"});
   BOOST_TEST(std::filesystem::exists(sdk / "include/ates/plugin_api/build_id.hpp"));
   BOOST_TEST(!std::filesystem::exists(sdk / "include/ates/bus"));  // plugins see only the plugin API
+  // The package tells a plugin's build which API and headers it has.
+  const std::string config = read_file(sdk / "lib/cmake/ates/atesConfig.cmake");
+  BOOST_TEST(config.find("set(ATES_PLUGIN_API_BUILD_ID \"" + std::string(plugin_api::kBuildId) + "\")") !=
+                 std::string::npos,
+             config);
   std::filesystem::copy(kExample, source, std::filesystem::copy_options::recursive);
   run_step({ATES_CMAKE, "-S", source.string(), "-B", build.string(), "-G", "Ninja",
             "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_CXX_COMPILER=" ATES_CXX_COMPILER,
@@ -138,9 +145,10 @@ BOOST_AUTO_TEST_CASE(an_out_of_tree_plugin_builds_against_the_installed_sdk_and_
   run_step({kAtes, "plugin", "stop", "kudos", "--data", data});
   BOOST_TEST(client.get("/api/v1/kudos/board", boss).status == 503);
   const auto status = nlohmann::json::parse(testing::run_to_end({kAtes, "status", "--data", data}).out);
-  for (const auto& p : status["plugins"]) {
-    if (p["name"] == "kudos") BOOST_TEST(p["state"] == "stopped");
-  }
+  const auto kudos = std::find_if(status["plugins"].begin(), status["plugins"].end(),
+                                  [](const nlohmann::json& p) { return p["name"] == "kudos"; });
+  BOOST_TEST_REQUIRE((kudos != status["plugins"].end()), status.dump());
+  BOOST_TEST((*kudos)["state"] == "stopped");
   for (const auto& loaded : std::filesystem::directory_iterator(dir / "data" / "host" / "loaded-plugins")) {
     BOOST_TEST(loaded.path().filename().string().find("kudos") == std::string::npos, loaded.path());
   }
