@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -212,11 +213,14 @@ BOOST_AUTO_TEST_CASE(rpc_answers_errors_and_drops_a_late_answer) {
   rig.start_producer();
   rig.start_consumer();
   std::atomic<int> slow_calls{0};
-  rig.producer_bus->serve("echo", [&](std::string_view request) -> Result<std::string> {
+  // The slow request answers only once its caller has given up.
+  std::promise<void> caller_gave_up;
+  const std::shared_future<void> gave_up = caller_gave_up.get_future().share();
+  rig.producer_bus->serve("echo", [&, gave_up](std::string_view request) -> Result<std::string> {
     if (request == "refuse") return Status(Code::kConflict, "not today");
     if (request == "slow") {
       ++slow_calls;
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      gave_up.wait();
     }
     return "echo:" + std::string(request);
   });
@@ -231,6 +235,7 @@ BOOST_AUTO_TEST_CASE(rpc_answers_errors_and_drops_a_late_answer) {
   BOOST_TEST(nobody.status().code() == Code::kUnavailable);
   // Too slow: unavailable; its late answer does not become the next call's.
   const auto slow = rig.consumer_bus->call(peer, "echo", "slow", std::chrono::milliseconds(50));
+  caller_gave_up.set_value();
   BOOST_TEST(slow.status().code() == Code::kUnavailable);
   const auto next = rig.consumer_bus->call(peer, "echo", "next", std::chrono::seconds(5));
   BOOST_TEST_REQUIRE(next.has_value());

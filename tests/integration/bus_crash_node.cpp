@@ -17,6 +17,7 @@
 
 #include "ates/bus/bus.hpp"
 #include "ates/protocol/events.hpp"
+#include "ates/testing/commit_signal.hpp"
 
 using namespace ates;
 
@@ -91,7 +92,12 @@ int consumer(const std::string& dir, const std::string& peer, std::uint64_t unti
          return protocol::Status::ok();
        }});
   if (!consuming) return 2;
+  // Woken by each commit of its environment, it reads its checkpoint again
+  // and reports a change.
+  testing::CommitSignal committed;
+  env->add_observer(&committed);
   std::uint64_t last = 0;
+  std::uint64_t commits = 0;
   for (;;) {
     std::uint64_t now = 0;
     {
@@ -102,8 +108,11 @@ int consumer(const std::string& dir, const std::string& peer, std::uint64_t unti
       last = now;
       say("applied " + std::to_string(now));
     }
-    if (now >= until) return 0;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling its own checkpoint to report it
+    if (now >= until) {
+      env->remove_observer(&committed);
+      return 0;
+    }
+    commits = committed.wait_after(commits);
   }
 }
 
