@@ -8,6 +8,8 @@
 #include "ates/protocol/time.hpp"
 #include "ates/storage/failpoint.hpp"
 
+#include "ledger_audit.hpp"
+
 namespace ates::accounting {
 
 using plugin_api::Access;
@@ -116,6 +118,11 @@ AccountingPlugin::AccountingPlugin(plugin_api::HostContext& host)
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
   if (Status s = host.storage().declare_stream(protocol::kTransactionsStream); !s)
     throw std::runtime_error(s.to_string());
+  // Read-only (`ates audit` with no server): nothing is charged or
+  // closed, so the zone and prices, which the first start writes, are not
+  // needed; only the audit runs.
+  host.add_command("audit", [this](const nlohmann::json&) { return audit(host_); });
+  if (host.mode() == plugin_api::RunMode::kReadOnly) return;
   const auto key = parse_key(host.config().get_string("price_key"));
   const std::string zone = host.config().get_string("day_zone");
   auto settings = host.storage().run_for<Ledger::Settings>(

@@ -1,7 +1,8 @@
-// `ates audit` with `ates serve` processes: it passes on a clean run and
-// right after a SIGKILL under load, and names an inconsistency planted in
-// accounting's ledger. It writes accounting's table behind its back, so it
-// lives with accounting.
+// `ates audit` with `ates serve` processes: it passes on a clean run
+// (through the live server's control socket) and right after a SIGKILL
+// under load (the plugins loaded read-only), and names an inconsistency
+// planted in accounting's ledger either way. It writes accounting's table
+// behind its back, so it lives with accounting.
 #include <signal.h>
 
 #include "ates/storage/environment.hpp"
@@ -35,7 +36,11 @@ BOOST_AUTO_TEST_CASE(the_audit_passes_clean_and_after_a_kill_and_names_a_planted
   BOOST_TEST(clean.exit_code == 0, clean.out);
   BOOST_TEST(clean.out.find(" payouts") != std::string::npos, clean.out);
   BOOST_TEST(clean.out.find(" 0 payouts") == std::string::npos, clean.out);
-  BOOST_TEST(clean.out.find("the money reconciles") != std::string::npos, clean.out);
+  BOOST_TEST(clean.out.find("the money reconciles (audited: accounting, analytics)") != std::string::npos,
+             clean.out);
+  BOOST_TEST(clean.out.find("audit of the server running on ") == 0u, clean.out);
+  BOOST_TEST(clean.out.find("charges: ") != std::string::npos, clean.out);
+  BOOST_TEST(clean.out.find("analytics: earnings of ") != std::string::npos, clean.out);
 
   // Killed under load: consumers may lag; that is lag, not a mismatch.
   const auto tracker_head = [&] {
@@ -56,6 +61,11 @@ BOOST_AUTO_TEST_CASE(the_audit_passes_clean_and_after_a_kill_and_names_a_planted
   BOOST_TEST(site.serve->wait().has_value());
   const auto after_kill = audit(site.data);
   BOOST_TEST(after_kill.exit_code == 0, after_kill.out);
+  BOOST_TEST(after_kill.out.find("(no server runs: its plugins loaded read-only)") != std::string::npos,
+             after_kill.out);
+  BOOST_TEST(
+      after_kill.out.find("the money reconciles (audited: accounting, analytics)") != std::string::npos,
+      after_kill.out);
   BOOST_TEST_MESSAGE("audit after the kill:\n" << after_kill.out);
 
   // One balance changed behind the ledger's back.
@@ -82,6 +92,14 @@ BOOST_AUTO_TEST_CASE(the_audit_passes_clean_and_after_a_kill_and_names_a_planted
   const auto planted = audit(site.data);
   BOOST_TEST(planted.exit_code == 1, planted.out);
   BOOST_TEST(planted.out.find("MISMATCH balance of") != std::string::npos, planted.out);
+  BOOST_TEST(planted.out.find("audit: 1 mismatches") != std::string::npos, planted.out);
+
+  // The running server finds it too.
+  site.start("auth,tracker,accounting,analytics");
+  const auto live = audit(site.data);
+  BOOST_TEST(live.exit_code == 1, live.out);
+  BOOST_TEST(live.out.find("audit of the server running on ") == 0u, live.out);
+  BOOST_TEST(live.out.find("MISMATCH balance of") != std::string::npos, live.out);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "ates/protocol/dispatch.hpp"
 #include "ates/protocol/events.hpp"
 
 namespace ates::accounting {
@@ -107,43 +108,33 @@ protocol::Result<TaskRef> Ledger::ensure_task(storage::WriteTxn& txn, const std:
 
 Status Ledger::apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event) const {
   using namespace protocol;
-  std::string id;
-  Account account;
+  const auto keep = [&](const std::string& id, const Account& account) {
+    accounts_.put(txn.handle(), id, account);
+    if (!account.email.empty()) queue_receipts_of(txn.handle(), id);
+  };
   const auto fill = [&](const auto& user) {
-    id = user.user_id;
-    account = ensure_account(txn.handle(), id);
+    Account account = ensure_account(txn.handle(), user.user_id);
     account.username = user.username;
     account.email = user.email.value_or("");
     account.role = user.role;
     account.active = user.active;
     account.known = true;
+    keep(user.user_id, account);
   };
-  if (event.name == UserCreated::kName) {
-    auto created = decode_payload<UserCreated>(event);
-    if (!created) return created.status();
-    fill(*created);
-  } else if (event.name == UserUpdated::kName) {
-    auto updated = decode_payload<UserUpdated>(event);
-    if (!updated) return updated.status();
-    fill(*updated);
-  } else if (event.name == UserRoleChanged::kName) {
-    auto change = decode_payload<UserRoleChanged>(event);
-    if (!change) return change.status();
-    id = change->user_id;
-    account = ensure_account(txn.handle(), id);
-    account.role = change->new_role;
-  } else if (event.name == UserDeactivated::kName) {
-    auto change = decode_payload<UserDeactivated>(event);
-    if (!change) return change.status();
-    id = change->user_id;
-    account = ensure_account(txn.handle(), id);
-    account.active = false;
-  } else {
-    return Status::ok();  // signing keys are the host's business
-  }
-  accounts_.put(txn.handle(), id, account);
-  if (!account.email.empty()) queue_receipts_of(txn.handle(), id);
-  return Status::ok();
+  // Signing keys and revocations are the host's business: skipped.
+  return dispatch(
+      event, [&](const UserCreated& created) { fill(created); },
+      [&](const UserUpdated& updated) { fill(updated); },
+      [&](const UserRoleChanged& change) {
+        Account account = ensure_account(txn.handle(), change.user_id);
+        account.role = change.new_role;
+        keep(change.user_id, account);
+      },
+      [&](const UserDeactivated& change) {
+        Account account = ensure_account(txn.handle(), change.user_id);
+        account.active = false;
+        keep(change.user_id, account);
+      });
 }
 
 void Ledger::queue_receipts_of(MDB_txn* txn, const std::string& user_id) const {
@@ -167,41 +158,29 @@ void Ledger::queue_receipts_of(MDB_txn* txn, const std::string& user_id) const {
 
 Status Ledger::apply_task_event(storage::WriteTxn& txn, const protocol::Envelope& event) const {
   using namespace protocol;
-  if (event.name == TaskCreated::kName) {
-    auto created = decode_payload<TaskCreated>(event);
-    if (!created) return created.status();
-    auto task = ensure_task(txn, created->task_id);
+  const auto describe = [&](const std::string& task_id, const std::string& title,
+                            const std::optional<std::string>& jira_id) -> Status {
+    auto task = ensure_task(txn, task_id);
     if (!task) return task.status();
-    task->title = created->title;
-    task->jira_id = created->jira_id.value_or("");
-    tasks_.put(txn.handle(), created->task_id, *task);
+    task->title = title;
+    task->jira_id = jira_id.value_or("");
+    tasks_.put(txn.handle(), task_id, *task);
     return Status::ok();
-  }
-  if (event.name == TaskUpdated::kName) {
-    auto updated = decode_payload<TaskUpdated>(event);
-    if (!updated) return updated.status();
-    auto task = ensure_task(txn, updated->task_id);
-    if (!task) return task.status();
-    task->title = updated->title;
-    task->jira_id = updated->jira_id.value_or("");
-    tasks_.put(txn.handle(), updated->task_id, *task);
-    return Status::ok();
-  }
-  if (event.name == TaskAssigned::kName) {
-    // Every assignment charges the assignee the task's fee: at creation and
-    // at each shuffle.
-    auto assigned = decode_payload<TaskAssigned>(event);
-    if (!assigned) return assigned.status();
-    return book_charge(txn, event.event_id, "fee", assigned->task_id, assigned->assignee_id, event.time_us,
-                       event.trace_id);
-  }
-  if (event.name == TaskCompleted::kName) {
-    auto completed = decode_payload<TaskCompleted>(event);
-    if (!completed) return completed.status();
-    return book_charge(txn, event.event_id, "reward", completed->task_id, completed->assignee_id,
-                       event.time_us, event.trace_id);
-  }
-  return Status::ok();
+  };
+  return dispatch(
+      event,
+      [&](const TaskCreated& created) { return describe(created.task_id, created.title, created.jira_id); },
+      [&](const TaskUpdated& updated) { return describe(updated.task_id, updated.title, updated.jira_id); },
+      // Every assignment charges the assignee the task's fee: at creation
+      // and at each shuffle.
+      [&](const TaskAssigned& assigned) {
+        return book_charge(txn, event.event_id, "fee", assigned.task_id, assigned.assignee_id, event.time_us,
+                           event.trace_id);
+      },
+      [&](const TaskCompleted& completed) {
+        return book_charge(txn, event.event_id, "reward", completed.task_id, completed.assignee_id,
+                           event.time_us, event.trace_id);
+      });
 }
 
 Status Ledger::book_charge(storage::WriteTxn& txn, const std::string& event_id, const std::string& kind,

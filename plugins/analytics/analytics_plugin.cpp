@@ -6,6 +6,8 @@
 #include "ates/protocol/time.hpp"
 #include "ates/storage/failpoint.hpp"
 
+#include "earnings_audit.hpp"
+
 namespace ates::analytics {
 
 using plugin_api::Access;
@@ -29,6 +31,7 @@ AnalyticsPlugin::AnalyticsPlugin(plugin_api::HostContext& host)
       analytics_(host.storage()),
       rebuild_batch_(
           static_cast<std::size_t>(std::max<std::int64_t>(1, host.config().get_int("rebuild_batch")))) {
+  host.add_command("audit", [this](const nlohmann::json&) { return audit(host_); });
   for (const auto stream : {protocol::kUsersStream, protocol::kTasksStream, protocol::kTransactionsStream}) {
     host.subscribe(std::string(stream), [this](storage::WriteTxn& txn, const protocol::Envelope& event) {
       return analytics_.receive(txn, event);

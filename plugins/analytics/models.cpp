@@ -1,5 +1,6 @@
 #include "models.hpp"
 
+#include "ates/protocol/dispatch.hpp"
 #include "ates/protocol/events.hpp"
 
 namespace ates::analytics {
@@ -38,54 +39,44 @@ void ModelSet::clear(MDB_txn* txn) const {
 
 Status ModelSet::apply(MDB_txn* txn, const protocol::Envelope& event) const {
   using namespace protocol;
-  if (event.name == TransactionApplied::kName) {
-    auto entry = decode_payload<TransactionApplied>(event);
-    if (!entry) return entry.status();
-    // Balances and who is below zero.
-    const std::int64_t before = balances_.get(txn, entry->user_id).value_or(0);
-    const std::int64_t after = before + entry->amount_cents;
-    balances_.put(txn, entry->user_id, after);
-    if ((before < 0) != (after < 0)) {
-      const std::uint64_t negative = counters_.get(txn, kNegative).value_or(0);
-      counters_.put(txn, kNegative, after < 0 ? negative + 1 : negative - 1);
-    }
-    // Management's earnings: the day the ledger counts the entry in, as
-    // accounting's earnings do.
-    if (entry->kind == "fee" || entry->kind == "reward") {
-      DayStats day = days_.get(txn, entry->date).value_or(DayStats{});
-      (entry->kind == "fee" ? day.fees_cents : day.rewards_cents) += std::abs(entry->amount_cents);
-      days_.put(txn, entry->date, day);
-    }
-    // The best task of the day it was completed (a late entry keeps its own day).
-    if (entry->kind == "reward" && entry->task_id) {
-      const std::string day = entry->original_date.value_or(entry->date);
-      const BestTask candidate{*entry->task_id, entry->amount_cents, entry->occurred_at};
-      const auto current = best_.get(txn, day);
-      if (!current || better(candidate, *current)) best_.put(txn, day, candidate);
-    }
-    return Status::ok();
-  }
-  if (event.name == DayClosed::kName) {
-    auto closed = decode_payload<DayClosed>(event);
-    if (!closed) return closed.status();
-    // The close's payouts came before it on the same stream: this is the
-    // count right after them.
-    at_close_.put(txn, closed->date, counters_.get(txn, kNegative).value_or(0));
-    return Status::ok();
-  }
-  if (event.name == TaskCreated::kName) {
-    auto created = decode_payload<TaskCreated>(event);
-    if (!created) return created.status();
-    titles_.put(txn, created->task_id, TaskTitle{created->title, created->jira_id.value_or("")});
-    return Status::ok();
-  }
-  if (event.name == TaskUpdated::kName) {
-    auto updated = decode_payload<TaskUpdated>(event);
-    if (!updated) return updated.status();
-    titles_.put(txn, updated->task_id, TaskTitle{updated->title, updated->jira_id.value_or("")});
-    return Status::ok();
-  }
-  return Status::ok();  // kept in the event store; no model reads it
+  // Events of other types are kept in the event store; no model reads them.
+  return dispatch(
+      event,
+      [&](const TransactionApplied& entry) {
+        // Balances and who is below zero.
+        const std::int64_t before = balances_.get(txn, entry.user_id).value_or(0);
+        const std::int64_t after = before + entry.amount_cents;
+        balances_.put(txn, entry.user_id, after);
+        if ((before < 0) != (after < 0)) {
+          const std::uint64_t negative = counters_.get(txn, kNegative).value_or(0);
+          counters_.put(txn, kNegative, after < 0 ? negative + 1 : negative - 1);
+        }
+        // Management's earnings: the day the ledger counts the entry in, as
+        // accounting's earnings do.
+        if (entry.kind == "fee" || entry.kind == "reward") {
+          DayStats day = days_.get(txn, entry.date).value_or(DayStats{});
+          (entry.kind == "fee" ? day.fees_cents : day.rewards_cents) += std::abs(entry.amount_cents);
+          days_.put(txn, entry.date, day);
+        }
+        // The best task of the day it was completed (a late entry keeps its own day).
+        if (entry.kind == "reward" && entry.task_id) {
+          const std::string day = entry.original_date.value_or(entry.date);
+          const BestTask candidate{*entry.task_id, entry.amount_cents, entry.occurred_at};
+          const auto current = best_.get(txn, day);
+          if (!current || better(candidate, *current)) best_.put(txn, day, candidate);
+        }
+      },
+      [&](const DayClosed& closed) {
+        // The close's payouts came before it on the same stream: this is
+        // the count right after them.
+        at_close_.put(txn, closed.date, counters_.get(txn, kNegative).value_or(0));
+      },
+      [&](const TaskCreated& created) {
+        titles_.put(txn, created.task_id, TaskTitle{created.title, created.jira_id.value_or("")});
+      },
+      [&](const TaskUpdated& updated) {
+        titles_.put(txn, updated.task_id, TaskTitle{updated.title, updated.jira_id.value_or("")});
+      });
 }
 
 Summary ModelSet::summary(MDB_txn* txn, const std::string& date) const {

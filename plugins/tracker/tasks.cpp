@@ -3,6 +3,7 @@
 #include <ctime>
 #include <deque>
 
+#include "ates/protocol/dispatch.hpp"
 #include "ates/protocol/events.hpp"
 #include "ates/protocol/schema.hpp"
 #include "ates/protocol/text.hpp"
@@ -385,49 +386,40 @@ std::vector<Intent> Tasks::undecided_intents() const {
 
 Status Tasks::apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event) const {
   using namespace protocol;
-  std::string id;
-  std::optional<ReplicaUser> next;
+  // A user first seen through a change gets a placeholder that the change
+  // fills.
   const auto current = [&](const std::string& user) {
-    // A user first seen through a change gets a placeholder that the
-    // change fills.
     return users_.get(txn.handle(), user).value_or(ReplicaUser{"worker", true});
   };
-  if (event.name == UserCreated::kName || event.name == UserUpdated::kName) {
-    if (event.name == UserCreated::kName) {
-      auto created = decode_payload<UserCreated>(event);
-      if (!created) return created.status();
-      id = created->user_id;
-      next = ReplicaUser{created->role, created->active};
+  const auto keep = [&](const std::string& id, const ReplicaUser& next) {
+    users_.put(txn.handle(), id, next);
+    // A deactivated user keeps their open tasks until the next shuffle;
+    // only new assignments look at this set.
+    if (next.active && eligible_role(next.role)) {
+      eligible_.put(txn.handle(), id, "");
     } else {
-      auto updated = decode_payload<UserUpdated>(event);
-      if (!updated) return updated.status();
-      id = updated->user_id;
-      next = ReplicaUser{updated->role, updated->active};
+      eligible_.erase(txn.handle(), id);
     }
-  } else if (event.name == UserRoleChanged::kName) {
-    auto change = decode_payload<UserRoleChanged>(event);
-    if (!change) return change.status();
-    id = change->user_id;
-    next = current(id);
-    next->role = change->new_role;
-  } else if (event.name == UserDeactivated::kName) {
-    auto change = decode_payload<UserDeactivated>(event);
-    if (!change) return change.status();
-    id = change->user_id;
-    next = current(id);
-    next->active = false;
-  } else {
-    return Status::ok();  // signing keys are the host's business
-  }
-  users_.put(txn.handle(), id, *next);
-  // A deactivated user keeps their open tasks until the next shuffle; only
-  // new assignments look at this set.
-  if (next->active && eligible_role(next->role)) {
-    eligible_.put(txn.handle(), id, "");
-  } else {
-    eligible_.erase(txn.handle(), id);
-  }
-  return Status::ok();
+  };
+  // Signing keys and revocations are the host's business: skipped.
+  return dispatch(
+      event,
+      [&](const UserCreated& created) {
+        keep(created.user_id, {created.role, created.active});
+      },
+      [&](const UserUpdated& updated) {
+        keep(updated.user_id, {updated.role, updated.active});
+      },
+      [&](const UserRoleChanged& change) {
+        auto next = current(change.user_id);
+        next.role = change.new_role;
+        keep(change.user_id, next);
+      },
+      [&](const UserDeactivated& change) {
+        auto next = current(change.user_id);
+        next.active = false;
+        keep(change.user_id, next);
+      });
 }
 
 namespace {

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ates/protocol/dispatch.hpp"
 #include "ates/protocol/events.hpp"
 
 namespace ates::server {
@@ -124,48 +125,41 @@ Status AuthGate::apply_user_event(storage::WriteTxn& txn, const protocol::Envelo
     change(user);
     users_.put(txn.handle(), id, user);
   };
-  if (event.name == SigningKeyAdded::kName) {
-    auto key = decode_payload<SigningKeyAdded>(event);
-    if (!key) return key.status();
-    token_keys_.put(txn.handle(), key->kid, std::string_view(key->public_key.data(), key->public_key.size()));
-  } else if (event.name == SigningKeyRetired::kName) {
-    auto retired = decode_payload<SigningKeyRetired>(event);
-    if (!retired) return retired.status();
-    const auto current = key_not_after_.get(txn.handle(), retired->kid);
-    if (!current || retired->not_after < *current)
-      key_not_after_.put(txn.handle(), retired->kid, retired->not_after);
-  } else if (event.name == UserCreated::kName) {
-    auto user = decode_payload<UserCreated>(event);
-    if (!user) return user.status();
-    set_user(user->user_id, [&](ReplicaUser& u) { u = {user->role, user->active}; });
-  } else if (event.name == UserUpdated::kName) {
-    auto user = decode_payload<UserUpdated>(event);
-    if (!user) return user.status();
-    set_user(user->user_id, [&](ReplicaUser& u) { u = {user->role, user->active}; });
-  } else if (event.name == UserRoleChanged::kName) {
-    auto change = decode_payload<UserRoleChanged>(event);
-    if (!change) return change.status();
-    set_user(change->user_id, [&](ReplicaUser& u) { u.role = change->new_role; });
-  } else if (event.name == UserDeactivated::kName) {
-    auto change = decode_payload<UserDeactivated>(event);
-    if (!change) return change.status();
-    set_user(change->user_id, [&](ReplicaUser& u) { u.active = false; });
-  } else if (event.name == TokensRevoked::kName) {
-    auto revoked = decode_payload<TokensRevoked>(event);
-    if (!revoked) return revoked.status();
-    // Generations only grow: a replayed or reordered lower one changes nothing.
-    if (revoked->generation > token_generations_.get(txn.handle(), revoked->user_id).value_or(0)) {
-      token_generations_.put(txn.handle(), revoked->user_id, revoked->generation);
-    }
-  } else if (event.name == TokenRevoked::kName) {
-    auto revoked = decode_payload<TokenRevoked>(event);
-    if (!revoked) return revoked.status();
-    revoked_tokens_.put(txn.handle(), revoked->jti, revoked->expires_at);
-    revoked_by_expiry_.put(
-        txn.handle(), storage::key_u64(static_cast<std::uint64_t>(revoked->expires_at)) + revoked->jti, "");
-    forget_expired_revocations(txn);
-  }
-  return Status::ok();
+  return dispatch(
+      event,
+      [&](const SigningKeyAdded& key) {
+        token_keys_.put(txn.handle(), key.kid,
+                        std::string_view(key.public_key.data(), key.public_key.size()));
+      },
+      [&](const SigningKeyRetired& retired) {
+        const auto current = key_not_after_.get(txn.handle(), retired.kid);
+        if (!current || retired.not_after < *current)
+          key_not_after_.put(txn.handle(), retired.kid, retired.not_after);
+      },
+      [&](const UserCreated& user) {
+        set_user(user.user_id, [&](ReplicaUser& u) { u = {user.role, user.active}; });
+      },
+      [&](const UserUpdated& user) {
+        set_user(user.user_id, [&](ReplicaUser& u) { u = {user.role, user.active}; });
+      },
+      [&](const UserRoleChanged& change) {
+        set_user(change.user_id, [&](ReplicaUser& u) { u.role = change.new_role; });
+      },
+      [&](const UserDeactivated& change) {
+        set_user(change.user_id, [&](ReplicaUser& u) { u.active = false; });
+      },
+      [&](const TokensRevoked& revoked) {
+        // Generations only grow: a replayed or reordered lower one changes nothing.
+        if (revoked.generation > token_generations_.get(txn.handle(), revoked.user_id).value_or(0)) {
+          token_generations_.put(txn.handle(), revoked.user_id, revoked.generation);
+        }
+      },
+      [&](const TokenRevoked& revoked) {
+        revoked_tokens_.put(txn.handle(), revoked.jti, revoked.expires_at);
+        revoked_by_expiry_.put(
+            txn.handle(), storage::key_u64(static_cast<std::uint64_t>(revoked.expires_at)) + revoked.jti, "");
+        forget_expired_revocations(txn);
+      });
 }
 
 // A revoked token past its expiry is refused as expired anyway: its

@@ -32,7 +32,9 @@
 #include "ates/protocol/events.hpp"
 #include "ates/protocol/uuid.hpp"
 
+#include "audit.hpp"
 #include "host_impl.hpp"
+#include "host_setup.hpp"
 #include "http_options.hpp"
 #include "plugin_context.hpp"
 
@@ -54,6 +56,7 @@ Status Host::reload(const std::string& plugin) { return impl_->plugins->reload(p
 Status Host::stop_plugin(const std::string& plugin) { return impl_->plugins->stop_plugin(plugin); }
 Status Host::start_plugin(const std::string& plugin) { return impl_->plugins->start_plugin(plugin); }
 void Host::shutdown() { impl_->shutdown(); }
+nlohmann::json Host::audit() { return impl_->audit(); }
 protocol::Result<nlohmann::json> Host::run_command(const std::string& plugin, const std::string& name,
                                                    const nlohmann::json& args) {
   return impl_->plugins->run_command(plugin, name, args);
@@ -66,35 +69,6 @@ std::vector<std::filesystem::path> candidate_dirs(const std::filesystem::path& e
                                                   std::string_view in_build_tree) {
   if (!configured.empty()) return {configured};
   return {exe_dir / beside, exe_dir.parent_path() / in_build_tree};
-}
-
-std::string joined(const std::vector<std::filesystem::path>& dirs) {
-  std::string text;
-  for (const auto& dir : dirs) text += (text.empty() ? "" : ", ") + dir.string();
-  return text;
-}
-
-storage::EnvironmentOptions environment_options(const Settings& settings, const std::filesystem::path& dir,
-                                                const std::string& producer, storage::Clock* clock) {
-  return {.dir = dir,
-          .producer = producer,
-          .map_size = static_cast<std::size_t>(settings.get_int("storage.map_size_mb")) << 20,
-          .max_readers = static_cast<unsigned>(settings.get_int("storage.max_readers")),
-          .clock = clock};
-}
-
-// The keys a plugin's entry point declares, under its section.
-void add_plugin_keys(const PluginSlot& slot, std::vector<KeySpec>& keys) {
-  const auto* entry = slot.library.entry;
-  for (std::size_t i = 0; i < entry->config_key_count; ++i) {
-    const auto& spec = entry->config_keys[i];
-    const std::string type = spec.type;
-    keys.push_back({slot.name + "." + spec.name,
-                    type == "int"    ? KeyType::kInt
-                    : type == "bool" ? KeyType::kBool
-                                     : KeyType::kString,
-                    spec.default_value, "", spec.doc});
-  }
 }
 
 // The host's keys checked beyond their types.
@@ -134,38 +108,11 @@ protocol::Result<std::unique_ptr<bus::Bus>> start_bus(const Settings& s) {
 
 }  // namespace
 
-// Finds the plugin files, keeps those `plugins` asks for, and loads their
-// libraries to learn the keys they declare. Sections of plugins found but
-// not loaded here are not errors: the same configuration serves a process
-// that runs only some plugins.
+// Loads the libraries of the plugins wanted, to learn the keys they declare.
 Status Host::Impl::load_plugins(const Settings& first, std::vector<std::string>& not_loaded) {
-  // Configured folders are searched all together; otherwise the built-in
-  // plugins, beside the binary once installed, else in the build tree.
-  const auto configured = first.get_list("plugin_dir");
-  std::vector<std::filesystem::path> dirs(configured.begin(), configured.end());
-  if (dirs.empty()) {
-    for (const auto& dir : candidate_dirs(exe_dir, "", "plugins", "plugins")) {
-      if (!find_plugins({dir}).empty()) {
-        dirs.push_back(dir);
-        break;
-      }
-    }
-    if (dirs.empty()) dirs.push_back(exe_dir / "plugins");
-  }
-  auto found = find_plugins(dirs);
-  const auto wanted = first.get_list("plugins");
-  const auto is_wanted = [&](const std::string& name) {
-    return wanted.empty() || std::find(wanted.begin(), wanted.end(), name) != wanted.end();
-  };
-  for (const auto& name : wanted) {
-    if (std::none_of(found.begin(), found.end(), [&](const auto& f) { return f.first == name; }))
-      return Status(Code::kNotFound, "plugin '" + name + "' (from 'plugins') is not in " + joined(dirs));
-  }
-  for (const auto& [name, file] : found) {
-    if (!is_wanted(name)) {
-      not_loaded.push_back(name);
-      continue;
-    }
+  auto wanted = wanted_plugins(first, exe_dir, not_loaded);
+  if (!wanted) return wanted.status();
+  for (auto& [name, file] : *wanted) {
     if (auto added = plugins->add(name, file); !added) return added.status();
   }
   return Status::ok();
@@ -220,7 +167,7 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
   std::vector<std::string> not_loaded;
   if (Status status = host.load_plugins(*first, not_loaded); !status) return status;
   std::vector<KeySpec> keys = host_keys();
-  for (const auto& slot : host.plugins->slots()) add_plugin_keys(*slot, keys);
+  for (const auto& slot : host.plugins->slots()) add_plugin_keys(slot->name, *slot->library.entry, keys);
   auto settings = load_settings(keys, sources, /*allow_unknown=*/false, not_loaded);
   if (!settings) return settings.status();
   host.settings = std::move(settings).value();
@@ -272,11 +219,22 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
     slot->env = std::move(env).value();
     slot->storage_metrics = std::make_unique<StorageMetrics>(host.metrics, slot->name);
     slot->env->add_observer(slot->storage_metrics.get());
-    slot->context =
-        std::make_unique<PluginContext>(slot->name, *slot->env, host.routes, host.settings,
-                                        *host.business_clock, host.metrics, *host.bus, host.data_dir);
+    host.producer_envs.emplace(slot->name, slot->env.get());
     host.bus->add_producer(*slot->env);
   }
+  const ContextServices services{.routes = host.routes,
+                                 .settings = host.settings,
+                                 .clock = *host.business_clock,
+                                 .metrics = host.metrics,
+                                 .bus = host.bus.get(),
+                                 .data_dir = host.data_dir,
+                                 .mode = plugin_api::RunMode::kServe,
+                                 .producers = [&host](std::string_view plugin) -> storage::Environment* {
+                                   const auto it = host.producer_envs.find(plugin);
+                                   return it == host.producer_envs.end() ? nullptr : it->second;
+                                 }};
+  for (const auto& slot : host.plugins->slots())
+    slot->context = std::make_unique<PluginContext>(slot->name, *slot->env, services);
   host.plugins->start_all();
 
   auto http = http_options(s);
@@ -322,8 +280,8 @@ void Host::Impl::load_ui() {
 
 // [SECTION] control commands -----------------------------------------------------
 
-// What `ates status`, `reload`, `stop`, `start`, `streams`, `dead-letters`
-// and the plugin commands ask through the control socket.
+// What `ates status`, `audit`, `reload`, `stop`, `start`, `streams`,
+// `dead-letters` and the plugin commands ask through the control socket.
 nlohmann::json Host::Impl::control_command(const nlohmann::json& command) {
   const std::string name = command.is_object() ? command.value("command", "") : "";
   const auto text = [&](const char* field) -> std::optional<std::string> {
@@ -334,6 +292,7 @@ nlohmann::json Host::Impl::control_command(const nlohmann::json& command) {
     return nlohmann::json{{"ok", status.is_ok()}, {"error", status.message()}};
   };
   if (name == "status") return status_json(PluginManager::Detail::kBuilds);
+  if (name == "audit") return {{"ok", true}, {"audit", audit()}};
   if (name == "streams") return events->streams();
   if (name == "dead-letters") return events->dead_letters();
   if (name == "redrive" && text("id")) {
@@ -350,6 +309,21 @@ nlohmann::json Host::Impl::control_command(const nlohmann::json& command) {
   if (name == "stop" && text("plugin")) return outcome(plugins->stop_plugin(*text("plugin")));
   if (name == "start" && text("plugin")) return outcome(plugins->start_plugin(*text("plugin")));
   return {{"ok", false}, {"error", "unknown command"}};
+}
+
+nlohmann::json Host::Impl::audit() {
+  std::vector<AuditSubject> subjects;
+  for (const auto& plugin : plugins->status()) {
+    const std::string name = plugin["name"];
+    const std::string state = plugin["state"];
+    subjects.push_back({.plugin = name,
+                        .runs = state == "running",
+                        .has_audit = plugins->has_command(name, "audit"),
+                        .why = "it is " + state});
+  }
+  return gather_audit(subjects, [this](const std::string& plugin) {
+    return plugins->run_command(plugin, "audit", nlohmann::json::object());
+  });
 }
 
 // [SECTION] shutdown --------------------------------------------------------------

@@ -54,6 +54,9 @@ class Host {
   // Runs a command a plugin registered (HostContext::add_command).
   protocol::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
                                                const nlohmann::json& args);
+  // `ates audit` of this host: the "audit" command of every running plugin
+  // that has one (audit.hpp's gathered form).
+  nlohmann::json audit();
   // What `ates status` shows: /readyz's body, plus each plugin's API
   // version and build id.
   nlohmann::json status_json() const;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,6 +66,9 @@ struct Host::Impl {
   InflightWork inflight;
   std::unique_ptr<PluginLoader> loader;
   std::unique_ptr<PluginManager> plugins;
+  // Each plugin's storage by name, for HostContext::read_stream; filled
+  // before the plugins are created, fixed afterwards.
+  std::map<std::string, storage::Environment*, std::less<>> producer_envs;
   std::unique_ptr<bus::Bus> bus;
   std::unique_ptr<EventsAdmin> events;
   // <data>/host/: the replica of auth.users that every token is checked against.
@@ -97,6 +101,7 @@ struct Host::Impl {
   void route_request(plugin_api::Request request, plugin_api::Responder respond, bool may_park);
   void load_ui();  // reads the UI folder (again), logging what it left out
   nlohmann::json control_command(const nlohmann::json& command);
+  nlohmann::json audit();
   nlohmann::json status_json(PluginManager::Detail detail) const;
   bool ready() const;
 };

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +28,7 @@
 #include "audit.hpp"
 #include "config.hpp"
 #include "host.hpp"
+#include "read_only_host.hpp"
 
 extern char** environ;
 
@@ -72,11 +74,19 @@ int serve(const server::ConfigSources& sources) {
   return 0;
 }
 
-// Sends one command to a running server's control socket and prints the reply.
-int control(const std::string& data, const nlohmann::json& command) {
+// A list key's value as a flag gives it: "a,b,c".
+std::string comma_list(const std::vector<std::string>& items) {
+  std::string joined;
+  for (const auto& item : items) joined += (joined.empty() ? "" : ",") + item;
+  return joined;
+}
+
+// Sends one command to a running server's control socket; its answer, or
+// nothing (said on stderr) when no server answers.
+std::optional<nlohmann::json> ask(const std::string& data, const nlohmann::json& command) {
   if (!storage::DataDirLock::is_held(data)) {
     std::cerr << "no server is running on " << data << "\n";
-    return 1;
+    return std::nullopt;
   }
   zmq::context_t context(1);
   zmq::socket_t socket(context, zmq::socket_type::req);
@@ -87,11 +97,49 @@ int control(const std::string& data, const nlohmann::json& command) {
   zmq::message_t reply;
   if (!socket.recv(reply)) {
     std::cerr << "the server on " << data << " did not answer\n";
-    return 1;
+    return std::nullopt;
   }
-  const auto answer = nlohmann::json::parse(reply.to_string(), nullptr, false);
-  std::cout << answer.dump(2) << "\n";
-  return answer.is_object() && answer.value("ok", true) ? 0 : 1;
+  return nlohmann::json::parse(reply.to_string(), nullptr, false);
+}
+
+// Sends one command to a running server's control socket and prints the reply.
+int control(const std::string& data, const nlohmann::json& command) {
+  const auto answer = ask(data, command);
+  if (!answer) return 1;
+  std::cout << answer->dump(2) << "\n";
+  return answer->is_object() && answer->value("ok", true) ? 0 : 1;
+}
+
+// `ates audit`: the plugins' audits through the running server's control
+// socket, or, when none runs, on the plugins loaded read-only. Exit 1 on a
+// mismatch or an audit that could not run.
+int audit(const std::string& data, const std::vector<std::string>& plugin_dirs) {
+  nlohmann::json gathered;
+  std::string where;
+  if (storage::DataDirLock::is_held(data)) {
+    const auto answer = ask(data, {{"command", "audit"}});
+    if (!answer) return 1;
+    if (!answer->is_object() || !answer->value("ok", false) || !answer->contains("audit") ||
+        !(*answer)["audit"].is_object()) {
+      std::cerr << "ates audit: the server answered " << answer->dump() << "\n";
+      return 1;
+    }
+    gathered = (*answer)["audit"];
+    where = "the server running on " + data;
+  } else {
+    server::ConfigSources sources;
+    sources.environment = ates_environment();
+    sources.flags = {{"data", data}};
+    if (!plugin_dirs.empty()) sources.flags["plugin_dir"] = comma_list(plugin_dirs);
+    auto host = server::ReadOnlyHost::open(sources, std::filesystem::read_symlink("/proc/self/exe"));
+    if (!host) {
+      std::cerr << "ates audit: " << host.status().message() << "\n";
+      return 1;
+    }
+    gathered = (*host)->audit();
+    where = data + " (no server runs: its plugins loaded read-only)";
+  }
+  return server::print_audit(gathered, where, std::cout).clean() ? 0 : 1;
 }
 
 // Opens a plugin's environment read-only beside (or without) a server.
@@ -308,9 +356,7 @@ int main(int argc, char** argv) {
     if (!listen.empty()) sources.flags["http.listen"] = listen;
     if (!plugins.empty()) sources.flags["plugins"] = plugins;
     if (!plugin_dirs.empty()) {
-      std::string joined;
-      for (const auto& dir : plugin_dirs) joined += (joined.empty() ? "" : ",") + dir;
-      sources.flags["plugin_dir"] = joined;
+      sources.flags["plugin_dir"] = comma_list(plugin_dirs);
     }
     if (dev) sources.flags["dev"] = "true";
     if (!fake_clock.empty()) sources.flags["fake_clock"] = fake_clock;
@@ -418,10 +464,14 @@ int main(int argc, char** argv) {
   // events
   // audit
   std::string audit_data = "./ates-data";
-  CLI::App* audit =
+  CLI::App* audit_cmd =
       app.add_subcommand("audit", "reconcile the money across the plugins' data (exit 1 on a mismatch)");
-  audit->add_option("--data", audit_data, "data directory");
-  audit->callback([&] { exit_code = server::run_audit(audit_data, std::cout) == 0 ? 0 : 1; });
+  std::vector<std::string> audit_plugin_dirs;
+  audit_cmd->add_option("--data", audit_data, "data directory");
+  audit_cmd->add_option(
+      "--plugin-dir", audit_plugin_dirs,
+      "with no server running: a folder of plugin files (repeatable; default: the built-in plugins)");
+  audit_cmd->callback([&] { exit_code = audit(audit_data, audit_plugin_dirs); });
 
   CLI::App* events = app.add_subcommand("events", "inspect the event streams");
   events->require_subcommand(1);

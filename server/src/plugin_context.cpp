@@ -1,6 +1,10 @@
 #include "plugin_context.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
+
+#include "ates/protocol/events.hpp"
 
 #include "secret_file.hpp"
 
@@ -24,6 +28,8 @@ void PluginLogger::log(plugin_api::LogLevel level, std::string_view message, std
 protocol::Result<std::string> PluginContext::hand_over_secret(std::string_view file_name,
                                                               std::string_view secret,
                                                               std::string_view line) {
+  if (mode_ == plugin_api::RunMode::kReadOnly)
+    return Status(Code::kUnavailable, "the data directory is open read-only");
   auto handed = server::hand_over_secret(data_dir_, file_name, secret, line);
   if (!handed) return handed.status();
   return handed->string();
@@ -36,7 +42,8 @@ void PluginContext::add_route(plugin_api::Route route) {
 }
 
 plugin_api::StreamProgress PluginContext::stream_progress(std::string_view stream) const {
-  for (const auto& c : bus_.consumers()) {
+  if (bus_ == nullptr) return {};
+  for (const auto& c : bus_->consumers()) {
     if (c.consumer != name_ || c.stream != stream) continue;
     return {c.applied_seq, c.head_seq, c.watermark, std::string(bus::to_string(c.state))};
   }
@@ -55,6 +62,42 @@ protocol::Result<std::vector<plugin_api::OpenDeadLetter>> PluginContext::open_de
     return Status(Code::kInternal, "reading the dead letters of " + name_ + ": " + e.what());
   }
   return open;
+}
+
+}  // namespace ates::server
+
+namespace ates::server {
+
+protocol::Result<std::vector<protocol::Envelope>> read_stream_from(const storage::Environment& env,
+                                                                   std::string_view stream,
+                                                                   std::uint64_t from_seq, std::size_t max) {
+  constexpr std::size_t kMaxPerCall = 4096;
+  std::vector<protocol::Envelope> events;
+  storage::ReadTxn txn = env.read();
+  std::uint64_t seq = std::max<std::uint64_t>(from_seq, 1);
+  for (const auto& bytes : env.read_outbox(txn, stream, seq, std::min(max, kMaxPerCall))) {
+    auto event = protocol::decode_event(bytes);
+    if (!event) {
+      return Status(Code::kInternal, std::string(stream) + " seq " + std::to_string(seq) +
+                                         " does not decode: " + event.status().message());
+    }
+    events.push_back(std::move(event).value());
+    ++seq;
+  }
+  return events;
+}
+
+protocol::Result<std::vector<protocol::Envelope>> PluginContext::read_stream(std::string_view stream,
+                                                                             std::uint64_t from_seq,
+                                                                             std::size_t max) const {
+  const auto* spec = protocol::Registry::instance().find_stream(stream);
+  if (spec == nullptr) return Status(Code::kNotFound, "unknown stream " + std::string(stream));
+  storage::Environment* producer = producers_ ? producers_(spec->producer) : nullptr;
+  if (producer == nullptr) {
+    return Status(Code::kUnavailable, std::string(stream) + " is produced by " + std::string(spec->producer) +
+                                          ", whose storage is not in this host");
+  }
+  return read_stream_from(*producer, stream, from_seq, max);
 }
 
 }  // namespace ates::server

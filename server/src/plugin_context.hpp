@@ -1,9 +1,12 @@
 // The host's side of plugin_api::HostContext for one plugin: its storage,
 // its routes (registered in the host's table under /api/v1/<plugin>), its
-// config section, the business clock, logging and metrics.
+// config section, the business clock, logging and metrics. In
+// RunMode::kReadOnly there is no bus: services are not served, calls
+// answer unavailable and subscriptions are kept but never run.
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -61,20 +64,43 @@ class PluginMetrics final : public plugin_api::Metrics {
   std::string plugin_;
 };
 
+// Where read_stream() finds a stream's producer: the storage of the plugin
+// named, or null when that plugin's storage is not in this host. Fixed
+// once the host has opened every plugin's storage, so it takes no lock.
+using ProducerLookup = std::function<storage::Environment*(std::string_view plugin)>;
+
+// Reads `stream` from a producer's outbox (HostContext::read_stream): at
+// most `max` (and 4096) events from `from_seq` on, upcast.
+protocol::Result<std::vector<protocol::Envelope>> read_stream_from(const storage::Environment& env,
+                                                                   std::string_view stream,
+                                                                   std::uint64_t from_seq, std::size_t max);
+
+// What every plugin's context shares with the host.
+struct ContextServices {
+  RouteTable& routes;
+  const Settings& settings;
+  storage::Clock& clock;
+  MetricsRegistry& metrics;
+  bus::Bus* bus;                   // null in RunMode::kReadOnly
+  std::filesystem::path data_dir;  // where secrets for the operator go when stdout is no terminal
+  plugin_api::RunMode mode = plugin_api::RunMode::kServe;
+  ProducerLookup producers;
+};
+
 class PluginContext final : public plugin_api::HostContext {
  public:
-  PluginContext(std::string name, storage::Environment& env, RouteTable& routes, const Settings& settings,
-                storage::Clock& clock, MetricsRegistry& metrics, bus::Bus& bus,
-                std::filesystem::path data_dir)
-      : bus_(bus),
-        data_dir_(std::move(data_dir)),
+  PluginContext(std::string name, storage::Environment& env, const ContextServices& services)
+      : bus_(services.bus),
+        data_dir_(services.data_dir),
+        mode_(services.mode),
+        producers_(services.producers),
         name_(std::move(name)),
         env_(env),
-        routes_(routes),
-        config_(settings, name_),
-        clock_(clock),
+        routes_(services.routes),
+        config_(services.settings, name_),
+        clock_(services.clock),
         logger_(name_),
-        metrics_(metrics, name_) {}
+        metrics_(services.metrics, name_) {}
 
   std::string_view plugin_name() const override { return name_; }
   storage::Environment& storage() override { return env_; }
@@ -87,18 +113,21 @@ class PluginContext final : public plugin_api::HostContext {
     subscriptions_.push_back({name_, std::move(stream), &env_, std::move(handler)});
   }
   bool stream_complete_up_to(std::string_view stream, std::int64_t time_us) const override {
-    return bus_.complete_up_to(name_, stream, time_us);
+    return bus_ != nullptr && bus_->complete_up_to(name_, stream, time_us);
   }
   void serve(std::string service, plugin_api::RpcHandler handler) override {
+    if (bus_ == nullptr) return;  // read-only: nothing is served
     {
       std::lock_guard lock(commands_mutex_);
       services_.push_back(service);
     }
-    bus_.serve(std::move(service), std::move(handler));
+    bus_->serve(std::move(service), std::move(handler));
   }
   protocol::Result<std::string> call(const std::string& peer, const std::string& service,
                                      std::string_view request, std::chrono::milliseconds timeout) override {
-    return bus_.call(peer, service, request, timeout);
+    if (bus_ == nullptr)
+      return protocol::Status(protocol::Code::kUnavailable, "no bus: the plugin is read-only");
+    return bus_->call(peer, service, request, timeout);
   }
   // Takes the plugin's services off the bus, after any call running now.
   void clear_services() {
@@ -107,7 +136,7 @@ class PluginContext final : public plugin_api::HostContext {
       std::lock_guard lock(commands_mutex_);
       services.swap(services_);
     }
-    for (const auto& service : services) bus_.unserve(service);
+    for (const auto& service : services) bus_->unserve(service);
   }
   plugin_api::StreamProgress stream_progress(std::string_view stream) const override;
   protocol::Result<std::vector<plugin_api::OpenDeadLetter>> open_dead_letters(
@@ -119,6 +148,10 @@ class PluginContext final : public plugin_api::HostContext {
   }
   protocol::Result<std::string> hand_over_secret(std::string_view file_name, std::string_view secret,
                                                  std::string_view line) override;
+  plugin_api::RunMode mode() const override { return mode_; }
+  protocol::Result<std::vector<protocol::Envelope>> read_stream(std::string_view stream,
+                                                                std::uint64_t from_seq,
+                                                                std::size_t max) const override;
 
   protocol::Result<nlohmann::json> run_command(const std::string& name, const nlohmann::json& args) {
     plugin_api::CommandHandler handler;
@@ -131,6 +164,10 @@ class PluginContext final : public plugin_api::HostContext {
     }
     return handler(args);
   }
+  bool has_command(const std::string& name) {
+    std::lock_guard lock(commands_mutex_);
+    return commands_.contains(name);
+  }
   void clear_commands() {
     std::lock_guard lock(commands_mutex_);
     commands_.clear();
@@ -141,8 +178,10 @@ class PluginContext final : public plugin_api::HostContext {
   std::vector<bus::ConsumerSpec> take_subscriptions() { return std::exchange(subscriptions_, {}); }
 
  private:
-  bus::Bus& bus_;
-  std::filesystem::path data_dir_;  // where secrets for the operator go when stdout is no terminal
+  bus::Bus* bus_;  // null in RunMode::kReadOnly
+  std::filesystem::path data_dir_;
+  plugin_api::RunMode mode_;
+  ProducerLookup producers_;
   std::vector<bus::ConsumerSpec> subscriptions_;
   std::mutex commands_mutex_;  // guards commands_ and services_
   std::map<std::string, plugin_api::CommandHandler> commands_;

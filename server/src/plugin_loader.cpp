@@ -17,9 +17,10 @@ namespace {
 
 // The size of PluginEntry at each minor version of this major version: a
 // plugin of minor version m fills at least kEntrySizeAtMinor[m] bytes.
-// Appending a field to PluginEntry bumps kApiMinor and adds the new size
-// here (the old entries stay as they were: 2.0's is 80 bytes on x86-64).
-constexpr std::array<std::size_t, plugin_api::kApiMinor + 1> kEntrySizeAtMinor = {80};
+// Every minor version adds its size here, the previous one's when only
+// HostContext grew (2.1); appending a field to PluginEntry gives a larger
+// one (the old entries stay as they were: 2.0's is 80 bytes on x86-64).
+constexpr std::array<std::size_t, plugin_api::kApiMinor + 1> kEntrySizeAtMinor = {80, 80};
 
 constexpr bool sizes_grow_to_the_current_entry() {
   for (std::size_t m = 0; m < kEntrySizeAtMinor.size(); ++m) {

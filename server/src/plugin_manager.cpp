@@ -204,6 +204,14 @@ protocol::Result<nlohmann::json> PluginManager::run_command(const std::string& p
   return context->run_command(name, args);
 }
 
+bool PluginManager::has_command(const std::string& plugin, const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& slot : slots_) {
+    if (slot->name == plugin && slot->state == PluginState::kRunning) return slot->context->has_command(name);
+  }
+  return false;
+}
+
 nlohmann::json PluginManager::status(Detail detail) const {
   nlohmann::json plugins = nlohmann::json::array();
   std::lock_guard lock(mutex_);

@@ -83,6 +83,9 @@ class PluginManager {
   protocol::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
                                                const nlohmann::json& args);
 
+  // Whether `plugin` runs and has registered command `name`.
+  bool has_command(const std::string& plugin, const std::string& name) const;
+
   // What status() shows of each plugin: the public part (/readyz), or also
   // its "api" version and "build_id", for operators (`ates status`); a
   // visitor is not told which build runs.

@@ -48,8 +48,13 @@ struct Plugins {
         storage::Environment::open({.dir = dir / name, .producer = name, .map_size = std::size_t{1} << 26});
     BOOST_TEST_REQUIRE(env.has_value(), env.status().to_string());
     (*slot)->env = std::move(env).value();
-    (*slot)->context = std::make_unique<PluginContext>(name, *(*slot)->env, routes, settings, clock, metrics,
-                                                       *bus, dir.path());
+    (*slot)->context = std::make_unique<PluginContext>(name, *(*slot)->env,
+                                                       ContextServices{.routes = routes,
+                                                                       .settings = settings,
+                                                                       .clock = clock,
+                                                                       .metrics = metrics,
+                                                                       .bus = bus.get(),
+                                                                       .data_dir = dir.path()});
     bus->add_producer(*(*slot)->env);
   }
   std::string state(std::size_t i) const { return manager.status()[i]["state"]; }

@@ -174,6 +174,14 @@ Status Environment::declare_stream(std::string_view stream) {
     return {Code::kInvalidArgument, "stream " + std::string(stream) + " belongs to " +
                                         std::string(spec->producer) + ", not " + impl_->options.producer};
   }
+  if (impl_->options.read_only) {
+    // Nothing can be created: a stream declared by an earlier run passes,
+    // so a plugin loaded read-only constructs as it does when it serves.
+    const ReadTxn txn = read();
+    if (impl_->streams_table.get(txn.handle(), stream)) return Status::ok();
+    return {Code::kUnavailable,
+            "stream " + std::string(stream) + " was never declared, and storage is read-only"};
+  }
   std::promise<Status> done;
   EnvironmentImpl* impl = impl_.get();
   impl_->enqueue(

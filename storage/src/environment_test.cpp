@@ -366,6 +366,25 @@ BOOST_AUTO_TEST_CASE(read_only_reads_a_live_environment_and_writes_nothing) {
   BOOST_TEST(refused.message() == "storage is open read-only");
   // The writer goes on beside it.
   BOOST_TEST(env->run(test::create_task(tasks, 4)).is_ok());
+  // A stream declared before passes; a new one cannot be made.
+  BOOST_TEST((*reader)->declare_stream(test::kStream).is_ok());
+  const Status undeclared = (*reader)->declare_stream(protocol::kUsersStream);
+  BOOST_TEST(undeclared.code() == Code::kInvalidArgument);  // auth's stream, not the tracker's
+}
+
+BOOST_AUTO_TEST_CASE(read_only_declares_only_what_exists) {
+  TempDir dir;
+  {
+    auto env = Environment::open({.dir = dir.path(), .producer = "auth"});
+    BOOST_TEST_REQUIRE(env.has_value(), env.status().to_string());
+    (*env)->raw_table("users");  // the file exists, the stream was never declared
+  }
+  auto reader = Environment::open({.dir = dir.path(), .producer = "auth", .read_only = true});
+  BOOST_TEST_REQUIRE(reader.has_value(), reader.status().to_string());
+  const Status refused = (*reader)->declare_stream(protocol::kUsersStream);
+  BOOST_TEST(refused.code() == Code::kUnavailable);
+  BOOST_TEST(refused.message() == "stream auth.users was never declared, and storage is read-only");
+  BOOST_TEST((*reader)->heads().empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

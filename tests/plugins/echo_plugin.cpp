@@ -46,6 +46,31 @@ class EchoPlugin final : public plugin_api::Plugin {
             }
             return protocol::Status::ok();
           });
+      // Commands of the read-only tests, registered here so they work in
+      // both modes: what the stream holds, read through the host, and a
+      // write, which read-only storage refuses.
+      host.add_command("count", [this](const nlohmann::json&) -> protocol::Result<nlohmann::json> {
+        auto events = host_.read_stream(protocol::kTasksStream, 1, 4096);
+        if (!events) return events.status();
+        return nlohmann::json{
+            {"events", events->size()},
+            {"mode", host_.mode() == plugin_api::RunMode::kReadOnly ? "read-only" : "serve"}};
+      });
+      host.add_command("publish", [this](const nlohmann::json& args) -> protocol::Result<nlohmann::json> {
+        const std::string title = args.value("title", "from a command");
+        auto seq = host_.storage().run_for<std::uint64_t>(
+            [&](storage::WriteTxn& txn) -> protocol::Result<std::uint64_t> {
+              auto envelope = txn.publish(protocol::TaskCreated{.task_id = protocol::make_uuid(txn.random()),
+                                                                .title = title,
+                                                                .jira_id = {},
+                                                                .description = "",
+                                                                .created_by = kCreator});
+              if (!envelope) return envelope.status();
+              return envelope->seq;
+            });
+        if (!seq) return seq.status();
+        return nlohmann::json{{"seq", *seq}};
+      });
     }
   }
 

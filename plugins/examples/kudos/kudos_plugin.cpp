@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "ates/plugin_api/plugin.hpp"
-#include "ates/protocol/events.hpp"
+#include "ates/protocol/dispatch.hpp"
 
 namespace kudos {
 
@@ -55,19 +55,20 @@ class KudosPlugin final : public ates::plugin_api::Plugin {
 
  private:
   // Runs inside the bus's transaction: what it writes commits with the
-  // consumer's offset, or not at all.
+  // consumer's offset, or not at all. dispatch() decodes the one event
+  // type it handles (a payload that does not decode is a dead letter, with
+  // nothing written) and skips the others.
   Status apply(WriteTxn& txn, const Envelope& event) {
-    if (event.name != ates::protocol::TaskCompleted::kName) return Status::ok();
-    auto completed = ates::protocol::decode_payload<ates::protocol::TaskCompleted>(event);
-    if (!completed) return completed.status();  // invalid: a dead letter, with nothing written
-    if (!ates::storage::is_storable_key(completed->assignee_id)) {
-      return ates::protocol::invalid_argument("TaskCompleted without a usable assignee_id");
-    }
-    Kudos kudos = kudos_.get(txn.handle(), completed->assignee_id).value_or(Kudos{});
-    ++kudos.count;
-    kudos.last_task_id = completed->task_id;
-    kudos_.put(txn.handle(), completed->assignee_id, kudos);
-    return Status::ok();
+    return ates::protocol::dispatch(event, [&](const ates::protocol::TaskCompleted& completed) -> Status {
+      if (!ates::storage::is_storable_key(completed.assignee_id)) {
+        return ates::protocol::invalid_argument("TaskCompleted without a usable assignee_id");
+      }
+      Kudos kudos = kudos_.get(txn.handle(), completed.assignee_id).value_or(Kudos{});
+      ++kudos.count;
+      kudos.last_task_id = completed.task_id;
+      kudos_.put(txn.handle(), completed.assignee_id, kudos);
+      return Status::ok();
+    });
   }
 
   void board(const Responder& respond) const {

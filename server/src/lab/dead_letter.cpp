@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "ates/bus/bus.hpp"
+#include "ates/protocol/dispatch.hpp"
 #include "ates/protocol/events.hpp"
 #include "ates/protocol/uuid.hpp"
 
@@ -46,17 +47,16 @@ class Payroll {
       : env_(env), accounts_(env.raw_table("accounts")), fees_(env.raw_table("fees")) {}
 
   Status apply(storage::WriteTxn& txn, const protocol::Envelope& event) const {
-    if (event.name != protocol::TaskAssigned::kName) return Status::ok();
-    auto assigned = protocol::decode_payload<protocol::TaskAssigned>(event);
-    if (!assigned) return assigned.status();
-    if (!accounts_.get(txn.handle(), assigned->assignee_id)) {
-      return Status(Code::kNotFound, "no payroll account for " + assigned->assignee_id +
-                                         ": open it, then re-drive this event");
-    }
-    const auto count = fees_.get(txn.handle(), assigned->assignee_id);
-    fees_.put(txn.handle(), assigned->assignee_id,
-              std::to_string((count ? std::stoll(std::string(*count)) : 0) + 1));
-    return Status::ok();
+    return protocol::dispatch(event, [&](const protocol::TaskAssigned& assigned) -> Status {
+      if (!accounts_.get(txn.handle(), assigned.assignee_id)) {
+        return Status(Code::kNotFound, "no payroll account for " + assigned.assignee_id +
+                                           ": open it, then re-drive this event");
+      }
+      const auto count = fees_.get(txn.handle(), assigned.assignee_id);
+      fees_.put(txn.handle(), assigned.assignee_id,
+                std::to_string((count ? std::stoll(std::string(*count)) : 0) + 1));
+      return Status::ok();
+    });
   }
   void open_account(const std::string& user) {
     ok_or_throw(env_.run([&](storage::WriteTxn& txn) {

@@ -116,9 +116,9 @@ void run_lifecycle_bench(const LifecycleBenchOptions& options, std::ostream& out
   lab.sync("tracker.tasks", "analytics", std::chrono::minutes(10));
   const double analytics_s = seconds_since(last_answer);
   std::ostringstream audit;
-  const int mismatches = server::run_audit(lab.data(), audit);
+  const auto verdict = server::print_audit(lab.host().audit(), lab.data().string(), audit);
   const double audited_s = seconds_since(last_answer);
-  if (mismatches != 0)
+  if (!verdict.clean())
     throw std::runtime_error("the money does not reconcile after convergence:\n" + audit.str());
 
   // What accounting and analytics say now: the fees and rewards of every

@@ -78,6 +78,24 @@ struct StreamProgress {
   std::string state;           // "starting" | "running" | "stalled" | "halted"; empty: no such consumer
 };
 
+// How the host runs the plugin (plugin API 2.1; a plugin built against
+// 2.0 only ever runs in kServe).
+enum class RunMode : std::uint8_t {
+  // `ates serve`: writable storage; start() and stop() are called; routes,
+  // consumers, rpc services and commands work.
+  kServe,
+  // `ates audit` with no server running: the storage is open read-only
+  // (every unit answers kUnavailable), no bus, no HTTP. The host creates
+  // the plugin, runs the commands its constructor registered, and destroys
+  // it; start() and stop() are never called. The constructor must not
+  // write: declare_stream() passes only for a stream that exists already.
+  //
+  // A mode that writes without serving (an offline re-drive of dead
+  // letters, say) would be a third value, offered only to plugins built
+  // against the minor version that names it.
+  kReadOnly,
+};
+
 // A dead letter of the plugin's consumer that nobody has re-driven yet.
 struct OpenDeadLetter {
   std::string id;
@@ -128,6 +146,23 @@ class HostContext {
   // error when the file cannot be made (it exists already, say).
   virtual protocol::Result<std::string> hand_over_secret(std::string_view file_name, std::string_view secret,
                                                          std::string_view line) = 0;
+
+  // --- plugin API 2.1 ---
+
+  // How the host runs this plugin; register the commands that must work
+  // in kReadOnly (such as "audit") in the constructor.
+  virtual RunMode mode() const = 0;
+  // The events of `stream` from `from_seq` on (at most `max`, and at most
+  // 4096 per call), read from its producer's outbox and upcast to their
+  // latest versions, for a check against what the producer published
+  // (accounting's audit of tracker.tasks). Empty past the head.
+  // kNotFound for an unknown stream; kUnavailable when the producer's
+  // storage is not in this host (split hosts: audit a copy of the data
+  // directories together); kInternal naming the sequence of an entry that
+  // does not decode.
+  virtual protocol::Result<std::vector<protocol::Envelope>> read_stream(std::string_view stream,
+                                                                        std::uint64_t from_seq,
+                                                                        std::size_t max) const = 0;
 };
 
 }  // namespace ates::plugin_api

@@ -31,8 +31,12 @@ namespace ates::plugin_api {
 // minor version changes with additions a plugin built earlier cannot see:
 // a field appended to PluginEntry, a virtual function appended to the end
 // of HostContext. Version 1 had no minor version and an exact build id.
+//
+//   2.0  the versioned entry point
+//   2.1  HostContext::mode() (read-only loading, RunMode) and read_stream(),
+//        plugin_api/audit.hpp, protocol::dispatch (typed event handlers)
 inline constexpr std::uint32_t kApiMajor = 2;
-inline constexpr std::uint32_t kApiMinor = 0;
+inline constexpr std::uint32_t kApiMinor = 1;
 inline constexpr const char* kEntrySymbol = "ates_plugin_entry";
 
 // One configuration key a plugin accepts: `type` is "string", "int" or

@@ -214,6 +214,7 @@ class Environment {
 
   // Creates the stream (with a fresh epoch) if new, so this environment may
   // publish on it. Idempotent. Call at start-up, never inside a unit.
+  // Read-only: passes for a stream that exists, kUnavailable otherwise.
   Status declare_stream(std::string_view stream);
 
   // Runs `unit` in the next batch; `done` is called once the batch has
