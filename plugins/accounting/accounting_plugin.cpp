@@ -279,8 +279,8 @@ nlohmann::json AccountingPlugin::day_json(const std::string& date,
                         {"paid_cents", 0},
                         {"waiting_for", nlohmann::json::array()}};
   if (!record) return out;
-  out["status"] = record->status;
-  if (record->status == "closed") {
+  out["status"] = storage::name_of(record->status);
+  if (record->status == DayStatus::kClosed) {
     out["payouts"] = record->payouts;
     out["paid_cents"] = record->paid_cents;
     out["closed_at"] = protocol::format_utc(record->closed_at);

@@ -149,8 +149,8 @@ void Ledger::queue_receipts_of(MDB_txn* txn, const std::string& user_id) const {
     const std::string payout_id = key.substr(prefix.size());
     receipts_waiting_.erase(txn, key);
     auto receipt = receipts_.get(txn, payout_id);
-    if (!receipt || receipt->state != "waiting_email") continue;
-    receipt->state = "queued";
+    if (!receipt || receipt->state != ReceiptState::kWaitingEmail) continue;
+    receipt->state = ReceiptState::kQueued;
     receipts_.put(txn, payout_id, *receipt);
     receipt_queue_.put(txn, payout_id, "");
   }
@@ -406,20 +406,17 @@ std::optional<TaskRef> Ledger::task(std::string_view task_id) const {
 // [SECTION] day close --------------------------------------------------------------
 
 protocol::Result<DayRecord> Ledger::mark_waiting(storage::WriteTxn& txn, const std::string& date) const {
-  DayRecord record = days_.get(txn.handle(), date).value_or(DayRecord{});
-  if (record.status == "closed") return record;
-  if (record.status != "waiting") {
-    record.status = "waiting";
-    record.waiting_since = txn.now_us();
-    days_.put(txn.handle(), date, record);
-  }
+  // A day with a record is waiting since its first attempt, or closed.
+  if (auto record = days_.get(txn.handle(), date)) return *record;
+  const DayRecord record{.status = DayStatus::kWaiting, .waiting_since = txn.now_us()};
+  days_.put(txn.handle(), date, record);
   return record;
 }
 
 protocol::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std::string& date,
                                               bool forced) const {
   MDB_txn* h = txn.handle();
-  if (auto record = days_.get(h, date); record && record->status == "closed")
+  if (auto record = days_.get(h, date); record && record->status == DayStatus::kClosed)
     return *record;  // nothing twice
   const auto closed = meta(h, "last_closed");
   const std::string first_open = closed ? DayZone::next_day(*closed) : meta(h, "first_day").value_or(date);
@@ -427,7 +424,7 @@ protocol::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std:
     return Status(Code::kConflict, "days close in order: " + first_open + " is the first open day");
   }
   DayRecord record = days_.get(h, date).value_or(DayRecord{});
-  record.status = "closed";
+  record.status = DayStatus::kClosed;
   record.closed_at = txn.now_us();
   record.forced = forced;
 
@@ -467,13 +464,13 @@ protocol::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std:
                     .user_id = user_id,
                     .date = date,
                     .amount_cents = closing,
-                    .state = account.email.empty() ? "waiting_email" : "queued",
+                    .state = account.email.empty() ? ReceiptState::kWaitingEmail : ReceiptState::kQueued,
                     .attempts = 0,
                     .next_attempt_us = 0,
                     .last_error = {},
                     .sent_at_us = 0};
     receipts_.put(h, payout_id, receipt);
-    if (receipt.state == "queued") {
+    if (receipt.state == ReceiptState::kQueued) {
       receipt_queue_.put(h, payout_id, "");
     } else {
       receipts_waiting_.put(h, pair_key(user_id, payout_id), "");
@@ -496,7 +493,8 @@ std::vector<Receipt> Ledger::due_receipts(std::int64_t now_us, std::size_t max) 
   std::vector<Receipt> due;
   receipt_queue_.scan(txn.handle(), {}, [&](std::string_view payout_id, std::string_view) {
     auto receipt = receipts_.get(txn.handle(), payout_id);
-    if (receipt && receipt->state == "queued" && receipt->next_attempt_us <= now_us) due.push_back(*receipt);
+    if (receipt && receipt->state == ReceiptState::kQueued && receipt->next_attempt_us <= now_us)
+      due.push_back(*receipt);
     return due.size() < max;
   });
   return due;
@@ -521,7 +519,7 @@ std::optional<Receipt> Ledger::receipt(std::string_view payout_id) const {
 Status Ledger::receipt_sent(storage::WriteTxn& txn, const std::string& payout_id, std::int64_t now_us) const {
   auto receipt = receipts_.get(txn.handle(), payout_id);
   if (!receipt) return Status(Code::kNotFound, "no receipt " + payout_id);
-  receipt->state = "sent";
+  receipt->state = ReceiptState::kSent;
   receipt->sent_at_us = now_us;
   ++receipt->attempts;
   receipt->last_error.clear();
@@ -533,11 +531,11 @@ Status Ledger::receipt_sent(storage::WriteTxn& txn, const std::string& payout_id
 Status Ledger::receipt_needs_email(storage::WriteTxn& txn, const std::string& payout_id) const {
   auto receipt = receipts_.get(txn.handle(), payout_id);
   if (!receipt) return Status(Code::kNotFound, "no receipt " + payout_id);
-  if (receipt->state != "queued") return Status::ok();
+  if (receipt->state != ReceiptState::kQueued) return Status::ok();
   if (auto account = accounts_.get(txn.handle(), receipt->user_id); account && !account->email.empty()) {
     return Status::ok();  // an email came meanwhile: it stays queued
   }
-  receipt->state = "waiting_email";
+  receipt->state = ReceiptState::kWaitingEmail;
   receipts_.put(txn.handle(), payout_id, *receipt);
   receipt_queue_.erase(txn.handle(), payout_id);
   receipts_waiting_.put(txn.handle(), pair_key(receipt->user_id, payout_id), "");

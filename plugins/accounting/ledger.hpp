@@ -20,6 +20,7 @@
 #include "ates/protocol/charge.hpp"
 #include "ates/protocol/envelope.hpp"
 #include "ates/storage/environment.hpp"
+#include "ates/storage/named_enum.hpp"
 
 #include "days.hpp"
 #include "entry_id.hpp"
@@ -58,6 +59,31 @@ struct Entry {
   MSGPACK_DEFINE(id, user_id, task_id, kind, amount_cents, occurred_at, date, original_date, number)
 };
 
+// A day with a record is waiting (a close had to wait for a stream) or
+// closed; a day without one is open.
+enum class DayStatus { kWaiting, kClosed };
+// A receipt waits for its user's email address, is queued for the mailer,
+// or was sent.
+enum class ReceiptState { kWaitingEmail, kQueued, kSent };
+
+}  // namespace ates::accounting
+
+// Stored and shown as "waiting", "closed"; "waiting_email", "queued", "sent".
+template <>
+struct ates::storage::EnumNames<ates::accounting::DayStatus> {
+  static constexpr std::array<std::pair<ates::accounting::DayStatus, std::string_view>, 2> kNames{
+      {{ates::accounting::DayStatus::kWaiting, "waiting"}, {ates::accounting::DayStatus::kClosed, "closed"}}};
+};
+template <>
+struct ates::storage::EnumNames<ates::accounting::ReceiptState> {
+  static constexpr std::array<std::pair<ates::accounting::ReceiptState, std::string_view>, 3> kNames{
+      {{ates::accounting::ReceiptState::kWaitingEmail, "waiting_email"},
+       {ates::accounting::ReceiptState::kQueued, "queued"},
+       {ates::accounting::ReceiptState::kSent, "sent"}}};
+};
+
+namespace ates::accounting {
+
 struct DayTotals {
   std::int64_t fees_cents = 0;     // fees charged (a positive sum)
   std::int64_t rewards_cents = 0;  // rewards paid out to workers (a positive sum)
@@ -65,7 +91,7 @@ struct DayTotals {
 };
 
 struct DayRecord {
-  std::string status;              // "waiting" | "closed"
+  DayStatus status = DayStatus::kWaiting;
   std::int64_t waiting_since = 0;  // business µs of the first close attempt that had to wait
   std::int64_t closed_at = 0;
   bool forced = false;
@@ -80,7 +106,7 @@ struct Receipt {
   std::string user_id;
   std::string date;
   std::int64_t amount_cents = 0;
-  std::string state;  // "waiting_email" | "queued" | "sent"
+  ReceiptState state = ReceiptState::kQueued;
   std::uint32_t attempts = 0;
   std::int64_t next_attempt_us = 0;  // real clock: retries are not business time
   std::string last_error;

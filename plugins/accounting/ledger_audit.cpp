@@ -136,7 +136,7 @@ void check_ledger(AuditReport& report, const Books& books) {
     if (!e.original_date.empty()) {
       ++late;
       const auto day = books.days.find(e.original_date);
-      if (e.original_date >= e.date || day == books.days.end() || day->second.status != "closed")
+      if (e.original_date >= e.date || day == books.days.end() || day->second.status != DayStatus::kClosed)
         report.mismatch("late entry " + id + " of " + e.original_date + " dated " + e.date +
                         ": its own day must be closed and earlier");
     }
@@ -164,7 +164,7 @@ void check_ledger(AuditReport& report, const Books& books) {
   // zero or below (its balance carries over).
   std::size_t payouts = 0;
   for (const auto& [date, day] : books.days) {
-    if (day.status != "closed") continue;
+    if (day.status != DayStatus::kClosed) continue;
     std::uint64_t paid = 0;
     std::int64_t paid_cents = 0;
     for (const auto& [user, dates] : by_day) {

@@ -239,7 +239,7 @@ BOOST_AUTO_TEST_CASE(a_close_pays_positive_closing_balances_once_and_carries_neg
   const auto left = b.ledger->due_receipts(INT64_MAX, 10);
   BOOST_TEST_REQUIRE(left.size() == 1u);
   BOOST_TEST(left[0].user_id == kCid);
-  BOOST_TEST(b.ledger->receipt(due[0].payout_id)->state == "waiting_email");
+  BOOST_TEST((b.ledger->receipt(due[0].payout_id)->state == ReceiptState::kWaitingEmail));
 }
 
 BOOST_AUTO_TEST_CASE(an_event_of_a_closed_day_becomes_a_late_entry_on_the_first_open_day) {

@@ -96,7 +96,7 @@ BOOST_AUTO_TEST_CASE(an_empty_jira_id_and_an_open_task_s_completed_at_are_null) 
   BOOST_TEST(parsed["completed_at"].is_null());
 
   task.jira_id = "UBERPOP-7";
-  task.status = "done";
+  task.status = TaskStatus::kDone;
   task.completed_at = 1'700'000'360'000'000;
   check_task(task);
   BOOST_TEST(nlohmann::json::parse(written(task))["completed_at"] == "2023-11-14T22:19:20Z");
@@ -230,7 +230,7 @@ BOOST_AUTO_TEST_CASE(pages_match_page_of) {
     tasks.back().title = "task \"" + std::to_string(i) + "\" \\ ü";
   }
   tasks[1].jira_id.clear();
-  tasks[2].status = "done";
+  tasks[2].status = TaskStatus::kDone;
   tasks[2].completed_at = 1'700'000'999'000'000;
   // A page with a following one (limit + 1 read), a last page, one task,
   // none.
@@ -287,7 +287,7 @@ BOOST_AUTO_TEST_CASE(a_page_read_from_storage_is_written_as_the_tree_writes_it) 
     BOOST_TEST_REQUIRE(created.is_ok(), created.to_string());
   }
 
-  const auto first = tasks.of_assignee(worker, "open", std::nullopt, 100);
+  const auto first = tasks.of_assignee(worker, TaskStatus::kOpen, std::nullopt, 100);
   BOOST_TEST_REQUIRE(first.size() == 101u);
   for (const Task& task : first) {
     const auto stored = tasks.get(task.id);
@@ -297,7 +297,7 @@ BOOST_AUTO_TEST_CASE(a_page_read_from_storage_is_written_as_the_tree_writes_it) 
   }
   BOOST_TEST(tasks_page_json(first, 100) == tree_page(first, 100));
   const auto next = nlohmann::json::parse(tasks_page_json(first, 100))["next"].get<std::string>();
-  const auto second = tasks.of_assignee(worker, "open", next, 100);
+  const auto second = tasks.of_assignee(worker, TaskStatus::kOpen, next, 100);
   BOOST_TEST(second.size() == 50u);
   BOOST_TEST(tasks_page_json(second, 100) == tree_page(second, 100));
   BOOST_TEST(nlohmann::json::parse(tasks_page_json(second, 100))["next"].is_null());
@@ -305,7 +305,7 @@ BOOST_AUTO_TEST_CASE(a_page_read_from_storage_is_written_as_the_tree_writes_it) 
   // Pages copied from the listed JSON are the same bytes as pages written
   // from the tasks themselves, also after the changes that rewrite a task
   // (an edit, a completion, a shuffle).
-  const auto index_pages_of = [&](const std::string& assignee, std::string_view status, std::size_t limit) {
+  const auto index_pages_of = [&](const std::string& assignee, TaskStatus status, std::size_t limit) {
     std::optional<std::string> after;
     std::size_t pages = 0;
     do {
@@ -318,11 +318,11 @@ BOOST_AUTO_TEST_CASE(a_page_read_from_storage_is_written_as_the_tree_writes_it) 
     } while (after);
     return pages;
   };
-  const auto index_pages_match = [&](std::string_view status, std::size_t limit) {
+  const auto index_pages_match = [&](TaskStatus status, std::size_t limit) {
     return index_pages_of(worker, status, limit);
   };
-  BOOST_TEST(index_pages_match("open", 100) == 2u);
-  BOOST_TEST(index_pages_match("done", 100) == 1u);
+  BOOST_TEST(index_pages_match(TaskStatus::kOpen, 100) == 2u);
+  BOOST_TEST(index_pages_match(TaskStatus::kDone, 100) == 1u);
   for (std::size_t i = 0; i < first.size(); i += 7) {
     const Status edited = (*env)->run([&](storage::WriteTxn& txn) {
       return tasks
@@ -335,14 +335,15 @@ BOOST_AUTO_TEST_CASE(a_page_read_from_storage_is_written_as_the_tree_writes_it) 
     });
     BOOST_TEST_REQUIRE(edited.is_ok(), edited.to_string());
   }
-  BOOST_TEST(index_pages_match("open", 100) == 2u);
+  BOOST_TEST(index_pages_match(TaskStatus::kOpen, 100) == 2u);
   for (std::size_t i = 3; i < first.size(); i += 5) {
     const Status done = (*env)->run(
         [&](storage::WriteTxn& txn) { return tasks.complete(txn, first[i].id, worker).status(); });
     BOOST_TEST_REQUIRE(done.is_ok(), done.to_string());
   }
-  BOOST_TEST(index_pages_match("open", 100) == 2u);
-  BOOST_TEST(index_pages_match("done", 7) == 3u);  // 20 done: pages of 7, 7 and 6, the last with next null
+  BOOST_TEST(index_pages_match(TaskStatus::kOpen, 100) == 2u);
+  BOOST_TEST(index_pages_match(TaskStatus::kDone, 7) ==
+             3u);  // 20 done: pages of 7, 7 and 6, the last with next null
   // A second worker, so that the shuffle moves tasks between two.
   const std::string other = "0b7d4f2a-1c3e-4a5b-8d6f-7e8a9b0c1d2e";
   user.payload = protocol::encode_payload(protocol::UserCreated{
@@ -356,25 +357,25 @@ BOOST_AUTO_TEST_CASE(a_page_read_from_storage_is_written_as_the_tree_writes_it) 
     return tasks.shuffle_batch(txn, job->id, 1000).status();
   });
   BOOST_TEST_REQUIRE(shuffled.is_ok(), shuffled.to_string());
-  const std::size_t kept = index_pages_of(worker, "open", 1);
-  const std::size_t moved = index_pages_of(other, "open", 1);
+  const std::size_t kept = index_pages_of(worker, TaskStatus::kOpen, 1);
+  const std::size_t moved = index_pages_of(other, TaskStatus::kOpen, 1);
   BOOST_TEST(kept + moved == 130u);  // one page of one task each
   BOOST_TEST(moved > 20u);
-  BOOST_TEST(index_pages_of(other, "open", 100) >= 1u);
-  BOOST_TEST(index_pages_match("done", 7) == 3u);
+  BOOST_TEST(index_pages_of(other, TaskStatus::kOpen, 100) >= 1u);
+  BOOST_TEST(index_pages_match(TaskStatus::kDone, 7) == 3u);
 
   // A task whose listed JSON is missing (as in data written before it was
   // kept) is written from the task itself.
   const storage::RawTable listed = (*env)->raw_table("tasks_listed");
   const Status forgotten = (*env)->run([&](storage::WriteTxn& txn) {
-    const auto kept_first = tasks.of_assignee(worker, "open", std::nullopt, 1);
+    const auto kept_first = tasks.of_assignee(worker, TaskStatus::kOpen, std::nullopt, 1);
     if (kept_first.empty() || !listed.erase(txn.handle(), kept_first.front().id))
       return Status(protocol::Code::kInternal, "no listed open task of the worker to forget");
     return Status::ok();
   });
   BOOST_TEST_REQUIRE(forgotten.is_ok(), forgotten.to_string());
-  BOOST_TEST(index_pages_match("open", 1) == kept);
-  BOOST_TEST(index_pages_match("open", 100) >= 1u);
+  BOOST_TEST(index_pages_match(TaskStatus::kOpen, 1) == kept);
+  BOOST_TEST(index_pages_match(TaskStatus::kOpen, 100) >= 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

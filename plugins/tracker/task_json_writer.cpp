@@ -190,7 +190,7 @@ void append_task_json(std::string& out, const Task& task) {
     append_json_string(out, task.jira_id);
   }
   out += ",\"status\":";
-  append_json_string(out, task.status);
+  append_json_string(out, storage::name_of(task.status));
   out += ",\"title\":";
   append_json_string(out, task.title);
   out += '}';
@@ -204,7 +204,7 @@ std::string tasks_page_json(std::span<const Task> tasks, std::size_t limit) {
   std::size_t estimate = 64;
   for (const Task& task : tasks) {
     estimate += 176 + task.id.size() + task.title.size() + task.jira_id.size() + task.description.size() +
-                task.status.size() + task.assignee_id.size();
+                storage::name_of(task.status).size() + task.assignee_id.size();
   }
   std::string out;
   out.reserve(estimate);

@@ -18,10 +18,10 @@ using protocol::Status;
 
 namespace {
 
-std::string assignee_key(std::string_view assignee, std::string_view status, std::string_view id) {
+std::string assignee_key(std::string_view assignee, TaskStatus status, std::string_view id) {
   std::string key(assignee);
   key += '\0';
-  key += status;
+  key += storage::name_of(status);
   key += '\0';
   key += id;
   return key;
@@ -47,7 +47,7 @@ nlohmann::json task_json(const Task& task) {
           {"title", task.title},
           {"jira_id", task.jira_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(task.jira_id)},
           {"description", task.description},
-          {"status", task.status},
+          {"status", storage::name_of(task.status)},
           {"assignee_id", task.assignee_id},
           {"created_at", protocol::format_utc(task.created_at)},
           {"completed_at", task.completed_at == 0 ? nlohmann::json(nullptr)
@@ -72,7 +72,7 @@ std::optional<Task> Tasks::get(std::string_view id) const {
   return tasks_.get(txn.handle(), id);
 }
 
-std::vector<Task> Tasks::of_assignee(std::string_view assignee, std::string_view status,
+std::vector<Task> Tasks::of_assignee(std::string_view assignee, TaskStatus status,
                                      const std::optional<std::string>& after, std::size_t limit) const {
   storage::ReadTxn txn = env_.read();
   const std::string prefix = assignee_key(assignee, status, "");
@@ -105,7 +105,7 @@ std::vector<Task> Tasks::of_assignee(std::string_view assignee, std::string_view
   return out;
 }
 
-std::string Tasks::of_assignee_json(std::string_view assignee, std::string_view status,
+std::string Tasks::of_assignee_json(std::string_view assignee, TaskStatus status,
                                     const std::optional<std::string>& after, std::size_t limit) const {
   storage::ReadTxn txn = env_.read();
   const std::string prefix = assignee_key(assignee, status, "");
@@ -139,8 +139,8 @@ std::string Tasks::of_assignee_json(std::string_view assignee, std::string_view 
   return listed_page_json(assignee, listed, more && !listed.empty() ? std::optional(last_id) : std::nullopt);
 }
 
-std::vector<Task> Tasks::all(const std::optional<std::string>& status,
-                             const std::optional<std::string>& after, std::size_t limit) const {
+std::vector<Task> Tasks::all(std::optional<TaskStatus> status, const std::optional<std::string>& after,
+                             std::size_t limit) const {
   storage::ReadTxn txn = env_.read();
   std::vector<Task> out;
   tasks_.scan(txn.handle(), after.value_or(""), [&](std::string_view id, Task task) {
@@ -184,7 +184,7 @@ std::string Tasks::pick(const std::vector<std::string>& eligible) const {
 void Tasks::index(MDB_txn* txn, const Task& task) const {
   by_assignee_.put(txn, assignee_key(task.assignee_id, task.status, task.id), "");
   listed_.put(txn, task.id, json_after_assignee(task));
-  if (task.status == "open") open_.put(txn, task.id, "");
+  if (task.status == TaskStatus::kOpen) open_.put(txn, task.id, "");
 }
 
 void Tasks::unindex(MDB_txn* txn, const Task& task) const {
@@ -242,7 +242,7 @@ protocol::Result<Task> Tasks::check_complete(MDB_txn* txn, std::string_view id, 
   if (!task) return Status(Code::kNotFound, "no task " + std::string(id));
   if (task->assignee_id != by)
     return Status(Code::kPermissionDenied, "only the assignee may complete a task");
-  if (task->status == "done") return Status(Code::kConflict, "the task is done already");
+  if (task->status == TaskStatus::kDone) return Status(Code::kConflict, "the task is done already");
   return *task;
 }
 
@@ -251,7 +251,7 @@ protocol::Result<Task> Tasks::complete(storage::WriteTxn& txn, std::string_view 
   auto task = check_complete(txn.handle(), id, by);
   if (!task) return task.status();
   unindex(txn.handle(), *task);
-  task->status = "done";
+  task->status = TaskStatus::kDone;
   task->completed_at = txn.now_us();
   tasks_.put(txn.handle(), task->id, *task);
   index(txn.handle(), *task);
@@ -327,7 +327,7 @@ protocol::Result<ShuffleJob> Tasks::apply_shuffle_batch(storage::WriteTxn& txn, 
   if (job->done) return *job;
   for (const auto& step : plan) {
     auto task = tasks_.get(txn.handle(), step.task_id);
-    if (!task || task->status != "open") continue;  // completed since: skipped
+    if (!task || task->status != TaskStatus::kOpen) continue;  // completed since: skipped
     const std::string previous = task->assignee_id;
     // Still open: only the assignee index moves (open_tasks stays as is).
     by_assignee_.erase(txn.handle(), assignee_key(previous, task->status, task->id));

@@ -12,6 +12,20 @@
 
 #include "ates/plugin_api/context.hpp"
 #include "ates/protocol/charge.hpp"
+#include "ates/storage/named_enum.hpp"
+
+namespace ates::tracker {
+
+enum class TaskStatus { kOpen, kDone };
+
+}  // namespace ates::tracker
+
+// Stored, indexed and shown as "open" and "done".
+template <>
+struct ates::storage::EnumNames<ates::tracker::TaskStatus> {
+  static constexpr std::array<std::pair<ates::tracker::TaskStatus, std::string_view>, 2> kNames{
+      {{ates::tracker::TaskStatus::kOpen, "open"}, {ates::tracker::TaskStatus::kDone, "done"}}};
+};
 
 namespace ates::tracker {
 
@@ -20,7 +34,7 @@ struct Task {
   std::string title;
   std::string jira_id;  // empty: none
   std::string description;
-  std::string status = "open";  // "open" | "done"
+  TaskStatus status = TaskStatus::kOpen;
   std::string assignee_id;
   std::string created_by;
   std::int64_t created_at = 0;    // business clock, µs
@@ -97,15 +111,15 @@ class Tasks {
   // Reads (any thread).
   std::optional<Task> get(std::string_view id) const;
   // Tasks of one assignee and status, by id after `after`, at most limit + 1.
-  std::vector<Task> of_assignee(std::string_view assignee, std::string_view status,
+  std::vector<Task> of_assignee(std::string_view assignee, TaskStatus status,
                                 const std::optional<std::string>& after, std::size_t limit) const;
   // The same page as tasks_page_json(of_assignee(...), limit) writes, but
   // copied from each task's JSON kept in the listed table: no decoding and
   // no writing (GET /tasks/mine, a worker's hottest read).
-  std::string of_assignee_json(std::string_view assignee, std::string_view status,
+  std::string of_assignee_json(std::string_view assignee, TaskStatus status,
                                const std::optional<std::string>& after, std::size_t limit) const;
   // Every task (optionally of one status), by id after `after`, at most limit + 1.
-  std::vector<Task> all(const std::optional<std::string>& status, const std::optional<std::string>& after,
+  std::vector<Task> all(std::optional<TaskStatus> status, const std::optional<std::string>& after,
                         std::size_t limit) const;
   std::vector<ShuffleJob> unfinished_shuffles() const;
 

@@ -185,11 +185,15 @@ void TrackerPlugin::create(Request request, Responder respond) {
 
 namespace {
 
-protocol::Result<std::string> status_filter(const Request& request, bool required_default_open) {
-  const auto status = request.query_value("status");
-  if (!status) return std::string(required_default_open ? "open" : "");
-  if (*status != "open" && *status != "done") return protocol::invalid_argument("status: open or done");
-  return std::string(*status);
+// ?status=open|done; absent: `absent` (open for a worker's own tasks, any
+// for the list of all).
+protocol::Result<std::optional<TaskStatus>> status_filter(const Request& request,
+                                                          std::optional<TaskStatus> absent) {
+  const auto text = request.query_value("status");
+  if (!text) return absent;
+  const auto status = storage::enum_named<TaskStatus>(*text);
+  if (!status) return protocol::invalid_argument("status: open or done");
+  return std::optional<TaskStatus>(*status);
 }
 
 nlohmann::json page_json(std::vector<Task> tasks, const plugin_api::Page& page) {
@@ -202,7 +206,7 @@ nlohmann::json page_json(std::vector<Task> tasks, const plugin_api::Page& page) 
 void TrackerPlugin::mine(const Request& request, const Responder& respond) const {
   auto page = plugin_api::parse_page(request);
   if (!page) return respond(Response::from_status(page.status()));
-  auto status = status_filter(request, true);
+  auto status = status_filter(request, TaskStatus::kOpen);
   if (!status) return respond(Response::from_status(status.status()));
   // Copied from the assignee index's JSON, not built through page_json's
   // tree: this is a worker's hottest read (its target: at least 50 % of a
@@ -210,30 +214,27 @@ void TrackerPlugin::mine(const Request& request, const Responder& respond) const
   // bytes to page_json's.
   respond(Response{200,
                    "application/json",
-                   tasks_.of_assignee_json(request.principal->user_id, *status, page->after, page->limit),
+                   tasks_.of_assignee_json(request.principal->user_id, **status, page->after, page->limit),
                    {}});
 }
 
 void TrackerPlugin::list(const Request& request, const Responder& respond) const {
   auto page = plugin_api::parse_page(request);
   if (!page) return respond(Response::from_status(page.status()));
-  auto status = status_filter(request, false);
+  auto status = status_filter(request, std::nullopt);
   if (!status) return respond(Response::from_status(status.status()));
   if (auto assignee = request.query_value("assignee_id")) {
     if (!plugin_api::is_cursor(*assignee)) {
       return respond(Response::problem(400, "validation", "assignee_id: a user id"));
     }
-    if (status->empty()) {
+    if (!*status) {
       return respond(
           Response::problem(400, "validation", "status: required with assignee_id (open or done)"));
     }
     return respond(Response::json(
-        200, page_json(tasks_.of_assignee(*assignee, *status, page->after, page->limit), *page)));
+        200, page_json(tasks_.of_assignee(*assignee, **status, page->after, page->limit), *page)));
   }
-  respond(Response::json(
-      200, page_json(tasks_.all(status->empty() ? std::nullopt : std::optional<std::string>(*status),
-                                page->after, page->limit),
-                     *page)));
+  respond(Response::json(200, page_json(tasks_.all(*status, page->after, page->limit), *page)));
 }
 
 void TrackerPlugin::get(const Request& request, const Responder& respond) const {

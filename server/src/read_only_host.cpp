@@ -103,7 +103,9 @@ protocol::Result<std::unique_ptr<ReadOnlyHost>> ReadOnlyHost::open(const ConfigS
   auto wanted = wanted_plugins(*first, std::filesystem::absolute(exe).parent_path(), not_loaded);
   if (!wanted) return wanted.status();
   std::vector<KeySpec> keys = host_keys();
-  for (const auto& [name, file] : *wanted) {
+  for (const auto& wanted_plugin : *wanted) {
+    const std::string& name = wanted_plugin.first;  // not a binding: the lambda below captures it
+    const std::filesystem::path& file = wanted_plugin.second;
     const auto leave_out = [&](std::vector<std::string>& list, const std::string& why) {
       list.push_back(name + ": " + why);
       not_loaded.push_back(name);

@@ -23,6 +23,7 @@
 #include "ates/storage/clock.hpp"
 #include "ates/testing/bytes_written.hpp"
 #include "ates/testing/commit_signal.hpp"
+#include "ates/testing/submit_window.hpp"
 #include "ates/testing/temp_dir.hpp"
 
 #include "ledger.hpp"
@@ -187,29 +188,12 @@ struct Producers {
   // kInFlight units in flight so the writer commits them in groups.
   // Returns when all have committed.
   void publish_tasks(std::uint64_t first, std::uint64_t count) {
-    std::mutex mutex;
-    std::condition_variable changed;
-    int in_flight = 0;              // guarded by mutex
-    Status failure = Status::ok();  // guarded by mutex
-    for (std::uint64_t i = first; i < first + count; ++i) {
-      {
-        std::unique_lock lock(mutex);
-        changed.wait(lock, [&] { return in_flight < kInFlight; });
-        ++in_flight;
-      }
-      // Notified under the lock: once it is released the callback touches
-      // nothing of this frame, which may then end.
-      tracker->submit([i](storage::WriteTxn& txn) { return publish_task_event(txn, i); },
-                      [&](Status status) {
-                        std::lock_guard lock(mutex);
-                        if (!status) failure = status;
-                        --in_flight;
-                        changed.notify_all();
-                      });
-    }
-    std::unique_lock lock(mutex);
-    changed.wait(lock, [&] { return in_flight == 0; });
-    require(failure, "publishing tracker.tasks");
+    require(testing::submit_window(*tracker, first, count, kInFlight,
+                                   [](std::uint64_t i) {
+                                     return
+                                         [i](storage::WriteTxn& txn) { return publish_task_event(txn, i); };
+                                   }),
+            "publishing tracker.tasks");
   }
 };
 

@@ -26,6 +26,7 @@
 #include "ates/protocol/events.hpp"
 #include "ates/testing/bytes_written.hpp"
 #include "ates/testing/commit_signal.hpp"
+#include "ates/testing/submit_window.hpp"
 #include "ates/testing/temp_dir.hpp"
 
 #include "models.hpp"
@@ -310,29 +311,13 @@ struct Producer {
   // kInFlight units in flight so the writer commits them in groups.
   // Returns when all have committed.
   void publish(std::uint64_t first, std::uint64_t count) {
-    std::mutex mutex;
-    std::condition_variable changed;
-    int in_flight = 0;              // guarded by mutex
-    Status failure = Status::ok();  // guarded by mutex
-    for (std::uint64_t i = first; i < first + count; ++i) {
-      {
-        std::unique_lock lock(mutex);
-        changed.wait(lock, [&] { return in_flight < kInFlight; });
-        ++in_flight;
-      }
-      // Notified under the lock: once it is released the callback touches
-      // nothing of this frame, which may then end.
-      env->submit([entry = month_entry(i)](storage::WriteTxn& txn) { return txn.publish(entry).status(); },
-                  [&](Status status) {
-                    std::lock_guard lock(mutex);
-                    if (!status) failure = status;
-                    --in_flight;
-                    changed.notify_all();
-                  });
-    }
-    std::unique_lock lock(mutex);
-    changed.wait(lock, [&] { return in_flight == 0; });
-    require(failure, "publishing accounting.transactions");
+    require(testing::submit_window(*env, first, count, kInFlight,
+                                   [](std::uint64_t i) {
+                                     return [entry = month_entry(i)](storage::WriteTxn& txn) {
+                                       return txn.publish(entry).status();
+                                     };
+                                   }),
+            "publishing accounting.transactions");
   }
 };
 

@@ -26,18 +26,18 @@ namespace ates::protocol {
 namespace detail {
 
 template <class F>
-struct handler_traits : handler_traits<decltype(&std::remove_cvref_t<F>::operator())> {};
+struct HandlerTraits : HandlerTraits<decltype(&std::remove_cvref_t<F>::operator())> {};
 template <class C, class R, class A, class... Rest>
-struct handler_traits<R (C::*)(A, Rest...) const> {
+struct HandlerTraits<R (C::*)(A, Rest...) const> {
   using event = std::remove_cvref_t<A>;
 };
 template <class C, class R, class A, class... Rest>
-struct handler_traits<R (C::*)(A, Rest...)> {
+struct HandlerTraits<R (C::*)(A, Rest...)> {
   using event = std::remove_cvref_t<A>;
 };
 
 template <class F>
-using event_of = typename handler_traits<F>::event;
+using event_of = typename HandlerTraits<F>::event;
 
 template <class First, class... Rest>
 constexpr bool distinct() {
