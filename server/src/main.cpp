@@ -11,24 +11,21 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
-#include <optional>
 #include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <zmq.hpp>
 
 #include "ates/bus/bus.hpp"
 #include "ates/protocol/envelope.hpp"
 #include "ates/protocol/registry.hpp"
 #include "ates/storage/lock_file.hpp"
 
-#include "audit.hpp"
 #include "config.hpp"
+#include "control_client.hpp"
 #include "host.hpp"
-#include "read_only_host.hpp"
 
 extern char** environ;
 
@@ -79,67 +76,6 @@ std::string comma_list(const std::vector<std::string>& items) {
   std::string joined;
   for (const auto& item : items) joined += (joined.empty() ? "" : ",") + item;
   return joined;
-}
-
-// Sends one command to a running server's control socket; its answer, or
-// nothing (said on stderr) when no server answers.
-std::optional<nlohmann::json> ask(const std::string& data, const nlohmann::json& command) {
-  if (!storage::DataDirLock::is_held(data)) {
-    std::cerr << "no server is running on " << data << "\n";
-    return std::nullopt;
-  }
-  zmq::context_t context(1);
-  zmq::socket_t socket(context, zmq::socket_type::req);
-  socket.set(zmq::sockopt::linger, 0);
-  socket.set(zmq::sockopt::rcvtimeo, 60000);
-  socket.connect("ipc://" + (std::filesystem::absolute(data) / "control").string());
-  socket.send(zmq::buffer(command.dump()), zmq::send_flags::none);
-  zmq::message_t reply;
-  if (!socket.recv(reply)) {
-    std::cerr << "the server on " << data << " did not answer\n";
-    return std::nullopt;
-  }
-  return nlohmann::json::parse(reply.to_string(), nullptr, false);
-}
-
-// Sends one command to a running server's control socket and prints the reply.
-int control(const std::string& data, const nlohmann::json& command) {
-  const auto answer = ask(data, command);
-  if (!answer) return 1;
-  std::cout << answer->dump(2) << "\n";
-  return answer->is_object() && answer->value("ok", true) ? 0 : 1;
-}
-
-// `ates audit`: the plugins' audits through the running server's control
-// socket, or, when none runs, on the plugins loaded read-only. Exit 1 on a
-// mismatch or an audit that could not run.
-int audit(const std::string& data, const std::vector<std::string>& plugin_dirs) {
-  nlohmann::json gathered;
-  std::string where;
-  if (storage::DataDirLock::is_held(data)) {
-    const auto answer = ask(data, {{"command", "audit"}});
-    if (!answer) return 1;
-    if (!answer->is_object() || !answer->value("ok", false) || !answer->contains("audit") ||
-        !(*answer)["audit"].is_object()) {
-      std::cerr << "ates audit: the server answered " << answer->dump() << "\n";
-      return 1;
-    }
-    gathered = (*answer)["audit"];
-    where = "the server running on " + data;
-  } else {
-    server::ConfigSources sources;
-    sources.environment = ates_environment();
-    sources.flags = {{"data", data}};
-    if (!plugin_dirs.empty()) sources.flags["plugin_dir"] = comma_list(plugin_dirs);
-    auto host = server::ReadOnlyHost::open(sources, std::filesystem::read_symlink("/proc/self/exe"));
-    if (!host) {
-      std::cerr << "ates audit: " << host.status().message() << "\n";
-      return 1;
-    }
-    gathered = (*host)->audit();
-    where = data + " (no server runs: its plugins loaded read-only)";
-  }
-  return server::print_audit(gathered, where, std::cout).clean() ? 0 : 1;
 }
 
 // Opens a plugin's environment read-only beside (or without) a server.
@@ -194,7 +130,8 @@ int tail_events(const std::string& data, const std::string& stream, std::uint64_
 }
 
 int list_dead_letters(const std::string& data) {
-  if (storage::DataDirLock::is_held(data)) return control(data, {{"command", "dead-letters"}});
+  if (storage::DataDirLock::is_held(data))
+    return server::control_and_print(data, {{"command", "dead-letters"}});
   nlohmann::json list = nlohmann::json::array();
   std::error_code ignored;
   for (const auto& dir : std::filesystem::directory_iterator(data, ignored)) {
@@ -270,7 +207,8 @@ protocol::Result<std::string> read_password() {
 int auth_command(const std::string& what, const std::string& data, const std::string& name,
                  const nlohmann::json& args) {
   if (storage::DataDirLock::is_held(data)) {
-    return control(data, {{"command", "plugin"}, {"plugin", "auth"}, {"name", name}, {"args", args}});
+    return server::control_and_print(
+        data, {{"command", "plugin"}, {"plugin", "auth"}, {"name", name}, {"args", args}});
   }
   server::ConfigSources sources;
   sources.environment = ates_environment();
@@ -367,7 +305,7 @@ int main(int argc, char** argv) {
   std::string control_data = "./ates-data";
   CLI::App* status_cmd = app.add_subcommand("status", "ask a running server how it is");
   status_cmd->add_option("--data", control_data, "its data directory");
-  status_cmd->callback([&] { exit_code = control(control_data, {{"command", "status"}}); });
+  status_cmd->callback([&] { exit_code = server::control_and_print(control_data, {{"command", "status"}}); });
   CLI::App* plugin_cmd = app.add_subcommand("plugin", "manage the plugins of a running server");
   plugin_cmd->require_subcommand(1);
   std::string reload_name;
@@ -376,7 +314,7 @@ int main(int argc, char** argv) {
   reload_cmd->add_option("NAME", reload_name, "the plugin")->required();
   reload_cmd->add_option("--data", control_data, "the server's data directory");
   reload_cmd->callback([&] {
-    exit_code = control(control_data, {{"command", "reload"}, {"plugin", reload_name}});
+    exit_code = server::control_and_print(control_data, {{"command", "reload"}, {"plugin", reload_name}});
   });
   // A stopped plugin's routes answer 503 with Retry-After until it is
   // started again; its storage and its place in the streams are kept.
@@ -386,13 +324,13 @@ int main(int argc, char** argv) {
   stop_cmd->add_option("NAME", stop_name, "the plugin")->required();
   stop_cmd->add_option("--data", control_data, "the server's data directory");
   stop_cmd->callback([&] {
-    exit_code = control(control_data, {{"command", "stop"}, {"plugin", stop_name}});
+    exit_code = server::control_and_print(control_data, {{"command", "stop"}, {"plugin", stop_name}});
   });
   CLI::App* start_cmd = plugin_cmd->add_subcommand("start", "start a plugin stopped by `ates plugin stop`");
   start_cmd->add_option("NAME", start_name, "the plugin")->required();
   start_cmd->add_option("--data", control_data, "the server's data directory");
   start_cmd->callback([&] {
-    exit_code = control(control_data, {{"command", "start"}, {"plugin", start_name}});
+    exit_code = server::control_and_print(control_data, {{"command", "start"}, {"plugin", start_name}});
   });
 
   // users
@@ -443,7 +381,7 @@ int main(int argc, char** argv) {
   redrive_cmd->add_option("ID", letter_id, "the dead letter, e.g. accounting-3")->required();
   redrive_cmd->add_option("--data", letters_data, "the data directory");
   redrive_cmd->callback([&] {
-    exit_code = control(letters_data, {{"command", "redrive"}, {"id", letter_id}});
+    exit_code = server::control_and_print(letters_data, {{"command", "redrive"}, {"id", letter_id}});
   });
 
   // keys
@@ -471,7 +409,13 @@ int main(int argc, char** argv) {
   audit_cmd->add_option(
       "--plugin-dir", audit_plugin_dirs,
       "with no server running: a folder of plugin files (repeatable; default: the built-in plugins)");
-  audit_cmd->callback([&] { exit_code = audit(audit_data, audit_plugin_dirs); });
+  audit_cmd->callback([&] {
+    server::ConfigSources sources;
+    sources.environment = ates_environment();
+    sources.flags = {{"data", audit_data}};
+    if (!audit_plugin_dirs.empty()) sources.flags["plugin_dir"] = comma_list(audit_plugin_dirs);
+    exit_code = server::audit_command(audit_data, sources, std::filesystem::read_symlink("/proc/self/exe"));
+  });
 
   CLI::App* events = app.add_subcommand("events", "inspect the event streams");
   events->require_subcommand(1);
@@ -488,7 +432,9 @@ int main(int argc, char** argv) {
   CLI::App* streams_cmd =
       events->add_subcommand("streams", "streams, heads and consumers of the running server");
   streams_cmd->add_option("--data", events_data, "the data directory");
-  streams_cmd->callback([&] { exit_code = control(events_data, {{"command", "streams"}}); });
+  streams_cmd->callback([&] {
+    exit_code = server::control_and_print(events_data, {{"command", "streams"}});
+  });
   std::string reset_plugin, reset_stream;
   std::uint64_t reset_to = 0;
   CLI::App* reset_cmd = events->add_subcommand(
