@@ -28,15 +28,16 @@ struct AuditSubject {
 };
 
 // Runs "audit" on each subject that has it:
-//   {"audited": [{"plugin", "report"} | {"plugin", "error"}],
-//    "notes": ["…"]}   (plugins not running, and so not audited)
+//   {"audited": [{"plugin", "report"} | {"plugin", "error"}], "notes": []}
+// A plugin that does not run, an audit that fails or throws, is an error
+// (the audit is incomplete); `notes` is for what a caller adds.
 nlohmann::json gather_audit(
     const std::vector<AuditSubject>& subjects,
     const std::function<protocol::Result<nlohmann::json>(const std::string& plugin)>& run_audit);
 
 struct AuditVerdict {
   std::size_t mismatches = 0;
-  std::size_t errors = 0;  // audits that failed, or answered no report
+  std::size_t errors = 0;  // plugins not running, audits that failed or answered no report
   bool clean() const { return mismatches == 0 && errors == 0; }
 };
 

@@ -46,13 +46,20 @@ BOOST_AUTO_TEST_CASE(only_running_plugins_with_an_audit_are_asked) {
                      return clean_report();
                    });
   BOOST_TEST(asked == std::vector<std::string>{"accounting"});
+  // A stopped plugin may keep money nobody checked: incomplete, exit 1.
   const auto printed = print(gathered);
-  BOOST_TEST(printed.verdict.clean());
+  BOOST_TEST(printed.verdict.errors == 1u);
   BOOST_TEST(printed.text ==
              "audit of the test's data\n"
              "charges: 2 fees and 1 rewards match their tracker.tasks events\n"
-             "note: analytics is not audited: it is stopped\n"
-             "audit: the money reconciles (audited: accounting)\n");
+             "ERROR analytics: not audited: it is stopped\n"
+             "audit: incomplete, 1 plugins not audited\n");
+  const auto all_running = print(
+      gather_audit({{.plugin = "auth", .has_audit = false}, {.plugin = "accounting", .has_audit = true}},
+                   [](const std::string&) -> protocol::Result<nlohmann::json> { return clean_report(); }));
+  BOOST_TEST(all_running.verdict.clean());
+  BOOST_TEST(all_running.text.ends_with("audit: the money reconciles (audited: accounting)\n"),
+             all_running.text);
 }
 
 BOOST_AUTO_TEST_CASE(mismatches_lags_and_notes_are_printed_and_mismatches_decide) {
@@ -89,8 +96,24 @@ BOOST_AUTO_TEST_CASE(a_failed_audit_makes_it_incomplete) {
   BOOST_TEST(printed.verdict.errors == 1u);
   BOOST_TEST(printed.text.find("ERROR accounting: reading the ledger: disk error\n") != std::string::npos,
              printed.text);
-  BOOST_TEST(printed.text.find("audit: incomplete, 1 plugin audits failed\n") != std::string::npos,
+  BOOST_TEST(printed.text.find("audit: incomplete, 1 plugins not audited\n") != std::string::npos,
              printed.text);
+}
+
+// A plugin's audit that throws (a storage error, a bug) is its error; the
+// others are still asked, and nothing crashes.
+BOOST_AUTO_TEST_CASE(an_audit_that_throws_is_that_plugins_error) {
+  const auto printed = print(
+      gather_audit({{.plugin = "accounting", .has_audit = true}, {.plugin = "analytics", .has_audit = true}},
+                   [](const std::string& plugin) -> protocol::Result<nlohmann::json> {
+                     if (plugin == "accounting") throw std::runtime_error("mdb_txn_begin: MDB_READERS_FULL");
+                     return clean_report();
+                   }));
+  BOOST_TEST(printed.verdict.errors == 1u);
+  BOOST_TEST(printed.text.find("ERROR accounting: its audit threw: mdb_txn_begin: MDB_READERS_FULL\n") !=
+                 std::string::npos,
+             printed.text);
+  BOOST_TEST(printed.text.find("charges: 2 fees") != std::string::npos, printed.text);
 }
 
 // A plugin answers what it likes: anything but a report is an error,

@@ -405,12 +405,16 @@ int main(int argc, char** argv) {
   CLI::App* audit_cmd =
       app.add_subcommand("audit", "reconcile the money across the plugins' data (exit 1 on a mismatch)");
   std::vector<std::string> audit_plugin_dirs;
+  std::string audit_config;
   audit_cmd->add_option("--data", audit_data, "data directory");
+  audit_cmd->add_option("--config", audit_config,
+                        "with no server running: the TOML configuration the server runs with");
   audit_cmd->add_option(
       "--plugin-dir", audit_plugin_dirs,
       "with no server running: a folder of plugin files (repeatable; default: the built-in plugins)");
   audit_cmd->callback([&] {
     server::ConfigSources sources;
+    if (!audit_config.empty()) sources.file = audit_config;
     sources.environment = ates_environment();
     sources.flags = {{"data", audit_data}};
     if (!audit_plugin_dirs.empty()) sources.flags["plugin_dir"] = comma_list(audit_plugin_dirs);

@@ -73,16 +73,26 @@ protocol::Result<std::vector<protocol::Envelope>> read_stream_from(const storage
                                                                    std::uint64_t from_seq, std::size_t max) {
   constexpr std::size_t kMaxPerCall = 4096;
   std::vector<protocol::Envelope> events;
-  storage::ReadTxn txn = env.read();
-  std::uint64_t seq = std::max<std::uint64_t>(from_seq, 1);
-  for (const auto& bytes : env.read_outbox(txn, stream, seq, std::min(max, kMaxPerCall))) {
-    auto event = protocol::decode_event(bytes);
-    if (!event) {
-      return Status(Code::kInternal, std::string(stream) + " seq " + std::to_string(seq) +
-                                         " does not decode: " + event.status().message());
+  try {
+    storage::ReadTxn txn = env.read();
+    std::uint64_t seq = std::max<std::uint64_t>(from_seq, 1);
+    for (const auto& bytes : env.read_outbox(txn, stream, seq, std::min(max, kMaxPerCall))) {
+      auto event = protocol::decode_event(bytes);
+      if (!event) {
+        return Status(Code::kInternal, std::string(stream) + " seq " + std::to_string(seq) +
+                                           " does not decode: " + event.status().message());
+      }
+      // A caller pages on by the sequences it got: one that is not where
+      // it is stored would send it back, or round and round.
+      if (event->seq != seq) {
+        return Status(Code::kInternal, std::string(stream) + " seq " + std::to_string(seq) + " holds seq " +
+                                           std::to_string(event->seq));
+      }
+      events.push_back(std::move(event).value());
+      ++seq;
     }
-    events.push_back(std::move(event).value());
-    ++seq;
+  } catch (const std::exception& e) {
+    return Status(Code::kInternal, "reading " + std::string(stream) + ": " + e.what());
   }
   return events;
 }

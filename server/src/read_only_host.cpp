@@ -46,7 +46,11 @@ struct ReadOnlyHost::Impl {
       if (plugin.instance != nullptr) plugin.library.entry->destroy(plugin.instance);
       plugin.instance = nullptr;
     }
+    // What a constructor registered holds the plugin's code (its routes'
+    // handlers, in the route table; its commands, in its context): gone
+    // before the library is.
     for (auto& plugin : loaded) {
+      routes.remove_owner(plugin->name);
       plugin->context.reset();
       plugin->env.reset();
       if (plugin->library.handle != nullptr) unload(plugin->library);

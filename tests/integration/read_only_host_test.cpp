@@ -89,6 +89,21 @@ BOOST_AUTO_TEST_CASE(commands_read_the_data_a_server_left_and_write_nothing) {
   BOOST_TEST_REQUIRE(counted.has_value(), counted.status().to_string());
   BOOST_TEST((*counted)["events"] == 3);
   BOOST_TEST((*counted)["mode"] == "read-only");
+  // read_stream's edges: a page from the middle, an empty page, past the
+  // head, an unknown stream, a producer that is not here.
+  const auto count = [&](const nlohmann::json& args) {
+    return (*reader)->run_command("tracker", "count", args);
+  };
+  BOOST_TEST((*count({{"from", 2}}))["events"] == 2);
+  BOOST_TEST((*count({{"from", 2}, {"max", 1}}))["events"] == 1);
+  BOOST_TEST((*count({{"max", 0}}))["events"] == 0);
+  BOOST_TEST((*count({{"from", 99}}))["events"] == 0);
+  BOOST_TEST(count({{"stream", "tracker.nothing"}}).status().code() == protocol::Code::kNotFound);
+  const auto elsewhere = count({{"stream", "auth.users"}});
+  BOOST_TEST(elsewhere.status().code() == protocol::Code::kUnavailable);
+  BOOST_TEST(elsewhere.status().message() ==
+             "auth.users is produced by auth, whose storage is not in this host");
+
   const auto refused = (*reader)->run_command("tracker", "publish", nlohmann::json::object());
   BOOST_TEST_REQUIRE(!refused.has_value());
   BOOST_TEST(refused.status().code() == protocol::Code::kUnavailable);

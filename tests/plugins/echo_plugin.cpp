@@ -49,8 +49,10 @@ class EchoPlugin final : public plugin_api::Plugin {
       // Commands of the read-only tests, registered here so they work in
       // both modes: what the stream holds, read through the host, and a
       // write, which read-only storage refuses.
-      host.add_command("count", [this](const nlohmann::json&) -> protocol::Result<nlohmann::json> {
-        auto events = host_.read_stream(protocol::kTasksStream, 1, 4096);
+      host.add_command("count", [this](const nlohmann::json& args) -> protocol::Result<nlohmann::json> {
+        auto events =
+            host_.read_stream(args.value("stream", std::string(protocol::kTasksStream)),
+                              args.value("from", std::uint64_t{1}), args.value("max", std::size_t{4096}));
         if (!events) return events.status();
         return nlohmann::json{
             {"events", events->size()},

@@ -159,7 +159,8 @@ class HostContext {
   // kNotFound for an unknown stream; kUnavailable when the producer's
   // storage is not in this host (split hosts: audit a copy of the data
   // directories together); kInternal naming the sequence of an entry that
-  // does not decode.
+  // does not decode or is not stored at its own sequence, or when the
+  // storage cannot be read.
   virtual protocol::Result<std::vector<protocol::Envelope>> read_stream(std::string_view stream,
                                                                         std::uint64_t from_seq,
                                                                         std::size_t max) const = 0;
