@@ -22,15 +22,7 @@ const std::filesystem::path kPlugins = ATES_TEST_PLUGINS_DIR;
 
 // A plugin directory of the test's own, with copies of the chosen builds.
 std::filesystem::path plugin_dir(const TempDir& dir, std::initializer_list<std::string> builds) {
-  const auto out = dir / "plugins";
-  std::filesystem::create_directories(out);
-  for (const auto& build : builds) {
-    for (const auto& file : std::filesystem::directory_iterator(kPlugins / build)) {
-      std::filesystem::copy_file(file.path(), out / file.path().filename(),
-                                 std::filesystem::copy_options::overwrite_existing);
-    }
-  }
-  return out;
+  return testing::plugin_dir_with(dir.path(), kPlugins, builds);
 }
 
 std::unique_ptr<server::Host> start(const testing::TestHostOptions& options) {

@@ -24,15 +24,7 @@ using testing::TempDir;
 const std::filesystem::path kPlugins = ATES_TEST_PLUGINS_DIR;
 
 std::filesystem::path plugin_dir(const TempDir& dir, std::initializer_list<std::string> builds) {
-  const auto out = dir / "plugins";
-  std::filesystem::create_directories(out);
-  for (const auto& build : builds) {
-    for (const auto& file : std::filesystem::directory_iterator(kPlugins / build)) {
-      std::filesystem::copy_file(file.path(), out / file.path().filename(),
-                                 std::filesystem::copy_options::overwrite_existing);
-    }
-  }
-  return out;
+  return testing::plugin_dir_with(dir.path(), kPlugins, builds);
 }
 
 // Every regular file under `dir` with its bytes, but LMDB's lock files:
@@ -98,6 +90,8 @@ BOOST_AUTO_TEST_CASE(commands_read_the_data_a_server_left_and_write_nothing) {
   BOOST_TEST((*count({{"from", 2}, {"max", 1}}))["events"] == 1);
   BOOST_TEST((*count({{"max", 0}}))["events"] == 0);
   BOOST_TEST((*count({{"from", 99}}))["events"] == 0);
+  BOOST_TEST((*count({{"from", UINT64_MAX}, {"max", SIZE_MAX}}))["events"] == 0);
+  BOOST_TEST((*count({{"max", SIZE_MAX}}))["events"] == 3);  // capped, not trusted
   BOOST_TEST(count({{"stream", "tracker.nothing"}}).status().code() == protocol::Code::kNotFound);
   const auto elsewhere = count({{"stream", "auth.users"}});
   BOOST_TEST(elsewhere.status().code() == protocol::Code::kUnavailable);

@@ -147,6 +147,9 @@ BOOST_AUTO_TEST_CASE(routes_for_every_role) {
                  .size() == 1u);
   check_problem(h.as(owner, "GET", "/api/v1/tracker/tasks"), 403, "may not");
   check_problem(h.as("mgr", "GET", "/api/v1/tracker/tasks?status=later"), 400, "status: open or done");
+  check_problem(h.as("mgr", "GET", "/api/v1/tracker/tasks?status=OPEN"), 400, "status: open or done");
+  check_problem(h.as("mgr", "GET", "/api/v1/tracker/tasks?status="), 400, "status: open or done");
+  check_problem(h.as("mgr", "GET", "/api/v1/tracker/tasks?status=open%00"), 400, "status: open or done");
   // Mine.
   BOOST_TEST(h.as(owner, "GET", "/api/v1/tracker/tasks/mine").json()["tasks"].size() == 1u);
   BOOST_TEST(h.as(other, "GET", "/api/v1/tracker/tasks/mine").json()["tasks"].empty());
