@@ -41,7 +41,7 @@ def plugin_dirs():
 
 def public_include_dirs():
     return [path for path in ROOT.glob("*/include") if path.is_dir()] + [
-        path for path in ROOT.glob("tests/*/include") if path.is_dir()
+        path for path in ROOT.glob("*/*/include") if path.is_dir()
     ]
 
 

@@ -6,7 +6,7 @@ A plugin is loaded by the API version it was built against (docs/plugins.md,
 breaks built plugins must bump kApiMajor, and an addition kApiMinor. Nothing
 can tell those apart mechanically; this check makes sure someone did. It
 keeps, in server/plugin-api.lock, the version and a hash of those headers
-(the ones the SDK installs: plugin_api, protocol and storage), and fails
+(the ones the SDK installs: plugin_api, protocol, base and storage), and fails
 when the headers changed but the lock did not:
 
     scripts/check-plugin-api.py            exits 1 when the lock is stale
@@ -21,7 +21,12 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LOCK = ROOT / "server" / "plugin-api.lock"
-HEADER_DIRS = ["server/include/ates/plugin_api", "protocol/include/ates/protocol", "storage/include/ates/storage"]
+HEADER_DIRS = [
+    "server/include/ates/plugin_api",
+    "protocol/include/ates/protocol",
+    "protocol/base/include/ates/base",
+    "storage/include/ates/storage",
+]
 
 
 def version():

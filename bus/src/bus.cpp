@@ -7,7 +7,7 @@
 
 namespace ates::bus {
 
-using protocol::Code;
+using base::Code;
 
 std::string_view to_string(ConsumerState state) {
   switch (state) {

@@ -21,7 +21,7 @@
 namespace ates::bus {
 namespace {
 
-using protocol::Code;
+using base::Code;
 using storage::Environment;
 using storage::RawTable;
 using testing::TempDir;

@@ -13,8 +13,8 @@
 
 #include <zmq_addon.hpp>
 
+#include "ates/base/failpoint.hpp"
 #include "ates/protocol/upcast.hpp"
-#include "ates/storage/failpoint.hpp"
 
 #include "bus_impl.hpp"
 #include "dead_letters.hpp"
@@ -22,7 +22,7 @@
 
 namespace ates::bus {
 
-using protocol::Code;
+using base::Code;
 using protocol::Envelope;
 
 namespace {
@@ -212,7 +212,7 @@ struct Consumer {
         std::string adopted = batch_epoch;
         std::size_t index = 0;
         for (const auto& [seq, bytes] : run) {
-          if (++index == run.size() / 2 + 1) storage::failpoint(kFailMidBatchApply);
+          if (++index == run.size() / 2 + 1) base::failpoint(kFailMidBatchApply);
           Envelope decoded;
           Status applied_status = apply_one(txn, spec.handler, *bytes, isolation, &decoded);
           if (adopted.empty() && !decoded.stream_epoch.empty()) adopted = decoded.stream_epoch;

@@ -2,7 +2,7 @@
 
 namespace ates::bus {
 
-using protocol::Code;
+using base::Code;
 
 // Errors that are the event's fault (dead letter) rather than ours (stall).
 bool is_domain_error(const Status& status) {

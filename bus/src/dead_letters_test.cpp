@@ -7,7 +7,7 @@
 namespace ates::bus {
 namespace {
 
-using protocol::Code;
+using base::Code;
 
 BOOST_AUTO_TEST_SUITE(dead_letter_records)
 
@@ -22,7 +22,7 @@ BOOST_AUTO_TEST_CASE(only_the_events_fault_makes_a_dead_letter) {
 
 BOOST_AUTO_TEST_CASE(numbers_grow_per_environment_and_each_consumer_sees_its_own) {
   testing::TempDir dir;
-  storage::ManualClock clock(std::int64_t{1772528400} * 1'000'000);
+  base::ManualClock clock(std::int64_t{1772528400} * 1'000'000);
   auto env = storage::Environment::open(
       {.dir = dir / "env", .producer = "accounting", .map_size = std::size_t{1} << 26, .clock = &clock});
   BOOST_TEST_REQUIRE(env.has_value(), env.status().to_string());

@@ -7,14 +7,14 @@
 
 #include <zmq_addon.hpp>
 
-#include "ates/storage/failpoint.hpp"
+#include "ates/base/failpoint.hpp"
 
 #include "bus_impl.hpp"
 #include "wire.hpp"
 
 namespace ates::bus {
 
-using protocol::Code;
+using base::Code;
 
 // The storage writer calls on_commit holding its observers' lock, and
 // on_commit takes streams_mutex: so add/remove_observer are never called
@@ -77,7 +77,7 @@ void Bus::Impl::publish_new(zmq::socket_t& pub) {
       const auto entries =
           stream.env->read_outbox(txn, name, sent + 1, std::min<std::uint64_t>(options.batch, until - sent));
       if (entries.empty()) break;
-      storage::failpoint(kFailBeforePublish);
+      base::failpoint(kFailBeforePublish);
       for (const auto& bytes : entries) {
         // A full send queue drops the frame (PUB never blocks); the consumer
         // sees the gap and fetches it: a drop is never final.

@@ -8,7 +8,7 @@
 
 namespace ates::bus {
 
-using protocol::Code;
+using base::Code;
 
 void Bus::Impl::rpc_loop() {
   std::unique_lock lock(rpc_mutex);
@@ -34,7 +34,7 @@ void Bus::Impl::rpc_loop() {
     reply.push_back(std::move(request.identity));
     reply.emplace_back(wire::kRpcReply.data(), wire::kRpcReply.size());
     reply.emplace_back(request.call_id.data(), request.call_id.size());
-    const std::string code = answer ? "ok" : std::string(protocol::to_string(answer.status().code()));
+    const std::string code = answer ? "ok" : std::string(base::to_string(answer.status().code()));
     const std::string body = answer ? *answer : answer.status().message();
     reply.emplace_back(code.data(), code.size());
     reply.emplace_back(body.data(), body.size());
@@ -123,7 +123,7 @@ Result<std::string> Bus::call(const std::string& peer, const std::string& servic
       if (frames.size() != 4 || frames[0].to_string_view() != wire::kRpcReply) continue;
       if (frames[1].to_string_view() != call_id) continue;  // the late answer of an earlier call
       if (frames[2].to_string_view() == "ok") return frames[3].to_string();
-      return Status(protocol::code_from_string(frames[2].to_string_view()), frames[3].to_string());
+      return Status(base::code_from_string(frames[2].to_string_view()), frames[3].to_string());
     }
   } catch (const std::exception& e) {
     caller->dealer.reset();

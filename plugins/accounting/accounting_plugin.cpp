@@ -4,22 +4,22 @@
 
 #include <sodium.h>
 
+#include "ates/base/failpoint.hpp"
 #include "ates/protocol/events.hpp"
 #include "ates/protocol/time.hpp"
-#include "ates/storage/failpoint.hpp"
 
 #include "ledger_audit.hpp"
 
 namespace ates::accounting {
 
+using base::Code;
+using base::Status;
 using plugin_api::Access;
 using plugin_api::Method;
 using plugin_api::Request;
 using plugin_api::Responder;
 using plugin_api::Response;
 using plugin_api::Role;
-using protocol::Code;
-using protocol::Status;
 
 namespace {
 
@@ -142,18 +142,18 @@ AccountingPlugin::AccountingPlugin(plugin_api::HostContext& host)
 Status AccountingPlugin::start() {
   // The two-phase charge's accounting side (rpc mode, docs/accounting.md). Served
   // in both modes: accounting does not know how the tracker is linked.
-  host_.serve(std::string(protocol::kPrepareService),
-              [this](std::string_view bytes) -> protocol::Result<std::string> {
-                auto request = protocol::unpack_message<protocol::PrepareCharges>(bytes);
-                if (!request) return request.status();
-                Status held = host_.storage().run(
-                    [&](storage::WriteTxn& txn) { return ledger_.prepare(txn, *request); });
-                if (!held) return held;
-                storage::failpoint("accounting.rpc_after_prepare");
-                return std::string("prepared");
-              });
   host_.serve(
-      std::string(protocol::kDecideService), [this](std::string_view bytes) -> protocol::Result<std::string> {
+      std::string(protocol::kPrepareService), [this](std::string_view bytes) -> base::Result<std::string> {
+        auto request = protocol::unpack_message<protocol::PrepareCharges>(bytes);
+        if (!request) return request.status();
+        Status held =
+            host_.storage().run([&](storage::WriteTxn& txn) { return ledger_.prepare(txn, *request); });
+        if (!held) return held;
+        base::failpoint("accounting.rpc_after_prepare");
+        return std::string("prepared");
+      });
+  host_.serve(
+      std::string(protocol::kDecideService), [this](std::string_view bytes) -> base::Result<std::string> {
         auto decision = protocol::unpack_message<protocol::ChargeDecision>(bytes);
         if (!decision) return decision.status();
         Status decided =
@@ -204,7 +204,7 @@ void AccountingPlugin::add_routes() {
 namespace {
 
 // The account a request names, if the caller may see it.
-protocol::Result<std::string> owner_of(const Request& request) {
+base::Result<std::string> owner_of(const Request& request) {
   std::string id = request.path_params.at("id");
   if (id == "me") id = request.principal->user_id;
   if (id != request.principal->user_id && !may_see_all(*request.principal)) {
@@ -378,13 +378,16 @@ nlohmann::json AccountingPlugin::waiting_for(const std::string& date, std::int64
                                        : nlohmann::json(nullptr);
   const nlohmann::json since = protocol::format_utc(waiting_since);
   if (!host_.stream_complete_up_to(stream, end)) {
-    list.push_back(
-        {{"stream", stream},
-         {"watermark", watermark},
-         {"waiting_since", since},
-         {"reason", "events before " + protocol::format_utc(end) + " may still arrive (applied " +
-                        std::to_string(progress.applied_seq) + " of " + std::to_string(progress.head_seq) +
-                        ", consumer " + (progress.state.empty() ? "not started" : progress.state) + ")"}});
+    list.push_back({{"stream", stream},
+                    {"watermark", watermark},
+                    {"waiting_since", since},
+                    {"reason", "events before " + protocol::format_utc(end) + " may still arrive (applied " +
+                                   std::to_string(progress.applied_seq) + " of " +
+                                   std::to_string(progress.head_seq) + ", consumer " +
+                                   (progress.state == plugin_api::ConsumerState::kNone
+                                        ? std::string("not started")
+                                        : std::string(plugin_api::to_string(progress.state))) +
+                                   ")"}});
   }
   // A dead letter of this stream dated <= the day could still add entries
   // to it once re-driven. A frame without a sequence number is not one of

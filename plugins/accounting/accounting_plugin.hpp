@@ -23,7 +23,7 @@ namespace ates::accounting {
 class AccountingPlugin final : public plugin_api::Plugin {
  public:
   explicit AccountingPlugin(plugin_api::HostContext& host);
-  protocol::Status start() override;
+  base::Status start() override;
   void stop() override;
 
  private:

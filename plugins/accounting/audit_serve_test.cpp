@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(the_audit_passes_clean_and_after_a_kill_and_names_a_planted
                              });
                              account.balance_cents += 100;
                              accounts.put(txn.handle(), user, account);
-                             return protocol::Status::ok();
+                             return base::Status::ok();
                            })
                            .is_ok());
   }

@@ -27,12 +27,12 @@ std::string format(date::year_month_day ymd) {
 
 }  // namespace
 
-protocol::Result<DayZone> DayZone::locate(const std::string& name) {
+base::Result<DayZone> DayZone::locate(const std::string& name) {
   try {
     return DayZone(name, date::locate_zone(name));
   } catch (const std::exception& e) {
-    return protocol::invalid_argument("accounting.day_zone: '" + name + "' is not a time zone (" + e.what() +
-                                      ")");
+    return base::invalid_argument("accounting.day_zone: '" + name + "' is not a time zone (" + e.what() +
+                                  ")");
   }
 }
 

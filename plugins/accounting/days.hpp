@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 namespace date {
 class time_zone;
@@ -19,7 +19,7 @@ namespace ates::accounting {
 class DayZone {
  public:
   // "UTC" or any zone of the tz database; an unknown name is an error.
-  static protocol::Result<DayZone> locate(const std::string& name);
+  static base::Result<DayZone> locate(const std::string& name);
 
   const std::string& name() const { return name_; }
   // The day of a UTC instant (µs since the epoch).

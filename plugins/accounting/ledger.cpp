@@ -9,8 +9,8 @@
 
 namespace ates::accounting {
 
-using protocol::Code;
-using protocol::Status;
+using base::Code;
+using base::Status;
 
 namespace {
 
@@ -45,16 +45,16 @@ std::optional<std::string> Ledger::meta(MDB_txn* txn, std::string_view key) cons
   return std::string(*value);
 }
 
-protocol::Result<Ledger::Settings> Ledger::initialise(
-    storage::WriteTxn& txn, const std::string& zone, const std::optional<Prices::Key>& configured_key) const {
+base::Result<Ledger::Settings> Ledger::initialise(storage::WriteTxn& txn, const std::string& zone,
+                                                  const std::optional<Prices::Key>& configured_key) const {
   auto located = DayZone::locate(zone);
   if (!located) return located.status();
   Settings settings;
   if (auto stored = meta(txn.handle(), "day_zone")) {
     if (*stored != zone) {
-      return protocol::invalid_argument("accounting.day_zone is '" + zone +
-                                        "' but this data keeps its days in '" + *stored +
-                                        "' since its first start; days cannot move");
+      return base::invalid_argument("accounting.day_zone is '" + zone +
+                                    "' but this data keeps its days in '" + *stored +
+                                    "' since its first start; days cannot move");
     }
   } else {
     meta_.put(txn.handle(), "day_zone", zone);
@@ -64,7 +64,7 @@ protocol::Result<Ledger::Settings> Ledger::initialise(
   if (auto stored = meta(txn.handle(), "price_key"); stored && stored->size() == Prices::kKeySize) {
     std::copy(stored->begin(), stored->end(), settings.key.begin());
     if (configured_key && *configured_key != settings.key) {
-      return protocol::invalid_argument(
+      return base::invalid_argument(
           "accounting.price_key differs from the key this data was priced with; prices cannot change");
     }
   } else {
@@ -95,7 +95,7 @@ Account Ledger::ensure_account(MDB_txn* txn, const std::string& user_id) const {
   return placeholder;
 }
 
-protocol::Result<TaskRef> Ledger::ensure_task(storage::WriteTxn& txn, const std::string& task_id) const {
+base::Result<TaskRef> Ledger::ensure_task(storage::WriteTxn& txn, const std::string& task_id) const {
   if (auto task = tasks_.get(txn.handle(), task_id)) return *task;
   const Price price = prices_->of(task_id);
   TaskRef task{.title = {}, .jira_id = {}, .fee_cents = price.fee_cents, .reward_cents = price.reward_cents};
@@ -213,7 +213,7 @@ void Ledger::erase_pending(MDB_txn* txn, const std::string& event_id) const {
 Status Ledger::prepare(storage::WriteTxn& txn, const protocol::PrepareCharges& request) const {
   for (const auto& charge : request.charges) {
     if (charge.kind != "fee" && charge.kind != "reward")
-      return protocol::invalid_argument("charge " + charge.event_id + ": kind must be fee or reward");
+      return base::invalid_argument("charge " + charge.event_id + ": kind must be fee or reward");
     if (entries_.get(txn.handle(), derived_id({charge.event_id, charge.kind}))) continue;  // booked already
     pending_.put(txn.handle(), charge.event_id,
                  PendingCharge{.op_id = request.op_id,
@@ -229,7 +229,7 @@ Status Ledger::prepare(storage::WriteTxn& txn, const protocol::PrepareCharges& r
 
 Status Ledger::decide(storage::WriteTxn& txn, const protocol::ChargeDecision& decision) const {
   if (decision.decision != "commit" && decision.decision != "abort")
-    return protocol::invalid_argument("decision must be commit or abort");
+    return base::invalid_argument("decision must be commit or abort");
   const std::string prefix = pair_key(decision.op_id, "");
   std::vector<std::string> held;
   pending_by_op_.scan(txn.handle(), prefix, [&](std::string_view key, std::string_view) {
@@ -271,8 +271,8 @@ std::vector<std::pair<std::string, PendingCharge>> Ledger::pending() const {
   return out;
 }
 
-protocol::Result<Entry> Ledger::add_entry(storage::WriteTxn& txn, const NewEntry& fresh,
-                                          std::string_view trace_id) const {
+base::Result<Entry> Ledger::add_entry(storage::WriteTxn& txn, const NewEntry& fresh,
+                                      std::string_view trace_id) const {
   MDB_txn* h = txn.handle();
   if (auto existing = entries_.get(h, fresh.id)) return *existing;  // the same cause, seen again
   Entry entry{.id = fresh.id,
@@ -405,7 +405,7 @@ std::optional<TaskRef> Ledger::task(std::string_view task_id) const {
 
 // [SECTION] day close --------------------------------------------------------------
 
-protocol::Result<DayRecord> Ledger::mark_waiting(storage::WriteTxn& txn, const std::string& date) const {
+base::Result<DayRecord> Ledger::mark_waiting(storage::WriteTxn& txn, const std::string& date) const {
   // A day with a record is waiting since its first attempt, or closed.
   if (auto record = days_.get(txn.handle(), date)) return *record;
   const DayRecord record{.status = DayStatus::kWaiting, .waiting_since = txn.now_us()};
@@ -413,8 +413,8 @@ protocol::Result<DayRecord> Ledger::mark_waiting(storage::WriteTxn& txn, const s
   return record;
 }
 
-protocol::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std::string& date,
-                                              bool forced) const {
+base::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std::string& date,
+                                          bool forced) const {
   MDB_txn* h = txn.handle();
   if (auto record = days_.get(h, date); record && record->status == DayStatus::kClosed)
     return *record;  // nothing twice

@@ -149,15 +149,15 @@ class Ledger {
     std::string zone;
     Prices::Key key{};
   };
-  protocol::Result<Settings> initialise(storage::WriteTxn& txn, const std::string& zone,
-                                        const std::optional<Prices::Key>& configured_key) const;
+  base::Result<Settings> initialise(storage::WriteTxn& txn, const std::string& zone,
+                                    const std::optional<Prices::Key>& configured_key) const;
   // After initialise: the zone and prices every unit uses.
   void configure(DayZone zone, Prices prices);
   const DayZone& zone() const { return *zone_; }
 
   // Event handlers (units run by the bus, in stream order).
-  protocol::Status apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event) const;
-  protocol::Status apply_task_event(storage::WriteTxn& txn, const protocol::Envelope& event) const;
+  base::Status apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event) const;
+  base::Status apply_task_event(storage::WriteTxn& txn, const protocol::Envelope& event) const;
 
   // Reads.
   std::optional<Account> account(std::string_view user_id) const;
@@ -179,30 +179,29 @@ class Ledger {
   // open day: pays every account whose closing balance (entries dated <=
   // date) is positive, queues the receipts, publishes PayoutMade for each and
   // DayClosed.
-  protocol::Result<DayRecord> close_day(storage::WriteTxn& txn, const std::string& date, bool forced) const;
+  base::Result<DayRecord> close_day(storage::WriteTxn& txn, const std::string& date, bool forced) const;
   // Notes that closing `date` had to wait (kept from the first attempt).
-  protocol::Result<DayRecord> mark_waiting(storage::WriteTxn& txn, const std::string& date) const;
+  base::Result<DayRecord> mark_waiting(storage::WriteTxn& txn, const std::string& date) const;
 
   // rpc mode's charges (docs/accounting.md): PREPARE holds them, COMMIT turns
   // the published ones into entries (the rest are dropped), ABORT drops them.
   // The matching tracker.tasks event also turns one into its entry, and a
   // charge still held once tracker.tasks is complete past its deadline is
   // dropped (drop_pending).
-  protocol::Status prepare(storage::WriteTxn& txn, const protocol::PrepareCharges& request) const;
-  protocol::Status decide(storage::WriteTxn& txn, const protocol::ChargeDecision& decision) const;
-  protocol::Status drop_pending(storage::WriteTxn& txn, const std::string& event_id) const;
+  base::Status prepare(storage::WriteTxn& txn, const protocol::PrepareCharges& request) const;
+  base::Status decide(storage::WriteTxn& txn, const protocol::ChargeDecision& decision) const;
+  base::Status drop_pending(storage::WriteTxn& txn, const std::string& event_id) const;
   std::vector<std::pair<std::string, PendingCharge>> pending() const;  // by event id
 
   // Receipts: what is due at `now_us` (real clock); then the outcome.
   std::vector<Receipt> due_receipts(std::int64_t now_us, std::size_t max) const;
   std::optional<Receipt> receipt(std::string_view payout_id) const;
-  protocol::Status receipt_sent(storage::WriteTxn& txn, const std::string& payout_id,
-                                std::int64_t now_us) const;
-  protocol::Status receipt_failed(storage::WriteTxn& txn, const std::string& payout_id,
-                                  const std::string& error, std::int64_t next_attempt_us) const;
+  base::Status receipt_sent(storage::WriteTxn& txn, const std::string& payout_id, std::int64_t now_us) const;
+  base::Status receipt_failed(storage::WriteTxn& txn, const std::string& payout_id, const std::string& error,
+                              std::int64_t next_attempt_us) const;
   // Back to waiting for an email (the account's email was removed after
   // the receipt was queued).
-  protocol::Status receipt_needs_email(storage::WriteTxn& txn, const std::string& payout_id) const;
+  base::Status receipt_needs_email(storage::WriteTxn& txn, const std::string& payout_id) const;
   // The earliest next attempt of a queued receipt (real µs), if any.
   std::optional<std::int64_t> next_receipt_due() const;
 
@@ -216,14 +215,14 @@ class Ledger {
     std::int64_t occurred_at = 0;
     std::string date;  // empty: the day of occurred_at, or the first open day when that is closed
   };
-  protocol::Result<Entry> add_entry(storage::WriteTxn& txn, const NewEntry& entry,
-                                    std::string_view trace_id) const;
+  base::Result<Entry> add_entry(storage::WriteTxn& txn, const NewEntry& entry,
+                                std::string_view trace_id) const;
   Account ensure_account(MDB_txn* txn, const std::string& user_id) const;
-  protocol::Result<TaskRef> ensure_task(storage::WriteTxn& txn, const std::string& task_id) const;
+  base::Result<TaskRef> ensure_task(storage::WriteTxn& txn, const std::string& task_id) const;
   void queue_receipts_of(MDB_txn* txn, const std::string& user_id) const;
-  protocol::Status book_charge(storage::WriteTxn& txn, const std::string& event_id, const std::string& kind,
-                               const std::string& task_id, const std::string& user_id,
-                               std::int64_t occurred_at, std::string_view trace_id) const;
+  base::Status book_charge(storage::WriteTxn& txn, const std::string& event_id, const std::string& kind,
+                           const std::string& task_id, const std::string& user_id, std::int64_t occurred_at,
+                           std::string_view trace_id) const;
   void erase_pending(MDB_txn* txn, const std::string& event_id) const;
   std::optional<std::string> meta(MDB_txn* txn, std::string_view key) const;
 

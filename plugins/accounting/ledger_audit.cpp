@@ -52,8 +52,8 @@ Books read_books(storage::Environment& env) {
 }
 
 // Every event of a stream, by sequence, from its producer.
-protocol::Result<std::map<std::uint64_t, protocol::Envelope>> read_whole(plugin_api::HostContext& host,
-                                                                         std::string_view stream) {
+base::Result<std::map<std::uint64_t, protocol::Envelope>> read_whole(plugin_api::HostContext& host,
+                                                                     std::string_view stream) {
   std::map<std::uint64_t, protocol::Envelope> events;
   for (std::uint64_t from = 1;;) {
     auto batch = host.read_stream(stream, from, 4096);
@@ -198,12 +198,12 @@ void check_ledger(AuditReport& report, const Books& books) {
 
 }  // namespace
 
-protocol::Result<nlohmann::json> audit(plugin_api::HostContext& host) {
+base::Result<nlohmann::json> audit(plugin_api::HostContext& host) {
   Books books;
   try {
     books = read_books(host.storage());  // the consumer before its producer
   } catch (const std::exception& e) {
-    return protocol::Status(protocol::Code::kInternal, std::string("reading the ledger: ") + e.what());
+    return base::Status(base::Code::kInternal, std::string("reading the ledger: ") + e.what());
   }
   AuditReport report;
   check_charges(report, books, host);

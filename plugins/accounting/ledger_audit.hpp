@@ -20,6 +20,6 @@ namespace ates::accounting {
 
 // Works the same against a running server and read-only; an error only
 // when accounting's own tables cannot be read.
-protocol::Result<nlohmann::json> audit(plugin_api::HostContext& host);
+base::Result<nlohmann::json> audit(plugin_api::HostContext& host);
 
 }  // namespace ates::accounting

@@ -5,9 +5,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "ates/base/clock.hpp"
 #include "ates/protocol/events.hpp"
 #include "ates/protocol/uuid.hpp"
-#include "ates/storage/clock.hpp"
 #include "ates/testing/stream.hpp"
 #include "ates/testing/temp_dir.hpp"
 
@@ -19,8 +19,8 @@ constexpr std::int64_t kMarch3 = std::int64_t{1772496000} * 1'000'000;  // 2026-
 
 struct Books {
   testing::TempDir dir;
-  storage::ManualClock clock{kMarch3 + 9 * kHour};
-  protocol::SeededRandom random{7};
+  base::ManualClock clock{kMarch3 + 9 * kHour};
+  base::SeededRandom random{7};
   std::unique_ptr<storage::Environment> env;
   std::unique_ptr<Ledger> ledger;
   std::uint64_t seq = 0;
@@ -57,7 +57,7 @@ struct Books {
     return e;
   }
 
-  protocol::Status apply(const protocol::Envelope& e) {
+  base::Status apply(const protocol::Envelope& e) {
     return env->run([&](storage::WriteTxn& txn) {
       return e.stream == protocol::kUsersStream ? ledger->apply_user_event(txn, e)
                                                 : ledger->apply_task_event(txn, e);
@@ -97,7 +97,7 @@ struct Books {
     BOOST_TEST_REQUIRE(ref.has_value());
     return {ref->fee_cents, ref->reward_cents};
   }
-  protocol::Result<DayRecord> close(const std::string& day, bool forced = false) {
+  base::Result<DayRecord> close(const std::string& day, bool forced = false) {
     return env->run_for<DayRecord>(
         [&](storage::WriteTxn& txn) { return ledger->close_day(txn, day, forced); });
   }

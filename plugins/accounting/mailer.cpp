@@ -34,9 +34,9 @@ std::size_t read_upload(char* buffer, std::size_t size, std::size_t count, void*
   return n;
 }
 
-protocol::Status send_smtp(const MailSettings& settings, const MailMessage& message) {
+base::Status send_smtp(const MailSettings& settings, const MailMessage& message) {
   CURL* curl = curl_easy_init();
-  if (curl == nullptr) return protocol::Status(protocol::Code::kInternal, "curl_easy_init failed");
+  if (curl == nullptr) return base::Status(base::Code::kInternal, "curl_easy_init failed");
   const std::string text = render(message);
   Upload upload{text};
   // The envelope too: no control character reaches an SMTP command line.
@@ -56,16 +56,16 @@ protocol::Status send_smtp(const MailSettings& settings, const MailMessage& mess
   curl_slist_free_all(recipients);
   curl_easy_cleanup(curl);
   if (rc != CURLE_OK) {
-    return protocol::Status(protocol::Code::kUnavailable,
-                            "smtp: " + std::string(error[0] != 0 ? error : curl_easy_strerror(rc)));
+    return base::Status(base::Code::kUnavailable,
+                        "smtp: " + std::string(error[0] != 0 ? error : curl_easy_strerror(rc)));
   }
-  return protocol::Status::ok();
+  return base::Status::ok();
 }
 
-protocol::Status write_eml(const MailSettings& settings, const MailMessage& message) {
+base::Status write_eml(const MailSettings& settings, const MailMessage& message) {
   std::error_code ec;
   std::filesystem::create_directories(settings.eml_dir, ec);
-  if (ec) return protocol::Status(protocol::Code::kUnavailable, "mail dir: " + ec.message());
+  if (ec) return base::Status(base::Code::kUnavailable, "mail dir: " + ec.message());
   // Written aside, then renamed: a reader never sees half a message, and a
   // second delivery of the same receipt replaces the file with itself.
   const auto final_path = settings.eml_dir / (message.message_id + ".eml");
@@ -74,13 +74,12 @@ protocol::Status write_eml(const MailSettings& settings, const MailMessage& mess
     std::ofstream out(temp_path, std::ios::binary | std::ios::trunc);
     out << render(message);
     out.flush();
-    if (!out) return protocol::Status(protocol::Code::kUnavailable, "cannot write " + temp_path.string());
+    if (!out) return base::Status(base::Code::kUnavailable, "cannot write " + temp_path.string());
   }
   std::filesystem::rename(temp_path, final_path, ec);
   if (ec)
-    return protocol::Status(protocol::Code::kUnavailable,
-                            "rename " + final_path.string() + ": " + ec.message());
-  return protocol::Status::ok();
+    return base::Status(base::Code::kUnavailable, "rename " + final_path.string() + ": " + ec.message());
+  return base::Status::ok();
 }
 
 }  // namespace
@@ -130,7 +129,7 @@ std::string render(const MailMessage& message) {
   return out;
 }
 
-protocol::Status deliver(const MailSettings& settings, const MailMessage& message) {
+base::Status deliver(const MailSettings& settings, const MailMessage& message) {
   return settings.smtp_url.empty() ? write_eml(settings, message) : send_smtp(settings, message);
 }
 

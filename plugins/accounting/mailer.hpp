@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 namespace ates::accounting {
 
@@ -45,6 +45,6 @@ struct MailSettings {
 };
 
 // Delivers one message; an error says why (and is retried by the caller).
-protocol::Status deliver(const MailSettings& settings, const MailMessage& message);
+base::Status deliver(const MailSettings& settings, const MailMessage& message);
 
 }  // namespace ates::accounting

@@ -1,22 +1,22 @@
 // The analytics plugin: entry point, routes, the rebuild thread.
 #include "analytics_plugin.hpp"
 
+#include "ates/base/failpoint.hpp"
 #include "ates/protocol/events.hpp"
 #include "ates/protocol/schema.hpp"
 #include "ates/protocol/time.hpp"
-#include "ates/storage/failpoint.hpp"
 
 #include "earnings_audit.hpp"
 
 namespace ates::analytics {
 
+using base::Status;
 using plugin_api::Access;
 using plugin_api::Method;
 using plugin_api::Request;
 using plugin_api::Responder;
 using plugin_api::Response;
 using plugin_api::Role;
-using protocol::Status;
 
 namespace {
 
@@ -140,7 +140,7 @@ void AnalyticsPlugin::rebuild_loop() {
         break;
       }
       done = *step;
-      if (!done) storage::failpoint("analytics.rebuild_between_batches");
+      if (!done) base::failpoint("analytics.rebuild_between_batches");
     }
     if (status) {
       host_.metrics().add("analytics_rebuilds");

@@ -18,7 +18,7 @@ namespace ates::analytics {
 class AnalyticsPlugin final : public plugin_api::Plugin {
  public:
   explicit AnalyticsPlugin(plugin_api::HostContext& host);
-  protocol::Status start() override;
+  base::Status start() override;
   void stop() override;
 
  private:

@@ -37,12 +37,12 @@ Earnings read_earnings(storage::Environment& env) {
 
 }  // namespace
 
-protocol::Result<nlohmann::json> audit(plugin_api::HostContext& host) {
+base::Result<nlohmann::json> audit(plugin_api::HostContext& host) {
   Earnings seen;
   try {
     seen = read_earnings(host.storage());  // the consumer before its producer
   } catch (const std::exception& e) {
-    return protocol::Status(protocol::Code::kInternal, std::string("reading the read models: ") + e.what());
+    return base::Status(base::Code::kInternal, std::string("reading the read models: ") + e.what());
   }
   plugin_api::AuditReport report;
   report.check("analytics");

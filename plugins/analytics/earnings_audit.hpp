@@ -12,6 +12,6 @@
 
 namespace ates::analytics {
 
-protocol::Result<nlohmann::json> audit(plugin_api::HostContext& host);
+base::Result<nlohmann::json> audit(plugin_api::HostContext& host);
 
 }  // namespace ates::analytics

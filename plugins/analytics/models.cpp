@@ -5,7 +5,7 @@
 
 namespace ates::analytics {
 
-using protocol::Status;
+using base::Status;
 
 namespace {
 
@@ -169,7 +169,7 @@ Status Analytics::start_rebuild(storage::WriteTxn& txn) const {
   return Status::ok();
 }
 
-protocol::Result<bool> Analytics::rebuild_step(storage::WriteTxn& txn, std::size_t batch) const {
+base::Result<bool> Analytics::rebuild_step(storage::WriteTxn& txn, std::size_t batch) const {
   MDB_txn* h = txn.handle();
   const auto cursor_bytes = meta_.get(h, "rebuild_cursor");
   if (!cursor_bytes) return true;  // no rebuild running
@@ -186,7 +186,7 @@ protocol::Result<bool> Analytics::rebuild_step(storage::WriteTxn& txn, std::size
     if (Status s = target.apply(h, *event); !s) {
       // The live set took this event when it arrived; a rebuild that
       // cannot is a bug, not a reason to serve a smaller model.
-      failed = Status(protocol::Code::kInternal, "rebuild: event " + event->event_id + ": " + s.message());
+      failed = Status(base::Code::kInternal, "rebuild: event " + event->event_id + ": " + s.message());
       return false;
     }
     cursor = storage::decode_key_u64(key);

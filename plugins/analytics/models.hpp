@@ -59,7 +59,7 @@ class ModelSet {
  public:
   ModelSet(storage::Environment& env, const std::string& name);
   const std::string& name() const { return name_; }
-  protocol::Status apply(MDB_txn* txn, const protocol::Envelope& event) const;
+  base::Status apply(MDB_txn* txn, const protocol::Envelope& event) const;
   void clear(MDB_txn* txn) const;
 
   Summary summary(MDB_txn* txn, const std::string& date) const;
@@ -82,7 +82,7 @@ class Analytics {
   explicit Analytics(storage::Environment& env);
 
   // The bus's handler: keeps the event, applies it to the live set.
-  protocol::Status receive(storage::WriteTxn& txn, const protocol::Envelope& event) const;
+  base::Status receive(storage::WriteTxn& txn, const protocol::Envelope& event) const;
 
   Summary summary(const std::string& date) const;
   std::optional<ExpensiveTask> expensive(const std::string& from, const std::string& to) const;
@@ -91,8 +91,8 @@ class Analytics {
   // Rebuild, as units: start (or restart after a crash) clears the set that
   // is not live; step applies up to `batch` stored events to it and, when
   // none are left, makes it live in the same unit. Returns true when done.
-  protocol::Status start_rebuild(storage::WriteTxn& txn) const;
-  protocol::Result<bool> rebuild_step(storage::WriteTxn& txn, std::size_t batch) const;
+  base::Status start_rebuild(storage::WriteTxn& txn) const;
+  base::Result<bool> rebuild_step(storage::WriteTxn& txn, std::size_t batch) const;
   bool rebuilding() const;
   std::string live() const;
 

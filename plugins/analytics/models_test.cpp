@@ -16,7 +16,7 @@ constexpr std::int64_t kMarch3 = std::int64_t{1772496000} * 1'000'000;  // 2026-
 
 struct Store {
   testing::TempDir dir;
-  protocol::SeededRandom random{5};
+  base::SeededRandom random{5};
   std::unique_ptr<storage::Environment> env;
   std::unique_ptr<Analytics> analytics;
   std::uint64_t seq = 0;

@@ -10,7 +10,7 @@
 
 namespace ates::auth {
 
-using protocol::Status;
+using base::Status;
 
 namespace {
 

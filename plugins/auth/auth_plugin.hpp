@@ -24,7 +24,7 @@ class AuthPlugin final : public plugin_api::Plugin {
   static constexpr int kFreeFailuresPerAddress = 20;
 
   explicit AuthPlugin(plugin_api::HostContext& host);
-  protocol::Status start() override;
+  base::Status start() override;
   // Answers what waits for a hash with 503 and joins the hashing threads.
   void stop() override { hash_pool_.stop(); }
 
@@ -52,13 +52,13 @@ class AuthPlugin final : public plugin_api::Plugin {
   void logout(plugin_api::Request request, plugin_api::Responder respond);
   void revoke_tokens(plugin_api::Request request, plugin_api::Responder respond);
   void rotate_key(plugin_api::Request request, plugin_api::Responder respond);
-  protocol::Result<nlohmann::json> add_user_command(const nlohmann::json& args);
-  protocol::Result<nlohmann::json> rotate_key_command(const nlohmann::json& args);
+  base::Result<nlohmann::json> add_user_command(const nlohmann::json& args);
+  base::Result<nlohmann::json> rotate_key_command(const nlohmann::json& args);
   // The overlap of a rotation: `overlap_s` of a request or command when
   // given (0 to kMaxOverlapS), else the configured one.
-  protocol::Result<std::int64_t> overlap_of(const nlohmann::json& args) const;
+  base::Result<std::int64_t> overlap_of(const nlohmann::json& args) const;
 
-  protocol::Status ensure_first_admin();
+  base::Status ensure_first_admin();
 
   plugin_api::HostContext& host_;
   Users users_;

@@ -11,14 +11,14 @@
 
 namespace ates::auth {
 
+using base::Code;
+using base::Status;
 using plugin_api::Access;
 using plugin_api::Method;
 using plugin_api::Request;
 using plugin_api::Responder;
 using plugin_api::Response;
 using plugin_api::Role;
-using protocol::Code;
-using protocol::Status;
 
 namespace {
 
@@ -102,7 +102,7 @@ void AuthPlugin::register_user(Request request, Responder respond) {
     user.password_hash = hash_password(password, limits_);
     idempotency_.run(
         host_.storage(), request, std::move(respond),
-        [this, user](storage::WriteTxn& txn) mutable -> protocol::Result<Response> {
+        [this, user](storage::WriteTxn& txn) mutable -> base::Result<Response> {
           user.id = protocol::make_uuid(txn.random());
           auto created = users_.create(txn, user);
           if (!created) return created.status();
@@ -248,7 +248,7 @@ void AuthPlugin::apply_update_me(Request request, Responder respond, const UserR
   const std::string checked_hash = user.password_hash;
   idempotency_.run(
       host_.storage(), request, std::move(respond),
-      [this, id, email, password_hash, checked_hash](storage::WriteTxn& txn) -> protocol::Result<Response> {
+      [this, id, email, password_hash, checked_hash](storage::WriteTxn& txn) -> base::Result<Response> {
         auto before = users_.by_id(txn.handle(), id);
         if (!before) return Status(Code::kNotFound, "no such user");
         // The current password was checked against this hash.
@@ -288,7 +288,7 @@ void AuthPlugin::update_user(Request request, Responder respond) {
   const std::string id = request.path_params["id"];
   idempotency_.run(
       host_.storage(), request, std::move(respond),
-      [this, id, changes = *body](storage::WriteTxn& txn) -> protocol::Result<Response> {
+      [this, id, changes = *body](storage::WriteTxn& txn) -> base::Result<Response> {
         auto before = users_.by_id(txn.handle(), id);
         if (!before) return Status(Code::kNotFound, "no user " + id);
         UserRecord after = *before;
@@ -311,7 +311,7 @@ void AuthPlugin::logout(Request request, Responder respond) {
   idempotency_.run(
       host_.storage(), request, std::move(respond),
       [this, user_id = principal.user_id, jti = principal.token_id,
-       expires_at = principal.token_expires_at](storage::WriteTxn& txn) -> protocol::Result<Response> {
+       expires_at = principal.token_expires_at](storage::WriteTxn& txn) -> base::Result<Response> {
         if (Status s = users_.revoke_token(txn, user_id, jti, expires_at); !s) return s;
         return Response::json(
             200, {{"revoked", {{"jti", jti}, {"expires_at", protocol::format_utc(expires_at * 1'000'000)}}}});
@@ -321,7 +321,7 @@ void AuthPlugin::logout(Request request, Responder respond) {
 void AuthPlugin::revoke_tokens(Request request, Responder respond) {
   const std::string id = request.path_params["id"];
   idempotency_.run(host_.storage(), request, std::move(respond),
-                   [this, id](storage::WriteTxn& txn) -> protocol::Result<Response> {
+                   [this, id](storage::WriteTxn& txn) -> base::Result<Response> {
                      if (!users_.by_id(txn.handle(), id)) return Status(Code::kNotFound, "no user " + id);
                      auto generation = users_.revoke_tokens(txn, id, "admin");
                      if (!generation) return generation.status();
@@ -329,13 +329,13 @@ void AuthPlugin::revoke_tokens(Request request, Responder respond) {
                    });
 }
 
-protocol::Result<std::int64_t> AuthPlugin::overlap_of(const nlohmann::json& args) const {
+base::Result<std::int64_t> AuthPlugin::overlap_of(const nlohmann::json& args) const {
   const auto it = args.find("overlap_s");
   if (it == args.end() || it->is_null()) return key_overlap_s_;
   if (!it->is_number_integer() ||
       (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxOverlapS)) ||
       it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > kMaxOverlapS) {
-    return protocol::invalid_argument("overlap_s: an integer from 0 to " + std::to_string(kMaxOverlapS));
+    return base::invalid_argument("overlap_s: an integer from 0 to " + std::to_string(kMaxOverlapS));
   }
   return it->get<std::int64_t>();
 }
@@ -351,15 +351,15 @@ void AuthPlugin::rotate_key(Request request, Responder respond) {
   auto overlap = overlap_of(args);
   if (!overlap) return respond(Response::from_status(overlap.status()));
   idempotency_.run(host_.storage(), request, std::move(respond),
-                   [this, overlap_s = *overlap](storage::WriteTxn& txn) -> protocol::Result<Response> {
+                   [this, overlap_s = *overlap](storage::WriteTxn& txn) -> base::Result<Response> {
                      auto rotated = users_.rotate_signing_key(txn, real_now_us() + overlap_s * 1'000'000);
                      if (!rotated) return rotated.status();
                      return Response::json(200, rotation_json(*rotated));
                    });
 }
 
-protocol::Result<nlohmann::json> AuthPlugin::rotate_key_command(const nlohmann::json& args) {
-  if (!args.is_object()) return protocol::invalid_argument("the arguments must be an object");
+base::Result<nlohmann::json> AuthPlugin::rotate_key_command(const nlohmann::json& args) {
+  if (!args.is_object()) return base::invalid_argument("the arguments must be an object");
   auto overlap = overlap_of(args);
   if (!overlap) return overlap.status();
   auto rotated = host_.storage().run_for<Rotation>([&](storage::WriteTxn& txn) {
@@ -369,10 +369,10 @@ protocol::Result<nlohmann::json> AuthPlugin::rotate_key_command(const nlohmann::
   return rotation_json(*rotated);
 }
 
-protocol::Result<nlohmann::json> AuthPlugin::add_user_command(const nlohmann::json& args) {
+base::Result<nlohmann::json> AuthPlugin::add_user_command(const nlohmann::json& args) {
   for (const Status& check :
        {check_username(args), check_password(args), check_email(args, false),
-        args.contains("role") ? check_role(args["role"]) : protocol::invalid_argument("role: required")}) {
+        args.contains("role") ? check_role(args["role"]) : base::invalid_argument("role: required")}) {
     if (!check) return check;
   }
   const std::string email =

@@ -8,8 +8,8 @@
 
 namespace ates::auth {
 
-using protocol::Code;
-using protocol::Status;
+using base::Code;
+using base::Status;
 
 nlohmann::json user_json(const UserRecord& user) {
   return {{"id", user.id},
@@ -77,7 +77,7 @@ bool Users::empty() const {
   return users_.raw().size(txn.handle()) == 0;
 }
 
-protocol::Result<UserRecord> Users::create(storage::WriteTxn& txn, UserRecord user) const {
+base::Result<UserRecord> Users::create(storage::WriteTxn& txn, UserRecord user) const {
   if (!usernames_.put(txn.handle(), user.username, user.id, MDB_NOOVERWRITE)) {
     return Status(Code::kConflict, "username '" + user.username + "' is taken");
   }
@@ -92,8 +92,8 @@ protocol::Result<UserRecord> Users::create(storage::WriteTxn& txn, UserRecord us
   return user;
 }
 
-protocol::Result<UserRecord> Users::update(storage::WriteTxn& txn, const UserRecord& before,
-                                           UserRecord after) const {
+base::Result<UserRecord> Users::update(storage::WriteTxn& txn, const UserRecord& before,
+                                       UserRecord after) const {
   users_.put(txn.handle(), after.id, after);
   // One event per change, of the kind that says what happened: a role change
   // and a deactivation are business events; anything else (email, password,
@@ -145,7 +145,7 @@ SigningKey make_signing_key(storage::WriteTxn& txn) {
   return key;
 }
 
-protocol::Status publish_key(storage::WriteTxn& txn, const SigningKey& key) {
+base::Status publish_key(storage::WriteTxn& txn, const SigningKey& key) {
   return txn
       .publish(protocol::SigningKeyAdded{
           .kid = key.kid, .public_key = std::vector<char>(key.public_key.begin(), key.public_key.end())})
@@ -165,7 +165,7 @@ std::optional<SigningKey> current_of(const storage::Table<SigningKey>& keys, MDB
 
 }  // namespace
 
-protocol::Result<SigningKey> Users::signing_key(storage::WriteTxn& txn) const {
+base::Result<SigningKey> Users::signing_key(storage::WriteTxn& txn) const {
   if (auto found = current_of(keys_, txn.handle())) return *found;
   SigningKey key = make_signing_key(txn);
   keys_.put(txn.handle(), key.kid, key);
@@ -173,8 +173,7 @@ protocol::Result<SigningKey> Users::signing_key(storage::WriteTxn& txn) const {
   return key;
 }
 
-protocol::Result<Rotation> Users::rotate_signing_key(storage::WriteTxn& txn,
-                                                     std::int64_t not_after_us) const {
+base::Result<Rotation> Users::rotate_signing_key(storage::WriteTxn& txn, std::int64_t not_after_us) const {
   auto current = signing_key(txn);
   if (!current) return current.status();
   SigningKey key = make_signing_key(txn);
@@ -204,8 +203,8 @@ LoginView Users::login_view(std::string_view username) const {
   return view;
 }
 
-protocol::Result<std::uint64_t> Users::revoke_tokens(storage::WriteTxn& txn, const std::string& user_id,
-                                                     std::string_view reason) const {
+base::Result<std::uint64_t> Users::revoke_tokens(storage::WriteTxn& txn, const std::string& user_id,
+                                                 std::string_view reason) const {
   const std::uint64_t generation = generations_.get(txn.handle(), user_id).value_or(0) + 1;
   generations_.put(txn.handle(), user_id, generation);
   auto published = txn.publish(
@@ -229,10 +228,10 @@ namespace {
 // (protocol/text.hpp says which and why).
 Status check_text(std::string_view field, std::string_view text, protocol::Lines lines) {
   if (const auto bad = protocol::forbidden_character(text, lines)) {
-    return protocol::invalid_argument(std::string(field) + ": must not contain " +
-                                      protocol::code_point_name(*bad) +
-                                      " (control characters, line separators and bidirectional controls are "
-                                      "refused)");
+    return base::invalid_argument(std::string(field) + ": must not contain " +
+                                  protocol::code_point_name(*bad) +
+                                  " (control characters, line separators and bidirectional controls are "
+                                  "refused)");
   }
   return Status::ok();
 }
@@ -241,11 +240,11 @@ Status check_text(std::string_view field, std::string_view text, protocol::Lines
 
 Status check_username(const nlohmann::json& body) {
   const auto it = body.find("username");
-  if (it == body.end() || !it->is_string()) return protocol::invalid_argument("username: required, a string");
+  if (it == body.end() || !it->is_string()) return base::invalid_argument("username: required, a string");
   const std::string username = *it;
   if (Status clean = check_text("username", username, protocol::Lines::kSingle); !clean) return clean;
   if (username.size() < 3 || username.size() > kMaxUsernameBytes || !protocol::is_username(username)) {
-    return protocol::invalid_argument("username: 3 to 32 of a-z, 0-9, '_', '.', '-'");
+    return base::invalid_argument("username: 3 to 32 of a-z, 0-9, '_', '.', '-'");
   }
   return Status::ok();
 }
@@ -253,33 +252,33 @@ Status check_username(const nlohmann::json& body) {
 Status check_password(const nlohmann::json& body, const char* field) {
   const auto it = body.find(field);
   if (it == body.end() || !it->is_string())
-    return protocol::invalid_argument(std::string(field) + ": required, a string");
+    return base::invalid_argument(std::string(field) + ": required, a string");
   const std::string password = *it;
-  if (password.size() < 8) return protocol::invalid_argument(std::string(field) + ": at least 8 characters");
+  if (password.size() < 8) return base::invalid_argument(std::string(field) + ": at least 8 characters");
   if (password.size() > kMaxPasswordBytes)
-    return protocol::invalid_argument(std::string(field) + ": at most " + std::to_string(kMaxPasswordBytes) +
-                                      " bytes");
+    return base::invalid_argument(std::string(field) + ": at most " + std::to_string(kMaxPasswordBytes) +
+                                  " bytes");
   return Status::ok();
 }
 
 Status check_email(const nlohmann::json& body, bool required) {
   const auto it = body.find("email");
   if (it == body.end() || it->is_null()) {
-    return required ? protocol::invalid_argument("email: required") : Status::ok();
+    return required ? base::invalid_argument("email: required") : Status::ok();
   }
-  if (!it->is_string()) return protocol::invalid_argument("email: must be a string");
+  if (!it->is_string()) return base::invalid_argument("email: must be a string");
   const std::string email = *it;
   // Before the format: an email reaches a mail header, where a line break
   // would add headers, and the log of a failed delivery.
   if (Status clean = check_text("email", email, protocol::Lines::kSingle); !clean) return clean;
   if (email.size() > 254 || !protocol::is_email(email))
-    return protocol::invalid_argument("email: not an email address");
+    return base::invalid_argument("email: not an email address");
   return Status::ok();
 }
 
 Status check_role(const nlohmann::json& value) {
   if (!value.is_string() || !plugin_api::role_from_string(value.get<std::string>())) {
-    return protocol::invalid_argument("role: one of admin, manager, accountant, worker");
+    return base::invalid_argument("role: one of admin, manager, accountant, worker");
   }
   return Status::ok();
 }

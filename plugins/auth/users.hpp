@@ -88,26 +88,25 @@ class Users {
   bool empty() const;
 
   // Units. Each writes the change and its event together.
-  protocol::Result<UserRecord> create(storage::WriteTxn& txn, UserRecord user) const;
-  protocol::Result<UserRecord> update(storage::WriteTxn& txn, const UserRecord& before,
-                                      UserRecord after) const;
+  base::Result<UserRecord> create(storage::WriteTxn& txn, UserRecord user) const;
+  base::Result<UserRecord> update(storage::WriteTxn& txn, const UserRecord& before, UserRecord after) const;
 
   // The key that signs new tokens, created (and published) on first use.
-  protocol::Result<SigningKey> signing_key(storage::WriteTxn& txn) const;
+  base::Result<SigningKey> signing_key(storage::WriteTxn& txn) const;
   // A new signing key replaces the current one (whose secret is dropped):
   // SigningKeyAdded for the new one, SigningKeyRetired for the old one,
   // which verifies until `not_after_us` (real clock).
-  protocol::Result<Rotation> rotate_signing_key(storage::WriteTxn& txn, std::int64_t not_after_us) const;
+  base::Result<Rotation> rotate_signing_key(storage::WriteTxn& txn, std::int64_t not_after_us) const;
 
   LoginView login_view(std::string_view username) const;
 
   // Raises the user's token generation and publishes TokensRevoked: every
   // token issued so far stops working. Returns the new generation.
-  protocol::Result<std::uint64_t> revoke_tokens(storage::WriteTxn& txn, const std::string& user_id,
-                                                std::string_view reason) const;
+  base::Result<std::uint64_t> revoke_tokens(storage::WriteTxn& txn, const std::string& user_id,
+                                            std::string_view reason) const;
   // One token (a log-out): TokenRevoked until its expiry (seconds).
-  protocol::Status revoke_token(storage::WriteTxn& txn, const std::string& user_id, const std::string& jti,
-                                std::int64_t expires_at_s) const;
+  base::Status revoke_token(storage::WriteTxn& txn, const std::string& user_id, const std::string& jti,
+                            std::int64_t expires_at_s) const;
 
  private:
   storage::Environment& env_;
@@ -123,9 +122,9 @@ inline constexpr std::size_t kMaxPasswordBytes = 1024;
 
 // Field checks shared by register, user-add and the admin's changes; the
 // error names the field.
-protocol::Status check_username(const nlohmann::json& body);
-protocol::Status check_password(const nlohmann::json& body, const char* field = "password");
-protocol::Status check_email(const nlohmann::json& body, bool required);
-protocol::Status check_role(const nlohmann::json& value);
+base::Status check_username(const nlohmann::json& body);
+base::Status check_password(const nlohmann::json& body, const char* field = "password");
+base::Status check_email(const nlohmann::json& body, bool required);
+base::Status check_role(const nlohmann::json& value);
 
 }  // namespace ates::auth

@@ -1,10 +1,10 @@
 #include "charge_link.hpp"
 
-#include "ates/storage/failpoint.hpp"
+#include "ates/base/failpoint.hpp"
 
 namespace ates::tracker {
 
-using protocol::Status;
+using base::Status;
 
 RpcChargeLink::RpcChargeLink(plugin_api::HostContext& host, std::string peer,
                              std::chrono::milliseconds timeout)
@@ -46,12 +46,12 @@ void RpcChargeLink::prepare(protocol::PrepareCharges charges, std::function<void
     // is left of its deadline, and none once it has passed.
     const std::int64_t left_us = charges.deadline_us - host_.business_clock().now_us();
     if (left_us <= 0)
-      return done(Status(protocol::Code::kUnavailable, "the charge's deadline passed in the queue"));
+      return done(Status(base::Code::kUnavailable, "the charge's deadline passed in the queue"));
     const auto wait =
         std::min(timeout_, std::chrono::milliseconds(std::max<std::int64_t>(1, left_us / 1000)));
     auto answer =
         host_.call(peer_, std::string(protocol::kPrepareService), protocol::pack_message(charges), wait);
-    storage::failpoint("tracker.rpc_after_prepare");
+    base::failpoint("tracker.rpc_after_prepare");
     done(answer ? Status::ok() : answer.status());
   });
 }
@@ -69,14 +69,14 @@ void RpcChargeLink::decide(protocol::ChargeDecision decision) {
   });
 }
 
-protocol::Result<std::unique_ptr<ChargeLink>> make_charge_link(const std::string& name,
-                                                               plugin_api::HostContext& host,
-                                                               const std::string& peer,
-                                                               std::chrono::milliseconds timeout) {
+base::Result<std::unique_ptr<ChargeLink>> make_charge_link(const std::string& name,
+                                                           plugin_api::HostContext& host,
+                                                           const std::string& peer,
+                                                           std::chrono::milliseconds timeout) {
   if (name == "events") return std::unique_ptr<ChargeLink>(std::make_unique<EventsChargeLink>());
   if (name == "rpc") return std::unique_ptr<ChargeLink>(std::make_unique<RpcChargeLink>(host, peer, timeout));
-  return protocol::invalid_argument("bad value for 'tracker.charge_link': expected events or rpc, got '" +
-                                    name + "'");
+  return base::invalid_argument("bad value for 'tracker.charge_link': expected events or rpc, got '" + name +
+                                "'");
 }
 
 }  // namespace ates::tracker

@@ -16,9 +16,9 @@
 #include <string>
 #include <thread>
 
+#include "ates/base/status.hpp"
 #include "ates/plugin_api/context.hpp"
 #include "ates/protocol/charge.hpp"
-#include "ates/protocol/status.hpp"
 
 namespace ates::tracker {
 
@@ -29,7 +29,7 @@ class ChargeLink {
   // True: changes go through intent, prepare() and decide().
   virtual bool two_phase() const = 0;
   // Asks accounting to hold the charges; `done` runs on the link's thread.
-  virtual void prepare(protocol::PrepareCharges charges, std::function<void(protocol::Status)> done) = 0;
+  virtual void prepare(protocol::PrepareCharges charges, std::function<void(base::Status)> done) = 0;
   // Tells accounting the decision, once, without waiting: a lost COMMIT is
   // made good by the tracker.tasks events, a lost ABORT by the deadline.
   virtual void decide(protocol::ChargeDecision decision) = 0;
@@ -39,8 +39,8 @@ class EventsChargeLink final : public ChargeLink {
  public:
   std::string_view name() const override { return "events"; }
   bool two_phase() const override { return false; }
-  void prepare(protocol::PrepareCharges, std::function<void(protocol::Status)> done) override {
-    done(protocol::Status::ok());
+  void prepare(protocol::PrepareCharges, std::function<void(base::Status)> done) override {
+    done(base::Status::ok());
   }
   void decide(protocol::ChargeDecision) override {}
 };
@@ -53,7 +53,7 @@ class RpcChargeLink final : public ChargeLink {
   ~RpcChargeLink() override;
   std::string_view name() const override { return "rpc"; }
   bool two_phase() const override { return true; }
-  void prepare(protocol::PrepareCharges charges, std::function<void(protocol::Status)> done) override;
+  void prepare(protocol::PrepareCharges charges, std::function<void(base::Status)> done) override;
   void decide(protocol::ChargeDecision decision) override;
   std::chrono::milliseconds timeout() const { return timeout_; }
 
@@ -72,9 +72,9 @@ class RpcChargeLink final : public ChargeLink {
 };
 
 // "events" or "rpc" (with accounting at `peer`, answering within `timeout`).
-protocol::Result<std::unique_ptr<ChargeLink>> make_charge_link(const std::string& name,
-                                                               plugin_api::HostContext& host,
-                                                               const std::string& peer,
-                                                               std::chrono::milliseconds timeout);
+base::Result<std::unique_ptr<ChargeLink>> make_charge_link(const std::string& name,
+                                                           plugin_api::HostContext& host,
+                                                           const std::string& peer,
+                                                           std::chrono::milliseconds timeout);
 
 }  // namespace ates::tracker

@@ -15,7 +15,7 @@
 namespace ates::tracker {
 namespace {
 
-using protocol::Status;
+using base::Status;
 
 // The tree-based page of the route before the writer (tracker_plugin.cpp's
 // page_json), as text.
@@ -251,7 +251,7 @@ BOOST_AUTO_TEST_CASE(a_page_read_from_storage_is_written_as_the_tree_writes_it) 
   auto env = storage::Environment::open({.dir = dir.path(), .producer = "tracker"});
   BOOST_TEST_REQUIRE(env.has_value(), env.status().to_string());
   BOOST_TEST_REQUIRE((*env)->declare_stream(protocol::kTasksStream).is_ok());
-  protocol::SeededRandom random(3);
+  base::SeededRandom random(3);
   Tasks tasks(**env, random);
   const std::string worker = "5f0c3b8e-8a52-4d0e-9c6f-3b1e2a7d4c19";
   protocol::Envelope user;
@@ -370,7 +370,7 @@ BOOST_AUTO_TEST_CASE(a_page_read_from_storage_is_written_as_the_tree_writes_it) 
   const Status forgotten = (*env)->run([&](storage::WriteTxn& txn) {
     const auto kept_first = tasks.of_assignee(worker, TaskStatus::kOpen, std::nullopt, 1);
     if (kept_first.empty() || !listed.erase(txn.handle(), kept_first.front().id))
-      return Status(protocol::Code::kInternal, "no listed open task of the worker to forget");
+      return Status(base::Code::kInternal, "no listed open task of the worker to forget");
     return Status::ok();
   });
   BOOST_TEST_REQUIRE(forgotten.is_ok(), forgotten.to_string());

@@ -13,8 +13,8 @@
 
 namespace ates::tracker {
 
-using protocol::Code;
-using protocol::Status;
+using base::Code;
+using base::Status;
 
 namespace {
 
@@ -54,7 +54,7 @@ nlohmann::json task_json(const Task& task) {
                                                   : nlohmann::json(protocol::format_utc(task.completed_at))}};
 }
 
-Tasks::Tasks(storage::Environment& env, protocol::RandomSource& random)
+Tasks::Tasks(storage::Environment& env, base::RandomSource& random)
     : env_(env),
       random_(random),
       tasks_(env.table<Task>("tasks")),
@@ -192,13 +192,13 @@ void Tasks::unindex(MDB_txn* txn, const Task& task) const {
   open_.erase(txn, task.id);
 }
 
-protocol::Result<Task> Tasks::create(storage::WriteTxn& txn, Task task) const {
+base::Result<Task> Tasks::create(storage::WriteTxn& txn, Task task) const {
   auto plan = plan_create(txn, std::move(task));
   if (!plan) return plan.status();
   return apply_create(txn, *plan);
 }
 
-protocol::Result<PlannedCreate> Tasks::plan_create(storage::WriteTxn& txn, Task task) const {
+base::Result<PlannedCreate> Tasks::plan_create(storage::WriteTxn& txn, Task task) const {
   const auto candidates = eligible(txn.handle());
   if (candidates.empty()) {
     return Status(Code::kConflict, "no one can take the task: there is no active worker or accountant");
@@ -213,7 +213,7 @@ protocol::Result<PlannedCreate> Tasks::plan_create(storage::WriteTxn& txn, Task 
   return PlannedCreate{std::move(task), {}, {}};
 }
 
-protocol::Result<Task> Tasks::apply_create(storage::WriteTxn& txn, const PlannedCreate& plan) const {
+base::Result<Task> Tasks::apply_create(storage::WriteTxn& txn, const PlannedCreate& plan) const {
   Task task = plan.task;
   task.created_at = txn.now_us();
   tasks_.put(txn.handle(), task.id, task);
@@ -237,7 +237,7 @@ protocol::Result<Task> Tasks::apply_create(storage::WriteTxn& txn, const Planned
   return task;
 }
 
-protocol::Result<Task> Tasks::check_complete(MDB_txn* txn, std::string_view id, std::string_view by) const {
+base::Result<Task> Tasks::check_complete(MDB_txn* txn, std::string_view id, std::string_view by) const {
   auto task = tasks_.get(txn, id);
   if (!task) return Status(Code::kNotFound, "no task " + std::string(id));
   if (task->assignee_id != by)
@@ -246,8 +246,8 @@ protocol::Result<Task> Tasks::check_complete(MDB_txn* txn, std::string_view id, 
   return *task;
 }
 
-protocol::Result<Task> Tasks::complete(storage::WriteTxn& txn, std::string_view id, std::string_view by,
-                                       std::string_view event_id) const {
+base::Result<Task> Tasks::complete(storage::WriteTxn& txn, std::string_view id, std::string_view by,
+                                   std::string_view event_id) const {
   auto task = check_complete(txn.handle(), id, by);
   if (!task) return task.status();
   unindex(txn.handle(), *task);
@@ -261,8 +261,8 @@ protocol::Result<Task> Tasks::complete(storage::WriteTxn& txn, std::string_view 
   return *task;
 }
 
-protocol::Result<Task> Tasks::update(storage::WriteTxn& txn, std::string_view id, const TaskEdit& edit,
-                                     const std::optional<std::string>& only_assignee) const {
+base::Result<Task> Tasks::update(storage::WriteTxn& txn, std::string_view id, const TaskEdit& edit,
+                                 const std::optional<std::string>& only_assignee) const {
   auto task = tasks_.get(txn.handle(), id);
   if (!task) return Status(Code::kNotFound, "no task " + std::string(id));
   if (only_assignee && task->assignee_id != *only_assignee)
@@ -284,7 +284,7 @@ protocol::Result<Task> Tasks::update(storage::WriteTxn& txn, std::string_view id
   return next;
 }
 
-protocol::Result<ShuffleJob> Tasks::start_shuffle(storage::WriteTxn& txn, std::string_view by) const {
+base::Result<ShuffleJob> Tasks::start_shuffle(storage::WriteTxn& txn, std::string_view by) const {
   if (eligible_.size(txn.handle()) == 0) {
     return Status(Code::kConflict, "no one can take tasks: there is no active worker or accountant");
   }
@@ -293,17 +293,16 @@ protocol::Result<ShuffleJob> Tasks::start_shuffle(storage::WriteTxn& txn, std::s
   return job;
 }
 
-protocol::Result<ShuffleJob> Tasks::shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
-                                                  std::size_t batch) const {
+base::Result<ShuffleJob> Tasks::shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
+                                              std::size_t batch) const {
   auto plan = plan_shuffle_batch(txn, job_id, batch, false);
   if (!plan) return plan.status();
   return apply_shuffle_batch(txn, job_id, *plan, batch, nullptr);
 }
 
-protocol::Result<std::vector<Reassignment>> Tasks::plan_shuffle_batch(storage::WriteTxn& txn,
-                                                                      std::string_view job_id,
-                                                                      std::size_t batch,
-                                                                      bool name_events) const {
+base::Result<std::vector<Reassignment>> Tasks::plan_shuffle_batch(storage::WriteTxn& txn,
+                                                                  std::string_view job_id, std::size_t batch,
+                                                                  bool name_events) const {
   auto job = shuffles_.get(txn.handle(), job_id);
   if (!job) return Status(Code::kNotFound, "no shuffle " + std::string(job_id));
   std::vector<Reassignment> plan;
@@ -318,10 +317,9 @@ protocol::Result<std::vector<Reassignment>> Tasks::plan_shuffle_batch(storage::W
   return plan;
 }
 
-protocol::Result<ShuffleJob> Tasks::apply_shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
-                                                        const std::vector<Reassignment>& plan,
-                                                        std::size_t batch,
-                                                        std::vector<std::string>* published) const {
+base::Result<ShuffleJob> Tasks::apply_shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
+                                                    const std::vector<Reassignment>& plan, std::size_t batch,
+                                                    std::vector<std::string>* published) const {
   auto job = shuffles_.get(txn.handle(), job_id);
   if (!job) return Status(Code::kNotFound, "no shuffle " + std::string(job_id));
   if (job->done) return *job;
@@ -429,7 +427,7 @@ namespace {
 // screens, receipts' mail and logs.
 Status check_text(std::string_view field, std::string_view text, protocol::Lines lines) {
   if (const auto bad = protocol::forbidden_character(text, lines)) {
-    return protocol::invalid_argument(
+    return base::invalid_argument(
         std::string(field) + ": must not contain " + protocol::code_point_name(*bad) +
         (lines == protocol::Lines::kMulti
              ? " (control characters other than tab and line breaks, line separators and bidirectional "
@@ -445,27 +443,26 @@ Status check_task_fields(const nlohmann::json& body, bool title_required) {
   const auto title = body.find("title");
   if (title != body.end() || title_required) {
     if (title == body.end() || !title->is_string())
-      return protocol::invalid_argument(title_required ? "title: required, a string"
-                                                       : "title: must be a string");
+      return base::invalid_argument(title_required ? "title: required, a string" : "title: must be a string");
     const std::string text = *title;
     const auto length = protocol::utf8_length(text);
-    if (length < 1 || length > 200) return protocol::invalid_argument("title: 1 to 200 characters");
+    if (length < 1 || length > 200) return base::invalid_argument("title: 1 to 200 characters");
     if (Status clean = check_text("title", text, protocol::Lines::kSingle); !clean) return clean;
     if (!protocol::is_task_title(text)) {
-      return protocol::invalid_argument("title: must not contain '[' or ']' (the jira id has its own field)");
+      return base::invalid_argument("title: must not contain '[' or ']' (the jira id has its own field)");
     }
   }
   if (const auto jira = body.find("jira_id"); jira != body.end() && !jira->is_null()) {
     if (!jira->is_string() || jira->get<std::string>().size() > 64 ||
         !protocol::is_jira_id(jira->get<std::string>())) {
-      return protocol::invalid_argument("jira_id: like UBERPOP-42");
+      return base::invalid_argument("jira_id: like UBERPOP-42");
     }
   }
   if (const auto description = body.find("description");
       description != body.end() && !description->is_null()) {
-    if (!description->is_string()) return protocol::invalid_argument("description: must be a string");
+    if (!description->is_string()) return base::invalid_argument("description: must be a string");
     const auto chars = protocol::utf8_length(description->get<std::string>());
-    if (chars < 0 || chars > 4000) return protocol::invalid_argument("description: at most 4000 characters");
+    if (chars < 0 || chars > 4000) return base::invalid_argument("description: at most 4000 characters");
     if (Status clean =
             check_text("description", description->get_ref<const std::string&>(), protocol::Lines::kMulti);
         !clean) {
@@ -474,7 +471,7 @@ Status check_task_fields(const nlohmann::json& body, bool title_required) {
   }
   for (const auto& [field, value] : body.items()) {
     if (field != "title" && field != "jira_id" && field != "description")
-      return protocol::invalid_argument(field + ": unknown field (title, jira_id, description)");
+      return base::invalid_argument(field + ": unknown field (title, jira_id, description)");
   }
   return Status::ok();
 }

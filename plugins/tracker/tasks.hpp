@@ -106,7 +106,7 @@ class Tasks {
  public:
   // `random` draws assignees and task ids (so a seeded source makes a
   // scripted history repeat exactly); other ids come from the unit's.
-  Tasks(storage::Environment& env, protocol::RandomSource& random);
+  Tasks(storage::Environment& env, base::RandomSource& random);
 
   // Reads (any thread).
   std::optional<Task> get(std::string_view id) const;
@@ -124,33 +124,32 @@ class Tasks {
   std::vector<ShuffleJob> unfinished_shuffles() const;
 
   // Units.
-  protocol::Result<Task> create(storage::WriteTxn& txn, Task task) const;
+  base::Result<Task> create(storage::WriteTxn& txn, Task task) const;
   // create() in two steps: draw the id and the assignee, then write it.
-  protocol::Result<PlannedCreate> plan_create(storage::WriteTxn& txn, Task task) const;
-  protocol::Result<Task> apply_create(storage::WriteTxn& txn, const PlannedCreate& plan) const;
+  base::Result<PlannedCreate> plan_create(storage::WriteTxn& txn, Task task) const;
+  base::Result<Task> apply_create(storage::WriteTxn& txn, const PlannedCreate& plan) const;
   // `event_id` empty: drawn at publishing.
-  protocol::Result<Task> complete(storage::WriteTxn& txn, std::string_view id, std::string_view by,
-                                  std::string_view event_id = {}) const;
-  protocol::Result<Task> check_complete(MDB_txn* txn, std::string_view id, std::string_view by) const;
+  base::Result<Task> complete(storage::WriteTxn& txn, std::string_view id, std::string_view by,
+                              std::string_view event_id = {}) const;
+  base::Result<Task> check_complete(MDB_txn* txn, std::string_view id, std::string_view by) const;
   // Publishes TaskUpdated when something changed. With `only_assignee`, the
   // task must be assigned to that user.
-  protocol::Result<Task> update(storage::WriteTxn& txn, std::string_view id, const TaskEdit& edit,
-                                const std::optional<std::string>& only_assignee) const;
-  protocol::Result<ShuffleJob> start_shuffle(storage::WriteTxn& txn, std::string_view by) const;
+  base::Result<Task> update(storage::WriteTxn& txn, std::string_view id, const TaskEdit& edit,
+                            const std::optional<std::string>& only_assignee) const;
+  base::Result<ShuffleJob> start_shuffle(storage::WriteTxn& txn, std::string_view by) const;
   // Reassigns the next batch of open tasks of a shuffle; returns the job.
-  protocol::Result<ShuffleJob> shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
-                                             std::size_t batch) const;
+  base::Result<ShuffleJob> shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
+                                         std::size_t batch) const;
   // shuffle_batch() in two steps: draw the next batch's assignees, then
   // reassign those still open. `published` gets the event ids written.
-  protocol::Result<std::vector<Reassignment>> plan_shuffle_batch(storage::WriteTxn& txn,
-                                                                 std::string_view job_id, std::size_t batch,
-                                                                 bool name_events) const;
-  protocol::Result<ShuffleJob> apply_shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
-                                                   const std::vector<Reassignment>& plan, std::size_t batch,
-                                                   std::vector<std::string>* published) const;
+  base::Result<std::vector<Reassignment>> plan_shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
+                                                             std::size_t batch, bool name_events) const;
+  base::Result<ShuffleJob> apply_shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
+                                               const std::vector<Reassignment>& plan, std::size_t batch,
+                                               std::vector<std::string>* published) const;
 
   // Ends a shuffle where it stands (its caller was told it failed).
-  protocol::Status stop_shuffle(storage::WriteTxn& txn, std::string_view job_id) const;
+  base::Status stop_shuffle(storage::WriteTxn& txn, std::string_view job_id) const;
 
   // rpc mode's intents.
   void put_intent(storage::WriteTxn& txn, const Intent& intent) const;
@@ -158,7 +157,7 @@ class Tasks {
   std::vector<Intent> undecided_intents() const;
 
   // The user replica, from auth.users (event_handlers).
-  protocol::Status apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event) const;
+  base::Status apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event) const;
 
  private:
   std::vector<std::string> eligible(MDB_txn* txn) const;
@@ -167,7 +166,7 @@ class Tasks {
   void unindex(MDB_txn* txn, const Task& task) const;
 
   storage::Environment& env_;
-  protocol::RandomSource& random_;
+  base::RandomSource& random_;
   storage::Table<Task> tasks_;
   storage::RawTable by_assignee_;  // assignee \0 status \0 id
   storage::RawTable listed_;       // id -> its JSON after "assignee_id" (a page's bytes)
@@ -181,6 +180,6 @@ class Tasks {
 
 // Request checks that name the field: a new task (title required) or an
 // edit (every field optional; jira_id null removes it).
-protocol::Status check_task_fields(const nlohmann::json& body, bool title_required);
+base::Status check_task_fields(const nlohmann::json& body, bool title_required);
 
 }  // namespace ates::tracker

@@ -1,20 +1,20 @@
 // The tracker plugin: entry point, start and stop, routes, shuffles.
 #include "tracker_plugin.hpp"
 
+#include "ates/base/failpoint.hpp"
 #include "ates/protocol/events.hpp"
-#include "ates/storage/failpoint.hpp"
 #include "ates/storage/random.hpp"
 
 namespace ates::tracker {
 
+using base::Code;
+using base::Status;
 using plugin_api::Access;
 using plugin_api::Method;
 using plugin_api::Request;
 using plugin_api::Responder;
 using plugin_api::Response;
 using plugin_api::Role;
-using protocol::Code;
-using protocol::Status;
 
 namespace {
 
@@ -28,9 +28,9 @@ const plugin_api::ConfigKeySpec kConfigKeys[] = {
     {"rpc_timeout_ms", "int", "2000", "rpc link: how long a charge may wait for accounting, in milliseconds"},
 };
 
-std::unique_ptr<protocol::RandomSource> make_random(std::int64_t seed) {
+std::unique_ptr<base::RandomSource> make_random(std::int64_t seed) {
   if (seed == 0) return std::make_unique<storage::SystemRandom>();
-  return std::make_unique<protocol::SeededRandom>(static_cast<std::uint64_t>(seed));
+  return std::make_unique<base::SeededRandom>(static_cast<std::uint64_t>(seed));
 }
 
 bool is_manager_or_admin(const plugin_api::Principal& principal) {
@@ -84,7 +84,7 @@ Status TrackerPlugin::start() {
     host_.log().info("resuming shuffle " + job.id + " after " + std::to_string(job.reassigned) + " tasks");
     continue_shuffle(
         job.id,
-        [this, id = job.id](protocol::Result<ShuffleJob> done) {
+        [this, id = job.id](base::Result<ShuffleJob> done) {
           if (done) {
             host_.log().info("shuffle " + id + " finished: " + std::to_string(done->reassigned) +
                              " reassigned");
@@ -155,7 +155,7 @@ void TrackerPlugin::create(Request request, Responder respond) {
   if (charge_link_->two_phase()) {
     auto op = std::make_shared<TwoPhaseOp>();
     op->request = request;
-    op->plan = [this, task](storage::WriteTxn& txn) -> protocol::Result<Intent> {
+    op->plan = [this, task](storage::WriteTxn& txn) -> base::Result<Intent> {
       auto plan = tasks_.plan_create(txn, task);
       if (!plan) return plan.status();
       plan->created_event_id = protocol::make_uuid(txn.random());
@@ -167,7 +167,7 @@ void TrackerPlugin::create(Request request, Responder respond) {
       return intent;
     };
     op->apply = [this](storage::WriteTxn& txn, const Intent& intent,
-                       std::vector<std::string>& published) -> protocol::Result<Response> {
+                       std::vector<std::string>& published) -> base::Result<Response> {
       auto created = tasks_.apply_create(txn, intent.create);
       if (!created) return created.status();
       published = {intent.create.assigned_event_id};
@@ -176,7 +176,7 @@ void TrackerPlugin::create(Request request, Responder respond) {
     return two_phase(op, true, std::move(respond));
   }
   idempotency_.run(host_.storage(), request, std::move(respond),
-                   [this, task](storage::WriteTxn& txn) -> protocol::Result<Response> {
+                   [this, task](storage::WriteTxn& txn) -> base::Result<Response> {
                      auto created = tasks_.create(txn, task);
                      if (!created) return created.status();
                      return Response::json(201, {{"task", task_json(*created)}});
@@ -187,12 +187,12 @@ namespace {
 
 // ?status=open|done; absent: `absent` (open for a worker's own tasks, any
 // for the list of all).
-protocol::Result<std::optional<TaskStatus>> status_filter(const Request& request,
-                                                          std::optional<TaskStatus> absent) {
+base::Result<std::optional<TaskStatus>> status_filter(const Request& request,
+                                                      std::optional<TaskStatus> absent) {
   const auto text = request.query_value("status");
   if (!text) return absent;
   const auto status = storage::enum_named<TaskStatus>(*text);
-  if (!status) return protocol::invalid_argument("status: open or done");
+  if (!status) return base::invalid_argument("status: open or done");
   return std::optional<TaskStatus>(*status);
 }
 
@@ -261,7 +261,7 @@ void TrackerPlugin::update(Request request, Responder respond) {
                                  ? std::nullopt
                                  : std::optional<std::string>(request.principal->user_id);
   idempotency_.run(host_.storage(), request, std::move(respond),
-                   [this, id, edit, only_assignee](storage::WriteTxn& txn) -> protocol::Result<Response> {
+                   [this, id, edit, only_assignee](storage::WriteTxn& txn) -> base::Result<Response> {
                      auto updated = tasks_.update(txn, id, edit, only_assignee);
                      if (!updated) return updated.status();
                      return Response::json(200, {{"task", task_json(*updated)}});
@@ -274,7 +274,7 @@ void TrackerPlugin::complete(Request request, Responder respond) {
   if (charge_link_->two_phase()) {
     auto op = std::make_shared<TwoPhaseOp>();
     op->request = request;
-    op->plan = [this, id, by](storage::WriteTxn& txn) -> protocol::Result<Intent> {
+    op->plan = [this, id, by](storage::WriteTxn& txn) -> base::Result<Intent> {
       auto task = tasks_.check_complete(txn.handle(), id, by);
       if (!task) return task.status();
       Intent intent;
@@ -286,7 +286,7 @@ void TrackerPlugin::complete(Request request, Responder respond) {
       return intent;
     };
     op->apply = [this](storage::WriteTxn& txn, const Intent& intent,
-                       std::vector<std::string>& published) -> protocol::Result<Response> {
+                       std::vector<std::string>& published) -> base::Result<Response> {
       auto done = tasks_.complete(txn, intent.task_id, intent.by, intent.completed_event_id);
       if (!done) return done.status();
       published = {intent.completed_event_id};
@@ -295,7 +295,7 @@ void TrackerPlugin::complete(Request request, Responder respond) {
     return two_phase(op, true, std::move(respond));
   }
   idempotency_.run(host_.storage(), request, std::move(respond),
-                   [this, id, by](storage::WriteTxn& txn) -> protocol::Result<Response> {
+                   [this, id, by](storage::WriteTxn& txn) -> base::Result<Response> {
                      auto done = tasks_.complete(txn, id, by);
                      if (!done) return done.status();
                      return Response::json(200, {{"task", task_json(*done)}});
@@ -318,7 +318,7 @@ void TrackerPlugin::shuffle(Request request, Responder respond) {
         if (!status) return respond(Response::from_status(status));
         continue_shuffle(
             job->id,
-            [respond](protocol::Result<ShuffleJob> done) {
+            [respond](base::Result<ShuffleJob> done) {
               if (!done) return respond(Response::from_status(done.status()));
               respond(Response::json(200, {{"reassigned", done->reassigned}, {"shuffle_id", done->id}}));
             },
@@ -327,7 +327,7 @@ void TrackerPlugin::shuffle(Request request, Responder respond) {
 }
 
 void TrackerPlugin::continue_shuffle(const std::string& job_id,
-                                     const std::function<void(protocol::Result<ShuffleJob>)>& done,
+                                     const std::function<void(base::Result<ShuffleJob>)>& done,
                                      bool caller_waits) {
   {
     std::lock_guard lock(running_mutex_);
@@ -335,7 +335,7 @@ void TrackerPlugin::continue_shuffle(const std::string& job_id,
       return done(Status(Code::kUnavailable, "the tracker is stopping; the shuffle resumes at its start"));
     ++running_;
   }
-  auto finish = [this, done](protocol::Result<ShuffleJob> result) {
+  auto finish = [this, done](base::Result<ShuffleJob> result) {
     done(std::move(result));
     std::lock_guard lock(running_mutex_);
     --running_;
@@ -345,7 +345,7 @@ void TrackerPlugin::continue_shuffle(const std::string& job_id,
   auto next = [this, job_id, job, done, finish, caller_waits](Status status) {
     if (!status) return finish(status);
     if (job->done) return finish(*job);
-    storage::failpoint("tracker.shuffle_between_batches");
+    base::failpoint("tracker.shuffle_between_batches");
     {
       std::lock_guard lock(running_mutex_);
       --running_;
@@ -356,7 +356,7 @@ void TrackerPlugin::continue_shuffle(const std::string& job_id,
   if (charge_link_->two_phase()) {
     // One two-phase charge per batch: one PREPARE holds all its fees.
     auto op = std::make_shared<TwoPhaseOp>();
-    op->plan = [this, job_id](storage::WriteTxn& txn) -> protocol::Result<Intent> {
+    op->plan = [this, job_id](storage::WriteTxn& txn) -> base::Result<Intent> {
       auto plan = tasks_.plan_shuffle_batch(txn, job_id, shuffle_batch_, true);
       if (!plan) return plan.status();
       Intent intent;
@@ -368,7 +368,7 @@ void TrackerPlugin::continue_shuffle(const std::string& job_id,
       return intent;
     };
     op->apply = [this, job_id, job](storage::WriteTxn& txn, const Intent& intent,
-                                    std::vector<std::string>& published) -> protocol::Result<Response> {
+                                    std::vector<std::string>& published) -> base::Result<Response> {
       auto batch = tasks_.apply_shuffle_batch(txn, job_id, intent.reassignments, shuffle_batch_, &published);
       if (!batch) return batch.status();
       *job = *batch;
@@ -416,7 +416,7 @@ void TrackerPlugin::two_phase(const std::shared_ptr<TwoPhaseOp>& op, bool count_
     if (count_work) end_work();
   };
   auto intent = std::make_shared<Intent>();
-  auto replayed = std::make_shared<std::optional<protocol::Result<Response>>>();
+  auto replayed = std::make_shared<std::optional<base::Result<Response>>>();
   host_.storage().submit(
       [this, op, intent, replayed](storage::WriteTxn& txn) -> Status {
         // A retry with an Idempotency-Key gets the first answer, and no
@@ -439,7 +439,7 @@ void TrackerPlugin::two_phase(const std::shared_ptr<TwoPhaseOp>& op, bool count_
           auto& answer = **replayed;
           return finish(answer ? *answer : Response::from_status(answer.status()));
         }
-        storage::failpoint("tracker.rpc_after_intent");
+        base::failpoint("tracker.rpc_after_intent");
         if (intent->charges.empty()) return commit_two_phase(op, intent, finish);  // nothing to hold
         charge_link_->prepare({intent->op_id, intent->charges, intent->deadline_us},
                               [this, op, intent, finish](Status prepared) {
@@ -452,7 +452,7 @@ void TrackerPlugin::two_phase(const std::shared_ptr<TwoPhaseOp>& op, bool count_
                                                             prepared.message()),
                                       finish);
                                 }
-                                storage::failpoint("tracker.rpc_before_decision");
+                                base::failpoint("tracker.rpc_before_decision");
                                 commit_two_phase(op, intent, finish);
                               });
       });
@@ -464,7 +464,7 @@ void TrackerPlugin::commit_two_phase(const std::shared_ptr<TwoPhaseOp>& op,
   auto ran = std::make_shared<bool>(false);
   auto time = std::make_shared<std::int64_t>(0);
   plugin_api::Idempotency::Unit unit = [this, op, intent, published, ran,
-                                        time](storage::WriteTxn& txn) -> protocol::Result<Response> {
+                                        time](storage::WriteTxn& txn) -> base::Result<Response> {
     *ran = true;
     auto current = tasks_.intent(txn.handle(), intent->op_id);
     if (!current || !current->decision.empty())
@@ -483,7 +483,7 @@ void TrackerPlugin::commit_two_phase(const std::shared_ptr<TwoPhaseOp>& op,
   };
   Responder after = [this, intent, published, ran, time, finish](Response answer) {
     if (*ran && answer.status < 400) {
-      storage::failpoint("tracker.rpc_after_decision");
+      base::failpoint("tracker.rpc_after_decision");
       charge_link_->decide({intent->op_id, "commit", *published, *time});
       return finish(std::move(answer));
     }

@@ -16,7 +16,7 @@ namespace ates::tracker {
 class TrackerPlugin final : public plugin_api::Plugin {
  public:
   explicit TrackerPlugin(plugin_api::HostContext& host);
-  protocol::Status start() override;
+  base::Status start() override;
   void stop() override;
 
  private:
@@ -32,8 +32,8 @@ class TrackerPlugin final : public plugin_api::Plugin {
   // between; `done` gets the finished job (or the error).
   // `caller_waits`: someone asked and hears the outcome (a resumed shuffle
   // answers nobody).
-  void continue_shuffle(const std::string& job_id,
-                        const std::function<void(protocol::Result<ShuffleJob>)>& done, bool caller_waits);
+  void continue_shuffle(const std::string& job_id, const std::function<void(base::Result<ShuffleJob>)>& done,
+                        bool caller_waits);
 
   // rpc mode (docs/tracker.md): `plan` writes nothing visible and returns the
   // intent with its charges; the intent is committed, accounting asked to
@@ -41,9 +41,9 @@ class TrackerPlugin final : public plugin_api::Plugin {
   // published) in the unit that records COMMIT. Any failure records ABORT and
   // answers the error (503 when accounting did not answer).
   struct TwoPhaseOp {
-    std::function<protocol::Result<Intent>(storage::WriteTxn&)> plan;
-    std::function<protocol::Result<plugin_api::Response>(storage::WriteTxn&, const Intent&,
-                                                         std::vector<std::string>& published)>
+    std::function<base::Result<Intent>(storage::WriteTxn&)> plan;
+    std::function<base::Result<plugin_api::Response>(storage::WriteTxn&, const Intent&,
+                                                     std::vector<std::string>& published)>
         apply;
     std::optional<plugin_api::Request> request;  // its Idempotency-Key is honoured by the apply unit
   };
@@ -59,7 +59,7 @@ class TrackerPlugin final : public plugin_api::Plugin {
   void end_work();
 
   plugin_api::HostContext& host_;
-  std::unique_ptr<protocol::RandomSource> random_;
+  std::unique_ptr<base::RandomSource> random_;
   Tasks tasks_;
   plugin_api::Idempotency idempotency_;
   std::unique_ptr<ChargeLink> charge_link_;

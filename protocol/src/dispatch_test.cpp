@@ -7,6 +7,10 @@
 #include "test_support.hpp"
 
 namespace ates::protocol {
+
+using base::Code;
+using base::Status;
+
 namespace {
 
 const std::string kTask = "5f0c2f7e-6a7b-4c1d-9e2f-3a4b5c6d7e8f";

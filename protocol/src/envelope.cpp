@@ -9,6 +9,10 @@
 
 namespace ates::protocol {
 
+using base::invalid_argument;
+using base::Result;
+using base::Status;
+
 namespace {
 
 constexpr std::uint32_t kEnvelopeFields = 10;

@@ -6,6 +6,10 @@
 #include "test_support.hpp"
 
 namespace ates::protocol {
+
+using base::Code;
+using base::Result;
+
 namespace {
 
 Envelope sample() {

@@ -12,6 +12,9 @@
 
 namespace ates::protocol {
 
+using base::invalid_argument;
+using base::Status;
+
 namespace {
 
 // ---- building blocks of the schemas ----------------------------------------

@@ -12,6 +12,9 @@
 #endif
 
 namespace ates::protocol {
+
+using base::Result;
+
 namespace {
 
 template <class Event>

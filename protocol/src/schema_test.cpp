@@ -6,6 +6,9 @@
 #include "ates/protocol/uuid.hpp"
 
 namespace ates::protocol {
+
+using base::SeededRandom;
+
 namespace {
 
 BOOST_AUTO_TEST_SUITE(schema)

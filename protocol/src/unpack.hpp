@@ -5,7 +5,7 @@
 
 #include <msgpack.hpp>
 
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 namespace ates::protocol::detail {
 
@@ -17,18 +17,18 @@ inline msgpack::unpack_limit untrusted_limits() {
 }
 
 // Unpacks exactly one object spanning all of `bytes` into `out`.
-inline Status unpack_untrusted(std::string_view bytes, msgpack::object_handle& out) {
+inline base::Status unpack_untrusted(std::string_view bytes, msgpack::object_handle& out) {
   try {
     std::size_t offset = 0;
     out = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, untrusted_limits());
     if (offset != bytes.size()) {
-      return invalid_argument("trailing bytes after the MessagePack object");
+      return base::invalid_argument("trailing bytes after the MessagePack object");
     }
-    return Status::ok();
+    return base::Status::ok();
   } catch (const msgpack::insufficient_bytes&) {
-    return invalid_argument("truncated MessagePack");
+    return base::invalid_argument("truncated MessagePack");
   } catch (const std::exception& e) {
-    return invalid_argument(std::string("malformed MessagePack: ") + e.what());
+    return base::invalid_argument(std::string("malformed MessagePack: ") + e.what());
   }
 }
 

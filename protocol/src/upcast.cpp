@@ -4,6 +4,8 @@
 
 namespace ates::protocol {
 
+using base::Result;
+
 namespace {
 
 std::string trim(std::string_view text) {

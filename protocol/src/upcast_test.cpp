@@ -5,6 +5,9 @@
 #include "test_support.hpp"
 
 namespace ates::protocol {
+
+using base::Result;
+
 namespace {
 
 const std::string kTask = "11111111-1111-4111-8111-111111111111";

@@ -4,11 +4,7 @@
 
 namespace ates::protocol {
 
-void SeededRandom::fill(std::span<std::uint8_t> out) {
-  for (auto& byte : out) byte = static_cast<std::uint8_t>(engine_());
-}
-
-std::string make_uuid(RandomSource& random) {
+std::string make_uuid(base::RandomSource& random) {
   std::array<std::uint8_t, 16> bytes{};
   random.fill(bytes);
   bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0f) | 0x40);  // version 4

@@ -9,11 +9,11 @@
 
 namespace ates::server {
 
+using base::Status;
 using plugin_api::Method;
 using plugin_api::Request;
 using plugin_api::Responder;
 using plugin_api::Response;
-using protocol::Status;
 
 namespace {
 
@@ -80,7 +80,7 @@ nlohmann::json EventsAdmin::dead_letters() const {
   return {{"dead_letters", std::move(list)}};
 }
 
-protocol::Result<bus::DeadLetter> EventsAdmin::redrive(std::string_view id) {
+base::Result<bus::DeadLetter> EventsAdmin::redrive(std::string_view id) {
   InflightWork::Scope running(inflight_, consumer_of(id));
   return bus_.redrive(id);
 }
@@ -105,7 +105,7 @@ void add_events_routes(RouteTable& routes, EventsAdmin& admin) {
               "apply a dead letter again, once"});
 }
 
-void add_dev_routes(RouteTable& routes, storage::ManualClock& clock, bus::Bus& bus) {
+void add_dev_routes(RouteTable& routes, base::ManualClock& clock, bus::Bus& bus) {
   const auto admin_only = plugin_api::Access::only({plugin_api::Role::kAdmin});
   routes.add(
       "host", "/api/v1/dev/clock",

@@ -21,8 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ates/base/clock.hpp"
 #include "ates/bus/bus.hpp"
-#include "ates/storage/clock.hpp"
 #include "ates/storage/environment.hpp"
 
 #include "inflight.hpp"
@@ -44,7 +44,7 @@ class EventsAdmin {
   nlohmann::json dead_letters() const;
   // Applies a dead letter again, once. It runs the consuming plugin's code,
   // so it counts as that plugin's work in flight: a reload waits for it.
-  protocol::Result<bus::DeadLetter> redrive(std::string_view id);
+  base::Result<bus::DeadLetter> redrive(std::string_view id);
 
  private:
   bus::Bus& bus_;
@@ -63,7 +63,7 @@ void add_events_routes(RouteTable& routes, EventsAdmin& admin);
 inline constexpr std::int64_t kLatestBusinessTimeUs = std::int64_t{253402128000} * 1'000'000;
 
 // Registers the routes of --fake-clock: the clock's and the bus's hold.
-void add_dev_routes(RouteTable& routes, storage::ManualClock& clock, bus::Bus& bus);
+void add_dev_routes(RouteTable& routes, base::ManualClock& clock, bus::Bus& bus);
 
 // An OpenAPI document of every route in the table.
 nlohmann::json openapi_json(const RouteTable& routes);

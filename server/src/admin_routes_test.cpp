@@ -15,7 +15,7 @@ constexpr std::int64_t kStart = std::int64_t{1772528400} * 1'000'000;  // 2026-0
 // The dev routes over a manual clock and a bus of this process alone.
 struct DevRoutes {
   RouteTable routes;
-  storage::ManualClock clock{kStart};
+  base::ManualClock clock{kStart};
   std::unique_ptr<bus::Bus> bus;
 
   DevRoutes() {
@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(the_events_admin_lists_streams_and_dead_letters_of_every_en
   // another letter's number (2^64 + 1 would wrap around to 1).
   for (const char* id :
        {"tracker-18446744073709551617", "tracker-", "tracker-+1", "tracker- 1", "tracker-1x", ""}) {
-    BOOST_TEST((admin.redrive(id).status().code() == protocol::Code::kInvalidArgument), id);
+    BOOST_TEST((admin.redrive(id).status().code() == base::Code::kInvalidArgument), id);
   }
   BOOST_TEST(inflight.wait_idle("tracker", std::chrono::milliseconds(0)));
 }

@@ -4,7 +4,7 @@ namespace ates::server {
 
 nlohmann::json gather_audit(
     const std::vector<AuditSubject>& subjects,
-    const std::function<protocol::Result<nlohmann::json>(const std::string& plugin)>& run_audit) {
+    const std::function<base::Result<nlohmann::json>(const std::string& plugin)>& run_audit) {
   nlohmann::json audited = nlohmann::json::array();
   nlohmann::json notes = nlohmann::json::array();
   for (const auto& subject : subjects) {

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 namespace ates::server {
 
@@ -33,7 +33,7 @@ struct AuditSubject {
 // (the audit is incomplete); `notes` is for what a caller adds.
 nlohmann::json gather_audit(
     const std::vector<AuditSubject>& subjects,
-    const std::function<protocol::Result<nlohmann::json>(const std::string& plugin)>& run_audit);
+    const std::function<base::Result<nlohmann::json>(const std::string& plugin)>& run_audit);
 
 struct AuditVerdict {
   std::size_t mismatches = 0;

@@ -11,8 +11,8 @@
 namespace ates::server {
 namespace {
 
-using protocol::Code;
-using protocol::Status;
+using base::Code;
+using base::Status;
 
 nlohmann::json clean_report() {
   plugin_api::AuditReport report;
@@ -41,7 +41,7 @@ BOOST_AUTO_TEST_CASE(only_running_plugins_with_an_audit_are_asked) {
       gather_audit({{.plugin = "auth", .has_audit = false},
                     {.plugin = "accounting", .has_audit = true},
                     {.plugin = "analytics", .runs = false, .has_audit = false, .why = "it is stopped"}},
-                   [&](const std::string& plugin) -> protocol::Result<nlohmann::json> {
+                   [&](const std::string& plugin) -> base::Result<nlohmann::json> {
                      asked.push_back(plugin);
                      return clean_report();
                    });
@@ -56,7 +56,7 @@ BOOST_AUTO_TEST_CASE(only_running_plugins_with_an_audit_are_asked) {
              "audit: incomplete, 1 plugins not audited\n");
   const auto all_running = print(
       gather_audit({{.plugin = "auth", .has_audit = false}, {.plugin = "accounting", .has_audit = true}},
-                   [](const std::string&) -> protocol::Result<nlohmann::json> { return clean_report(); }));
+                   [](const std::string&) -> base::Result<nlohmann::json> { return clean_report(); }));
   BOOST_TEST(all_running.verdict.clean());
   BOOST_TEST(all_running.text.ends_with("audit: the money reconciles (audited: accounting)\n"),
              all_running.text);
@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE(mismatches_lags_and_notes_are_printed_and_mismatches_decide
   BOOST_TEST(report.mismatches() == 1u);
   const auto printed = print(
       gather_audit({{.plugin = "accounting", .has_audit = true}},
-                   [&](const std::string&) -> protocol::Result<nlohmann::json> { return report.to_json(); }));
+                   [&](const std::string&) -> base::Result<nlohmann::json> { return report.to_json(); }));
   BOOST_TEST(printed.verdict.mismatches == 1u);
   BOOST_TEST(!printed.verdict.clean());
   BOOST_TEST(
@@ -90,7 +90,7 @@ BOOST_AUTO_TEST_CASE(mismatches_lags_and_notes_are_printed_and_mismatches_decide
 
 BOOST_AUTO_TEST_CASE(a_failed_audit_makes_it_incomplete) {
   const auto printed = print(gather_audit({{.plugin = "accounting", .has_audit = true}},
-                                          [](const std::string&) -> protocol::Result<nlohmann::json> {
+                                          [](const std::string&) -> base::Result<nlohmann::json> {
                                             return Status(Code::kInternal, "reading the ledger: disk error");
                                           }));
   BOOST_TEST(printed.verdict.errors == 1u);
@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(a_failed_audit_makes_it_incomplete) {
 BOOST_AUTO_TEST_CASE(an_audit_that_throws_is_that_plugins_error) {
   const auto printed = print(
       gather_audit({{.plugin = "accounting", .has_audit = true}, {.plugin = "analytics", .has_audit = true}},
-                   [](const std::string& plugin) -> protocol::Result<nlohmann::json> {
+                   [](const std::string& plugin) -> base::Result<nlohmann::json> {
                      if (plugin == "accounting") throw std::runtime_error("mdb_txn_begin: MDB_READERS_FULL");
                      return clean_report();
                    }));
@@ -135,7 +135,7 @@ BOOST_AUTO_TEST_CASE(an_answer_that_is_no_report_is_an_error_not_a_pass) {
   for (const auto& answer : hostile) {
     const auto printed =
         print(gather_audit({{.plugin = "evil", .has_audit = true}},
-                           [&](const std::string&) -> protocol::Result<nlohmann::json> { return answer; }));
+                           [&](const std::string&) -> base::Result<nlohmann::json> { return answer; }));
     BOOST_TEST(printed.verdict.errors == 1u, answer.dump());
     BOOST_TEST(printed.text.find("ERROR evil: its audit answered no report") != std::string::npos,
                printed.text);

@@ -11,10 +11,10 @@
 
 namespace ates::server {
 
-using protocol::Code;
-using protocol::Status;
+using base::Code;
+using base::Status;
 
-AuthGate::AuthGate(storage::Environment& env, const storage::Clock& real_clock)
+AuthGate::AuthGate(storage::Environment& env, const base::Clock& real_clock)
     : env_(env),
       real_clock_(real_clock),
       token_keys_(env.raw_table("token_keys")),
@@ -64,8 +64,8 @@ TokenCheck AuthGate::check(std::optional<std::string_view> authorization) const 
       }
     }
   }
-  protocol::Result<plugin_api::jwt::Claims> claims =
-      cached ? protocol::Result<plugin_api::jwt::Claims>(*cached)
+  base::Result<plugin_api::jwt::Claims> claims =
+      cached ? base::Result<plugin_api::jwt::Claims>(*cached)
              : plugin_api::jwt::verify(
                    token,
                    [&](std::string_view kid) -> std::optional<std::string> {

@@ -28,10 +28,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ates/base/clock.hpp"
 #include "ates/plugin_api/http.hpp"
 #include "ates/plugin_api/jwt.hpp"
 #include "ates/protocol/envelope.hpp"
-#include "ates/storage/clock.hpp"
 #include "ates/storage/environment.hpp"
 
 namespace ates::server {
@@ -41,21 +41,21 @@ namespace ates::server {
 // `useq`, `wait_for_seq` is the sequence of auth.users to wait for before
 // asking again (the refusal then is the 503 to answer if it never comes).
 struct TokenCheck {
-  protocol::Result<plugin_api::Principal> principal;
+  base::Result<plugin_api::Principal> principal;
   std::uint64_t wait_for_seq = 0;
 };
 
 class AuthGate {
  public:
   // Opens the gate's tables in `env`; `real_clock` times tokens.
-  AuthGate(storage::Environment& env, const storage::Clock& real_clock);
+  AuthGate(storage::Environment& env, const base::Clock& real_clock);
 
   // The value of an Authorization header (or none). Never throws: a token
   // that cannot be checked is a refusal.
   TokenCheck authenticate(std::optional<std::string_view> authorization) const;
 
   // Applies one event of auth.users to the replica.
-  protocol::Status apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event);
+  base::Status apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event);
 
   // The keys that verify tokens now, as a JSON Web Key Set (RFC 7517).
   nlohmann::json jwks() const;
@@ -79,7 +79,7 @@ class AuthGate {
   void forget_expired_revocations(storage::WriteTxn& txn) const;
 
   storage::Environment& env_;
-  const storage::Clock& real_clock_;
+  const base::Clock& real_clock_;
   storage::RawTable token_keys_;                     // kid -> 32-byte Ed25519 public key
   storage::Table<std::int64_t> key_not_after_;       // kid of a retired key -> when it stops verifying (µs)
   storage::Table<ReplicaUser> users_;                // user id -> role, active

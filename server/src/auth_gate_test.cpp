@@ -18,7 +18,7 @@ const std::string kUser = "11111111-1111-4111-8111-111111111111";
 // key the test can sign tokens with.
 struct Gate {
   testing::TempDir dir;
-  storage::ManualClock clock{kNow};
+  base::ManualClock clock{kNow};
   std::unique_ptr<storage::Environment> env;
   std::unique_ptr<AuthGate> gate;
   std::string secret_key = std::string(crypto_sign_SECRETKEYBYTES, '\0');
@@ -42,7 +42,7 @@ struct Gate {
     envelope.name = std::string(Event::kName);
     envelope.version = Event::kVersion;
     envelope.payload = protocol::encode_payload(event);
-    const protocol::Status status =
+    const base::Status status =
         env->run([&](storage::WriteTxn& txn) { return gate->apply_user_event(txn, envelope); });
     BOOST_TEST_REQUIRE(status.is_ok(), status.to_string());
   }
@@ -79,9 +79,8 @@ BOOST_AUTO_TEST_CASE(a_token_of_a_known_active_user_gets_the_replicas_role) {
 BOOST_AUTO_TEST_CASE(no_bearer_scheme_or_a_forged_token_is_refused) {
   Gate g;
   g.apply(protocol::UserCreated{kUser, "kesha", std::nullopt, "worker", true});
-  BOOST_TEST(
-      (g.gate->authenticate(std::nullopt).principal.status().code() == protocol::Code::kUnauthenticated));
-  BOOST_TEST((g.check("Basic a2VzaGE6").principal.status().code() == protocol::Code::kUnauthenticated));
+  BOOST_TEST((g.gate->authenticate(std::nullopt).principal.status().code() == base::Code::kUnauthenticated));
+  BOOST_TEST((g.check("Basic a2VzaGE6").principal.status().code() == base::Code::kUnauthenticated));
   BOOST_TEST(
       g.check("bEaReR " + g.token().substr(7)).principal.has_value());  // the scheme is case-insensitive
   std::string forged = g.token();
@@ -92,10 +91,10 @@ BOOST_AUTO_TEST_CASE(no_bearer_scheme_or_a_forged_token_is_refused) {
 BOOST_AUTO_TEST_CASE(an_unknown_user_waits_for_the_replica_until_it_has_passed_the_login) {
   Gate g;  // nothing of auth.users applied through the bus: the replica is at 0
   const TokenCheck early = g.check(g.token(0, /*useq=*/3));
-  BOOST_TEST((early.principal.status().code() == protocol::Code::kUnavailable));
+  BOOST_TEST((early.principal.status().code() == base::Code::kUnavailable));
   BOOST_TEST(early.wait_for_seq == 3u);
   const TokenCheck unknown = g.check(g.token(0, /*useq=*/0));
-  BOOST_TEST((unknown.principal.status().code() == protocol::Code::kUnauthenticated));
+  BOOST_TEST((unknown.principal.status().code() == base::Code::kUnauthenticated));
   BOOST_TEST(unknown.wait_for_seq == 0u);
   BOOST_TEST(g.gate->replica_applied_seq() == 0u);
 }

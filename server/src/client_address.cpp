@@ -68,13 +68,13 @@ std::string IpAddress::to_string() const {
   return text;
 }
 
-protocol::Result<TrustedProxies> TrustedProxies::parse(const std::vector<std::string>& entries) {
+base::Result<TrustedProxies> TrustedProxies::parse(const std::vector<std::string>& entries) {
   TrustedProxies trusted;
   for (const std::string& entry : entries) {
     const std::string_view text = trim(entry);
     const auto slash = text.find('/');
     auto base = IpAddress::parse(text.substr(0, slash));
-    if (!base) return protocol::invalid_argument("'" + entry + "' is not an IP address or a CIDR range");
+    if (!base) return base::invalid_argument("'" + entry + "' is not an IP address or a CIDR range");
     Range range{*base, 128};
     if (slash != std::string_view::npos) {
       const std::string_view bits = text.substr(slash + 1);
@@ -83,8 +83,8 @@ protocol::Result<TrustedProxies> TrustedProxies::parse(const std::vector<std::st
       const int max = base->is_v4() ? 32 : 128;
       if (bits.empty() || ec != std::errc() || ptr != bits.data() + bits.size() || prefix < 0 ||
           prefix > max) {
-        return protocol::invalid_argument("'" + entry + "' has a bad prefix length (0.." +
-                                          std::to_string(max) + ")");
+        return base::invalid_argument("'" + entry + "' has a bad prefix length (0.." + std::to_string(max) +
+                                      ")");
       }
       range.prefix = base->is_v4() ? 96 + prefix : prefix;
     }

@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 namespace ates::server {
 
@@ -50,7 +50,7 @@ class IpAddress {
 class TrustedProxies {
  public:
   // An error names the entry it cannot read.
-  static protocol::Result<TrustedProxies> parse(const std::vector<std::string>& entries);
+  static base::Result<TrustedProxies> parse(const std::vector<std::string>& entries);
   bool contains(const IpAddress& address) const;
   bool empty() const { return ranges_.empty(); }
 

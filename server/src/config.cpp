@@ -10,7 +10,7 @@
 
 namespace ates::server {
 
-using protocol::Status;
+using base::Status;
 
 std::string_view to_string(KeyType type) {
   switch (type) {
@@ -136,15 +136,15 @@ Status check_value(KeyType type, std::string_view value) {
       std::int64_t number = 0;
       auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
       if (value.empty() || ec != std::errc() || ptr != value.data() + value.size()) {
-        return protocol::invalid_argument("expected an integer, got '" + std::string(value) + "'");
+        return base::invalid_argument("expected an integer, got '" + std::string(value) + "'");
       }
       if (number < 0)
-        return protocol::invalid_argument("expected a non-negative integer, got " + std::string(value));
+        return base::invalid_argument("expected a non-negative integer, got " + std::string(value));
       return Status::ok();
     }
     case KeyType::kBool:
       if (value == "true" || value == "false" || value == "1" || value == "0") return Status::ok();
-      return protocol::invalid_argument("expected true or false, got '" + std::string(value) + "'");
+      return base::invalid_argument("expected true or false, got '" + std::string(value) + "'");
     case KeyType::kListen: {
       const auto colon = value.rfind(':');
       int port = -1;
@@ -153,15 +153,15 @@ Status check_value(KeyType type, std::string_view value) {
         if (ec != std::errc() || ptr != value.data() + value.size()) port = -1;
       }
       if (port < 0 || port > 65535) {
-        return protocol::invalid_argument("expected host:port with a port 0..65535, got '" +
-                                          std::string(value) + "'");
+        return base::invalid_argument("expected host:port with a port 0..65535, got '" + std::string(value) +
+                                      "'");
       }
       return Status::ok();
     }
     case KeyType::kTime:
       if (value.empty() || parse_utc_time(value)) return Status::ok();
-      return protocol::invalid_argument("expected a UTC time like 2026-03-03T09:00:00Z, got '" +
-                                        std::string(value) + "'");
+      return base::invalid_argument("expected a UTC time like 2026-03-03T09:00:00Z, got '" +
+                                    std::string(value) + "'");
   }
   return Status::ok();
 }
@@ -192,12 +192,11 @@ class ConfigLoader {
     const KeySpec* key = find(name);
     if (key == nullptr) {
       if (allow_unknown_ || ignored(name)) return Status::ok();
-      return protocol::invalid_argument("unknown configuration key '" + std::string(name) + "' (" + source +
-                                        ")");
+      return base::invalid_argument("unknown configuration key '" + std::string(name) + "' (" + source + ")");
     }
     if (Status status = check_value(key->type, value); !status) {
-      return protocol::invalid_argument("bad value for '" + key->name + "' (" + source +
-                                        "): " + status.message());
+      return base::invalid_argument("bad value for '" + key->name + "' (" + source +
+                                    "): " + status.message());
     }
     settings.values_[key->name] = {std::move(value), source};
     return Status::ok();
@@ -210,7 +209,7 @@ class ConfigLoader {
     } catch (const toml::parse_error& e) {
       std::string message = "cannot read config file " + file.string() + ": " + std::string(e.description());
       if (e.source().begin) message += " at line " + std::to_string(e.source().begin.line);
-      return protocol::invalid_argument(message);
+      return base::invalid_argument(message);
     }
     return load_table(settings, root, "", "file " + file.string());
   }
@@ -227,7 +226,7 @@ class ConfigLoader {
       const KeySpec* key = find(name);
       if (key == nullptr) {
         if (allow_unknown_ || ignored(name)) continue;
-        return protocol::invalid_argument("unknown configuration key '" + name + "' (" + source + ")");
+        return base::invalid_argument("unknown configuration key '" + name + "' (" + source + ")");
       }
       std::string text;
       bool type_ok = true;
@@ -267,8 +266,8 @@ class ConfigLoader {
             type_ok = false;
       }
       if (!type_ok) {
-        return protocol::invalid_argument("bad value for '" + name + "' (" + source + "): expected " +
-                                          std::string(to_string(key->type)));
+        return base::invalid_argument("bad value for '" + name + "' (" + source + "): expected " +
+                                      std::string(to_string(key->type)));
       }
       if (Status s = set(settings, name, std::move(text), source); !s) return s;
     }
@@ -317,9 +316,8 @@ std::string Settings::source(std::string_view key) const {
   return it == values_.end() ? std::string() : it->second.source;
 }
 
-protocol::Result<Settings> load_settings(const std::vector<KeySpec>& keys, const ConfigSources& sources,
-                                         bool allow_unknown,
-                                         const std::vector<std::string>& ignored_sections) {
+base::Result<Settings> load_settings(const std::vector<KeySpec>& keys, const ConfigSources& sources,
+                                     bool allow_unknown, const std::vector<std::string>& ignored_sections) {
   ConfigLoader loader(keys, allow_unknown, ignored_sections);
   Settings settings;
   for (const auto& key : keys) settings.values_[key.name] = {key.default_value, "default"};
@@ -337,7 +335,7 @@ protocol::Result<Settings> load_settings(const std::vector<KeySpec>& keys, const
           std::any_of(ignored_sections.begin(), ignored_sections.end(),
                       [&](const std::string& section) { return name.starts_with(env_name(section) + "_"); });
       if (allow_unknown || of_ignored) continue;
-      return protocol::invalid_argument("unknown configuration key in environment variable " + name);
+      return base::invalid_argument("unknown configuration key in environment variable " + name);
     }
     if (Status s = loader.set(settings, key->name, value, "environment " + name); !s) return s;
   }

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 namespace ates::server {
 
@@ -47,8 +47,8 @@ class Settings {
 
  private:
   friend class ConfigLoader;
-  friend protocol::Result<Settings> load_settings(const std::vector<KeySpec>&, const struct ConfigSources&,
-                                                  bool, const std::vector<std::string>&);
+  friend base::Result<Settings> load_settings(const std::vector<KeySpec>&, const struct ConfigSources&, bool,
+                                              const std::vector<std::string>&);
   struct Value {
     std::string text;
     std::string source;
@@ -69,12 +69,12 @@ bool is_reserved_environment_variable(std::string_view name);
 // (the host's first pass, before it knows which keys its plugins declare).
 // Keys under `ignored_sections` ("tracker" for tracker.*) are skipped: the
 // sections of plugins that exist but are not loaded in this process.
-protocol::Result<Settings> load_settings(const std::vector<KeySpec>& keys, const ConfigSources& sources,
-                                         bool allow_unknown = false,
-                                         const std::vector<std::string>& ignored_sections = {});
+base::Result<Settings> load_settings(const std::vector<KeySpec>& keys, const ConfigSources& sources,
+                                     bool allow_unknown = false,
+                                     const std::vector<std::string>& ignored_sections = {});
 
 // Checks one value against a type; an error says what was expected.
-protocol::Status check_value(KeyType type, std::string_view value);
+base::Status check_value(KeyType type, std::string_view value);
 
 // Parses an RFC 3339 UTC time "2026-03-03T09:00:00Z" into µs since the epoch.
 std::optional<std::int64_t> parse_utc_time(std::string_view text);

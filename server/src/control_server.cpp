@@ -8,11 +8,11 @@
 
 namespace ates::server {
 
-using protocol::Code;
-using protocol::Status;
+using base::Code;
+using base::Status;
 
-protocol::Result<std::unique_ptr<ControlServer>> ControlServer::start(const std::filesystem::path& path,
-                                                                      Handler handler) {
+base::Result<std::unique_ptr<ControlServer>> ControlServer::start(const std::filesystem::path& path,
+                                                                  Handler handler) {
   std::unique_ptr<ControlServer> server(new ControlServer(std::move(handler)));
   std::error_code ignored;
   std::filesystem::remove(path, ignored);

@@ -21,7 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 namespace ates::server {
 
@@ -31,8 +31,8 @@ class ControlServer {
 
   // Binds the socket at `path` (replacing a stale one) and starts serving.
   // Fails when it cannot be bound or made owner-only.
-  static protocol::Result<std::unique_ptr<ControlServer>> start(const std::filesystem::path& path,
-                                                                Handler handler);
+  static base::Result<std::unique_ptr<ControlServer>> start(const std::filesystem::path& path,
+                                                            Handler handler);
   ~ControlServer();  // stops serving; a command running now finishes first
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;

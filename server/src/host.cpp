@@ -40,10 +40,10 @@
 
 namespace ates::server {
 
+using base::Code;
+using base::Status;
 using plugin_api::Request;
 using plugin_api::Responder;
-using protocol::Code;
-using protocol::Status;
 
 // [SECTION] start-up ------------------------------------------------------------
 
@@ -57,8 +57,8 @@ Status Host::stop_plugin(const std::string& plugin) { return impl_->plugins->sto
 Status Host::start_plugin(const std::string& plugin) { return impl_->plugins->start_plugin(plugin); }
 void Host::shutdown() { impl_->shutdown(); }
 nlohmann::json Host::audit() { return impl_->audit(); }
-protocol::Result<nlohmann::json> Host::run_command(const std::string& plugin, const std::string& name,
-                                                   const nlohmann::json& args) {
+base::Result<nlohmann::json> Host::run_command(const std::string& plugin, const std::string& name,
+                                               const nlohmann::json& args) {
   return impl_->plugins->run_command(plugin, name, args);
 }
 
@@ -88,7 +88,7 @@ Status check_host_keys(const Settings& s) {
   return Status::ok();
 }
 
-protocol::Result<std::unique_ptr<bus::Bus>> start_bus(const Settings& s) {
+base::Result<std::unique_ptr<bus::Bus>> start_bus(const Settings& s) {
   bus::BusOptions options;
   options.publish = s.get_string("bus.publish");
   options.replay = s.get_string("bus.replay");
@@ -141,8 +141,8 @@ Status Host::Impl::open_replica() {
                             }});
 }
 
-protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources,
-                                                    const std::filesystem::path& exe) {
+base::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources,
+                                                const std::filesystem::path& exe) {
   auto impl = std::make_unique<Impl>();
   Impl& host = *impl;
   host.exe_dir = std::filesystem::absolute(exe).parent_path();
@@ -176,11 +176,11 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
   spdlog::set_level(spdlog::level::from_str(s.get_string("log.level")));
 
   if (const std::string fake = s.get_string("fake_clock"); !fake.empty()) {
-    auto clock = std::make_unique<storage::ManualClock>(*parse_utc_time(fake));
+    auto clock = std::make_unique<base::ManualClock>(*parse_utc_time(fake));
     host.fake_clock = clock.get();
     host.business_clock = std::move(clock);
   } else {
-    host.business_clock = std::make_unique<storage::SystemClock>();
+    host.business_clock = std::make_unique<base::SystemClock>();
   }
   for (const auto& dir : candidate_dirs(host.exe_dir, s.get_string("ui.dir"), "ui", "web-wasm/dist")) {
     if (std::filesystem::exists(dir / "index.html")) {
@@ -191,8 +191,8 @@ protocol::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources
   }
   host.body_limit = static_cast<std::size_t>(s.get_int("http.body_limit"));
   {
-    protocol::SeededRandom seed(static_cast<std::uint64_t>(::getpid()) ^
-                                static_cast<std::uint64_t>(time(nullptr)));
+    base::SeededRandom seed(static_cast<std::uint64_t>(::getpid()) ^
+                            static_cast<std::uint64_t>(time(nullptr)));
     host.request_prefix = protocol::make_uuid(seed).substr(0, 8);
   }
 

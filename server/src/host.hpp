@@ -23,7 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 #include "config.hpp"
 
@@ -34,8 +34,8 @@ class Host {
   // Reads the configuration (the host's keys and those the plugins found
   // declare) and starts. `exe` is the path of the running binary: plugins
   // and the UI are looked for beside it and in the build tree.
-  static protocol::Result<std::unique_ptr<Host>> start(const ConfigSources& sources,
-                                                       const std::filesystem::path& exe);
+  static base::Result<std::unique_ptr<Host>> start(const ConfigSources& sources,
+                                                   const std::filesystem::path& exe);
   const Settings& settings() const;
   ~Host();
 
@@ -44,16 +44,16 @@ class Host {
   void shutdown();
   // Takes a plugin's routes away (503 meanwhile), drains and unloads it,
   // loads its file anew and starts it. Its storage stays open.
-  protocol::Status reload(const std::string& plugin);
+  base::Status reload(const std::string& plugin);
   // The two halves of reload() with a pause of the caller's choosing
   // between them: an outage of one plugin, as `ates lab` shows it. While
   // stopped, its routes answer 503 + Retry-After, its rpc services answer
   // `unavailable` and its consumers apply nothing; its storage stays open.
-  protocol::Status stop_plugin(const std::string& plugin);
-  protocol::Status start_plugin(const std::string& plugin);
+  base::Status stop_plugin(const std::string& plugin);
+  base::Status start_plugin(const std::string& plugin);
   // Runs a command a plugin registered (HostContext::add_command).
-  protocol::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
-                                               const nlohmann::json& args);
+  base::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
+                                           const nlohmann::json& args);
   // `ates audit` of this host: the "audit" command of every running plugin
   // that has one (audit.hpp's gathered form).
   nlohmann::json audit();

@@ -14,8 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ates/base/clock.hpp"
 #include "ates/bus/bus.hpp"
-#include "ates/storage/clock.hpp"
 #include "ates/storage/environment.hpp"
 #include "ates/storage/lock_file.hpp"
 
@@ -58,9 +58,9 @@ struct Host::Impl {
   std::filesystem::path exe_dir;
   std::filesystem::path data_dir;
   std::optional<storage::DataDirLock> lock;
-  storage::SystemClock real_clock;  // tokens and throttling
-  std::unique_ptr<storage::Clock> business_clock;
-  storage::ManualClock* fake_clock = nullptr;  // set with --fake-clock
+  base::SystemClock real_clock;  // tokens and throttling
+  std::unique_ptr<base::Clock> business_clock;
+  base::ManualClock* fake_clock = nullptr;  // set with --fake-clock
   MetricsRegistry metrics;
   RouteTable routes;
   InflightWork inflight;
@@ -92,8 +92,8 @@ struct Host::Impl {
   ~Impl() { shutdown(); }
   void shutdown();
 
-  protocol::Status load_plugins(const Settings& first, std::vector<std::string>& not_loaded);
-  protocol::Status open_replica();
+  base::Status load_plugins(const Settings& first, std::vector<std::string>& not_loaded);
+  base::Status open_replica();
   // Answers every request exactly once, whatever any part of it throws.
   // `may_park`: false for a request routed again after waiting, which
   // must not wait twice.

@@ -6,8 +6,8 @@
 
 namespace ates::server {
 
-using protocol::Code;
-using protocol::Status;
+using base::Code;
+using base::Status;
 
 namespace {
 
@@ -19,7 +19,7 @@ std::string joined(const std::vector<std::filesystem::path>& dirs) {
 
 }  // namespace
 
-protocol::Result<std::vector<std::pair<std::string, std::filesystem::path>>> wanted_plugins(
+base::Result<std::vector<std::pair<std::string, std::filesystem::path>>> wanted_plugins(
     const Settings& first, const std::filesystem::path& exe_dir, std::vector<std::string>& not_loaded) {
   // Configured folders are searched all together; otherwise the built-in
   // plugins, beside the binary once installed, else in the build tree.
@@ -65,7 +65,7 @@ void add_plugin_keys(const std::string& plugin, const plugin_api::PluginEntry& e
 }
 
 storage::EnvironmentOptions environment_options(const Settings& settings, const std::filesystem::path& dir,
-                                                const std::string& producer, storage::Clock* clock) {
+                                                const std::string& producer, base::Clock* clock) {
   return {.dir = dir,
           .producer = producer,
           .map_size = static_cast<std::size_t>(settings.get_int("storage.map_size_mb")) << 20,

@@ -23,7 +23,7 @@ namespace ates::server {
 // configuration sections are not errors, since one configuration serves
 // processes that run different plugins. kNotFound when `plugins` names a
 // plugin no folder holds.
-protocol::Result<std::vector<std::pair<std::string, std::filesystem::path>>> wanted_plugins(
+base::Result<std::vector<std::pair<std::string, std::filesystem::path>>> wanted_plugins(
     const Settings& first, const std::filesystem::path& exe_dir, std::vector<std::string>& not_loaded);
 
 // The keys a plugin's entry point declares, under its section.
@@ -32,6 +32,6 @@ void add_plugin_keys(const std::string& plugin, const plugin_api::PluginEntry& e
 
 // A plugin's storage in `dir` with the configured map size and readers.
 storage::EnvironmentOptions environment_options(const Settings& settings, const std::filesystem::path& dir,
-                                                const std::string& producer, storage::Clock* clock);
+                                                const std::string& producer, base::Clock* clock);
 
 }  // namespace ates::server

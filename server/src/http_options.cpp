@@ -7,9 +7,9 @@
 
 namespace ates::server {
 
-using protocol::Status;
+using base::Status;
 
-protocol::Result<HttpOptions> http_options(const Settings& s) {
+base::Result<HttpOptions> http_options(const Settings& s) {
   HttpOptions http;
   const std::string listen = s.get_string("http.listen");
   http.address = listen.substr(0, listen.rfind(':'));
@@ -20,9 +20,9 @@ protocol::Result<HttpOptions> http_options(const Settings& s) {
   http.handle_timeout = std::chrono::milliseconds(s.get_int("http.handle_timeout_ms"));
   auto at_least = [&](std::string_view key, std::int64_t min) -> Status {
     if (s.get_int(key) >= min) return Status::ok();
-    return protocol::invalid_argument("bad value for '" + std::string(key) + "' (" + s.source(key) +
-                                      "): at least " + std::to_string(min) + ", got " +
-                                      std::to_string(s.get_int(key)));
+    return base::invalid_argument("bad value for '" + std::string(key) + "' (" + s.source(key) +
+                                  "): at least " + std::to_string(min) + ", got " +
+                                  std::to_string(s.get_int(key)));
   };
   if (Status status = at_least("http.max_connections", 1); !status) return status;
   if (Status status = at_least("http.header_limit", 1024); !status) return status;
@@ -32,8 +32,8 @@ protocol::Result<HttpOptions> http_options(const Settings& s) {
   http.tls_key = s.get_string("http.tls_key");
   auto trusted = TrustedProxies::parse(s.get_list("http.trusted_proxies"));
   if (!trusted) {
-    return protocol::invalid_argument("bad value for 'http.trusted_proxies' (" +
-                                      s.source("http.trusted_proxies") + "): " + trusted.status().message());
+    return base::invalid_argument("bad value for 'http.trusted_proxies' (" +
+                                  s.source("http.trusted_proxies") + "): " + trusted.status().message());
   }
   http.trusted_proxies = std::move(trusted).value();
   return http;

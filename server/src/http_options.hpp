@@ -4,7 +4,7 @@
 
 #include <cstddef>
 
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 #include "config.hpp"
 #include "http_server.hpp"
@@ -12,7 +12,7 @@
 namespace ates::server {
 
 // An error names the key and where its value came from.
-protocol::Result<HttpOptions> http_options(const Settings& settings);
+base::Result<HttpOptions> http_options(const Settings& settings);
 
 // Descriptors for `connections` plus storage, the bus and plugins: the soft
 // limit is raised towards the hard one if need be, with a warning when it

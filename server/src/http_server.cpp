@@ -36,7 +36,7 @@ HttpServer::HttpServer(HttpOptions options, Dispatch dispatch) : impl_(std::make
 
 HttpServer::~HttpServer() { stop(); }
 
-protocol::Result<std::uint16_t> HttpServer::start() {
+base::Result<std::uint16_t> HttpServer::start() {
   const HttpOptions& o = impl_->options;
   if (!o.tls_cert.empty() || !o.tls_key.empty()) {
     auto tls = detail::make_tls_listener(o, impl_->dispatch);

@@ -23,8 +23,8 @@
 #include <memory>
 #include <string>
 
+#include "ates/base/status.hpp"
 #include "ates/plugin_api/http.hpp"
-#include "ates/protocol/status.hpp"
 
 #include "client_address.hpp"
 
@@ -52,7 +52,7 @@ struct HttpOptions {
 
 // Loads `cert` and `key` as the HTTPS server would, to report a bad file
 // before anything else starts; an error names http.tls_cert or http.tls_key.
-protocol::Status check_tls_files(const std::string& cert, const std::string& key);
+base::Status check_tls_files(const std::string& cert, const std::string& key);
 
 using Dispatch = std::function<void(plugin_api::Request, plugin_api::Responder)>;
 
@@ -62,7 +62,7 @@ class HttpServer {
   ~HttpServer();  // stops if running
 
   // Binds and starts serving; returns the bound port.
-  protocol::Result<std::uint16_t> start();
+  base::Result<std::uint16_t> start();
   // Stops accepting, closes connections and joins the threads.
   void stop();
 

@@ -147,13 +147,13 @@ std::string reason(const asio::error_code& ec) {
   return ec.message();
 }
 
-protocol::Result<std::shared_ptr<asio::ssl::context>> make_context(const std::string& cert,
-                                                                   const std::string& key) {
+base::Result<std::shared_ptr<asio::ssl::context>> make_context(const std::string& cert,
+                                                               const std::string& key) {
   if (cert.empty() || key.empty()) {
     const std::string missing = cert.empty() ? "http.tls_cert" : "http.tls_key";
     const std::string given = cert.empty() ? "http.tls_key" : "http.tls_cert";
-    return protocol::invalid_argument(missing + " is not set but " + given +
-                                      " is: HTTPS needs both (or neither, for plain HTTP)");
+    return base::invalid_argument(missing + " is not set but " + given +
+                                  " is: HTTPS needs both (or neither, for plain HTTP)");
   }
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
@@ -165,36 +165,35 @@ protocol::Result<std::shared_ptr<asio::ssl::context>> make_context(const std::st
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) {
     ERR_clear_error();
-    return protocol::Status(protocol::Code::kInternal, "OpenSSL refuses the TLS 1.2 cipher list");
+    return base::Status(base::Code::kInternal, "OpenSSL refuses the TLS 1.2 cipher list");
   }
   asio::error_code ec;
   context->use_certificate_chain_file(cert, ec);
   if (ec)
-    return protocol::invalid_argument("http.tls_cert: cannot use " + cert +
-                                      " as a PEM certificate chain: " + reason(ec));
+    return base::invalid_argument("http.tls_cert: cannot use " + cert +
+                                  " as a PEM certificate chain: " + reason(ec));
   context->use_private_key_file(key, asio::ssl::context::pem, ec);
   if (ec)
-    return protocol::invalid_argument("http.tls_key: cannot use " + key +
-                                      " as a PEM private key: " + reason(ec));
+    return base::invalid_argument("http.tls_key: cannot use " + key + " as a PEM private key: " + reason(ec));
   if (SSL_CTX_check_private_key(native) != 1) {
     ERR_clear_error();
-    return protocol::invalid_argument("http.tls_key: " + key +
-                                      " is not the private key of the certificate in " + cert);
+    return base::invalid_argument("http.tls_key: " + key + " is not the private key of the certificate in " +
+                                  cert);
   }
   return context;
 }
 
 }  // namespace
 
-protocol::Status check_tls_files(const std::string& cert, const std::string& key) {
+base::Status check_tls_files(const std::string& cert, const std::string& key) {
   auto context = make_context(cert, key);
-  return context ? protocol::Status::ok() : context.status();
+  return context ? base::Status::ok() : context.status();
 }
 
 namespace detail {
 
-protocol::Result<std::unique_ptr<Listener>> make_tls_listener(const HttpOptions& options,
-                                                              const Dispatch& dispatch) {
+base::Result<std::unique_ptr<Listener>> make_tls_listener(const HttpOptions& options,
+                                                          const Dispatch& dispatch) {
   auto context = make_context(options.tls_cert, options.tls_key);
   if (!context) return context.status();
   using Tls = RestinioListener<DeadlineTlsSocket>;

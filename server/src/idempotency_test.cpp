@@ -15,7 +15,7 @@ constexpr std::int64_t kStart = std::int64_t{1772528400} * 1'000'000;  // 2026-0
 // clock, and a unit that counts how often it really ran.
 struct Fixture {
   testing::TempDir dir;
-  storage::ManualClock clock{kStart};
+  base::ManualClock clock{kStart};
   std::unique_ptr<storage::Environment> env;
   std::optional<Idempotency> idempotency;
   int ran = 0;
@@ -46,7 +46,7 @@ struct Fixture {
     auto answer = answered.get_future();
     idempotency->run(
         *env, r, [&](Response response) { answered.set_value(std::move(response)); },
-        [this](storage::WriteTxn&) -> protocol::Result<Response> {
+        [this](storage::WriteTxn&) -> base::Result<Response> {
           return Response::json(201, {{"run", ++ran}});
         });
     return answer.get();
@@ -122,7 +122,7 @@ BOOST_AUTO_TEST_CASE(an_anonymous_answer_stored_before_is_never_replayed_and_is_
                            f.env->table<StoredAnswer>("idempotency")
                                .put(txn.handle(), std::string("\0k", 2),
                                     StoredAnswer{0, kStart, 201, "application/json", R"({"secret":true})"});
-                           return protocol::Status::ok();
+                           return base::Status::ok();
                          })
                          .is_ok());
   const auto anonymous = f.call(Fixture::request(std::nullopt, "k"));

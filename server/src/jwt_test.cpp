@@ -26,7 +26,7 @@ struct Keys {
                          reinterpret_cast<const unsigned char*>(secret_key.data()));
     return input + "." + base64url(signature);
   }
-  protocol::Result<Claims> check(std::string_view token) const {
+  base::Result<Claims> check(std::string_view token) const {
     return verify(
         token, [this](std::string_view) { return std::optional<std::string>(public_key); }, 1000);
   }
@@ -86,7 +86,7 @@ BOOST_AUTO_TEST_CASE(signed_claims_of_the_wrong_shape_are_refused) {
         R"({"sub":"u"})"}) {
     const auto result = keys.check(keys.sign_raw(kHeader, with_rest(payload)));
     BOOST_TEST(!result.has_value(), payload);
-    BOOST_TEST((result.status().code() == protocol::Code::kUnauthenticated), payload);
+    BOOST_TEST((result.status().code() == base::Code::kUnauthenticated), payload);
   }
   const auto long_sub = keys.check(keys.sign_raw(
       kHeader, with_rest(R"({"sub":")" + std::string(65, 'a') + R"(","role":"worker","iat":1,"exp":2000})")));
@@ -107,7 +107,7 @@ BOOST_AUTO_TEST_CASE(headers_of_the_wrong_shape_are_refused) {
         R"({"alg":["EdDSA"],"kid":"k1"})", R"([])", "null", "\xff\xfe"}) {
     const auto result = keys.check(keys.sign_raw(header, payload));
     BOOST_TEST(!result.has_value(), header);
-    BOOST_TEST((result.status().code() == protocol::Code::kUnauthenticated), header);
+    BOOST_TEST((result.status().code() == base::Code::kUnauthenticated), header);
   }
   const auto long_kid = keys.check(
       keys.sign_raw(nlohmann::json{{"alg", "EdDSA"}, {"kid", std::string(65, 'k')}}.dump(), payload));
@@ -128,7 +128,7 @@ BOOST_AUTO_TEST_CASE(revocation_claims_of_the_wrong_shape_are_refused) {
         R"("jti":"j","gen":0,"uep":"e-1","useq":-4)", R"("jti":"j","gen":0,"uep":"e-1","useq":true)"}) {
     const auto result = keys.check(keys.sign_raw(kHeader, "{" + rest + "," + base + "}"));
     BOOST_TEST(!result.has_value(), rest);
-    BOOST_TEST((result.status().code() == protocol::Code::kUnauthenticated), rest);
+    BOOST_TEST((result.status().code() == base::Code::kUnauthenticated), rest);
   }
   const auto long_jti = keys.check(keys.sign_raw(kHeader, nlohmann::json{{"sub", "u"},
                                                                          {"role", "worker"},
@@ -182,12 +182,12 @@ BOOST_AUTO_TEST_CASE(unsigned_garbage_is_refused_without_throwing) {
     tokens.push_back(token);
   }
   for (const auto& token : tokens) {
-    protocol::Result<Claims> result = protocol::Status(protocol::Code::kInternal, "not run");
+    base::Result<Claims> result = base::Status(base::Code::kInternal, "not run");
     BOOST_CHECK_NO_THROW(result = keys.check(token));
     if (result.has_value())
       BOOST_TEST(result->sub == "u");  // a flip that base64url ignores
     else
-      BOOST_TEST((result.status().code() == protocol::Code::kUnauthenticated));
+      BOOST_TEST((result.status().code() == base::Code::kUnauthenticated));
   }
 }
 

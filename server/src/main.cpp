@@ -79,11 +79,11 @@ std::string comma_list(const std::vector<std::string>& items) {
 }
 
 // Opens a plugin's environment read-only beside (or without) a server.
-protocol::Result<std::unique_ptr<storage::Environment>> open_read_only(const std::string& data,
-                                                                       const std::string& plugin) {
+base::Result<std::unique_ptr<storage::Environment>> open_read_only(const std::string& data,
+                                                                   const std::string& plugin) {
   const auto dir = std::filesystem::path(data) / plugin;
   if (!std::filesystem::exists(dir / "data.mdb")) {
-    return protocol::Status(protocol::Code::kNotFound, "no storage of " + plugin + " in " + data);
+    return base::Status(base::Code::kNotFound, "no storage of " + plugin + " in " + data);
   }
   return storage::Environment::open({.dir = dir, .producer = plugin, .read_only = true});
 }
@@ -169,15 +169,14 @@ void restore_terminal_and_die(int signal) {
 // is prompted for on stderr (stdout carries the JSON answer) with echo
 // off, so it is neither shown nor left on the screen; piped in by a
 // script, it is read as it comes.
-protocol::Result<std::string> read_password() {
+base::Result<std::string> read_password() {
   std::string password;
   if (::isatty(STDIN_FILENO) != 1) {
     std::getline(std::cin, password);
   } else {
     if (::tcgetattr(STDIN_FILENO, &saved_terminal) != 0) {
-      return protocol::Status(protocol::Code::kInternal,
-                              std::string("cannot read the terminal's settings: ") + std::strerror(errno) +
-                                  "; pipe the password in");
+      return base::Status(base::Code::kInternal, std::string("cannot read the terminal's settings: ") +
+                                                     std::strerror(errno) + "; pipe the password in");
     }
     termios hidden = saved_terminal;
     hidden.c_lflag &= ~static_cast<tcflag_t>(ECHO);
@@ -187,9 +186,8 @@ protocol::Result<std::string> read_password() {
     // Echo off before the prompt: nothing typed after it is ever echoed.
     if (::tcsetattr(STDIN_FILENO, TCSAFLUSH, &hidden) != 0) {
       for (int signal : {SIGINT, SIGTERM, SIGHUP}) ::signal(signal, SIG_DFL);
-      return protocol::Status(protocol::Code::kInternal,
-                              std::string("cannot turn the terminal's echo off: ") + std::strerror(errno) +
-                                  "; pipe the password in");
+      return base::Status(base::Code::kInternal, std::string("cannot turn the terminal's echo off: ") +
+                                                     std::strerror(errno) + "; pipe the password in");
     }
     std::cerr << "password: " << std::flush;
     std::getline(std::cin, password);
@@ -457,7 +455,7 @@ int main(int argc, char** argv) {
     }
     auto env = storage::Environment::open(
         {.dir = std::filesystem::path(events_data) / reset_plugin, .producer = reset_plugin});
-    const protocol::Status status = env ? bus::reset_consumer(**env, reset_stream, reset_to) : env.status();
+    const base::Status status = env ? bus::reset_consumer(**env, reset_stream, reset_to) : env.status();
     if (!status) {
       std::cerr << status.message() << "\n";
       exit_code = 1;

@@ -10,8 +10,27 @@
 
 namespace ates::server {
 
-using protocol::Code;
-using protocol::Status;
+using base::Code;
+using base::Status;
+
+namespace {
+
+// The bus's view of a consumer, as the plugin API names it.
+plugin_api::ConsumerState consumer_state(bus::ConsumerState state) {
+  switch (state) {
+    case bus::ConsumerState::kStarting:
+      return plugin_api::ConsumerState::kStarting;
+    case bus::ConsumerState::kRunning:
+      return plugin_api::ConsumerState::kRunning;
+    case bus::ConsumerState::kStalled:
+      return plugin_api::ConsumerState::kStalled;
+    case bus::ConsumerState::kHalted:
+      return plugin_api::ConsumerState::kHalted;
+  }
+  return plugin_api::ConsumerState::kNone;
+}
+
+}  // namespace
 
 void PluginLogger::log(plugin_api::LogLevel level, std::string_view message, std::string_view request_id) {
   const auto spd_level = level == plugin_api::LogLevel::kDebug  ? spdlog::level::debug
@@ -25,9 +44,8 @@ void PluginLogger::log(plugin_api::LogLevel level, std::string_view message, std
   }
 }
 
-protocol::Result<std::string> PluginContext::hand_over_secret(std::string_view file_name,
-                                                              std::string_view secret,
-                                                              std::string_view line) {
+base::Result<std::string> PluginContext::hand_over_secret(std::string_view file_name, std::string_view secret,
+                                                          std::string_view line) {
   if (mode_ == plugin_api::RunMode::kReadOnly)
     return Status(Code::kUnavailable, "the data directory is open read-only");
   auto handed = server::hand_over_secret(data_dir_, file_name, secret, line);
@@ -45,12 +63,12 @@ plugin_api::StreamProgress PluginContext::stream_progress(std::string_view strea
   if (bus_ == nullptr) return {};
   for (const auto& c : bus_->consumers()) {
     if (c.consumer != name_ || c.stream != stream) continue;
-    return {c.applied_seq, c.head_seq, c.watermark, std::string(bus::to_string(c.state))};
+    return {c.applied_seq, c.head_seq, c.watermark, consumer_state(c.state)};
   }
   return {};
 }
 
-protocol::Result<std::vector<plugin_api::OpenDeadLetter>> PluginContext::open_dead_letters(
+base::Result<std::vector<plugin_api::OpenDeadLetter>> PluginContext::open_dead_letters(
     std::string_view stream) const {
   std::vector<plugin_api::OpenDeadLetter> open;
   try {
@@ -68,9 +86,9 @@ protocol::Result<std::vector<plugin_api::OpenDeadLetter>> PluginContext::open_de
 
 namespace ates::server {
 
-protocol::Result<std::vector<protocol::Envelope>> read_stream_from(const storage::Environment& env,
-                                                                   std::string_view stream,
-                                                                   std::uint64_t from_seq, std::size_t max) {
+base::Result<std::vector<protocol::Envelope>> read_stream_from(const storage::Environment& env,
+                                                               std::string_view stream,
+                                                               std::uint64_t from_seq, std::size_t max) {
   constexpr std::size_t kMaxPerCall = 4096;
   std::vector<protocol::Envelope> events;
   try {
@@ -97,9 +115,9 @@ protocol::Result<std::vector<protocol::Envelope>> read_stream_from(const storage
   return events;
 }
 
-protocol::Result<std::vector<protocol::Envelope>> PluginContext::read_stream(std::string_view stream,
-                                                                             std::uint64_t from_seq,
-                                                                             std::size_t max) const {
+base::Result<std::vector<protocol::Envelope>> PluginContext::read_stream(std::string_view stream,
+                                                                         std::uint64_t from_seq,
+                                                                         std::size_t max) const {
   const auto* spec = protocol::Registry::instance().find_stream(stream);
   if (spec == nullptr) return Status(Code::kNotFound, "unknown stream " + std::string(stream));
   storage::Environment* producer = producers_ ? producers_(spec->producer) : nullptr;

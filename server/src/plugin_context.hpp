@@ -71,15 +71,15 @@ using ProducerLookup = std::function<storage::Environment*(std::string_view plug
 
 // Reads `stream` from a producer's outbox (HostContext::read_stream): at
 // most `max` (and 4096) events from `from_seq` on, upcast.
-protocol::Result<std::vector<protocol::Envelope>> read_stream_from(const storage::Environment& env,
-                                                                   std::string_view stream,
-                                                                   std::uint64_t from_seq, std::size_t max);
+base::Result<std::vector<protocol::Envelope>> read_stream_from(const storage::Environment& env,
+                                                               std::string_view stream,
+                                                               std::uint64_t from_seq, std::size_t max);
 
 // What every plugin's context shares with the host.
 struct ContextServices {
   RouteTable& routes;
   const Settings& settings;
-  storage::Clock& clock;
+  base::Clock& clock;
   MetricsRegistry& metrics;
   bus::Bus* bus;                   // null in RunMode::kReadOnly
   std::filesystem::path data_dir;  // where secrets for the operator go when stdout is no terminal
@@ -106,7 +106,7 @@ class PluginContext final : public plugin_api::HostContext {
   storage::Environment& storage() override { return env_; }
   void add_route(plugin_api::Route route) override;
   const plugin_api::Config& config() const override { return config_; }
-  storage::Clock& business_clock() override { return clock_; }
+  base::Clock& business_clock() override { return clock_; }
   plugin_api::Logger& log() override { return logger_; }
   plugin_api::Metrics& metrics() override { return metrics_; }
   void subscribe(std::string stream, plugin_api::EventHandler handler) override {
@@ -123,10 +123,9 @@ class PluginContext final : public plugin_api::HostContext {
     }
     bus_->serve(std::move(service), std::move(handler));
   }
-  protocol::Result<std::string> call(const std::string& peer, const std::string& service,
-                                     std::string_view request, std::chrono::milliseconds timeout) override {
-    if (bus_ == nullptr)
-      return protocol::Status(protocol::Code::kUnavailable, "no bus: the plugin is read-only");
+  base::Result<std::string> call(const std::string& peer, const std::string& service,
+                                 std::string_view request, std::chrono::milliseconds timeout) override {
+    if (bus_ == nullptr) return base::Status(base::Code::kUnavailable, "no bus: the plugin is read-only");
     return bus_->call(peer, service, request, timeout);
   }
   // Takes the plugin's services off the bus, after any call running now.
@@ -139,27 +138,26 @@ class PluginContext final : public plugin_api::HostContext {
     for (const auto& service : services) bus_->unserve(service);
   }
   plugin_api::StreamProgress stream_progress(std::string_view stream) const override;
-  protocol::Result<std::vector<plugin_api::OpenDeadLetter>> open_dead_letters(
+  base::Result<std::vector<plugin_api::OpenDeadLetter>> open_dead_letters(
       std::string_view stream) const override;
 
   void add_command(std::string name, plugin_api::CommandHandler handler) override {
     std::lock_guard lock(commands_mutex_);
     commands_[std::move(name)] = std::move(handler);
   }
-  protocol::Result<std::string> hand_over_secret(std::string_view file_name, std::string_view secret,
-                                                 std::string_view line) override;
+  base::Result<std::string> hand_over_secret(std::string_view file_name, std::string_view secret,
+                                             std::string_view line) override;
   plugin_api::RunMode mode() const override { return mode_; }
-  protocol::Result<std::vector<protocol::Envelope>> read_stream(std::string_view stream,
-                                                                std::uint64_t from_seq,
-                                                                std::size_t max) const override;
+  base::Result<std::vector<protocol::Envelope>> read_stream(std::string_view stream, std::uint64_t from_seq,
+                                                            std::size_t max) const override;
 
-  protocol::Result<nlohmann::json> run_command(const std::string& name, const nlohmann::json& args) {
+  base::Result<nlohmann::json> run_command(const std::string& name, const nlohmann::json& args) {
     plugin_api::CommandHandler handler;
     {
       std::lock_guard lock(commands_mutex_);
       auto it = commands_.find(name);
       if (it == commands_.end())
-        return protocol::Status(protocol::Code::kNotFound, name_ + " has no command " + name);
+        return base::Status(base::Code::kNotFound, name_ + " has no command " + name);
       handler = it->second;
     }
     return handler(args);
@@ -190,7 +188,7 @@ class PluginContext final : public plugin_api::HostContext {
   storage::Environment& env_;
   RouteTable& routes_;
   PluginConfig config_;
-  storage::Clock& clock_;
+  base::Clock& clock_;
   PluginLogger logger_;
   PluginMetrics metrics_;
 };

@@ -10,17 +10,17 @@
 
 namespace ates::server {
 
-using protocol::Code;
-using protocol::Status;
+using base::Code;
+using base::Status;
 
 namespace {
 
 // The size of PluginEntry at each minor version of this major version: a
 // plugin of minor version m fills at least kEntrySizeAtMinor[m] bytes.
 // Every minor version adds its size here, the previous one's when only
-// HostContext grew (2.1); appending a field to PluginEntry gives a larger
-// one (the old entries stay as they were: 2.0's is 80 bytes on x86-64).
-constexpr std::array<std::size_t, plugin_api::kApiMinor + 1> kEntrySizeAtMinor = {80, 80};
+// HostContext grew; appending a field to PluginEntry gives a larger one
+// (the old entries stay as they were: 3.0's is 80 bytes on x86-64).
+constexpr std::array<std::size_t, plugin_api::kApiMinor + 1> kEntrySizeAtMinor = {80};
 
 constexpr bool sizes_grow_to_the_current_entry() {
   for (std::size_t m = 0; m < kEntrySizeAtMinor.size(); ++m) {
@@ -99,7 +99,7 @@ PluginLoader::PluginLoader(std::filesystem::path copies_dir) : copies_dir_(std::
   std::filesystem::create_directories(copies_dir_, ignored);
 }
 
-protocol::Result<PluginLibrary> PluginLoader::load(const std::filesystem::path& file) {
+base::Result<PluginLibrary> PluginLoader::load(const std::filesystem::path& file) {
   PluginLibrary library;
   library.source = file;
   library.copy = copies_dir_ / (std::to_string(::getpid()) + "-" + std::to_string(++generation_) + "-" +
@@ -113,7 +113,7 @@ protocol::Result<PluginLibrary> PluginLoader::load(const std::filesystem::path& 
     std::filesystem::remove(library.copy, error);
     return Status(Code::kInvalidArgument, "cannot load plugin " + file.string() + ": " + ::dlerror());
   }
-  auto fail = [&](const std::string& message) -> protocol::Result<PluginLibrary> {
+  auto fail = [&](const std::string& message) -> base::Result<PluginLibrary> {
     ::dlclose(library.handle);
     std::filesystem::remove(library.copy, error);
     return Status(Code::kInvalidArgument, "plugin " + file.string() + " refused: " + message);

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "ates/base/status.hpp"
 #include "ates/plugin_api/plugin.hpp"
-#include "ates/protocol/status.hpp"
 
 namespace ates::server {
 
@@ -33,16 +33,16 @@ struct PluginLibrary {
 // "Compatibility"): the same major version, a minor version no newer than
 // the host's, and an entry struct as large as that minor version's. The
 // error says what differs and what to do.
-protocol::Status check_compatible(const plugin_api::PluginEntry& entry);
+base::Status check_compatible(const plugin_api::PluginEntry& entry);
 
 class PluginLoader {
  public:
   // Copies go to `copies_dir`, which is emptied first.
   explicit PluginLoader(std::filesystem::path copies_dir);
 
-  protocol::Result<PluginLibrary> load(const std::filesystem::path& file);
+  base::Result<PluginLibrary> load(const std::filesystem::path& file);
   // dlclose, then the RTLD_NOLOAD check; an error if the library stayed.
-  protocol::Status unload(PluginLibrary& library);
+  base::Status unload(PluginLibrary& library);
 
  private:
   std::filesystem::path copies_dir_;

@@ -31,7 +31,7 @@ BOOST_AUTO_TEST_CASE(the_hosts_own_version_is_compatible) {
 
 BOOST_AUTO_TEST_CASE(an_older_or_newer_major_version_is_refused_with_both_versions_named) {
   for (const std::uint32_t major : {kApiMajor - 1, kApiMajor + 1, std::uint32_t{0}}) {
-    const protocol::Status status = check_compatible(entry_of(major, 0));
+    const base::Status status = check_compatible(entry_of(major, 0));
     BOOST_TEST(!status.is_ok());
     BOOST_TEST(status.message() == "it was built against plugin API " + std::to_string(major) +
                                        ".x, the host has " + std::to_string(kApiMajor) + "." +
@@ -40,7 +40,7 @@ BOOST_AUTO_TEST_CASE(an_older_or_newer_major_version_is_refused_with_both_versio
 }
 
 BOOST_AUTO_TEST_CASE(a_newer_minor_version_is_refused) {
-  const protocol::Status status = check_compatible(entry_of(kApiMajor, kApiMinor + 1));
+  const base::Status status = check_compatible(entry_of(kApiMajor, kApiMinor + 1));
   BOOST_TEST(!status.is_ok());
   BOOST_TEST(status.message().find("newer than the host's") != std::string::npos, status.message());
   // A huge minor version must not index past the host's table of sizes.
@@ -48,7 +48,7 @@ BOOST_AUTO_TEST_CASE(a_newer_minor_version_is_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(an_entry_smaller_than_its_version_says_is_refused) {
-  const protocol::Status status =
+  const base::Status status =
       check_compatible(entry_of(kApiMajor, kApiMinor, sizeof(plugin_api::PluginEntry) - 8));
   BOOST_TEST(!status.is_ok());
   BOOST_TEST(status.message().find("its entry struct has") != std::string::npos, status.message());

@@ -6,8 +6,8 @@
 
 namespace ates::server {
 
-using protocol::Code;
-using protocol::Status;
+using base::Code;
+using base::Status;
 
 std::string_view to_string(PluginState state) {
   switch (state) {
@@ -25,7 +25,7 @@ std::string_view to_string(PluginState state) {
   return "unknown";
 }
 
-protocol::Result<PluginSlot*> PluginManager::add(std::string name, std::filesystem::path file) {
+base::Result<PluginSlot*> PluginManager::add(std::string name, std::filesystem::path file) {
   if (!is_plugin_name(name)) {
     return Status(Code::kInvalidArgument, "plugin file " + file.string() + ": '" + name +
                                               "' is not a plugin name (a-z, 0-9 and _, a letter first)");
@@ -189,9 +189,8 @@ Status PluginManager::start_plugin(const std::string& name) {
   return load_and_start(*slot);
 }
 
-protocol::Result<nlohmann::json> PluginManager::run_command(const std::string& plugin,
-                                                            const std::string& name,
-                                                            const nlohmann::json& args) {
+base::Result<nlohmann::json> PluginManager::run_command(const std::string& plugin, const std::string& name,
+                                                        const nlohmann::json& args) {
   PluginContext* context = nullptr;
   {
     std::lock_guard lock(mutex_);

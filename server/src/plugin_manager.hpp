@@ -61,7 +61,7 @@ class PluginManager {
       : loader_(loader), routes_(routes), inflight_(inflight) {}
 
   // Loads `file` (to learn the keys it declares); the plugin runs nothing yet.
-  protocol::Result<PluginSlot*> add(std::string name, std::filesystem::path file);
+  base::Result<PluginSlot*> add(std::string name, std::filesystem::path file);
   // The slots in the order they were added, for start-up to give each its
   // storage and context.
   const std::vector<std::unique_ptr<PluginSlot>>& slots() const { return slots_; }
@@ -76,12 +76,12 @@ class PluginManager {
   // Starts every loaded plugin; one that fails is unloaded and reported,
   // and the others start anyway.
   void start_all();
-  protocol::Status reload(const std::string& name);
-  protocol::Status stop_plugin(const std::string& name);
-  protocol::Status start_plugin(const std::string& name);
+  base::Status reload(const std::string& name);
+  base::Status stop_plugin(const std::string& name);
+  base::Status start_plugin(const std::string& name);
   // A command a running plugin registered; counted as its work in flight.
-  protocol::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
-                                               const nlohmann::json& args);
+  base::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
+                                           const nlohmann::json& args);
 
   // Whether `plugin` runs and has registered command `name`.
   bool has_command(const std::string& plugin, const std::string& name) const;
@@ -105,9 +105,9 @@ class PluginManager {
 
  private:
   PluginSlot* find(const std::string& name);  // with mutex_ held
-  protocol::Status start(PluginSlot& slot);   // with mutex_ held
+  base::Status start(PluginSlot& slot);       // with mutex_ held
   void stop(PluginSlot& slot);                // with mutex_ held
-  protocol::Status load_and_start(PluginSlot& slot);
+  base::Status load_and_start(PluginSlot& slot);
   void drain(PluginSlot& slot);  // waits for every unit the plugin queued
   void unload(PluginLibrary& library);
 

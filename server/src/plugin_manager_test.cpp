@@ -10,8 +10,8 @@ namespace ates::server {
 namespace {
 
 using namespace std::chrono_literals;
+using base::Code;
 using plugin_api::Method;
-using protocol::Code;
 
 const std::filesystem::path kPlugins = ATES_TEST_PLUGINS_DIR;
 
@@ -19,7 +19,7 @@ const std::filesystem::path kPlugins = ATES_TEST_PLUGINS_DIR;
 // bus of this process alone.
 struct Plugins {
   testing::TempDir dir;
-  storage::ManualClock clock{std::int64_t{1772528400} * 1'000'000};
+  base::ManualClock clock{std::int64_t{1772528400} * 1'000'000};
   MetricsRegistry metrics;
   RouteTable routes;
   InflightWork inflight;

@@ -17,8 +17,8 @@
 
 namespace ates::server {
 
-using protocol::Code;
-using protocol::Status;
+using base::Code;
+using base::Status;
 
 struct ReadOnlyHost::Impl {
   struct Loaded {
@@ -31,7 +31,7 @@ struct ReadOnlyHost::Impl {
 
   std::filesystem::path copies;  // a temporary folder for the loaded copies
   Settings settings;
-  std::unique_ptr<storage::Clock> clock;
+  std::unique_ptr<base::Clock> clock;
   MetricsRegistry metrics;
   RouteTable routes;  // what a constructor registers; never served
   std::unique_ptr<PluginLoader> loader;
@@ -74,7 +74,7 @@ struct ReadOnlyHost::Impl {
 
 namespace {
 
-protocol::Result<std::filesystem::path> make_temporary_folder() {
+base::Result<std::filesystem::path> make_temporary_folder() {
   std::string pattern = (std::filesystem::temp_directory_path() / "ates-read-only-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
     return Status(Code::kInternal, "cannot make a temporary folder for the plugin files: " +
@@ -88,8 +88,8 @@ protocol::Result<std::filesystem::path> make_temporary_folder() {
 ReadOnlyHost::ReadOnlyHost(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ReadOnlyHost::~ReadOnlyHost() = default;
 
-protocol::Result<std::unique_ptr<ReadOnlyHost>> ReadOnlyHost::open(const ConfigSources& sources,
-                                                                   const std::filesystem::path& exe) {
+base::Result<std::unique_ptr<ReadOnlyHost>> ReadOnlyHost::open(const ConfigSources& sources,
+                                                               const std::filesystem::path& exe) {
   auto impl = std::make_unique<Impl>();
   Impl& host = *impl;
   auto first = load_settings(host_keys(), sources, /*allow_unknown=*/true);
@@ -123,10 +123,8 @@ protocol::Result<std::unique_ptr<ReadOnlyHost>> ReadOnlyHost::open(const ConfigS
       leave_out(host.errors, library.status().message());
       continue;
     }
-    if (library->name != name || library->entry->api_minor < 1) {
-      leave_out(library->name != name ? host.errors : host.notes,
-                library->name != name ? "the file names itself '" + library->name + "'"
-                                      : "built against plugin API 2.0, which has no read-only mode");
+    if (library->name != name) {
+      leave_out(host.errors, "the file names itself '" + library->name + "'");
       host.unload(*library);
       continue;
     }
@@ -140,9 +138,9 @@ protocol::Result<std::unique_ptr<ReadOnlyHost>> ReadOnlyHost::open(const ConfigS
   if (!settings) return settings.status();
   host.settings = std::move(settings).value();
   if (const std::string fake = host.settings.get_string("fake_clock"); !fake.empty()) {
-    host.clock = std::make_unique<storage::ManualClock>(*parse_utc_time(fake));
+    host.clock = std::make_unique<base::ManualClock>(*parse_utc_time(fake));
   } else {
-    host.clock = std::make_unique<storage::SystemClock>();
+    host.clock = std::make_unique<base::SystemClock>();
   }
 
   // Every storage first, so a plugin's constructor may read any producer.
@@ -195,8 +193,8 @@ bool ReadOnlyHost::has_command(const std::string& plugin, const std::string& nam
   return loaded != nullptr && loaded->context->has_command(name);
 }
 
-protocol::Result<nlohmann::json> ReadOnlyHost::run_command(const std::string& plugin, const std::string& name,
-                                                           const nlohmann::json& args) {
+base::Result<nlohmann::json> ReadOnlyHost::run_command(const std::string& plugin, const std::string& name,
+                                                       const nlohmann::json& args) {
   auto* loaded = impl_->find(plugin);
   if (loaded == nullptr) return Status(Code::kNotFound, "plugin " + plugin + " is not loaded");
   return loaded->context->run_command(name, args);

@@ -6,8 +6,7 @@
 // registers each reader in the environment's lock.mdb, as for any reader;
 // the loaded copies of the plugin files go to a temporary folder).
 //
-// A plugin is left out, with a note, when its folder holds no storage or
-// when it was built against plugin API 2.0, which has no read-only mode.
+// A plugin is left out, with a note, when its folder holds no storage.
 // A plugin whose constructor fails is left out with an error.
 //
 // Thread-safety: one thread.
@@ -20,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 #include "config.hpp"
 
@@ -30,8 +29,8 @@ class ReadOnlyHost {
  public:
   // Reads the configuration as `ates serve` would (the environment and
   // flags of `sources`), then loads the plugins it names.
-  static protocol::Result<std::unique_ptr<ReadOnlyHost>> open(const ConfigSources& sources,
-                                                              const std::filesystem::path& exe);
+  static base::Result<std::unique_ptr<ReadOnlyHost>> open(const ConfigSources& sources,
+                                                          const std::filesystem::path& exe);
   ~ReadOnlyHost();
   ReadOnlyHost(const ReadOnlyHost&) = delete;
   ReadOnlyHost& operator=(const ReadOnlyHost&) = delete;
@@ -42,8 +41,8 @@ class ReadOnlyHost {
   const std::vector<std::string>& notes() const;
   const std::vector<std::string>& errors() const;
   bool has_command(const std::string& plugin, const std::string& name) const;
-  protocol::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
-                                               const nlohmann::json& args);
+  base::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
+                                           const nlohmann::json& args);
   // `ates audit` of these plugins (audit.hpp's gathered form; the plugins
   // left out are among its notes, those that failed among its errors).
   nlohmann::json audit();

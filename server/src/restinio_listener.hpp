@@ -28,14 +28,14 @@ class Listener {
  public:
   virtual ~Listener() = default;
   // Binds and starts serving; returns the bound port.
-  virtual protocol::Result<std::uint16_t> start() = 0;
+  virtual base::Result<std::uint16_t> start() = 0;
   virtual void stop() = 0;
 };
 
 // https_server.cpp: an HTTPS listener, or an error naming http.tls_cert or
 // http.tls_key when the files cannot be used.
-protocol::Result<std::unique_ptr<Listener>> make_tls_listener(const HttpOptions& options,
-                                                              const Dispatch& dispatch);
+base::Result<std::unique_ptr<Listener>> make_tls_listener(const HttpOptions& options,
+                                                          const Dispatch& dispatch);
 
 // The connection cap (http.max_connections). RESTinio's own limiter counts
 // an accept() as in progress until a connection object is made for it, but
@@ -192,7 +192,7 @@ class RestinioListener final : public Listener {
         hsts_(hsts) {}
   ~RestinioListener() override { stop(); }
 
-  protocol::Result<std::uint16_t> start() override {
+  base::Result<std::uint16_t> start() override {
     const HttpOptions& o = options_;
     try {
       Settings settings;
@@ -219,8 +219,8 @@ class RestinioListener final : public Listener {
       server_ =
           restinio::run_async<Traits<Socket>>(restinio::own_io_context(), std::move(settings), o.threads);
     } catch (const std::exception& e) {
-      return protocol::Status(protocol::Code::kUnavailable, "cannot listen on " + o.address + ":" +
-                                                                std::to_string(o.port) + ": " + e.what());
+      return base::Status(base::Code::kUnavailable,
+                          "cannot listen on " + o.address + ":" + std::to_string(o.port) + ": " + e.what());
     }
     return bound_port_.load();
   }

@@ -12,11 +12,11 @@
 
 namespace ates::server {
 
-using protocol::Code;
-using protocol::Status;
+using base::Code;
+using base::Status;
 
-protocol::Result<std::filesystem::path> write_secret_file(const std::filesystem::path& dir,
-                                                          std::string_view name, std::string_view secret) {
+base::Result<std::filesystem::path> write_secret_file(const std::filesystem::path& dir, std::string_view name,
+                                                      std::string_view secret) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) {
     return Status(Code::kInvalidArgument,
                   "a secret's file name must be a plain name, not '" + std::string(name) + "'");
@@ -52,9 +52,8 @@ protocol::Result<std::filesystem::path> write_secret_file(const std::filesystem:
   return path;
 }
 
-protocol::Result<std::filesystem::path> hand_over_secret(const std::filesystem::path& dir,
-                                                         std::string_view name, std::string_view secret,
-                                                         std::string_view line) {
+base::Result<std::filesystem::path> hand_over_secret(const std::filesystem::path& dir, std::string_view name,
+                                                     std::string_view secret, std::string_view line) {
   if (::isatty(STDOUT_FILENO) == 1) {
     static std::mutex stdout_mutex;  // lines from plugins never interleave
     std::lock_guard lock(stdout_mutex);

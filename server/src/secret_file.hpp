@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 namespace ates::server {
 
@@ -18,13 +18,12 @@ namespace ates::server {
 // O_EXCL | O_NOFOLLOW, so an existing file or a planted symbolic link is
 // refused, never followed or overwritten; synced before the answer. `name`
 // is a plain file name. Returns the file's path.
-protocol::Result<std::filesystem::path> write_secret_file(const std::filesystem::path& dir,
-                                                          std::string_view name, std::string_view secret);
+base::Result<std::filesystem::path> write_secret_file(const std::filesystem::path& dir, std::string_view name,
+                                                      std::string_view secret);
 
 // `line` on stdout when stdout is a terminal (answers an empty path);
 // otherwise write_secret_file(dir, name, secret) (answers its path).
-protocol::Result<std::filesystem::path> hand_over_secret(const std::filesystem::path& dir,
-                                                         std::string_view name, std::string_view secret,
-                                                         std::string_view line);
+base::Result<std::filesystem::path> hand_over_secret(const std::filesystem::path& dir, std::string_view name,
+                                                     std::string_view secret, std::string_view line);
 
 }  // namespace ates::server

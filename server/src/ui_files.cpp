@@ -15,8 +15,8 @@
 
 namespace ates::server {
 
-using protocol::Code;
-using protocol::Status;
+using base::Code;
+using base::Status;
 
 namespace {
 
@@ -45,7 +45,7 @@ bool is_inside(const std::filesystem::path& root, const std::filesystem::path& p
 // refuses a symlink put in its place, O_NONBLOCK keeps the open of a FIFO
 // from waiting for a writer, and fstat must still say "regular". At most
 // `budget` bytes.
-protocol::Result<std::string> read_regular(const std::filesystem::path& real, std::size_t budget) {
+base::Result<std::string> read_regular(const std::filesystem::path& real, std::size_t budget) {
   const int fd = ::open(real.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return Status(Code::kNotFound, std::string("cannot open: ") + std::strerror(errno));
   struct Closer {
@@ -94,8 +94,8 @@ std::string_view ui_content_type(std::string_view name) {
   return "application/octet-stream";
 }
 
-protocol::Result<std::shared_ptr<const UiFiles>> UiFiles::load(const std::filesystem::path& dir,
-                                                               const UiLimits& limits) {
+base::Result<std::shared_ptr<const UiFiles>> UiFiles::load(const std::filesystem::path& dir,
+                                                           const UiLimits& limits) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path root = fs::canonical(dir, ec);
@@ -197,7 +197,7 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
 
 UiServer::UiServer(std::filesystem::path dir, UiLimits limits) : dir_(std::move(dir)), limits_(limits) {}
 
-protocol::Result<std::shared_ptr<const UiFiles>> UiServer::reload() {
+base::Result<std::shared_ptr<const UiFiles>> UiServer::reload() {
   if (dir_.empty()) return Status(Code::kNotFound, "the UI is not installed");
   auto loaded = UiFiles::load(dir_, limits_);
   if (!loaded) return loaded;

@@ -24,8 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ates/base/status.hpp"
 #include "ates/plugin_api/http.hpp"
-#include "ates/protocol/status.hpp"
 
 namespace ates::server {
 
@@ -59,8 +59,8 @@ class UiFiles {
   // readable folder (kNotFound, kInternal) or when the files that qualify
   // exceed the limits (kInvalidArgument): a UI served in part would be
   // worse than none.
-  static protocol::Result<std::shared_ptr<const UiFiles>> load(const std::filesystem::path& dir,
-                                                               const UiLimits& limits = {});
+  static base::Result<std::shared_ptr<const UiFiles>> load(const std::filesystem::path& dir,
+                                                           const UiLimits& limits = {});
 
   // The file for a name from resolve_static_path(), or nullptr.
   const UiFile* find(std::string_view name) const;
@@ -83,7 +83,7 @@ class UiServer {
   // Loads the folder again and, on success, serves the new load; on a
   // failure it keeps serving the files it had. Returns the load (for the
   // log) or why there is none.
-  protocol::Result<std::shared_ptr<const UiFiles>> reload();
+  base::Result<std::shared_ptr<const UiFiles>> reload();
 
   // The answer to GET `raw_path` (percent-encoded, without the query):
   // 200 with the file, 304 when `if_none_match` names its ETag, else a 404

@@ -4,6 +4,8 @@
 
 namespace ates::storage {
 
+using base::Clock;
+
 using detail::EnvironmentImpl;
 using namespace detail;
 

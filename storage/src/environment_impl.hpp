@@ -17,6 +17,7 @@
 #include <lmdb++.h>
 #include <sys/stat.h>
 
+#include "ates/base/failpoint.hpp"
 #include "ates/protocol/registry.hpp"
 #include "ates/storage/environment.hpp"
 #include "ates/storage/failpoint.hpp"
@@ -24,7 +25,7 @@
 
 namespace ates::storage {
 
-using protocol::Code;
+using base::Code;
 
 namespace detail {
 
@@ -97,10 +98,10 @@ namespace detail {
 
 struct EnvironmentImpl {
   EnvironmentOptions options;
-  SystemClock system_clock;
+  base::SystemClock system_clock;
   std::unique_ptr<SystemRandom> system_random;
-  Clock* clock = nullptr;
-  protocol::RandomSource* random = nullptr;
+  base::Clock* clock = nullptr;
+  base::RandomSource* random = nullptr;
 
   MDB_env* env = nullptr;
   RawTable meta;

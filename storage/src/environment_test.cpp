@@ -11,10 +11,14 @@
 #include "test_support.hpp"
 
 namespace ates::storage {
+
+using base::ManualClock;
+using base::SystemClock;
+
 namespace {
 
-using protocol::Code;
-using protocol::SeededRandom;
+using base::Code;
+using base::SeededRandom;
 using testing::TempDir;
 
 // Records every commit the writer reports.

@@ -13,8 +13,8 @@
 
 namespace ates::storage {
 
-using protocol::Code;
-using protocol::Status;
+using base::Code;
+using base::Status;
 
 namespace {
 
@@ -91,7 +91,7 @@ Status check_private_dir(const std::filesystem::path& dir) {
 
 }  // namespace
 
-protocol::Result<DataDirLock> DataDirLock::acquire(const std::filesystem::path& dir) {
+base::Result<DataDirLock> DataDirLock::acquire(const std::filesystem::path& dir) {
   if (Status made = make_private_dir(dir); !made) return made;
   if (Status checked = check_private_dir(dir); !checked) return checked;
   const auto path = dir / kLockName;

@@ -27,7 +27,7 @@ BOOST_AUTO_TEST_CASE(one_owner_at_a_time_and_the_second_is_told_who) {
 
     auto second = DataDirLock::acquire(data);
     BOOST_TEST_REQUIRE(!second.has_value());
-    BOOST_TEST(second.status().code() == protocol::Code::kConflict);
+    BOOST_TEST(second.status().code() == base::Code::kConflict);
     BOOST_TEST(second.status().message().find("in use by process " + std::to_string(::getpid())) !=
                std::string::npos);
   }

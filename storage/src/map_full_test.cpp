@@ -5,10 +5,13 @@
 #include "test_support.hpp"
 
 namespace ates::storage {
+
+using base::SystemClock;
+
 namespace {
 
-using protocol::Code;
-using protocol::SeededRandom;
+using base::Code;
+using base::SeededRandom;
 using testing::TempDir;
 
 BOOST_AUTO_TEST_SUITE(map_full)

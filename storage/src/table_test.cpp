@@ -5,6 +5,9 @@
 #include "test_support.hpp"
 
 namespace ates::storage {
+
+using base::SystemClock;
+
 namespace {
 
 struct Row {
@@ -24,7 +27,7 @@ BOOST_AUTO_TEST_CASE(u64_keys_sort_numerically) {
 BOOST_AUTO_TEST_CASE(typed_rows_round_trip_and_scan_in_key_order) {
   testing::TempDir dir;
   SystemClock clock;
-  protocol::SeededRandom random(31);
+  base::SeededRandom random(31);
   auto env = test::open_tracker(dir.path(), &clock, &random);
   auto rows = env->table<Row>("rows");
   BOOST_TEST_REQUIRE(
@@ -51,7 +54,7 @@ BOOST_AUTO_TEST_CASE(typed_rows_round_trip_and_scan_in_key_order) {
 BOOST_AUTO_TEST_CASE(lookups_by_keys_lmdb_cannot_hold_find_nothing) {
   testing::TempDir dir;
   SystemClock clock;
-  protocol::SeededRandom random(32);
+  base::SeededRandom random(32);
   auto env = test::open_tracker(dir.path(), &clock, &random);
   auto rows = env->raw_table("rows");
   const std::string longest(kMaxKeyBytes, 'k');

@@ -13,8 +13,8 @@ namespace ates::storage::test {
 inline constexpr std::string_view kStream = protocol::kTasksStream;
 inline const std::string kUser = "22222222-2222-4222-8222-222222222222";
 
-inline std::unique_ptr<Environment> open_tracker(const std::filesystem::path& dir, Clock* clock,
-                                                 protocol::RandomSource* random,
+inline std::unique_ptr<Environment> open_tracker(const std::filesystem::path& dir, base::Clock* clock,
+                                                 base::RandomSource* random,
                                                  void (*tweak)(EnvironmentOptions&) = nullptr) {
   EnvironmentOptions options{.dir = dir,
                              .producer = "tracker",

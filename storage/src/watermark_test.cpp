@@ -12,9 +12,12 @@
 #include "test_support.hpp"
 
 namespace ates::storage {
+
+using base::ManualClock;
+
 namespace {
 
-using protocol::SeededRandom;
+using base::SeededRandom;
 using testing::TempDir;
 
 struct Pairs final : CommitObserver {

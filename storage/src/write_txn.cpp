@@ -14,7 +14,7 @@ std::int64_t WriteTxn::now_us() const {
   return *now_;
 }
 
-protocol::RandomSource& WriteTxn::random() const { return *env_.random; }
+base::RandomSource& WriteTxn::random() const { return *env_.random; }
 
 Result<protocol::Envelope> WriteTxn::publish(std::string_view stream, std::string_view name,
                                              std::uint32_t version, std::string payload,

@@ -131,7 +131,7 @@ void EnvironmentImpl::run_batch(std::vector<Job>& jobs) {
       }
     }
     results[i] = std::move(status);
-    failpoint(kFailAfterUnit);
+    base::failpoint(kFailAfterUnit);
   }
 
   // The watermark of this batch, committed with it: every later event is
@@ -143,7 +143,7 @@ void EnvironmentImpl::run_batch(std::vector<Job>& jobs) {
   } catch (...) {
     commit_status = status_of_exception();
   }
-  failpoint(kFailBeforeCommit);
+  base::failpoint(kFailBeforeCommit);
   if (commit_status) {
     if (const int rc = mdb_txn_commit(parent); rc != 0) commit_status = status_of_errno(rc, "commit");
   } else {
@@ -153,7 +153,7 @@ void EnvironmentImpl::run_batch(std::vector<Job>& jobs) {
     fail_all(commit_status);
     return;
   }
-  failpoint(kFailAfterCommit);
+  base::failpoint(kFailAfterCommit);
 
   CommitInfo info{.watermark = new_watermark,
                   .commit_seconds =

@@ -49,7 +49,7 @@ int producer(const std::string& dir, const std::string& pub, const std::string& 
   std::uint64_t head = env->head(protocol::kTasksStream)->head_seq;
   while (head < until) {
     // Eight units in flight, so they group-commit as a plugin's would.
-    std::vector<std::future<protocol::Status>> inflight;
+    std::vector<std::future<base::Status>> inflight;
     const std::uint64_t count = std::min<std::uint64_t>(8, until - head);
     for (std::uint64_t i = 0; i < count; ++i) {
       inflight.push_back(env->submit([](storage::WriteTxn& txn) {
@@ -81,7 +81,7 @@ int consumer(const std::string& dir, const std::string& peer, std::uint64_t unti
   if (!bus) return 2;
   storage::RawTable applied = env->raw_table("applied");
   storage::RawTable duplicates = env->raw_table("duplicates");
-  const protocol::Status consuming = (*bus)->add_consumer(
+  const base::Status consuming = (*bus)->add_consumer(
       {"accounting", std::string(protocol::kTasksStream), env.get(),
        [applied, duplicates](storage::WriteTxn& txn, const protocol::Envelope& e) {
          // Keeps the sequence each event was applied at; a second
@@ -89,7 +89,7 @@ int consumer(const std::string& dir, const std::string& peer, std::uint64_t unti
          if (!applied.put(txn.handle(), e.event_id, storage::key_u64(e.seq), MDB_NOOVERWRITE)) {
            duplicates.put(txn.handle(), e.event_id, storage::key_u64(e.seq));
          }
-         return protocol::Status::ok();
+         return base::Status::ok();
        }});
   if (!consuming) return 2;
   // Woken by each commit of its environment, it reads its checkpoint again

@@ -225,7 +225,7 @@ BOOST_AUTO_TEST_CASE(a_plugin_of_another_major_api_version_is_refused_by_name) {
   TempDir dir;
   auto refused = testing::start_host({.data = dir / "data", .plugin_dir = plugin_dir(dir, {"oldmajor"})});
   BOOST_TEST_REQUIRE(!refused.has_value());
-  const std::string expected = "it was built against plugin API 1.x, the host has " +
+  const std::string expected = "it was built against plugin API 2.x, the host has " +
                                std::to_string(plugin_api::kApiMajor) + "." +
                                std::to_string(plugin_api::kApiMinor);
   BOOST_TEST(
@@ -385,17 +385,17 @@ BOOST_AUTO_TEST_CASE(a_stopped_plugin_answers_503_until_started_and_loses_nothin
   const auto client = testing::client_of(*host);
   BOOST_TEST_REQUIRE(client.post("/api/v1/tracker/events", R"({"title":"before"})").status == 201);
   BOOST_TEST_REQUIRE(host->stop_plugin("tracker").is_ok());
-  BOOST_TEST(host->stop_plugin("tracker").code() == protocol::Code::kConflict);
-  BOOST_TEST(host->stop_plugin("nobody").code() == protocol::Code::kNotFound);
+  BOOST_TEST(host->stop_plugin("tracker").code() == base::Code::kConflict);
+  BOOST_TEST(host->stop_plugin("nobody").code() == base::Code::kNotFound);
   const auto refused = client.post("/api/v1/tracker/events", R"({"title":"while stopped"})");
   BOOST_TEST(refused.status == 503);
   BOOST_TEST(refused.header("retry-after") == "1");
   BOOST_TEST(client.get("/readyz").status == 503);
   // A reload (by hand, or --dev's watcher) leaves a stopped plugin stopped.
-  BOOST_TEST(host->reload("tracker").code() == protocol::Code::kConflict);
+  BOOST_TEST(host->reload("tracker").code() == base::Code::kConflict);
   BOOST_TEST(client.post("/api/v1/tracker/events", R"({"title":"still stopped"})").status == 503);
   BOOST_TEST_REQUIRE(host->start_plugin("tracker").is_ok());
-  BOOST_TEST(host->start_plugin("tracker").code() == protocol::Code::kConflict);
+  BOOST_TEST(host->start_plugin("tracker").code() == base::Code::kConflict);
   BOOST_TEST(client.get("/readyz").status == 200);
   BOOST_TEST(client.post("/api/v1/tracker/events", R"({"title":"after"})").status == 201);
   // Its consumer, stopped and started again, applied each event once.

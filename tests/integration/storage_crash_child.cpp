@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
                                              .created_by = "22222222-2222-4222-8222-222222222222"})
               .status();
         },
-        [&, n](protocol::Status status) {
+        [&, n](base::Status status) {
           if (!status) {
             std::fprintf(stderr, "unit %llu failed: %s\n", static_cast<unsigned long long>(n),
                          status.to_string().c_str());

@@ -36,20 +36,20 @@ class EchoPlugin final : public plugin_api::Plugin {
       seen_ = host.storage().raw_table("seen");
       host.subscribe(
           std::string(protocol::kTasksStream),
-          [this, seen = seen_](storage::WriteTxn& txn, const protocol::Envelope& event) -> protocol::Status {
+          [this, seen = seen_](storage::WriteTxn& txn, const protocol::Envelope& event) -> base::Status {
             auto created = protocol::decode_payload<protocol::TaskCreated>(event);
             if (created && created->title == "poison" && !cured_.load()) {
-              return {protocol::Code::kInvalidArgument, "poison is refused until POST /cure"};
+              return {base::Code::kInvalidArgument, "poison is refused until POST /cure"};
             }
             if (!seen.put(txn.handle(), event.event_id, "", MDB_NOOVERWRITE)) {
-              return {protocol::Code::kInternal, "event " + event.event_id + " applied twice"};
+              return {base::Code::kInternal, "event " + event.event_id + " applied twice"};
             }
-            return protocol::Status::ok();
+            return base::Status::ok();
           });
       // Commands of the read-only tests, registered here so they work in
       // both modes: what the stream holds, read through the host, and a
       // write, which read-only storage refuses.
-      host.add_command("count", [this](const nlohmann::json& args) -> protocol::Result<nlohmann::json> {
+      host.add_command("count", [this](const nlohmann::json& args) -> base::Result<nlohmann::json> {
         auto events =
             host_.read_stream(args.value("stream", std::string(protocol::kTasksStream)),
                               args.value("from", std::uint64_t{1}), args.value("max", std::size_t{4096}));
@@ -58,10 +58,10 @@ class EchoPlugin final : public plugin_api::Plugin {
             {"events", events->size()},
             {"mode", host_.mode() == plugin_api::RunMode::kReadOnly ? "read-only" : "serve"}};
       });
-      host.add_command("publish", [this](const nlohmann::json& args) -> protocol::Result<nlohmann::json> {
+      host.add_command("publish", [this](const nlohmann::json& args) -> base::Result<nlohmann::json> {
         const std::string title = args.value("title", "from a command");
         auto seq = host_.storage().run_for<std::uint64_t>(
-            [&](storage::WriteTxn& txn) -> protocol::Result<std::uint64_t> {
+            [&](storage::WriteTxn& txn) -> base::Result<std::uint64_t> {
               auto envelope = txn.publish(protocol::TaskCreated{.task_id = protocol::make_uuid(txn.random()),
                                                                 .title = title,
                                                                 .jira_id = {},
@@ -76,7 +76,7 @@ class EchoPlugin final : public plugin_api::Plugin {
     }
   }
 
-  protocol::Status start() override {
+  base::Status start() override {
     host_.add_route({Method::kGet, "/variant", Access::anyone(),
                      [](Request, Responder respond) {
                        respond(Response::json(200, {{"variant", ATES_TEST_VARIANT}}));
@@ -117,7 +117,7 @@ class EchoPlugin final : public plugin_api::Plugin {
                      },
                      "the caller's address as the host saw it"});
     host_.log().info("started variant " ATES_TEST_VARIANT);
-    return protocol::Status::ok();
+    return base::Status::ok();
   }
 
   void stop() override { host_.log().info("stopping variant " ATES_TEST_VARIANT); }
@@ -133,7 +133,7 @@ class EchoPlugin final : public plugin_api::Plugin {
     std::string text = title->get<std::string>();
     idempotency_.run(
         host_.storage(), request, std::move(respond),
-        [text](storage::WriteTxn& txn) -> protocol::Result<Response> {
+        [text](storage::WriteTxn& txn) -> base::Result<Response> {
           const std::string id = protocol::make_uuid(txn.random());
           auto envelope = txn.publish(protocol::TaskCreated{
               .task_id = id, .title = text, .jira_id = {}, .description = "", .created_by = kCreator});

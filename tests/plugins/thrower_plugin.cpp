@@ -10,7 +10,7 @@ using namespace ates;
 class ThrowerPlugin final : public plugin_api::Plugin {
  public:
   explicit ThrowerPlugin(plugin_api::HostContext& host) : host_(host) {}
-  protocol::Status start() override {
+  base::Status start() override {
     host_.add_route({plugin_api::Method::kGet, "/ping", plugin_api::Access::anyone(),
                      [](plugin_api::Request, plugin_api::Responder respond) {
                        respond(plugin_api::Response::json(200, {{"pong", true}}));

@@ -18,9 +18,9 @@
 #include <optional>
 #include <vector>
 
+#include "ates/base/clock.hpp"
 #include "ates/bus/bus.hpp"
 #include "ates/protocol/events.hpp"
-#include "ates/storage/clock.hpp"
 #include "ates/testing/bytes_written.hpp"
 #include "ates/testing/commit_signal.hpp"
 #include "ates/testing/submit_window.hpp"
@@ -34,7 +34,7 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 using accounting::Ledger;
-using protocol::Status;
+using base::Status;
 
 constexpr std::int64_t kMinute = std::int64_t{60} * 1'000'000;
 constexpr std::int64_t kHour = 60 * kMinute;
@@ -71,7 +71,7 @@ accounting::Prices::Key price_key() {
 }
 
 std::unique_ptr<storage::Environment> open_env(const std::filesystem::path& dir, const std::string& producer,
-                                               storage::Clock* clock = nullptr) {
+                                               base::Clock* clock = nullptr) {
   auto env = storage::Environment::open({.dir = dir, .producer = producer, .clock = clock});
   if (!env) throw std::runtime_error(dir.string() + ": " + env.status().to_string());
   return std::move(env).value();
@@ -83,7 +83,7 @@ struct Books {
   std::unique_ptr<storage::Environment> env;
   std::unique_ptr<Ledger> ledger;
 
-  Books(const std::filesystem::path& dir, storage::Clock* clock) : env(open_env(dir, "accounting", clock)) {
+  Books(const std::filesystem::path& dir, base::Clock* clock) : env(open_env(dir, "accounting", clock)) {
     require(env->declare_stream(protocol::kTransactionsStream), "declaring accounting.transactions");
     ledger = std::make_unique<Ledger>(*env);
     auto settings = env->run_for<Ledger::Settings>(
@@ -472,7 +472,7 @@ class CloseFill {
 
 CloseFigures measure_close(const std::filesystem::path& root, std::uint64_t accounts) {
   CloseFigures figures{.accounts = accounts};
-  storage::ManualClock clock(kDayStart + 9 * kHour);  // accounting's first start is on D
+  base::ManualClock clock(kDayStart + 9 * kHour);  // accounting's first start is on D
   Books books(root / "close", &clock);
   CloseFill fill(accounts);
   const Ledger& ledger = *books.ledger;

@@ -37,7 +37,7 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 using analytics::Analytics;
-using protocol::Status;
+using base::Status;
 
 constexpr std::int64_t kMinute = std::int64_t{60} * 1'000'000;
 constexpr std::int64_t kDay = 1440 * kMinute;

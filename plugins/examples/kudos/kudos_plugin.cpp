@@ -18,6 +18,7 @@
 
 namespace kudos {
 
+using ates::base::Status;
 using ates::plugin_api::Access;
 using ates::plugin_api::HostContext;
 using ates::plugin_api::Method;
@@ -25,7 +26,6 @@ using ates::plugin_api::Request;
 using ates::plugin_api::Responder;
 using ates::plugin_api::Response;
 using ates::protocol::Envelope;
-using ates::protocol::Status;
 using ates::storage::WriteTxn;
 
 // The board's title; docs/plugins.md edits it to show a hot reload.
@@ -61,7 +61,7 @@ class KudosPlugin final : public ates::plugin_api::Plugin {
   Status apply(WriteTxn& txn, const Envelope& event) {
     return ates::protocol::dispatch(event, [&](const ates::protocol::TaskCompleted& completed) -> Status {
       if (!ates::storage::is_storable_key(completed.assignee_id)) {
-        return ates::protocol::invalid_argument("TaskCompleted without a usable assignee_id");
+        return ates::base::invalid_argument("TaskCompleted without a usable assignee_id");
       }
       Kudos kudos = kudos_.get(txn.handle(), completed.assignee_id).value_or(Kudos{});
       ++kudos.count;

@@ -26,11 +26,11 @@ namespace ates::lab {
 
 namespace {
 
-using protocol::Code;
-using protocol::Status;
+using base::Code;
+using base::Status;
 
 template <class T>
-T value_or_throw(protocol::Result<T> result, const std::string& what) {
+T value_or_throw(base::Result<T> result, const std::string& what) {
   if (!result) throw std::runtime_error(what + ": " + result.status().to_string());
   return std::move(result).value();
 }
@@ -106,7 +106,7 @@ int run_dead_letter(std::ostream& out) {
                                  }}),
               "starting the payroll's consumer");
 
-  protocol::SeededRandom random(7);
+  base::SeededRandom random(7);
   const std::string ann = protocol::make_uuid(random), bob = protocol::make_uuid(random);
   const std::string manager = protocol::make_uuid(random);
   std::uint64_t head = 0;

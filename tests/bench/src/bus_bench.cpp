@@ -20,7 +20,7 @@ namespace ates::bench {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-using protocol::Status;
+using base::Status;
 
 const std::string kUser = "22222222-2222-4222-8222-222222222222";
 

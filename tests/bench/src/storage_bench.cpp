@@ -20,7 +20,7 @@ namespace ates::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using protocol::Status;
+using base::Status;
 using storage::Environment;
 using storage::EnvironmentOptions;
 using storage::RawTable;

@@ -22,16 +22,16 @@
 #include <string>
 #include <vector>
 
+#include "ates/base/status.hpp"
 #include "ates/protocol/envelope.hpp"
-#include "ates/protocol/status.hpp"
 #include "ates/storage/environment.hpp"
 
 namespace ates::bus {
 
-using protocol::Result;
-using protocol::Status;
+using base::Result;
+using base::Status;
 
-// Failpoints of the bus (ATES_FAILPOINT, see storage/failpoint.hpp); with
+// Failpoints of the bus (ATES_FAILPOINT, see base/failpoint.hpp); with
 // the storage writer's, they cover the path of an event: committed
 // (writer.after_commit), read for publishing (bus.before_publish), half a
 // batch applied in the consumer's transaction (bus.mid_batch_apply), the

@@ -9,7 +9,7 @@
 
 #include <msgpack.hpp>
 
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 namespace ates::protocol {
 
@@ -50,12 +50,12 @@ std::string pack_message(const Message& message) {
 }
 
 template <class Message>
-Result<Message> unpack_message(std::string_view bytes) {
+base::Result<Message> unpack_message(std::string_view bytes) {
   try {
     const msgpack::object_handle handle = msgpack::unpack(bytes.data(), bytes.size());
     return handle.get().as<Message>();
   } catch (const std::exception& e) {
-    return invalid_argument(std::string("malformed charge message: ") + e.what());
+    return base::invalid_argument(std::string("malformed charge message: ") + e.what());
   }
 }
 

@@ -49,7 +49,7 @@ constexpr bool distinct() {
 }
 
 template <class Handler>
-bool handle_if_named(const Envelope& envelope, Handler& handler, Status& result) {
+bool handle_if_named(const Envelope& envelope, Handler& handler, base::Status& result) {
   using Event = event_of<Handler>;
   if (envelope.name != Event::kName) return false;
   auto decoded = decode_payload<Event>(envelope);
@@ -78,10 +78,10 @@ bool handle_if_named(const Envelope& envelope, Handler& handler, Status& result)
 }  // namespace detail
 
 template <class... Handlers>
-Status dispatch(const Envelope& envelope, Handlers&&... handlers) {
+base::Status dispatch(const Envelope& envelope, Handlers&&... handlers) {
   static_assert(sizeof...(Handlers) > 0, "dispatch needs a handler");
   static_assert(detail::distinct<detail::event_of<Handlers>...>(), "two handlers of one event type");
-  Status result = Status::ok();
+  base::Status result = base::Status::ok();
   (detail::handle_if_named(envelope, handlers, result) || ...);
   return result;
 }

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 namespace ates::protocol {
 
@@ -34,14 +34,14 @@ std::string encode_envelope(const Envelope& envelope);
 
 // Checks the envelope's own structure (fields, types, UUIDs), not the
 // payload: see validate_event.
-Result<Envelope> decode_envelope(std::string_view bytes);
+base::Result<Envelope> decode_envelope(std::string_view bytes);
 
 // Checks that (name, version) is registered on `stream` with that producer
 // and that the payload satisfies its schema.
-Status validate_event(const Envelope& envelope);
+base::Status validate_event(const Envelope& envelope);
 
 // decode_envelope followed by validate_event: what a consumer runs on
 // every message it receives.
-Result<Envelope> decode_event(std::string_view bytes);
+base::Result<Envelope> decode_event(std::string_view bytes);
 
 }  // namespace ates::protocol

@@ -15,9 +15,9 @@
 
 #include <msgpack.hpp>
 
+#include "ates/base/status.hpp"
 #include "ates/protocol/envelope.hpp"
 #include "ates/protocol/registry.hpp"
-#include "ates/protocol/status.hpp"
 
 namespace ates::protocol {
 
@@ -249,19 +249,21 @@ namespace detail {
 // Validates the envelope's payload against the schema of its (name,
 // version), then hands the unpacked map to `convert`; a conversion error
 // becomes a Status too.
-Status unpack_validated(const Envelope& envelope, const std::function<void(const msgpack::object&)>& convert);
+base::Status unpack_validated(const Envelope& envelope,
+                              const std::function<void(const msgpack::object&)>& convert);
 }  // namespace detail
 
 // The typed event of an envelope: checks that name and version are Event's,
 // validates the payload against the registry, then converts it.
 template <class Event>
-Result<Event> decode_payload(const Envelope& envelope) {
+base::Result<Event> decode_payload(const Envelope& envelope) {
   if (envelope.name != Event::kName || envelope.version != Event::kVersion) {
-    return invalid_argument("expected " + std::string(Event::kName) + " v" + std::to_string(Event::kVersion) +
-                            ", got " + envelope.name + " v" + std::to_string(envelope.version));
+    return base::invalid_argument("expected " + std::string(Event::kName) + " v" +
+                                  std::to_string(Event::kVersion) + ", got " + envelope.name + " v" +
+                                  std::to_string(envelope.version));
   }
   Event event;
-  const Status status =
+  const base::Status status =
       detail::unpack_validated(envelope, [&](const msgpack::object& object) { object.convert(event); });
   if (!status) return status;
   return event;

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ates/base/status.hpp"
 #include "ates/protocol/schema.hpp"
-#include "ates/protocol/status.hpp"
 
 namespace ates::protocol {
 
@@ -32,8 +32,8 @@ class Registry {
 
   // Checks a payload (MessagePack bytes) against the schema of
   // (name, version): a map with the schema's fields, nothing else.
-  Status validate(std::string_view name, std::uint32_t version, std::string_view payload) const;
-  static Status validate(const EventSchema& schema, std::string_view payload);
+  base::Status validate(std::string_view name, std::uint32_t version, std::string_view payload) const;
+  static base::Status validate(const EventSchema& schema, std::string_view payload);
 
   // A valid payload for the schema (minimal values), for tests and examples.
   static std::string sample_payload(const EventSchema& schema);

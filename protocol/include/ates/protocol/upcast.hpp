@@ -16,6 +16,6 @@ TaskCreated upcast(const TaskCreatedV1& v1);
 // Rewrites a validated envelope of an old version into the latest version
 // of the same event (same id, seq and time); the latest version passes
 // through unchanged. The payload of the result is valid for its schema.
-Result<Envelope> upcast(Envelope envelope);
+base::Result<Envelope> upcast(Envelope envelope);
 
 }  // namespace ates::protocol

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ates/base/clock.hpp"
 #include "ates/plugin_api/http.hpp"
-#include "ates/storage/clock.hpp"
 #include "ates/storage/environment.hpp"
 
 namespace ates::plugin_api {
@@ -60,26 +60,50 @@ class Config {
 // consumer and the batch is retried. A handler may run more than once for
 // an event (a rolled-back batch runs again): only its writes through the
 // transaction count. Handlers see the latest version of each event (upcast).
-using EventHandler = std::function<protocol::Status(storage::WriteTxn&, const protocol::Envelope&)>;
+using EventHandler = std::function<base::Status(storage::WriteTxn&, const protocol::Envelope&)>;
 
 // A command of the plugin that `ates` sub-commands reach through the
 // control socket (or in-process when no server runs): JSON in, JSON out.
-using CommandHandler = std::function<protocol::Result<nlohmann::json>(const nlohmann::json& args)>;
+using CommandHandler = std::function<base::Result<nlohmann::json>(const nlohmann::json& args)>;
 
 // Answers one request of another plugin (bytes in, bytes out), on the bus's
 // rpc thread. An error travels back to the caller as its Status.
-using RpcHandler = std::function<protocol::Result<std::string>(std::string_view request)>;
+using RpcHandler = std::function<base::Result<std::string>(std::string_view request)>;
+
+// Where the plugin's consumer of a stream is (docs/bus.md, "Consumers").
+enum class ConsumerState : std::uint8_t {
+  kNone,      // no such consumer: not subscribed, not started yet, or no bus
+  kStarting,  // catching up from its checkpoint
+  kRunning,
+  kStalled,  // retrying a batch that failed (a full disk, say)
+  kHalted,   // stopped on a gap it cannot close; an operator must act
+};
+
+inline std::string_view to_string(ConsumerState state) {
+  switch (state) {
+    case ConsumerState::kNone:
+      return "none";
+    case ConsumerState::kStarting:
+      return "starting";
+    case ConsumerState::kRunning:
+      return "running";
+    case ConsumerState::kStalled:
+      return "stalled";
+    case ConsumerState::kHalted:
+      return "halted";
+  }
+  return "unknown";
+}
 
 // How far the plugin's consumer of a stream has come (docs/bus.md, watermarks).
 struct StreamProgress {
   std::uint64_t applied_seq = 0;
   std::uint64_t head_seq = 0;  // the newest head heard of
   std::int64_t watermark = 0;  // that head's watermark (µs; 0: none heard yet)
-  std::string state;           // "starting" | "running" | "stalled" | "halted"; empty: no such consumer
+  ConsumerState state = ConsumerState::kNone;
 };
 
-// How the host runs the plugin (plugin API 2.1; a plugin built against
-// 2.0 only ever runs in kServe).
+// How the host runs the plugin.
 enum class RunMode : std::uint8_t {
   // `ates serve`: writable storage; start() and stop() are called; routes,
   // consumers, rpc services and commands work.
@@ -112,8 +136,8 @@ class HostContext {
   // Adds a route under /api/v1/<plugin>; routes go away when the plugin stops.
   virtual void add_route(Route route) = 0;
   virtual const Config& config() const = 0;
-  // The business clock (ates/storage/clock.hpp); fake under --fake-clock.
-  virtual storage::Clock& business_clock() = 0;
+  // The business clock (ates/base/clock.hpp); fake under --fake-clock.
+  virtual base::Clock& business_clock() = 0;
   virtual Logger& log() = 0;
   virtual Metrics& metrics() = 0;
   // Consumes `stream` from the bus into the plugin's storage, exactly once.
@@ -127,14 +151,14 @@ class HostContext {
   virtual StreamProgress stream_progress(std::string_view stream) const = 0;
   // The unresolved dead letters of the plugin's consumer of `stream`.
   // An error when they cannot be read (a caller deciding on them must wait).
-  virtual protocol::Result<std::vector<OpenDeadLetter>> open_dead_letters(std::string_view stream) const = 0;
+  virtual base::Result<std::vector<OpenDeadLetter>> open_dead_letters(std::string_view stream) const = 0;
   // Request and reply with another plugin over the bus (rpc mode's two-phase
   // charge, docs/tracker.md). serve() names a service; it goes away when the
   // plugin stops. call() reaches `peer` ("EP [SERVER_KEY]"; empty: this host)
   // and gives up after `timeout` with kUnavailable.
   virtual void serve(std::string service, RpcHandler handler) = 0;
-  virtual protocol::Result<std::string> call(const std::string& peer, const std::string& service,
-                                             std::string_view request, std::chrono::milliseconds timeout) = 0;
+  virtual base::Result<std::string> call(const std::string& peer, const std::string& service,
+                                         std::string_view request, std::chrono::milliseconds timeout) = 0;
   // Registers a command for the CLI (e.g. auth's "user-add").
   virtual void add_command(std::string name, CommandHandler handler) = 0;
   // Gives the operator a secret once, never through the log (auth's first
@@ -144,10 +168,8 @@ class HostContext {
   // instead (mode 0600, created only when absent, never through a symbolic
   // link) and the answer is that file's path, for the plugin to log. An
   // error when the file cannot be made (it exists already, say).
-  virtual protocol::Result<std::string> hand_over_secret(std::string_view file_name, std::string_view secret,
-                                                         std::string_view line) = 0;
-
-  // --- plugin API 2.1 ---
+  virtual base::Result<std::string> hand_over_secret(std::string_view file_name, std::string_view secret,
+                                                     std::string_view line) = 0;
 
   // How the host runs this plugin; register the commands that must work
   // in kReadOnly (such as "audit") in the constructor.
@@ -161,9 +183,9 @@ class HostContext {
   // directories together); kInternal naming the sequence of an entry that
   // does not decode or is not stored at its own sequence, or when the
   // storage cannot be read.
-  virtual protocol::Result<std::vector<protocol::Envelope>> read_stream(std::string_view stream,
-                                                                        std::uint64_t from_seq,
-                                                                        std::size_t max) const = 0;
+  virtual base::Result<std::vector<protocol::Envelope>> read_stream(std::string_view stream,
+                                                                    std::uint64_t from_seq,
+                                                                    std::size_t max) const = 0;
 };
 
 }  // namespace ates::plugin_api

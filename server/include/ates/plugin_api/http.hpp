@@ -19,8 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ates/base/status.hpp"
 #include "ates/protocol/calendar_day.hpp"
-#include "ates/protocol/status.hpp"
 
 namespace ates::plugin_api {
 
@@ -113,7 +113,7 @@ struct Response {
   static Response problem(int status, std::string_view type, std::string_view detail);
   // The HTTP answer for a Status from any module (400, 404, 409, 403, 401,
   // 507, 503, 500), with the status message as the detail.
-  static Response from_status(const protocol::Status& status);
+  static Response from_status(const base::Status& status);
 };
 
 // The reason phrase of the HTTP statuses ates answers.
@@ -166,8 +166,8 @@ inline Response Response::problem(int status, std::string_view type, std::string
   return Response{status, "application/problem+json", body.dump(), {}};
 }
 
-inline Response Response::from_status(const protocol::Status& status) {
-  using protocol::Code;
+inline Response Response::from_status(const base::Status& status) {
+  using base::Code;
   switch (status.code()) {
     case Code::kOk:
       return json(200, nlohmann::json::object());
@@ -227,10 +227,10 @@ struct Route {
 
 // Parses a JSON request body; a malformed body or a non-object is
 // invalid_argument (400).
-inline protocol::Result<nlohmann::json> parse_json_object(std::string_view body) {
+inline base::Result<nlohmann::json> parse_json_object(std::string_view body) {
   nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return protocol::invalid_argument("the body is not valid JSON");
-  if (!parsed.is_object()) return protocol::invalid_argument("the body must be a JSON object");
+  if (parsed.is_discarded()) return base::invalid_argument("the body is not valid JSON");
+  if (!parsed.is_object()) return base::invalid_argument("the body must be a JSON object");
   return parsed;
 }
 
@@ -250,22 +250,22 @@ inline bool is_cursor(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c < 0x7f; });
 }
 
-inline protocol::Result<Page> parse_page(const Request& request) {
+inline base::Result<Page> parse_page(const Request& request) {
   Page page;
   if (auto limit = request.query_value("limit")) {
     std::size_t value = 0;
-    if (limit->empty() || limit->size() > 4) return protocol::invalid_argument("limit must be 1..1000");
+    if (limit->empty() || limit->size() > 4) return base::invalid_argument("limit must be 1..1000");
     for (char c : *limit) {
-      if (c < '0' || c > '9') return protocol::invalid_argument("limit must be 1..1000");
+      if (c < '0' || c > '9') return base::invalid_argument("limit must be 1..1000");
       value = value * 10 + static_cast<std::size_t>(c - '0');
     }
-    if (value < 1 || value > 1000) return protocol::invalid_argument("limit must be 1..1000");
+    if (value < 1 || value > 1000) return base::invalid_argument("limit must be 1..1000");
     page.limit = value;
   }
   if (auto after = request.query_value("after")) {
     if (!is_cursor(*after)) {
-      return protocol::invalid_argument("after: a cursor from an earlier page's next (1.." +
-                                        std::to_string(kMaxCursorBytes) + " printable ASCII characters)");
+      return base::invalid_argument("after: a cursor from an earlier page's next (1.." +
+                                    std::to_string(kMaxCursorBytes) + " printable ASCII characters)");
     }
     page.after = std::string(*after);
   }
@@ -280,17 +280,16 @@ inline constexpr std::int64_t kMaxRangeDays = 366;
 
 // `?<name>=YYYY-MM-DD` as a day between 1970-01-01 and 9999-12-31; absent,
 // `fallback`, or an error naming the field when there is none.
-inline protocol::Result<protocol::CalendarDay> parse_day_query(
-    const Request& request, std::string_view name, std::optional<protocol::CalendarDay> fallback) {
+inline base::Result<protocol::CalendarDay> parse_day_query(const Request& request, std::string_view name,
+                                                           std::optional<protocol::CalendarDay> fallback) {
   const auto text = request.query_value(name);
   if (!text) {
     if (fallback) return *fallback;
-    return protocol::invalid_argument(std::string(name) + ": required, a date YYYY-MM-DD");
+    return base::invalid_argument(std::string(name) + ": required, a date YYYY-MM-DD");
   }
   const auto day = protocol::CalendarDay::parse(*text);
   if (!day) {
-    return protocol::invalid_argument(std::string(name) +
-                                      ": a date YYYY-MM-DD from 1970-01-01 to 9999-12-31");
+    return base::invalid_argument(std::string(name) + ": a date YYYY-MM-DD from 1970-01-01 to 9999-12-31");
   }
   return *day;
 }
@@ -304,21 +303,20 @@ struct DayRange {
 // `?<from_name>=&<to_name>=`: both days valid, `to` not before `from`, at
 // most kMaxRangeDays in all. A missing `from` is `default_from`; a missing
 // `to` is `from`. Each error names the field it is about.
-inline protocol::Result<DayRange> parse_day_range(const Request& request, std::string_view from_name,
-                                                  std::string_view to_name,
-                                                  std::optional<protocol::CalendarDay> default_from) {
+inline base::Result<DayRange> parse_day_range(const Request& request, std::string_view from_name,
+                                              std::string_view to_name,
+                                              std::optional<protocol::CalendarDay> default_from) {
   auto from = parse_day_query(request, from_name, default_from);
   if (!from) return from.status();
   auto to = parse_day_query(request, to_name, *from);
   if (!to) return to.status();
   const DayRange range{*from, *to};
   if (range.days() < 1) {
-    return protocol::invalid_argument(std::string(to_name) + ": must not be before " +
-                                      std::string(from_name));
+    return base::invalid_argument(std::string(to_name) + ": must not be before " + std::string(from_name));
   }
   if (range.days() > kMaxRangeDays) {
-    return protocol::invalid_argument(std::string(to_name) + ": at most " + std::to_string(kMaxRangeDays) +
-                                      " days from " + std::string(from_name) + ", both counted");
+    return base::invalid_argument(std::string(to_name) + ": at most " + std::to_string(kMaxRangeDays) +
+                                  " days from " + std::string(from_name) + ", both counted");
   }
   return range;
 }

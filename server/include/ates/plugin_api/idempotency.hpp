@@ -45,8 +45,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ates/base/clock.hpp"
 #include "ates/plugin_api/http.hpp"
-#include "ates/storage/clock.hpp"
 #include "ates/storage/environment.hpp"
 
 namespace ates::plugin_api {
@@ -65,7 +65,7 @@ struct IdempotencyLimits {
   std::size_t sweep_per_store = 16;  // stored answers each store looks at for expiry
   // The clock of the 24 h window; null: the real clock (this is a retry
   // window, not business time). Tests pass a ManualClock.
-  const storage::Clock* clock = nullptr;
+  const base::Clock* clock = nullptr;
 };
 
 class Idempotency {
@@ -82,7 +82,7 @@ class Idempotency {
         meta_(env.raw_table("idempotency_meta")),
         limits_(limits) {}
 
-  using Unit = std::function<protocol::Result<Response>(storage::WriteTxn&)>;
+  using Unit = std::function<base::Result<Response>(storage::WriteTxn&)>;
 
   // Runs `unit` in the plugin's storage and answers through `respond` after
   // the commit: replays a remembered answer for the request's key, or runs
@@ -102,25 +102,25 @@ class Idempotency {
         // A copy (table handles and limits), not `this`: the unit may run
         // after the caller's object is gone.
         [self = *this, key = std::move(key).value(), fingerprint, answer,
-         unit = std::move(unit)](storage::WriteTxn& txn) -> protocol::Status {
+         unit = std::move(unit)](storage::WriteTxn& txn) -> base::Status {
           const std::int64_t now = self.now_us();
           if (key) {
             if (auto replay = self.replay_of(txn.handle(), *key, fingerprint, now)) {
               if (!*replay) return replay->status();
               *answer = std::move(*replay).value();
-              return protocol::Status::ok();
+              return base::Status::ok();
             }
           }
-          protocol::Result<Response> result = unit(txn);
+          base::Result<Response> result = unit(txn);
           if (!result) return result.status();
           *answer = std::move(result).value();
           if (key && answer->status < 400) {
             self.store(txn.handle(), *key,
                        StoredAnswer{fingerprint, now, answer->status, answer->content_type, answer->body});
           }
-          return protocol::Status::ok();
+          return base::Status::ok();
         },
-        [answer, respond = std::move(respond)](protocol::Status status) {
+        [answer, respond = std::move(respond)](base::Status status) {
           respond(status ? std::move(*answer) : Response::from_status(status));
         });
   }
@@ -129,7 +129,7 @@ class Idempotency {
   // response, or a conflict when the key came with another request. For a
   // change in several units (the rpc charge), which must not even begin
   // when it is a retry; its last unit still goes through run().
-  std::optional<protocol::Result<Response>> remembered(MDB_txn* txn, const Request& request) const {
+  std::optional<base::Result<Response>> remembered(MDB_txn* txn, const Request& request) const {
     const auto key = key_of(request);
     if (!key || !*key) return std::nullopt;
     return replay_of(txn, **key, fingerprint_of(request, request.body), now_us());
@@ -157,32 +157,32 @@ class Idempotency {
 
   // The request's key: none without the header or without a user (see the
   // contract above); a 400 for a header of the wrong size either way.
-  static protocol::Result<std::optional<Key>> key_of(const Request& request) {
+  static base::Result<std::optional<Key>> key_of(const Request& request) {
     const auto header = request.header("idempotency-key");
     if (!header) return std::optional<Key>();
     if (header->empty() || header->size() > 255) {
-      return protocol::invalid_argument("Idempotency-Key must have 1 to 255 characters");
+      return base::invalid_argument("Idempotency-Key must have 1 to 255 characters");
     }
     if (!request.principal || request.principal->user_id.empty()) return std::optional<Key>();
     return std::optional<Key>(Key{request.principal->user_id, std::string(*header)});
   }
 
   std::int64_t now_us() const {
-    static const storage::SystemClock real;
-    return (limits_.clock != nullptr ? *limits_.clock : static_cast<const storage::Clock&>(real)).now_us();
+    static const base::SystemClock real;
+    return (limits_.clock != nullptr ? *limits_.clock : static_cast<const base::Clock&>(real)).now_us();
   }
 
   // The stored answer of `key` while it is within the window; a conflict
   // when it answered another request; nothing when there is none.
-  std::optional<protocol::Result<Response>> replay_of(MDB_txn* txn, const Key& key, std::uint64_t fingerprint,
-                                                      std::int64_t now) const {
+  std::optional<base::Result<Response>> replay_of(MDB_txn* txn, const Key& key, std::uint64_t fingerprint,
+                                                  std::int64_t now) const {
     const auto stored = answers_.get(txn, key.full());
     if (!stored || now - stored->stored_at_us >= kWindowUs) return std::nullopt;
     if (stored->fingerprint != fingerprint) {
-      return protocol::Result<Response>(
-          protocol::Status(protocol::Code::kConflict, "this Idempotency-Key was used with another request"));
+      return base::Result<Response>(
+          base::Status(base::Code::kConflict, "this Idempotency-Key was used with another request"));
     }
-    return protocol::Result<Response>(
+    return base::Result<Response>(
         Response{stored->status, stored->content_type, stored->body, {{"Idempotent-Replayed", "true"}}});
   }
 

@@ -25,7 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 namespace ates::plugin_api::jwt {
 
@@ -97,10 +97,10 @@ inline std::string sign(const Claims& claims, std::string_view secret_key) {
 // Finds the 32-byte public key of a kid, or nothing when unknown.
 using KeyLookup = std::function<std::optional<std::string>(std::string_view kid)>;
 
-inline protocol::Result<Claims> verify(std::string_view token, const KeyLookup& key_of,
-                                       std::int64_t now_seconds) {
-  using protocol::Code;
-  using protocol::Status;
+inline base::Result<Claims> verify(std::string_view token, const KeyLookup& key_of,
+                                   std::int64_t now_seconds) {
+  using base::Code;
+  using base::Status;
   const auto unauthenticated = [](std::string why) { return Status(Code::kUnauthenticated, std::move(why)); };
   if (token.size() > kMaxTokenBytes) {
     return unauthenticated("the token is longer than " + std::to_string(kMaxTokenBytes) + " bytes");

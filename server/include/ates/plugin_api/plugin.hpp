@@ -35,8 +35,12 @@ namespace ates::plugin_api {
 //   2.0  the versioned entry point
 //   2.1  HostContext::mode() (read-only loading, RunMode) and read_stream(),
 //        plugin_api/audit.hpp, protocol::dispatch (typed event handlers)
-inline constexpr std::uint32_t kApiMajor = 2;
-inline constexpr std::uint32_t kApiMinor = 1;
+//   3.0  the base library: Status, Result, the clock, the random source and
+//        the failpoints move to ates::base (ates/base/); tables take
+//        storage transactions instead of LMDB handles; StreamProgress's
+//        state is an enum
+inline constexpr std::uint32_t kApiMajor = 3;
+inline constexpr std::uint32_t kApiMinor = 0;
 inline constexpr const char* kEntrySymbol = "ates_plugin_entry";
 
 // One configuration key a plugin accepts: `type` is "string", "int" or
@@ -52,7 +56,7 @@ class Plugin {
  public:
   virtual ~Plugin() = default;
   // Called after every plugin was created: start consumers and threads.
-  virtual protocol::Status start() = 0;
+  virtual base::Status start() = 0;
   // Drains: no new work, consumers stop at a transaction boundary, threads
   // joined. Routes are already gone when stop() is called.
   virtual void stop() = 0;
@@ -90,57 +94,57 @@ inline void write_error(char* error, std::size_t size, const char* message) {
 // Defines the entry point of a plugin: NAME is its name ("tracker"), CLASS
 // its Plugin subclass constructed from HostContext&, KEYS an array of
 // ConfigKeySpec (or nullptr) and COUNT its length.
-#define ATES_DEFINE_PLUGIN(NAME, CLASS, KEYS, COUNT)                                                     \
-  namespace {                                                                                            \
-  void* ates_create(::ates::plugin_api::HostContext* context, char* error, std::size_t size) noexcept {  \
-    try {                                                                                                \
-      return static_cast<::ates::plugin_api::Plugin*>(new CLASS(*context));                              \
-    } catch (const std::exception& e) {                                                                  \
-      ::ates::plugin_api::detail::write_error(error, size, e.what());                                    \
-    } catch (...) {                                                                                      \
-      ::ates::plugin_api::detail::write_error(error, size, "unknown exception");                         \
-    }                                                                                                    \
-    return nullptr;                                                                                      \
-  }                                                                                                      \
-  int ates_start(void* plugin, char* error, std::size_t size) noexcept {                                 \
-    try {                                                                                                \
-      const ::ates::protocol::Status status = static_cast<::ates::plugin_api::Plugin*>(plugin)->start(); \
-      if (status) return 0;                                                                              \
-      ::ates::plugin_api::detail::write_error(error, size, status.to_string().c_str());                  \
-    } catch (const std::exception& e) {                                                                  \
-      ::ates::plugin_api::detail::write_error(error, size, e.what());                                    \
-    } catch (...) {                                                                                      \
-      ::ates::plugin_api::detail::write_error(error, size, "unknown exception");                         \
-    }                                                                                                    \
-    return 1;                                                                                            \
-  }                                                                                                      \
-  void ates_stop(void* plugin) noexcept {                                                                \
-    try {                                                                                                \
-      static_cast<::ates::plugin_api::Plugin*>(plugin)->stop();                                          \
-    } catch (...) {                                                                                      \
-    }                                                                                                    \
-  }                                                                                                      \
-  void ates_destroy(void* plugin) noexcept {                                                             \
-    try {                                                                                                \
-      delete static_cast<::ates::plugin_api::Plugin*>(plugin);                                           \
-    } catch (...) {                                                                                      \
-    }                                                                                                    \
-  }                                                                                                      \
-  }                                                                                                      \
-  extern "C" __attribute__((visibility("default"))) const ::ates::plugin_api::PluginEntry*               \
-  ates_plugin_entry() {                                                                                  \
-    static const ::ates::plugin_api::PluginEntry entry{ATES_PLUGIN_API_MAJOR_FOR_TESTS,                  \
-                                                       ATES_PLUGIN_API_MINOR_FOR_TESTS,                  \
-                                                       sizeof(::ates::plugin_api::PluginEntry),          \
-                                                       NAME,                                             \
-                                                       ATES_PLUGIN_BUILD_ID_FOR_TESTS,                   \
-                                                       KEYS,                                             \
-                                                       COUNT,                                            \
-                                                       &ates_create,                                     \
-                                                       &ates_start,                                      \
-                                                       &ates_stop,                                       \
-                                                       &ates_destroy};                                   \
-    return &entry;                                                                                       \
+#define ATES_DEFINE_PLUGIN(NAME, CLASS, KEYS, COUNT)                                                    \
+  namespace {                                                                                           \
+  void* ates_create(::ates::plugin_api::HostContext* context, char* error, std::size_t size) noexcept { \
+    try {                                                                                               \
+      return static_cast<::ates::plugin_api::Plugin*>(new CLASS(*context));                             \
+    } catch (const std::exception& e) {                                                                 \
+      ::ates::plugin_api::detail::write_error(error, size, e.what());                                   \
+    } catch (...) {                                                                                     \
+      ::ates::plugin_api::detail::write_error(error, size, "unknown exception");                        \
+    }                                                                                                   \
+    return nullptr;                                                                                     \
+  }                                                                                                     \
+  int ates_start(void* plugin, char* error, std::size_t size) noexcept {                                \
+    try {                                                                                               \
+      const ::ates::base::Status status = static_cast<::ates::plugin_api::Plugin*>(plugin)->start();    \
+      if (status) return 0;                                                                             \
+      ::ates::plugin_api::detail::write_error(error, size, status.to_string().c_str());                 \
+    } catch (const std::exception& e) {                                                                 \
+      ::ates::plugin_api::detail::write_error(error, size, e.what());                                   \
+    } catch (...) {                                                                                     \
+      ::ates::plugin_api::detail::write_error(error, size, "unknown exception");                        \
+    }                                                                                                   \
+    return 1;                                                                                           \
+  }                                                                                                     \
+  void ates_stop(void* plugin) noexcept {                                                               \
+    try {                                                                                               \
+      static_cast<::ates::plugin_api::Plugin*>(plugin)->stop();                                         \
+    } catch (...) {                                                                                     \
+    }                                                                                                   \
+  }                                                                                                     \
+  void ates_destroy(void* plugin) noexcept {                                                            \
+    try {                                                                                               \
+      delete static_cast<::ates::plugin_api::Plugin*>(plugin);                                          \
+    } catch (...) {                                                                                     \
+    }                                                                                                   \
+  }                                                                                                     \
+  }                                                                                                     \
+  extern "C" __attribute__((visibility("default"))) const ::ates::plugin_api::PluginEntry*              \
+  ates_plugin_entry() {                                                                                 \
+    static const ::ates::plugin_api::PluginEntry entry{ATES_PLUGIN_API_MAJOR_FOR_TESTS,                 \
+                                                       ATES_PLUGIN_API_MINOR_FOR_TESTS,                 \
+                                                       sizeof(::ates::plugin_api::PluginEntry),         \
+                                                       NAME,                                            \
+                                                       ATES_PLUGIN_BUILD_ID_FOR_TESTS,                  \
+                                                       KEYS,                                            \
+                                                       COUNT,                                           \
+                                                       &ates_create,                                    \
+                                                       &ates_start,                                     \
+                                                       &ates_stop,                                      \
+                                                       &ates_destroy};                                  \
+    return &entry;                                                                                      \
   }
 
 // Tests build plugins of other versions and build ids, to prove the host

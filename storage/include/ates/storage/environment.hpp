@@ -43,17 +43,17 @@
 #include <string_view>
 #include <vector>
 
+#include "ates/base/clock.hpp"
+#include "ates/base/status.hpp"
 #include "ates/protocol/envelope.hpp"
 #include "ates/protocol/events.hpp"
-#include "ates/protocol/status.hpp"
 #include "ates/protocol/uuid.hpp"
-#include "ates/storage/clock.hpp"
 #include "ates/storage/table.hpp"
 
 namespace ates::storage {
 
-using protocol::Result;
-using protocol::Status;
+using base::Result;
+using base::Status;
 
 struct EnvironmentOptions {
   std::filesystem::path dir;                    // created 0700 if missing
@@ -77,8 +77,8 @@ struct EnvironmentOptions {
   // `ates audit`, `ates dead-letters list` beside a running server): no
   // writer thread, nothing written, submit() answers unavailable.
   bool read_only = false;
-  Clock* clock = nullptr;                    // business clock; SystemClock if null
-  protocol::RandomSource* random = nullptr;  // SystemRandom if null
+  base::Clock* clock = nullptr;          // business clock; SystemClock if null
+  base::RandomSource* random = nullptr;  // SystemRandom if null
 };
 
 // The durable position of one stream: what its consumers need.
@@ -156,7 +156,7 @@ class WriteTxn {
   // of our streams (the bus learns it from the consumer's fetches).
   void record_consumer_checkpoint(std::string_view stream, std::string_view consumer, std::uint64_t seq);
 
-  protocol::RandomSource& random() const;
+  base::RandomSource& random() const;
 
   // Runs `part` in a nested transaction: if it fails (error or exception)
   // its writes and the sequences it published are rolled back while the rest
@@ -256,7 +256,7 @@ class Environment {
   Result<std::uint64_t> apply_retention();
 
   const EnvironmentOptions& options() const;
-  Clock& clock() const;
+  base::Clock& clock() const;
 
  private:
   explicit Environment(std::unique_ptr<detail::EnvironmentImpl> impl);

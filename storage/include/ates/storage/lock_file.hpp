@@ -15,13 +15,13 @@
 
 #include <filesystem>
 
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 namespace ates::storage {
 
 class DataDirLock {
  public:
-  static protocol::Result<DataDirLock> acquire(const std::filesystem::path& dir);
+  static base::Result<DataDirLock> acquire(const std::filesystem::path& dir);
 
   DataDirLock(DataDirLock&& other) noexcept;
   DataDirLock& operator=(DataDirLock&& other) noexcept;

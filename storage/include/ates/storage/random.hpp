@@ -5,7 +5,7 @@
 
 namespace ates::storage {
 
-class SystemRandom final : public protocol::RandomSource {
+class SystemRandom final : public base::RandomSource {
  public:
   SystemRandom();  // initialises libsodium; throws if it cannot
   void fill(std::span<std::uint8_t> out) override;

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace ates::storage {
+namespace ates::base {
 
 class Clock {
  public:
@@ -37,4 +37,4 @@ class ManualClock final : public Clock {
   std::atomic<std::int64_t> now_;
 };
 
-}  // namespace ates::storage
+}  // namespace ates::base

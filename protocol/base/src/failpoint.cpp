@@ -1,4 +1,4 @@
-#include "ates/storage/failpoint.hpp"
+#include "ates/base/failpoint.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string>
 
-namespace ates::storage {
+namespace ates::base {
 
 namespace {
 
@@ -46,4 +46,4 @@ void failpoint(std::string_view name) {
   ::kill(::getpid(), SIGKILL);
 }
 
-}  // namespace ates::storage
+}  // namespace ates::base

@@ -13,7 +13,7 @@
 #include <utility>
 #include <variant>
 
-namespace ates::protocol {
+namespace ates::base {
 
 enum class Code {
   kOk,
@@ -80,4 +80,4 @@ class [[nodiscard]] Result {
   std::variant<T, Status> state_;
 };
 
-}  // namespace ates::protocol
+}  // namespace ates::base

@@ -1,8 +1,8 @@
-#include "ates/protocol/status.hpp"
+#include "ates/base/status.hpp"
 
 #include <ostream>
 
-namespace ates::protocol {
+namespace ates::base {
 
 Code code_from_string(std::string_view name) {
   for (Code code :
@@ -41,10 +41,10 @@ std::ostream& operator<<(std::ostream& out, Code code) { return out << to_string
 
 std::string Status::to_string() const {
   if (is_ok()) return "ok";
-  std::string out(protocol::to_string(code_));
+  std::string out(base::to_string(code_));
   out += ": ";
   out += message_;
   return out;
 }
 
-}  // namespace ates::protocol
+}  // namespace ates::base
