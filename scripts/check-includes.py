@@ -11,6 +11,11 @@ first, then through include directories: a plugin folder, or a public
 `*/include/` tree) and an include that lands in another plugin's folder
 is reported.
 
+It also keeps LMDB inside storage: no header a plugin compiles against
+(plugin_api, protocol, base, storage: what the SDK installs) and no file of
+a plugin includes <lmdb.h> or <lmdb++.h>. A plugin reaches its tables
+through storage's Txn, ReadTxn and WriteTxn, never through LMDB's handles.
+
     scripts/check-includes.py       exits 1 and lists the offending lines
 """
 import pathlib
@@ -20,6 +25,14 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.MULTILINE)
+LMDB_INCLUDE = re.compile(r"^\s*#\s*include\s*<(lmdb(\+\+)?\.h)>", re.MULTILINE)
+# The headers a plugin compiles against (the SDK installs these folders).
+PLUGIN_API_HEADERS = [
+    "server/include/ates/plugin_api/",
+    "protocol/include/",
+    "protocol/base/include/",
+    "storage/include/",
+]
 
 # Includes of a plugin's headers from outside it that are still to be
 # moved, each with its reason. The list only shrinks.
@@ -77,6 +90,10 @@ def main():
         path = (ROOT / relative).resolve()
         home = owner(path, plugins)
         text = path.read_text(encoding="utf-8", errors="replace")
+        if home is not None or any(relative.startswith(prefix) for prefix in PLUGIN_API_HEADERS):
+            for match in LMDB_INCLUDE.finditer(text):
+                line = text.count("\n", 0, match.start()) + 1
+                problems.append(f"  {relative}:{line}: includes <{match.group(1)}>; LMDB stays inside storage/src")
         for match in INCLUDE.finditer(text):
             name = match.group(1)
             target = resolve(path, name, plugins, public)
@@ -96,10 +113,13 @@ def main():
     for key in sorted(set(KNOWN) - known_seen):
         problems.append(f"  {key[0]}: no longer includes {key[1]}; remove it from KNOWN in this script")
     if problems:
-        print("check-includes: plugin headers included from outside their plugin:")
+        print("check-includes: plugin headers included from outside their plugin, or LMDB outside storage:")
         print("\n".join(problems))
         return 1
-    print(f"check-includes: {len(files)} files include no other plugin's headers ({len(KNOWN)} known, listed in the script)")
+    print(
+        f"check-includes: {len(files)} files include no other plugin's headers ({len(KNOWN)} known, "
+        "listed in the script), and LMDB only inside storage"
+    )
     return 0
 
 

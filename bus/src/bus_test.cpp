@@ -108,8 +108,8 @@ struct Rig {
                               if (!created) return created.status();
                               // Writes before it refuses: a refused event must
                               // leave none of its writes behind.
-                              if (!applied.put(txn.handle(), created->task_id, storage::key_u64(e.seq),
-                                               MDB_NOOVERWRITE)) {
+                              if (!applied.put(txn, created->task_id, storage::key_u64(e.seq),
+                                               storage::Put::kIfAbsent)) {
                                 ++applied_twice;
                               }
                               if (refuse_titles_with_poison && created->title == "poison") {
@@ -162,7 +162,7 @@ struct Rig {
     BOOST_TEST(consumer_checkpoint() == expected_events);
     storage::ReadTxn txn = consumer->read();
     RawTable applied = consumer->raw_table("applied");
-    BOOST_TEST(applied.size(txn.handle()) == expected_events);
+    BOOST_TEST(applied.size(txn) == expected_events);
   }
 };
 
@@ -302,7 +302,7 @@ BOOST_AUTO_TEST_CASE(duplicates_and_reordering_apply_once_in_order) {
   BOOST_TEST_REQUIRE(rig.consumer_bus
                          ->add_consumer({"accounting", "tracker.tasks", rig.consumer.get(),
                                          [&](storage::WriteTxn& txn, const protocol::Envelope& e) -> Status {
-                                           if (!applied.put(txn.handle(), e.event_id, "", MDB_NOOVERWRITE))
+                                           if (!applied.put(txn, e.event_id, "", storage::Put::kIfAbsent))
                                              ++rig.applied_twice;
                                            std::lock_guard lock(order_mutex);
                                            order.push_back(e.seq);
@@ -377,7 +377,7 @@ BOOST_AUTO_TEST_CASE(garbage_becomes_dead_letters_and_the_stream_goes_on) {
                                            if (!created) return created.status();
                                            if (created->title == "poison")
                                              return {Code::kInvalidArgument, "poison is not a task"};
-                                           applied.put(txn.handle(), created->task_id, "");
+                                           applied.put(txn, created->task_id, "");
                                            return Status::ok();
                                          }})
                          .is_ok());
@@ -433,7 +433,7 @@ BOOST_AUTO_TEST_CASE(garbage_becomes_dead_letters_and_the_stream_goes_on) {
   }));
   BOOST_TEST(poison);
   storage::ReadTxn txn = rig.consumer->read();
-  BOOST_TEST(applied.size(txn.handle()) == 10u);  // the stream went on past the poison
+  BOOST_TEST(applied.size(txn) == 10u);  // the stream went on past the poison
 }
 
 BOOST_AUTO_TEST_CASE(a_refused_event_inside_a_batch_leaves_only_its_dead_letter) {
@@ -454,10 +454,10 @@ BOOST_AUTO_TEST_CASE(a_refused_event_inside_a_batch_leaves_only_its_dead_letter)
   BOOST_TEST(rig.applied_twice.load() == 0);
   storage::ReadTxn txn = rig.consumer->read();
   RawTable applied = rig.consumer->raw_table("applied");
-  BOOST_TEST(applied.size(txn.handle()) == 600u);  // the poison's own write was rolled back
-  BOOST_TEST(!applied.get(txn.handle(), task_id(301)).has_value());
-  BOOST_TEST(applied.get(txn.handle(), task_id(300)).has_value());
-  BOOST_TEST(applied.get(txn.handle(), task_id(302)).has_value());
+  BOOST_TEST(applied.size(txn) == 600u);  // the poison's own write was rolled back
+  BOOST_TEST(!applied.get(txn, task_id(301)).has_value());
+  BOOST_TEST(applied.get(txn, task_id(300)).has_value());
+  BOOST_TEST(applied.get(txn, task_id(302)).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(a_dead_letter_is_redriven_once) {
@@ -494,7 +494,7 @@ BOOST_AUTO_TEST_CASE(a_full_map_stalls_without_dead_letters_and_resumes) {
   BOOST_TEST_REQUIRE(rig.consumer_bus
                          ->add_consumer({"accounting", "tracker.tasks", rig.consumer.get(),
                                          [&](storage::WriteTxn& txn, const protocol::Envelope& e) -> Status {
-                                           blobs.put(txn.handle(), storage::key_u64(e.seq), blob);
+                                           blobs.put(txn, storage::key_u64(e.seq), blob);
                                            return Status::ok();
                                          }})
                          .is_ok());
@@ -512,14 +512,14 @@ BOOST_AUTO_TEST_CASE(a_full_map_stalls_without_dead_letters_and_resumes) {
   BOOST_TEST_REQUIRE(rig.consumer_bus
                          ->add_consumer({"accounting", "tracker.tasks", rig.consumer.get(),
                                          [&](storage::WriteTxn& txn, const protocol::Envelope& e) -> Status {
-                                           blobs.put(txn.handle(), storage::key_u64(e.seq), blob,
-                                                     MDB_NOOVERWRITE);
+                                           blobs.put(txn, storage::key_u64(e.seq), blob,
+                                                     storage::Put::kIfAbsent);
                                            return Status::ok();
                                          }})
                          .is_ok());
   BOOST_TEST_REQUIRE(rig.caught_up(20));
   storage::ReadTxn txn = rig.consumer->read();
-  BOOST_TEST(blobs.size(txn.handle()) == 20u);
+  BOOST_TEST(blobs.size(txn) == 20u);
   BOOST_TEST(dead_letters(*rig.consumer, "accounting").empty());
 }
 

@@ -432,7 +432,7 @@ Result<DeadLetter> Bus::redrive(std::string_view id) {
   auto table = candidates.front()->dead_letters;
   DeadLetter result;
   const Status status = env.run([&](storage::WriteTxn& txn) -> Status {
-    auto record = table.get(txn.handle(), storage::key_u64(number));
+    auto record = table.get(txn, storage::key_u64(number));
     if (!record) return {Code::kNotFound, "no dead letter " + std::string(id)};
     if (record->resolved)
       return {Code::kConflict, "dead letter " + std::string(id) + " was re-driven already"};
@@ -447,7 +447,7 @@ Result<DeadLetter> Bus::redrive(std::string_view id) {
       return {applied.code(), "re-drive of " + std::string(id) + " failed: " + applied.message()};
     }
     record->resolved = true;
-    table.put(txn.handle(), storage::key_u64(number), *record);
+    table.put(txn, storage::key_u64(number), *record);
     result = to_dead_letter(number, *record);
     return Status::ok();
   });

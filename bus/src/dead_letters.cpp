@@ -19,16 +19,9 @@ bool is_domain_error(const Status& status) {
 
 namespace {
 
-std::uint64_t next_dead_letter_number(MDB_txn* txn, const storage::RawTable& table) {
-  MDB_cursor* cursor = nullptr;
-  storage::check_lmdb(mdb_cursor_open(txn, table.dbi(), &cursor), "mdb_cursor_open");
-  MDB_val key{}, value{};
-  std::uint64_t last = 0;
-  if (mdb_cursor_get(cursor, &key, &value, MDB_LAST) == 0) {
-    last = storage::decode_key_u64({static_cast<const char*>(key.mv_data), key.mv_size});
-  }
-  mdb_cursor_close(cursor);
-  return last + 1;
+std::uint64_t next_dead_letter_number(const storage::Txn& txn, const storage::RawTable& table) {
+  const auto last = table.last(txn);
+  return last ? storage::decode_key_u64(last->first) + 1 : 1;
 }
 
 }  // namespace
@@ -36,7 +29,7 @@ std::uint64_t next_dead_letter_number(MDB_txn* txn, const storage::RawTable& tab
 void add_dead_letter(storage::WriteTxn& txn, const storage::Table<DeadLetterRecord>& table,
                      DeadLetterRecord record) {
   record.time_us = txn.now_us();
-  table.put(txn.handle(), storage::key_u64(next_dead_letter_number(txn.handle(), table.raw())), record);
+  table.put(txn, storage::key_u64(next_dead_letter_number(txn, table.raw())), record);
 }
 
 DeadLetter to_dead_letter(std::uint64_t number, const DeadLetterRecord& r) {
@@ -54,7 +47,7 @@ std::vector<DeadLetter> dead_letters(storage::Environment& env, std::string_view
   auto table = env.table<DeadLetterRecord>(kDeadLetterTable);
   storage::ReadTxn txn = env.read();
   std::vector<DeadLetter> out;
-  table.scan(txn.handle(), {}, [&](std::string_view key, const DeadLetterRecord& record) {
+  table.scan(txn, {}, [&](std::string_view key, const DeadLetterRecord& record) {
     if (consumer.empty() || record.consumer == consumer)
       out.push_back(to_dead_letter(storage::decode_key_u64(key), record));
     return true;

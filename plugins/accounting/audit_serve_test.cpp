@@ -78,13 +78,13 @@ BOOST_AUTO_TEST_CASE(the_audit_passes_clean_and_after_a_kill_and_names_a_planted
                            ->run([&](storage::WriteTxn& txn) {
                              std::string user;
                              accounting::Account account;
-                             accounts.scan(txn.handle(), {}, [&](std::string_view id, accounting::Account a) {
+                             accounts.scan(txn, {}, [&](std::string_view id, accounting::Account a) {
                                user = id;
                                account = a;
                                return false;
                              });
                              account.balance_cents += 100;
-                             accounts.put(txn.handle(), user, account);
+                             accounts.put(txn, user, account);
                              return base::Status::ok();
                            })
                            .is_ok());

@@ -39,7 +39,7 @@ Ledger::Ledger(storage::Environment& env)
       pending_(env.table<PendingCharge>("pending_charges")),
       pending_by_op_(env.raw_table("pending_by_op")) {}
 
-std::optional<std::string> Ledger::meta(MDB_txn* txn, std::string_view key) const {
+std::optional<std::string> Ledger::meta(const storage::Txn& txn, std::string_view key) const {
   auto value = meta_.get(txn, key);
   if (!value) return std::nullopt;
   return std::string(*value);
@@ -50,18 +50,18 @@ base::Result<Ledger::Settings> Ledger::initialise(storage::WriteTxn& txn, const 
   auto located = DayZone::locate(zone);
   if (!located) return located.status();
   Settings settings;
-  if (auto stored = meta(txn.handle(), "day_zone")) {
+  if (auto stored = meta(txn, "day_zone")) {
     if (*stored != zone) {
       return base::invalid_argument("accounting.day_zone is '" + zone +
                                     "' but this data keeps its days in '" + *stored +
                                     "' since its first start; days cannot move");
     }
   } else {
-    meta_.put(txn.handle(), "day_zone", zone);
-    meta_.put(txn.handle(), "first_day", located->day_of(txn.now_us()));
+    meta_.put(txn, "day_zone", zone);
+    meta_.put(txn, "first_day", located->day_of(txn.now_us()));
   }
   settings.zone = zone;
-  if (auto stored = meta(txn.handle(), "price_key"); stored && stored->size() == Prices::kKeySize) {
+  if (auto stored = meta(txn, "price_key"); stored && stored->size() == Prices::kKeySize) {
     std::copy(stored->begin(), stored->end(), settings.key.begin());
     if (configured_key && *configured_key != settings.key) {
       return base::invalid_argument(
@@ -73,7 +73,7 @@ base::Result<Ledger::Settings> Ledger::initialise(storage::WriteTxn& txn, const 
     } else {
       txn.random().fill({settings.key.data(), settings.key.size()});
     }
-    meta_.put(txn.handle(), "price_key",
+    meta_.put(txn, "price_key",
               std::string_view(reinterpret_cast<const char*>(settings.key.data()), settings.key.size()));
   }
   return settings;
@@ -86,7 +86,7 @@ void Ledger::configure(DayZone zone, Prices prices) {
 
 // [SECTION] events ---------------------------------------------------------------
 
-Account Ledger::ensure_account(MDB_txn* txn, const std::string& user_id) const {
+Account Ledger::ensure_account(storage::WriteTxn& txn, const std::string& user_id) const {
   // A user first seen in a task event gets a placeholder that auth.users
   // fills later: streams are not ordered between each other.
   if (auto account = accounts_.get(txn, user_id)) return *account;
@@ -96,10 +96,10 @@ Account Ledger::ensure_account(MDB_txn* txn, const std::string& user_id) const {
 }
 
 base::Result<TaskRef> Ledger::ensure_task(storage::WriteTxn& txn, const std::string& task_id) const {
-  if (auto task = tasks_.get(txn.handle(), task_id)) return *task;
+  if (auto task = tasks_.get(txn, task_id)) return *task;
   const Price price = prices_->of(task_id);
   TaskRef task{.title = {}, .jira_id = {}, .fee_cents = price.fee_cents, .reward_cents = price.reward_cents};
-  tasks_.put(txn.handle(), task_id, task);
+  tasks_.put(txn, task_id, task);
   auto priced = txn.publish(protocol::TaskPriced{
       .task_id = task_id, .fee_cents = price.fee_cents, .reward_cents = price.reward_cents});
   if (!priced) return priced.status();
@@ -109,11 +109,11 @@ base::Result<TaskRef> Ledger::ensure_task(storage::WriteTxn& txn, const std::str
 Status Ledger::apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event) const {
   using namespace protocol;
   const auto keep = [&](const std::string& id, const Account& account) {
-    accounts_.put(txn.handle(), id, account);
-    if (!account.email.empty()) queue_receipts_of(txn.handle(), id);
+    accounts_.put(txn, id, account);
+    if (!account.email.empty()) queue_receipts_of(txn, id);
   };
   const auto fill = [&](const auto& user) {
-    Account account = ensure_account(txn.handle(), user.user_id);
+    Account account = ensure_account(txn, user.user_id);
     account.username = user.username;
     account.email = user.email.value_or("");
     account.role = user.role;
@@ -126,18 +126,18 @@ Status Ledger::apply_user_event(storage::WriteTxn& txn, const protocol::Envelope
       event, [&](const UserCreated& created) { fill(created); },
       [&](const UserUpdated& updated) { fill(updated); },
       [&](const UserRoleChanged& change) {
-        Account account = ensure_account(txn.handle(), change.user_id);
+        Account account = ensure_account(txn, change.user_id);
         account.role = change.new_role;
         keep(change.user_id, account);
       },
       [&](const UserDeactivated& change) {
-        Account account = ensure_account(txn.handle(), change.user_id);
+        Account account = ensure_account(txn, change.user_id);
         account.active = false;
         keep(change.user_id, account);
       });
 }
 
-void Ledger::queue_receipts_of(MDB_txn* txn, const std::string& user_id) const {
+void Ledger::queue_receipts_of(storage::WriteTxn& txn, const std::string& user_id) const {
   const std::string prefix = pair_key(user_id, "");
   std::vector<std::string> waiting;
   receipts_waiting_.scan(txn, prefix, [&](std::string_view key, std::string_view) {
@@ -164,7 +164,7 @@ Status Ledger::apply_task_event(storage::WriteTxn& txn, const protocol::Envelope
     if (!task) return task.status();
     task->title = title;
     task->jira_id = jira_id.value_or("");
-    tasks_.put(txn.handle(), task_id, *task);
+    tasks_.put(txn, task_id, *task);
     return Status::ok();
   };
   return dispatch(
@@ -188,7 +188,7 @@ Status Ledger::book_charge(storage::WriteTxn& txn, const std::string& event_id, 
                            std::string_view trace_id) const {
   // The entry's id comes from the event's, so the event and a COMMIT of
   // the same charge (rpc mode) book it once, whichever comes first.
-  erase_pending(txn.handle(), event_id);
+  erase_pending(txn, event_id);
   auto task = ensure_task(txn, task_id);
   if (!task) return task.status();
   return add_entry(txn,
@@ -203,7 +203,7 @@ Status Ledger::book_charge(storage::WriteTxn& txn, const std::string& event_id, 
       .status();
 }
 
-void Ledger::erase_pending(MDB_txn* txn, const std::string& event_id) const {
+void Ledger::erase_pending(storage::WriteTxn& txn, const std::string& event_id) const {
   auto held = pending_.get(txn, event_id);
   if (!held) return;
   pending_.erase(txn, event_id);
@@ -214,15 +214,15 @@ Status Ledger::prepare(storage::WriteTxn& txn, const protocol::PrepareCharges& r
   for (const auto& charge : request.charges) {
     if (charge.kind != "fee" && charge.kind != "reward")
       return base::invalid_argument("charge " + charge.event_id + ": kind must be fee or reward");
-    if (entries_.get(txn.handle(), derived_id({charge.event_id, charge.kind}))) continue;  // booked already
-    pending_.put(txn.handle(), charge.event_id,
+    if (entries_.get(txn, derived_id({charge.event_id, charge.kind}))) continue;  // booked already
+    pending_.put(txn, charge.event_id,
                  PendingCharge{.op_id = request.op_id,
                                .kind = charge.kind,
                                .task_id = charge.task_id,
                                .user_id = charge.user_id,
                                .prepared_at = txn.now_us(),
                                .deadline_us = request.deadline_us});
-    pending_by_op_.put(txn.handle(), pair_key(request.op_id, charge.event_id), "");
+    pending_by_op_.put(txn, pair_key(request.op_id, charge.event_id), "");
   }
   return Status::ok();
 }
@@ -232,19 +232,19 @@ Status Ledger::decide(storage::WriteTxn& txn, const protocol::ChargeDecision& de
     return base::invalid_argument("decision must be commit or abort");
   const std::string prefix = pair_key(decision.op_id, "");
   std::vector<std::string> held;
-  pending_by_op_.scan(txn.handle(), prefix, [&](std::string_view key, std::string_view) {
+  pending_by_op_.scan(txn, prefix, [&](std::string_view key, std::string_view) {
     if (!key.starts_with(prefix)) return false;
     held.emplace_back(key.substr(prefix.size()));
     return true;
   });
   for (const auto& event_id : held) {
-    auto charge = pending_.get(txn.handle(), event_id);
+    auto charge = pending_.get(txn, event_id);
     if (!charge) continue;
     const bool published =
         decision.decision == "commit" &&
         std::find(decision.committed.begin(), decision.committed.end(), event_id) != decision.committed.end();
     if (!published) {
-      erase_pending(txn.handle(), event_id);  // aborted, or skipped by a shuffle
+      erase_pending(txn, event_id);  // aborted, or skipped by a shuffle
       continue;
     }
     if (Status booked =
@@ -257,14 +257,14 @@ Status Ledger::decide(storage::WriteTxn& txn, const protocol::ChargeDecision& de
 }
 
 Status Ledger::drop_pending(storage::WriteTxn& txn, const std::string& event_id) const {
-  erase_pending(txn.handle(), event_id);
+  erase_pending(txn, event_id);
   return Status::ok();
 }
 
 std::vector<std::pair<std::string, PendingCharge>> Ledger::pending() const {
   storage::ReadTxn txn = env_.read();
   std::vector<std::pair<std::string, PendingCharge>> out;
-  pending_.scan(txn.handle(), {}, [&](std::string_view id, PendingCharge charge) {
+  pending_.scan(txn, {}, [&](std::string_view id, PendingCharge charge) {
     out.emplace_back(std::string(id), std::move(charge));
     return true;
   });
@@ -273,8 +273,7 @@ std::vector<std::pair<std::string, PendingCharge>> Ledger::pending() const {
 
 base::Result<Entry> Ledger::add_entry(storage::WriteTxn& txn, const NewEntry& fresh,
                                       std::string_view trace_id) const {
-  MDB_txn* h = txn.handle();
-  if (auto existing = entries_.get(h, fresh.id)) return *existing;  // the same cause, seen again
+  if (auto existing = entries_.get(txn, fresh.id)) return *existing;  // the same cause, seen again
   Entry entry{.id = fresh.id,
               .user_id = fresh.user_id,
               .task_id = fresh.task_id,
@@ -286,32 +285,32 @@ base::Result<Entry> Ledger::add_entry(storage::WriteTxn& txn, const NewEntry& fr
               .number = 0};
   if (entry.date.empty()) {
     entry.date = zone_->day_of(entry.occurred_at);
-    const auto closed = meta(h, "last_closed");
+    const auto closed = meta(txn, "last_closed");
     if (closed && entry.date <= *closed) {
       // A late entry (its day was force-closed): it counts on the first
       // open day and keeps its own day for the audit.
       entry.original_date = entry.date;
       entry.date = DayZone::next_day(*closed);
-    } else if (!closed && entry.date < meta(h, "first_day").value_or(entry.date)) {
-      meta_.put(h, "first_day", entry.date);  // events older than accounting's first start
+    } else if (!closed && entry.date < meta(txn, "first_day").value_or(entry.date)) {
+      meta_.put(txn, "first_day", entry.date);  // events older than accounting's first start
     }
   }
-  const auto count = meta_.get(h, "entry_count");
+  const auto count = meta_.get(txn, "entry_count");
   entry.number = count ? storage::decode_key_u64(*count) + 1 : 1;
-  meta_.put(h, "entry_count", storage::key_u64(entry.number));
-  entries_.put(h, entry.id, entry);
-  entries_by_account_.put(h, pair_key(pair_key(entry.user_id, entry.date), storage::key_u64(entry.number)),
+  meta_.put(txn, "entry_count", storage::key_u64(entry.number));
+  entries_.put(txn, entry.id, entry);
+  entries_by_account_.put(txn, pair_key(pair_key(entry.user_id, entry.date), storage::key_u64(entry.number)),
                           entry.id);
 
-  Account account = ensure_account(h, entry.user_id);
+  Account account = ensure_account(txn, entry.user_id);
   account.balance_cents += entry.amount_cents;
-  accounts_.put(h, entry.user_id, account);
+  accounts_.put(txn, entry.user_id, account);
   const std::string day_key = pair_key(entry.user_id, entry.date);
-  account_days_.put(h, day_key, account_days_.get(h, day_key).value_or(0) + entry.amount_cents);
+  account_days_.put(txn, day_key, account_days_.get(txn, day_key).value_or(0) + entry.amount_cents);
   if (entry.kind != "payout") {
-    DayTotals totals = day_totals_.get(h, entry.date).value_or(DayTotals{});
+    DayTotals totals = day_totals_.get(txn, entry.date).value_or(DayTotals{});
     (entry.kind == "fee" ? totals.fees_cents : totals.rewards_cents) += std::abs(entry.amount_cents);
-    day_totals_.put(h, entry.date, totals);
+    day_totals_.put(txn, entry.date, totals);
   }
   auto published = txn.publish(
       protocol::TransactionApplied{
@@ -333,14 +332,14 @@ base::Result<Entry> Ledger::add_entry(storage::WriteTxn& txn, const NewEntry& fr
 
 std::optional<Account> Ledger::account(std::string_view user_id) const {
   storage::ReadTxn txn = env_.read();
-  return accounts_.get(txn.handle(), user_id);
+  return accounts_.get(txn, user_id);
 }
 
 std::vector<std::pair<std::string, Account>> Ledger::accounts(const std::optional<std::string>& after,
                                                               std::size_t limit) const {
   storage::ReadTxn txn = env_.read();
   std::vector<std::pair<std::string, Account>> out;
-  accounts_.scan(txn.handle(), after.value_or(""), [&](std::string_view id, Account account) {
+  accounts_.scan(txn, after.value_or(""), [&](std::string_view id, Account account) {
     if (after && id == *after) return true;
     out.emplace_back(std::string(id), std::move(account));
     return out.size() <= limit;
@@ -351,22 +350,21 @@ std::vector<std::pair<std::string, Account>> Ledger::accounts(const std::optiona
 std::vector<EntryView> Ledger::entries(std::string_view user_id, const std::optional<std::string>& day,
                                        const std::optional<std::string>& after, std::size_t limit) const {
   storage::ReadTxn txn = env_.read();
-  MDB_txn* h = txn.handle();
   const std::string prefix = day ? pair_key(pair_key(user_id, *day), "") : pair_key(user_id, "");
   std::string from = prefix;
   if (after) {
-    auto cursor = entries_.get(h, *after);
+    auto cursor = entries_.get(txn, *after);
     if (!cursor || cursor->user_id != user_id) return {};
     from = pair_key(pair_key(user_id, cursor->date), storage::key_u64(cursor->number));
   }
   std::vector<EntryView> out;
-  entries_by_account_.scan(h, from, [&](std::string_view key, std::string_view id) {
+  entries_by_account_.scan(txn, from, [&](std::string_view key, std::string_view id) {
     if (!key.starts_with(prefix)) return false;
     if (after && id == *after) return true;
-    auto entry = entries_.get(h, id);
+    auto entry = entries_.get(txn, id);
     if (!entry) return true;
     EntryView view{*entry, std::nullopt};
-    if (!entry->task_id.empty()) view.task = tasks_.get(h, entry->task_id);
+    if (!entry->task_id.empty()) view.task = tasks_.get(txn, entry->task_id);
     out.push_back(std::move(view));
     return out.size() <= limit;
   });
@@ -378,52 +376,51 @@ std::vector<DayEarnings> Ledger::earnings(protocol::CalendarDay from, protocol::
   std::vector<DayEarnings> out;
   for (std::optional<protocol::CalendarDay> day = from; day && *day <= to; day = day->plus(1)) {
     const std::string date = day->to_string();
-    out.push_back({date, day_totals_.get(txn.handle(), date).value_or(DayTotals{})});
+    out.push_back({date, day_totals_.get(txn, date).value_or(DayTotals{})});
   }
   return out;
 }
 
 std::optional<std::string> Ledger::last_closed() const {
   storage::ReadTxn txn = env_.read();
-  return meta(txn.handle(), "last_closed");
+  return meta(txn, "last_closed");
 }
 
 std::string Ledger::first_day() const {
   storage::ReadTxn txn = env_.read();
-  return meta(txn.handle(), "first_day").value_or("");
+  return meta(txn, "first_day").value_or("");
 }
 
 std::optional<DayRecord> Ledger::day(std::string_view date) const {
   storage::ReadTxn txn = env_.read();
-  return days_.get(txn.handle(), date);
+  return days_.get(txn, date);
 }
 
 std::optional<TaskRef> Ledger::task(std::string_view task_id) const {
   storage::ReadTxn txn = env_.read();
-  return tasks_.get(txn.handle(), task_id);
+  return tasks_.get(txn, task_id);
 }
 
 // [SECTION] day close --------------------------------------------------------------
 
 base::Result<DayRecord> Ledger::mark_waiting(storage::WriteTxn& txn, const std::string& date) const {
   // A day with a record is waiting since its first attempt, or closed.
-  if (auto record = days_.get(txn.handle(), date)) return *record;
+  if (auto record = days_.get(txn, date)) return *record;
   const DayRecord record{.status = DayStatus::kWaiting, .waiting_since = txn.now_us()};
-  days_.put(txn.handle(), date, record);
+  days_.put(txn, date, record);
   return record;
 }
 
 base::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std::string& date,
                                           bool forced) const {
-  MDB_txn* h = txn.handle();
-  if (auto record = days_.get(h, date); record && record->status == DayStatus::kClosed)
+  if (auto record = days_.get(txn, date); record && record->status == DayStatus::kClosed)
     return *record;  // nothing twice
-  const auto closed = meta(h, "last_closed");
-  const std::string first_open = closed ? DayZone::next_day(*closed) : meta(h, "first_day").value_or(date);
+  const auto closed = meta(txn, "last_closed");
+  const std::string first_open = closed ? DayZone::next_day(*closed) : meta(txn, "first_day").value_or(date);
   if (date != first_open) {
     return Status(Code::kConflict, "days close in order: " + first_open + " is the first open day");
   }
-  DayRecord record = days_.get(h, date).value_or(DayRecord{});
+  DayRecord record = days_.get(txn, date).value_or(DayRecord{});
   record.status = DayStatus::kClosed;
   record.closed_at = txn.now_us();
   record.forced = forced;
@@ -432,10 +429,10 @@ base::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std::str
   // its balance minus what later days (already applied) added.
   std::vector<std::pair<std::string, std::int64_t>> payable;
   const std::string later = DayZone::next_day(date);
-  accounts_.scan(h, {}, [&](std::string_view user_id, const Account& account) {
+  accounts_.scan(txn, {}, [&](std::string_view user_id, const Account& account) {
     std::int64_t after_date = 0;
     const std::string prefix = pair_key(user_id, "");
-    account_days_.scan(h, prefix + later, [&](std::string_view key, std::int64_t sum) {
+    account_days_.scan(txn, prefix + later, [&](std::string_view key, std::int64_t sum) {
       if (!key.starts_with(prefix)) return false;
       after_date += sum;
       return true;
@@ -459,7 +456,7 @@ base::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std::str
     auto paid = txn.publish(protocol::PayoutMade{
         .payout_id = payout_id, .user_id = user_id, .date = date, .amount_cents = closing});
     if (!paid) return paid.status();
-    const Account account = ensure_account(h, user_id);
+    const Account account = ensure_account(txn, user_id);
     Receipt receipt{.payout_id = payout_id,
                     .user_id = user_id,
                     .date = date,
@@ -469,11 +466,11 @@ base::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std::str
                     .next_attempt_us = 0,
                     .last_error = {},
                     .sent_at_us = 0};
-    receipts_.put(h, payout_id, receipt);
+    receipts_.put(txn, payout_id, receipt);
     if (receipt.state == ReceiptState::kQueued) {
-      receipt_queue_.put(h, payout_id, "");
+      receipt_queue_.put(txn, payout_id, "");
     } else {
-      receipts_waiting_.put(h, pair_key(user_id, payout_id), "");
+      receipts_waiting_.put(txn, pair_key(user_id, payout_id), "");
     }
     ++record.payouts;
     record.paid_cents += closing;
@@ -481,8 +478,8 @@ base::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std::str
   auto day_closed = txn.publish(
       protocol::DayClosed{.date = date, .payouts = record.payouts, .paid_cents = record.paid_cents});
   if (!day_closed) return day_closed.status();
-  days_.put(h, date, record);
-  meta_.put(h, "last_closed", date);
+  days_.put(txn, date, record);
+  meta_.put(txn, "last_closed", date);
   return record;
 }
 
@@ -491,8 +488,8 @@ base::Result<DayRecord> Ledger::close_day(storage::WriteTxn& txn, const std::str
 std::vector<Receipt> Ledger::due_receipts(std::int64_t now_us, std::size_t max) const {
   storage::ReadTxn txn = env_.read();
   std::vector<Receipt> due;
-  receipt_queue_.scan(txn.handle(), {}, [&](std::string_view payout_id, std::string_view) {
-    auto receipt = receipts_.get(txn.handle(), payout_id);
+  receipt_queue_.scan(txn, {}, [&](std::string_view payout_id, std::string_view) {
+    auto receipt = receipts_.get(txn, payout_id);
     if (receipt && receipt->state == ReceiptState::kQueued && receipt->next_attempt_us <= now_us)
       due.push_back(*receipt);
     return due.size() < max;
@@ -503,8 +500,8 @@ std::vector<Receipt> Ledger::due_receipts(std::int64_t now_us, std::size_t max) 
 std::optional<std::int64_t> Ledger::next_receipt_due() const {
   storage::ReadTxn txn = env_.read();
   std::optional<std::int64_t> next;
-  receipt_queue_.scan(txn.handle(), {}, [&](std::string_view payout_id, std::string_view) {
-    auto receipt = receipts_.get(txn.handle(), payout_id);
+  receipt_queue_.scan(txn, {}, [&](std::string_view payout_id, std::string_view) {
+    auto receipt = receipts_.get(txn, payout_id);
     if (receipt && (!next || receipt->next_attempt_us < *next)) next = receipt->next_attempt_us;
     return true;
   });
@@ -513,43 +510,43 @@ std::optional<std::int64_t> Ledger::next_receipt_due() const {
 
 std::optional<Receipt> Ledger::receipt(std::string_view payout_id) const {
   storage::ReadTxn txn = env_.read();
-  return receipts_.get(txn.handle(), payout_id);
+  return receipts_.get(txn, payout_id);
 }
 
 Status Ledger::receipt_sent(storage::WriteTxn& txn, const std::string& payout_id, std::int64_t now_us) const {
-  auto receipt = receipts_.get(txn.handle(), payout_id);
+  auto receipt = receipts_.get(txn, payout_id);
   if (!receipt) return Status(Code::kNotFound, "no receipt " + payout_id);
   receipt->state = ReceiptState::kSent;
   receipt->sent_at_us = now_us;
   ++receipt->attempts;
   receipt->last_error.clear();
-  receipts_.put(txn.handle(), payout_id, *receipt);
-  receipt_queue_.erase(txn.handle(), payout_id);
+  receipts_.put(txn, payout_id, *receipt);
+  receipt_queue_.erase(txn, payout_id);
   return Status::ok();
 }
 
 Status Ledger::receipt_needs_email(storage::WriteTxn& txn, const std::string& payout_id) const {
-  auto receipt = receipts_.get(txn.handle(), payout_id);
+  auto receipt = receipts_.get(txn, payout_id);
   if (!receipt) return Status(Code::kNotFound, "no receipt " + payout_id);
   if (receipt->state != ReceiptState::kQueued) return Status::ok();
-  if (auto account = accounts_.get(txn.handle(), receipt->user_id); account && !account->email.empty()) {
+  if (auto account = accounts_.get(txn, receipt->user_id); account && !account->email.empty()) {
     return Status::ok();  // an email came meanwhile: it stays queued
   }
   receipt->state = ReceiptState::kWaitingEmail;
-  receipts_.put(txn.handle(), payout_id, *receipt);
-  receipt_queue_.erase(txn.handle(), payout_id);
-  receipts_waiting_.put(txn.handle(), pair_key(receipt->user_id, payout_id), "");
+  receipts_.put(txn, payout_id, *receipt);
+  receipt_queue_.erase(txn, payout_id);
+  receipts_waiting_.put(txn, pair_key(receipt->user_id, payout_id), "");
   return Status::ok();
 }
 
 Status Ledger::receipt_failed(storage::WriteTxn& txn, const std::string& payout_id, const std::string& error,
                               std::int64_t next_attempt_us) const {
-  auto receipt = receipts_.get(txn.handle(), payout_id);
+  auto receipt = receipts_.get(txn, payout_id);
   if (!receipt) return Status(Code::kNotFound, "no receipt " + payout_id);
   ++receipt->attempts;
   receipt->last_error = error;
   receipt->next_attempt_us = next_attempt_us;
-  receipts_.put(txn.handle(), payout_id, *receipt);
+  receipts_.put(txn, payout_id, *receipt);
   return Status::ok();
 }
 

@@ -217,14 +217,14 @@ class Ledger {
   };
   base::Result<Entry> add_entry(storage::WriteTxn& txn, const NewEntry& entry,
                                 std::string_view trace_id) const;
-  Account ensure_account(MDB_txn* txn, const std::string& user_id) const;
+  Account ensure_account(storage::WriteTxn& txn, const std::string& user_id) const;
   base::Result<TaskRef> ensure_task(storage::WriteTxn& txn, const std::string& task_id) const;
-  void queue_receipts_of(MDB_txn* txn, const std::string& user_id) const;
+  void queue_receipts_of(storage::WriteTxn& txn, const std::string& user_id) const;
   base::Status book_charge(storage::WriteTxn& txn, const std::string& event_id, const std::string& kind,
                            const std::string& task_id, const std::string& user_id, std::int64_t occurred_at,
                            std::string_view trace_id) const;
-  void erase_pending(MDB_txn* txn, const std::string& event_id) const;
-  std::optional<std::string> meta(MDB_txn* txn, std::string_view key) const;
+  void erase_pending(storage::WriteTxn& txn, const std::string& event_id) const;
+  std::optional<std::string> meta(const storage::Txn& txn, std::string_view key) const;
 
   storage::Environment& env_;
   std::optional<DayZone> zone_;

@@ -27,7 +27,7 @@ struct Books {
 
 template <class V>
 void read_all(const storage::Table<V>& table, const storage::ReadTxn& txn, std::map<std::string, V>& into) {
-  table.scan(txn.handle(), {}, [&](std::string_view key, V value) {
+  table.scan(txn, {}, [&](std::string_view key, V value) {
     into.emplace(key, std::move(value));
     return true;
   });

@@ -24,11 +24,11 @@ Earnings read_earnings(storage::Environment& env) {
   const auto set_b = env.table<DayStats>("b:days");
   Earnings earnings;
   const storage::ReadTxn txn = env.read();
-  const auto live = meta.get(txn.handle(), "live");
+  const auto live = meta.get(txn, "live");
   const auto& days = live && *live == "b" ? set_b : set_a;
   const auto checkpoint = env.checkpoint(txn, protocol::kTransactionsStream);
   earnings.applied = checkpoint ? checkpoint->applied_seq : 0;
-  days.scan(txn.handle(), {}, [&](std::string_view date, DayStats stats) {
+  days.scan(txn, {}, [&](std::string_view date, DayStats stats) {
     earnings.by_date.emplace(date, stats);
     return true;
   });

@@ -28,7 +28,7 @@ ModelSet::ModelSet(storage::Environment& env, const std::string& name)
       best_(env.table<BestTask>(name + ":best")),
       titles_(env.table<TaskTitle>(name + ":titles")) {}
 
-void ModelSet::clear(MDB_txn* txn) const {
+void ModelSet::clear(storage::WriteTxn& txn) const {
   days_.clear(txn);
   balances_.clear(txn);
   counters_.clear(txn);
@@ -37,7 +37,7 @@ void ModelSet::clear(MDB_txn* txn) const {
   titles_.clear(txn);
 }
 
-Status ModelSet::apply(MDB_txn* txn, const protocol::Envelope& event) const {
+Status ModelSet::apply(storage::WriteTxn& txn, const protocol::Envelope& event) const {
   using namespace protocol;
   // Events of other types are kept in the event store; no model reads them.
   return dispatch(
@@ -79,7 +79,7 @@ Status ModelSet::apply(MDB_txn* txn, const protocol::Envelope& event) const {
       });
 }
 
-Summary ModelSet::summary(MDB_txn* txn, const std::string& date) const {
+Summary ModelSet::summary(const storage::Txn& txn, const std::string& date) const {
   const DayStats day = days_.get(txn, date).value_or(DayStats{});
   Summary out;
   out.date = date;
@@ -95,7 +95,7 @@ Summary ModelSet::summary(MDB_txn* txn, const std::string& date) const {
   return out;
 }
 
-std::optional<ExpensiveTask> ModelSet::expensive(MDB_txn* txn, const std::string& from,
+std::optional<ExpensiveTask> ModelSet::expensive(const storage::Txn& txn, const std::string& from,
                                                  const std::string& to) const {
   // One record per day: a month is at most 31 reads, however many tasks.
   std::optional<BestTask> best;
@@ -115,75 +115,75 @@ Analytics::Analytics(storage::Environment& env)
       a_(env, "a"),
       b_(env, "b") {}
 
-std::optional<std::string> Analytics::meta(MDB_txn* txn, std::string_view key) const {
+std::optional<std::string> Analytics::meta(const storage::Txn& txn, std::string_view key) const {
   auto value = meta_.get(txn, key);
   if (!value) return std::nullopt;
   return std::string(*value);
 }
 
-const ModelSet& Analytics::live_set(MDB_txn* txn) const {
+const ModelSet& Analytics::live_set(const storage::Txn& txn) const {
   return meta(txn, "live").value_or("a") == "b" ? b_ : a_;
 }
-const ModelSet& Analytics::other_set(MDB_txn* txn) const { return &live_set(txn) == &a_ ? b_ : a_; }
+const ModelSet& Analytics::other_set(const storage::Txn& txn) const {
+  return &live_set(txn) == &a_ ? b_ : a_;
+}
 
 Status Analytics::receive(storage::WriteTxn& txn, const protocol::Envelope& event) const {
-  MDB_txn* h = txn.handle();
-  const auto stored = meta_.get(h, "stored");
+  const auto stored = meta_.get(txn, "stored");
   const std::uint64_t number = stored ? storage::decode_key_u64(*stored) + 1 : 1;
-  meta_.put(h, "stored", storage::key_u64(number));
-  events_.put(h, storage::key_u64(number), protocol::encode_envelope(event), MDB_APPEND);
-  return live_set(h).apply(h, event);
+  meta_.put(txn, "stored", storage::key_u64(number));
+  events_.put(txn, storage::key_u64(number), protocol::encode_envelope(event), storage::Put::kAppend);
+  return live_set(txn).apply(txn, event);
 }
 
 Summary Analytics::summary(const std::string& date) const {
   storage::ReadTxn txn = env_.read();
-  return live_set(txn.handle()).summary(txn.handle(), date);
+  return live_set(txn).summary(txn, date);
 }
 
 std::optional<ExpensiveTask> Analytics::expensive(const std::string& from, const std::string& to) const {
   storage::ReadTxn txn = env_.read();
-  return live_set(txn.handle()).expensive(txn.handle(), from, to);
+  return live_set(txn).expensive(txn, from, to);
 }
 
 std::uint64_t Analytics::stored_events() const {
   storage::ReadTxn txn = env_.read();
-  const auto stored = meta_.get(txn.handle(), "stored");
+  const auto stored = meta_.get(txn, "stored");
   return stored ? storage::decode_key_u64(*stored) : 0;
 }
 
 bool Analytics::rebuilding() const {
   storage::ReadTxn txn = env_.read();
-  return meta_.get(txn.handle(), "rebuild_cursor").has_value();
+  return meta_.get(txn, "rebuild_cursor").has_value();
 }
 
 std::string Analytics::live() const {
   storage::ReadTxn txn = env_.read();
-  return live_set(txn.handle()).name();
+  return live_set(txn).name();
 }
 
 Status Analytics::start_rebuild(storage::WriteTxn& txn) const {
   // From scratch, also after a crash mid-way: the target set is not live,
   // so whatever it holds can go.
-  other_set(txn.handle()).clear(txn.handle());
-  meta_.put(txn.handle(), "rebuild_cursor", storage::key_u64(0));
+  other_set(txn).clear(txn);
+  meta_.put(txn, "rebuild_cursor", storage::key_u64(0));
   return Status::ok();
 }
 
 base::Result<bool> Analytics::rebuild_step(storage::WriteTxn& txn, std::size_t batch) const {
-  MDB_txn* h = txn.handle();
-  const auto cursor_bytes = meta_.get(h, "rebuild_cursor");
+  const auto cursor_bytes = meta_.get(txn, "rebuild_cursor");
   if (!cursor_bytes) return true;  // no rebuild running
   std::uint64_t cursor = storage::decode_key_u64(*cursor_bytes);
-  const ModelSet& target = other_set(h);
+  const ModelSet& target = other_set(txn);
   std::size_t applied = 0;
   Status failed;
-  events_.scan(h, storage::key_u64(cursor + 1), [&](std::string_view key, std::string_view bytes) {
+  events_.scan(txn, storage::key_u64(cursor + 1), [&](std::string_view key, std::string_view bytes) {
     auto event = protocol::decode_envelope(bytes);
     if (!event) {
       failed = event.status();
       return false;
     }
-    if (Status s = target.apply(h, *event); !s) {
+    if (Status s = target.apply(txn, *event); !s) {
       // The live set took this event when it arrived; a rebuild that
       // cannot is a bug, not a reason to serve a smaller model.
       failed = Status(base::Code::kInternal, "rebuild: event " + event->event_id + ": " + s.message());
@@ -194,12 +194,12 @@ base::Result<bool> Analytics::rebuild_step(storage::WriteTxn& txn, std::size_t b
   });
   if (!failed) return failed;
   if (applied > 0) {
-    meta_.put(h, "rebuild_cursor", storage::key_u64(cursor));
+    meta_.put(txn, "rebuild_cursor", storage::key_u64(cursor));
     return false;
   }
   // Caught up with the store in this very transaction: swap.
-  meta_.put(h, "live", target.name());
-  meta_.erase(h, "rebuild_cursor");
+  meta_.put(txn, "live", target.name());
+  meta_.erase(txn, "rebuild_cursor");
   return true;
 }
 

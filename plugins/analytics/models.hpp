@@ -59,13 +59,14 @@ class ModelSet {
  public:
   ModelSet(storage::Environment& env, const std::string& name);
   const std::string& name() const { return name_; }
-  base::Status apply(MDB_txn* txn, const protocol::Envelope& event) const;
-  void clear(MDB_txn* txn) const;
+  base::Status apply(storage::WriteTxn& txn, const protocol::Envelope& event) const;
+  void clear(storage::WriteTxn& txn) const;
 
-  Summary summary(MDB_txn* txn, const std::string& date) const;
+  Summary summary(const storage::Txn& txn, const std::string& date) const;
   // The best completed task over [from, to]; ties: the earliest completed,
   // then the smallest task id.
-  std::optional<ExpensiveTask> expensive(MDB_txn* txn, const std::string& from, const std::string& to) const;
+  std::optional<ExpensiveTask> expensive(const storage::Txn& txn, const std::string& from,
+                                         const std::string& to) const;
 
  private:
   std::string name_;
@@ -97,9 +98,9 @@ class Analytics {
   std::string live() const;
 
  private:
-  const ModelSet& live_set(MDB_txn* txn) const;
-  const ModelSet& other_set(MDB_txn* txn) const;
-  std::optional<std::string> meta(MDB_txn* txn, std::string_view key) const;
+  const ModelSet& live_set(const storage::Txn& txn) const;
+  const ModelSet& other_set(const storage::Txn& txn) const;
+  std::optional<std::string> meta(const storage::Txn& txn, std::string_view key) const;
 
   storage::Environment& env_;
   storage::RawTable meta_;    // live, rebuild_cursor (present while a rebuild runs), stored

@@ -249,7 +249,7 @@ void AuthPlugin::apply_update_me(Request request, Responder respond, const UserR
   idempotency_.run(
       host_.storage(), request, std::move(respond),
       [this, id, email, password_hash, checked_hash](storage::WriteTxn& txn) -> base::Result<Response> {
-        auto before = users_.by_id(txn.handle(), id);
+        auto before = users_.by_id(txn, id);
         if (!before) return Status(Code::kNotFound, "no such user");
         // The current password was checked against this hash.
         if (before->password_hash != checked_hash) {
@@ -289,7 +289,7 @@ void AuthPlugin::update_user(Request request, Responder respond) {
   idempotency_.run(
       host_.storage(), request, std::move(respond),
       [this, id, changes = *body](storage::WriteTxn& txn) -> base::Result<Response> {
-        auto before = users_.by_id(txn.handle(), id);
+        auto before = users_.by_id(txn, id);
         if (!before) return Status(Code::kNotFound, "no user " + id);
         UserRecord after = *before;
         if (changes.contains("role")) after.role = changes["role"];
@@ -322,7 +322,7 @@ void AuthPlugin::revoke_tokens(Request request, Responder respond) {
   const std::string id = request.path_params["id"];
   idempotency_.run(host_.storage(), request, std::move(respond),
                    [this, id](storage::WriteTxn& txn) -> base::Result<Response> {
-                     if (!users_.by_id(txn.handle(), id)) return Status(Code::kNotFound, "no user " + id);
+                     if (!users_.by_id(txn, id)) return Status(Code::kNotFound, "no user " + id);
                      auto generation = users_.revoke_tokens(txn, id, "admin");
                      if (!generation) return generation.status();
                      return Response::json(200, {{"user_id", id}, {"generation", *generation}});

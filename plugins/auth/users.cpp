@@ -47,26 +47,26 @@ Users::Users(storage::Environment& env)
 
 std::optional<UserRecord> Users::by_id(std::string_view id) const {
   storage::ReadTxn txn = env_.read();
-  return users_.get(txn.handle(), id);
+  return users_.get(txn, id);
 }
 
-std::optional<UserRecord> Users::by_id(MDB_txn* txn, std::string_view id) const {
+std::optional<UserRecord> Users::by_id(const storage::Txn& txn, std::string_view id) const {
   return users_.get(txn, id);
 }
 
 std::optional<UserRecord> Users::by_username(std::string_view username) const {
   storage::ReadTxn txn = env_.read();
-  const auto id = usernames_.get(txn.handle(), username);
+  const auto id = usernames_.get(txn, username);
   if (!id) return std::nullopt;
-  return users_.get(txn.handle(), *id);
+  return users_.get(txn, *id);
 }
 
 std::vector<UserRecord> Users::list(const std::optional<std::string>& after, std::size_t limit) const {
   storage::ReadTxn txn = env_.read();
   std::vector<UserRecord> out;
-  usernames_.scan(txn.handle(), after.value_or(""), [&](std::string_view username, std::string_view id) {
+  usernames_.scan(txn, after.value_or(""), [&](std::string_view username, std::string_view id) {
     if (after && username == *after) return true;
-    if (auto user = users_.get(txn.handle(), id)) out.push_back(std::move(*user));
+    if (auto user = users_.get(txn, id)) out.push_back(std::move(*user));
     return out.size() <= limit;
   });
   return out;
@@ -74,14 +74,14 @@ std::vector<UserRecord> Users::list(const std::optional<std::string>& after, std
 
 bool Users::empty() const {
   storage::ReadTxn txn = env_.read();
-  return users_.raw().size(txn.handle()) == 0;
+  return users_.raw().size(txn) == 0;
 }
 
 base::Result<UserRecord> Users::create(storage::WriteTxn& txn, UserRecord user) const {
-  if (!usernames_.put(txn.handle(), user.username, user.id, MDB_NOOVERWRITE)) {
+  if (!usernames_.put(txn, user.username, user.id, storage::Put::kIfAbsent)) {
     return Status(Code::kConflict, "username '" + user.username + "' is taken");
   }
-  users_.put(txn.handle(), user.id, user);
+  users_.put(txn, user.id, user);
   auto published = txn.publish(protocol::UserCreated{
       .user_id = user.id,
       .username = user.username,
@@ -94,7 +94,7 @@ base::Result<UserRecord> Users::create(storage::WriteTxn& txn, UserRecord user) 
 
 base::Result<UserRecord> Users::update(storage::WriteTxn& txn, const UserRecord& before,
                                        UserRecord after) const {
-  users_.put(txn.handle(), after.id, after);
+  users_.put(txn, after.id, after);
   // One event per change, of the kind that says what happened: a role change
   // and a deactivation are business events; anything else (email, password,
   // reactivation) streams the user's new state.
@@ -154,7 +154,7 @@ base::Status publish_key(storage::WriteTxn& txn, const SigningKey& key) {
 
 // The table holds one key, the one that signs (a rotation drops the old
 // one); should it ever hold more, the last in kid order signs.
-std::optional<SigningKey> current_of(const storage::Table<SigningKey>& keys, MDB_txn* txn) {
+std::optional<SigningKey> current_of(const storage::Table<SigningKey>& keys, const storage::Txn& txn) {
   std::optional<SigningKey> found;
   keys.scan(txn, {}, [&](std::string_view, SigningKey key) {
     found = std::move(key);
@@ -166,9 +166,9 @@ std::optional<SigningKey> current_of(const storage::Table<SigningKey>& keys, MDB
 }  // namespace
 
 base::Result<SigningKey> Users::signing_key(storage::WriteTxn& txn) const {
-  if (auto found = current_of(keys_, txn.handle())) return *found;
+  if (auto found = current_of(keys_, txn)) return *found;
   SigningKey key = make_signing_key(txn);
-  keys_.put(txn.handle(), key.kid, key);
+  keys_.put(txn, key.kid, key);
   if (Status s = publish_key(txn, key); !s) return s;
   return key;
 }
@@ -179,12 +179,12 @@ base::Result<Rotation> Users::rotate_signing_key(storage::WriteTxn& txn, std::in
   SigningKey key = make_signing_key(txn);
   // The old secret goes: nothing signs with it again.
   std::vector<std::string> old;
-  keys_.scan(txn.handle(), {}, [&](std::string_view kid, const SigningKey&) {
+  keys_.scan(txn, {}, [&](std::string_view kid, const SigningKey&) {
     old.emplace_back(kid);
     return true;
   });
-  for (const auto& kid : old) keys_.erase(txn.handle(), kid);
-  keys_.put(txn.handle(), key.kid, key);
+  for (const auto& kid : old) keys_.erase(txn, kid);
+  keys_.put(txn, key.kid, key);
   if (Status s = publish_key(txn, key); !s) return s;
   auto retired = txn.publish(protocol::SigningKeyRetired{.kid = current->kid, .not_after = not_after_us});
   if (!retired) return retired.status();
@@ -194,19 +194,19 @@ base::Result<Rotation> Users::rotate_signing_key(storage::WriteTxn& txn, std::in
 LoginView Users::login_view(std::string_view username) const {
   storage::ReadTxn txn = env_.read();
   LoginView view;
-  if (const auto id = usernames_.get(txn.handle(), username)) {
-    view.user = users_.get(txn.handle(), *id);
-    if (view.user) view.generation = generations_.get(txn.handle(), view.user->id).value_or(0);
+  if (const auto id = usernames_.get(txn, username)) {
+    view.user = users_.get(txn, *id);
+    if (view.user) view.generation = generations_.get(txn, view.user->id).value_or(0);
   }
-  view.key = current_of(keys_, txn.handle());
+  view.key = current_of(keys_, txn);
   view.users_head = env_.head(txn, protocol::kUsersStream);
   return view;
 }
 
 base::Result<std::uint64_t> Users::revoke_tokens(storage::WriteTxn& txn, const std::string& user_id,
                                                  std::string_view reason) const {
-  const std::uint64_t generation = generations_.get(txn.handle(), user_id).value_or(0) + 1;
-  generations_.put(txn.handle(), user_id, generation);
+  const std::uint64_t generation = generations_.get(txn, user_id).value_or(0) + 1;
+  generations_.put(txn, user_id, generation);
   auto published = txn.publish(
       protocol::TokensRevoked{.user_id = user_id, .generation = generation, .reason = std::string(reason)});
   if (!published) return published.status();

@@ -81,7 +81,7 @@ class Users {
   // Inside a unit: the record as this transaction sees it. Changes must
   // start from it, never from an earlier read, or they undo what committed
   // in between (a deactivation racing a password change, say).
-  std::optional<UserRecord> by_id(MDB_txn* txn, std::string_view id) const;
+  std::optional<UserRecord> by_id(const storage::Txn& txn, std::string_view id) const;
   std::optional<UserRecord> by_username(std::string_view username) const;
   // In username order, after `after`, at most `limit` (+1 to tell a next page).
   std::vector<UserRecord> list(const std::optional<std::string>& after, std::size_t limit) const;

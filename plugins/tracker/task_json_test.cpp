@@ -369,7 +369,7 @@ BOOST_AUTO_TEST_CASE(a_page_read_from_storage_is_written_as_the_tree_writes_it) 
   const storage::RawTable listed = (*env)->raw_table("tasks_listed");
   const Status forgotten = (*env)->run([&](storage::WriteTxn& txn) {
     const auto kept_first = tasks.of_assignee(worker, TaskStatus::kOpen, std::nullopt, 1);
-    if (kept_first.empty() || !listed.erase(txn.handle(), kept_first.front().id))
+    if (kept_first.empty() || !listed.erase(txn, kept_first.front().id))
       return Status(base::Code::kInternal, "no listed open task of the worker to forget");
     return Status::ok();
   });

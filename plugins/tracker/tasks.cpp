@@ -69,7 +69,7 @@ Tasks::Tasks(storage::Environment& env, base::RandomSource& random)
 
 std::optional<Task> Tasks::get(std::string_view id) const {
   storage::ReadTxn txn = env_.read();
-  return tasks_.get(txn.handle(), id);
+  return tasks_.get(txn, id);
 }
 
 std::vector<Task> Tasks::of_assignee(std::string_view assignee, TaskStatus status,
@@ -87,21 +87,20 @@ std::vector<Task> Tasks::of_assignee(std::string_view assignee, TaskStatus statu
   // GET /tasks/mine spent more time here than writing its JSON.
   msgpack::zone zone;
   const auto in_place = [](msgpack::type::object_type, std::size_t, void*) { return true; };
-  by_assignee_.scan(txn.handle(), after ? prefix + *after : prefix,
-                    [&](std::string_view key, std::string_view) {
-                      if (!key.starts_with(prefix)) return false;
-                      const std::string_view id = key.substr(prefix.size());
-                      if (after && id == *after) return true;
-                      if (const auto bytes = tasks_.raw().get(txn.handle(), id)) {
-                        std::size_t offset = 0;
-                        bool referenced = false;
-                        const msgpack::object object =
-                            msgpack::unpack(zone, bytes->data(), bytes->size(), offset, referenced, in_place);
-                        object.convert(out.emplace_back());
-                        zone.clear();
-                      }
-                      return out.size() <= limit;
-                    });
+  by_assignee_.scan(txn, after ? prefix + *after : prefix, [&](std::string_view key, std::string_view) {
+    if (!key.starts_with(prefix)) return false;
+    const std::string_view id = key.substr(prefix.size());
+    if (after && id == *after) return true;
+    if (const auto bytes = tasks_.raw().get(txn, id)) {
+      std::size_t offset = 0;
+      bool referenced = false;
+      const msgpack::object object =
+          msgpack::unpack(zone, bytes->data(), bytes->size(), offset, referenced, in_place);
+      object.convert(out.emplace_back());
+      zone.clear();
+    }
+    return out.size() <= limit;
+  });
   return out;
 }
 
@@ -113,29 +112,28 @@ std::string Tasks::of_assignee_json(std::string_view assignee, TaskStatus status
   // the page.
   std::vector<std::string_view> listed;
   listed.reserve(std::min<std::size_t>(limit, 128));
-  std::deque<std::string> written;                        // for a task the listed table lacks
-  storage::RawLookup listed_json(txn.handle(), listed_);  // ids come in order
+  std::deque<std::string> written;               // for a task the listed table lacks
+  storage::RawLookup listed_json(txn, listed_);  // ids come in order
   std::string_view last_id;
   bool more = false;
-  by_assignee_.scan(txn.handle(), after ? prefix + *after : prefix,
-                    [&](std::string_view key, std::string_view) {
-                      if (!key.starts_with(prefix)) return false;
-                      const std::string_view id = key.substr(prefix.size());
-                      if (after && id == *after) return true;
-                      if (listed.size() == limit) {
-                        more = true;
-                        return false;
-                      }
-                      if (const auto json = listed_json.get(id)) {
-                        listed.push_back(*json);
-                      } else if (const auto task = tasks_.get(txn.handle(), id)) {
-                        listed.push_back(written.emplace_back(json_after_assignee(*task)));
-                      } else {
-                        return true;
-                      }
-                      last_id = id;
-                      return true;
-                    });
+  by_assignee_.scan(txn, after ? prefix + *after : prefix, [&](std::string_view key, std::string_view) {
+    if (!key.starts_with(prefix)) return false;
+    const std::string_view id = key.substr(prefix.size());
+    if (after && id == *after) return true;
+    if (listed.size() == limit) {
+      more = true;
+      return false;
+    }
+    if (const auto json = listed_json.get(id)) {
+      listed.push_back(*json);
+    } else if (const auto task = tasks_.get(txn, id)) {
+      listed.push_back(written.emplace_back(json_after_assignee(*task)));
+    } else {
+      return true;
+    }
+    last_id = id;
+    return true;
+  });
   return listed_page_json(assignee, listed, more && !listed.empty() ? std::optional(last_id) : std::nullopt);
 }
 
@@ -143,7 +141,7 @@ std::vector<Task> Tasks::all(std::optional<TaskStatus> status, const std::option
                              std::size_t limit) const {
   storage::ReadTxn txn = env_.read();
   std::vector<Task> out;
-  tasks_.scan(txn.handle(), after.value_or(""), [&](std::string_view id, Task task) {
+  tasks_.scan(txn, after.value_or(""), [&](std::string_view id, Task task) {
     if (after && id == *after) return true;
     if (!status || task.status == *status) out.push_back(std::move(task));
     return out.size() <= limit;
@@ -154,14 +152,14 @@ std::vector<Task> Tasks::all(std::optional<TaskStatus> status, const std::option
 std::vector<ShuffleJob> Tasks::unfinished_shuffles() const {
   storage::ReadTxn txn = env_.read();
   std::vector<ShuffleJob> out;
-  shuffles_.scan(txn.handle(), {}, [&](std::string_view, ShuffleJob job) {
+  shuffles_.scan(txn, {}, [&](std::string_view, ShuffleJob job) {
     if (!job.done) out.push_back(std::move(job));
     return true;
   });
   return out;
 }
 
-std::vector<std::string> Tasks::eligible(MDB_txn* txn) const {
+std::vector<std::string> Tasks::eligible(const storage::Txn& txn) const {
   std::vector<std::string> ids;
   eligible_.scan(txn, {}, [&](std::string_view id, std::string_view) {
     ids.emplace_back(id);
@@ -181,13 +179,13 @@ std::string Tasks::pick(const std::vector<std::string>& eligible) const {
   return eligible[value % n];
 }
 
-void Tasks::index(MDB_txn* txn, const Task& task) const {
+void Tasks::index(storage::WriteTxn& txn, const Task& task) const {
   by_assignee_.put(txn, assignee_key(task.assignee_id, task.status, task.id), "");
   listed_.put(txn, task.id, json_after_assignee(task));
   if (task.status == TaskStatus::kOpen) open_.put(txn, task.id, "");
 }
 
-void Tasks::unindex(MDB_txn* txn, const Task& task) const {
+void Tasks::unindex(storage::WriteTxn& txn, const Task& task) const {
   by_assignee_.erase(txn, assignee_key(task.assignee_id, task.status, task.id));
   open_.erase(txn, task.id);
 }
@@ -199,7 +197,7 @@ base::Result<Task> Tasks::create(storage::WriteTxn& txn, Task task) const {
 }
 
 base::Result<PlannedCreate> Tasks::plan_create(storage::WriteTxn& txn, Task task) const {
-  const auto candidates = eligible(txn.handle());
+  const auto candidates = eligible(txn);
   if (candidates.empty()) {
     return Status(Code::kConflict, "no one can take the task: there is no active worker or accountant");
   }
@@ -208,7 +206,7 @@ base::Result<PlannedCreate> Tasks::plan_create(storage::WriteTxn& txn, Task task
   // exists is drawn again.
   do {
     task.id = protocol::make_uuid(random_);
-  } while (tasks_.get(txn.handle(), task.id));
+  } while (tasks_.get(txn, task.id));
   task.assignee_id = pick(candidates);
   return PlannedCreate{std::move(task), {}, {}};
 }
@@ -216,8 +214,8 @@ base::Result<PlannedCreate> Tasks::plan_create(storage::WriteTxn& txn, Task task
 base::Result<Task> Tasks::apply_create(storage::WriteTxn& txn, const PlannedCreate& plan) const {
   Task task = plan.task;
   task.created_at = txn.now_us();
-  tasks_.put(txn.handle(), task.id, task);
-  index(txn.handle(), task);
+  tasks_.put(txn, task.id, task);
+  index(txn, task);
   auto created = txn.publish(
       protocol::TaskCreated{
           .task_id = task.id,
@@ -237,7 +235,8 @@ base::Result<Task> Tasks::apply_create(storage::WriteTxn& txn, const PlannedCrea
   return task;
 }
 
-base::Result<Task> Tasks::check_complete(MDB_txn* txn, std::string_view id, std::string_view by) const {
+base::Result<Task> Tasks::check_complete(const storage::Txn& txn, std::string_view id,
+                                         std::string_view by) const {
   auto task = tasks_.get(txn, id);
   if (!task) return Status(Code::kNotFound, "no task " + std::string(id));
   if (task->assignee_id != by)
@@ -248,13 +247,13 @@ base::Result<Task> Tasks::check_complete(MDB_txn* txn, std::string_view id, std:
 
 base::Result<Task> Tasks::complete(storage::WriteTxn& txn, std::string_view id, std::string_view by,
                                    std::string_view event_id) const {
-  auto task = check_complete(txn.handle(), id, by);
+  auto task = check_complete(txn, id, by);
   if (!task) return task.status();
-  unindex(txn.handle(), *task);
+  unindex(txn, *task);
   task->status = TaskStatus::kDone;
   task->completed_at = txn.now_us();
-  tasks_.put(txn.handle(), task->id, *task);
-  index(txn.handle(), *task);
+  tasks_.put(txn, task->id, *task);
+  index(txn, *task);
   auto completed = txn.publish(protocol::TaskCompleted{.task_id = task->id, .assignee_id = task->assignee_id},
                                {}, event_id);
   if (!completed) return completed.status();
@@ -263,7 +262,7 @@ base::Result<Task> Tasks::complete(storage::WriteTxn& txn, std::string_view id, 
 
 base::Result<Task> Tasks::update(storage::WriteTxn& txn, std::string_view id, const TaskEdit& edit,
                                  const std::optional<std::string>& only_assignee) const {
-  auto task = tasks_.get(txn.handle(), id);
+  auto task = tasks_.get(txn, id);
   if (!task) return Status(Code::kNotFound, "no task " + std::string(id));
   if (only_assignee && task->assignee_id != *only_assignee)
     return Status(Code::kPermissionDenied, "only its assignee, managers and admins change a task");
@@ -273,8 +272,8 @@ base::Result<Task> Tasks::update(storage::WriteTxn& txn, std::string_view id, co
   if (edit.description) next.description = *edit.description;
   if (next.title == task->title && next.jira_id == task->jira_id && next.description == task->description)
     return next;  // nothing changed: no event
-  tasks_.put(txn.handle(), next.id, next);
-  listed_.put(txn.handle(), next.id, json_after_assignee(next));
+  tasks_.put(txn, next.id, next);
+  listed_.put(txn, next.id, json_after_assignee(next));
   auto updated = txn.publish(protocol::TaskUpdated{
       .task_id = next.id,
       .title = next.title,
@@ -285,11 +284,11 @@ base::Result<Task> Tasks::update(storage::WriteTxn& txn, std::string_view id, co
 }
 
 base::Result<ShuffleJob> Tasks::start_shuffle(storage::WriteTxn& txn, std::string_view by) const {
-  if (eligible_.size(txn.handle()) == 0) {
+  if (eligible_.size(txn) == 0) {
     return Status(Code::kConflict, "no one can take tasks: there is no active worker or accountant");
   }
   ShuffleJob job{protocol::make_uuid(txn.random()), std::string(by), false, "", 0};
-  shuffles_.put(txn.handle(), job.id, job);
+  shuffles_.put(txn, job.id, job);
   return job;
 }
 
@@ -303,13 +302,13 @@ base::Result<ShuffleJob> Tasks::shuffle_batch(storage::WriteTxn& txn, std::strin
 base::Result<std::vector<Reassignment>> Tasks::plan_shuffle_batch(storage::WriteTxn& txn,
                                                                   std::string_view job_id, std::size_t batch,
                                                                   bool name_events) const {
-  auto job = shuffles_.get(txn.handle(), job_id);
+  auto job = shuffles_.get(txn, job_id);
   if (!job) return Status(Code::kNotFound, "no shuffle " + std::string(job_id));
   std::vector<Reassignment> plan;
   if (job->done) return plan;
-  const auto candidates = eligible(txn.handle());
+  const auto candidates = eligible(txn);
   if (candidates.empty()) return plan;
-  open_.scan(txn.handle(), job->cursor, [&](std::string_view id, std::string_view) {
+  open_.scan(txn, job->cursor, [&](std::string_view id, std::string_view) {
     if (id == job->cursor) return true;
     plan.push_back({std::string(id), pick(candidates), name_events ? protocol::make_uuid(txn.random()) : ""});
     return plan.size() < batch;
@@ -320,18 +319,18 @@ base::Result<std::vector<Reassignment>> Tasks::plan_shuffle_batch(storage::Write
 base::Result<ShuffleJob> Tasks::apply_shuffle_batch(storage::WriteTxn& txn, std::string_view job_id,
                                                     const std::vector<Reassignment>& plan, std::size_t batch,
                                                     std::vector<std::string>* published) const {
-  auto job = shuffles_.get(txn.handle(), job_id);
+  auto job = shuffles_.get(txn, job_id);
   if (!job) return Status(Code::kNotFound, "no shuffle " + std::string(job_id));
   if (job->done) return *job;
   for (const auto& step : plan) {
-    auto task = tasks_.get(txn.handle(), step.task_id);
+    auto task = tasks_.get(txn, step.task_id);
     if (!task || task->status != TaskStatus::kOpen) continue;  // completed since: skipped
     const std::string previous = task->assignee_id;
     // Still open: only the assignee index moves (open_tasks stays as is).
-    by_assignee_.erase(txn.handle(), assignee_key(previous, task->status, task->id));
+    by_assignee_.erase(txn, assignee_key(previous, task->status, task->id));
     task->assignee_id = step.assignee_id;
-    tasks_.put(txn.handle(), task->id, *task);
-    by_assignee_.put(txn.handle(), assignee_key(task->assignee_id, task->status, task->id), "");
+    tasks_.put(txn, task->id, *task);
+    by_assignee_.put(txn, assignee_key(task->assignee_id, task->status, task->id), "");
     auto assigned = txn.publish(protocol::TaskAssigned{.task_id = task->id,
                                                        .assignee_id = task->assignee_id,
                                                        .previous_assignee_id = previous,
@@ -344,39 +343,39 @@ base::Result<ShuffleJob> Tasks::apply_shuffle_batch(storage::WriteTxn& txn, std:
   }
   if (!plan.empty()) job->cursor = plan.back().task_id;
   if (plan.size() < batch) job->done = true;  // the last batch (or nobody to take tasks)
-  shuffles_.put(txn.handle(), job->id, *job);
+  shuffles_.put(txn, job->id, *job);
   return *job;
 }
 
 Status Tasks::stop_shuffle(storage::WriteTxn& txn, std::string_view job_id) const {
-  auto job = shuffles_.get(txn.handle(), job_id);
+  auto job = shuffles_.get(txn, job_id);
   if (!job) return Status(Code::kNotFound, "no shuffle " + std::string(job_id));
   job->done = true;
-  shuffles_.put(txn.handle(), job_id, *job);
+  shuffles_.put(txn, job_id, *job);
   return Status::ok();
 }
 
 void Tasks::put_intent(storage::WriteTxn& txn, const Intent& intent) const {
   if (intent.decision.empty()) {
-    intents_.put(txn.handle(), intent.op_id, intent);
-    undecided_.put(txn.handle(), intent.op_id, "");
+    intents_.put(txn, intent.op_id, intent);
+    undecided_.put(txn, intent.op_id, "");
   } else {
     // Decided: nothing needs it any more (a late commit or abort of the same
     // op finds it gone and does nothing), so the table does not grow.
-    intents_.erase(txn.handle(), intent.op_id);
-    undecided_.erase(txn.handle(), intent.op_id);
+    intents_.erase(txn, intent.op_id);
+    undecided_.erase(txn, intent.op_id);
   }
 }
 
-std::optional<Intent> Tasks::intent(MDB_txn* txn, std::string_view op_id) const {
+std::optional<Intent> Tasks::intent(const storage::Txn& txn, std::string_view op_id) const {
   return intents_.get(txn, op_id);
 }
 
 std::vector<Intent> Tasks::undecided_intents() const {
   storage::ReadTxn txn = env_.read();
   std::vector<Intent> out;
-  undecided_.scan(txn.handle(), {}, [&](std::string_view op_id, std::string_view) {
-    if (auto found = intents_.get(txn.handle(), op_id)) out.push_back(std::move(*found));
+  undecided_.scan(txn, {}, [&](std::string_view op_id, std::string_view) {
+    if (auto found = intents_.get(txn, op_id)) out.push_back(std::move(*found));
     return true;
   });
   return out;
@@ -387,16 +386,16 @@ Status Tasks::apply_user_event(storage::WriteTxn& txn, const protocol::Envelope&
   // A user first seen through a change gets a placeholder that the change
   // fills.
   const auto current = [&](const std::string& user) {
-    return users_.get(txn.handle(), user).value_or(ReplicaUser{"worker", true});
+    return users_.get(txn, user).value_or(ReplicaUser{"worker", true});
   };
   const auto keep = [&](const std::string& id, const ReplicaUser& next) {
-    users_.put(txn.handle(), id, next);
+    users_.put(txn, id, next);
     // A deactivated user keeps their open tasks until the next shuffle;
     // only new assignments look at this set.
     if (next.active && eligible_role(next.role)) {
-      eligible_.put(txn.handle(), id, "");
+      eligible_.put(txn, id, "");
     } else {
-      eligible_.erase(txn.handle(), id);
+      eligible_.erase(txn, id);
     }
   };
   // Signing keys and revocations are the host's business: skipped.

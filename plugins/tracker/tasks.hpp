@@ -131,7 +131,7 @@ class Tasks {
   // `event_id` empty: drawn at publishing.
   base::Result<Task> complete(storage::WriteTxn& txn, std::string_view id, std::string_view by,
                               std::string_view event_id = {}) const;
-  base::Result<Task> check_complete(MDB_txn* txn, std::string_view id, std::string_view by) const;
+  base::Result<Task> check_complete(const storage::Txn& txn, std::string_view id, std::string_view by) const;
   // Publishes TaskUpdated when something changed. With `only_assignee`, the
   // task must be assigned to that user.
   base::Result<Task> update(storage::WriteTxn& txn, std::string_view id, const TaskEdit& edit,
@@ -153,17 +153,17 @@ class Tasks {
 
   // rpc mode's intents.
   void put_intent(storage::WriteTxn& txn, const Intent& intent) const;
-  std::optional<Intent> intent(MDB_txn* txn, std::string_view op_id) const;
+  std::optional<Intent> intent(const storage::Txn& txn, std::string_view op_id) const;
   std::vector<Intent> undecided_intents() const;
 
   // The user replica, from auth.users (event_handlers).
   base::Status apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event) const;
 
  private:
-  std::vector<std::string> eligible(MDB_txn* txn) const;
+  std::vector<std::string> eligible(const storage::Txn& txn) const;
   std::string pick(const std::vector<std::string>& eligible) const;
-  void index(MDB_txn* txn, const Task& task) const;
-  void unindex(MDB_txn* txn, const Task& task) const;
+  void index(storage::WriteTxn& txn, const Task& task) const;
+  void unindex(storage::WriteTxn& txn, const Task& task) const;
 
   storage::Environment& env_;
   base::RandomSource& random_;

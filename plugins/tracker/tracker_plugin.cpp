@@ -67,7 +67,7 @@ Status TrackerPlugin::start() {
   // it holds for it.
   for (const auto& intent : tasks_.undecided_intents()) {
     Status aborted = host_.storage().run([&](storage::WriteTxn& txn) {
-      auto current = tasks_.intent(txn.handle(), intent.op_id);
+      auto current = tasks_.intent(txn, intent.op_id);
       if (!current || !current->decision.empty()) return Status::ok();
       current->decision = "abort";
       tasks_.put_intent(txn, *current);
@@ -275,7 +275,7 @@ void TrackerPlugin::complete(Request request, Responder respond) {
     auto op = std::make_shared<TwoPhaseOp>();
     op->request = request;
     op->plan = [this, id, by](storage::WriteTxn& txn) -> base::Result<Intent> {
-      auto task = tasks_.check_complete(txn.handle(), id, by);
+      auto task = tasks_.check_complete(txn, id, by);
       if (!task) return task.status();
       Intent intent;
       intent.kind = "complete";
@@ -422,7 +422,7 @@ void TrackerPlugin::two_phase(const std::shared_ptr<TwoPhaseOp>& op, bool count_
         // A retry with an Idempotency-Key gets the first answer, and no
         // intent or PREPARE is made for it.
         if (op->request) {
-          *replayed = idempotency_.remembered(txn.handle(), *op->request);
+          *replayed = idempotency_.remembered(txn, *op->request);
           if (*replayed) return Status::ok();
         }
         auto planned = op->plan(txn);
@@ -466,7 +466,7 @@ void TrackerPlugin::commit_two_phase(const std::shared_ptr<TwoPhaseOp>& op,
   plugin_api::Idempotency::Unit unit = [this, op, intent, published, ran,
                                         time](storage::WriteTxn& txn) -> base::Result<Response> {
     *ran = true;
-    auto current = tasks_.intent(txn.handle(), intent->op_id);
+    auto current = tasks_.intent(txn, intent->op_id);
     if (!current || !current->decision.empty())
       return Status(Code::kConflict, "the charge was decided already");
     if (txn.now_us() >= intent->deadline_us) {
@@ -507,7 +507,7 @@ void TrackerPlugin::abort_two_phase(const std::shared_ptr<Intent>& intent, Respo
                                     Responder finish) {
   host_.storage().submit(
       [this, intent](storage::WriteTxn& txn) -> Status {
-        auto current = tasks_.intent(txn.handle(), intent->op_id);
+        auto current = tasks_.intent(txn, intent->op_id);
         if (!current || !current->decision.empty()) return Status::ok();
         current->decision = "abort";
         tasks_.put_intent(txn, *current);

@@ -69,7 +69,7 @@ TokenCheck AuthGate::check(std::optional<std::string_view> authorization) const 
              : plugin_api::jwt::verify(
                    token,
                    [&](std::string_view kid) -> std::optional<std::string> {
-                     auto key = token_keys_.get(txn.handle(), kid);
+                     auto key = token_keys_.get(txn, kid);
                      if (!key) return std::nullopt;
                      return std::string(*key);
                    },
@@ -83,8 +83,7 @@ TokenCheck AuthGate::check(std::optional<std::string_view> authorization) const 
   // What may have changed since the signature was checked, on every
   // request, in this one snapshot: the key's retirement, the stream the
   // token came from, the user, their revocations.
-  if (const auto not_after = key_not_after_.get(txn.handle(), claims->kid);
-      not_after && now_us >= *not_after) {
+  if (const auto not_after = key_not_after_.get(txn, claims->kid); not_after && now_us >= *not_after) {
     return refuse("the token's signing key " + claims->kid + " was retired");
   }
   // A token of another epoch of auth.users (an auth restored or replaced)
@@ -94,7 +93,7 @@ TokenCheck AuthGate::check(std::optional<std::string_view> authorization) const 
     return refuse("the token was issued by another auth.users (epoch " + claims->uep +
                   ") than this host follows; log in again");
   }
-  const auto user = users_.get(txn.handle(), claims->sub);
+  const auto user = users_.get(txn, claims->sub);
   if (!user) {
     // Never trusted on its own claims: once the replica has applied the
     // stream up to where it stood at the log-in, an unknown user is no
@@ -107,11 +106,11 @@ TokenCheck AuthGate::check(std::optional<std::string_view> authorization) const 
             claims->useq};
   }
   if (!user->active) return refuse("the user is deactivated");
-  if (claims->gen < token_generations_.get(txn.handle(), claims->sub).value_or(0)) {
+  if (claims->gen < token_generations_.get(txn, claims->sub).value_or(0)) {
     return refuse(
         "the token was revoked (a password change, a deactivation or an admin revoked it); log in again");
   }
-  if (revoked_tokens_.get(txn.handle(), claims->jti)) return refuse("the token was revoked by a log-out");
+  if (revoked_tokens_.get(txn, claims->jti)) return refuse("the token was revoked by a log-out");
   // A role change reaches tokens already issued: the replica's role wins.
   auto parsed = plugin_api::role_from_string(user->role);
   if (!parsed) return refuse("the user has an unknown role");
@@ -121,20 +120,18 @@ TokenCheck AuthGate::check(std::optional<std::string_view> authorization) const 
 Status AuthGate::apply_user_event(storage::WriteTxn& txn, const protocol::Envelope& event) {
   using namespace protocol;
   auto set_user = [&](const std::string& id, const std::function<void(ReplicaUser&)>& change) {
-    ReplicaUser user = users_.get(txn.handle(), id).value_or(ReplicaUser{"worker", true});
+    ReplicaUser user = users_.get(txn, id).value_or(ReplicaUser{"worker", true});
     change(user);
-    users_.put(txn.handle(), id, user);
+    users_.put(txn, id, user);
   };
   return dispatch(
       event,
       [&](const SigningKeyAdded& key) {
-        token_keys_.put(txn.handle(), key.kid,
-                        std::string_view(key.public_key.data(), key.public_key.size()));
+        token_keys_.put(txn, key.kid, std::string_view(key.public_key.data(), key.public_key.size()));
       },
       [&](const SigningKeyRetired& retired) {
-        const auto current = key_not_after_.get(txn.handle(), retired.kid);
-        if (!current || retired.not_after < *current)
-          key_not_after_.put(txn.handle(), retired.kid, retired.not_after);
+        const auto current = key_not_after_.get(txn, retired.kid);
+        if (!current || retired.not_after < *current) key_not_after_.put(txn, retired.kid, retired.not_after);
       },
       [&](const UserCreated& user) {
         set_user(user.user_id, [&](ReplicaUser& u) { u = {user.role, user.active}; });
@@ -150,14 +147,14 @@ Status AuthGate::apply_user_event(storage::WriteTxn& txn, const protocol::Envelo
       },
       [&](const TokensRevoked& revoked) {
         // Generations only grow: a replayed or reordered lower one changes nothing.
-        if (revoked.generation > token_generations_.get(txn.handle(), revoked.user_id).value_or(0)) {
-          token_generations_.put(txn.handle(), revoked.user_id, revoked.generation);
+        if (revoked.generation > token_generations_.get(txn, revoked.user_id).value_or(0)) {
+          token_generations_.put(txn, revoked.user_id, revoked.generation);
         }
       },
       [&](const TokenRevoked& revoked) {
-        revoked_tokens_.put(txn.handle(), revoked.jti, revoked.expires_at);
+        revoked_tokens_.put(txn, revoked.jti, revoked.expires_at);
         revoked_by_expiry_.put(
-            txn.handle(), storage::key_u64(static_cast<std::uint64_t>(revoked.expires_at)) + revoked.jti, "");
+            txn, storage::key_u64(static_cast<std::uint64_t>(revoked.expires_at)) + revoked.jti, "");
         forget_expired_revocations(txn);
       });
 }
@@ -167,14 +164,14 @@ Status AuthGate::apply_user_event(storage::WriteTxn& txn, const protocol::Envelo
 void AuthGate::forget_expired_revocations(storage::WriteTxn& txn) const {
   const auto now = static_cast<std::uint64_t>(real_clock_.now_us());
   std::vector<std::string> expired;
-  revoked_by_expiry_.scan(txn.handle(), {}, [&](std::string_view key, std::string_view) {
+  revoked_by_expiry_.scan(txn, {}, [&](std::string_view key, std::string_view) {
     if (storage::decode_key_u64(key) > now) return false;
     expired.emplace_back(key);
     return true;
   });
   for (const auto& key : expired) {
-    revoked_tokens_.erase(txn.handle(), std::string_view(key).substr(8));
-    revoked_by_expiry_.erase(txn.handle(), key);
+    revoked_tokens_.erase(txn, std::string_view(key).substr(8));
+    revoked_by_expiry_.erase(txn, key);
   }
 }
 
@@ -182,10 +179,9 @@ nlohmann::json AuthGate::jwks() const {
   nlohmann::json keys = nlohmann::json::array();
   storage::ReadTxn txn = env_.read();
   const std::int64_t now_us = real_clock_.now_us();
-  token_keys_.scan(txn.handle(), {}, [&](std::string_view kid, std::string_view key) {
+  token_keys_.scan(txn, {}, [&](std::string_view kid, std::string_view key) {
     // A retired key past its overlap verifies nothing: not listed.
-    if (const auto not_after = key_not_after_.get(txn.handle(), kid); not_after && now_us >= *not_after)
-      return true;
+    if (const auto not_after = key_not_after_.get(txn, kid); not_after && now_us >= *not_after) return true;
     keys.push_back({{"kty", "OKP"},
                     {"crv", "Ed25519"},
                     {"kid", std::string(kid)},

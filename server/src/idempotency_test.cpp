@@ -54,15 +54,15 @@ struct Fixture {
 
   std::uint64_t stored() const {
     storage::ReadTxn txn = env->read();
-    return env->raw_table("idempotency").size(txn.handle());
+    return env->raw_table("idempotency").size(txn);
   }
   std::uint64_t indexed() const {
     storage::ReadTxn txn = env->read();
-    return env->raw_table("idempotency_by_user").size(txn.handle());
+    return env->raw_table("idempotency_by_user").size(txn);
   }
   std::uint64_t count_of(const std::string& user) const {
     storage::ReadTxn txn = env->read();
-    return idempotency->stored_count(txn.handle(), user);
+    return idempotency->stored_count(txn, user);
   }
 };
 
@@ -93,7 +93,7 @@ BOOST_AUTO_TEST_CASE(the_same_key_of_the_same_user_replays_and_another_body_is_4
   BOOST_TEST(f.ran == 2);
   // remembered() sees what run() stored, for the rpc charge's first unit.
   storage::ReadTxn txn = f.env->read();
-  const auto remembered = f.idempotency->remembered(txn.handle(), Fixture::request("alice", "k1"));
+  const auto remembered = f.idempotency->remembered(txn, Fixture::request("alice", "k1"));
   BOOST_TEST_REQUIRE(remembered.has_value());
   BOOST_TEST_REQUIRE(remembered->has_value());
   BOOST_TEST((*remembered)->body == first.body);
@@ -110,8 +110,7 @@ BOOST_AUTO_TEST_CASE(an_anonymous_request_is_never_remembered_nor_replayed) {
   BOOST_TEST(other_body.status == 201);  // not a 409: nothing of the first was kept
   BOOST_TEST(f.stored() == 0u);
   storage::ReadTxn txn = f.env->read();
-  BOOST_TEST(
-      !f.idempotency->remembered(txn.handle(), Fixture::request(std::nullopt, "register-1")).has_value());
+  BOOST_TEST(!f.idempotency->remembered(txn, Fixture::request(std::nullopt, "register-1")).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(an_anonymous_answer_stored_before_is_never_replayed_and_is_swept) {
@@ -120,7 +119,7 @@ BOOST_AUTO_TEST_CASE(an_anonymous_answer_stored_before_is_never_replayed_and_is_
   BOOST_TEST_REQUIRE(f.env
                          ->run([&](storage::WriteTxn& txn) {
                            f.env->table<StoredAnswer>("idempotency")
-                               .put(txn.handle(), std::string("\0k", 2),
+                               .put(txn, std::string("\0k", 2),
                                     StoredAnswer{0, kStart, 201, "application/json", R"({"secret":true})"});
                            return base::Status::ok();
                          })

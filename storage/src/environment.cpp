@@ -64,28 +64,23 @@ Result<std::unique_ptr<Environment>> Environment::open(EnvironmentOptions option
       impl->streams_table = Table<StreamRecord>(open_dbi(kStreamsTable));
       impl->inbox = Table<Checkpoint>(open_dbi(kInboxTable));
       impl->consumers = RawTable(open_dbi(kConsumersTable));
-      if (auto floor = impl->meta.get(txn, kFloorKey)) {
+      const detail::TxnView view(txn);
+      if (auto floor = impl->meta.get(view, kFloorKey)) {
         impl->watermark = static_cast<std::int64_t>(decode_key_u64(*floor));
       }
       std::vector<std::pair<std::string, StreamRecord>> records;
-      impl->streams_table.scan(txn, {}, [&](std::string_view name, StreamRecord record) {
+      impl->streams_table.scan(view, {}, [&](std::string_view name, StreamRecord record) {
         records.emplace_back(std::string(name), std::move(record));
         return true;
       });
       for (auto& [name, record] : records) {
         StreamState state{.epoch = record.epoch, .dbi = open_dbi(outbox_table_name(name))};
-        RawTable outbox(state.dbi);
-        outbox.scan(txn, {}, [&](std::string_view key, std::string_view) {
+        const RawTable outbox(state.dbi);
+        outbox.scan(view, {}, [&](std::string_view key, std::string_view) {
           state.first_seq = decode_key_u64(key);
           return false;
         });
-        MDB_cursor* cursor = nullptr;
-        lmdb::cursor_open(txn, state.dbi, &cursor);
-        MDB_val key{}, value{};
-        if (mdb_cursor_get(cursor, &key, &value, MDB_LAST) == 0) {
-          state.head_seq = decode_key_u64({static_cast<const char*>(key.mv_data), key.mv_size});
-        }
-        mdb_cursor_close(cursor);
+        if (const auto last = outbox.last(view)) state.head_seq = decode_key_u64(last->first);
         impl->committed.emplace(name, std::move(state));
       }
       lmdb::txn_commit(txn);
@@ -180,7 +175,7 @@ Status Environment::declare_stream(std::string_view stream) {
     // Nothing can be created: a stream declared by an earlier run passes,
     // so a plugin loaded read-only constructs as it does when it serves.
     const ReadTxn txn = read();
-    if (impl_->streams_table.get(txn.handle(), stream)) return Status::ok();
+    if (impl_->streams_table.get(txn, stream)) return Status::ok();
     return {Code::kUnavailable,
             "stream " + std::string(stream) + " was never declared, and storage is read-only"};
   }
@@ -191,11 +186,11 @@ Status Environment::declare_stream(std::string_view stream) {
             if (txn.batch_.streams.contains(stream)) return Status::ok();
             StreamState state;
             lmdb::dbi_open(txn.handle(), outbox_table_name(stream).c_str(), MDB_CREATE, &state.dbi);
-            if (auto record = impl->streams_table.get(txn.handle(), stream)) {
+            if (auto record = impl->streams_table.get(txn, stream)) {
               state.epoch = record->epoch;  // the record survived, its table too
             } else {
               state.epoch = protocol::make_uuid(*impl->random);
-              impl->streams_table.put(txn.handle(), stream, StreamRecord{state.epoch, impl->clock->now_us()});
+              impl->streams_table.put(txn, stream, StreamRecord{state.epoch, impl->clock->now_us()});
             }
             txn.batch_.streams.emplace(stream, std::move(state));
             txn.batch_.declared.push_back(stream);
@@ -238,26 +233,18 @@ std::optional<StreamHead> Environment::head(const ReadTxn& txn, std::string_view
     if (it == impl_->committed.end()) return std::nullopt;
     dbi = it->second.dbi;
   }
-  const auto record = impl_->streams_table.get(txn.handle(), stream);
+  const auto record = impl_->streams_table.get(txn, stream);
   if (!record) return std::nullopt;
   StreamHead head{std::string(stream), record->epoch, 0, 0, 0};
-  if (auto floor = impl_->meta.get(txn.handle(), kFloorKey)) {
+  if (auto floor = impl_->meta.get(txn, kFloorKey)) {
     head.watermark = static_cast<std::int64_t>(decode_key_u64(*floor));
   }
-  RawTable(dbi).scan(txn.handle(), {}, [&](std::string_view key, std::string_view) {
+  const RawTable outbox(dbi);
+  outbox.scan(txn, {}, [&](std::string_view key, std::string_view) {
     head.first_seq = decode_key_u64(key);
     return false;
   });
-  MDB_cursor* cursor = nullptr;
-  check_lmdb(mdb_cursor_open(txn.handle(), dbi, &cursor), "mdb_cursor_open");
-  MDB_val key{}, value{};
-  const int rc = mdb_cursor_get(cursor, &key, &value, MDB_LAST);
-  mdb_cursor_close(cursor);
-  if (rc == 0) {
-    head.head_seq = decode_key_u64({static_cast<const char*>(key.mv_data), key.mv_size});
-  } else if (rc != MDB_NOTFOUND) {
-    check_lmdb(rc, "mdb_cursor_get");
-  }
+  if (const auto last = outbox.last(txn)) head.head_seq = decode_key_u64(last->first);
   return head;
 }
 
@@ -272,7 +259,7 @@ std::vector<std::string> Environment::read_outbox(const ReadTxn& txn, std::strin
   }
   std::vector<std::string> out;
   if (max == 0) return out;
-  RawTable(dbi).scan(txn.handle(), key_u64(from_seq), [&](std::string_view, std::string_view value) {
+  RawTable(dbi).scan(txn, key_u64(from_seq), [&](std::string_view, std::string_view value) {
     out.emplace_back(value);
     return out.size() < max;
   });
@@ -280,7 +267,7 @@ std::vector<std::string> Environment::read_outbox(const ReadTxn& txn, std::strin
 }
 
 std::optional<Checkpoint> Environment::checkpoint(const ReadTxn& txn, std::string_view stream) const {
-  return impl_->inbox.get(txn.handle(), stream);
+  return impl_->inbox.get(txn, stream);
 }
 
 void Environment::add_observer(CommitObserver* observer) {
@@ -309,7 +296,7 @@ Result<std::uint64_t> Environment::apply_retention() {
       // means nothing may go.
       std::optional<std::uint64_t> lowest;
       const std::string prefix = name + '\0';
-      impl->consumers.scan(txn.handle(), prefix, [&](std::string_view key, std::string_view value) {
+      impl->consumers.scan(txn, prefix, [&](std::string_view key, std::string_view value) {
         if (!key.starts_with(prefix)) return false;
         const std::uint64_t seq = decode_key_u64(value);
         lowest = lowest ? std::min(*lowest, seq) : seq;
@@ -321,7 +308,7 @@ Result<std::uint64_t> Environment::apply_retention() {
       txn.batch_.undo.emplace_back(name, state.head_seq, state.first_seq);
       RawTable outbox(state.dbi);
       for (std::uint64_t seq = state.first_seq; seq <= last_to_delete; ++seq) {
-        if (outbox.erase(txn.handle(), key_u64(seq))) ++deleted;
+        if (outbox.erase(txn, key_u64(seq))) ++deleted;
       }
       state.first_seq = last_to_delete + 1;
     }

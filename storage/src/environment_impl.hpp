@@ -96,6 +96,12 @@ struct WriteTxn::Batch {
 
 namespace detail {
 
+// A Txn over a transaction storage began itself (opening the environment).
+class TxnView final : public Txn {
+ public:
+  explicit TxnView(MDB_txn* txn) : Txn(txn) {}
+};
+
 struct EnvironmentImpl {
   EnvironmentOptions options;
   base::SystemClock system_clock;

@@ -87,7 +87,7 @@ BOOST_AUTO_TEST_CASE(concurrent_submitters_commit_each_unit_once_in_commit_order
         std::uint64_t seq = 0;
         const Status status = env->run([&, n](WriteTxn& txn) -> Status {
           const std::string id = test::task_id(n);
-          tasks.put(txn.handle(), id, "open");
+          tasks.put(txn, id, "open");
           auto published = txn.publish(protocol::TaskCreated{
               .task_id = id, .title = "t", .jira_id = {}, .description = "", .created_by = test::kUser});
           if (published) seq = published->seq;
@@ -118,7 +118,7 @@ BOOST_AUTO_TEST_CASE(concurrent_submitters_commit_each_unit_once_in_commit_order
   BOOST_TEST(ids.size() == kTotal);  // every unit exactly once
   {
     ReadTxn txn = env->read();
-    BOOST_TEST(tasks.size(txn.handle()) == kTotal);
+    BOOST_TEST(tasks.size(txn) == kTotal);
   }
   // Commit order: heads only grow, each commit covers a contiguous range, and
   // units were batched (fewer commits than units).
@@ -167,7 +167,7 @@ BOOST_AUTO_TEST_CASE(failing_unit_is_rolled_back_alone) {
     throw std::runtime_error("a bug in a unit");
   });
   auto invalid = env->submit([&](WriteTxn& txn) -> Status {
-    tasks.put(txn.handle(), test::task_id(4), "open");
+    tasks.put(txn, test::task_id(4), "open");
     return txn.publish(protocol::TaskCompleted{.task_id = "nope", .assignee_id = test::kUser}).status();
   });
   auto good2 = env->submit(test::create_task(tasks, 5));
@@ -190,11 +190,11 @@ BOOST_AUTO_TEST_CASE(failing_unit_is_rolled_back_alone) {
   BOOST_TEST(events[1].seq == 2u);  // the failed units' sequences were reused
   BOOST_TEST(protocol::decode_payload<protocol::TaskCreated>(events[1])->task_id == test::task_id(5));
   ReadTxn txn = env->read();
-  BOOST_TEST(tasks.get(txn.handle(), test::task_id(1)).has_value());
-  BOOST_TEST(!tasks.get(txn.handle(), test::task_id(2)).has_value());
-  BOOST_TEST(!tasks.get(txn.handle(), test::task_id(3)).has_value());
-  BOOST_TEST(!tasks.get(txn.handle(), test::task_id(4)).has_value());
-  BOOST_TEST(tasks.get(txn.handle(), test::task_id(5)).has_value());
+  BOOST_TEST(tasks.get(txn, test::task_id(1)).has_value());
+  BOOST_TEST(!tasks.get(txn, test::task_id(2)).has_value());
+  BOOST_TEST(!tasks.get(txn, test::task_id(3)).has_value());
+  BOOST_TEST(!tasks.get(txn, test::task_id(4)).has_value());
+  BOOST_TEST(tasks.get(txn, test::task_id(5)).has_value());
   env->remove_observer(&recorder);
   // The five units after the gate committed together.
   BOOST_TEST(std::any_of(recorder.commits.begin(), recorder.commits.end(),
@@ -363,7 +363,7 @@ BOOST_AUTO_TEST_CASE(read_only_reads_a_live_environment_and_writes_nothing) {
   RawTable read_tasks = (*reader)->raw_table("tasks");
   {
     ReadTxn txn = (*reader)->read();
-    BOOST_TEST(read_tasks.size(txn.handle()) == 3u);
+    BOOST_TEST(read_tasks.size(txn) == 3u);
   }
   const Status refused = (*reader)->run([](WriteTxn&) { return Status::ok(); });
   BOOST_TEST(refused.code() == Code::kUnavailable);

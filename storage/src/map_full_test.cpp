@@ -30,7 +30,7 @@ BOOST_AUTO_TEST_CASE(gives_a_clear_error_and_writes_resume_with_a_larger_map) {
     Status status;
     for (std::uint64_t n = 1; n < 1000; ++n) {
       status = env->run([&, n](WriteTxn& txn) -> Status {
-        blobs.put(txn.handle(), key_u64(n), blob);
+        blobs.put(txn, key_u64(n), blob);
         return test::create_task(tasks, n)(txn);
       });
       if (!status) break;

@@ -41,7 +41,7 @@ inline std::string task_id(std::uint64_t n) {
 inline Environment::Unit create_task(RawTable tasks, std::uint64_t n) {
   return [tasks, n](WriteTxn& txn) -> Status {
     const std::string id = task_id(n);
-    tasks.put(txn.handle(), id, "open");
+    tasks.put(txn, id, "open");
     auto published = txn.publish(protocol::TaskCreated{.task_id = id,
                                                        .title = "task " + std::to_string(n),
                                                        .jira_id = {},

@@ -40,8 +40,8 @@ Result<protocol::Envelope> WriteTxn::publish(std::string_view stream, std::strin
   // Producers validate before appending: a bad event is a bug of ours,
   // refused before anyone can consume it.
   if (Status status = protocol::validate_event(envelope); !status) return status;
-  if (!RawTable(state.dbi).put(txn_, key_u64(envelope.seq), protocol::encode_envelope(envelope),
-                               MDB_APPEND)) {
+  if (!RawTable(state.dbi).put(*this, key_u64(envelope.seq), protocol::encode_envelope(envelope),
+                               Put::kAppend)) {
     // The table already holds this sequence: our head is out of step with
     // the outbox. Refuse rather than publish with a gap or a duplicate.
     return Status(Code::kInternal, "outbox of " + std::string(stream) + " already holds sequence " +
@@ -55,7 +55,7 @@ Result<protocol::Envelope> WriteTxn::publish(std::string_view stream, std::strin
 }
 
 std::optional<Checkpoint> WriteTxn::checkpoint(std::string_view stream) const {
-  return env_.inbox.get(txn_, stream);
+  return env_.inbox.get(*this, stream);
 }
 
 Status WriteTxn::advance_checkpoint(std::string_view stream, std::string_view epoch, std::uint64_t seq) {
@@ -71,7 +71,7 @@ Status WriteTxn::advance_checkpoint(std::string_view stream, std::string_view ep
                                  std::to_string(current->applied_seq) + ", not moving to " +
                                  std::to_string(seq)};
   }
-  env_.inbox.put(txn_, stream, Checkpoint{std::string(epoch), seq});
+  env_.inbox.put(*this, stream, Checkpoint{std::string(epoch), seq});
   return Status::ok();
 }
 
@@ -107,7 +107,7 @@ Status WriteTxn::nested(const std::function<Status(WriteTxn&)>& part) {
 }
 
 void WriteTxn::reset_checkpoint(std::string_view stream, std::uint64_t seq) {
-  env_.inbox.put(txn_, stream, Checkpoint{"", seq});
+  env_.inbox.put(*this, stream, Checkpoint{"", seq});
 }
 
 void WriteTxn::record_consumer_checkpoint(std::string_view stream, std::string_view consumer,
@@ -115,7 +115,7 @@ void WriteTxn::record_consumer_checkpoint(std::string_view stream, std::string_v
   std::string key(stream);
   key += '\0';
   key += consumer;
-  env_.consumers.put(txn_, key, key_u64(seq));
+  env_.consumers.put(*this, key, key_u64(seq));
 }
 
 }  // namespace ates::storage

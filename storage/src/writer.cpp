@@ -139,7 +139,8 @@ void EnvironmentImpl::run_batch(std::vector<Job>& jobs) {
   const std::int64_t new_watermark = std::max({clock->now_us(), batch.floor, batch.max_time});
   Status commit_status;
   try {
-    meta.put(parent, kFloorKey, key_u64(static_cast<std::uint64_t>(new_watermark)));
+    WriteTxn batch_txn(*this, batch, parent);
+    meta.put(batch_txn, kFloorKey, key_u64(static_cast<std::uint64_t>(new_watermark)));
   } catch (...) {
     commit_status = status_of_exception();
   }

@@ -392,7 +392,7 @@ std::pair<std::string, std::string> auth_signing_key(const std::filesystem::path
   std::pair<std::string, std::string> found;
   const storage::RawTable keys = (*env)->raw_table("signing_keys");  // before the snapshot, to be seen in it
   storage::ReadTxn txn = (*env)->read();
-  keys.scan(txn.handle(), {}, [&](std::string_view, std::string_view bytes) {
+  keys.scan(txn, {}, [&](std::string_view, std::string_view bytes) {
     const auto key = msgpack::unpack(bytes.data(), bytes.size())
                          .get()
                          .as<std::tuple<std::string, std::string, std::string>>();

@@ -86,8 +86,8 @@ int consumer(const std::string& dir, const std::string& peer, std::uint64_t unti
        [applied, duplicates](storage::WriteTxn& txn, const protocol::Envelope& e) {
          // Keeps the sequence each event was applied at; a second
          // application would be recorded, not hidden.
-         if (!applied.put(txn.handle(), e.event_id, storage::key_u64(e.seq), MDB_NOOVERWRITE)) {
-           duplicates.put(txn.handle(), e.event_id, storage::key_u64(e.seq));
+         if (!applied.put(txn, e.event_id, storage::key_u64(e.seq), storage::Put::kIfAbsent)) {
+           duplicates.put(txn, e.event_id, storage::key_u64(e.seq));
          }
          return base::Status::ok();
        }});

@@ -139,13 +139,13 @@ BOOST_AUTO_TEST_CASE(kills_at_every_point_lose_nothing_and_apply_nothing_twice) 
   storage::ReadTxn consumer_txn = (*consumer_env)->read();
   const auto outbox = (*producer_env)->read_outbox(producer_txn, protocol::kTasksStream, 1, SIZE_MAX);
   BOOST_TEST_REQUIRE(outbox.size() == kEvents);
-  BOOST_TEST(duplicates.size(consumer_txn.handle()) == 0u);
-  BOOST_TEST(applied.size(consumer_txn.handle()) == kEvents);
+  BOOST_TEST(duplicates.size(consumer_txn) == 0u);
+  BOOST_TEST(applied.size(consumer_txn) == kEvents);
   for (std::size_t i = 0; i < outbox.size(); ++i) {
     const auto envelope = protocol::decode_envelope(outbox[i]);
     BOOST_TEST_REQUIRE(envelope.has_value());
     if (envelope->seq != i + 1) BOOST_FAIL("producer outbox gap at " << i + 1);
-    const auto at = applied.get(consumer_txn.handle(), envelope->event_id);
+    const auto at = applied.get(consumer_txn, envelope->event_id);
     if (!at) BOOST_FAIL("event " << envelope->seq << " was never applied");
     if (storage::decode_key_u64(*at) != envelope->seq)
       BOOST_FAIL("event " << envelope->seq << " applied out of place");

@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
     std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012llx", static_cast<unsigned long long>(n));
     env->submit(
         [&tasks, id = std::string(id)](storage::WriteTxn& txn) {
-          tasks.put(txn.handle(), id, "open");
+          tasks.put(txn, id, "open");
           return txn
               .publish(protocol::TaskCreated{.task_id = id,
                                              .title = "crash",

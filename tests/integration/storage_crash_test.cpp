@@ -105,7 +105,7 @@ std::size_t check_environment(const std::filesystem::path& dir, const std::set<s
     if (!in_outbox.insert(task_number(created->task_id)).second) BOOST_FAIL("a unit was published twice");
   }
   std::set<std::uint64_t> in_table;
-  tasks.scan(txn.handle(), {}, [&](std::string_view key, std::string_view) {
+  tasks.scan(txn, {}, [&](std::string_view key, std::string_view) {
     in_table.insert(task_number(std::string(key)));
     return true;
   });

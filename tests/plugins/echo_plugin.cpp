@@ -41,7 +41,7 @@ class EchoPlugin final : public plugin_api::Plugin {
             if (created && created->title == "poison" && !cured_.load()) {
               return {base::Code::kInvalidArgument, "poison is refused until POST /cure"};
             }
-            if (!seen.put(txn.handle(), event.event_id, "", MDB_NOOVERWRITE)) {
+            if (!seen.put(txn, event.event_id, "", storage::Put::kIfAbsent)) {
               return {base::Code::kInternal, "event " + event.event_id + " applied twice"};
             }
             return base::Status::ok();
@@ -108,7 +108,7 @@ class EchoPlugin final : public plugin_api::Plugin {
     host_.add_route({Method::kGet, "/seen", Access::anyone(),
                      [this](Request, Responder respond) {
                        storage::ReadTxn txn = host_.storage().read();
-                       respond(Response::json(200, {{"seen", seen_.size(txn.handle())}}));
+                       respond(Response::json(200, {{"seen", seen_.size(txn)}}));
                      },
                      "how many events of tracker.tasks it consumed"});
     host_.add_route({Method::kGet, "/client", Access::anyone(),

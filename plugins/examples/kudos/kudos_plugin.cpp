@@ -63,10 +63,10 @@ class KudosPlugin final : public ates::plugin_api::Plugin {
       if (!ates::storage::is_storable_key(completed.assignee_id)) {
         return ates::base::invalid_argument("TaskCompleted without a usable assignee_id");
       }
-      Kudos kudos = kudos_.get(txn.handle(), completed.assignee_id).value_or(Kudos{});
+      Kudos kudos = kudos_.get(txn, completed.assignee_id).value_or(Kudos{});
       ++kudos.count;
       kudos.last_task_id = completed.task_id;
-      kudos_.put(txn.handle(), completed.assignee_id, kudos);
+      kudos_.put(txn, completed.assignee_id, kudos);
       return Status::ok();
     });
   }
@@ -79,7 +79,7 @@ class KudosPlugin final : public ates::plugin_api::Plugin {
     std::vector<Row> rows;
     {
       const auto txn = host_.storage().read();
-      kudos_.scan(txn.handle(), "", [&](std::string_view user_id, const Kudos& kudos) {
+      kudos_.scan(txn, "", [&](std::string_view user_id, const Kudos& kudos) {
         rows.push_back({std::string(user_id), kudos.count});
         return true;
       });

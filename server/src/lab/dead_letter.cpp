@@ -48,26 +48,25 @@ class Payroll {
 
   Status apply(storage::WriteTxn& txn, const protocol::Envelope& event) const {
     return protocol::dispatch(event, [&](const protocol::TaskAssigned& assigned) -> Status {
-      if (!accounts_.get(txn.handle(), assigned.assignee_id)) {
+      if (!accounts_.get(txn, assigned.assignee_id)) {
         return Status(Code::kNotFound, "no payroll account for " + assigned.assignee_id +
                                            ": open it, then re-drive this event");
       }
-      const auto count = fees_.get(txn.handle(), assigned.assignee_id);
-      fees_.put(txn.handle(), assigned.assignee_id,
-                std::to_string((count ? std::stoll(std::string(*count)) : 0) + 1));
+      const auto count = fees_.get(txn, assigned.assignee_id);
+      fees_.put(txn, assigned.assignee_id, std::to_string((count ? std::stoll(std::string(*count)) : 0) + 1));
       return Status::ok();
     });
   }
   void open_account(const std::string& user) {
     ok_or_throw(env_.run([&](storage::WriteTxn& txn) {
-      accounts_.put(txn.handle(), user, "open");
+      accounts_.put(txn, user, "open");
       return Status::ok();
     }),
                 "opening an account");
   }
   std::int64_t fees_of(const std::string& user) const {
     storage::ReadTxn txn = env_.read();
-    const auto count = fees_.get(txn.handle(), user);
+    const auto count = fees_.get(txn, user);
     return count ? std::stoll(std::string(*count)) : 0;
   }
 

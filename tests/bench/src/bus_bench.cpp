@@ -104,7 +104,7 @@ struct Path {
     const Status added =
         consuming.add_consumer({"accounting", std::string(protocol::kTasksStream), consumer.get(),
                                 [this, applied_table](storage::WriteTxn& txn, const protocol::Envelope& e) {
-                                  applied_table.put(txn.handle(), e.event_id, "");
+                                  applied_table.put(txn, e.event_id, "");
                                   std::lock_guard lock(mutex);
                                   applied_pending.push_back(e.seq);
                                   return Status::ok();

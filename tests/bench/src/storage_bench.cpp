@@ -53,7 +53,7 @@ struct BatchCounter final : storage::CommitObserver {
 // A unit as a plugin would write it: one state row and one event.
 Status write_unit(RawTable tasks, WriteTxn& txn, std::uint64_t n) {
   const std::string id = task_id(n);
-  tasks.put(txn.handle(), id, kState);
+  tasks.put(txn, id, kState);
   return txn
       .publish(protocol::TaskCreated{
           .task_id = id, .title = "benchmark task", .jira_id = {}, .description = "", .created_by = kUser})

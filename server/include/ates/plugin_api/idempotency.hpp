@@ -105,7 +105,7 @@ class Idempotency {
          unit = std::move(unit)](storage::WriteTxn& txn) -> base::Status {
           const std::int64_t now = self.now_us();
           if (key) {
-            if (auto replay = self.replay_of(txn.handle(), *key, fingerprint, now)) {
+            if (auto replay = self.replay_of(txn, *key, fingerprint, now)) {
               if (!*replay) return replay->status();
               *answer = std::move(*replay).value();
               return base::Status::ok();
@@ -115,7 +115,7 @@ class Idempotency {
           if (!result) return result.status();
           *answer = std::move(result).value();
           if (key && answer->status < 400) {
-            self.store(txn.handle(), *key,
+            self.store(txn, *key,
                        StoredAnswer{fingerprint, now, answer->status, answer->content_type, answer->body});
           }
           return base::Status::ok();
@@ -129,7 +129,7 @@ class Idempotency {
   // response, or a conflict when the key came with another request. For a
   // change in several units (the rpc charge), which must not even begin
   // when it is a retry; its last unit still goes through run().
-  std::optional<base::Result<Response>> remembered(MDB_txn* txn, const Request& request) const {
+  std::optional<base::Result<Response>> remembered(const storage::Txn& txn, const Request& request) const {
     const auto key = key_of(request);
     if (!key || !*key) return std::nullopt;
     return replay_of(txn, **key, fingerprint_of(request, request.body), now_us());
@@ -146,7 +146,9 @@ class Idempotency {
   }
 
   // How many answers `user` has stored (for tests and diagnostics).
-  std::uint64_t stored_count(MDB_txn* txn, std::string_view user) const { return count_of(txn, user); }
+  std::uint64_t stored_count(const storage::Txn& txn, std::string_view user) const {
+    return count_of(txn, user);
+  }
 
  private:
   struct Key {
@@ -174,8 +176,8 @@ class Idempotency {
 
   // The stored answer of `key` while it is within the window; a conflict
   // when it answered another request; nothing when there is none.
-  std::optional<base::Result<Response>> replay_of(MDB_txn* txn, const Key& key, std::uint64_t fingerprint,
-                                                  std::int64_t now) const {
+  std::optional<base::Result<Response>> replay_of(const storage::Txn& txn, const Key& key,
+                                                  std::uint64_t fingerprint, std::int64_t now) const {
     const auto stored = answers_.get(txn, key.full());
     if (!stored || now - stored->stored_at_us >= kWindowUs) return std::nullopt;
     if (stored->fingerprint != fingerprint) {
@@ -187,7 +189,7 @@ class Idempotency {
   }
 
   // Remembers `answer` under `key`, keeps the user's cap and sweeps.
-  void store(MDB_txn* txn, const Key& key, const StoredAnswer& answer) const {
+  void store(storage::WriteTxn& txn, const Key& key, const StoredAnswer& answer) const {
     const std::string full = key.full();
     if (const auto old = answers_.get(txn, full))
       forget(txn, full, old->stored_at_us);  // an expired one, reused
@@ -210,7 +212,7 @@ class Idempotency {
   // Deletes a stored answer and its index entry; the user's count goes down
   // only if it had been counted (answers stored before the index existed
   // were not).
-  void forget(MDB_txn* txn, const std::string& full, std::int64_t stored_at_us) const {
+  void forget(storage::WriteTxn& txn, const std::string& full, std::int64_t stored_at_us) const {
     answers_.erase(txn, full);
     const auto nul = full.find('\0');
     if (nul == std::string::npos || nul == 0) return;  // anonymous, from before they were refused
@@ -223,7 +225,7 @@ class Idempotency {
 
   // Looks at the next sweep_per_store answers after the last sweep's
   // position and deletes the expired ones.
-  void sweep(MDB_txn* txn, std::int64_t now) const {
+  void sweep(storage::WriteTxn& txn, std::int64_t now) const {
     const std::string position(meta_.get(txn, kSweepPosition).value_or(std::string_view()));
     std::vector<std::pair<std::string, std::int64_t>> expired;
     std::string last;
@@ -250,7 +252,8 @@ class Idempotency {
   }
 
   // The user's oldest index entry other than `except`: (index key, header).
-  std::optional<std::pair<std::string, std::string>> oldest_of(MDB_txn* txn, const std::string& user,
+  std::optional<std::pair<std::string, std::string>> oldest_of(const storage::Txn& txn,
+                                                               const std::string& user,
                                                                const std::string& except) const {
     const std::string prefix = user + '\0';
     std::optional<std::pair<std::string, std::string>> found;
@@ -272,12 +275,12 @@ class Idempotency {
     return key;
   }
 
-  std::uint64_t count_of(MDB_txn* txn, std::string_view user) const {
+  std::uint64_t count_of(const storage::Txn& txn, std::string_view user) const {
     const auto bytes = meta_.get(txn, std::string(kCountPrefix) + std::string(user));
     return bytes ? storage::decode_key_u64(*bytes) : 0;
   }
 
-  void set_count(MDB_txn* txn, std::string_view user, std::uint64_t count) const {
+  void set_count(storage::WriteTxn& txn, std::string_view user, std::uint64_t count) const {
     const std::string key = std::string(kCountPrefix) + std::string(user);
     if (count == 0) {
       meta_.erase(txn, key);

@@ -30,8 +30,6 @@
 // that table() and declare_stream() must not be called from inside a unit.
 #pragma once
 
-#include <lmdb.h>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -118,10 +116,8 @@ struct EnvironmentImpl;
 }
 
 // A transaction the writer gives a unit. Valid only during the unit.
-class WriteTxn {
+class WriteTxn : public Txn {
  public:
-  MDB_txn* handle() const { return txn_; }
-
   // Appends an event to `stream` (declared by this environment) with the
   // stream's next sequence and the stamped time, after validating it against
   // the registry. Returns the envelope as appended. `event_id` empty: a
@@ -168,27 +164,22 @@ class WriteTxn {
   friend class Environment;
   friend struct detail::EnvironmentImpl;
   struct Batch;
-  WriteTxn(detail::EnvironmentImpl& env, Batch& batch, MDB_txn* txn) : env_(env), batch_(batch), txn_(txn) {}
+  WriteTxn(detail::EnvironmentImpl& env, Batch& batch, MDB_txn* txn) : Txn(txn), env_(env), batch_(batch) {}
   detail::EnvironmentImpl& env_;
   Batch& batch_;
-  MDB_txn* txn_;
   mutable std::optional<std::int64_t> now_;  // the unit's time, from its first now_us()
 };
 
 // A read-only snapshot. Move-only; ends when destroyed.
-class ReadTxn {
+class ReadTxn : public Txn {
  public:
-  ReadTxn(ReadTxn&& other) noexcept : txn_(other.txn_) { other.txn_ = nullptr; }
+  ReadTxn(ReadTxn&& other) noexcept : Txn(other.txn_) { other.txn_ = nullptr; }
   ReadTxn& operator=(ReadTxn&&) = delete;
-  ~ReadTxn() {
-    if (txn_ != nullptr) mdb_txn_abort(txn_);
-  }
-  MDB_txn* handle() const { return txn_; }
+  ~ReadTxn();
 
  private:
   friend class Environment;
-  explicit ReadTxn(MDB_txn* txn) : txn_(txn) {}
-  MDB_txn* txn_;
+  explicit ReadTxn(MDB_txn* txn) : Txn(txn) {}
 };
 
 class Environment {
@@ -260,7 +251,7 @@ class Environment {
 
  private:
   explicit Environment(std::unique_ptr<detail::EnvironmentImpl> impl);
-  MDB_dbi open_table(std::string_view name);
+  unsigned open_table(std::string_view name);  // the MDB_dbi
   std::unique_ptr<detail::EnvironmentImpl> impl_;
 };
 

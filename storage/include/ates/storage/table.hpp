@@ -4,21 +4,36 @@
 // needs MSGPACK_DEFINE or an adaptor). Keys sort bytewise: encode numbers
 // with key_u64 so they sort numerically. Values in a table were written by
 // ates itself, so a value that does not decode is corruption and throws.
-// A Table is a cheap handle (the LMDB dbi); use it with any transaction of
-// its environment, from any thread that owns that transaction.
+// A Table is a cheap handle; use it with any transaction of its
+// environment, from any thread that owns that transaction.
+//
+// Tables read through a Txn (a ReadTxn snapshot, or the WriteTxn a unit
+// runs in) and write only through a WriteTxn, so a write outside the
+// writer does not compile. LMDB's own handles stay inside storage: no
+// header a plugin includes declares more of LMDB than two opaque names.
 #pragma once
-
-#include <lmdb.h>
 
 #include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include <msgpack.hpp>
 
+struct MDB_txn;
+struct MDB_cursor;
+
 namespace ates::storage {
+
+class Environment;
+class RawLookup;
+class RawTable;
+class WriteTxn;
+namespace detail {
+struct EnvironmentImpl;
+}
 
 // Big-endian, so integer keys sort in numeric order.
 inline std::string key_u64(std::uint64_t value) {
@@ -47,27 +62,88 @@ void check_lmdb(int rc, const char* what);
 inline constexpr std::size_t kMaxKeyBytes = 511;
 inline bool is_storable_key(std::string_view key) { return !key.empty() && key.size() <= kMaxKeyBytes; }
 
+// A transaction of one environment as tables see it: a read snapshot
+// (ReadTxn) or the write transaction of a unit (WriteTxn).
+class Txn {
+ public:
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+ protected:
+  explicit Txn(MDB_txn* txn) : txn_(txn) {}
+  ~Txn() = default;
+  MDB_txn* handle() const { return txn_; }
+  MDB_txn* txn_;
+
+ private:
+  friend class RawTable;
+  friend class RawLookup;
+  friend class Environment;
+  friend struct detail::EnvironmentImpl;
+};
+
+// How put() treats a key that is there already.
+enum class Put : std::uint8_t {
+  kOverwrite,  // replaces its value
+  kIfAbsent,   // keeps it; put() answers false
+  // The key sorts after every key of the table (a sequence): LMDB appends
+  // without searching. A key that does not is refused: put() answers false.
+  kAppend,
+};
+
+namespace detail {
+
+// A non-owning reference to scan()'s callback, so a scan allocates nothing.
+class EntryVisitor {
+ public:
+  template <class F>
+  explicit EntryVisitor(F& fn)
+      : object_(const_cast<void*>(static_cast<const void*>(&fn))),
+        call_([](void* object, std::string_view key, std::string_view value) {
+          return static_cast<bool>((*static_cast<F*>(object))(key, value));
+        }) {}
+  bool operator()(std::string_view key, std::string_view value) const { return call_(object_, key, value); }
+
+ private:
+  void* object_;
+  bool (*call_)(void*, std::string_view, std::string_view);
+};
+
+}  // namespace detail
+
 class RawTable {
  public:
   RawTable() = default;
-  explicit RawTable(MDB_dbi dbi) : dbi_(dbi) {}
-  MDB_dbi dbi() const { return dbi_; }
 
-  std::optional<std::string_view> get(MDB_txn* txn, std::string_view key) const;
-  // Returns false when `flags` has MDB_NOOVERWRITE and the key exists.
-  bool put(MDB_txn* txn, std::string_view key, std::string_view value, unsigned flags = 0) const;
-  bool erase(MDB_txn* txn, std::string_view key) const;
-  // Empties the table (it stays open); in a write transaction.
-  void clear(MDB_txn* txn) const;
-  std::uint64_t size(MDB_txn* txn) const;
+  std::optional<std::string_view> get(const Txn& txn, std::string_view key) const;
+  // False when `mode` refused the key (kIfAbsent: it exists; kAppend: it
+  // does not sort after every key).
+  bool put(WriteTxn& txn, std::string_view key, std::string_view value, Put mode = Put::kOverwrite) const;
+  bool erase(WriteTxn& txn, std::string_view key) const;
+  // Empties the table (it stays open).
+  void clear(WriteTxn& txn) const;
+  std::uint64_t size(const Txn& txn) const;
+  // The entry with the greatest key; nothing when the table is empty.
+  std::optional<std::pair<std::string_view, std::string_view>> last(const Txn& txn) const;
 
   // Calls fn(key, value) for keys >= from in order while fn returns true
   // (from the first key when `from` is empty; any length of `from` works).
   template <class F>
-  void scan(MDB_txn* txn, std::string_view from, F&& fn) const;
+  void scan(const Txn& txn, std::string_view from, F&& fn) const {
+    scan_entries(txn, from, detail::EntryVisitor(fn));
+  }
 
  private:
-  MDB_dbi dbi_ = 0;
+  friend class Environment;
+  friend class RawLookup;
+  friend class WriteTxn;
+  friend struct detail::EnvironmentImpl;
+  template <class V>
+  friend class Table;
+  explicit RawTable(unsigned dbi) : dbi_(dbi) {}  // an LMDB dbi (MDB_dbi), open in its environment
+
+  void scan_entries(const Txn& txn, std::string_view from, detail::EntryVisitor visit) const;
+  unsigned dbi_ = 0;
 };
 
 // Gets keys of one table through one cursor, within one transaction. Asked
@@ -76,7 +152,7 @@ class RawTable {
 // root again.
 class RawLookup {
  public:
-  RawLookup(MDB_txn* txn, const RawTable& table);
+  RawLookup(const Txn& txn, const RawTable& table);
   ~RawLookup();
   RawLookup(const RawLookup&) = delete;
   RawLookup& operator=(const RawLookup&) = delete;
@@ -92,24 +168,24 @@ template <class V>
 class Table {
  public:
   Table() = default;
-  explicit Table(MDB_dbi dbi) : raw_(dbi) {}
   const RawTable& raw() const { return raw_; }
 
-  std::optional<V> get(MDB_txn* txn, std::string_view key) const {
+  std::optional<V> get(const Txn& txn, std::string_view key) const {
     const auto bytes = raw_.get(txn, key);
     if (!bytes) return std::nullopt;
     return decode(*bytes);
   }
-  bool put(MDB_txn* txn, std::string_view key, const V& value, unsigned flags = 0) const {
+  bool put(WriteTxn& txn, std::string_view key, const V& value, Put mode = Put::kOverwrite) const {
     msgpack::sbuffer buffer;
     msgpack::pack(buffer, value);
-    return raw_.put(txn, key, {buffer.data(), buffer.size()}, flags);
+    return raw_.put(txn, key, {buffer.data(), buffer.size()}, mode);
   }
-  bool erase(MDB_txn* txn, std::string_view key) const { return raw_.erase(txn, key); }
-  void clear(MDB_txn* txn) const { raw_.clear(txn); }
+  bool erase(WriteTxn& txn, std::string_view key) const { return raw_.erase(txn, key); }
+  void clear(WriteTxn& txn) const { raw_.clear(txn); }
+  std::uint64_t size(const Txn& txn) const { return raw_.size(txn); }
 
   template <class F>  // fn(std::string_view key, V value) -> bool (continue)
-  void scan(MDB_txn* txn, std::string_view from, F&& fn) const {
+  void scan(const Txn& txn, std::string_view from, F&& fn) const {
     raw_.scan(txn, from,
               [&](std::string_view key, std::string_view bytes) { return fn(key, decode(bytes)); });
   }
@@ -120,35 +196,10 @@ class Table {
   }
 
  private:
+  friend class Environment;
+  friend struct detail::EnvironmentImpl;
+  explicit Table(unsigned dbi) : raw_(dbi) {}
   RawTable raw_;
 };
-
-template <class F>
-void RawTable::scan(MDB_txn* txn, std::string_view from, F&& fn) const {
-  MDB_cursor* cursor = nullptr;
-  check_lmdb(mdb_cursor_open(txn, dbi_, &cursor), "mdb_cursor_open");
-  struct Closer {
-    MDB_cursor* c;
-    ~Closer() { mdb_cursor_close(c); }
-  } closer{cursor};
-  // A `from` longer than any key: position at its longest storable prefix,
-  // then skip the keys that sort before `from` itself.
-  const std::string_view seek = from.substr(0, kMaxKeyBytes);
-  MDB_val key{seek.size(), const_cast<char*>(seek.data())};
-  MDB_val value{};
-  int rc = mdb_cursor_get(cursor, &key, &value, seek.empty() ? MDB_FIRST : MDB_SET_RANGE);
-  while (rc == 0 && from.size() > kMaxKeyBytes &&
-         std::string_view(static_cast<const char*>(key.mv_data), key.mv_size) < from) {
-    rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
-  }
-  while (rc == 0) {
-    if (!fn(std::string_view(static_cast<const char*>(key.mv_data), key.mv_size),
-            std::string_view(static_cast<const char*>(value.mv_data), value.mv_size))) {
-      return;
-    }
-    rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
-  }
-  if (rc != MDB_NOTFOUND) check_lmdb(rc, "mdb_cursor_get");
-}
 
 }  // namespace ates::storage
