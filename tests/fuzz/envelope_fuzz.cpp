@@ -10,6 +10,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace ates::protocol;
+  using ates::base::Result;
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   Result<Envelope> envelope = decode_envelope(bytes);
   if (!envelope) return 0;
