@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "ates/plugin_api/jwt.hpp"
+#include "ates/protocol/events.hpp"
 
 namespace ates::auth {
 

@@ -2,6 +2,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "ates/protocol/events.hpp"
 #include "ates/protocol/time.hpp"
 #include "ates/testing/temp_dir.hpp"
 

@@ -44,7 +44,7 @@
 #include "ates/base/clock.hpp"
 #include "ates/base/status.hpp"
 #include "ates/protocol/envelope.hpp"
-#include "ates/protocol/events.hpp"
+#include "ates/protocol/payload.hpp"
 #include "ates/protocol/uuid.hpp"
 #include "ates/storage/table.hpp"
 
