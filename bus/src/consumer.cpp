@@ -172,9 +172,10 @@ struct Consumer {
     if (frames.empty()) return;
     const auto reply = wire::unpack<wire::FetchReply>(frames[0].to_string_view());
     if (!reply || reply->stream != spec.stream) return;
-    if (reply->status == "unknown") return;  // not produced there (yet); a heartbeat will say where
+    if (reply->status == wire::FetchStatus::kUnknown)
+      return;  // not produced there (yet); a heartbeat will say where
     if (!check_epoch(reply->epoch)) return;
-    if (reply->status == "truncated") {
+    if (reply->status == wire::FetchStatus::kTruncated) {
       halt("stream " + spec.stream + " keeps entries from " + std::to_string(reply->first_seq) + " on, but " +
            spec.consumer + " needs " + std::to_string(applied + 1) +
            " (TRUNCATED): events were deleted before this consumer applied them; never skipped silently");

@@ -26,7 +26,8 @@ void Bus::Impl::answer_fetch(zmq::socket_t& router) {
     if (frames.size() != 2) continue;  // not ours: ignore
     const auto request = wire::unpack<wire::FetchRequest>(frames[1].to_string_view());
     if (!request) continue;
-    wire::FetchReply reply{.stream = request->stream, .status = "unknown", .from = request->from};
+    wire::FetchReply reply{
+        .stream = request->stream, .status = wire::FetchStatus::kUnknown, .from = request->from};
     std::vector<std::string> entries;
     storage::Environment* env = nullptr;
     // The head the bus was told of by on_commit, the one heartbeats carry,
@@ -49,9 +50,9 @@ void Bus::Impl::answer_fetch(zmq::socket_t& router) {
         reply.head_seq = head->head_seq;
         reply.watermark = head->watermark;
         if (head->first_seq > 1 && request->from < head->first_seq) {
-          reply.status = "truncated";
+          reply.status = wire::FetchStatus::kTruncated;
         } else {
-          reply.status = "ok";
+          reply.status = wire::FetchStatus::kOk;
           storage::ReadTxn txn = env->read();
           const std::uint64_t from = std::max<std::uint64_t>(request->from, 1);
           const std::uint64_t visible = head->head_seq >= from ? head->head_seq - from + 1 : 0;

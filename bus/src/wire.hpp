@@ -40,9 +40,18 @@ struct FetchRequest {
   MSGPACK_DEFINE_MAP(stream, from, max, consumer)
 };
 
+// What a FETCH found. On the wire it is the string "ok", "truncated" or
+// "unknown" (so peers of other builds read it); a reply with any other
+// string does not unpack and is ignored.
+enum class FetchStatus {
+  kOk,         // the events from `from` follow
+  kTruncated,  // `from` is below the stream's first kept seq: retention dropped it
+  kUnknown,    // this host does not produce the stream (or not yet)
+};
+
 struct FetchReply {
   std::string stream;
-  std::string status;  // "ok", "truncated", "unknown"
+  FetchStatus status = FetchStatus::kUnknown;
   std::string epoch;
   std::uint64_t from = 0;
   std::uint64_t first_seq = 0;
@@ -71,3 +80,48 @@ std::optional<T> unpack(std::string_view bytes) {
 }
 
 }  // namespace ates::bus::wire
+
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+  namespace adaptor {
+
+  template <>
+  struct convert<ates::bus::wire::FetchStatus> {
+    const msgpack::object& operator()(const msgpack::object& object,
+                                      ates::bus::wire::FetchStatus& status) const {
+      using ates::bus::wire::FetchStatus;
+      const auto text = object.as<std::string_view>();
+      if (text == "ok") {
+        status = FetchStatus::kOk;
+      } else if (text == "truncated") {
+        status = FetchStatus::kTruncated;
+      } else if (text == "unknown") {
+        status = FetchStatus::kUnknown;
+      } else {
+        throw msgpack::type_error();
+      }
+      return object;
+    }
+  };
+
+  template <>
+  struct pack<ates::bus::wire::FetchStatus> {
+    template <class Stream>
+    msgpack::packer<Stream>& operator()(msgpack::packer<Stream>& packer,
+                                        ates::bus::wire::FetchStatus status) const {
+      using ates::bus::wire::FetchStatus;
+      switch (status) {
+        case FetchStatus::kOk:
+          return packer.pack(std::string_view("ok"));
+        case FetchStatus::kTruncated:
+          return packer.pack(std::string_view("truncated"));
+        case FetchStatus::kUnknown:
+          break;
+      }
+      return packer.pack(std::string_view("unknown"));
+    }
+  };
+
+  }  // namespace adaptor
+}  // MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS)
+}  // namespace msgpack

@@ -313,13 +313,11 @@ nlohmann::json Host::Impl::control_command(const nlohmann::json& command) {
 
 nlohmann::json Host::Impl::audit() {
   std::vector<AuditSubject> subjects;
-  for (const auto& plugin : plugins->status()) {
-    const std::string name = plugin["name"];
-    const std::string state = plugin["state"];
+  for (const auto& [name, state] : plugins->states()) {
     subjects.push_back({.plugin = name,
-                        .runs = state == "running",
+                        .runs = state == PluginState::kRunning,
                         .has_audit = plugins->has_command(name, "audit"),
-                        .why = "it is " + state});
+                        .why = "it is " + std::string(to_string(state))});
   }
   return gather_audit(subjects, [this](const std::string& plugin) {
     return plugins->run_command(plugin, "audit", nlohmann::json::object());

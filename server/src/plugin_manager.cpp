@@ -226,6 +226,13 @@ nlohmann::json PluginManager::status(Detail detail) const {
   return plugins;
 }
 
+std::vector<std::pair<std::string, PluginState>> PluginManager::states() const {
+  std::vector<std::pair<std::string, PluginState>> states;
+  std::lock_guard lock(mutex_);
+  for (const auto& slot : slots_) states.emplace_back(slot->name, slot->state);
+  return states;
+}
+
 bool PluginManager::all_running() const {
   std::lock_guard lock(mutex_);
   return std::all_of(slots_.begin(), slots_.end(),

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -92,6 +93,8 @@ class PluginManager {
   enum class Detail { kPublic, kBuilds };
   // [{"name", "state", "error"?, "api"?, "build_id"?}] in order.
   nlohmann::json status(Detail detail = Detail::kPublic) const;
+  // Each plugin's name and state, in order.
+  std::vector<std::pair<std::string, PluginState>> states() const;
   bool all_running() const;
   ConsumerEnvironments environments() const;
   std::vector<std::filesystem::path> files() const;
