@@ -30,6 +30,7 @@ std::uint64_t Bus::refused_connections() const { return impl_->refused.load(); }
 Bus::Bus(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Bus>> Bus::start(BusOptions options) {
+  if (Status valid = validate(options); !valid) return valid;
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   impl->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -47,7 +48,10 @@ Result<std::unique_ptr<Bus>> Bus::start(BusOptions options) {
   auto pub = std::make_shared<zmq::socket_t>(raw->context, zmq::socket_type::pub);
   auto router = std::make_shared<zmq::socket_t>(raw->context, zmq::socket_type::router);
   try {
-    for (auto* socket : {pub.get(), router.get()}) socket->set(zmq::sockopt::linger, 0);
+    for (auto* socket : {pub.get(), router.get()}) {
+      socket->set(zmq::sockopt::linger, 0);
+      limit_messages(*socket);
+    }
     pub->set(zmq::sockopt::sndhwm, raw->options.send_hwm);
     router->set(zmq::sockopt::router_mandatory, 0);
     raw->secure_server(*pub, raw->options.publish);

@@ -8,6 +8,7 @@
 //   dead_letters.cpp   the dead-letter records a consumer keeps
 //   rpc.cpp            the rpc server's thread and the client's call()
 //   curve.cpp          CurveZMQ: keys, the ZAP handler, secure sockets
+//   trust.cpp          peers and grants: what each key may do; drops
 //
 // Threads: the publisher thread alone uses the PUB and ROUTER sockets;
 // every consumer has a thread with its own SUB and DEALER sockets; the rpc
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -38,8 +40,19 @@ inline bool is_tcp(std::string_view endpoint) { return endpoint.starts_with("tcp
 
 // The client side of an endpoint: Curve with the server's key on tcp,
 // heartbeats and reconnects (curve.cpp).
+// Throws on tcp without a server key or our own keys: never plaintext.
 void secure_client(zmq::socket_t& socket, std::string_view endpoint, const std::string& server_key,
                    const CurveOptions& curve);
+// Every bus socket refuses a message bigger than the largest event
+// (protocol::kMaxEnvelopeBytes) plus its frames' overhead.
+void limit_messages(zmq::socket_t& socket);
+
+// The configuration's promises that Bus::start checks (trust.cpp): Curve
+// keys wherever tcp is, a key for every remote peer, one owner per stream.
+Status validate(const BusOptions& options);
+// The Curve key of the host a frame came from, or nothing for a
+// connection inside this machine (inproc, ipc).
+std::optional<std::string> client_key(const zmq::message_t& frame);
 
 struct Consumer;  // consumer.cpp
 
@@ -108,6 +121,10 @@ struct Bus::Impl {
   void publish_new(zmq::socket_t& pub);
   void send_heartbeats(zmq::socket_t& pub);
   void answer_fetch(zmq::socket_t& router);
+  // Hands an rpc request to the rpc thread, or answers the refusal: a key
+  // that may not call the service, or a full queue.
+  void queue_rpc(zmq::socket_t& router, std::vector<zmq::message_t>& frames,
+                 const std::optional<std::string>& key);
   void zap_loop(zmq::socket_t& handler);
   void remove_consumers(std::string_view name);  // consumer.cpp
   void stop_all_consumers();                     // consumer.cpp
@@ -117,9 +134,20 @@ struct Bus::Impl {
     [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
   }
   void secure_server(zmq::socket_t& socket, std::string_view endpoint) const;
-  std::string advertised_replay() const {
-    return options.advertise_replay.empty() ? bound_replay : options.advertise_replay;
-  }
+
+  // Trust (trust.cpp).
+  const Peer* owner_of(std::string_view stream) const;  // null: produced here, or nowhere we know
+  const ClientGrant* grant_of(std::string_view key) const;
+  bool may_read(const std::optional<std::string>& key, std::string_view stream) const;
+  bool may_call(const std::optional<std::string>& key, std::string_view service) const;
+  // Counts a drop, and logs it at most once a minute per (source, reason).
+  void drop(const std::string& source, std::string_view reason, const std::string& detail);
+  struct DropState {
+    std::uint64_t count = 0;
+    std::chrono::steady_clock::time_point logged;
+  };
+  mutable std::mutex drops_mutex;  // guards drop_states
+  std::map<std::pair<std::string, std::string>, DropState> drop_states;
 };
 
 }  // namespace ates::bus

@@ -1,9 +1,11 @@
-// A consumer: one thread per (consumer, stream), with a SUB socket per
-// publisher it listens to and a DEALER per replay server it fetches from.
+// A consumer: one thread per (consumer, stream), with a SUB socket for this
+// host's publisher and one for the stream's owner on another host (its
+// configured peer, authenticated by its key), and a DEALER to the one replay
+// server it fetches from: the owner's, or this host's.
 // Events are buffered by sequence and applied in order, each batch in one
 // transaction of the consumer's environment that also moves its checkpoint:
 // exactly once in its own state. A gap, a lost tail or a restart is filled
-// by FETCH from the producer's outbox. A changed epoch, a producer behind
+// by FETCH from the owner's outbox. A changed epoch, a producer behind
 // what was applied, or a truncated log halts the consumer: never a silent
 // skip. Also the re-drive of a dead letter, which runs a consumer's handler.
 #include <algorithm>
@@ -65,8 +67,10 @@ struct Consumer {
   std::map<std::uint64_t, std::string> pending;  // received, not yet applied
   std::uint64_t known_head = 0;
   bool fetch_wanted = true;     // the first FETCH says where the stream stands
-  std::string replay_endpoint;  // where FETCH goes
+  std::string replay_endpoint;  // where FETCH goes: the owner's configured replay=, or ours
   std::string replay_key;
+  // Undecodable frames kept as dead letters per source in this minute.
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, std::size_t>> garbage_kept;
   bool fetch_inflight = false;
   std::chrono::steady_clock::time_point fetch_sent;
   std::chrono::steady_clock::time_point retry_after;
@@ -114,22 +118,42 @@ struct Consumer {
     return false;
   }
 
-  void on_event(std::string bytes) {
+  // `source` names the publisher the frame came from: a peer's key, or
+  // "this host".
+  void on_event(std::string bytes, const std::string& source) {
     if (halted()) return;  // nothing will be applied; do not buffer it
     auto envelope = protocol::decode_envelope(bytes);
     if (!envelope) {
       // Too broken to place in the stream: keep it for the operator; the
       // stream itself goes on (the outbox only holds valid events).
-      record_garbage(std::move(bytes), envelope.status().message());
+      record_garbage(std::move(bytes), envelope.status().message(), source);
       return;
     }
-    if (envelope->stream != spec.stream) return;
+    if (envelope->stream != spec.stream) {
+      bus.drop(source, "foreign_stream",
+               "an event of " + envelope->stream + " under the topic of " + spec.stream);
+      return;
+    }
     if (!check_epoch(envelope->stream_epoch)) return;
     if (envelope->seq <= applied || pending.size() >= kMaxPending) return;
     pending.emplace(envelope->seq, std::move(bytes));
   }
 
-  void record_garbage(std::string bytes, const std::string& reason) {
+  void record_garbage(std::string bytes, const std::string& reason, const std::string& source) {
+    // Capped per source and minute: a peer sending garbage fills a counter,
+    // not the disk. (An owner's in-sequence event that cannot be applied is
+    // another matter: it stalls the consumer and is never dropped.)
+    const auto now = std::chrono::steady_clock::now();
+    auto& [window, kept_now] = garbage_kept[source];
+    if (now - window >= std::chrono::minutes(1)) {
+      window = now;
+      kept_now = 0;
+    }
+    if (kept_now >= bus.options.garbage_letters_per_minute) {
+      bus.drop(source, "garbage_over_cap", "an undecodable frame on " + spec.stream + ": " + reason);
+      return;
+    }
+    ++kept_now;
     // Not kept (a full disk), the frame is only logged: it has no place in
     // the stream to hold it back, and the outbox still has the real events.
     const Status kept = spec.env->run([&](storage::WriteTxn& txn) {
@@ -160,10 +184,6 @@ struct Consumer {
   void on_heartbeat(std::string_view bytes) {
     const auto beat = wire::unpack<wire::Heartbeat>(bytes);
     if (!beat || !check_epoch(beat->epoch) || !check_not_behind(beat->epoch, beat->head_seq)) return;
-    if (!beat->replay.empty()) {
-      replay_endpoint = beat->replay;
-      replay_key = beat->server_key;
-    }
     record_pair(beat->head_seq, beat->watermark);
   }
 
@@ -172,8 +192,17 @@ struct Consumer {
     if (frames.empty()) return;
     const auto reply = wire::unpack<wire::FetchReply>(frames[0].to_string_view());
     if (!reply || reply->stream != spec.stream) return;
-    if (reply->status == wire::FetchStatus::kUnknown)
-      return;  // not produced there (yet); a heartbeat will say where
+    if (reply->status == wire::FetchStatus::kUnknown) return;  // not produced there (yet)
+    if (reply->status == wire::FetchStatus::kDenied) {
+      // Retried slowly: the owner's operator may grant it while we wait.
+      retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      fetch_wanted = true;
+      set_state(ConsumerState::kStalled, "the owner of " + spec.stream + " (" + replay_endpoint +
+                                             ") refuses this host's key a FETCH of it: its bus.clients "
+                                             "entry for this key must list reads=" +
+                                             spec.stream);
+      return;
+    }
     if (!check_epoch(reply->epoch)) return;
     if (reply->status == wire::FetchStatus::kTruncated) {
       halt("stream " + spec.stream + " keeps entries from " + std::to_string(reply->first_seq) + " on, but " +
@@ -272,37 +301,44 @@ void Consumer::run() {
         epoch = checkpoint->epoch;
       }
     }
+    // One SUB per publisher, so the socket names the sender: SUB sockets
+    // never reveal one, and a frame on the owner's socket came through a
+    // Curve handshake with the owner's key.
     std::vector<zmq::socket_t> subs;
-    auto add_sub = [&](const std::string& endpoint, const std::string& server_key) {
+    std::vector<std::string> sources;
+    auto add_sub = [&](const std::string& endpoint, const std::string& server_key, std::string source) {
       zmq::socket_t sub(bus.context, zmq::socket_type::sub);
       sub.set(zmq::sockopt::linger, 0);
-      sub.set(zmq::sockopt::rcvhwm, 0);
+      // Bounded: what a full queue drops is a gap, which FETCH repairs.
+      sub.set(zmq::sockopt::rcvhwm, bus.options.receive_hwm);
+      limit_messages(sub);
       secure_client(sub, endpoint, server_key, bus.options.curve);
       sub.set(zmq::sockopt::subscribe, spec.stream);  // events and heartbeats of the stream
       sub.connect(endpoint);
       subs.push_back(std::move(sub));
+      sources.push_back(std::move(source));
     };
     // Subscribe first, then fetch (the clone pattern's order: nothing
     // published after the fetch's snapshot can fall between the two).
-    add_sub(bus.bound_publish, bus.options.curve.public_key);
-    for (const auto& peer : bus.options.peers) {
-      const auto space = peer.find(' ');
-      add_sub(peer.substr(0, space), space == std::string::npos ? std::string() : peer.substr(space + 1));
-    }
+    add_sub(bus.bound_publish, bus.options.curve.public_key, "this host");
+    const Peer* owner = bus.owner_of(spec.stream);
+    if (owner != nullptr)
+      add_sub(owner->publish, owner->key, owner->key.empty() ? owner->publish : owner->key);
     std::map<std::string, zmq::socket_t> dealers;
     auto dealer_for = [&](const std::string& endpoint, const std::string& key) -> zmq::socket_t& {
       auto it = dealers.find(endpoint);
       if (it == dealers.end()) {
         zmq::socket_t dealer(bus.context, zmq::socket_type::dealer);
         dealer.set(zmq::sockopt::linger, 0);
+        limit_messages(dealer);
         secure_client(dealer, endpoint, key, bus.options.curve);
         dealer.connect(endpoint);
         it = dealers.emplace(endpoint, std::move(dealer)).first;
       }
       return it->second;
     };
-    replay_endpoint = bus.bound_replay;
-    replay_key = bus.options.curve.public_key;
+    replay_endpoint = owner != nullptr ? owner->replay : bus.bound_replay;
+    replay_key = owner != nullptr ? owner->key : bus.options.curve.public_key;
     dealer_for(replay_endpoint, replay_key);
     set_state(ConsumerState::kRunning);
 
@@ -326,7 +362,7 @@ void Consumer::run() {
               topic.starts_with(spec.stream) && topic.ends_with(wire::kHeartbeatSuffix)) {
             on_heartbeat(frames[1].to_string_view());
           } else if (topic == spec.stream) {
-            on_event(frames[1].to_string());
+            on_event(frames[1].to_string(), sources[i]);
           }
         }
       }

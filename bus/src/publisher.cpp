@@ -1,6 +1,6 @@
 // The PUB side of the bus, on the publisher thread: each local stream's
 // new outbox entries as they commit, and a heartbeat per stream (epoch,
-// head, watermark, where to FETCH). Also hold(), which makes a stream look
+// head, watermark). Also hold(), which makes a stream look
 // stopped to the world while its commits go on.
 #include <algorithm>
 #include <cstdio>
@@ -101,10 +101,7 @@ void Bus::Impl::send_heartbeats(zmq::socket_t& pub) {
   for (const auto& head : heads) {
     std::string topic = head.stream;
     topic += wire::kHeartbeatSuffix;
-    const wire::Heartbeat beat{
-        head.epoch,          head.first_seq,
-        head.head_seq,       head.watermark,
-        advertised_replay(), is_tcp(advertised_replay()) ? options.curve.public_key : std::string()};
+    const wire::Heartbeat beat{head.epoch, head.first_seq, head.head_seq, head.watermark};
     pub.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
     pub.send(zmq::buffer(wire::pack(beat)), zmq::send_flags::dontwait);
   }

@@ -1,6 +1,7 @@
 // The ROUTER side of the bus, on the publisher thread: FETCH requests are
-// answered from the outbox, up to the head the heartbeats carry; rpc
-// requests are handed to the rpc thread (rpc.cpp).
+// answered from the outbox, up to the head the heartbeats carry, for the
+// streams the caller's key may read; rpc requests the key may make are
+// handed to the rpc thread (rpc.cpp), up to a bounded queue.
 #include <algorithm>
 
 #include <zmq_addon.hpp>
@@ -14,13 +15,9 @@ void Bus::Impl::answer_fetch(zmq::socket_t& router) {
   for (;;) {
     std::vector<zmq::message_t> frames;
     if (!zmq::recv_multipart(router, std::back_inserter(frames), zmq::recv_flags::dontwait)) return;
+    const std::optional<std::string> key = client_key(frames.back());
     if (frames.size() == 5 && frames[1].to_string_view() == wire::kRpcRequest) {
-      {
-        std::lock_guard lock(rpc_mutex);
-        rpc_requests.push_back(
-            {std::move(frames[0]), frames[2].to_string(), frames[3].to_string(), frames[4].to_string()});
-      }
-      rpc_cv.notify_one();
+      queue_rpc(router, frames, key);
       continue;
     }
     if (frames.size() != 2) continue;  // not ours: ignore
@@ -28,6 +25,13 @@ void Bus::Impl::answer_fetch(zmq::socket_t& router) {
     if (!request) continue;
     wire::FetchReply reply{
         .stream = request->stream, .status = wire::FetchStatus::kUnknown, .from = request->from};
+    if (!may_read(key, request->stream)) {
+      drop(*key, "fetch_denied", "FETCH of " + request->stream + ", which this key may not read");
+      reply.status = wire::FetchStatus::kDenied;
+      router.send(frames[0], zmq::send_flags::sndmore);
+      router.send(zmq::buffer(wire::pack(reply)), zmq::send_flags::none);
+      continue;
+    }
     std::vector<std::string> entries;
     storage::Environment* env = nullptr;
     // The head the bus was told of by on_commit, the one heartbeats carry,
@@ -80,6 +84,34 @@ void Bus::Impl::answer_fetch(zmq::socket_t& router) {
                   i + 1 < entries.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
     }
   }
+}
+
+void Bus::Impl::queue_rpc(zmq::socket_t& router, std::vector<zmq::message_t>& frames,
+                          const std::optional<std::string>& key) {
+  const std::string service = frames[2].to_string();
+  std::string refusal;
+  base::Code code = base::Code::kPermissionDenied;
+  if (!may_call(key, service)) {
+    drop(*key, "call_denied", "rpc " + service + ", which this key may not call");
+    refusal = "this host's key may not call " + service;
+  } else {
+    std::lock_guard lock(rpc_mutex);
+    if (rpc_requests.size() < options.rpc_queue) {
+      rpc_requests.push_back({std::move(frames[0]), service, frames[3].to_string(), frames[4].to_string()});
+      rpc_cv.notify_one();
+      return;
+    }
+    code = base::Code::kUnavailable;
+    refusal = "the rpc queue is full (" + std::to_string(options.rpc_queue) + " waiting); try again";
+  }
+  if (code == base::Code::kUnavailable)
+    drop(key.value_or("this machine"), "rpc_queue_full", "rpc " + service);
+  const std::string code_name(base::to_string(code));
+  router.send(frames[0], zmq::send_flags::sndmore);
+  router.send(zmq::buffer(wire::kRpcReply), zmq::send_flags::sndmore);
+  router.send(frames[3], zmq::send_flags::sndmore);
+  router.send(zmq::buffer(code_name), zmq::send_flags::sndmore);
+  router.send(zmq::buffer(refusal), zmq::send_flags::none);
 }
 
 }  // namespace ates::bus

@@ -94,6 +94,7 @@ Result<std::string> Bus::call(const std::string& peer, const std::string& servic
                                                            : peer.substr(space + 1);
       zmq::socket_t dealer(impl_->context, zmq::socket_type::dealer);
       dealer.set(zmq::sockopt::linger, 0);
+      limit_messages(dealer);
       secure_client(dealer, endpoint, key, impl_->options.curve);
       dealer.connect(endpoint);
       caller->dealer = std::move(dealer);

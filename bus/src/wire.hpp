@@ -27,9 +27,9 @@ struct Heartbeat {
   std::uint64_t first_seq = 0;
   std::uint64_t head_seq = 0;
   std::int64_t watermark = 0;
-  std::string replay;      // where to FETCH this stream
-  std::string server_key;  // the replay endpoint's CurveZMQ public key, if tcp
-  MSGPACK_DEFINE_MAP(epoch, first_seq, head_seq, watermark, replay, server_key)
+  // No endpoint: where to FETCH a stream comes from the configuration
+  // (its owner's replay=), never from a frame a peer sent.
+  MSGPACK_DEFINE_MAP(epoch, first_seq, head_seq, watermark)
 };
 
 struct FetchRequest {
@@ -40,13 +40,14 @@ struct FetchRequest {
   MSGPACK_DEFINE_MAP(stream, from, max, consumer)
 };
 
-// What a FETCH found. On the wire it is the string "ok", "truncated" or
-// "unknown" (so peers of other builds read it); a reply with any other
+// What a FETCH found. On the wire it is the string "ok", "truncated",
+// "unknown" or "denied" (so peers of other builds read it); a reply with any other
 // string does not unpack and is ignored.
 enum class FetchStatus {
   kOk,         // the events from `from` follow
   kTruncated,  // `from` is below the stream's first kept seq: retention dropped it
   kUnknown,    // this host does not produce the stream (or not yet)
+  kDenied,     // the caller's key may not read the stream
 };
 
 struct FetchReply {
@@ -97,6 +98,8 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
         status = FetchStatus::kTruncated;
       } else if (text == "unknown") {
         status = FetchStatus::kUnknown;
+      } else if (text == "denied") {
+        status = FetchStatus::kDenied;
       } else {
         throw msgpack::type_error();
       }
@@ -115,6 +118,8 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
           return packer.pack(std::string_view("ok"));
         case FetchStatus::kTruncated:
           return packer.pack(std::string_view("truncated"));
+        case FetchStatus::kDenied:
+          return packer.pack(std::string_view("denied"));
         case FetchStatus::kUnknown:
           break;
       }

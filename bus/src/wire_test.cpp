@@ -26,7 +26,8 @@ std::string reply_with_status(const std::string& status) {
 BOOST_AUTO_TEST_SUITE(wire_frames)
 
 BOOST_AUTO_TEST_CASE(fetch_status_travels_as_its_name_and_comes_back) {
-  for (const FetchStatus status : {FetchStatus::kOk, FetchStatus::kTruncated, FetchStatus::kUnknown}) {
+  for (const FetchStatus status :
+       {FetchStatus::kOk, FetchStatus::kTruncated, FetchStatus::kUnknown, FetchStatus::kDenied}) {
     const std::string bytes = pack(FetchReply{.stream = "tracker.tasks", .status = status, .from = 3});
     const auto reply = unpack<FetchReply>(bytes);
     BOOST_TEST_REQUIRE(reply.has_value());

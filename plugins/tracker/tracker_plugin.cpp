@@ -1,7 +1,10 @@
 // The tracker plugin: entry point, start and stop, routes, shuffles.
 #include "tracker_plugin.hpp"
 
+#include <algorithm>
+
 #include "ates/base/failpoint.hpp"
+#include "ates/protocol/charge.hpp"
 #include "ates/protocol/events.hpp"
 #include "ates/storage/random.hpp"
 
@@ -22,7 +25,9 @@ const plugin_api::ConfigKeySpec kConfigKeys[] = {
     {"charge_link", "string", "events",
      "how money follows tasks: events (asynchronous) or rpc (two-phase charge)"},
     {"random_seed", "int", "0", "0: assign from a cryptographic source; other values seed it (tests only)"},
-    {"shuffle_batch", "int", "1000", "open tasks reassigned per transaction of a shuffle"},
+    {"shuffle_batch", "int", "1000",
+     "open tasks reassigned per transaction of a shuffle (1 to 4096: one rpc prepare carries a batch's "
+     "charges)"},
     {"accounting_peer", "string", "",
      "rpc link: accounting's replay endpoint as \"EP [SERVER_KEY]\"; empty: the accounting of this host"},
     {"rpc_timeout_ms", "int", "2000", "rpc link: how long a charge may wait for accounting, in milliseconds"},
@@ -45,8 +50,8 @@ TrackerPlugin::TrackerPlugin(plugin_api::HostContext& host)
       tasks_(host.storage(), *random_),
       idempotency_(host.storage()),
       rpc_timeout_us_(std::max<std::int64_t>(1, host.config().get_int("rpc_timeout_ms")) * 1000),
-      shuffle_batch_(
-          static_cast<std::size_t>(std::max<std::int64_t>(1, host.config().get_int("shuffle_batch")))) {
+      shuffle_batch_(static_cast<std::size_t>(std::clamp<std::int64_t>(host.config().get_int("shuffle_batch"),
+                                                                       1, protocol::kMaxChargesPerMessage))) {
   auto link = make_charge_link(host.config().get_string("charge_link"), host,
                                host.config().get_string("accounting_peer"),
                                std::chrono::milliseconds(rpc_timeout_us_ / 1000));

@@ -92,12 +92,21 @@ base::Result<std::unique_ptr<bus::Bus>> start_bus(const Settings& s) {
   bus::BusOptions options;
   options.publish = s.get_string("bus.publish");
   options.replay = s.get_string("bus.replay");
-  options.advertise_replay = s.get_string("bus.advertise_replay");
-  options.peers = s.get_list("bus.peers");
+  for (const std::string& text : s.get_list("bus.peers")) {
+    auto peer = bus::parse_peer(text);
+    if (!peer)
+      return Status(peer.status().code(), peer.status().message() + " (" + s.source("bus.peers") + ")");
+    options.peers.push_back(std::move(peer).value());
+  }
   options.heartbeat = std::chrono::milliseconds(std::max<std::int64_t>(1, s.get_int("bus.heartbeat_ms")));
   options.send_hwm = static_cast<int>(s.get_int("bus.send_hwm"));
-  options.curve = {s.get_string("bus.curve_public_key"), s.get_string("bus.curve_secret_key"),
-                   s.get_list("bus.curve_allowed_clients")};
+  options.curve = {s.get_string("bus.curve_public_key"), s.get_string("bus.curve_secret_key"), {}};
+  for (const std::string& text : s.get_list("bus.clients")) {
+    auto grant = bus::parse_grant(text);
+    if (!grant)
+      return Status(grant.status().code(), grant.status().message() + " (" + s.source("bus.clients") + ")");
+    options.curve.clients.push_back(std::move(grant).value());
+  }
   auto started = bus::Bus::start(std::move(options));
   if (!started) return started.status();
   // As bound: a port 0 ("tcp://127.0.0.1:*") shows here, for the peers' configuration.

@@ -68,6 +68,7 @@ void Host::Impl::route_request(Request request, Responder respond, bool may_park
       return answer(Response::json(ready() ? 200 : 503, status_json(PluginManager::Detail::kPublic)), path,
                     "host");
     if (path == "/metrics") {
+      record_bus_metrics();
       return answer(Response{200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(), {}}, path,
                     "host");
     }
@@ -145,6 +146,17 @@ nlohmann::json Host::Impl::status_json(PluginManager::Detail detail) const {
                                       [](const auto& p) { return p["state"] == "failed"; });
   const char* status = is_ready ? "ready" : stopping ? "stopping" : any_failed ? "degraded" : "starting";
   return {{"status", status}, {"plugins", std::move(plugin_list)}, {"fake_clock", fake_clock != nullptr}};
+}
+
+void Host::Impl::record_bus_metrics() {
+  if (!bus) return;
+  metrics.set_total("ates_bus_refused_connections_total", {}, static_cast<double>(bus->refused_connections()),
+                    "connections to this host's tcp endpoints refused: an unknown CurveZMQ key or none");
+  for (const auto& drop : bus->drops()) {
+    metrics.set_total("ates_bus_dropped_total", {{"reason", drop.reason}, {"source", drop.source}},
+                      static_cast<double>(drop.count),
+                      "what another host sent that its key may not do, or garbage past its cap");
+  }
 }
 
 bool Host::Impl::ready() const { return !stopping && port != 0 && plugins->all_running(); }

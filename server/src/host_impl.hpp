@@ -104,6 +104,9 @@ struct Host::Impl {
   nlohmann::json audit();
   nlohmann::json status_json(PluginManager::Detail detail) const;
   bool ready() const;
+  // Copies the bus's counters (refused connections, dropped frames) into
+  // the registry, just before /metrics renders it.
+  void record_bus_metrics();
 };
 
 }  // namespace ates::server

@@ -55,6 +55,12 @@ void MetricsRegistry::add(std::string_view name, const Labels& labels, double va
   family(name, Kind::kCounter, help).values[labels] += value;
 }
 
+void MetricsRegistry::set_total(std::string_view name, const Labels& labels, double value,
+                                std::string_view help) {
+  std::lock_guard lock(mutex_);
+  family(name, Kind::kCounter, help).values[labels] = value;
+}
+
 void MetricsRegistry::set(std::string_view name, const Labels& labels, double value, std::string_view help) {
   std::lock_guard lock(mutex_);
   family(name, Kind::kGauge, help).values[labels] = value;

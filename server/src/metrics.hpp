@@ -22,6 +22,8 @@ class MetricsRegistry {
   // `help` is recorded the first time a name is seen.
   void add(std::string_view name, const Labels& labels, double value, std::string_view help);
   void set(std::string_view name, const Labels& labels, double value, std::string_view help);
+  // A counter kept elsewhere (the bus's), copied in at its current total.
+  void set_total(std::string_view name, const Labels& labels, double value, std::string_view help);
   // Histogram with fixed buckets from 0.5 ms to 10 s.
   void observe(std::string_view name, const Labels& labels, double seconds, std::string_view help);
 

@@ -40,8 +40,13 @@ Result<protocol::Envelope> WriteTxn::publish(std::string_view stream, std::strin
   // Producers validate before appending: a bad event is a bug of ours,
   // refused before anyone can consume it.
   if (Status status = protocol::validate_event(envelope); !status) return status;
-  if (!RawTable(state.dbi).put(*this, key_u64(envelope.seq), protocol::encode_envelope(envelope),
-                               Put::kAppend)) {
+  std::string bytes = protocol::encode_envelope(envelope);
+  if (bytes.size() > protocol::kMaxEnvelopeBytes) {
+    return base::invalid_argument(std::string(name) + " of " + std::to_string(bytes.size()) +
+                                  " bytes is larger than an event may be (" +
+                                  std::to_string(protocol::kMaxEnvelopeBytes) + ")");
+  }
+  if (!RawTable(state.dbi).put(*this, key_u64(envelope.seq), bytes, Put::kAppend)) {
     // The table already holds this sequence: our head is out of step with
     // the outbox. Refuse rather than publish with a gap or a duplicate.
     return Status(Code::kInternal, "outbox of " + std::string(stream) + " already holds sequence " +

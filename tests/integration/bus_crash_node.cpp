@@ -4,7 +4,7 @@
 //     produces TaskCreated events on tracker.tasks until the outbox head is
 //     UNTIL, printing "head N" as it goes and "done" at UNTIL, then keeps
 //     serving the bus until killed.
-//   bus_crash_node consumer DIR PEER_PUB UNTIL
+//   bus_crash_node consumer DIR PEER_PUB PEER_REPLAY UNTIL
 //     consumes tracker.tasks into its own environment, printing "applied N"
 //     whenever its checkpoint moves, and exits 0 once it reaches UNTIL.
 // Both are killed by the test, with ATES_FAILPOINT or SIGKILL.
@@ -72,11 +72,14 @@ int producer(const std::string& dir, const std::string& pub, const std::string& 
   for (;;) ::pause();  // serve FETCH and heartbeats until killed
 }
 
-int consumer(const std::string& dir, const std::string& peer, std::uint64_t until) {
+int consumer(const std::string& dir, const std::string& peer_pub, const std::string& peer_replay,
+             std::uint64_t until) {
   auto env = open(dir + "/accounting", "accounting");
   auto bus = bus::Bus::start({.publish = "inproc://c-pub",
                               .replay = "inproc://c-replay",
-                              .peers = {peer},
+                              .peers = {{.publish = peer_pub,
+                                         .replay = peer_replay,
+                                         .streams = {std::string(protocol::kTasksStream)}}},
                               .heartbeat = std::chrono::milliseconds(30)});
   if (!bus) return 2;
   storage::RawTable applied = env->raw_table("applied");
@@ -121,7 +124,9 @@ int consumer(const std::string& dir, const std::string& peer, std::uint64_t unti
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "producer" && argc == 6) return producer(argv[2], argv[3], argv[4], std::stoull(argv[5]));
-  if (mode == "consumer" && argc == 5) return consumer(argv[2], argv[3], std::stoull(argv[4]));
-  std::fprintf(stderr, "usage: bus_crash_node producer DIR PUB REPLAY UNTIL | consumer DIR PEER_PUB UNTIL\n");
+  if (mode == "consumer" && argc == 6) return consumer(argv[2], argv[3], argv[4], std::stoull(argv[5]));
+  std::fprintf(
+      stderr,
+      "usage: bus_crash_node producer DIR PUB REPLAY UNTIL | consumer DIR PEER_PUB PEER_REPLAY UNTIL\n");
   return 2;
 }

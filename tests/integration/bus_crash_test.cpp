@@ -93,7 +93,7 @@ BOOST_AUTO_TEST_CASE(kills_at_every_point_lose_nothing_and_apply_nothing_twice) 
                                 << consumer_plan.lines) {
       Process producer({node, "producer", dir.path().string(), pub, replay, std::to_string(until)},
                        {{"ATES_FAILPOINT", producer_plan.failpoint}});
-      Process consumer({node, "consumer", dir.path().string(), pub, std::to_string(kEvents)},
+      Process consumer({node, "consumer", dir.path().string(), pub, replay, std::to_string(kEvents)},
                        {{"ATES_FAILPOINT", consumer_plan.failpoint}});
       const std::string consumer_end = run_until_killed(consumer, consumer_plan);
       const std::string producer_end = run_until_killed(producer, producer_plan);
@@ -117,7 +117,7 @@ BOOST_AUTO_TEST_CASE(kills_at_every_point_lose_nothing_and_apply_nothing_twice) 
   // The last run: nothing armed, until everything is applied.
   {
     Process producer({node, "producer", dir.path().string(), pub, replay, std::to_string(kEvents)});
-    Process consumer({node, "consumer", dir.path().string(), pub, std::to_string(kEvents)});
+    Process consumer({node, "consumer", dir.path().string(), pub, replay, std::to_string(kEvents)});
     const auto status = consumer.wait(testing::scaled(std::chrono::seconds(120)));
     BOOST_TEST_REQUIRE(status.has_value(),
                        "the consumer did not catch up; stderr: " << consumer.stderr_text());

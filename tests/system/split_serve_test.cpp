@@ -194,7 +194,7 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
   const Keys front = generate_keys(), money = generate_keys(), numbers = generate_keys();
   auto write_config = [&](const std::string& name, const Keys& keys, const std::string& publish,
                           const std::string& replay, const std::vector<std::string>& peers,
-                          const std::vector<std::string>& allowed) {
+                          const std::vector<std::string>& clients) {
     const auto path = dir / (name + ".toml");
     std::ofstream out(path);
     out << "[bus]\n";
@@ -202,7 +202,7 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
     out << "peers = " << toml_list(peers) << "\n"
         << "curve_public_key = \"" << keys.public_key << "\"\n"
         << "curve_secret_key = \"" << keys.secret_key << "\"\n"
-        << "curve_allowed_clients = " << toml_list(allowed) << "\n";
+        << "clients = " << toml_list(clients) << "\n";
     return path.string();
   };
   auto args = [&](const std::string& config) {
@@ -215,22 +215,28 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
   const std::string front_data = copy_users("front");
   const std::string money_data = (dir / "money").string();
   const std::string numbers_data = (dir / "numbers").string();
-  Serve front_serve(
-      front_data, "auth,tracker", env,
-      args(write_config("front", front, any_port, any_port, {}, {money.public_key, numbers.public_key})));
-  const std::string front_pub = bus_endpoints(front_serve).first;
-  std::vector<std::string> money_peers = {front_pub + " " + front.public_key};
+  // Each host grants each other key only what it reads; each peer owns its streams.
+  const std::string front_streams = "auth.users+tracker.tasks";
+  Serve front_serve(front_data, "auth,tracker", env,
+                    args(write_config("front", front, any_port, any_port, {},
+                                      {"key=" + money.public_key + " reads=" + front_streams,
+                                       "key=" + numbers.public_key + " reads=" + front_streams})));
+  const auto [front_pub, front_replay] = bus_endpoints(front_serve);
+  const std::string front_peer = "publish=" + front_pub + " replay=" + front_replay +
+                                 " key=" + front.public_key + " owns=" + front_streams;
+  const std::vector<std::string> money_clients = {"key=" + numbers.public_key +
+                                                  " reads=accounting.transactions"};
   auto money_serve = std::make_unique<Serve>(
       money_data, "accounting", env,
-      args(write_config("money", money, any_port, any_port, money_peers, {numbers.public_key})));
+      args(write_config("money", money, any_port, any_port, {front_peer}, money_clients)));
   const auto [money_pub, money_replay] = bus_endpoints(*money_serve);
   BOOST_TEST_REQUIRE(money_pub.starts_with("tcp://127.0.0.1:"));
   const auto money_config =
-      write_config("money", money, money_pub, money_replay, money_peers, {numbers.public_key});
-  Serve numbers_serve(
-      numbers_data, "analytics", env,
-      args(write_config("numbers", numbers, "", "",
-                        {front_pub + " " + front.public_key, money_pub + " " + money.public_key}, {})));
+      write_config("money", money, money_pub, money_replay, {front_peer}, money_clients);
+  const std::string money_peer = "publish=" + money_pub + " replay=" + money_replay +
+                                 " key=" + money.public_key + " owns=accounting.transactions";
+  Serve numbers_serve(numbers_data, "analytics", env,
+                      args(write_config("numbers", numbers, "", "", {front_peer, money_peer}, {})));
   const HttpClient tracker = front_serve.client(), numbers_client = numbers_serve.client();
   HttpClient accounting = money_serve->client();
   const Logins logins(tracker);

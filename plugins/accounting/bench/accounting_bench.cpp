@@ -150,7 +150,12 @@ struct Producers {
     bus->add_producer(*tracker);
   }
 
-  std::string endpoint() const { return "ipc://" + (dir / "pub").string(); }
+  // The consumer's peer: this bus, owner of both streams.
+  bus::Peer peer() const {
+    return {.publish = "ipc://" + (dir / "pub").string(),
+            .replay = "ipc://" + (dir / "replay").string(),
+            .streams = {std::string(protocol::kUsersStream), std::string(protocol::kTasksStream)}};
+  }
 
   // Every assignee's UserCreated, with an email, in one unit.
   void publish_users() {
@@ -213,7 +218,7 @@ class Consumer {
     env_->add_observer(&signal_);
     auto started = bus::Bus::start({.publish = "ipc://" + (dir / "pub").string(),
                                     .replay = "ipc://" + (dir / "replay").string(),
-                                    .peers = {producers.endpoint()}});
+                                    .peers = {producers.peer()}});
     require(started.status(), "starting the consumer's bus");
     bus_ = std::move(started).value();
     follow(protocol::kUsersStream);

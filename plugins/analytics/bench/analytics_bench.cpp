@@ -296,7 +296,12 @@ struct Producer {
     bus->add_producer(*env);
   }
 
-  std::string endpoint() const { return "ipc://" + (dir / "pub").string(); }
+  // The consumer's peer: this bus, owner of accounting.transactions.
+  bus::Peer peer() const {
+    return {.publish = "ipc://" + (dir / "pub").string(),
+            .replay = "ipc://" + (dir / "replay").string(),
+            .streams = {std::string(protocol::kTransactionsStream)}};
+  }
 
   // February's close: gives the consumer a stream to follow before anything
   // is timed, and touches no model of March.
@@ -332,7 +337,7 @@ class Consumer {
     env_->add_observer(&signal_);
     auto started = bus::Bus::start({.publish = "ipc://" + (dir / "pub").string(),
                                     .replay = "ipc://" + (dir / "replay").string(),
-                                    .peers = {producer.endpoint()}});
+                                    .peers = {producer.peer()}});
     require(started.status(), "starting the consumer's bus");
     bus_ = std::move(started).value();
   }

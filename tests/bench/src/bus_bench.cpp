@@ -83,16 +83,20 @@ struct Path {
     if (tcp) {
       const auto server = bus::generate_curve_keys();
       const auto client = bus::generate_curve_keys();
-      options = {.publish = "tcp://127.0.0.1:*",
-                 .replay = "tcp://127.0.0.1:*",
-                 .curve = {server.first, server.second, {client.first}}};
+      options = {
+          .publish = "tcp://127.0.0.1:*",
+          .replay = "tcp://127.0.0.1:*",
+          .curve = {
+              server.first, server.second, {{client.first, {std::string(protocol::kTasksStream)}, {}}}}};
       producer_bus = std::move(bus::Bus::start(options)).value();
-      consumer_bus =
-          std::move(bus::Bus::start({.publish = "inproc://c-pub",
-                                     .replay = "inproc://c-replay",
-                                     .peers = {producer_bus->publish_endpoint() + " " + server.first},
-                                     .curve = {client.first, client.second, {}}}))
-              .value();
+      consumer_bus = std::move(bus::Bus::start({.publish = "inproc://c-pub",
+                                                .replay = "inproc://c-replay",
+                                                .peers = {{.publish = producer_bus->publish_endpoint(),
+                                                           .replay = producer_bus->replay_endpoint(),
+                                                           .key = server.first,
+                                                           .streams = {std::string(protocol::kTasksStream)}}},
+                                                .curve = {client.first, client.second, {}}}))
+                         .value();
     } else {
       producer_bus = std::move(bus::Bus::start(options)).value();
     }

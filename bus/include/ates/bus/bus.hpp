@@ -20,6 +20,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ates/base/status.hpp"
@@ -39,27 +40,50 @@ using base::Status;
 inline constexpr std::string_view kFailBeforePublish = "bus.before_publish";
 inline constexpr std::string_view kFailMidBatchApply = "bus.mid_batch_apply";
 
+// What another host's key may do on this host's endpoints: connect, FETCH
+// the streams in `reads`, call the rpc services in `calls`. Nothing else.
+struct ClientGrant {
+  std::string key;                 // its CurveZMQ public key (Z85, 40 characters)
+  std::vector<std::string> reads;  // streams it may FETCH
+  std::vector<std::string> calls;  // rpc services it may call
+};
+// "key=KEY reads=STREAM+… calls=SERVICE+…" (reads and calls may be left out).
+Result<ClientGrant> parse_grant(std::string_view text);
+
+// A producer on another host: this host takes the streams it owns from it
+// alone, live from its PUB and by FETCH from its ROUTER, both
+// authenticated by its key.
+struct Peer {
+  std::string publish;               // its PUB endpoint
+  std::string replay;                // its ROUTER: where FETCH for its streams goes
+  std::string key;                   // its CurveZMQ public key; required unless both endpoints are ipc://
+  std::vector<std::string> streams;  // the streams it owns
+};
+// "publish=ENDPOINT replay=ENDPOINT key=KEY owns=STREAM+…".
+Result<Peer> parse_peer(std::string_view text);
+
 // CurveZMQ for every tcp endpoint (keys in Z85, 40 characters).
 struct CurveOptions {
   std::string public_key;
   std::string secret_key;
-  std::vector<std::string> allowed_clients;  // public keys allowed to connect to our endpoints
+  std::vector<ClientGrant> clients;  // the keys allowed to connect to our endpoints, and what they may do
   bool enabled() const { return !secret_key.empty(); }
 };
 
 struct BusOptions {
   std::string publish = "inproc://ates-pub";    // where our PUB binds
   std::string replay = "inproc://ates-replay";  // where our ROUTER binds
-  std::string advertise_replay;                 // what heartbeats tell consumers; empty: `replay`
-  // Other hosts' PUB endpoints to subscribe to: "ENDPOINT" or
-  // "ENDPOINT SERVER_PUBLIC_KEY" for tcp with CurveZMQ.
-  std::vector<std::string> peers;
+  std::vector<Peer> peers;                      // the producers on other hosts
   std::chrono::milliseconds heartbeat{1000};
   int send_hwm = 100000;
-  std::size_t batch = 1000;  // events per FETCH and per applied batch at most
+  int receive_hwm = 100000;     // per SUB socket; what it drops is fetched again
+  std::size_t batch = 1000;     // events per FETCH and per applied batch at most
+  std::size_t rpc_queue = 256;  // rpc requests waiting for the rpc thread; more are refused
+  // Undecodable frames from one source kept as dead letters per minute;
+  // past that they are dropped and counted, so garbage cannot fill the disk.
+  std::size_t garbage_letters_per_minute = 10;
   CurveOptions curve;
 };
-
 // Applies one event inside the consumer's write transaction. An error with
 // code invalid_argument, not_found, conflict or permission_denied means the
 // domain rejects the event: it becomes a dead letter and the stream moves
@@ -128,6 +152,16 @@ class Bus {
   // CurveZMQ client key) and failed handshakes (a plaintext peer); one
   // refused peer may count twice.
   std::uint64_t refused_connections() const;
+  // What the bus dropped from other hosts because their key may not do it,
+  // or because it was garbage past its cap: by source (a key, or an
+  // endpoint for a local peer) and reason. Each (source, reason) is also
+  // logged at most once a minute.
+  struct Drop {
+    std::string source;
+    std::string reason;  // fetch_denied, call_denied, rpc_queue_full, foreign_stream, garbage_over_cap
+    std::uint64_t count = 0;
+  };
+  std::vector<Drop> drops() const;
 
   // True when `consumer` holds a pair of `stream` with watermark >= time_us
   // and has applied up to that pair's head: no event of the stream with an
@@ -143,8 +177,8 @@ class Bus {
   void serve(std::string service, RpcHandler handler);
   // Waits for a running call of the service to finish.
   void unserve(std::string_view service);
-  // Calls `service` at `peer` ("EP [SERVER_KEY]" like BusOptions::peers;
-  // empty: this bus's own replay endpoint). No answer within `timeout`:
+  // Calls `service` at `peer` ("ENDPOINT SERVER_KEY", the key required on
+  // tcp; empty: this bus's own replay endpoint). No answer within `timeout`:
   // kUnavailable, and a late answer is dropped. Calls to one peer are
   // serialised on one socket; any thread may call.
   Result<std::string> call(const std::string& peer, const std::string& service, std::string_view request,

@@ -3,6 +3,7 @@
 // They are not events: nothing of them is kept in a stream.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -49,10 +50,21 @@ std::string pack_message(const Message& message) {
   return {buffer.data(), buffer.size()};
 }
 
+// The most charges one PrepareCharges may carry: a shuffle's batch (the
+// tracker's shuffle_batch is capped at it), and with ~180 bytes a charge,
+// well inside the bus's largest message.
+inline constexpr std::size_t kMaxChargesPerMessage = 4096;
+
+// Unpacks a charge message from another host with limits on what it may
+// declare (element counts, string sizes, depth), so a few hostile bytes
+// cannot make accounting allocate for a four-billion-element array.
 template <class Message>
 base::Result<Message> unpack_message(std::string_view bytes) {
   try {
-    const msgpack::object_handle handle = msgpack::unpack(bytes.data(), bytes.size());
+    const msgpack::object_handle handle =
+        msgpack::unpack(bytes.data(), bytes.size(), nullptr, nullptr,
+                        msgpack::unpack_limit(/*array=*/kMaxChargesPerMessage, /*map=*/16, /*str=*/256,
+                                              /*bin=*/0, /*ext=*/0, /*depth=*/4));
     return handle.get().as<Message>();
   } catch (const std::exception& e) {
     return base::invalid_argument(std::string("malformed charge message: ") + e.what());

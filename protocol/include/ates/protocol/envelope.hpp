@@ -7,6 +7,7 @@
 // with a reason, never as a crash or an exception.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,6 +15,11 @@
 #include "ates/base/status.hpp"
 
 namespace ates::protocol {
+
+// The largest encoded envelope a producer may append, and so the largest
+// event frame the bus carries: every bus socket refuses bigger messages
+// (ZMQ_MAXMSGSIZE), so a peer cannot make a host buffer more.
+inline constexpr std::size_t kMaxEnvelopeBytes = std::size_t{1} << 20;
 
 struct Envelope {
   std::string event_id;  // UUID, unique per event
