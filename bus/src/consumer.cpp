@@ -108,10 +108,34 @@ struct Consumer {
     status.watermark = std::max(status.watermark, watermark);
   }
 
+  // Where a claim about the stream came from: the live feed (an event or a
+  // heartbeat on the owner's PUB) only makes the stream suspect; the owner's
+  // replay server, answering our own FETCH, confirms it.
+  enum class Word { kFeed, kReplay };
+
+  // Doubts what the feed said, until the owner's replay server confirms
+  // (and the consumer halts) or contradicts it (and the doubt goes).
+  void suspect(const std::string& why) {
+    fetch_wanted = true;  // ask the replay server now
+    std::lock_guard lock(status_mutex);
+    if (status.suspect == why) return;
+    status.suspect = why;
+    std::fprintf(stderr, "bus: %s on %s is suspect until its owner's replay server confirms: %s\n",
+                 spec.consumer.c_str(), spec.stream.c_str(), why.c_str());
+  }
+  void clear_suspect() {
+    std::lock_guard lock(status_mutex);
+    status.suspect.clear();
+  }
+
   // A different epoch means the producer's log was replaced: never apply
   // from it silently.
-  bool check_epoch(const std::string& seen) {
+  bool check_epoch(const std::string& seen, Word word) {
     if (seen.empty() || epoch.empty() || seen == epoch) return true;
+    if (word == Word::kFeed) {
+      suspect("the feed names epoch " + seen + ", not " + epoch);
+      return false;
+    }
     halt("stream " + spec.stream + " changed epoch from " + epoch + " to " + seen +
          ": the producer's data was replaced or restored; check, then run `ates events reset-consumer " +
          spec.consumer + " " + spec.stream + "`");
@@ -134,7 +158,7 @@ struct Consumer {
                "an event of " + envelope->stream + " under the topic of " + spec.stream);
       return;
     }
-    if (!check_epoch(envelope->stream_epoch)) return;
+    if (!check_epoch(envelope->stream_epoch, Word::kFeed)) return;
     if (envelope->seq <= applied || pending.size() >= kMaxPending) return;
     pending.emplace(envelope->seq, std::move(bytes));
   }
@@ -172,8 +196,13 @@ struct Consumer {
   // was restored from an older copy: its next events would reuse sequence
   // numbers we already applied, and dropping them as duplicates would lose
   // them silently. Halt instead.
-  bool check_not_behind(const std::string& seen_epoch, std::uint64_t head) {
+  bool check_not_behind(const std::string& seen_epoch, std::uint64_t head, Word word) {
     if (epoch.empty() || seen_epoch != epoch || head >= applied) return true;
+    if (word == Word::kFeed) {
+      suspect("the feed says the stream ends at " + std::to_string(head) + ", below the applied " +
+              std::to_string(applied));
+      return false;
+    }
     halt("stream " + spec.stream + " ends at " + std::to_string(head) + " but " + spec.consumer +
          " applied up to " + std::to_string(applied) +
          " in the same epoch: the producer's data was restored from an older copy; check, " +
@@ -183,7 +212,9 @@ struct Consumer {
 
   void on_heartbeat(std::string_view bytes) {
     const auto beat = wire::unpack<wire::Heartbeat>(bytes);
-    if (!beat || !check_epoch(beat->epoch) || !check_not_behind(beat->epoch, beat->head_seq)) return;
+    if (!beat || !check_epoch(beat->epoch, Word::kFeed) ||
+        !check_not_behind(beat->epoch, beat->head_seq, Word::kFeed))
+      return;
     record_pair(beat->head_seq, beat->watermark);
   }
 
@@ -203,14 +234,15 @@ struct Consumer {
                                              spec.stream);
       return;
     }
-    if (!check_epoch(reply->epoch)) return;
+    if (!check_epoch(reply->epoch, Word::kReplay)) return;
     if (reply->status == wire::FetchStatus::kTruncated) {
       halt("stream " + spec.stream + " keeps entries from " + std::to_string(reply->first_seq) + " on, but " +
            spec.consumer + " needs " + std::to_string(applied + 1) +
            " (TRUNCATED): events were deleted before this consumer applied them; never skipped silently");
       return;
     }
-    if (!check_not_behind(reply->epoch, reply->head_seq)) return;
+    if (!check_not_behind(reply->epoch, reply->head_seq, Word::kReplay)) return;
+    clear_suspect();  // the owner's replay server contradicts what the feed said
     record_pair(reply->head_seq, reply->watermark);
     for (std::size_t i = 1; i < frames.size(); ++i) {
       const std::uint64_t seq = reply->from + (i - 1);

@@ -270,6 +270,61 @@ BOOST_AUTO_TEST_CASE(garbage_and_foreign_events_from_the_owner_are_capped_and_co
   BOOST_TEST(wait_until([&] { return checkpoint_of(*consumer) == 3; }));
 }
 
+BOOST_AUTO_TEST_CASE(a_heartbeat_alone_makes_a_stream_suspect_never_halted) {
+  TempDir dir;
+  const auto ep = [&](const std::string& name) { return "ipc://" + (dir / name).string(); };
+  auto producer = open_env(dir / "tracker", "tracker");
+  BOOST_TEST_REQUIRE(producer->declare_stream(protocol::kTasksStream).is_ok());
+  publish_tasks(*producer, 1, 3);
+  std::vector<std::string> outbox;
+  {
+    storage::ReadTxn txn = producer->read();
+    outbox = producer->read_outbox(txn, protocol::kTasksStream, 1, 3);
+  }
+  // The owner's feed is the test's; its replay server is not up yet.
+  zmq::context_t context(1);
+  zmq::socket_t feed(context, zmq::socket_type::pub);
+  feed.set(zmq::sockopt::linger, 0);
+  feed.bind(ep("feed"));
+  auto consumer = open_env(dir / "accounting", "accounting");
+  Recorder recorder;
+  auto consumer_bus =
+      std::move(
+          Bus::start(
+              {.publish = ep("c-pub"),
+               .replay = ep("c-replay"),
+               .peers = {{.publish = ep("feed"), .replay = ep("replay"), .streams = {"tracker.tasks"}}}}))
+          .value();
+  BOOST_TEST_REQUIRE(
+      consumer_bus->add_consumer({"accounting", "tracker.tasks", consumer.get(), recorder.handler()})
+          .is_ok());
+  BOOST_TEST_REQUIRE(wait_until([&] {
+    for (const std::string& event : outbox) {
+      feed.send(zmq::str_buffer("tracker.tasks"), zmq::send_flags::sndmore);
+      feed.send(zmq::buffer(event), zmq::send_flags::none);
+    }
+    return checkpoint_of(*consumer) == 3;
+  }));
+  // A heartbeat with a made-up epoch and a head below what was applied.
+  const std::string topic = std::string("tracker.tasks") + std::string(wire::kHeartbeatSuffix);
+  const std::string beat = wire::pack(wire::Heartbeat{.epoch = task_id(666), .head_seq = 1, .watermark = 1});
+  const auto status = [&] { return consumer_bus->consumers().at(0); };
+  BOOST_TEST_REQUIRE(wait_until([&] {
+    feed.send(zmq::buffer(topic), zmq::send_flags::sndmore);
+    feed.send(zmq::buffer(beat), zmq::send_flags::none);
+    return !status().suspect.empty();
+  }));
+  BOOST_TEST(status().suspect.find(task_id(666)) != std::string::npos);
+  BOOST_TEST((status().state != ConsumerState::kHalted));
+  // The owner's replay server answers with the real epoch: the doubt goes,
+  // and the consumer never halted.
+  auto producer_bus = std::move(Bus::start({.publish = ep("pub"), .replay = ep("replay")})).value();
+  producer_bus->add_producer(*producer);
+  BOOST_TEST(wait_until([&] { return status().suspect.empty(); }));
+  BOOST_TEST((status().state != ConsumerState::kHalted));
+  BOOST_TEST(checkpoint_of(*consumer) == 3u);
+}
+
 // Two hosts over Curve tcp: the producer grants the consumer's key what
 // the test says.
 struct CurvePair {

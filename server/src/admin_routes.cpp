@@ -65,6 +65,7 @@ nlohmann::json EventsAdmin::streams() const {
                            {"lag", consumer.lag()},
                            {"state", std::string(bus::to_string(consumer.state))}};
     if (!consumer.error.empty()) item["error"] = consumer.error;
+    if (!consumer.suspect.empty()) item["suspect"] = consumer.suspect;
     stream["consumers"].push_back(std::move(item));
   }
   nlohmann::json list = nlohmann::json::array();

@@ -145,13 +145,27 @@ nlohmann::json Host::Impl::status_json(PluginManager::Detail detail) const {
   const bool any_failed = std::any_of(plugin_list.begin(), plugin_list.end(),
                                       [](const auto& p) { return p["state"] == "failed"; });
   const char* status = is_ready ? "ready" : stopping ? "stopping" : any_failed ? "degraded" : "starting";
-  return {{"status", status}, {"plugins", std::move(plugin_list)}, {"fake_clock", fake_clock != nullptr}};
+  nlohmann::json answer = {
+      {"status", status}, {"plugins", std::move(plugin_list)}, {"fake_clock", fake_clock != nullptr}};
+  // Streams whose feed is in doubt: named, not explained (the reason is on
+  // the admin's events route and in the log).
+  if (bus) {
+    for (const auto& consumer : bus->consumers()) {
+      if (!consumer.suspect.empty()) answer["suspect"].push_back(consumer.consumer + " " + consumer.stream);
+    }
+  }
+  return answer;
 }
 
 void Host::Impl::record_bus_metrics() {
   if (!bus) return;
   metrics.set_total("ates_bus_refused_connections_total", {}, static_cast<double>(bus->refused_connections()),
                     "connections to this host's tcp endpoints refused: an unknown CurveZMQ key or none");
+  for (const auto& consumer : bus->consumers()) {
+    metrics.set("ates_bus_consumer_suspect", {{"consumer", consumer.consumer}, {"stream", consumer.stream}},
+                consumer.suspect.empty() ? 0 : 1,
+                "1 while a stream's live feed is in doubt and its owner's replay server has not answered");
+  }
   for (const auto& drop : bus->drops()) {
     metrics.set_total("ates_bus_dropped_total", {{"reason", drop.reason}, {"source", drop.source}},
                       static_cast<double>(drop.count),

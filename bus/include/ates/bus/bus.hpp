@@ -113,6 +113,10 @@ struct ConsumerStatus {
   std::uint64_t head_seq = 0;  // the newest head this consumer has heard of
   std::int64_t watermark = 0;  // of that head's pair
   std::string error;           // why it stalled or halted
+  // Why the live feed is in doubt (an unknown epoch, a head below what was
+  // applied), until the owner's replay server confirms it (halted) or
+  // contradicts it; empty: no doubt. A heartbeat alone never halts.
+  std::string suspect;
   std::uint64_t lag() const { return head_seq > applied_seq ? head_seq - applied_seq : 0; }
 };
 
