@@ -1,7 +1,12 @@
 // The bus's start and stop; bus_impl.hpp has the map of the other files.
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 
 #include "bus_impl.hpp"
 
@@ -29,6 +34,19 @@ std::uint64_t Bus::refused_connections() const { return impl_->refused.load(); }
 
 Bus::Bus(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+namespace {
+
+// An ipc endpoint is a file, and a connection through it carries no key and
+// is trusted as this machine: only this user may connect.
+void restrict_ipc(const std::string& endpoint) {
+  if (!endpoint.starts_with("ipc://") || endpoint.starts_with("ipc://@")) return;  // '@': abstract, no file
+  const std::string path = endpoint.substr(6);
+  if (::chmod(path.c_str(), 0600) != 0)
+    throw std::runtime_error("cannot make " + path + " private to this user: " + std::strerror(errno));
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Bus>> Bus::start(BusOptions options) {
   if (Status valid = validate(options); !valid) return valid;
   auto impl = std::make_unique<Impl>();
@@ -54,12 +72,14 @@ Result<std::unique_ptr<Bus>> Bus::start(BusOptions options) {
     }
     pub->set(zmq::sockopt::sndhwm, raw->options.send_hwm);
     router->set(zmq::sockopt::router_mandatory, 0);
-    raw->secure_server(*pub, raw->options.publish);
-    raw->secure_server(*router, raw->options.replay);
+    raw->secure_server(*pub, raw->options.publish, kPubDomain);
+    raw->secure_server(*router, raw->options.replay, kReplayDomain);
     pub->bind(raw->options.publish);
     router->bind(raw->options.replay);
     raw->bound_publish = pub->get(zmq::sockopt::last_endpoint);
     raw->bound_replay = router->get(zmq::sockopt::last_endpoint);
+    restrict_ipc(raw->bound_publish);
+    restrict_ipc(raw->bound_replay);
   } catch (const std::exception& e) {
     raw->stopping = true;
     if (raw->zap.joinable()) raw->zap.join();

@@ -40,6 +40,12 @@ inline bool is_tcp(std::string_view endpoint) { return endpoint.starts_with("tcp
 
 // The client side of an endpoint: Curve with the server's key on tcp,
 // heartbeats and reconnects (curve.cpp).
+// The ZAP domains of our two server sockets: the PUB admits only keys
+// granted some reads= (it cannot filter by stream), the ROUTER every
+// granted key (it checks each FETCH and call itself).
+inline constexpr std::string_view kPubDomain = "ates-pub";
+inline constexpr std::string_view kReplayDomain = "ates";
+
 // Throws on tcp without a server key or our own keys: never plaintext.
 void secure_client(zmq::socket_t& socket, std::string_view endpoint, const std::string& server_key,
                    const CurveOptions& curve);
@@ -133,7 +139,7 @@ struct Bus::Impl {
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
   }
-  void secure_server(zmq::socket_t& socket, std::string_view endpoint) const;
+  void secure_server(zmq::socket_t& socket, std::string_view endpoint, std::string_view zap_domain) const;
 
   // Trust (trust.cpp).
   const Peer* owner_of(std::string_view stream) const;  // null: produced here, or nowhere we know

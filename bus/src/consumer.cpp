@@ -115,13 +115,20 @@ struct Consumer {
 
   // Doubts what the feed said, until the owner's replay server confirms
   // (and the consumer halts) or contradicts it (and the doubt goes).
+  // Logged, and a FETCH asked for, only when the doubt begins: a flood of
+  // bad frames costs one line and one FETCH per reply.
   void suspect(const std::string& why) {
-    fetch_wanted = true;  // ask the replay server now
     std::lock_guard lock(status_mutex);
-    if (status.suspect == why) return;
+    const bool began = status.suspect.empty();
     status.suspect = why;
+    if (!began) return;
+    fetch_wanted = true;  // ask the replay server now
     std::fprintf(stderr, "bus: %s on %s is suspect until its owner's replay server confirms: %s\n",
                  spec.consumer.c_str(), spec.stream.c_str(), why.c_str());
+  }
+  bool is_suspect() const {
+    std::lock_guard lock(status_mutex);
+    return !status.suspect.empty();
   }
   void clear_suspect() {
     std::lock_guard lock(status_mutex);
@@ -196,15 +203,20 @@ struct Consumer {
   // was restored from an older copy: its next events would reuse sequence
   // numbers we already applied, and dropping them as duplicates would lose
   // them silently. Halt instead.
-  bool check_not_behind(const std::string& seen_epoch, std::uint64_t head, Word word) {
-    if (epoch.empty() || seen_epoch != epoch || head >= applied) return true;
+  // `applied_then`: what was applied when the news was sent. A FETCH reply
+  // is compared with what was applied when we asked (its `from` - 1): live
+  // events applied while it travelled are past the head it carries, and
+  // must not look like a restored producer.
+  bool check_not_behind(const std::string& seen_epoch, std::uint64_t head, std::uint64_t applied_then,
+                        Word word) {
+    if (epoch.empty() || seen_epoch != epoch || head >= applied_then) return true;
     if (word == Word::kFeed) {
       suspect("the feed says the stream ends at " + std::to_string(head) + ", below the applied " +
-              std::to_string(applied));
+              std::to_string(applied_then));
       return false;
     }
     halt("stream " + spec.stream + " ends at " + std::to_string(head) + " but " + spec.consumer +
-         " applied up to " + std::to_string(applied) +
+         " applied up to " + std::to_string(applied_then) +
          " in the same epoch: the producer's data was restored from an older copy; check, " +
          "then run `ates events reset-consumer " + spec.consumer + " " + spec.stream + "`");
     return false;
@@ -213,7 +225,7 @@ struct Consumer {
   void on_heartbeat(std::string_view bytes) {
     const auto beat = wire::unpack<wire::Heartbeat>(bytes);
     if (!beat || !check_epoch(beat->epoch, Word::kFeed) ||
-        !check_not_behind(beat->epoch, beat->head_seq, Word::kFeed))
+        !check_not_behind(beat->epoch, beat->head_seq, applied, Word::kFeed))
       return;
     record_pair(beat->head_seq, beat->watermark);
   }
@@ -223,7 +235,14 @@ struct Consumer {
     if (frames.empty()) return;
     const auto reply = wire::unpack<wire::FetchReply>(frames[0].to_string_view());
     if (!reply || reply->stream != spec.stream) return;
-    if (reply->status == wire::FetchStatus::kUnknown) return;  // not produced there (yet)
+    if (reply->status == wire::FetchStatus::kUnknown) {
+      // Not produced there (yet). A doubt waits for an answer: ask again.
+      if (is_suspect()) {
+        retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        fetch_wanted = true;
+      }
+      return;
+    }
     if (reply->status == wire::FetchStatus::kDenied) {
       // Retried slowly: the owner's operator may grant it while we wait.
       retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -241,7 +260,9 @@ struct Consumer {
            " (TRUNCATED): events were deleted before this consumer applied them; never skipped silently");
       return;
     }
-    if (!check_not_behind(reply->epoch, reply->head_seq, Word::kReplay)) return;
+    if (!check_not_behind(reply->epoch, reply->head_seq, reply->from > 0 ? reply->from - 1 : 0,
+                          Word::kReplay))
+      return;
     clear_suspect();  // the owner's replay server contradicts what the feed said
     record_pair(reply->head_seq, reply->watermark);
     for (std::size_t i = 1; i < frames.size(); ++i) {

@@ -10,13 +10,14 @@
 
 namespace ates::bus {
 
-void Bus::Impl::secure_server(zmq::socket_t& socket, std::string_view endpoint) const {
+void Bus::Impl::secure_server(zmq::socket_t& socket, std::string_view endpoint,
+                              std::string_view zap_domain) const {
   if (!is_tcp(endpoint)) return;
   if (!options.curve.enabled()) {
     throw std::runtime_error("tcp endpoint " + std::string(endpoint) +
                              " needs CurveZMQ keys (bus.curve_secret_key; see `ates keys generate`)");
   }
-  socket.set(zmq::sockopt::zap_domain, "ates");
+  socket.set(zmq::sockopt::zap_domain, std::string(zap_domain));
   socket.set(zmq::sockopt::curve_server, 1);
   socket.set(zmq::sockopt::curve_secretkey, options.curve.secret_key);
   socket.set(zmq::sockopt::heartbeat_ivl, 1000);
@@ -70,7 +71,12 @@ void Bus::Impl::zap_loop(zmq::socket_t& handler) {
       zmq_z85_encode(z85, static_cast<const std::uint8_t*>(request[6].data()), 32);
       user = z85;
       // A host's own key is always allowed: its consumers read its streams.
-      if (user == options.curve.public_key || grant_of(user) != nullptr) {
+      // Our PUB shows every stream it carries, so only a key granted reads
+      // may subscribe to it.
+      const ClientGrant* grant = grant_of(user);
+      const bool may_subscribe = grant != nullptr && !grant->reads.empty();
+      const bool for_pub = request[2].to_string_view() == kPubDomain;
+      if (user == options.curve.public_key || (for_pub ? may_subscribe : grant != nullptr)) {
         status = "200";
         text = "OK";
       }

@@ -26,7 +26,8 @@ void Bus::Impl::answer_fetch(zmq::socket_t& router) {
     wire::FetchReply reply{
         .stream = request->stream, .status = wire::FetchStatus::kUnknown, .from = request->from};
     if (!may_read(key, request->stream)) {
-      drop(*key, "fetch_denied", "FETCH of " + request->stream + ", which this key may not read");
+      drop(key.value_or("this machine"), "fetch_denied",
+           "FETCH of " + request->stream + ", which this key may not read");
       reply.status = wire::FetchStatus::kDenied;
       router.send(frames[0], zmq::send_flags::sndmore);
       router.send(zmq::buffer(wire::pack(reply)), zmq::send_flags::none);
@@ -92,7 +93,7 @@ void Bus::Impl::queue_rpc(zmq::socket_t& router, std::vector<zmq::message_t>& fr
   std::string refusal;
   base::Code code = base::Code::kPermissionDenied;
   if (!may_call(key, service)) {
-    drop(*key, "call_denied", "rpc " + service + ", which this key may not call");
+    drop(key.value_or("this machine"), "call_denied", "rpc " + service + ", which this key may not call");
     refusal = "this host's key may not call " + service;
   } else {
     std::lock_guard lock(rpc_mutex);

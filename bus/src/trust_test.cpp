@@ -152,6 +152,12 @@ BOOST_AUTO_TEST_CASE(a_stream_is_taken_from_its_owner_alone) {
   BOOST_TEST_REQUIRE(producer->declare_stream(protocol::kTasksStream).is_ok());
   auto producer_bus = std::move(Bus::start({.publish = ep("pub"), .replay = ep("replay")})).value();
   producer_bus->add_producer(*producer);
+  // ipc carries no key, so only this user may connect to its files.
+  for (const char* name : {"pub", "replay"}) {
+    BOOST_TEST((std::filesystem::status(dir / name).permissions() ==
+                (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)),
+               name);
+  }
 
   // A rogue peer: it owns another stream, and publishes well-formed
   // tracker.tasks events on its own PUB, sequence numbers and all.
@@ -175,6 +181,7 @@ BOOST_AUTO_TEST_CASE(a_stream_is_taken_from_its_owner_alone) {
   BOOST_TEST_REQUIRE(
       consumer_bus->add_consumer({"accounting", "tracker.tasks", consumer.get(), recorder.handler()})
           .is_ok());
+  std::vector<std::string> forgeries;
   for (std::uint64_t seq = 1; seq <= 200; ++seq) {
     const protocol::Envelope forged{
         .event_id = task_id(50'000 + seq),
@@ -191,11 +198,25 @@ BOOST_AUTO_TEST_CASE(a_stream_is_taken_from_its_owner_alone) {
                                                                   .jira_id = {},
                                                                   .description = "",
                                                                   .created_by = kUser})};
-    rogue.send(zmq::str_buffer("tracker.tasks"), zmq::send_flags::sndmore);
-    rogue.send(zmq::buffer(protocol::encode_envelope(forged)), zmq::send_flags::none);
+    forgeries.push_back(protocol::encode_envelope(forged));
   }
+  const auto forge = [&] {
+    for (const std::string& bytes : forgeries) {
+      rogue.send(zmq::str_buffer("tracker.tasks"), zmq::send_flags::sndmore);
+      rogue.send(zmq::buffer(bytes), zmq::send_flags::none);
+    }
+  };
+  // Forged all along: before, while and after the real events arrive.
   publish_tasks(*producer, 1, 5);
-  BOOST_TEST_REQUIRE(wait_until([&] { return checkpoint_of(*consumer) == 5; }));
+  BOOST_TEST_REQUIRE(wait_until([&] {
+    forge();
+    return checkpoint_of(*consumer) == 5;
+  }));
+  for (int round = 0; round < 20; ++round) {
+    forge();
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  BOOST_TEST(checkpoint_of(*consumer) == 5u);
   const auto ids = recorder.ids();
   BOOST_TEST_REQUIRE(ids.size() == 5u);
   for (std::uint64_t n = 1; n <= 5; ++n) BOOST_TEST(ids[n - 1] == task_id(n));
@@ -378,6 +399,24 @@ BOOST_AUTO_TEST_CASE(a_key_fetches_only_the_streams_granted_to_it) {
   const auto drops = pair.producer_bus->drops();
   BOOST_TEST_REQUIRE(!drops.empty());
   BOOST_TEST(drops.front().source == pair.consumer_keys.first);
+}
+
+BOOST_AUTO_TEST_CASE(a_key_granted_no_reads_cannot_subscribe_to_the_live_feed) {
+  CurvePair pair({.calls = {"accounting.prepare"}});  // may call, may read nothing
+  const auto refused_before = pair.producer_bus->refused_connections();
+  zmq::context_t context(1);
+  zmq::socket_t sub(context, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::linger, 0);
+  sub.set(zmq::sockopt::curve_serverkey, pair.producer_keys.first);
+  sub.set(zmq::sockopt::curve_publickey, pair.consumer_keys.first);
+  sub.set(zmq::sockopt::curve_secretkey, pair.consumer_keys.second);
+  sub.set(zmq::sockopt::subscribe, "");
+  sub.connect(pair.producer_bus->publish_endpoint());
+  BOOST_TEST_REQUIRE(wait_until([&] { return pair.producer_bus->refused_connections() > refused_before; }));
+  publish_tasks(*pair.producer, 1, 3);
+  sub.set(zmq::sockopt::rcvtimeo, 500);
+  zmq::message_t frame;
+  BOOST_TEST(!sub.recv(frame).has_value());  // neither events nor heartbeats
 }
 
 BOOST_AUTO_TEST_CASE(rpc_answers_only_the_services_granted_to_the_key) {

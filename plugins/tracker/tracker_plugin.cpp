@@ -29,7 +29,9 @@ const plugin_api::ConfigKeySpec kConfigKeys[] = {
      "open tasks reassigned per transaction of a shuffle (1 to 4096: one rpc prepare carries a batch's "
      "charges)"},
     {"accounting_peer", "string", "",
-     "rpc link: accounting's replay endpoint as \"EP [SERVER_KEY]\"; empty: the accounting of this host"},
+     "rpc link: accounting's replay endpoint as \"ENDPOINT SERVER_KEY\" (the key required on tcp); empty: "
+     "the "
+     "accounting of this host"},
     {"rpc_timeout_ms", "int", "2000", "rpc link: how long a charge may wait for accounting, in milliseconds"},
 };
 

@@ -114,9 +114,8 @@ struct Path {
                                   return Status::ok();
                                 }});
     if (!added) throw std::runtime_error(added.to_string());
-    // Warm up: one event end to end, so the consumer is subscribed and knows
-    // where to fetch before anything is measured (over tcp, a stream's
-    // replay endpoint is learnt from its first heartbeat).
+    // Warm up: one event end to end, so the consumer is subscribed and has
+    // made its first FETCH before anything is measured.
     if (!producer->run(publish_unit())) throw std::runtime_error("warm-up publish failed");
     if (!wait_applied(1, std::chrono::seconds(30))) throw std::runtime_error("warm-up event never arrived");
   }

@@ -154,7 +154,8 @@ class HostContext {
   virtual base::Result<std::vector<OpenDeadLetter>> open_dead_letters(std::string_view stream) const = 0;
   // Request and reply with another plugin over the bus (rpc mode's two-phase
   // charge, docs/tracker.md). serve() names a service; it goes away when the
-  // plugin stops. call() reaches `peer` ("EP [SERVER_KEY]"; empty: this host)
+  // plugin stops. call() reaches `peer` ("ENDPOINT SERVER_KEY", the key
+  // required on tcp; empty: this host)
   // and gives up after `timeout` with kUnavailable.
   virtual void serve(std::string service, RpcHandler handler) = 0;
   virtual base::Result<std::string> call(const std::string& peer, const std::string& service,
