@@ -20,9 +20,18 @@ void Bus::Impl::answer_fetch(zmq::socket_t& router) {
       queue_rpc(router, frames, key);
       continue;
     }
-    if (frames.size() != 2) continue;  // not ours: ignore
+    // Not a request of ours: ignored, and counted, since only a broken or
+    // hostile peer sends one.
+    if (frames.size() != 2) {
+      drop(key.value_or("this machine"), "malformed_request",
+           "a message of " + std::to_string(frames.size() - 1) + " frames, neither FETCH nor rpc");
+      continue;
+    }
     const auto request = wire::unpack<wire::FetchRequest>(frames[1].to_string_view());
-    if (!request) continue;
+    if (!request) {
+      drop(key.value_or("this machine"), "malformed_request", "a FETCH that does not decode");
+      continue;
+    }
     wire::FetchReply reply{
         .stream = request->stream, .status = wire::FetchStatus::kUnknown, .from = request->from};
     if (!may_read(key, request->stream)) {

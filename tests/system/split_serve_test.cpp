@@ -7,8 +7,6 @@
 // batch) and started again each time; the audit of the three data
 // directories together is clean; a log-out at the front reaches the other
 // two processes.
-#include <fstream>
-
 #include "ates/testing/temp_dir.hpp"
 #include "ates/testing/whole_system.hpp"
 
@@ -16,41 +14,6 @@ namespace ates {
 namespace {
 
 using namespace whole_system;
-
-// The bus endpoints a process bound, from its start-up log:
-// {publish, replay}.
-std::pair<std::string, std::string> bus_endpoints(Serve& serve) {
-  const std::string prefix = "bus: publishing on ", middle = ", answering FETCH on ";
-  std::string line;
-  BOOST_TEST_REQUIRE(testing::wait_until([&] {
-    const std::string err = serve.process().stderr_text();
-    const auto at = err.find(prefix);
-    if (at == std::string::npos) return false;
-    line = err.substr(at + prefix.size(), err.find('\n', at) - at - prefix.size());
-    return true;
-  }));
-  const auto split = line.find(middle);
-  return {line.substr(0, split), line.substr(split + middle.size())};
-}
-
-struct Keys {
-  std::string public_key, secret_key;
-};
-Keys generate_keys() {
-  const auto run = testing::run_to_end({kAtes, "keys", "generate"});
-  BOOST_TEST_REQUIRE(run.exit_code == 0, run.err);
-  auto value = [&](const std::string& name) {
-    const auto start = run.out.find(name + " = \"") + name.size() + 4;
-    return run.out.substr(start, run.out.find('"', start) - start);
-  };
-  return {value("curve_public_key"), value("curve_secret_key")};
-}
-
-std::string toml_list(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (const auto& item : items) out += (out.size() > 1 ? ", \"" : "\"") + item + "\"";
-  return out + "]";
-}
 
 // One workload, the same every time for the same seed: a single client
 // creating tasks, completing some (as their assignee, asked of the
@@ -195,15 +158,7 @@ BOOST_AUTO_TEST_CASE(three_processes_over_curve_tcp_match_one_process_even_with_
   auto write_config = [&](const std::string& name, const Keys& keys, const std::string& publish,
                           const std::string& replay, const std::vector<std::string>& peers,
                           const std::vector<std::string>& clients) {
-    const auto path = dir / (name + ".toml");
-    std::ofstream out(path);
-    out << "[bus]\n";
-    if (!publish.empty()) out << "publish = \"" << publish << "\"\nreplay = \"" << replay << "\"\n";
-    out << "peers = " << toml_list(peers) << "\n"
-        << "curve_public_key = \"" << keys.public_key << "\"\n"
-        << "curve_secret_key = \"" << keys.secret_key << "\"\n"
-        << "clients = " << toml_list(clients) << "\n";
-    return path.string();
+    return write_bus_config(dir / (name + ".toml"), keys, publish, replay, peers, clients);
   };
   auto args = [&](const std::string& config) {
     auto a = clock;

@@ -162,7 +162,8 @@ class Bus {
   // logged at most once a minute.
   struct Drop {
     std::string source;
-    std::string reason;  // fetch_denied, call_denied, rpc_queue_full, foreign_stream, garbage_over_cap
+    std::string reason;  // fetch_denied, call_denied, rpc_queue_full, foreign_stream, garbage_over_cap,
+                         // malformed_request
     std::uint64_t count = 0;
   };
   std::vector<Drop> drops() const;
