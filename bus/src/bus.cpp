@@ -30,6 +30,8 @@ std::string_view to_string(ConsumerState state) {
 
 std::string Bus::publish_endpoint() const { return impl_->bound_publish; }
 std::string Bus::replay_endpoint() const { return impl_->bound_replay; }
+std::string Bus::next_publish_endpoint() const { return impl_->bound_next_publish; }
+std::string Bus::next_replay_endpoint() const { return impl_->bound_next_replay; }
 std::uint64_t Bus::refused_connections() const { return impl_->refused.load(); }
 
 Bus::Bus(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -63,30 +65,43 @@ Result<std::unique_ptr<Bus>> Bus::start(BusOptions options) {
   }
   // Bind on this thread so errors (a port in use, missing keys) are values;
   // then hand the sockets to the publisher thread, which alone uses them.
-  auto pub = std::make_shared<zmq::socket_t>(raw->context, zmq::socket_type::pub);
-  auto router = std::make_shared<zmq::socket_t>(raw->context, zmq::socket_type::router);
+  // During a key rotation the new key gets a PUB and a ROUTER of its own.
+  Impl::ServerSockets sockets;
   try {
-    for (auto* socket : {pub.get(), router.get()}) {
-      socket->set(zmq::sockopt::linger, 0);
-      limit_messages(*socket);
+    auto bind = [&](const std::string& publish, const std::string& replay, const std::string& secret_key,
+                    std::string& bound_publish, std::string& bound_replay) {
+      auto pub = std::make_shared<zmq::socket_t>(raw->context, zmq::socket_type::pub);
+      auto router = std::make_shared<zmq::socket_t>(raw->context, zmq::socket_type::router);
+      for (auto* socket : {pub.get(), router.get()}) {
+        socket->set(zmq::sockopt::linger, 0);
+        limit_messages(*socket);
+      }
+      pub->set(zmq::sockopt::sndhwm, raw->options.send_hwm);
+      router->set(zmq::sockopt::router_mandatory, 0);
+      raw->secure_server(*pub, publish, kPubDomain, secret_key);
+      raw->secure_server(*router, replay, kReplayDomain, secret_key);
+      pub->bind(publish);
+      router->bind(replay);
+      bound_publish = pub->get(zmq::sockopt::last_endpoint);
+      bound_replay = router->get(zmq::sockopt::last_endpoint);
+      restrict_ipc(bound_publish);
+      restrict_ipc(bound_replay);
+      sockets.pubs.push_back(std::move(pub));
+      sockets.routers.push_back(std::move(router));
+    };
+    bind(raw->options.publish, raw->options.replay, raw->options.curve.secret_key, raw->bound_publish,
+         raw->bound_replay);
+    if (!raw->options.next_publish.empty()) {
+      bind(raw->options.next_publish, raw->options.next_replay, raw->options.curve.next_secret_key,
+           raw->bound_next_publish, raw->bound_next_replay);
     }
-    pub->set(zmq::sockopt::sndhwm, raw->options.send_hwm);
-    router->set(zmq::sockopt::router_mandatory, 0);
-    raw->secure_server(*pub, raw->options.publish, kPubDomain);
-    raw->secure_server(*router, raw->options.replay, kReplayDomain);
-    pub->bind(raw->options.publish);
-    router->bind(raw->options.replay);
-    raw->bound_publish = pub->get(zmq::sockopt::last_endpoint);
-    raw->bound_replay = router->get(zmq::sockopt::last_endpoint);
-    restrict_ipc(raw->bound_publish);
-    restrict_ipc(raw->bound_replay);
   } catch (const std::exception& e) {
     raw->stopping = true;
     if (raw->zap.joinable()) raw->zap.join();
     ::close(raw->wake_fd);
     return Status(Code::kUnavailable, std::string("bus: ") + e.what());
   }
-  raw->publisher = std::thread([raw, pub, router] { raw->publisher_loop(*pub, *router); });
+  raw->publisher = std::thread([raw, sockets = std::move(sockets)] { raw->publisher_loop(sockets); });
   raw->rpc_thread = std::thread([raw] { raw->rpc_loop(); });
   return std::unique_ptr<Bus>(new Bus(std::move(impl)));
 }

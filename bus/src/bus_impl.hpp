@@ -89,6 +89,8 @@ struct Bus::Impl {
   std::atomic<std::uint64_t> refused{0};
   std::string bound_publish;
   std::string bound_replay;
+  std::string bound_next_publish;  // during a key rotation: the new key's
+  std::string bound_next_replay;
   std::thread publisher;
   std::thread zap;
 
@@ -96,6 +98,7 @@ struct Bus::Impl {
   // back through rpc_replies and the wake fd, since only the publisher
   // thread may touch the ROUTER.
   struct RpcRequest {
+    std::size_t router = 0;  // which of our ROUTERs it came on (the new key's during a rotation)
     zmq::message_t identity;
     std::string service;
     std::string call_id;
@@ -105,12 +108,12 @@ struct Bus::Impl {
   std::condition_variable rpc_cv;
   std::map<std::string, std::shared_ptr<Bus::RpcHandler>, std::less<>> rpc_handlers;
   std::deque<RpcRequest> rpc_requests;
-  std::deque<std::vector<zmq::message_t>> rpc_replies;
+  std::deque<std::pair<std::size_t, std::vector<zmq::message_t>>> rpc_replies;  // (router, frames)
   std::string rpc_running;  // the service whose handler runs now, so unserve can wait for it
   std::condition_variable rpc_idle;
   std::thread rpc_thread;
   void rpc_loop();
-  void send_rpc_replies(zmq::socket_t& router);
+  void send_rpc_replies(const std::vector<zmq::socket_t*>& routers);
   struct Caller {
     std::mutex mutex;
     std::optional<zmq::socket_t> dealer;
@@ -123,13 +126,18 @@ struct Bus::Impl {
   std::vector<std::shared_ptr<Consumer>> consumers;  // shared: a re-drive may outlive a removal
 
   void on_commit(storage::Environment& env, const storage::CommitInfo& info);
-  void publisher_loop(zmq::socket_t& pub, zmq::socket_t& router);
-  void publish_new(zmq::socket_t& pub);
-  void send_heartbeats(zmq::socket_t& pub);
-  void answer_fetch(zmq::socket_t& router);
+  // Our server sockets: the key's PUB and ROUTER, and during a rotation the
+  // new key's after them. The publisher thread alone uses them.
+  struct ServerSockets {
+    std::vector<std::shared_ptr<zmq::socket_t>> pubs, routers;
+  };
+  void publisher_loop(const ServerSockets& sockets);
+  void publish_new(const std::vector<zmq::socket_t*>& pubs);
+  void send_heartbeats(const std::vector<zmq::socket_t*>& pubs);
+  void answer_fetch(zmq::socket_t& router, std::size_t index);
   // Hands an rpc request to the rpc thread, or answers the refusal: a key
   // that may not call the service, or a full queue.
-  void queue_rpc(zmq::socket_t& router, std::vector<zmq::message_t>& frames,
+  void queue_rpc(zmq::socket_t& router, std::size_t index, std::vector<zmq::message_t>& frames,
                  const std::optional<std::string>& key);
   void zap_loop(zmq::socket_t& handler);
   void remove_consumers(std::string_view name);  // consumer.cpp
@@ -139,7 +147,8 @@ struct Bus::Impl {
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
   }
-  void secure_server(zmq::socket_t& socket, std::string_view endpoint, std::string_view zap_domain) const;
+  void secure_server(zmq::socket_t& socket, std::string_view endpoint, std::string_view zap_domain,
+                     const std::string& secret_key) const;
 
   // Trust (trust.cpp).
   const Peer* owner_of(std::string_view stream) const;  // null: produced here, or nowhere we know
@@ -152,8 +161,16 @@ struct Bus::Impl {
     std::uint64_t count = 0;
     std::chrono::steady_clock::time_point logged;
   };
-  mutable std::mutex drops_mutex;  // guards drop_states
+  mutable std::mutex drops_mutex;  // guards drop_states and the refusals' log budget
   std::map<std::pair<std::string, std::string>, DropState> drop_states;
+  // Counts a refused connection (`refused`) and logs it, at most
+  // kRefusalLogsPerMinute lines a minute in all: the keys and addresses
+  // of strangers are unbounded, so the budget is not per source.
+  void refuse(const std::string& detail);
+  static constexpr std::size_t kRefusalLogsPerMinute = 10;
+  std::chrono::steady_clock::time_point refusal_minute;
+  std::size_t refusals_logged = 0;  // in the minute from refusal_minute
+  std::uint64_t refusals_unlogged = 0;
 };
 
 }  // namespace ates::bus

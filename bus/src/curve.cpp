@@ -10,8 +10,8 @@
 
 namespace ates::bus {
 
-void Bus::Impl::secure_server(zmq::socket_t& socket, std::string_view endpoint,
-                              std::string_view zap_domain) const {
+void Bus::Impl::secure_server(zmq::socket_t& socket, std::string_view endpoint, std::string_view zap_domain,
+                              const std::string& secret_key) const {
   if (!is_tcp(endpoint)) return;
   if (!options.curve.enabled()) {
     throw std::runtime_error("tcp endpoint " + std::string(endpoint) +
@@ -19,7 +19,7 @@ void Bus::Impl::secure_server(zmq::socket_t& socket, std::string_view endpoint,
   }
   socket.set(zmq::sockopt::zap_domain, std::string(zap_domain));
   socket.set(zmq::sockopt::curve_server, 1);
-  socket.set(zmq::sockopt::curve_secretkey, options.curve.secret_key);
+  socket.set(zmq::sockopt::curve_secretkey, secret_key);
   socket.set(zmq::sockopt::heartbeat_ivl, 1000);
   socket.set(zmq::sockopt::heartbeat_timeout, 5000);
 }
@@ -54,6 +54,14 @@ std::pair<std::string, std::string> generate_curve_keys() {
   return {public_key, secret_key};
 }
 
+std::optional<std::string> curve_public_key(std::string_view secret_key) {
+  if (secret_key.size() != 40) return std::nullopt;
+  const std::string secret(secret_key);  // NUL-terminated, as libzmq reads it
+  char public_key[41] = {};
+  if (zmq_curve_public(public_key, secret.c_str()) != 0) return std::nullopt;
+  return std::string(public_key);
+}
+
 void Bus::Impl::zap_loop(zmq::socket_t& handler) {
   // RFC 27 (ZAP): libzmq asks here for every connection to a Curve server.
   while (!stopping.load()) {
@@ -82,10 +90,8 @@ void Bus::Impl::zap_loop(zmq::socket_t& handler) {
       }
     }
     if (status != "200") {
-      ++refused;
-      std::fprintf(stderr, "bus: refused a connection from %s (client key %s)\n",
-                   request.size() > 3 ? request[3].to_string().c_str() : "?",
-                   user.empty() ? "none" : user.c_str());
+      refuse("a connection from " + (request.size() > 3 ? request[3].to_string() : std::string("?")) +
+             " (client key " + (user.empty() ? std::string("none") : user) + ")");
     }
     const std::string version = request.empty() ? "1.0" : request[0].to_string();
     const std::string id = request.size() > 1 ? request[1].to_string() : "";

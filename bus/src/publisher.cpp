@@ -61,7 +61,7 @@ void Bus::Impl::on_commit(storage::Environment& env, const storage::CommitInfo& 
   wake();
 }
 
-void Bus::Impl::publish_new(zmq::socket_t& pub) {
+void Bus::Impl::publish_new(const std::vector<zmq::socket_t*>& pubs) {
   std::vector<std::pair<std::string, LocalStream>> due;
   {
     std::lock_guard lock(streams_mutex);
@@ -81,8 +81,10 @@ void Bus::Impl::publish_new(zmq::socket_t& pub) {
       for (const auto& bytes : entries) {
         // A full send queue drops the frame (PUB never blocks); the consumer
         // sees the gap and fetches it: a drop is never final.
-        pub.send(zmq::buffer(name), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-        pub.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+        for (zmq::socket_t* pub : pubs) {
+          pub->send(zmq::buffer(name), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+          pub->send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+        }
       }
       sent += entries.size();
     }
@@ -92,7 +94,7 @@ void Bus::Impl::publish_new(zmq::socket_t& pub) {
   }
 }
 
-void Bus::Impl::send_heartbeats(zmq::socket_t& pub) {
+void Bus::Impl::send_heartbeats(const std::vector<zmq::socket_t*>& pubs) {
   std::vector<storage::StreamHead> heads;
   {
     std::lock_guard lock(streams_mutex);
@@ -102,8 +104,11 @@ void Bus::Impl::send_heartbeats(zmq::socket_t& pub) {
     std::string topic = head.stream;
     topic += wire::kHeartbeatSuffix;
     const wire::Heartbeat beat{head.epoch, head.first_seq, head.head_seq, head.watermark};
-    pub.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-    pub.send(zmq::buffer(wire::pack(beat)), zmq::send_flags::dontwait);
+    const std::string packed = wire::pack(beat);
+    for (zmq::socket_t* pub : pubs) {
+      pub->send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      pub->send(zmq::buffer(packed), zmq::send_flags::dontwait);
+    }
   }
 }
 
@@ -126,8 +131,13 @@ Status Bus::hold(std::string_view stream, bool held) {
   return Status::ok();
 }
 
-void Bus::Impl::publisher_loop(zmq::socket_t& pub, zmq::socket_t& router) {
+void Bus::Impl::publisher_loop(const ServerSockets& sockets) {
   using Clock = std::chrono::steady_clock;
+  std::vector<zmq::socket_t*> pubs, routers;
+  for (const auto& pub : sockets.pubs) pubs.push_back(pub.get());
+  for (const auto& router : sockets.routers) routers.push_back(router.get());
+  const std::vector<std::string> bound_pubs = {bound_publish, bound_next_publish},
+                                 bound_routers = {bound_replay, bound_next_replay};
   // Failed handshakes on our tcp endpoints (a plaintext peer, a bad Curve
   // key) never reach ZAP when the mechanisms differ: a socket monitor
   // reports them, so every refusal is logged and counted.
@@ -135,41 +145,46 @@ void Bus::Impl::publisher_loop(zmq::socket_t& pub, zmq::socket_t& router) {
                                      ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
   std::vector<zmq::socket_t> monitors;
   int monitor_count = 0;
-  for (zmq::socket_t* socket : {&pub, &router}) {
-    const std::string endpoint = socket == &pub ? bound_publish : bound_replay;
-    if (!is_tcp(endpoint)) continue;
+  auto monitor = [&](zmq::socket_t& socket, const std::string& endpoint) {
+    if (!is_tcp(endpoint)) return;
     const std::string address = "inproc://ates-monitor-" + std::to_string(++monitor_count) + "-" +
                                 std::to_string(reinterpret_cast<std::uintptr_t>(this));
-    zmq_socket_monitor(socket->handle(), address.c_str(), kHandshakeFailures);
-    zmq::socket_t monitor(context, zmq::socket_type::pair);
-    monitor.set(zmq::sockopt::linger, 0);
-    monitor.connect(address);
-    monitors.push_back(std::move(monitor));
-  }
+    zmq_socket_monitor(socket.handle(), address.c_str(), kHandshakeFailures);
+    zmq::socket_t pair(context, zmq::socket_type::pair);
+    pair.set(zmq::sockopt::linger, 0);
+    pair.connect(address);
+    monitors.push_back(std::move(pair));
+  };
+  for (std::size_t i = 0; i < pubs.size(); ++i) monitor(*pubs[i], bound_pubs[i]);
+  for (std::size_t i = 0; i < routers.size(); ++i) monitor(*routers[i], bound_routers[i]);
   auto next_heartbeat = Clock::now();
   while (!stopping.load()) {
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat - Clock::now());
-    std::vector<zmq::pollitem_t> items = {{router.handle(), 0, ZMQ_POLLIN, 0},
-                                          {nullptr, wake_fd, ZMQ_POLLIN, 0}};
-    for (auto& monitor : monitors) items.push_back({monitor.handle(), 0, ZMQ_POLLIN, 0});
+    // The ROUTERs first, then the wake fd, then the monitors.
+    std::vector<zmq::pollitem_t> items;
+    for (zmq::socket_t* router : routers) items.push_back({router->handle(), 0, ZMQ_POLLIN, 0});
+    const std::size_t wake_item = items.size();
+    items.push_back({nullptr, wake_fd, ZMQ_POLLIN, 0});
+    for (auto& m : monitors) items.push_back({m.handle(), 0, ZMQ_POLLIN, 0});
     zmq::poll(items.data(), items.size(), std::chrono::milliseconds(std::clamp<long>(wait.count(), 0, 100)));
     for (std::size_t i = 0; i < monitors.size(); ++i) {
-      if (!(items[2 + i].revents & ZMQ_POLLIN)) continue;
+      if (!(items[wake_item + 1 + i].revents & ZMQ_POLLIN)) continue;
       std::vector<zmq::message_t> event;
       if (!zmq::recv_multipart(monitors[i], std::back_inserter(event), zmq::recv_flags::dontwait)) continue;
-      ++refused;
-      std::fprintf(stderr, "bus: refused a connection to %s (handshake failed: plaintext or wrong keys)\n",
-                   event.size() > 1 ? event[1].to_string().c_str() : "?");
+      refuse("a connection to " + (event.size() > 1 ? event[1].to_string() : std::string("?")) +
+             " (handshake failed: plaintext or wrong keys)");
     }
-    if (items[1].revents & ZMQ_POLLIN) {
+    if (items[wake_item].revents & ZMQ_POLLIN) {
       std::uint64_t count = 0;
       [[maybe_unused]] auto n = ::read(wake_fd, &count, sizeof count);
     }
-    publish_new(pub);  // cheap when nothing is due
-    if (items[0].revents & ZMQ_POLLIN) answer_fetch(router);
-    send_rpc_replies(router);
+    publish_new(pubs);  // cheap when nothing is due
+    for (std::size_t i = 0; i < routers.size(); ++i) {
+      if (items[i].revents & ZMQ_POLLIN) answer_fetch(*routers[i], i);
+    }
+    send_rpc_replies(routers);
     if (Clock::now() >= next_heartbeat) {
-      send_heartbeats(pub);
+      send_heartbeats(pubs);
       next_heartbeat = Clock::now() + options.heartbeat;
     }
   }

@@ -11,13 +11,13 @@
 
 namespace ates::bus {
 
-void Bus::Impl::answer_fetch(zmq::socket_t& router) {
+void Bus::Impl::answer_fetch(zmq::socket_t& router, std::size_t index) {
   for (;;) {
     std::vector<zmq::message_t> frames;
     if (!zmq::recv_multipart(router, std::back_inserter(frames), zmq::recv_flags::dontwait)) return;
     const std::optional<std::string> key = client_key(frames.back());
     if (frames.size() == 5 && frames[1].to_string_view() == wire::kRpcRequest) {
-      queue_rpc(router, frames, key);
+      queue_rpc(router, index, frames, key);
       continue;
     }
     // Not a request of ours: ignored, and counted, since only a broken or
@@ -96,7 +96,7 @@ void Bus::Impl::answer_fetch(zmq::socket_t& router) {
   }
 }
 
-void Bus::Impl::queue_rpc(zmq::socket_t& router, std::vector<zmq::message_t>& frames,
+void Bus::Impl::queue_rpc(zmq::socket_t& router, std::size_t index, std::vector<zmq::message_t>& frames,
                           const std::optional<std::string>& key) {
   const std::string service = frames[2].to_string();
   std::string refusal;
@@ -107,7 +107,8 @@ void Bus::Impl::queue_rpc(zmq::socket_t& router, std::vector<zmq::message_t>& fr
   } else {
     std::lock_guard lock(rpc_mutex);
     if (rpc_requests.size() < options.rpc_queue) {
-      rpc_requests.push_back({std::move(frames[0]), service, frames[3].to_string(), frames[4].to_string()});
+      rpc_requests.push_back(
+          {index, std::move(frames[0]), service, frames[3].to_string(), frames[4].to_string()});
       rpc_cv.notify_one();
       return;
     }

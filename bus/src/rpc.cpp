@@ -42,18 +42,19 @@ void Bus::Impl::rpc_loop() {
     lock.lock();
     rpc_running.clear();
     rpc_idle.notify_all();
-    rpc_replies.push_back(std::move(reply));
+    rpc_replies.emplace_back(request.router, std::move(reply));
     wake();
   }
 }
 
-void Bus::Impl::send_rpc_replies(zmq::socket_t& router) {
-  std::deque<std::vector<zmq::message_t>> replies;
+void Bus::Impl::send_rpc_replies(const std::vector<zmq::socket_t*>& routers) {
+  std::deque<std::pair<std::size_t, std::vector<zmq::message_t>>> replies;
   {
     std::lock_guard lock(rpc_mutex);
     replies.swap(rpc_replies);
   }
-  for (auto& reply : replies) {
+  for (auto& [index, reply] : replies) {
+    zmq::socket_t& router = *routers.at(index);  // the ROUTER the request came on: only it knows the caller
     for (std::size_t i = 0; i < reply.size(); ++i) {
       router.send(reply[i], i + 1 < reply.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
     }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <set>
+#include <utility>
 
 #include "bus_impl.hpp"
 
@@ -104,6 +105,38 @@ Result<Peer> parse_peer(std::string_view text) {
   return peer;
 }
 
+namespace {
+
+// A rotation names the new key and both of its endpoints, or none of them.
+Status validate_rotation(const BusOptions& options) {
+  const bool any =
+      !options.curve.next_secret_key.empty() || !options.next_publish.empty() || !options.next_replay.empty();
+  if (!any) return Status::ok();
+  if (options.curve.next_secret_key.empty() || options.next_publish.empty() || options.next_replay.empty()) {
+    return base::invalid_argument(
+        "a key rotation needs bus.curve_next_secret_key, bus.next_publish and bus.next_replay together");
+  }
+  if (!is_tcp(options.next_publish) || !is_tcp(options.next_replay)) {
+    return base::invalid_argument(
+        "bus.next_publish and bus.next_replay must be tcp:// endpoints: a key "
+        "matters only between hosts");
+  }
+  if (!options.curve.enabled()) {
+    return base::invalid_argument("a key rotation needs this host's current keys as well");
+  }
+  const auto next_public = curve_public_key(options.curve.next_secret_key);
+  if (!next_public) {
+    return base::invalid_argument(
+        "bus.curve_next_secret_key is not a CurveZMQ secret key (Z85, 40 characters)");
+  }
+  if (*next_public == options.curve.public_key) {
+    return base::invalid_argument("bus.curve_next_secret_key is the current key: a rotation needs a new one");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Status validate(const BusOptions& options) {
   const bool any_tcp = is_tcp(options.publish) || is_tcp(options.replay) ||
                        std::any_of(options.peers.begin(), options.peers.end(),
@@ -113,6 +146,11 @@ Status validate(const BusOptions& options) {
         "a tcp bus needs this host's CurveZMQ keys (bus.curve_public_key, bus.curve_secret_key; "
         "`ates keys generate`): the bus is never plaintext");
   }
+  if (options.curve.enabled() && curve_public_key(options.curve.secret_key) != options.curve.public_key) {
+    return base::invalid_argument(
+        "bus.curve_public_key is not the public half of bus.curve_secret_key: peers would refuse this host");
+  }
+  if (Status rotation = validate_rotation(options); !rotation) return rotation;
   std::set<std::string, std::less<>> owned;
   for (const Peer& peer : options.peers) {
     if (peer.key.empty() && (!peer.publish.starts_with("ipc://") || !peer.replay.starts_with("ipc://"))) {
@@ -185,6 +223,31 @@ void Bus::Impl::drop(const std::string& source, std::string_view reason, const s
     std::fprintf(stderr, "bus: dropped from %s (%.*s, %llu so far): %s\n", source.c_str(),
                  static_cast<int>(reason.size()), reason.data(), static_cast<unsigned long long>(count),
                  detail.c_str());
+  }
+}
+
+void Bus::Impl::refuse(const std::string& detail) {
+  ++refused;
+  const auto now = std::chrono::steady_clock::now();
+  std::uint64_t unlogged = 0;
+  {
+    std::lock_guard lock(drops_mutex);
+    if (now - refusal_minute >= std::chrono::minutes(1)) {
+      refusal_minute = now;
+      refusals_logged = 0;
+    }
+    if (refusals_logged == kRefusalLogsPerMinute) {
+      ++refusals_unlogged;
+      return;
+    }
+    ++refusals_logged;
+    unlogged = std::exchange(refusals_unlogged, 0);
+  }
+  if (unlogged > 0) {
+    std::fprintf(stderr, "bus: refused %s (and %llu more, not logged: at most %zu lines a minute)\n",
+                 detail.c_str(), static_cast<unsigned long long>(unlogged), kRefusalLogsPerMinute);
+  } else {
+    std::fprintf(stderr, "bus: refused %s\n", detail.c_str());
   }
 }
 

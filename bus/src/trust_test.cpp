@@ -2,7 +2,11 @@
 // it. Peers and grants parse strictly; a stream is taken from its owner
 // alone; FETCH and rpc answer only the keys granted them; garbage and rpc
 // floods are bounded. Real sockets (ipc and Curve tcp) and real LMDB.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -347,36 +351,49 @@ BOOST_AUTO_TEST_CASE(a_heartbeat_alone_makes_a_stream_suspect_never_halted) {
 }
 
 // Two hosts over Curve tcp: the producer grants the consumer's key what
-// the test says.
+// the test says. A rotating producer also serves a new key on endpoints
+// of its own.
+enum class Rotation { kNone, kRotating };
 struct CurvePair {
   TempDir dir;
   std::pair<std::string, std::string> producer_keys = generate_curve_keys();
+  std::pair<std::string, std::string> next_keys = generate_curve_keys();  // the producer's, when rotating
   std::pair<std::string, std::string> consumer_keys = generate_curve_keys();
   std::unique_ptr<Environment> producer = open_env(dir / "tracker", "tracker");
   std::unique_ptr<Bus> producer_bus;
 
-  explicit CurvePair(ClientGrant grant, std::size_t rpc_queue = 256) {
+  explicit CurvePair(ClientGrant grant, std::size_t rpc_queue = 256, Rotation rotation = Rotation::kNone) {
     grant.key = consumer_keys.first;
     BOOST_TEST_REQUIRE(producer->declare_stream(protocol::kTasksStream).is_ok());
-    auto bus = Bus::start({.publish = "tcp://127.0.0.1:*",
-                           .replay = "tcp://127.0.0.1:*",
-                           .heartbeat = std::chrono::milliseconds(50),
-                           .rpc_queue = rpc_queue,
-                           .curve = {producer_keys.first, producer_keys.second, {grant}}});
+    BusOptions options{.publish = "tcp://127.0.0.1:*",
+                       .replay = "tcp://127.0.0.1:*",
+                       .heartbeat = std::chrono::milliseconds(50),
+                       .rpc_queue = rpc_queue,
+                       .curve = {producer_keys.first, producer_keys.second, {grant}}};
+    if (rotation == Rotation::kRotating) {
+      options.next_publish = options.next_replay = "tcp://127.0.0.1:*";
+      options.curve.next_secret_key = next_keys.second;
+    }
+    auto bus = Bus::start(options);
     BOOST_TEST_REQUIRE(bus.has_value(), bus.status().to_string());
     producer_bus = std::move(bus).value();
     producer_bus->add_producer(*producer);
   }
 
-  std::unique_ptr<Bus> consumer_bus() {
-    auto bus = Bus::start({.publish = "inproc://c-pub",
-                           .replay = "inproc://c-replay",
-                           .peers = {{.publish = producer_bus->publish_endpoint(),
-                                      .replay = producer_bus->replay_endpoint(),
-                                      .key = producer_keys.first,
-                                      .streams = {"tracker.tasks"}}},
-                           .heartbeat = std::chrono::milliseconds(50),
-                           .curve = {consumer_keys.first, consumer_keys.second, {}}});
+  // A consumer's bus that knows the producer by its current key, or by
+  // its new one on the new endpoints.
+  std::unique_ptr<Bus> consumer_bus(Rotation knows = Rotation::kNone, const std::string& name = "c") {
+    const bool next = knows == Rotation::kRotating;
+    auto bus = Bus::start(
+        {.publish = "inproc://" + name + "-pub",
+         .replay = "inproc://" + name + "-replay",
+         .peers = {{.publish =
+                        next ? producer_bus->next_publish_endpoint() : producer_bus->publish_endpoint(),
+                    .replay = next ? producer_bus->next_replay_endpoint() : producer_bus->replay_endpoint(),
+                    .key = next ? next_keys.first : producer_keys.first,
+                    .streams = {"tracker.tasks"}}},
+         .heartbeat = std::chrono::milliseconds(50),
+         .curve = {consumer_keys.first, consumer_keys.second, {}}});
     BOOST_TEST_REQUIRE(bus.has_value(), bus.status().to_string());
     return std::move(bus).value();
   }
@@ -522,6 +539,153 @@ BOOST_AUTO_TEST_CASE(a_frame_larger_than_any_event_is_refused_and_the_bus_goes_o
       consumer_bus->add_consumer({"accounting", "tracker.tasks", consumer.get(), recorder.handler()})
           .is_ok());
   BOOST_TEST(wait_until([&] { return checkpoint_of(*consumer) == 2; }));
+}
+
+BOOST_AUTO_TEST_CASE(a_rotating_host_serves_its_old_and_new_key_each_on_its_own_endpoints) {
+  CurvePair pair({.reads = {"tracker.tasks"}, .calls = {"echo"}}, 256, Rotation::kRotating);
+  pair.producer_bus->serve("echo",
+                           [](std::string_view body) -> Result<std::string> { return std::string(body); });
+  BOOST_TEST_REQUIRE(!pair.producer_bus->next_publish_endpoint().empty());
+  BOOST_TEST(pair.producer_bus->next_publish_endpoint() != pair.producer_bus->publish_endpoint());
+  publish_tasks(*pair.producer, 1, 3);
+  // One consumer still knows the old key, one already the new: both fetch
+  // the past and follow the live feed.
+  auto old_env = open_env(pair.dir / "old", "accounting");
+  auto new_env = open_env(pair.dir / "new", "analytics");
+  auto old_bus = pair.consumer_bus(Rotation::kNone, "old");
+  auto new_bus = pair.consumer_bus(Rotation::kRotating, "new");
+  Recorder old_recorder, new_recorder;
+  BOOST_TEST_REQUIRE(
+      old_bus->add_consumer({"accounting", "tracker.tasks", old_env.get(), old_recorder.handler()}).is_ok());
+  BOOST_TEST_REQUIRE(
+      new_bus->add_consumer({"analytics", "tracker.tasks", new_env.get(), new_recorder.handler()}).is_ok());
+  BOOST_TEST_REQUIRE(
+      wait_until([&] { return checkpoint_of(*old_env) == 3u && checkpoint_of(*new_env) == 3u; }));
+  publish_tasks(*pair.producer, 4, 2);
+  BOOST_TEST_REQUIRE(
+      wait_until([&] { return checkpoint_of(*old_env) == 5u && checkpoint_of(*new_env) == 5u; }));
+  BOOST_TEST(old_recorder.ids() == new_recorder.ids());
+  // rpc answers on the ROUTER each call came on.
+  const auto by_old = old_bus->call(pair.rpc_peer(), "echo", "old key", std::chrono::seconds(10));
+  BOOST_TEST_REQUIRE(by_old.has_value(), by_old.status().to_string());
+  BOOST_TEST(*by_old == "old key");
+  const std::string next_peer = pair.producer_bus->next_replay_endpoint() + " " + pair.next_keys.first;
+  const auto by_new = new_bus->call(next_peer, "echo", "new key", std::chrono::seconds(10));
+  BOOST_TEST_REQUIRE(by_new.has_value(), by_new.status().to_string());
+  BOOST_TEST(*by_new == "new key");
+  // A key stands for its own endpoints only: the new key expected on the
+  // old endpoint fails the handshake, and is counted there.
+  const auto refused_before = pair.producer_bus->refused_connections();
+  const auto crossed = new_bus->call(pair.producer_bus->replay_endpoint() + " " + pair.next_keys.first,
+                                     "echo", "crossed", std::chrono::milliseconds(1500));
+  BOOST_TEST(!crossed.has_value());
+  BOOST_TEST((crossed.status().code() == Code::kUnavailable));
+  BOOST_TEST(wait_until([&] { return pair.producer_bus->refused_connections() > refused_before; }));
+}
+
+// What this process writes to stderr while it lives.
+class StderrCapture {
+ public:
+  explicit StderrCapture(std::filesystem::path file) : file_(std::move(file)) {
+    std::fflush(stderr);
+    saved_ = ::dup(2);
+    const int fd = ::open(file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, 2);
+    ::close(fd);
+  }
+  ~StderrCapture() { restore(); }
+  std::string text() {
+    restore();
+    std::ifstream in(file_);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+
+ private:
+  void restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    ::dup2(saved_, 2);
+    ::close(saved_);
+    saved_ = -1;
+  }
+  std::filesystem::path file_;
+  int saved_ = -1;
+};
+
+BOOST_AUTO_TEST_CASE(every_refused_stranger_is_counted_and_the_log_keeps_to_its_budget) {
+  CurvePair pair({.reads = {"tracker.tasks"}});
+  const auto before = pair.producer_bus->refused_connections();
+  std::string log;
+  {
+    StderrCapture capture(pair.dir / "stderr");
+    // Strangers, each with a key of its own, as a flood of new keys would be.
+    zmq::context_t context(1);
+    std::vector<zmq::socket_t> strangers;
+    for (int i = 0; i < 30; ++i) {
+      const auto [key, secret] = generate_curve_keys();
+      zmq::socket_t dealer(context, zmq::socket_type::dealer);
+      dealer.set(zmq::sockopt::linger, 0);
+      dealer.set(zmq::sockopt::curve_serverkey, pair.producer_keys.first);
+      dealer.set(zmq::sockopt::curve_publickey, key);
+      dealer.set(zmq::sockopt::curve_secretkey, secret);
+      dealer.connect(pair.producer_bus->replay_endpoint());
+      strangers.push_back(std::move(dealer));
+    }
+    BOOST_TEST(wait_until([&] { return pair.producer_bus->refused_connections() >= before + 30; }));
+    log = capture.text();
+  }
+  std::size_t lines = 0;
+  for (std::size_t at = log.find("bus: refused"); at != std::string::npos;
+       at = log.find("bus: refused", at + 1))
+    ++lines;
+  BOOST_TEST(lines >= 1u, log);
+  BOOST_TEST(lines <= 10u, log);
+}
+
+BOOST_AUTO_TEST_CASE(a_rotation_is_configured_whole_or_refused) {
+  const auto [key, secret] = generate_curve_keys();
+  const auto [next, next_secret] = generate_curve_keys();
+  const std::string tcp = "tcp://127.0.0.1:*";
+  auto refused = [&](BusOptions options, const std::string& why) {
+    auto bus = Bus::start(std::move(options));
+    BOOST_TEST_REQUIRE(!bus.has_value(), why);
+    BOOST_TEST((bus.status().code() == Code::kInvalidArgument));
+    BOOST_TEST(bus.status().message().find(why) != std::string::npos, bus.status().message());
+  };
+  // The new key without its endpoints, and endpoints without a key.
+  refused({.publish = tcp, .replay = tcp, .curve = {key, secret, {}, next_secret}}, "together");
+  refused(
+      {.publish = tcp, .replay = tcp, .next_publish = tcp, .next_replay = tcp, .curve = {key, secret, {}}},
+      "together");
+  // Not tcp: a key matters only between hosts.
+  refused({.publish = tcp,
+           .replay = tcp,
+           .next_publish = "inproc://n-pub",
+           .next_replay = "inproc://n-replay",
+           .curve = {key, secret, {}, next_secret}},
+          "must be tcp://");
+  // The current key again, and something that is not a key.
+  refused({.publish = tcp,
+           .replay = tcp,
+           .next_publish = tcp,
+           .next_replay = tcp,
+           .curve = {key, secret, {}, secret}},
+          "is the current key");
+  refused({.publish = tcp,
+           .replay = tcp,
+           .next_publish = tcp,
+           .next_replay = tcp,
+           .curve = {key, secret, {}, std::string(40, '"')}},
+          "not a CurveZMQ secret key");
+  // A public key that is not the secret key's other half.
+  refused({.publish = tcp, .replay = tcp, .curve = {next, secret, {}}}, "not the public half");
+  // The whole rotation starts.
+  auto whole = Bus::start({.publish = tcp,
+                           .replay = tcp,
+                           .next_publish = tcp,
+                           .next_replay = tcp,
+                           .curve = {key, secret, {}, next_secret}});
+  BOOST_TEST(whole.has_value(), whole.status().to_string());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -85,6 +85,13 @@ const std::vector<KeySpec>& host_keys() {
       {"bus.curve_public_key", KeyType::kString, "", "",
        "this host's CurveZMQ public key (Z85; `ates keys generate`)"},
       {"bus.curve_secret_key", KeyType::kString, "", "", "this host's CurveZMQ secret key (Z85)"},
+      {"bus.curve_next_secret_key", KeyType::kString, "", "",
+       "during a key rotation: the new CurveZMQ secret key, served on bus.next_publish and bus.next_replay "
+       "beside the current one (docs/bus.md, \"Rotating a host's key\")"},
+      {"bus.next_publish", KeyType::kString, "", "",
+       "during a key rotation: where the new key's PUB binds (tcp)"},
+      {"bus.next_replay", KeyType::kString, "", "",
+       "during a key rotation: where the new key's ROUTER answers FETCH and rpc (tcp)"},
       {"bus.clients", KeyType::kList, "", "",
        "other hosts' keys allowed to connect, each \"key=KEY reads=STREAM+... calls=SERVICE+...\": what they "
        "may FETCH and call"},

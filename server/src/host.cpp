@@ -100,7 +100,12 @@ base::Result<std::unique_ptr<bus::Bus>> start_bus(const Settings& s) {
   }
   options.heartbeat = std::chrono::milliseconds(std::max<std::int64_t>(1, s.get_int("bus.heartbeat_ms")));
   options.send_hwm = static_cast<int>(s.get_int("bus.send_hwm"));
-  options.curve = {s.get_string("bus.curve_public_key"), s.get_string("bus.curve_secret_key"), {}};
+  options.curve = {.public_key = s.get_string("bus.curve_public_key"),
+                   .secret_key = s.get_string("bus.curve_secret_key"),
+                   .clients = {},
+                   .next_secret_key = s.get_string("bus.curve_next_secret_key")};
+  options.next_publish = s.get_string("bus.next_publish");
+  options.next_replay = s.get_string("bus.next_replay");
   for (const std::string& text : s.get_list("bus.clients")) {
     auto grant = bus::parse_grant(text);
     if (!grant)
@@ -112,6 +117,11 @@ base::Result<std::unique_ptr<bus::Bus>> start_bus(const Settings& s) {
   // As bound: a port 0 ("tcp://127.0.0.1:*") shows here, for the peers' configuration.
   spdlog::info("bus: publishing on {}, answering FETCH on {}", (*started)->publish_endpoint(),
                (*started)->replay_endpoint());
+  if (!(*started)->next_publish_endpoint().empty()) {
+    spdlog::info("bus: rotating keys: the new key {} publishes on {}, answers FETCH on {}",
+                 bus::curve_public_key(s.get_string("bus.curve_next_secret_key")).value_or("?"),
+                 (*started)->next_publish_endpoint(), (*started)->next_replay_endpoint());
+  }
   return started;
 }
 

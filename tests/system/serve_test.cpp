@@ -170,6 +170,63 @@ BOOST_AUTO_TEST_CASE(configuration_errors_stop_start_up_naming_the_key) {
   BOOST_TEST(run.err.find("ATES_HTTP_THREADZ") != std::string::npos, run.err);
 }
 
+// A [bus] that would trust too much, or not say whom it trusts, stops
+// `ates serve` with the key at fault, before anything listens.
+BOOST_AUTO_TEST_CASE(a_bus_configuration_that_would_trust_too_much_stops_start_up) {
+  TempDir dir;
+  auto key_pair = [] {
+    const auto run = testing::run_to_end({kAtes, "keys", "generate"});
+    BOOST_TEST_REQUIRE(run.exit_code == 0);
+    auto value = [&](const std::string& name) {
+      const auto start = run.out.find(name + " = \"") + name.size() + 4;
+      return run.out.substr(start, run.out.find('"', start) - start);
+    };
+    return std::pair{value("curve_public_key"), value("curve_secret_key")};
+  };
+  const auto [key, secret] = key_pair();
+  const auto [other, other_secret] = key_pair();
+  const std::map<std::string, std::string> keys = {{"ATES_BUS_CURVE_PUBLIC_KEY", key},
+                                                   {"ATES_BUS_CURVE_SECRET_KEY", secret}};
+  const std::string peer = "publish=tcp://127.0.0.1:1 replay=tcp://127.0.0.1:2 key=" + other;
+  const std::vector<std::pair<std::map<std::string, std::string>, std::string>> cases = {
+      // tcp with no keys (an empty value leaves the key out): never plaintext
+      {{{"ATES_BUS_PUBLISH", "tcp://127.0.0.1:0"},
+        {"ATES_BUS_REPLAY", "tcp://127.0.0.1:0"},
+        {"ATES_BUS_CURVE_PUBLIC_KEY", ""},
+        {"ATES_BUS_CURVE_SECRET_KEY", ""}},
+       "never plaintext"},
+      // a peer in the old form, with no owned streams
+      {{{"ATES_BUS_PEERS", "tcp://127.0.0.1:1 " + other}}, "ATES_BUS_PEERS"},
+      // a stream with two owners
+      {{{"ATES_BUS_PEERS", peer + " owns=tracker.tasks," + peer + " owns=tracker.tasks+auth.users"}},
+       "two bus peers"},
+      // a client granted by a bare key: what may it do?
+      {{{"ATES_BUS_CLIENTS", other}}, "ATES_BUS_CLIENTS"},
+      // a rotation without its endpoints
+      {{{"ATES_BUS_CURVE_NEXT_SECRET_KEY", other_secret}}, "together"},
+      // a public key that is not the secret key's
+      {{{"ATES_BUS_PUBLISH", "tcp://127.0.0.1:0"}, {"ATES_BUS_CURVE_PUBLIC_KEY", other}},
+       "not the public half"},
+  };
+  int n = 0;
+  for (const auto& [settings, expected] : cases) {
+    std::map<std::string, std::string> env = keys;
+    env["ATES_PLUGIN_DIR"] = kPlugins;
+    for (const auto& [name, value] : settings) {
+      if (value.empty()) {
+        env.erase(name);
+      } else {
+        env[name] = value;
+      }
+    }
+    const auto run = testing::run_to_end(
+        {kAtes, "serve", "--data", (dir / std::to_string(++n)).string(), "--listen", "127.0.0.1:0"}, env);
+    BOOST_TEST(run.exit_code == 1, expected << ": " << run.err);
+    BOOST_TEST(run.err.find(expected) != std::string::npos, expected << ": " << run.err);
+    BOOST_TEST(run.err.find(secret) == std::string::npos, "a secret key in the log: " << run.err);
+  }
+}
+
 // A data directory others can write to, or a lock file planted as a link,
 // stops `ates serve` at once with what to do, before anything is opened.
 BOOST_AUTO_TEST_CASE(an_unsafe_data_directory_stops_start_up_saying_what_to_do) {

@@ -67,6 +67,10 @@ struct CurveOptions {
   std::string public_key;
   std::string secret_key;
   std::vector<ClientGrant> clients;  // the keys allowed to connect to our endpoints, and what they may do
+  // During a key rotation (docs/bus.md, "Rotating a host's key"): the new
+  // secret key, served on BusOptions::next_publish and next_replay beside
+  // the current one. This host still connects to others with `secret_key`.
+  std::string next_secret_key;
   bool enabled() const { return !secret_key.empty(); }
 };
 
@@ -74,6 +78,11 @@ struct BusOptions {
   std::string publish = "inproc://ates-pub";    // where our PUB binds
   std::string replay = "inproc://ates-replay";  // where our ROUTER binds
   std::vector<Peer> peers;                      // the producers on other hosts
+  // Where the new key's PUB and ROUTER bind during a rotation (a Curve
+  // socket has one secret key, so the new key needs sockets of its own);
+  // both tcp, both set exactly when curve.next_secret_key is.
+  std::string next_publish;
+  std::string next_replay;
   std::chrono::milliseconds heartbeat{1000};
   int send_hwm = 100000;
   int receive_hwm = 100000;     // per SUB socket; what it drops is fetched again
@@ -152,6 +161,9 @@ class Bus {
   // The endpoints as bound ("tcp://127.0.0.1:*" becomes the real port).
   std::string publish_endpoint() const;
   std::string replay_endpoint() const;
+  // The new key's endpoints during a rotation, as bound; empty without one.
+  std::string next_publish_endpoint() const;
+  std::string next_replay_endpoint() const;
   // Refusals seen on our tcp endpoints: the ZAP handler's (an unknown
   // CurveZMQ client key) and failed handshakes (a plaintext peer); one
   // refused peer may count twice.
@@ -216,5 +228,7 @@ Status reset_consumer(storage::Environment& env, std::string_view stream, std::u
 
 // A new CurveZMQ key pair (Z85): {public, secret}.
 std::pair<std::string, std::string> generate_curve_keys();
+// The public key of a CurveZMQ secret key (Z85), or nothing when it is not one.
+std::optional<std::string> curve_public_key(std::string_view secret_key);
 
 }  // namespace ates::bus
