@@ -78,6 +78,11 @@ Result<std::unique_ptr<Bus>> Bus::start(BusOptions options) {
       }
       pub->set(zmq::sockopt::sndhwm, raw->options.send_hwm);
       router->set(zmq::sockopt::router_mandatory, 0);
+      // Per connection: a peer has a FETCH per consumer and one rpc call in
+      // flight, so a short queue is plenty, and past it libzmq stops reading
+      // from that connection (inbound) or drops the reply (a FETCH is retried).
+      router->set(zmq::sockopt::rcvhwm, kRouterQueue);
+      router->set(zmq::sockopt::sndhwm, kRouterQueue);
       raw->secure_server(*pub, publish, kPubDomain, secret_key);
       raw->secure_server(*router, replay, kReplayDomain, secret_key);
       pub->bind(publish);

@@ -45,6 +45,8 @@ inline bool is_tcp(std::string_view endpoint) { return endpoint.starts_with("tcp
 // granted key (it checks each FETCH and call itself).
 inline constexpr std::string_view kPubDomain = "ates-pub";
 inline constexpr std::string_view kReplayDomain = "ates";
+// Messages queued per connection on the replay ROUTER, each way.
+inline constexpr int kRouterQueue = 64;
 
 // Throws on tcp without a server key or our own keys: never plaintext.
 void secure_client(zmq::socket_t& socket, std::string_view endpoint, const std::string& server_key,
@@ -99,6 +101,7 @@ struct Bus::Impl {
   // thread may touch the ROUTER.
   struct RpcRequest {
     std::size_t router = 0;  // which of our ROUTERs it came on (the new key's during a rotation)
+    std::string caller;      // its key; empty: this machine
     zmq::message_t identity;
     std::string service;
     std::string call_id;

@@ -71,10 +71,12 @@ struct Consumer {
   std::string replay_key;
   // Undecodable frames kept as dead letters per source in this minute.
   std::map<std::string, std::pair<std::chrono::steady_clock::time_point, std::size_t>> garbage_kept;
+  std::size_t garbage_held = 0;  // our unresolved undecodable letters in the store (counted at start)
   bool fetch_inflight = false;
   std::chrono::steady_clock::time_point fetch_sent;
-  std::chrono::steady_clock::time_point retry_after;
-  std::chrono::milliseconds backoff{0};
+  std::chrono::steady_clock::time_point fetch_retry_after;  // a refused or doubtful FETCH asks again then
+  std::chrono::steady_clock::time_point apply_retry_after;  // a stalled batch runs again then
+  std::chrono::milliseconds backoff{0};                     // of the stalled batch
 
   static constexpr std::size_t kMaxPending = 200'000;
 
@@ -180,17 +182,24 @@ struct Consumer {
       window = now;
       kept_now = 0;
     }
-    if (kept_now >= bus.options.garbage_letters_per_minute) {
+    if (kept_now >= bus.options.garbage_letters_per_minute ||
+        garbage_held >= bus.options.garbage_letters_kept) {
       bus.drop(source, "garbage_over_cap", "an undecodable frame on " + spec.stream + ": " + reason);
       return;
     }
     ++kept_now;
+    ++garbage_held;
+    std::string why = "undecodable frame: " + reason;
+    if (bytes.size() > kGarbageBytesKept) {
+      why += " (its first " + std::to_string(kGarbageBytesKept) + " of " + std::to_string(bytes.size()) +
+             " bytes kept)";
+      bytes.resize(kGarbageBytesKept);
+    }
     // Not kept (a full disk), the frame is only logged: it has no place in
     // the stream to hold it back, and the outbox still has the real events.
     const Status kept = spec.env->run([&](storage::WriteTxn& txn) {
-      add_dead_letter(
-          txn, dead_letters,
-          {spec.consumer, spec.stream, 0, "undecodable frame: " + reason, 0, 0, std::move(bytes), false});
+      add_dead_letter(txn, dead_letters,
+                      {spec.consumer, spec.stream, 0, std::move(why), 0, 0, std::move(bytes), false});
       return Status::ok();
     });
     if (!kept) {
@@ -238,14 +247,14 @@ struct Consumer {
     if (reply->status == wire::FetchStatus::kUnknown) {
       // Not produced there (yet). A doubt waits for an answer: ask again.
       if (is_suspect()) {
-        retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        fetch_retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(1);
         fetch_wanted = true;
       }
       return;
     }
     if (reply->status == wire::FetchStatus::kDenied) {
       // Retried slowly: the owner's operator may grant it while we wait.
-      retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      fetch_retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(5);
       fetch_wanted = true;
       set_state(ConsumerState::kStalled, "the owner of " + spec.stream + " (" + replay_endpoint +
                                              ") refuses this host's key a FETCH of it: its bus.clients "
@@ -276,7 +285,7 @@ struct Consumer {
   bool apply_ready() {
     while (!pending.empty() && pending.begin()->first <= applied) pending.erase(pending.begin());
     while (!pending.empty() && pending.begin()->first == applied + 1) {
-      if (std::chrono::steady_clock::now() < retry_after) return false;
+      if (std::chrono::steady_clock::now() < apply_retry_after) return false;
       std::vector<std::pair<std::uint64_t, std::string*>> run;
       for (auto it = pending.begin();
            it != pending.end() && it->first == applied + 1 + run.size() && run.size() < bus.options.batch;
@@ -321,7 +330,7 @@ struct Consumer {
         backoff = std::min<std::chrono::milliseconds>(
             std::max<std::chrono::milliseconds>(backoff * 2, std::chrono::milliseconds(50)),
             std::chrono::milliseconds(5000));
-        retry_after = std::chrono::steady_clock::now() + backoff;
+        apply_retry_after = std::chrono::steady_clock::now() + backoff;
         set_state(ConsumerState::kStalled, status.to_string());
         return false;
       }
@@ -353,6 +362,12 @@ void Consumer::run() {
         applied = checkpoint->applied_seq;
         epoch = checkpoint->epoch;
       }
+      dead_letters.scan(txn, {}, [&](std::string_view, const DeadLetterRecord& letter) {
+        if (letter.seq == 0 && !letter.resolved && letter.consumer == spec.consumer &&
+            letter.stream == spec.stream)
+          ++garbage_held;
+        return true;
+      });
     }
     // One SUB per publisher, so the socket names the sender: SUB sockets
     // never reveal one, and a frame on the owner's socket came through a
@@ -429,7 +444,7 @@ void Consumer::run() {
       }
       if (halted()) continue;
       apply_ready();
-      if (needs_fetch() && std::chrono::steady_clock::now() >= retry_after) {
+      if (needs_fetch() && std::chrono::steady_clock::now() >= fetch_retry_after) {
         const wire::FetchRequest request{spec.stream, applied + 1, bus.options.batch, spec.consumer};
         dealer_for(replay_endpoint, replay_key)
             .send(zmq::buffer(wire::pack(request)), zmq::send_flags::dontwait);

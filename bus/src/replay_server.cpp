@@ -11,6 +11,10 @@
 
 namespace ates::bus {
 
+namespace {
+constexpr std::size_t kMaxConsumerName = 64;
+}  // namespace
+
 void Bus::Impl::answer_fetch(zmq::socket_t& router, std::size_t index) {
   for (;;) {
     std::vector<zmq::message_t> frames;
@@ -75,10 +79,15 @@ void Bus::Impl::answer_fetch(zmq::socket_t& router, std::size_t index) {
                                        std::min<std::uint64_t>({request->max, options.batch, visible}));
           }
         }
-        if (env->options().retention_keep_last && request->from > 1 && !request->consumer.empty()) {
+        // What a consumer has applied, for retention. A remote caller's
+        // names are its key's: one host cannot move another's checkpoint
+        // and let retention delete what that one has not read, nor claim
+        // more than the head.
+        if (env->options().retention_keep_last && request->from > 1 && !request->consumer.empty() &&
+            request->consumer.size() <= kMaxConsumerName) {
           env->submit(
-              [stream = request->stream, consumer = request->consumer,
-               seq = request->from - 1](storage::WriteTxn& txn) {
+              [stream = request->stream, consumer = key ? *key + "/" + request->consumer : request->consumer,
+               seq = std::min(request->from - 1, head->head_seq)](storage::WriteTxn& txn) {
                 txn.record_consumer_checkpoint(stream, consumer, seq);
                 return Status::ok();
               },
@@ -106,14 +115,20 @@ void Bus::Impl::queue_rpc(zmq::socket_t& router, std::size_t index, std::vector<
     refusal = "this host's key may not call " + service;
   } else {
     std::lock_guard lock(rpc_mutex);
-    if (rpc_requests.size() < options.rpc_queue) {
+    const std::string caller = key.value_or("");
+    const auto waiting = static_cast<std::size_t>(std::count_if(
+        rpc_requests.begin(), rpc_requests.end(), [&](const RpcRequest& r) { return r.caller == caller; }));
+    if (rpc_requests.size() < options.rpc_queue && waiting < options.rpc_queue_per_caller) {
       rpc_requests.push_back(
-          {index, std::move(frames[0]), service, frames[3].to_string(), frames[4].to_string()});
+          {index, caller, std::move(frames[0]), service, frames[3].to_string(), frames[4].to_string()});
       rpc_cv.notify_one();
       return;
     }
     code = base::Code::kUnavailable;
-    refusal = "the rpc queue is full (" + std::to_string(options.rpc_queue) + " waiting); try again";
+    refusal = waiting >= options.rpc_queue_per_caller
+                  ? "the rpc queue holds " + std::to_string(waiting) +
+                        " requests of this caller, its share; try again"
+                  : "the rpc queue is full (" + std::to_string(options.rpc_queue) + " waiting); try again";
   }
   if (code == base::Code::kUnavailable)
     drop(key.value_or("this machine"), "rpc_queue_full", "rpc " + service);

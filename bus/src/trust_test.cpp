@@ -19,6 +19,7 @@
 #include "ates/testing/temp_dir.hpp"
 #include "ates/testing/wait.hpp"
 
+#include "dead_letters.hpp"
 #include "wire.hpp"
 
 namespace ates::bus {
@@ -216,14 +217,29 @@ BOOST_AUTO_TEST_CASE(a_stream_is_taken_from_its_owner_alone) {
     forge();
     return checkpoint_of(*consumer) == 5;
   }));
-  for (int round = 0; round < 20; ++round) {
+  // The control: a subscriber of the rogue's PUB does receive them, so
+  // they were on the wire while the consumer ran.
+  zmq::socket_t control(context, zmq::socket_type::sub);
+  control.set(zmq::sockopt::linger, 0);
+  control.set(zmq::sockopt::subscribe, "tracker.tasks");
+  control.connect(ep("rogue-pub"));
+  int heard = 0;
+  BOOST_TEST_REQUIRE(wait_until([&] {
     forge();
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  BOOST_TEST(checkpoint_of(*consumer) == 5u);
+    zmq::message_t frame;
+    while (control.recv(frame, zmq::recv_flags::dontwait)) ++heard;
+    return heard >= 400;  // two frames each
+  }));
+  // One more real event, applied after the forgeries were sent: the
+  // consumer has applied the owner's six and none of the others.
+  publish_tasks(*producer, 6, 1);
+  BOOST_TEST_REQUIRE(wait_until([&] {
+    forge();
+    return checkpoint_of(*consumer) == 6;
+  }));
   const auto ids = recorder.ids();
-  BOOST_TEST_REQUIRE(ids.size() == 5u);
-  for (std::uint64_t n = 1; n <= 5; ++n) BOOST_TEST(ids[n - 1] == task_id(n));
+  BOOST_TEST_REQUIRE(ids.size() == 6u);
+  for (std::uint64_t n = 1; n <= 6; ++n) BOOST_TEST(ids[n - 1] == task_id(n));
 }
 
 // A raw owner feed the test writes to, with FETCH going to the real
@@ -293,6 +309,63 @@ BOOST_AUTO_TEST_CASE(garbage_and_foreign_events_from_the_owner_are_capped_and_co
     feed.send(zmq::buffer(event), zmq::send_flags::none);
   }
   BOOST_TEST(wait_until([&] { return checkpoint_of(*consumer) == 3; }));
+}
+
+BOOST_AUTO_TEST_CASE(the_garbage_kept_is_capped_in_all_and_each_letter_keeps_only_its_first_bytes) {
+  TempDir dir;
+  const auto ep = [&](const std::string& name) { return "ipc://" + (dir / name).string(); };
+  zmq::context_t context(1);
+  zmq::socket_t feed(context, zmq::socket_type::pub);
+  feed.set(zmq::sockopt::linger, 0);
+  feed.bind(ep("feed"));
+  auto consumer = open_env(dir / "accounting", "accounting");
+  Recorder recorder;
+  auto start = [&] {
+    auto bus =
+        std::move(
+            Bus::start(
+                {.publish = ep("c-pub"),
+                 .replay = ep("c-replay"),
+                 .peers = {{.publish = ep("feed"), .replay = ep("replay"), .streams = {"tracker.tasks"}}},
+                 .garbage_letters_per_minute = 1000,
+                 .garbage_letters_kept = 2}))
+            .value();
+    BOOST_TEST_REQUIRE(
+        bus->add_consumer({"accounting", "tracker.tasks", consumer.get(), recorder.handler()}).is_ok());
+    return bus;
+  };
+  auto send_until_dropped = [&](Bus& bus, std::uint64_t drops) {
+    // Frames sent before the subscription is live are lost: send until
+    // the bus has dropped what it must.
+    return wait_until([&] {
+      feed.send(zmq::str_buffer("tracker.tasks"), zmq::send_flags::sndmore);
+      feed.send(zmq::buffer(std::string(100'000, '\xc1')), zmq::send_flags::none);
+      return dropped(bus, "garbage_over_cap") >= drops;
+    });
+  };
+  {
+    auto bus = start();
+    BOOST_TEST_REQUIRE(send_until_dropped(*bus, 5));
+  }
+  auto letters = dead_letters(*consumer, "accounting");
+  BOOST_TEST_REQUIRE(letters.size() == 2u);  // the cap in all, though the minute's cap is 1000
+  for (const auto& letter : letters) {
+    BOOST_TEST(letter.reason.find("its first 4096 of 100000 bytes kept") != std::string::npos, letter.reason);
+  }
+  {
+    storage::ReadTxn txn = consumer->read();
+    std::size_t stored = 0;
+    consumer->table<DeadLetterRecord>(kDeadLetterTable)
+        .scan(txn, {}, [&](std::string_view, const DeadLetterRecord& letter) {
+          stored += letter.envelope.size();
+          return true;
+        });
+    BOOST_TEST(stored == 2 * kGarbageBytesKept);
+  }
+  // A restart counts what the store holds: nothing more is kept.
+  auto again = start();
+  BOOST_TEST_REQUIRE(send_until_dropped(*again, 3));
+  BOOST_TEST(dead_letters(*consumer, "accounting").size() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(a_heartbeat_alone_makes_a_stream_suspect_never_halted) {
@@ -508,6 +581,71 @@ BOOST_AUTO_TEST_CASE(a_full_rpc_queue_refuses_instead_of_growing) {
   BOOST_TEST(dropped(*server, "rpc_queue_full") == static_cast<std::uint64_t>(kRequests - 3));
 }
 
+BOOST_AUTO_TEST_CASE(one_callers_flood_takes_its_share_of_the_rpc_queue_not_anothers_turn) {
+  const auto [key, secret] = generate_curve_keys();
+  const auto [flooder, flooder_secret] = generate_curve_keys();
+  const auto [patient, patient_secret] = generate_curve_keys();
+  auto server =
+      std::move(
+          Bus::start({.publish = "tcp://127.0.0.1:*",
+                      .replay = "tcp://127.0.0.1:*",
+                      .rpc_queue = 8,
+                      .rpc_queue_per_caller = 2,
+                      .curve = {key,
+                                secret,
+                                {{.key = flooder, .calls = {"slow"}}, {.key = patient, .calls = {"slow"}}}}}))
+          .value();
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> started{0};
+  server->serve("slow", [&](std::string_view body) -> Result<std::string> {
+    ++started;
+    released.wait();
+    return std::string(body);
+  });
+  zmq::context_t context(1);
+  auto dealer_of = [&](const std::string& public_key, const std::string& secret_key) {
+    zmq::socket_t dealer(context, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.set(zmq::sockopt::rcvtimeo, 10'000);
+    dealer.set(zmq::sockopt::curve_serverkey, key);
+    dealer.set(zmq::sockopt::curve_publickey, public_key);
+    dealer.set(zmq::sockopt::curve_secretkey, secret_key);
+    dealer.connect(server->replay_endpoint());
+    return dealer;
+  };
+  const auto send_request = [](zmq::socket_t& dealer, const std::string& id) {
+    dealer.send(zmq::buffer(wire::kRpcRequest), zmq::send_flags::sndmore);
+    dealer.send(zmq::str_buffer("slow"), zmq::send_flags::sndmore);
+    dealer.send(zmq::buffer(id), zmq::send_flags::sndmore);
+    dealer.send(zmq::buffer(id), zmq::send_flags::none);
+  };
+  auto reply_of = [](zmq::socket_t& dealer) {
+    std::vector<zmq::message_t> reply;
+    BOOST_TEST_REQUIRE(zmq::recv_multipart(dealer, std::back_inserter(reply)).has_value());
+    BOOST_TEST_REQUIRE(reply.size() == 4u);
+    return std::pair{reply[2].to_string(), reply[3].to_string()};
+  };
+  zmq::socket_t flood = dealer_of(flooder, flooder_secret), wait = dealer_of(patient, patient_secret);
+  // The flooder's first runs (and blocks); two of the rest wait, seven are refused.
+  send_request(flood, "f0");
+  BOOST_TEST_REQUIRE(wait_until([&] { return started.load() == 1; }));
+  for (int i = 1; i < 10; ++i) send_request(flood, "f" + std::to_string(i));
+  for (int i = 0; i < 7; ++i) {
+    const auto [code, text] = reply_of(flood);
+    BOOST_TEST(code == "unavailable");
+    BOOST_TEST(text.find("its share") != std::string::npos, text);
+  }
+  // The queue has room, and the other caller's request takes it.
+  send_request(wait, "p0");
+  BOOST_TEST_REQUIRE(wait_until([&] { return dropped(*server, "rpc_queue_full") == 7u; }));
+  release.set_value();
+  const auto [code, text] = reply_of(wait);
+  BOOST_TEST(code == "ok");
+  BOOST_TEST(text == "p0");
+  for (int i = 0; i < 3; ++i) BOOST_TEST(reply_of(flood).first == "ok");
+}
+
 BOOST_AUTO_TEST_CASE(a_frame_larger_than_any_event_is_refused_and_the_bus_goes_on) {
   TempDir dir;
   const auto ep = [&](const std::string& name) { return "ipc://" + (dir / name).string(); };
@@ -581,6 +719,51 @@ BOOST_AUTO_TEST_CASE(a_rotating_host_serves_its_old_and_new_key_each_on_its_own_
   BOOST_TEST(!crossed.has_value());
   BOOST_TEST((crossed.status().code() == Code::kUnavailable));
   BOOST_TEST(wait_until([&] { return pair.producer_bus->refused_connections() > refused_before; }));
+}
+
+BOOST_AUTO_TEST_CASE(a_key_cannot_move_another_consumers_retention_checkpoint) {
+  TempDir dir;
+  const auto [key, secret] = generate_curve_keys();
+  const auto [reader, reader_secret] = generate_curve_keys();
+  auto opened = Environment::open({.dir = dir / "tracker",
+                                   .producer = "tracker",
+                                   .map_size = std::size_t{1} << 28,
+                                   .tick = std::chrono::milliseconds(20),
+                                   .retention_keep_last = 1});
+  BOOST_TEST_REQUIRE(opened.has_value());
+  auto producer = std::move(opened).value();
+  BOOST_TEST_REQUIRE(producer->declare_stream(protocol::kTasksStream).is_ok());
+  auto bus = std::move(Bus::start({.publish = "tcp://127.0.0.1:*",
+                                   .replay = "tcp://127.0.0.1:*",
+                                   .curve = {key, secret, {{.key = reader, .reads = {"tracker.tasks"}}}}}))
+                 .value();
+  bus->add_producer(*producer);
+  publish_tasks(*producer, 1, 10);
+  // analytics, on this host, has applied 2 of the 10.
+  BOOST_TEST_REQUIRE(producer
+                         ->run([](storage::WriteTxn& txn) {
+                           txn.record_consumer_checkpoint("tracker.tasks", "analytics", 2);
+                           return Status::ok();
+                         })
+                         .is_ok());
+  // A key granted reads FETCHes as "analytics", from far past the head.
+  zmq::context_t context(1);
+  zmq::socket_t dealer(context, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.set(zmq::sockopt::curve_serverkey, key);
+  dealer.set(zmq::sockopt::curve_publickey, reader);
+  dealer.set(zmq::sockopt::curve_secretkey, reader_secret);
+  dealer.set(zmq::sockopt::rcvtimeo, 10'000);
+  dealer.connect(bus->replay_endpoint());
+  const wire::FetchRequest request{
+      .stream = "tracker.tasks", .from = 1'000'000, .max = 1, .consumer = "analytics"};
+  dealer.send(zmq::buffer(wire::pack(request)), zmq::send_flags::none);
+  std::vector<zmq::message_t> reply;
+  BOOST_TEST_REQUIRE(zmq::recv_multipart(dealer, std::back_inserter(reply)).has_value());
+  // The writer is serial: a unit run now runs after the recorded checkpoint.
+  BOOST_TEST_REQUIRE(producer->run([](storage::WriteTxn&) { return Status::ok(); }).is_ok());
+  // Retention still stops at analytics' own 2: the key's claim is its own.
+  BOOST_TEST(*producer->apply_retention() == 2u);
 }
 
 // What this process writes to stderr while it lives.

@@ -40,6 +40,10 @@ using base::Status;
 inline constexpr std::string_view kFailBeforePublish = "bus.before_publish";
 inline constexpr std::string_view kFailMidBatchApply = "bus.mid_batch_apply";
 
+// The bytes of an undecodable frame a dead letter keeps: enough to see
+// what it was, never its whole megabyte.
+inline constexpr std::size_t kGarbageBytesKept = 4096;
+
 // What another host's key may do on this host's endpoints: connect, FETCH
 // the streams in `reads`, call the rpc services in `calls`. Nothing else.
 struct ClientGrant {
@@ -88,9 +92,16 @@ struct BusOptions {
   int receive_hwm = 100000;     // per SUB socket; what it drops is fetched again
   std::size_t batch = 1000;     // events per FETCH and per applied batch at most
   std::size_t rpc_queue = 256;  // rpc requests waiting for the rpc thread; more are refused
+  // Of those, at most this many from one caller (one key; this machine is
+  // one caller), so one host's flood cannot take another's turn.
+  std::size_t rpc_queue_per_caller = 64;
   // Undecodable frames from one source kept as dead letters per minute;
   // past that they are dropped and counted, so garbage cannot fill the disk.
   std::size_t garbage_letters_per_minute = 10;
+  // Undecodable frames kept unresolved per consumer and stream in all, each
+  // holding at most its first kGarbageBytesKept bytes: past that they are
+  // dropped and counted, so even a slow trickle cannot fill the disk.
+  std::size_t garbage_letters_kept = 1000;
   CurveOptions curve;
 };
 // Applies one event inside the consumer's write transaction. An error with
