@@ -125,6 +125,27 @@ base::Result<std::unique_ptr<bus::Bus>> start_bus(const Settings& s) {
   return started;
 }
 
+// A stream has one producer: a plugin here whose stream a bus peer also
+// owns would leave this host's consumers taking it from the peer alone,
+// while this host's outbox grew a second log of it.
+Status one_producer_per_stream(const Settings& s, const PluginManager& plugins) {
+  for (const std::string& text : s.get_list("bus.peers")) {
+    auto peer = bus::parse_peer(text);
+    if (!peer) continue;  // start_bus says what is wrong with it
+    for (const auto& slot : plugins.slots()) {
+      for (const auto& spec : protocol::Registry::instance().streams()) {
+        if (spec.producer != slot->name ||
+            std::find(peer->streams.begin(), peer->streams.end(), spec.name) == peer->streams.end())
+          continue;
+        return base::invalid_argument("stream " + std::string(spec.name) + " is produced here by plugin " +
+                                      slot->name + " and owned by the bus peer at " + peer->publish + " (" +
+                                      s.source("bus.peers") + "): a stream has one producer");
+      }
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 // Loads the libraries of the plugins wanted, to learn the keys they declare.
@@ -216,6 +237,7 @@ base::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources,
   }
 
   // The bus, before any plugin can publish or subscribe.
+  if (Status one = one_producer_per_stream(s, *host.plugins); !one) return one;
   auto bus = start_bus(s);
   if (!bus) return bus.status();
   host.bus = std::move(bus).value();

@@ -198,8 +198,11 @@ BOOST_AUTO_TEST_CASE(a_bus_configuration_that_would_trust_too_much_stops_start_u
       // a peer in the old form, with no owned streams
       {{{"ATES_BUS_PEERS", "tcp://127.0.0.1:1 " + other}}, "ATES_BUS_PEERS"},
       // a stream with two owners
-      {{{"ATES_BUS_PEERS", peer + " owns=tracker.tasks," + peer + " owns=tracker.tasks+auth.users"}},
+      {{{"ATES_BUS_PEERS",
+         peer + " owns=accounting.transactions," + peer + " owns=accounting.transactions+auth.users"}},
        "two bus peers"},
+      // a stream this host's tracker produces, owned by a peer too
+      {{{"ATES_BUS_PEERS", peer + " owns=tracker.tasks"}}, "produced here by plugin tracker"},
       // a client granted by a bare key: what may it do?
       {{{"ATES_BUS_CLIENTS", other}}, "ATES_BUS_CLIENTS"},
       // a rotation without its endpoints
