@@ -76,6 +76,10 @@ std::string describe(const EntryView& view) {
           : "task " + view.entry.task_id;
   if (view.entry.kind == "fee") return "fee for the assigned task " + title;
   if (view.entry.kind == "reward") return "reward for the completed task " + title;
+  if (view.entry.kind == "fee_reversal")
+    return "fee for " + title + " reversed: the assignment never happened";
+  if (view.entry.kind == "reward_reversal")
+    return "reward for " + title + " reversed: the completion never happened";
   return "payout for " + view.entry.date;
 }
 
@@ -350,7 +354,7 @@ void AccountingPlugin::closer_loop() {
       if (stopping_) break;
       if (jobs_.empty()) {
         lock.unlock();
-        drop_expired_charges();
+        settle_charges();
         close_due_days();
         lock.lock();
         continue;
@@ -410,6 +414,19 @@ nlohmann::json AccountingPlugin::waiting_for(const std::string& date, std::int64
   // become one of its entries.
   std::size_t held = 0;
   for (const auto& [event_id, charge] : ledger_.pending()) held += charge.prepared_at < end;
+  // A committed charge of the day whose event has not come may still be
+  // reversed on it.
+  std::size_t unconfirmed = 0;
+  for (const auto& [event_id, charge] : ledger_.unconfirmed()) unconfirmed += charge.time_us < end;
+  if (unconfirmed > 0) {
+    list.push_back(
+        {{"stream", stream},
+         {"watermark", watermark},
+         {"waiting_since", since},
+         {"reason", std::to_string(unconfirmed) +
+                        " charges committed over rpc whose tracker.tasks events have not come yet"},
+         {"unconfirmed_charges", unconfirmed}});
+  }
   if (held > 0) {
     list.push_back({{"stream", stream},
                     {"watermark", watermark},
@@ -441,7 +458,8 @@ Response AccountingPlugin::close_through(const std::string& date, bool force) {
                              "accounting keeps days from " + first + "; " + date + " has nothing to close");
   }
   // Days close in order: every open day up to `date`, each waiting on
-  // what can still add entries to it.
+  // what can still add entries to it; settled charges wait no more.
+  settle_charges();
   for (;;) {
     const auto closed = ledger_.last_closed();
     if (closed && *closed >= date) break;
@@ -478,7 +496,7 @@ Response AccountingPlugin::close_through(const std::string& date, bool force) {
   return Response::json(200, {{"day", day_json(date, ledger_.day(date))}});
 }
 
-void AccountingPlugin::drop_expired_charges() {
+void AccountingPlugin::settle_charges() {
   // The charge's last step (docs/accounting.md): a held charge whose event has not come once
   // tracker.tasks is complete past its deadline never will (a lost ABORT,
   // or a tracker that crashed before deciding and has not restarted).
@@ -494,6 +512,30 @@ void AccountingPlugin::drop_expired_charges() {
       host_.log().info("dropped charge " + event_id + " of " + charge.op_id + ": past its deadline");
   }
   host_.metrics().set("accounting_pending_charges", static_cast<double>(held));
+  // A committed charge's event carries the COMMIT's time: once tracker.tasks
+  // is complete past it without the event, the tracker never published it
+  // (or a host that may call accounting.decide committed a charge the
+  // tracker never made). Reversed before its day can close.
+  std::size_t unconfirmed = 0;
+  for (const auto& [event_id, charge] : ledger_.unconfirmed()) {
+    if (!host_.stream_complete_up_to(protocol::kTasksStream, charge.time_us + 1)) {
+      ++unconfirmed;
+      continue;
+    }
+    Status reversed = host_.storage().run(
+        [&, id = event_id](storage::WriteTxn& txn) { return ledger_.reverse_unconfirmed(txn, id); });
+    if (reversed) {
+      host_.log().warn("reversed " + charge.kind + " " + charge.entry_id +
+                       ": committed over rpc, and tracker.tasks "
+                       "went past its time without event " +
+                       event_id);
+      host_.metrics().add("accounting_charges_reversed");
+    } else {
+      ++unconfirmed;
+      host_.log().error("could not reverse charge " + event_id + ": " + reversed.to_string());
+    }
+  }
+  host_.metrics().set("accounting_unconfirmed_charges", static_cast<double>(unconfirmed));
 }
 
 void AccountingPlugin::close_due_days() {

@@ -44,7 +44,10 @@ class AccountingPlugin final : public plugin_api::Plugin {
   void closer_loop();
   plugin_api::Response close_through(const std::string& date, bool force);
   void close_due_days();
-  void drop_expired_charges();
+  // rpc mode's last steps, once tracker.tasks is complete far enough: held
+  // charges past their deadline are dropped, committed charges whose
+  // event never came are reversed.
+  void settle_charges();
   // What closing `date` waits for now (empty: nothing); see
   // docs/accounting.md, "Days and the close".
   nlohmann::json waiting_for(const std::string& date, std::int64_t waiting_since) const;

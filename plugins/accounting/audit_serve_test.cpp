@@ -5,6 +5,8 @@
 // behind its back, so it lives with accounting.
 #include <signal.h>
 
+#include "ates/bus/bus.hpp"
+#include "ates/protocol/charge.hpp"
 #include "ates/storage/environment.hpp"
 #include "ates/testing/serve_site.hpp"
 
@@ -100,6 +102,61 @@ BOOST_AUTO_TEST_CASE(the_audit_passes_clean_and_after_a_kill_and_names_a_planted
   BOOST_TEST(live.exit_code == 1, live.out);
   BOOST_TEST(live.out.find("audit of the server running on ") == 0u, live.out);
   BOOST_TEST(live.out.find("MISMATCH balance of") != std::string::npos, live.out);
+}
+
+// rpc mode: a charge committed with no tracker.tasks event behind it is
+// reversed once the tracker's stream is past its time; the audit passes
+// the pair and says so.
+BOOST_AUTO_TEST_CASE(the_audit_passes_a_reversed_charge_and_reports_it) {
+  Site site;
+  const std::string replay = "ipc://" + (site.dir / "replay").string();
+  site.start("auth,tracker,accounting,analytics",
+             {{"ATES_TRACKER_CHARGE_LINK", "rpc"},
+              {"ATES_BUS_PUBLISH", "ipc://" + (site.dir / "pub").string()},
+              {"ATES_BUS_REPLAY", replay}});
+  testing::HttpResponse created;
+  BOOST_TEST_REQUIRE(testing::wait_until([&] {
+    created = site.client->post("/api/v1/tracker/tasks", R"({"title":"real"})", site.as["boss"]);
+    return created.status == 201;
+  }));
+  const auto task = created.json()["task"];
+  auto caller =
+      std::move(bus::Bus::start({.publish = "inproc://caller-pub", .replay = "inproc://caller-replay"}))
+          .value();
+  const std::string event_id = "00000000-0000-4000-8000-00000000c0de";
+  const protocol::PrepareCharges prepare{.op_id = "op",
+                                         .charges = {{.event_id = event_id,
+                                                      .kind = "fee",
+                                                      .task_id = task["id"],
+                                                      .user_id = task["assignee_id"]}},
+                                         .deadline_us = 4'000'000'000'000'000};
+  BOOST_TEST_REQUIRE(caller
+                         ->call(replay, std::string(protocol::kPrepareService),
+                                protocol::pack_message(prepare), std::chrono::seconds(10))
+                         .has_value());
+  const protocol::ChargeDecision commit{
+      .op_id = "op", .decision = "commit", .committed = {event_id}, .time_us = 1'772'528'400'000'000};
+  BOOST_TEST_REQUIRE(caller
+                         ->call(replay, std::string(protocol::kDecideService), protocol::pack_message(commit),
+                                std::chrono::seconds(10))
+                         .has_value());
+  BOOST_TEST(site.client->post("/api/v1/dev/clock", R"({"advance_seconds":60})", site.as["boss"]).status ==
+             200);
+  BOOST_TEST(site.client->post("/api/v1/tracker/tasks", R"({"title":"later"})", site.as["boss"]).status ==
+             201);
+  const Headers& worker = site.as[site.name_of.at(task["assignee_id"])];
+  BOOST_TEST_REQUIRE(testing::wait_until([&] {
+    return site.client->get("/api/v1/accounting/accounts/me/entries", worker).body.find("fee_reversal") !=
+           std::string::npos;
+  }));
+  BOOST_TEST_REQUIRE(site.caught_up("analytics"));
+  const auto audited = audit(site.data);
+  BOOST_TEST(audited.exit_code == 0, audited.out);
+  BOOST_TEST(audited.out.find("1 charges committed over rpc were reversed, their events never came") !=
+                 std::string::npos,
+             audited.out);
+  BOOST_TEST(audited.out.find("the money reconciles (audited: accounting, analytics)") != std::string::npos,
+             audited.out);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -37,7 +37,8 @@ Ledger::Ledger(storage::Environment& env)
       receipt_queue_(env.raw_table("receipt_queue")),
       receipts_waiting_(env.raw_table("receipts_waiting")),
       pending_(env.table<PendingCharge>("pending_charges")),
-      pending_by_op_(env.raw_table("pending_by_op")) {}
+      pending_by_op_(env.raw_table("pending_by_op")),
+      unconfirmed_(env.table<UnconfirmedCharge>("unconfirmed_charges")) {}
 
 std::optional<std::string> Ledger::meta(const storage::Txn& txn, std::string_view key) const {
   auto value = meta_.get(txn, key);
@@ -173,11 +174,14 @@ Status Ledger::apply_task_event(storage::WriteTxn& txn, const protocol::Envelope
       [&](const TaskUpdated& updated) { return describe(updated.task_id, updated.title, updated.jira_id); },
       // Every assignment charges the assignee the task's fee: at creation
       // and at each shuffle.
+      // The event also confirms a charge COMMIT booked first.
       [&](const TaskAssigned& assigned) {
+        unconfirmed_.erase(txn, event.event_id);
         return book_charge(txn, event.event_id, "fee", assigned.task_id, assigned.assignee_id, event.time_us,
                            event.trace_id);
       },
       [&](const TaskCompleted& completed) {
+        unconfirmed_.erase(txn, event.event_id);
         return book_charge(txn, event.event_id, "reward", completed.task_id, completed.assignee_id,
                            event.time_us, event.trace_id);
       });
@@ -247,6 +251,13 @@ Status Ledger::decide(storage::WriteTxn& txn, const protocol::ChargeDecision& de
       erase_pending(txn, event_id);  // aborted, or skipped by a shuffle
       continue;
     }
+    // Booked now, confirmed when its event comes (or reversed when the
+    // tracker's stream shows it never will).
+    const std::string entry_id = derived_id({event_id, charge->kind});
+    if (!entries_.get(txn, entry_id))
+      unconfirmed_.put(
+          txn, event_id,
+          UnconfirmedCharge{.entry_id = entry_id, .kind = charge->kind, .time_us = decision.time_us});
     if (Status booked =
             book_charge(txn, event_id, charge->kind, charge->task_id, charge->user_id, decision.time_us, {});
         !booked) {
@@ -254,6 +265,46 @@ Status Ledger::decide(storage::WriteTxn& txn, const protocol::ChargeDecision& de
     }
   }
   return Status::ok();
+}
+
+std::string_view charge_of(std::string_view kind) {
+  if (kind == "fee" || kind == "fee_reversal") return "fee";
+  if (kind == "reward" || kind == "reward_reversal") return "reward";
+  return {};
+}
+
+std::string reversal_id(std::string_view entry_id) { return derived_id({entry_id, "reversal"}); }
+
+std::vector<std::pair<std::string, UnconfirmedCharge>> Ledger::unconfirmed() const {
+  storage::ReadTxn txn = env_.read();
+  std::vector<std::pair<std::string, UnconfirmedCharge>> out;
+  unconfirmed_.scan(txn, {}, [&](std::string_view id, UnconfirmedCharge charge) {
+    out.emplace_back(std::string(id), std::move(charge));
+    return true;
+  });
+  return out;
+}
+
+Status Ledger::reverse_unconfirmed(storage::WriteTxn& txn, const std::string& event_id) const {
+  const auto charge = unconfirmed_.get(txn, event_id);
+  if (!charge) return Status::ok();  // confirmed or reversed meanwhile
+  unconfirmed_.erase(txn, event_id);
+  const auto original = entries_.get(txn, charge->entry_id);
+  if (!original)
+    return {base::Code::kInternal, "entry " + charge->entry_id + " of charge " + event_id + " is missing"};
+  // Its own day, as the charge: the day cannot have closed normally while
+  // the charge waited (the close waits for it); a forced close moves it,
+  // as any late entry, to the first open day.
+  return add_entry(txn,
+                   {.id = reversal_id(original->id),
+                    .user_id = original->user_id,
+                    .task_id = original->task_id,
+                    .kind = original->kind + "_reversal",
+                    .amount_cents = -original->amount_cents,
+                    .occurred_at = original->occurred_at,
+                    .date = {}},
+                   {})
+      .status();
 }
 
 Status Ledger::drop_pending(storage::WriteTxn& txn, const std::string& event_id) const {
@@ -307,9 +358,12 @@ base::Result<Entry> Ledger::add_entry(storage::WriteTxn& txn, const NewEntry& fr
   accounts_.put(txn, entry.user_id, account);
   const std::string day_key = pair_key(entry.user_id, entry.date);
   account_days_.put(txn, day_key, account_days_.get(txn, day_key).value_or(0) + entry.amount_cents);
-  if (entry.kind != "payout") {
+  if (const std::string_view charge = charge_of(entry.kind); !charge.empty()) {
+    // Fees are negative entries, rewards positive; a reversal has the
+    // opposite sign and takes its amount back out of the day's total.
     DayTotals totals = day_totals_.get(txn, entry.date).value_or(DayTotals{});
-    (entry.kind == "fee" ? totals.fees_cents : totals.rewards_cents) += std::abs(entry.amount_cents);
+    if (charge == "fee") totals.fees_cents -= entry.amount_cents;
+    if (charge == "reward") totals.rewards_cents += entry.amount_cents;
     day_totals_.put(txn, entry.date, totals);
   }
   auto published = txn.publish(

@@ -50,7 +50,7 @@ struct Entry {
   std::string id;
   std::string user_id;
   std::string task_id;  // empty for a payout
-  std::string kind;     // "fee" | "reward" | "payout"
+  std::string kind;     // "fee" | "reward" | "payout" | "fee_reversal" | "reward_reversal"
   std::int64_t amount_cents = 0;
   std::int64_t occurred_at = 0;  // µs: the time of the event that caused it
   std::string date;              // the day it counts in
@@ -128,6 +128,22 @@ struct PendingCharge {
   MSGPACK_DEFINE(op_id, kind, task_id, user_id, prepared_at, deadline_us)
 };
 
+// rpc mode: a charge COMMIT booked before its tracker.tasks event came.
+// Kept until the event confirms it, or until tracker.tasks is complete
+// past its time without that event: then it is reversed.
+struct UnconfirmedCharge {
+  std::string entry_id;
+  std::string kind;          // "fee" | "reward"
+  std::int64_t time_us = 0;  // the COMMIT's time, which its event carries
+  MSGPACK_DEFINE(entry_id, kind, time_us)
+};
+
+// The charge a kind of entry belongs to: "fee" for fees and their
+// reversals, "reward" likewise, empty for a payout.
+std::string_view charge_of(std::string_view kind);
+// The id of the entry that reverses `entry_id`.
+std::string reversal_id(std::string_view entry_id);
+
 struct EntryView {
   Entry entry;
   std::optional<TaskRef> task;  // for fee and reward
@@ -192,6 +208,12 @@ class Ledger {
   base::Status decide(storage::WriteTxn& txn, const protocol::ChargeDecision& decision) const;
   base::Status drop_pending(storage::WriteTxn& txn, const std::string& event_id) const;
   std::vector<std::pair<std::string, PendingCharge>> pending() const;  // by event id
+  // Charges COMMIT booked whose event has not come yet, by event id.
+  std::vector<std::pair<std::string, UnconfirmedCharge>> unconfirmed() const;
+  // Reverses a committed charge whose event never came: an entry of the
+  // opposite amount, kind "<kind>_reversal", on the charge's day (or, when
+  // that day was force-closed, the first open one). Once only.
+  base::Status reverse_unconfirmed(storage::WriteTxn& txn, const std::string& event_id) const;
 
   // Receipts: what is due at `now_us` (real clock); then the outcome.
   std::vector<Receipt> due_receipts(std::int64_t now_us, std::size_t max) const;
@@ -229,19 +251,20 @@ class Ledger {
   storage::Environment& env_;
   std::optional<DayZone> zone_;
   std::optional<Prices> prices_;
-  storage::RawTable meta_;                     // day_zone, price_key, first_day, last_closed, entry_count
-  storage::Table<Account> accounts_;           // user id -> account
-  storage::Table<TaskRef> tasks_;              // task id -> title and price
-  storage::Table<Entry> entries_;              // entry id -> entry
-  storage::RawTable entries_by_account_;       // user \0 date \0 number -> entry id
-  storage::Table<std::int64_t> account_days_;  // user \0 date -> sum of that day's entries
-  storage::Table<DayTotals> day_totals_;       // date -> fees and rewards
-  storage::Table<DayRecord> days_;             // date -> waiting or closed
-  storage::Table<Receipt> receipts_;           // payout id -> receipt
-  storage::RawTable receipt_queue_;            // payout id of each queued receipt
-  storage::RawTable receipts_waiting_;         // user \0 payout id of receipts waiting for an email
-  storage::Table<PendingCharge> pending_;      // event id -> a held charge (rpc mode)
-  storage::RawTable pending_by_op_;            // op id \0 event id
+  storage::RawTable meta_;                         // day_zone, price_key, first_day, last_closed, entry_count
+  storage::Table<Account> accounts_;               // user id -> account
+  storage::Table<TaskRef> tasks_;                  // task id -> title and price
+  storage::Table<Entry> entries_;                  // entry id -> entry
+  storage::RawTable entries_by_account_;           // user \0 date \0 number -> entry id
+  storage::Table<std::int64_t> account_days_;      // user \0 date -> sum of that day's entries
+  storage::Table<DayTotals> day_totals_;           // date -> fees and rewards
+  storage::Table<DayRecord> days_;                 // date -> waiting or closed
+  storage::Table<Receipt> receipts_;               // payout id -> receipt
+  storage::RawTable receipt_queue_;                // payout id of each queued receipt
+  storage::RawTable receipts_waiting_;             // user \0 payout id of receipts waiting for an email
+  storage::Table<PendingCharge> pending_;          // event id -> a held charge (rpc mode)
+  storage::RawTable pending_by_op_;                // op id \0 event id
+  storage::Table<UnconfirmedCharge> unconfirmed_;  // event id -> a committed charge awaiting its event
 };
 
 }  // namespace ates::accounting

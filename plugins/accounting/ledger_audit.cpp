@@ -112,13 +112,39 @@ void check_charges(AuditReport& report, const Books& books, plugin_api::HostCont
                       std::to_string(entry->second.amount_cents) + " cents, the task's price says " +
                       std::to_string(price));
   }
+  // A charge with no event is right only when reversed: committed over
+  // rpc, then never confirmed by tracker.tasks. A reversal undoes exactly
+  // one such charge.
+  std::size_t reversed = 0;
   for (const auto& [id, entry] : books.entries) {
-    if ((entry.kind == "fee" || entry.kind == "reward") && !caused.contains(id))
+    if ((entry.kind == "fee" || entry.kind == "reward") && !caused.contains(id)) {
+      const auto reversal = books.entries.find(reversal_id(id));
+      if (reversal != books.entries.end() && reversal->second.kind == entry.kind + "_reversal" &&
+          reversal->second.amount_cents == -entry.amount_cents && reversal->second.user_id == entry.user_id) {
+        ++reversed;
+        continue;
+      }
       report.mismatch("entry " + id + " (" + entry.kind + " of task " + entry.task_id +
                       ") answers no event of tracker.tasks");
+    }
+    if (entry.kind == "fee_reversal" || entry.kind == "reward_reversal") {
+      bool undoes = false;
+      for (const auto& [original_id, original] : books.entries) {
+        if (reversal_id(original_id) == id) {
+          undoes = !caused.contains(original_id) && original.kind + "_reversal" == entry.kind;
+          break;
+        }
+      }
+      if (!undoes)
+        report.mismatch("entry " + id + " (" + entry.kind + " of task " + entry.task_id +
+                        ") reverses no unconfirmed charge");
+    }
   }
   report.summary(std::to_string(fees) + " fees and " + std::to_string(rewards) +
-                 " rewards match their tracker.tasks events");
+                 " rewards match their tracker.tasks events" +
+                 (reversed > 0 ? "; " + std::to_string(reversed) +
+                                     " charges committed over rpc were reversed, their events never came"
+                               : std::string()));
   report.lag("accounting", std::string(protocol::kTasksStream), books.tasks_checkpoint, head);
 }
 
@@ -131,8 +157,8 @@ void check_ledger(AuditReport& report, const Books& books) {
   for (const auto& [id, e] : books.entries) {
     sums[e.user_id] += e.amount_cents;
     by_day[e.user_id][e.date] += e.amount_cents;
-    if (e.kind == "fee") totals[e.date].fees_cents -= e.amount_cents;
-    if (e.kind == "reward") totals[e.date].rewards_cents += e.amount_cents;
+    if (charge_of(e.kind) == "fee") totals[e.date].fees_cents -= e.amount_cents;
+    if (charge_of(e.kind) == "reward") totals[e.date].rewards_cents += e.amount_cents;
     if (!e.original_date.empty()) {
       ++late;
       const auto day = books.days.find(e.original_date);

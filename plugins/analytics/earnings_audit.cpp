@@ -63,8 +63,11 @@ base::Result<nlohmann::json> audit(plugin_api::HostContext& host) {
       // An entry that does not decode was a dead letter of analytics'
       // consumer, and counted nowhere.
       static_cast<void>(protocol::dispatch(event, [&](const protocol::TransactionApplied& entry) {
-        if (entry.kind == "fee") expected[entry.date].fees_cents -= entry.amount_cents;
-        if (entry.kind == "reward") expected[entry.date].rewards_cents += entry.amount_cents;
+        // A reversal has the opposite sign of its charge: it takes it back.
+        if (entry.kind == "fee" || entry.kind == "fee_reversal")
+          expected[entry.date].fees_cents -= entry.amount_cents;
+        if (entry.kind == "reward" || entry.kind == "reward_reversal")
+          expected[entry.date].rewards_cents += entry.amount_cents;
       }));
     }
   }

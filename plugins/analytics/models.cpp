@@ -53,9 +53,15 @@ Status ModelSet::apply(storage::WriteTxn& txn, const protocol::Envelope& event) 
         }
         // Management's earnings: the day the ledger counts the entry in, as
         // accounting's earnings do.
-        if (entry.kind == "fee" || entry.kind == "reward") {
+        // Fees are negative entries, rewards positive; the reversal of one
+        // (a charge committed over rpc that its event never confirmed) has
+        // the opposite sign and takes it back out of the day.
+        const bool fee = entry.kind == "fee" || entry.kind == "fee_reversal";
+        const bool reward = entry.kind == "reward" || entry.kind == "reward_reversal";
+        if (fee || reward) {
           DayStats day = days_.get(txn, entry.date).value_or(DayStats{});
-          (entry.kind == "fee" ? day.fees_cents : day.rewards_cents) += std::abs(entry.amount_cents);
+          if (fee) day.fees_cents -= entry.amount_cents;
+          if (reward) day.rewards_cents += entry.amount_cents;
           days_.put(txn, entry.date, day);
         }
         // The best task of the day it was completed (a late entry keeps its own day).

@@ -16,9 +16,11 @@
 #include <sys/socket.h>
 
 #include "ates/bus/bus.hpp"
+#include "ates/protocol/charge.hpp"
 #include "ates/protocol/events.hpp"
 #include "ates/testing/process.hpp"
 #include "ates/testing/stream.hpp"
+#include "ates/testing/temp_dir.hpp"
 #include "ates/testing/test_host.hpp"
 #include "ates/testing/wait.hpp"
 
@@ -409,6 +411,99 @@ BOOST_AUTO_TEST_CASE(in_rpc_mode_accounting_down_means_503_and_nothing_changes) 
   BOOST_TEST(retry.header("idempotent-replayed") == "true");
   b.sync("tracker.tasks", "accounting");
   BOOST_TEST(b.entries(who).size() == 2u, b.entries(who).dump());
+}
+
+// A charge COMMITted over rpc whose tracker.tasks event never comes (a
+// tracker restored from an older copy, or a host allowed to call
+// accounting.decide committing what the tracker never did) is reversed
+// once tracker.tasks is complete past its time, before its day closes; the
+// balances, the day's earnings and analytics' come back to what the
+// tracker's events alone say.
+BOOST_AUTO_TEST_CASE(a_committed_charge_whose_event_never_comes_is_reversed_before_its_day_closes) {
+  testing::TempDir bus_dir;
+  const std::string replay = "ipc://" + (bus_dir / "replay").string();
+  Books b({{"ATES_TRACKER_CHARGE_LINK", "rpc"},
+           {"ATES_BUS_PUBLISH", "ipc://" + (bus_dir / "pub").string()},
+           {"ATES_BUS_REPLAY", replay}},
+          {"auth,tracker,accounting,analytics"});
+  const auto task = b.create("the only real work");
+  b.sync("tracker.tasks", "accounting");
+  const std::string who = b.name_of(task["assignee_id"]);
+  const std::int64_t balance = b.balance(who);
+  const auto earnings_before = b.as("acc", "GET", "/api/v1/accounting/earnings?from=" + kDay).json();
+
+  // A second fee on the same task, prepared and committed by a caller on
+  // this machine, with no TaskAssigned behind it.
+  auto caller =
+      std::move(bus::Bus::start({.publish = "inproc://caller-pub", .replay = "inproc://caller-replay"}))
+          .value();
+  const std::string event_id = "00000000-0000-4000-8000-00000000c0de";
+  const protocol::PrepareCharges prepare{.op_id = "no-such-op",
+                                         .charges = {{.event_id = event_id,
+                                                      .kind = "fee",
+                                                      .task_id = task["id"],
+                                                      .user_id = task["assignee_id"]}},
+                                         .deadline_us = 4'000'000'000'000'000};
+  BOOST_TEST_REQUIRE(caller
+                         ->call(replay, std::string(protocol::kPrepareService),
+                                protocol::pack_message(prepare), std::chrono::seconds(10))
+                         .has_value());
+  const std::int64_t now = 1'772'528'400'000'000;  // 09:00 of kDay: the fake clock has not moved
+  const protocol::ChargeDecision commit{
+      .op_id = "no-such-op", .decision = "commit", .committed = {event_id}, .time_us = now};
+  BOOST_TEST_REQUIRE(caller
+                         ->call(replay, std::string(protocol::kDecideService), protocol::pack_message(commit),
+                                std::chrono::seconds(10))
+                         .has_value());
+  // Booked at once, as COMMIT does, and the day cannot close on it yet.
+  BOOST_TEST_REQUIRE(b.entries(who).size() == 2u, b.entries(who).dump());
+  BOOST_TEST(b.balance(who) < balance);
+
+  // tracker.tasks goes past the COMMIT's time without its event: reversed.
+  b.advance(60);
+  b.create("later work");
+  BOOST_TEST_REQUIRE(testing::wait_until([&] {
+    for (const auto& e : b.entries(who))
+      if (e["kind"] == "fee_reversal") return true;
+    return false;
+  }));
+  b.sync("tracker.tasks", "accounting");
+  b.sync("accounting.transactions", "analytics");
+  std::int64_t fee = 0, reversal = 0;
+  for (const auto& e : b.entries(who)) {
+    if (e["kind"] == "fee" && e["task"]["id"] == task["id"]) fee += e["amount_cents"].get<std::int64_t>();
+    if (e["kind"] == "fee_reversal") {
+      reversal += e["amount_cents"].get<std::int64_t>();
+      BOOST_TEST(e["date"] == kDay);
+      BOOST_TEST(e["description"].get<std::string>().find("reversed") != std::string::npos, e.dump());
+    }
+  }
+  BOOST_TEST(reversal == -fee / 2);  // one of the two fees of the task
+  // The books say what the tracker's events say: the first task's fee, and
+  // the later task's.
+  std::int64_t later_fee = 0;
+  for (const auto& e : b.entries(who))
+    if (e["kind"] == "fee" && e["task"]["title"] == "later work")
+      later_fee += e["amount_cents"].get<std::int64_t>();
+  BOOST_TEST(b.balance(who) == balance + later_fee);
+  const auto earnings = b.as("acc", "GET", "/api/v1/accounting/earnings?from=" + kDay).json();
+  BOOST_TEST_REQUIRE(earnings["days"].size() >= 1u, earnings.dump());
+  BOOST_TEST(earnings["days"][0]["fees_cents"].get<std::int64_t>() ==
+                 earnings_before["days"][0]["fees_cents"].get<std::int64_t>() - later_fee,
+             earnings.dump() << " vs " << earnings_before.dump());
+  // Analytics counts the reversal too: its day's fees are accounting's.
+  BOOST_TEST(testing::wait_until([&] {
+    const auto summary = b.as("boss", "GET", "/api/v1/analytics/summary?date=" + kDay).json();
+    return summary["fees_cents"] == earnings["days"][0]["fees_cents"] &&
+           summary["rewards_cents"] == earnings["days"][0]["rewards_cents"];
+  }));
+  // Once only, and the day closes.
+  b.advance(24 * 3600);
+  const auto closed = b.close(kDay);
+  BOOST_TEST(closed["status"] == "closed");
+  std::size_t reversals = 0;
+  for (const auto& e : b.entries(who)) reversals += e["kind"] == "fee_reversal";
+  BOOST_TEST(reversals == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

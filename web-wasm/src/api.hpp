@@ -187,7 +187,7 @@ struct Entry {
   std::string id;
   std::string occurred_at;
   std::string date;
-  std::string kind;  // "fee", "reward" or "payout"
+  std::string kind;  // "fee", "reward", "payout", "fee_reversal" or "reward_reversal"
   long long amount_cents = 0;
   std::string task_title;  // empty when the entry has no task
   std::string task_jira_id;

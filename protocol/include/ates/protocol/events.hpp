@@ -204,7 +204,7 @@ struct TransactionApplied {
   std::string entry_id;
   std::string user_id;
   std::optional<std::string> task_id;
-  std::string kind;  // "fee" | "reward" | "payout"
+  std::string kind;  // "fee" | "reward" | "payout" | "fee_reversal" | "reward_reversal"
   std::int64_t amount_cents = 0;
   std::int64_t occurred_at = 0;
   std::string date;
