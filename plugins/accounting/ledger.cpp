@@ -37,8 +37,13 @@ Ledger::Ledger(storage::Environment& env)
       receipt_queue_(env.raw_table("receipt_queue")),
       receipts_waiting_(env.raw_table("receipts_waiting")),
       pending_(env.table<PendingCharge>("pending_charges")),
-      pending_by_op_(env.raw_table("pending_by_op")),
-      unconfirmed_(env.table<UnconfirmedCharge>("unconfirmed_charges")) {}
+      pending_by_op_(env.raw_table("pending_by_op")) {
+  try {
+    unconfirmed_.emplace(env.table<UnconfirmedCharge>("unconfirmed_charges"));
+  } catch (const std::runtime_error&) {
+    if (!env.options().read_only) throw;
+  }
+}
 
 std::optional<std::string> Ledger::meta(const storage::Txn& txn, std::string_view key) const {
   auto value = meta_.get(txn, key);
@@ -176,12 +181,12 @@ Status Ledger::apply_task_event(storage::WriteTxn& txn, const protocol::Envelope
       // and at each shuffle.
       // The event also confirms a charge COMMIT booked first.
       [&](const TaskAssigned& assigned) {
-        unconfirmed_.erase(txn, event.event_id);
+        unconfirmed_->erase(txn, event.event_id);
         return book_charge(txn, event.event_id, "fee", assigned.task_id, assigned.assignee_id, event.time_us,
                            event.trace_id);
       },
       [&](const TaskCompleted& completed) {
-        unconfirmed_.erase(txn, event.event_id);
+        unconfirmed_->erase(txn, event.event_id);
         return book_charge(txn, event.event_id, "reward", completed.task_id, completed.assignee_id,
                            event.time_us, event.trace_id);
       });
@@ -255,7 +260,7 @@ Status Ledger::decide(storage::WriteTxn& txn, const protocol::ChargeDecision& de
     // tracker's stream shows it never will).
     const std::string entry_id = derived_id({event_id, charge->kind});
     if (!entries_.get(txn, entry_id))
-      unconfirmed_.put(
+      unconfirmed_->put(
           txn, event_id,
           UnconfirmedCharge{.entry_id = entry_id, .kind = charge->kind, .time_us = decision.time_us});
     if (Status booked =
@@ -278,7 +283,8 @@ std::string reversal_id(std::string_view entry_id) { return derived_id({entry_id
 std::vector<std::pair<std::string, UnconfirmedCharge>> Ledger::unconfirmed() const {
   storage::ReadTxn txn = env_.read();
   std::vector<std::pair<std::string, UnconfirmedCharge>> out;
-  unconfirmed_.scan(txn, {}, [&](std::string_view id, UnconfirmedCharge charge) {
+  if (!unconfirmed_) return out;
+  unconfirmed_->scan(txn, {}, [&](std::string_view id, UnconfirmedCharge charge) {
     out.emplace_back(std::string(id), std::move(charge));
     return true;
   });
@@ -286,9 +292,9 @@ std::vector<std::pair<std::string, UnconfirmedCharge>> Ledger::unconfirmed() con
 }
 
 Status Ledger::reverse_unconfirmed(storage::WriteTxn& txn, const std::string& event_id) const {
-  const auto charge = unconfirmed_.get(txn, event_id);
+  const auto charge = unconfirmed_->get(txn, event_id);
   if (!charge) return Status::ok();  // confirmed or reversed meanwhile
-  unconfirmed_.erase(txn, event_id);
+  unconfirmed_->erase(txn, event_id);
   const auto original = entries_.get(txn, charge->entry_id);
   if (!original)
     return {base::Code::kInternal, "entry " + charge->entry_id + " of charge " + event_id + " is missing"};

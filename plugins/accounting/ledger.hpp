@@ -251,20 +251,23 @@ class Ledger {
   storage::Environment& env_;
   std::optional<DayZone> zone_;
   std::optional<Prices> prices_;
-  storage::RawTable meta_;                         // day_zone, price_key, first_day, last_closed, entry_count
-  storage::Table<Account> accounts_;               // user id -> account
-  storage::Table<TaskRef> tasks_;                  // task id -> title and price
-  storage::Table<Entry> entries_;                  // entry id -> entry
-  storage::RawTable entries_by_account_;           // user \0 date \0 number -> entry id
-  storage::Table<std::int64_t> account_days_;      // user \0 date -> sum of that day's entries
-  storage::Table<DayTotals> day_totals_;           // date -> fees and rewards
-  storage::Table<DayRecord> days_;                 // date -> waiting or closed
-  storage::Table<Receipt> receipts_;               // payout id -> receipt
-  storage::RawTable receipt_queue_;                // payout id of each queued receipt
-  storage::RawTable receipts_waiting_;             // user \0 payout id of receipts waiting for an email
-  storage::Table<PendingCharge> pending_;          // event id -> a held charge (rpc mode)
-  storage::RawTable pending_by_op_;                // op id \0 event id
-  storage::Table<UnconfirmedCharge> unconfirmed_;  // event id -> a committed charge awaiting its event
+  storage::RawTable meta_;                     // day_zone, price_key, first_day, last_closed, entry_count
+  storage::Table<Account> accounts_;           // user id -> account
+  storage::Table<TaskRef> tasks_;              // task id -> title and price
+  storage::Table<Entry> entries_;              // entry id -> entry
+  storage::RawTable entries_by_account_;       // user \0 date \0 number -> entry id
+  storage::Table<std::int64_t> account_days_;  // user \0 date -> sum of that day's entries
+  storage::Table<DayTotals> day_totals_;       // date -> fees and rewards
+  storage::Table<DayRecord> days_;             // date -> waiting or closed
+  storage::Table<Receipt> receipts_;           // payout id -> receipt
+  storage::RawTable receipt_queue_;            // payout id of each queued receipt
+  storage::RawTable receipts_waiting_;         // user \0 payout id of receipts waiting for an email
+  storage::Table<PendingCharge> pending_;      // event id -> a held charge (rpc mode)
+  storage::RawTable pending_by_op_;            // op id \0 event id
+  // event id -> a committed charge awaiting its event. Newer than the other
+  // tables: a read-only open (ates audit) of data an older version wrote
+  // has none, and nothing to read from it.
+  std::optional<storage::Table<UnconfirmedCharge>> unconfirmed_;
 };
 
 }  // namespace ates::accounting

@@ -273,6 +273,33 @@ BOOST_AUTO_TEST_CASE(the_zone_and_the_price_key_are_fixed_at_the_first_start) {
   BOOST_TEST(rekeyed.status().message().find("prices cannot change") != std::string::npos);
 }
 
+// `ates audit` opens accounting read-only, possibly on data an older
+// version wrote, before unconfirmed charges had a table: the ledger opens
+// and has none; a writable open creates the table.
+BOOST_AUTO_TEST_CASE(a_read_only_ledger_opens_data_written_before_unconfirmed_charges_had_a_table) {
+  testing::TempDir dir;
+  {
+    auto older = storage::Environment::open(
+        {.dir = dir / "accounting", .producer = "accounting", .map_size = std::size_t{1} << 26});
+    BOOST_TEST_REQUIRE(older.has_value(), older.status().to_string());
+    // Every table an older ledger kept, and not the new one.
+    for (const char* name :
+         {"settings", "accounts", "tasks", "entries", "entries_by_account", "account_days", "day_totals",
+          "days", "receipts", "receipt_queue", "receipts_waiting", "pending_charges", "pending_by_op"})
+      static_cast<void>((*older)->raw_table(name));
+  }
+  auto read_only = storage::Environment::open({.dir = dir / "accounting",
+                                               .producer = "accounting",
+                                               .map_size = std::size_t{1} << 26,
+                                               .read_only = true});
+  BOOST_TEST_REQUIRE(read_only.has_value(), read_only.status().to_string());
+  BOOST_CHECK_THROW(static_cast<void>((*read_only)->table<UnconfirmedCharge>("unconfirmed_charges")),
+                    std::runtime_error);  // the table really is missing
+  std::unique_ptr<Ledger> ledger;
+  BOOST_CHECK_NO_THROW(ledger = std::make_unique<Ledger>(**read_only));
+  if (ledger) BOOST_TEST(ledger->unconfirmed().empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
