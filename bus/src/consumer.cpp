@@ -8,6 +8,9 @@
 // by FETCH from the owner's outbox. A changed epoch, a producer behind
 // what was applied, or a truncated log halts the consumer: never a silent
 // skip. Also the re-drive of a dead letter, which runs a consumer's handler.
+// (Over 500 lines: the life of one stream's consumer, from the buffer
+// through gaps, suspicion and halts, is one state machine, read top to
+// bottom.)
 #include <algorithm>
 #include <charconv>
 #include <cstdio>

@@ -2,6 +2,8 @@
 // it. Peers and grants parse strictly; a stream is taken from its owner
 // alone; FETCH and rpc answer only the keys granted them; garbage and rpc
 // floods are bounded. Real sockets (ipc and Curve tcp) and real LMDB.
+// (Over 500 lines: one case per thing a key must not be able to do, each
+// with the sockets it needs to try.)
 #include <fcntl.h>
 #include <unistd.h>
 
