@@ -6,7 +6,8 @@
 #   scripts/install-deps.sh --test   also what the tests need (clang for the
 #                                    fuzzers, clang-format and clang-tidy for
 #                                    the checks, chromium + playwright-core
-#                                    for the browser tests)
+#                                    for the browser tests, the contracts'
+#                                    npm validators)
 #
 # It also fetches Dear ImGui's sources for the WebAssembly UI into
 # ${ATES_IMGUI_SRC:-/var/cache/ates/imgui-1.86} (see the end of this file).
@@ -91,13 +92,19 @@ if [[ ! -f "$imgui_src/imgui.cpp" ]]; then
   trap - EXIT
 fi
 
-# playwright-core for the browser tests (tests/browser/), pinned by its
-# package-lock.json; node_modules/ stays in the clone but out of git.
-if (( want_test )) && [[ ! -d "$root/tests/browser/node_modules" ]]; then
-  echo "install-deps: installing the browser tests' npm packages"
-  if [[ -f "$root/tests/browser/package-lock.json" ]]; then
-    (cd "$root/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
-  else
-    (cd "$root/tests/browser" && npm install --no-audit --no-fund --loglevel=error)
-  fi
+# The tests' npm packages, each folder pinned by its package-lock.json:
+# playwright-core for the browser tests (tests/browser/), and the contracts'
+# third-party validators (tests/contracts/). node_modules/ stays in the
+# clone but out of git; it is installed again whenever the lock changed
+# (its hash is kept in node_modules/.ates-lock), not only when missing.
+if (( want_test )); then
+  for folder in tests/browser tests/contracts; do
+    dir="$root/$folder"
+    lock_hash="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+    if [[ "$(cat "$dir/node_modules/.ates-lock" 2>/dev/null)" != "$lock_hash" ]]; then
+      echo "install-deps: installing the npm packages of $folder"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+      echo "$lock_hash" >"$dir/node_modules/.ates-lock"
+    fi
+  done
 fi

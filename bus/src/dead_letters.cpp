@@ -1,5 +1,7 @@
 #include "dead_letters.hpp"
 
+#include <cstdint>
+
 namespace ates::bus {
 
 using base::Code;
@@ -51,6 +53,20 @@ std::vector<DeadLetter> dead_letters(storage::Environment& env, std::string_view
     if (consumer.empty() || record.consumer == consumer)
       out.push_back(to_dead_letter(storage::decode_key_u64(key), record));
     return true;
+  });
+  return out;
+}
+
+std::vector<DeadLetter> dead_letters(storage::Environment& env, std::string_view consumer,
+                                     std::uint64_t after, std::size_t limit) {
+  std::vector<DeadLetter> out;
+  if (after == UINT64_MAX || limit == 0) return out;
+  auto table = env.table<DeadLetterRecord>(kDeadLetterTable);
+  storage::ReadTxn txn = env.read();
+  table.scan(txn, storage::key_u64(after + 1), [&](std::string_view key, const DeadLetterRecord& record) {
+    if (consumer.empty() || record.consumer == consumer)
+      out.push_back(to_dead_letter(storage::decode_key_u64(key), record));
+    return out.size() < limit;
   });
   return out;
 }

@@ -15,11 +15,14 @@ namespace ates::accounting {
 using base::Code;
 using base::Status;
 using plugin_api::Access;
+using plugin_api::Contract;
 using plugin_api::Method;
+using plugin_api::Parameter;
 using plugin_api::Request;
 using plugin_api::Responder;
 using plugin_api::Response;
 using plugin_api::Role;
+using plugin_api::Schema;
 
 namespace {
 
@@ -108,6 +111,75 @@ nlohmann::json account_json(const std::string& user_id, const Account& account) 
           {"balance_cents", account.balance_cents}};
 }
 
+// ---- the schemas of what the routes answer (their contracts) ----
+
+// entry_json's shape.
+Schema entry_schema() {
+  const Schema task =
+      Schema::object({{"id", Schema::uuid()},
+                      {"title", Schema::string().nullable().describe("null until the task is known")},
+                      {"jira_id", Schema::string().nullable()}});
+  return Schema::object(
+             {{"id", Schema::uuid()},
+              {"occurred_at", Schema::time().describe("the time of the event that caused it")},
+              {"date", Schema::day().describe("the day the entry counts in")},
+              {"kind", Schema::one_of({"fee", "reward", "payout", "fee_reversal", "reward_reversal"})},
+              {"amount_cents", Schema::cents()},
+              {"task", task.nullable().describe("null for a payout")},
+              {"description", Schema::string()}},
+             {{"original_date", Schema::day().describe("a late entry only: the closed day it happened on")}})
+      .titled("Entry");
+}
+
+// account_json's shape.
+Schema account_schema() {
+  return Schema::object(
+             {{"user_id", Schema::uuid()},
+              {"username", Schema::string().nullable().describe("null for a user known only from a task")},
+              {"balance_cents", Schema::cents()}})
+      .titled("Account");
+}
+
+// One item of AccountingPlugin::waiting_for: what closing a day waits for.
+Schema waiting_schema() {
+  return Schema::object({{"stream", Schema::string()},
+                         {"watermark", Schema::time().nullable().describe(
+                                           "the stream's watermark; null before any event")},
+                         {"waiting_since", Schema::time()},
+                         {"reason", Schema::string()}},
+                        {{"unconfirmed_charges", Schema::integer().minimum(1)},
+                         {"pending_charges", Schema::integer().minimum(1)},
+                         {"dead_letters",
+                          Schema::array(Schema::string()).describe("ids of the dead letters it waits for")}})
+      .titled("DayWait");
+}
+
+// AccountingPlugin::day_json's shape: closed_at and forced only on a closed day.
+Schema day_schema() {
+  return Schema::object({{"date", Schema::day()},
+                         {"status", Schema::one_of({"open", "waiting", "closed"})},
+                         {"payouts", Schema::integer().minimum(0)},
+                         {"paid_cents", Schema::cents().minimum(0)},
+                         {"waiting_for", Schema::array(waiting_schema())}},
+                        {{"closed_at", Schema::time()}, {"forced", Schema::boolean()}})
+      .titled("Day");
+}
+
+// A close's 409: problem+json; when the close must wait, also the first day
+// still open and what it waits for (close_through).
+Schema close_conflict_schema() {
+  return Schema::object({{"type", Schema::string()},
+                         {"title", Schema::string()},
+                         {"status", Schema::integer()},
+                         {"detail", Schema::string()}},
+                        {{"day", day_schema()}, {"waiting_for", Schema::array(waiting_schema())}});
+}
+
+// A page of a list: `field` holds the items, `next` the cursor of the next page.
+Schema page_schema(const std::string& field, const Schema& item, const Schema& cursor) {
+  return Schema::object({{field, Schema::array(item)}, {"next", cursor.nullable()}});
+}
+
 }  // namespace
 
 AccountingPlugin::AccountingPlugin(plugin_api::HostContext& host)
@@ -119,6 +191,7 @@ AccountingPlugin::AccountingPlugin(plugin_api::HostContext& host)
       auto_close_(host.config().get_bool("auto_close")),
       close_delay_us_(std::max<std::int64_t>(0, host.config().get_int("close_delay_s")) * 1'000'000),
       close_check_(std::max<std::int64_t>(1, host.config().get_int("close_check_ms"))) {
+  if (host.mode() == plugin_api::RunMode::kServe) idempotency_.emplace(host.storage());
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
   if (Status s = host.storage().declare_stream(protocol::kTransactionsStream); !s)
     throw std::runtime_error(s.to_string());
@@ -184,23 +257,75 @@ void AccountingPlugin::stop() {
 
 void AccountingPlugin::add_routes() {
   const Access accountants = Access::only({Role::kAccountant, Role::kAdmin});
-  host_.add_route({Method::kGet, "/accounts/{id}", Access::any_role(),
-                   [this](Request r, Responder respond) { account(r, respond); },
-                   "one account's balance ({id} may be `me`): its owner, accountants, admins"});
-  host_.add_route({Method::kGet, "/accounts/{id}/entries", Access::any_role(),
-                   [this](Request r, Responder respond) { entries(r, respond); },
-                   "one account's audit log, optionally of one day"});
+  const Parameter account_id = Parameter::path("id", Schema::string().min_length(1), "a user id, or `me`");
+  host_.add_route(
+      {Method::kGet, "/accounts/{id}", Access::any_role(),
+       [this](Request r, Responder respond) { account(r, respond); },
+       "one account's balance ({id} may be `me`): its owner, accountants, admins",
+       Contract{.parameters = {account_id},
+                .answers = {{200, "the account (the caller's own is there, empty, before any entry)",
+                             Schema::object({{"account", account_schema()}})},
+                            {403, "another's account, and the caller is no accountant or admin"},
+                            {404, "no account of that id"}}}});
+  std::vector<Parameter> entries_parameters = plugin_api::page_parameters();
+  entries_parameters.insert(entries_parameters.begin(), account_id);
+  entries_parameters.push_back(
+      Parameter::query("date", Schema::day(), "only the entries that count in this day"));
+  host_.add_route(
+      {Method::kGet, "/accounts/{id}/entries", Access::any_role(),
+       [this](Request r, Responder respond) { entries(r, respond); },
+       "one account's audit log, optionally of one day",
+       Contract{.parameters = entries_parameters,
+                .answers = {{200, "a page of entries, in the order written (none for an unknown id)",
+                             page_schema("entries", entry_schema(), Schema::uuid())},
+                            {403, "another's account, and the caller is no accountant or admin"}}}});
   host_.add_route({Method::kGet, "/accounts", accountants,
-                   [this](Request r, Responder respond) { accounts(r, respond); }, "every account"});
-  host_.add_route({Method::kGet, "/earnings", accountants,
-                   [this](Request r, Responder respond) { earnings(r, respond); },
-                   "management earnings per day: fees charged minus rewards paid"});
-  host_.add_route({Method::kGet, "/days", accountants,
-                   [this](Request r, Responder respond) { days(r, respond); },
-                   "days, newest first: open, waiting or closed"});
-  host_.add_route({Method::kPost, "/days/{date}/close", accountants,
-                   [this](Request r, Responder respond) { close(r, std::move(respond)); },
-                   "close a day: pay positive balances and send receipts (?force=true: admins)"});
+                   [this](Request r, Responder respond) { accounts(r, respond); }, "every account",
+                   Contract{.parameters = plugin_api::page_parameters(),
+                            .answers = {{200, "a page of accounts, by user id",
+                                         page_schema("accounts", account_schema(), Schema::uuid())}}}});
+  const Schema day_earnings =
+      Schema::object({{"date", Schema::day()},
+                      {"earnings_cents", Schema::cents().describe("fees minus rewards")},
+                      {"fees_cents", Schema::cents()},
+                      {"rewards_cents", Schema::cents()}});
+  host_.add_route(
+      {Method::kGet, "/earnings", accountants, [this](Request r, Responder respond) { earnings(r, respond); },
+       "management earnings per day: fees charged minus rewards paid",
+       Contract{.parameters = {Parameter::query("from", Schema::day(), "the first day; by default today"),
+                               Parameter::query(
+                                   "to", Schema::day(),
+                                   "the last day, counted; by default `from`; at most 366 days in all")},
+                .answers = {{200, "one item per day of the range, in order",
+                             Schema::object({{"days", Schema::array(day_earnings)}})}}}});
+  host_.add_route(
+      {Method::kGet, "/days", accountants, [this](Request r, Responder respond) { days(r, respond); },
+       "days, newest first: open, waiting or closed",
+       Contract{
+           .parameters = {plugin_api::page_parameters().front(),
+                          Parameter::query("after", Schema::day(),
+                                           "the `next` of the previous page: the list goes on with the day "
+                                           "before it")},
+           .answers = {{200, "a page of days, from today back to the first with entries",
+                        page_schema("days", day_schema(), Schema::day())}}}});
+  host_.add_route(
+      {Method::kPost, "/days/{date}/close", accountants,
+       [this](Request r, Responder respond) { close(r, std::move(respond)); },
+       "close a day: pay positive balances and send receipts (?force=true: admins)",
+       Contract{
+           .parameters = {Parameter::path("date", Schema::day(),
+                                          "the day to close, with every open day before it"),
+                          Parameter::query("force", Schema::boolean(),
+                                           "admins only: close without waiting for events that may still "
+                                           "add entries")},
+           .answers = {{200, "the day, closed (closing it again answers the same and pays nothing twice)",
+                        Schema::object({{"day", day_schema()}})},
+                       {403, "the role may not close days, or force=true from someone not an admin"},
+                       {409,
+                        "the day is not over, is before the first day, or must wait: then `day` is the first "
+                        "day still open and `waiting_for` says what it waits for",
+                        close_conflict_schema(), "application/problem+json"}},
+           .idempotent = true}});
 }
 
 // [SECTION] reads ------------------------------------------------------------------
@@ -338,10 +463,34 @@ void AccountingPlugin::close(const Request& request, Responder respond) {
   if (forced && request.principal->role != Role::kAdmin) {
     return respond(Response::problem(403, "forbidden", "only admins may force a close"));
   }
+  // A retry with the first close's Idempotency-Key gets its answer again.
+  // (Closing a closed day again answers the same day anyway; the key makes
+  // the answer the very first one, replayed, whatever came since.) The
+  // answer is remembered after the close, in a unit of its own: a crash in
+  // between leaves the retry a second close, which pays nothing twice.
+  {
+    const storage::ReadTxn txn = host_.storage().read();
+    if (auto remembered = idempotency_->remembered(txn, request)) {
+      if (!*remembered) return respond(Response::from_status(remembered->status()));
+      return respond(std::move(*remembered).value());
+    }
+  }
+  Responder remember_then_respond = [this, request, respond = std::move(respond)](Response answer) {
+    if (answer.status >= 400 || !request.header("idempotency-key")) return respond(std::move(answer));
+    auto kept = std::make_shared<Response>(std::move(answer));
+    host_.storage().submit(
+        [this, request, kept](storage::WriteTxn& txn) {
+          idempotency_->remember(txn, request, *kept);
+          return Status::ok();
+        },
+        [kept, respond](const Status&) { respond(std::move(*kept)); });
+  };
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) return respond(Response::problem(503, "unavailable", "accounting is stopping"));
-    jobs_.push_back({date, forced, std::move(respond)});
+    if (stopping_)
+      return remember_then_respond(
+          Response::from_status(Status(Code::kUnavailable, "accounting is stopping")));
+    jobs_.push_back({date, forced, std::move(remember_then_respond)});
   }
   closer_cv_.notify_all();
 }
@@ -368,7 +517,9 @@ void AccountingPlugin::closer_loop() {
     lock.lock();
   }
   // Whoever still waits is told to come back.
-  for (auto& job : jobs_) job.respond(Response::problem(503, "unavailable", "accounting is stopping"));
+  for (auto& job : jobs_) {
+    job.respond(Response::from_status(Status(Code::kUnavailable, "accounting is stopping")));
+  }
   jobs_.clear();
 }
 

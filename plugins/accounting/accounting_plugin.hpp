@@ -11,8 +11,10 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
+#include "ates/plugin_api/idempotency.hpp"
 #include "ates/plugin_api/plugin.hpp"
 
 #include "ledger.hpp"
@@ -60,6 +62,9 @@ class AccountingPlugin final : public plugin_api::Plugin {
 
   plugin_api::HostContext& host_;
   Ledger ledger_;
+  // The close route's answers for Idempotency-Key; serving only (read-only,
+  // data from before it had no tables for it).
+  std::optional<plugin_api::Idempotency> idempotency_;
   MailSettings mail_;
   std::string mail_from_;
   std::chrono::milliseconds mail_retry_;

@@ -10,19 +10,50 @@
 
 namespace ates::analytics {
 
+using base::Code;
 using base::Status;
 using plugin_api::Access;
+using plugin_api::Contract;
 using plugin_api::Method;
+using plugin_api::Parameter;
 using plugin_api::Request;
 using plugin_api::Responder;
 using plugin_api::Response;
 using plugin_api::Role;
+using plugin_api::Schema;
 
 namespace {
 
 const plugin_api::ConfigKeySpec kConfigKeys[] = {
     {"rebuild_batch", "int", "5000", "stored events applied per transaction of a rebuild"},
 };
+
+// ---- the schemas of what the routes answer (their contracts) ----
+
+// AnalyticsPlugin::summary's answer.
+Schema summary_schema() {
+  return Schema::object({{"date", Schema::day()},
+                         {"management_earnings_cents", Schema::cents().describe("fees minus rewards")},
+                         {"fees_cents", Schema::cents()},
+                         {"rewards_cents", Schema::cents()},
+                         {"negative_balance_users", Schema::integer().minimum(0)},
+                         {"negative_balance_users_at",
+                          Schema::one_of({"close", "now"})
+                              .describe("close: the count at the day's close; now: the count now")}});
+}
+
+// AnalyticsPlugin::expensive's answer.
+Schema expensive_task_schema() {
+  const Schema task =
+      Schema::object({{"id", Schema::uuid()},
+                      {"title", Schema::string().nullable().describe("null until the task is known")},
+                      {"jira_id", Schema::string().nullable()},
+                      {"reward_cents", Schema::cents()},
+                      {"completed_at", Schema::time()}});
+  return Schema::object({{"from_date", Schema::day()},
+                         {"end_date", Schema::day()},
+                         {"task", task.nullable().describe("null when no task was completed in the range")}});
+}
 
 }  // namespace
 
@@ -31,6 +62,7 @@ AnalyticsPlugin::AnalyticsPlugin(plugin_api::HostContext& host)
       analytics_(host.storage()),
       rebuild_batch_(
           static_cast<std::size_t>(std::max<std::int64_t>(1, host.config().get_int("rebuild_batch")))) {
+  if (host.mode() == plugin_api::RunMode::kServe) idempotency_.emplace(host.storage());
   host.add_command("audit", [this](const nlohmann::json&) { return audit(host_); });
   for (const auto stream : {protocol::kUsersStream, protocol::kTasksStream, protocol::kTransactionsStream}) {
     host.subscribe(std::string(stream), [this](storage::WriteTxn& txn, const protocol::Envelope& event) {
@@ -62,13 +94,27 @@ void AnalyticsPlugin::add_routes() {
   const Access admins = Access::only({Role::kAdmin});
   host_.add_route({Method::kGet, "/summary", admins,
                    [this](Request r, Responder respond) { summary(r, respond); },
-                   "a day's management earnings and users with a negative balance"});
-  host_.add_route({Method::kGet, "/expensive-task", admins,
-                   [this](Request r, Responder respond) { expensive(r, respond); },
-                   "the completed task with the highest reward over a range of days"});
+                   "a day's management earnings and users with a negative balance",
+                   Contract{.parameters = {Parameter::query("date", Schema::day(), "by default today (UTC)")},
+                            .answers = {{200, "the day's figures", summary_schema()}}}});
+  host_.add_route(
+      {Method::kGet, "/expensive-task", admins,
+       [this](Request r, Responder respond) { expensive(r, respond); },
+       "the completed task with the highest reward over a range of days",
+       Contract{
+           .parameters = {Parameter::required_query("from_date", Schema::day(), "the first day"),
+                          Parameter::query("end_date", Schema::day(),
+                                           "the last day, counted; by default `from_date`; at most 366 days "
+                                           "in all")},
+           .answers = {{200, "the task, or null", expensive_task_schema()}}}});
   host_.add_route({Method::kPost, "/rebuild", admins,
                    [this](Request r, Responder respond) { rebuild(r, respond); },
-                   "rebuild the read models from the event store"});
+                   "rebuild the read models from the event store",
+                   Contract{.answers = {{202, "the rebuild started; the old models answer until it is done",
+                                         Schema::object({{"rebuild", Schema::one_of({"started"})},
+                                                         {"stored_events", Schema::integer().minimum(0)}})},
+                                        {409, "the Idempotency-Key came with another request"}},
+                            .idempotent = true}});
 }
 
 std::string AnalyticsPlugin::today() const {
@@ -105,14 +151,22 @@ void AnalyticsPlugin::expensive(const Request& request, const Responder& respond
   respond(Response::json(200, {{"from_date", from}, {"end_date", end}, {"task", task}}));
 }
 
-void AnalyticsPlugin::rebuild(const Request&, const Responder& respond) {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return respond(Response::problem(503, "unavailable", "analytics is stopping"));
-    rebuild_wanted_ = true;
-  }
-  cv_.notify_all();
-  respond(Response::json(202, {{"rebuild", "started"}, {"stored_events", analytics_.stored_events()}}));
+void AnalyticsPlugin::rebuild(const Request& request, const Responder& respond) {
+  // A rebuild asked again with its Idempotency-Key is answered as the
+  // first time and starts nothing more. (Without a key a second request
+  // rebuilds again, which changes nothing either: the models are a
+  // function of the stored events.)
+  const std::uint64_t stored = analytics_.stored_events();
+  idempotency_->run(host_.storage(), request, respond,
+                    [this, stored](storage::WriteTxn&) -> base::Result<Response> {
+                      {
+                        std::lock_guard lock(mutex_);
+                        if (stopping_) return Status(Code::kUnavailable, "analytics is stopping");
+                        rebuild_wanted_ = true;
+                      }
+                      cv_.notify_all();
+                      return Response::json(202, {{"rebuild", "started"}, {"stored_events", stored}});
+                    });
 }
 
 void AnalyticsPlugin::rebuild_loop() {

@@ -7,8 +7,10 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
+#include "ates/plugin_api/idempotency.hpp"
 #include "ates/plugin_api/plugin.hpp"
 
 #include "models.hpp"
@@ -33,6 +35,9 @@ class AnalyticsPlugin final : public plugin_api::Plugin {
   plugin_api::HostContext& host_;
   Analytics analytics_;
   std::size_t rebuild_batch_;
+  // POST /rebuild's answers for Idempotency-Key; serving only (read-only,
+  // data from before it had no tables for it).
+  std::optional<plugin_api::Idempotency> idempotency_;
 
   std::mutex mutex_;  // guards rebuild_wanted_, stopping_
   std::condition_variable cv_;

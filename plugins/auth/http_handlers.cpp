@@ -14,20 +14,20 @@ namespace ates::auth {
 using base::Code;
 using base::Status;
 using plugin_api::Access;
+using plugin_api::Answer;
+using plugin_api::Contract;
 using plugin_api::Method;
+using plugin_api::Parameter;
 using plugin_api::Request;
 using plugin_api::Responder;
 using plugin_api::Response;
 using plugin_api::Role;
+using plugin_api::Schema;
 
 namespace {
 
-// 503 with Retry-After: the hashing pool is full or stopping.
-Response busy(std::string_view detail) {
-  Response response = Response::problem(503, "unavailable", detail);
-  response.headers.emplace_back("Retry-After", "1");
-  return response;
-}
+// 503 (with Retry-After, as every 503): the hashing pool is full or stopping.
+Response busy(std::string_view detail) { return Response::problem(503, "unavailable", detail); }
 
 std::int64_t real_now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -53,34 +53,177 @@ nlohmann::json rotation_json(const Rotation& rotation) {
            {{"kid", rotation.retired_kid}, {"verifies_until", protocol::format_utc(rotation.not_after_us)}}}};
 }
 
+// ---- the routes' contracts: what they take, and the shapes of what they answer -------------
+
+// A username as check_username takes it. Only a-z, 0-9 and "_.-", so its
+// characters are its bytes.
+Schema username_schema() {
+  return Schema::string()
+      .min_length(3)
+      .max_length(kMaxUsernameBytes)
+      .describe("3 to 32 of a-z, 0-9, '_', '.', '-'");
+}
+
+// A password as check_password takes it: 8 to 1024 bytes. The schema counts
+// characters, so it holds only the upper bound (a password of more
+// characters has more bytes); the handler checks the bytes.
+Schema password_schema() {
+  return Schema::string().max_length(kMaxPasswordBytes).describe("8 to 1024 bytes of UTF-8");
+}
+
+// An email as check_email takes it (the handler checks its form and bytes).
+Schema email_schema() {
+  return Schema::string()
+      .max_length(kMaxEmailBytes)
+      .describe("an address with one '@', at most 254 bytes, one line");
+}
+
+// {user}: the answer of the routes that show or change one user.
+Schema one_user_schema() { return Schema::object({{"user", user_schema()}}); }
+
+// list_users' page: `next` is the last username of the page.
+Schema users_page_schema() {
+  return Schema::object(
+      {{"users", Schema::array(user_schema())},
+       {"next", Schema::string().nullable().describe("the next page's `after`; null: the last page")}});
+}
+
+// finish_login's answer.
+Schema login_schema() {
+  return Schema::object(
+      {{"token", Schema::string().describe("an Ed25519-signed JWT: Authorization: Bearer <token>")},
+       {"expires_at", Schema::time()},
+       {"user", user_schema()}});
+}
+
+// logout's answer.
+Schema logout_schema() {
+  return Schema::object(
+      {{"revoked",
+        Schema::object({{"jti", Schema::string().describe("the token's id")},
+                        {"expires_at", Schema::time().describe("the token's expiry: it stays revoked until "
+                                                               "then")}})}});
+}
+
+// revoke_tokens' answer.
+Schema revoked_tokens_schema() {
+  return Schema::object({{"user_id", Schema::uuid()},
+                         {"generation", Schema::integer().minimum(1).describe(
+                                            "the user's token generation now: older tokens fail")}});
+}
+
+// rotation_json's shape.
+Schema rotation_schema() {
+  return Schema::object(
+      {{"kid", Schema::string().describe("the new key's id; it signs from now on")},
+       {"retired",
+        Schema::object({{"kid", Schema::string().describe("the key it replaced")},
+                        {"verifies_until", Schema::time().describe("until when the replaced key still "
+                                                                   "verifies tokens")}})}});
+}
+
 }  // namespace
 
 void AuthPlugin::add_routes() {
-  host_.add_route({Method::kPost, "/register", Access::anyone(),
-                   [this](Request r, Responder respond) { register_user(std::move(r), std::move(respond)); },
-                   "register as a worker"});
-  host_.add_route({Method::kPost, "/login", Access::anyone(),
-                   [this](Request r, Responder respond) { login(std::move(r), std::move(respond)); },
-                   "log in: a signed token"});
+  const Access admins = Access::only({Role::kAdmin});
+  const Parameter user_id = Parameter::path("id", Schema::string().min_length(1), "a user id");
+  const Answer key_reused{409, "the Idempotency-Key came with another request"};
+
+  host_.add_route(
+      {Method::kPost, "/register", Access::anyone(),
+       [this](Request r, Responder respond) { register_user(std::move(r), std::move(respond)); },
+       "register as a worker",
+       // Not `idempotent`: register is anonymous, and an anonymous request's
+       // Idempotency-Key never replays (docs/api.md); the handler only checks its size.
+       Contract{
+           .body = Schema::object(
+               {{"username", username_schema()}, {"password", password_schema()}, {"email", email_schema()}}),
+           .answers = {{201, "the new user, a worker", one_user_schema()}, {409, "the username is taken"}}}});
+  host_.add_route(
+      {Method::kPost, "/login", Access::anyone(),
+       [this](Request r, Responder respond) { login(std::move(r), std::move(respond)); },
+       "log in: a signed token",
+       Contract{.body = Schema::object(
+                    {{"username", Schema::string().min_length(1).max_length(kMaxUsernameBytes)},
+                     {"password", Schema::string().min_length(1).max_length(kMaxPasswordBytes)}}),
+                .answers = {{200, "a token for the bearer header, its expiry and the user", login_schema()},
+                            {401, "wrong username or password, or the user is deactivated"},
+                            {429,
+                             "too many failed log-ins for this username or address; Retry-After says when "
+                             "to try again"}}}});
   host_.add_route({Method::kGet, "/me", Access::any_role(),
-                   [this](Request r, Responder respond) { me(r, respond); }, "the caller"});
-  host_.add_route({Method::kPatch, "/users/me", Access::any_role(),
-                   [this](Request r, Responder respond) { update_me(std::move(r), std::move(respond)); },
-                   "change my email or password"});
-  host_.add_route({Method::kGet, "/users", Access::only({Role::kAdmin}),
-                   [this](Request r, Responder respond) { list_users(r, respond); }, "every user"});
-  host_.add_route({Method::kPatch, "/users/{id}", Access::only({Role::kAdmin}),
-                   [this](Request r, Responder respond) { update_user(std::move(r), std::move(respond)); },
-                   "change a user's role or deactivate them"});
-  host_.add_route({Method::kPost, "/logout", Access::any_role(),
-                   [this](Request r, Responder respond) { logout(std::move(r), std::move(respond)); },
-                   "log out: revoke the token of this request"});
-  host_.add_route({Method::kPost, "/users/{id}/revoke-tokens", Access::only({Role::kAdmin}),
-                   [this](Request r, Responder respond) { revoke_tokens(std::move(r), std::move(respond)); },
-                   "revoke every token a user holds"});
-  host_.add_route({Method::kPost, "/signing-keys/rotate", Access::only({Role::kAdmin}),
-                   [this](Request r, Responder respond) { rotate_key(std::move(r), std::move(respond)); },
-                   "sign with a new key; the old one verifies during the overlap"});
+                   [this](Request r, Responder respond) { me(r, respond); }, "the caller",
+                   Contract{.answers = {{200, "the caller", one_user_schema()},
+                                        {404, "the token's user is not in auth's table"}}}});
+  host_.add_route(
+      {Method::kPatch, "/users/me", Access::any_role(),
+       [this](Request r, Responder respond) { update_me(std::move(r), std::move(respond)); },
+       "change my email or password",
+       Contract{
+           .body = Schema::object(
+               {{"current_password", password_schema().describe("the caller's password now")}},
+               {{"email", email_schema().nullable().describe("the new email; null or absent: unchanged")},
+                {"password", password_schema().describe(
+                                 "the new password (8 to 1024 bytes); revokes every token the user holds")}}),
+           .answers = {{200, "the user, changed", one_user_schema()},
+                       {403, "current_password is wrong"},
+                       {404, "the token's user is not in auth's table"},
+                       {409,
+                        "the password changed meanwhile (try again), or the Idempotency-Key came with "
+                        "another request"},
+                       {429, "too many wrong passwords for this user or address; Retry-After says when"}},
+           .idempotent = true}});
+  host_.add_route({Method::kGet, "/users", admins,
+                   [this](Request r, Responder respond) { list_users(r, respond); }, "every user",
+                   Contract{.parameters = plugin_api::page_parameters(),
+                            .answers = {{200, "a page of users, by username", users_page_schema()}}}});
+  host_.add_route(
+      {Method::kPatch, "/users/{id}", admins,
+       [this](Request r, Responder respond) { update_user(std::move(r), std::move(respond)); },
+       "change a user's role or deactivate them",
+       Contract{.parameters = {user_id},
+                // At least one of the two: the handler says so (this subset of JSON Schema cannot).
+                .body = Schema::object(
+                            {}, {{"role", role_schema()},
+                                 {"active", Schema::boolean().describe(
+                                                "false deactivates the user and revokes their tokens")}})
+                            .describe("role, active or both"),
+                .answers = {{200, "the user as it is now (unchanged: no event)", one_user_schema()},
+                            {404, "no user of that id"},
+                            key_reused},
+                .idempotent = true}});
+  host_.add_route(
+      {Method::kPost, "/logout", Access::any_role(),
+       [this](Request r, Responder respond) { logout(std::move(r), std::move(respond)); },
+       "log out: revoke the token of this request",
+       Contract{.answers = {{200, "the token of this request, revoked until it expires", logout_schema()},
+                            {400, "the token has no id (jti) to revoke, or the Idempotency-Key is malformed"},
+                            key_reused},
+                .idempotent = true}});
+  host_.add_route(
+      {Method::kPost, "/users/{id}/revoke-tokens", admins,
+       [this](Request r, Responder respond) { revoke_tokens(std::move(r), std::move(respond)); },
+       "revoke every token a user holds",
+       Contract{.parameters = {user_id},
+                .answers = {{200, "every token the user held is revoked", revoked_tokens_schema()},
+                            {404, "no user of that id"},
+                            key_reused},
+                .idempotent = true}});
+  host_.add_route(
+      {Method::kPost, "/signing-keys/rotate", admins,
+       [this](Request r, Responder respond) { rotate_key(std::move(r), std::move(respond)); },
+       "sign with a new key; the old one verifies during the overlap",
+       Contract{
+           .body = Schema::object({}, {{"overlap_s", Schema::integer()
+                                                         .minimum(0)
+                                                         .maximum(kMaxOverlapS)
+                                                         .nullable()
+                                                         .describe("how long the replaced key still "
+                                                                   "verifies, in seconds; null or absent: "
+                                                                   "auth.signing_key_overlap_s")}}),
+           .body_required = false,  // no body: the configured overlap
+           .answers = {{200, "the new key and the one it replaced", rotation_schema()}, key_reused},
+           .idempotent = true}});
 }
 
 void AuthPlugin::register_user(Request request, Responder respond) {

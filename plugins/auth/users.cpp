@@ -19,6 +19,24 @@ nlohmann::json user_json(const UserRecord& user) {
           {"active", user.active}};
 }
 
+plugin_api::Schema role_schema() {
+  using plugin_api::Role;
+  std::vector<std::string> names;
+  for (Role role : {Role::kAdmin, Role::kManager, Role::kAccountant, Role::kWorker})
+    names.emplace_back(plugin_api::to_string(role));
+  return plugin_api::Schema::one_of(names);
+}
+
+plugin_api::Schema user_schema() {
+  using plugin_api::Schema;
+  return Schema::object({{"id", Schema::uuid()},
+                         {"username", Schema::string()},
+                         {"email", Schema::string().nullable().describe("null when the user has none")},
+                         {"role", role_schema()},
+                         {"active", Schema::boolean().describe("false: deactivated, may not log in")}})
+      .titled("User");
+}
+
 HashLimits HashLimits::named(const std::string& name) {
   if (name == "min") return {crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN};
   if (name == "moderate") return {crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE};
@@ -271,7 +289,7 @@ Status check_email(const nlohmann::json& body, bool required) {
   // Before the format: an email reaches a mail header, where a line break
   // would add headers, and the log of a failed delivery.
   if (Status clean = check_text("email", email, protocol::Lines::kSingle); !clean) return clean;
-  if (email.size() > 254 || !protocol::is_email(email))
+  if (email.size() > kMaxEmailBytes || !protocol::is_email(email))
     return base::invalid_argument("email: not an email address");
   return Status::ok();
 }

@@ -36,6 +36,11 @@ struct UserRecord {
 
 // {id, username, email, role, active}: never the hash.
 nlohmann::json user_json(const UserRecord& user);
+// user_json's shape, as the routes' contracts declare it (the OpenAPI
+// document's component User).
+plugin_api::Schema user_schema();
+// A role's name, as check_role takes it and user_json writes it.
+plugin_api::Schema role_schema();
 
 struct SigningKey {
   std::string kid;
@@ -116,9 +121,10 @@ class Users {
   storage::Table<std::uint64_t> generations_;  // user id -> token generation (absent: 0)
 };
 
-// The longest username and password anyone can have.
+// The longest username, password and email anyone can have.
 inline constexpr std::size_t kMaxUsernameBytes = 32;
 inline constexpr std::size_t kMaxPasswordBytes = 1024;
+inline constexpr std::size_t kMaxEmailBytes = 254;
 
 // Field checks shared by register, user-add and the admin's changes; the
 // error names the field.

@@ -54,6 +54,32 @@ nlohmann::json task_json(const Task& task) {
                                                   : nlohmann::json(protocol::format_utc(task.completed_at))}};
 }
 
+plugin_api::Schema task_status_schema() {
+  std::vector<std::string> names;
+  for (const auto& [status, name] : storage::EnumNames<TaskStatus>::kNames) names.emplace_back(name);
+  return plugin_api::Schema::one_of(names);
+}
+
+plugin_api::Schema task_schema() {
+  using plugin_api::Schema;
+  return Schema::object({{"id", Schema::uuid()},
+                         {"title", Schema::string()},
+                         {"jira_id", Schema::string().nullable().describe("like UBERPOP-42; null: none")},
+                         {"description", Schema::string().describe("empty when there is none")},
+                         {"status", task_status_schema()},
+                         {"assignee_id", Schema::uuid()},
+                         {"created_at", Schema::time()},
+                         {"completed_at", Schema::time().nullable().describe("null while the task is open")}})
+      .titled("Task");
+}
+
+plugin_api::Schema tasks_page_schema() {
+  using plugin_api::Schema;
+  return Schema::object({{"tasks", Schema::array(task_schema())},
+                         {"next", Schema::uuid().nullable().describe(
+                                      "the next page's `after` (the page's last id); null: the last page")}});
+}
+
 Tasks::Tasks(storage::Environment& env, base::RandomSource& random)
     : env_(env),
       random_(random),
@@ -157,6 +183,10 @@ std::vector<ShuffleJob> Tasks::unfinished_shuffles() const {
     return true;
   });
   return out;
+}
+
+std::optional<ShuffleJob> Tasks::shuffle_job(const storage::Txn& txn, std::string_view id) const {
+  return shuffles_.get(txn, id);
 }
 
 std::vector<std::string> Tasks::eligible(const storage::Txn& txn) const {
@@ -445,14 +475,14 @@ Status check_task_fields(const nlohmann::json& body, bool title_required) {
       return base::invalid_argument(title_required ? "title: required, a string" : "title: must be a string");
     const std::string text = *title;
     const auto length = protocol::utf8_length(text);
-    if (length < 1 || length > 200) return base::invalid_argument("title: 1 to 200 characters");
+    if (length < 1 || length > kMaxTitleChars) return base::invalid_argument("title: 1 to 200 characters");
     if (Status clean = check_text("title", text, protocol::Lines::kSingle); !clean) return clean;
     if (!protocol::is_task_title(text)) {
       return base::invalid_argument("title: must not contain '[' or ']' (the jira id has its own field)");
     }
   }
   if (const auto jira = body.find("jira_id"); jira != body.end() && !jira->is_null()) {
-    if (!jira->is_string() || jira->get<std::string>().size() > 64 ||
+    if (!jira->is_string() || jira->get<std::string>().size() > kMaxJiraIdBytes ||
         !protocol::is_jira_id(jira->get<std::string>())) {
       return base::invalid_argument("jira_id: like UBERPOP-42");
     }
@@ -461,7 +491,8 @@ Status check_task_fields(const nlohmann::json& body, bool title_required) {
       description != body.end() && !description->is_null()) {
     if (!description->is_string()) return base::invalid_argument("description: must be a string");
     const auto chars = protocol::utf8_length(description->get<std::string>());
-    if (chars < 0 || chars > 4000) return base::invalid_argument("description: at most 4000 characters");
+    if (chars < 0 || chars > kMaxDescriptionChars)
+      return base::invalid_argument("description: at most 4000 characters");
     if (Status clean =
             check_text("description", description->get_ref<const std::string&>(), protocol::Lines::kMulti);
         !clean) {
@@ -473,6 +504,30 @@ Status check_task_fields(const nlohmann::json& body, bool title_required) {
       return base::invalid_argument(field + ": unknown field (title, jira_id, description)");
   }
   return Status::ok();
+}
+
+plugin_api::Schema task_fields_schema(bool title_required) {
+  using plugin_api::Schema;
+  const Schema title = Schema::string()
+                           .min_length(1)
+                           .max_length(kMaxTitleChars)
+                           .describe("one line, without '[' or ']' (the jira id has its own field)");
+  // Its form allows only ASCII, so its characters are its bytes.
+  const Schema jira_id =
+      Schema::string()
+          .max_length(kMaxJiraIdBytes)
+          .nullable()
+          .describe(title_required ? "like UBERPOP-42; null or absent: none"
+                                   : "like UBERPOP-42; null removes it, absent: unchanged");
+  const Schema description =
+      Schema::string()
+          .max_length(kMaxDescriptionChars)
+          .nullable()
+          .describe(title_required ? "tabs and line breaks allowed; null or absent: empty"
+                                   : "tabs and line breaks allowed; null or absent: unchanged");
+  if (title_required)
+    return Schema::object({{"title", title}}, {{"jira_id", jira_id}, {"description", description}});
+  return Schema::object({}, {{"title", title}, {"jira_id", jira_id}, {"description", description}});
 }
 
 }  // namespace ates::tracker

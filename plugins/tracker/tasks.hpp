@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ates/plugin_api/context.hpp"
+#include "ates/plugin_api/json_schema.hpp"
 #include "ates/protocol/charge.hpp"
 #include "ates/storage/named_enum.hpp"
 
@@ -43,6 +44,13 @@ struct Task {
 };
 
 nlohmann::json task_json(const Task& task);
+// The shapes task_json and the pages of tasks (page_of, tasks_page_json,
+// listed_page_json) write, as the routes' contracts declare them: the
+// OpenAPI document's component Task, and {tasks: [Task], next}.
+plugin_api::Schema task_schema();
+plugin_api::Schema tasks_page_schema();
+// A task's status as the routes write and take it: "open" or "done".
+plugin_api::Schema task_status_schema();
 
 // A change of a task's data; absent fields stay as they are, an empty
 // jira_id removes it.
@@ -122,6 +130,7 @@ class Tasks {
   std::vector<Task> all(std::optional<TaskStatus> status, const std::optional<std::string>& after,
                         std::size_t limit) const;
   std::vector<ShuffleJob> unfinished_shuffles() const;
+  std::optional<ShuffleJob> shuffle_job(const storage::Txn& txn, std::string_view id) const;
 
   // Units.
   base::Result<Task> create(storage::WriteTxn& txn, Task task) const;
@@ -178,8 +187,17 @@ class Tasks {
   storage::RawTable undecided_;  // op ids of intents without a decision
 };
 
+// The limits of a task's fields.
+inline constexpr std::int64_t kMaxTitleChars = 200;
+inline constexpr std::size_t kMaxJiraIdBytes = 64;
+inline constexpr std::int64_t kMaxDescriptionChars = 4000;
+
 // Request checks that name the field: a new task (title required) or an
 // edit (every field optional; jira_id null removes it).
 base::Status check_task_fields(const nlohmann::json& body, bool title_required);
+// The body check_task_fields takes, as the routes' contracts declare it;
+// the handler still checks what the schema cannot say (the characters, the
+// jira id's form).
+plugin_api::Schema task_fields_schema(bool title_required);
 
 }  // namespace ates::tracker

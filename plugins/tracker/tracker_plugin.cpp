@@ -2,6 +2,7 @@
 #include "tracker_plugin.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 #include "ates/base/failpoint.hpp"
 #include "ates/protocol/charge.hpp"
@@ -13,11 +14,15 @@ namespace ates::tracker {
 using base::Code;
 using base::Status;
 using plugin_api::Access;
+using plugin_api::Answer;
+using plugin_api::Contract;
 using plugin_api::Method;
+using plugin_api::Parameter;
 using plugin_api::Request;
 using plugin_api::Responder;
 using plugin_api::Response;
 using plugin_api::Role;
+using plugin_api::Schema;
 
 namespace {
 
@@ -127,26 +132,87 @@ void TrackerPlugin::end_work() {
 }
 
 void TrackerPlugin::add_routes() {
-  host_.add_route({Method::kPost, "/tasks", Access::any_role(),
-                   [this](Request r, Responder respond) { create(std::move(r), std::move(respond)); },
-                   "create a task; it goes to a random worker or accountant"});
-  host_.add_route({Method::kGet, "/tasks/mine", Access::any_role(),
-                   [this](Request r, Responder respond) { mine(r, respond); }, "my tasks"});
-  host_.add_route({Method::kGet, "/tasks", Access::only({Role::kManager, Role::kAdmin}),
-                   [this](Request r, Responder respond) { list(r, respond); },
-                   "all tasks, by status and assignee"});
+  const Access managers = Access::only({Role::kManager, Role::kAdmin});
+  const Parameter task_id = Parameter::path("id", Schema::string().min_length(1), "a task id");
+  const Schema one_task = Schema::object({{"task", task_schema()}});
+  const Answer no_task{404, "no task of that id"};
+  // Lists: ?status= and the page (parse_page).
+  const auto list_parameters = [](Parameter status, std::vector<Parameter> more = {}) {
+    std::vector<Parameter> parameters = {std::move(status)};
+    parameters.insert(parameters.end(), more.begin(), more.end());
+    for (Parameter& page : plugin_api::page_parameters()) parameters.push_back(std::move(page));
+    return parameters;
+  };
+
+  host_.add_route(
+      {Method::kPost, "/tasks", Access::any_role(),
+       [this](Request r, Responder respond) { create(std::move(r), std::move(respond)); },
+       "create a task; it goes to a random worker or accountant",
+       Contract{.body = task_fields_schema(/*title_required=*/true),
+                .answers = {{201, "the task, assigned", one_task},
+                            {409,
+                             "no active worker or accountant to take it, or the Idempotency-Key came with "
+                             "another request"}},
+                .idempotent = true}});
+  host_.add_route(
+      {Method::kGet, "/tasks/mine", Access::any_role(),
+       [this](Request r, Responder respond) { mine(r, respond); }, "my tasks",
+       Contract{
+           .parameters = list_parameters(Parameter::query("status", task_status_schema(), "by default open")),
+           .answers = {{200, "a page of the caller's tasks of that status, by id", tasks_page_schema()}}}});
+  host_.add_route(
+      {Method::kGet, "/tasks", managers, [this](Request r, Responder respond) { list(r, respond); },
+       "all tasks, by status and assignee",
+       Contract{
+           .parameters = list_parameters(
+               Parameter::query("status", task_status_schema(), "by default any; required with assignee_id"),
+               {Parameter::query("assignee_id",
+                                 Schema::string().min_length(1).max_length(plugin_api::kMaxCursorBytes),
+                                 "only this user's tasks (printable ASCII, as ids are)")}),
+           .answers = {{200, "a page of tasks, by id", tasks_page_schema()}}}});
   host_.add_route({Method::kGet, "/tasks/{id}", Access::any_role(),
                    [this](Request r, Responder respond) { get(r, respond); },
-                   "one task (its assignee, managers, admins)"});
-  host_.add_route({Method::kPatch, "/tasks/{id}", Access::any_role(),
-                   [this](Request r, Responder respond) { update(std::move(r), std::move(respond)); },
-                   "change a task's title, jira id or description (its assignee, managers, admins)"});
-  host_.add_route({Method::kPost, "/tasks/{id}/complete", Access::any_role(),
-                   [this](Request r, Responder respond) { complete(std::move(r), std::move(respond)); },
-                   "mark my task done"});
-  host_.add_route({Method::kPost, "/tasks/shuffle", Access::only({Role::kManager, Role::kAdmin}),
-                   [this](Request r, Responder respond) { shuffle(std::move(r), std::move(respond)); },
-                   "reassign every open task at random"});
+                   "one task (its assignee, managers, admins)",
+                   Contract{.parameters = {task_id},
+                            .answers = {{200, "the task", one_task},
+                                        {403, "the caller is not its assignee, a manager or an admin"},
+                                        no_task}}});
+  host_.add_route(
+      {Method::kPatch, "/tasks/{id}", Access::any_role(),
+       [this](Request r, Responder respond) { update(std::move(r), std::move(respond)); },
+       "change a task's title, jira id or description (its assignee, managers, admins)",
+       Contract{.parameters = {task_id},
+                .body = task_fields_schema(/*title_required=*/false),
+                .answers = {{200, "the task as it is now (TaskUpdated published when something changed)",
+                             one_task},
+                            {403, "the caller is not its assignee, a manager or an admin"},
+                            no_task,
+                            {409, "the Idempotency-Key came with another request"}},
+                .idempotent = true}});
+  host_.add_route(
+      {Method::kPost, "/tasks/{id}/complete", Access::any_role(),
+       [this](Request r, Responder respond) { complete(std::move(r), std::move(respond)); },
+       "mark my task done",
+       Contract{
+           .parameters = {task_id},
+           .answers = {{200, "the task, done", one_task},
+                       {403, "the caller is not its assignee"},
+                       no_task,
+                       {409, "the task is done already, or the Idempotency-Key came with another request"}},
+           .idempotent = true}});
+  host_.add_route(
+      {Method::kPost, "/tasks/shuffle", managers,
+       [this](Request r, Responder respond) { shuffle(std::move(r), std::move(respond)); },
+       "reassign every open task at random",
+       Contract{.answers = {{200, "the shuffle has finished",
+                             Schema::object({{"reassigned", Schema::integer().minimum(0).describe(
+                                                                "open tasks given a new (random) assignee")},
+                                             {"shuffle_id", Schema::uuid()}})},
+                            {409,
+                             "no active worker or accountant to take tasks; (rpc charge link) a batch's "
+                             "charges could not be held or applied: the batches before it stand; or the "
+                             "shuffle this Idempotency-Key started is still running"}},
+                .idempotent = true}});
 }
 
 void TrackerPlugin::create(Request request, Responder respond) {
@@ -235,8 +301,20 @@ void TrackerPlugin::list(const Request& request, const Responder& respond) const
       return respond(Response::problem(400, "validation", "assignee_id: a user id"));
     }
     if (!*status) {
-      return respond(
-          Response::problem(400, "validation", "status: required with assignee_id (open or done)"));
+      // Both statuses: the two index ranges merged by task id. A task
+      // completed between the two reads is in both; it is listed once.
+      std::vector<Task> open = tasks_.of_assignee(*assignee, TaskStatus::kOpen, page->after, page->limit);
+      std::vector<Task> done = tasks_.of_assignee(*assignee, TaskStatus::kDone, page->after, page->limit);
+      std::vector<Task> both;
+      const auto by_id = [](const Task& a, const Task& b) { return a.id < b.id; };
+      std::merge(std::make_move_iterator(open.begin()), std::make_move_iterator(open.end()),
+                 std::make_move_iterator(done.begin()), std::make_move_iterator(done.end()),
+                 std::back_inserter(both), by_id);
+      both.erase(
+          std::unique(both.begin(), both.end(), [](const Task& a, const Task& b) { return a.id == b.id; }),
+          both.end());
+      if (both.size() > page->limit + 1) both.resize(page->limit + 1);
+      return respond(Response::json(200, page_json(std::move(both), *page)));
     }
     return respond(Response::json(
         200, page_json(tasks_.of_assignee(*assignee, **status, page->after, page->limit), *page)));
@@ -312,22 +390,57 @@ void TrackerPlugin::complete(Request request, Responder respond) {
 void TrackerPlugin::shuffle(Request request, Responder respond) {
   const std::string by = request.principal->user_id;
   auto job = std::make_shared<ShuffleJob>();
-  // First the job, durably (so a crash resumes it); then its batches; the
-  // caller is answered when the last batch has committed.
+  auto replayed = std::make_shared<bool>(false);
+  // First the job, durably (so a crash resumes it), and under the request's
+  // Idempotency-Key the job's id; then its batches; the caller is answered
+  // when the last batch has committed. A retry with the key starts
+  // nothing: it is answered from the job the key names.
   host_.storage().submit(
-      [this, by, job](storage::WriteTxn& txn) -> Status {
+      [this, by, job, replayed, request](storage::WriteTxn& txn) -> Status {
+        if (auto remembered = idempotency_.remembered(txn, request)) {
+          if (!*remembered) return remembered->status();  // the key came with another request
+          const auto named = nlohmann::json::parse((*remembered)->body, nullptr, false);
+          const auto earlier =
+              tasks_.shuffle_job(txn, named.is_object() ? named.value("shuffle_id", "") : "");
+          if (!earlier) return Status(Code::kInternal, "the shuffle this Idempotency-Key names is gone");
+          *job = *earlier;
+          *replayed = true;
+          return Status::ok();
+        }
         auto started = tasks_.start_shuffle(txn, by);
         if (!started) return started.status();
         *job = *started;
+        idempotency_.remember(txn, request, Response::json(202, {{"shuffle_id", started->id}}));
         return Status::ok();
       },
-      [this, job, respond](Status status) {
+      [this, job, replayed, request, respond](Status status) {
         if (!status) return respond(Response::from_status(status));
+        const auto answer_of = [](const ShuffleJob& done) {
+          return Response::json(200, {{"reassigned", done.reassigned}, {"shuffle_id", done.id}});
+        };
+        if (*replayed) {
+          if (!job->done) {
+            return respond(
+                Response::problem(409, "conflict",
+                                  "the shuffle " + job->id +
+                                      " with this Idempotency-Key is still running; retry for its answer"));
+          }
+          Response answer = answer_of(*job);
+          answer.headers.emplace_back("Idempotent-Replayed", "true");
+          return respond(std::move(answer));
+        }
         continue_shuffle(
             job->id,
-            [respond](base::Result<ShuffleJob> done) {
-              if (!done) return respond(Response::from_status(done.status()));
-              respond(Response::json(200, {{"reassigned", done->reassigned}, {"shuffle_id", done->id}}));
+            [this, request, respond, answer_of](base::Result<ShuffleJob> done) {
+              if (done) return respond(answer_of(*done));
+              // Failed: a retry with the key may shuffle again.
+              const Status failed = done.status();
+              host_.storage().submit(
+                  [this, request](storage::WriteTxn& txn) {
+                    idempotency_.forget(txn, request);
+                    return Status::ok();
+                  },
+                  [respond, failed](Status) { respond(Response::from_status(failed)); });
             },
             /*caller_waits=*/true);
       });

@@ -473,6 +473,33 @@ std::string Registry::sample_payload(const EventSchema& schema) {
   return {buffer.data(), buffer.size()};
 }
 
+namespace {
+
+// For a reader who comes from the course's design, where accounting takes
+// a ChargeRequest: where each of its parts lives here.
+constexpr std::string_view kCourseNames = R"(
+## From the course's names to these
+
+The original design has tracker ask accounting to change a balance with a
+`ChargeRequest {charge_type, task_id, user_id, idempotency_key}`, where
+`ChargeType` is `Credit` (raise the balance when a task is completed) or
+`Debit` (lower it when a task is assigned). Here:
+
+| the course's | here |
+|---|---|
+| `ChargeRequest` | no request: accounting books a charge on the tracker's own event, `TaskAssigned` or `TaskCompleted` on `tracker.tasks` (in `events` mode); in `rpc` mode also a `Charge` in `PrepareCharges` over the bus's request/reply (`protocol/charge.hpp`), confirmed later by that same event |
+| `ChargeType.Debit` | a **fee**: `TransactionApplied` with `kind: fee` and a negative `amount_cents`, at every assignment (creation and each shuffle) |
+| `ChargeType.Credit` | a **reward**: `TransactionApplied` with `kind: reward`, at a completion |
+| `task_id`, `user_id` | the same fields of `TransactionApplied` (`user_id` is the assignee the event names) |
+| `idempotency_key` | the entry's id, `entry_id`: derived from the causing event's `event_id` and the kind, so the same event (replayed, or arriving both by rpc and as the event) books once |
+| the amount | not in the request: each task's `fee_cents` and `reward_cents` are drawn once, published in `TaskPriced`, and every charge of the task uses them |
+
+A charge committed over rpc whose event never comes is undone before its
+day closes by a `fee_reversal` or `reward_reversal` (docs/accounting.md).
+)";
+
+}  // namespace
+
 std::string Registry::catalog() const {
   std::string out =
       "# Event catalog\n\n"
@@ -482,6 +509,12 @@ std::string Registry::catalog() const {
       "`trace_id`: `protocol/include/ates/protocol/envelope.hpp`); its payload is a\n"
       "MessagePack map with exactly these fields (an optional field may be absent or\n"
       "nil; an unknown field is an error).\n\n"
+      "For machines the same registry is an AsyncAPI 3.0 document: `docs/asyncapi.json`,\n"
+      "served at `GET /api/v1/asyncapi.json` and printed by `ates events catalog --format\n"
+      "asyncapi`. Each stream is a channel and each event version a message\n"
+      "(`TaskCreated.v2`) whose headers are the envelope and whose payload is a JSON\n"
+      "Schema (draft-07); `ates events schema NAME VERSION` prints one of them. The\n"
+      "document names no server: the bus's endpoints and keys are configuration.\n\n"
       "## Streams\n\n| stream | producer | consumers | carries |\n|---|---|---|---|\n";
   for (const auto& stream : streams_) {
     std::string consumers;
@@ -528,6 +561,7 @@ std::string Registry::catalog() const {
       }
     }
   }
+  out += kCourseNames;
   return out;
 }
 

@@ -1,10 +1,15 @@
 #include "admin_routes.hpp"
 
+#include <future>
+
 #include <boost/test/unit_test.hpp>
 
 #include "ates/protocol/events.hpp"
 #include "ates/protocol/time.hpp"
 #include "ates/testing/temp_dir.hpp"
+
+#include "openapi.hpp"
+#include "request_contract.hpp"
 
 namespace ates::server {
 namespace {
@@ -18,26 +23,43 @@ struct DevRoutes {
   RouteTable routes;
   base::ManualClock clock{kStart};
   std::unique_ptr<bus::Bus> bus;
+  testing::TempDir dir;
+  std::unique_ptr<storage::Environment> env;
+  std::unique_ptr<plugin_api::Idempotency> idempotency;
 
   DevRoutes() {
     auto started = bus::Bus::start({});
     BOOST_TEST_REQUIRE(started.has_value(), started.status().to_string());
     bus = std::move(started).value();
-    add_dev_routes(routes, clock, *bus);
+    auto opened = storage::Environment::open(
+        {.dir = dir / "host", .producer = "host", .map_size = std::size_t{1} << 26});
+    BOOST_TEST_REQUIRE(opened.has_value());
+    env = std::move(opened).value();
+    idempotency = std::make_unique<plugin_api::Idempotency>(*env);
+    add_dev_routes(routes, clock, *bus, {*env, *idempotency});
   }
 
-  // Calls the route's handler as the host would after its checks.
-  plugin_api::Response post(const std::string& path, std::string body) {
+  // Checks the request against the route's contract and calls its
+  // handler, as the host would.
+  plugin_api::Response post(const std::string& path, std::string body,
+                            std::map<std::string, std::string> headers = {}) {
     RouteMatch match = routes.match(Method::kPost, path);
     BOOST_TEST_REQUIRE((match.kind == RouteMatch::Kind::kFound));
     plugin_api::Request request;
     request.method = Method::kPost;
     request.path = path;
     request.body = std::move(body);
-    std::optional<plugin_api::Response> answer;
-    match.handler(std::move(request), [&](plugin_api::Response response) { answer = std::move(response); });
-    BOOST_TEST_REQUIRE(answer.has_value());
-    return *answer;
+    request.headers = std::move(headers);
+    request.principal = plugin_api::Principal{.user_id = "admin-1", .role = plugin_api::Role::kAdmin};
+    BOOST_TEST_REQUIRE(match.contract != nullptr);
+    if (auto refused = check_request(*match.contract, request)) return *refused;
+    // The handler answers from the environment's writer thread.
+    std::promise<plugin_api::Response> answer;
+    match.handler(std::move(request),
+                  [&](plugin_api::Response response) { answer.set_value(std::move(response)); });
+    auto future = answer.get_future();
+    BOOST_TEST_REQUIRE((future.wait_for(std::chrono::seconds(10)) == std::future_status::ready));
+    return future.get();
   }
 };
 
@@ -49,6 +71,16 @@ BOOST_AUTO_TEST_CASE(the_dev_clock_advances_by_whole_seconds) {
   BOOST_TEST(answer.status == 200);
   BOOST_TEST(dev.clock.now_us() == kStart + 90'000'000);
   BOOST_TEST(nlohmann::json::parse(answer.body)["now"] == protocol::format_utc(kStart + 90'000'000));
+  // Retried with its Idempotency-Key, the clock moves once and the retry
+  // gets the first answer; the key with another body is refused.
+  const std::map<std::string, std::string> key{{"idempotency-key", "tick-1"}};
+  const auto first = dev.post("/api/v1/dev/clock", R"({"advance_seconds": 60})", key);
+  const auto retry = dev.post("/api/v1/dev/clock", R"({"advance_seconds": 60})", key);
+  BOOST_TEST(first.status == 200);
+  BOOST_TEST(retry.body == first.body);
+  BOOST_TEST(dev.clock.now_us() == kStart + 150'000'000);
+  BOOST_TEST(dev.post("/api/v1/dev/clock", R"({"advance_seconds": 61})", key).status == 409);
+  BOOST_TEST(dev.clock.now_us() == kStart + 150'000'000);
 }
 
 BOOST_AUTO_TEST_CASE(the_dev_clock_refuses_what_is_not_a_forward_step_it_can_take) {
@@ -104,6 +136,17 @@ BOOST_AUTO_TEST_CASE(the_events_admin_lists_streams_and_dead_letters_of_every_en
   BOOST_TEST(streams[0]["head_seq"] == 0);
   BOOST_TEST(admin.dead_letters()["dead_letters"].empty());
   BOOST_TEST(asked == 1);
+  // A page: none yet, and no next. A cursor must be a dead letter's id.
+  const auto page = admin.dead_letters(plugin_api::Page{.limit = 2, .after = "tracker-7"});
+  BOOST_TEST_REQUIRE(page.has_value());
+  BOOST_TEST((*page)["dead_letters"].empty());
+  BOOST_TEST((*page)["next"].is_null());
+  for (const char* cursor :
+       {"tracker", "-1", "tracker-", "tracker-x", "tracker-18446744073709551617", "tracker-+1"}) {
+    BOOST_TEST((admin.dead_letters(plugin_api::Page{.limit = 2, .after = cursor}).status().code() ==
+                base::Code::kInvalidArgument),
+               cursor);
+  }
   BOOST_TEST(!admin.redrive("tracker-1").has_value());  // no such dead letter
   // Ids a hostile admin client could send: refused as ids, never read as
   // another letter's number (2^64 + 1 would wrap around to 1).
@@ -121,7 +164,7 @@ BOOST_AUTO_TEST_CASE(openapi_lists_every_route_with_its_roles) {
       {Method::kGet, "", plugin_api::Access::only({plugin_api::Role::kManager}), nullptr, "list tasks"});
   routes.add("auth", "/api/v1/auth/login",
              {Method::kPost, "", plugin_api::Access::anyone(), nullptr, "log in"});
-  const auto document = openapi_json(routes);
+  const auto document = openapi_document(routes.list());
   const auto& tasks = document["paths"]["/api/v1/tracker/tasks"]["get"];
   BOOST_TEST(tasks["summary"] == "list tasks");
   BOOST_TEST(tasks["x-roles"] == nlohmann::json::array({"manager"}));

@@ -248,9 +248,13 @@ base::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources,
     for (auto& entry : host.plugins->environments()) environments.push_back(std::move(entry));
     return environments;
   });
-  add_events_routes(host.routes, *host.events);
-  if (host.fake_clock != nullptr) add_dev_routes(host.routes, *host.fake_clock, *host.bus);
   if (Status status = host.open_replica(); !status) return status;
+  // The host's own POST routes remember their answers for Idempotency-Key
+  // in the host's environment, as the plugins do in theirs.
+  host.idempotency = std::make_unique<plugin_api::Idempotency>(*host.host_env);
+  const HostStore store{*host.host_env, *host.idempotency};
+  add_events_routes(host.routes, *host.events, store);
+  if (host.fake_clock != nullptr) add_dev_routes(host.routes, *host.fake_clock, *host.bus, store);
 
   // Each plugin's storage and context, then the plugins themselves.
   for (const auto& slot : host.plugins->slots()) {

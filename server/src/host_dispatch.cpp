@@ -2,7 +2,8 @@
 // the request id, refusal while stopping, the host's own GET routes and
 // the UI's files, the body limit, the route table, the bearer token (the
 // request parked while the replica of auth.users catches up), the role,
-// then the handler, with metrics and the access log on every answer.
+// the request against the route's contract, then the handler, with
+// metrics and the access log on every answer.
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -58,22 +59,25 @@ void Host::Impl::route_request(Request request, Responder respond, bool may_park
   };
 
   if (stopping.load()) {
-    Response response = Response::problem(503, "shutting-down", "the server is shutting down");
-    response.headers.emplace_back("Retry-After", "1");
-    return answer(std::move(response), "unmatched", "host");
+    return answer(Response::problem(503, "shutting-down", "the server is shutting down"), "unmatched",
+                  "host");
   }
   if (request.method == Method::kGet) {
     if (path == "/healthz") return answer(Response::json(200, {{"status", "alive"}}), path, "host");
-    if (path == "/readyz")
-      return answer(Response::json(ready() ? 200 : 503, status_json(PluginManager::Detail::kPublic)), path,
-                    "host");
+    if (path == "/readyz") {
+      Response response = Response::json(ready() ? 200 : 503, status_json(PluginManager::Detail::kPublic));
+      if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
+      return answer(std::move(response), path, "host");
+    }
     if (path == "/metrics") {
       record_bus_metrics();
       return answer(Response{200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(), {}}, path,
                     "host");
     }
     if (path == "/api/v1/openapi.json")
-      return answer(Response::json(200, openapi_json(routes)), path, "host");
+      return answer(Response::json(200, openapi_document(routes.list())), path, "host");
+    if (path == "/api/v1/asyncapi.json")
+      return answer(Response::json(200, asyncapi_document()), path, "host");
     if (path == "/.well-known/jwks.json") return answer(Response::json(200, auth->jwks()), path, "host");
     // Served from memory (ui_files.hpp): the path only picks a loaded file.
     if (!path.starts_with("/api/"))
@@ -93,12 +97,10 @@ void Host::Impl::route_request(Request request, Responder respond, bool may_park
     case RouteMatch::Kind::kMethodNotAllowed:
       return answer(Response::problem(405, "method-not-allowed", method + " is not allowed on " + path),
                     "unmatched", "host");
-    case RouteMatch::Kind::kReloading: {
-      Response response =
-          Response::problem(503, "reloading", "plugin " + match.owner + " is reloading; retry shortly");
-      response.headers.emplace_back("Retry-After", "1");
-      return answer(std::move(response), "unmatched", match.owner);
-    }
+    case RouteMatch::Kind::kReloading:
+      return answer(
+          Response::problem(503, "reloading", "plugin " + match.owner + " is reloading; retry shortly"),
+          "unmatched", match.owner);
     case RouteMatch::Kind::kFound:
       break;
   }
@@ -125,6 +127,10 @@ void Host::Impl::route_request(Request request, Responder respond, bool may_park
         route, owner);
   }
   request.path_params = std::move(match.params);
+  if (match.contract) {
+    if (auto refused = check_request(*match.contract, request))
+      return answer(std::move(*refused), route, owner);
+  }
   inflight.begin(owner);
   auto finish = [this, answer, owner, route](Response response) {
     answer(std::move(response), route, owner);

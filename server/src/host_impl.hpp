@@ -20,6 +20,7 @@
 #include "ates/storage/lock_file.hpp"
 
 #include "admin_routes.hpp"
+#include "asyncapi.hpp"
 #include "auth_gate.hpp"
 #include "config.hpp"
 #include "control_server.hpp"
@@ -28,9 +29,11 @@
 #include "http_server.hpp"
 #include "inflight.hpp"
 #include "metrics.hpp"
+#include "openapi.hpp"
 #include "parking_lot.hpp"
 #include "plugin_loader.hpp"
 #include "plugin_manager.hpp"
+#include "request_contract.hpp"
 #include "router.hpp"
 #include "ui_files.hpp"
 
@@ -73,6 +76,7 @@ struct Host::Impl {
   std::unique_ptr<EventsAdmin> events;
   // <data>/host/: the replica of auth.users that every token is checked against.
   std::unique_ptr<storage::Environment> host_env;
+  std::unique_ptr<plugin_api::Idempotency> idempotency;  // the host's routes' answers, in host_env
   std::unique_ptr<AuthGate> auth;
   std::unique_ptr<ParkingLot> parking;
   std::unique_ptr<CommitNotice> replica_moved;

@@ -23,6 +23,7 @@
 #include "ates/protocol/registry.hpp"
 #include "ates/storage/lock_file.hpp"
 
+#include "asyncapi.hpp"
 #include "config.hpp"
 #include "control_client.hpp"
 #include "host.hpp"
@@ -421,8 +422,35 @@ int main(int argc, char** argv) {
 
   CLI::App* events = app.add_subcommand("events", "inspect the event streams");
   events->require_subcommand(1);
-  events->add_subcommand("catalog", "print every stream and event version of the registry (Markdown)")
-      ->callback([] { std::cout << protocol::Registry::instance().catalog(); });
+  std::string catalog_format = "markdown";
+  CLI::App* catalog_cmd =
+      events->add_subcommand("catalog", "print every stream and event version of the registry");
+  catalog_cmd
+      ->add_option("--format", catalog_format, "markdown (docs/events.md) or asyncapi (docs/asyncapi.json)")
+      ->check(CLI::IsMember({"markdown", "asyncapi"}));
+  catalog_cmd->callback([&] {
+    if (catalog_format == "asyncapi") {
+      std::cout << server::asyncapi_document().dump(2) << "\n";
+    } else {
+      std::cout << protocol::Registry::instance().catalog();
+    }
+  });
+  std::string schema_name;
+  std::uint32_t schema_version = 0;
+  CLI::App* schema_cmd =
+      events->add_subcommand("schema", "print the JSON Schema of one event version's payload");
+  schema_cmd->add_option("NAME", schema_name, "e.g. TaskCreated")->required();
+  schema_cmd->add_option("VERSION", schema_version, "e.g. 2")->required();
+  schema_cmd->callback([&] {
+    const auto* event = protocol::Registry::instance().find(schema_name, schema_version);
+    if (event == nullptr) {
+      std::cerr << "no event " << schema_name << " v" << schema_version
+                << " in the registry (ates events catalog)\n";
+      exit_code = 1;
+      return;
+    }
+    std::cout << server::payload_schema(*event).dump(2) << "\n";
+  });
   std::string events_data = "./ates-data";
   std::string tail_stream;
   std::uint64_t tail_from = 1;

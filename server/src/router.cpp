@@ -48,7 +48,9 @@ bool RouteTable::add(std::string owner, const std::string& full_pattern, plugin_
   if (full_pattern.starts_with("/api/v1/" + owner + "/") || full_pattern == "/api/v1/" + owner) {
     prefixes_[owner] = "/api/v1/" + owner;
   }
-  Entry entry{std::move(owner), full_pattern, split_path(full_pattern), std::move(route)};
+  auto contract = std::make_shared<const plugin_api::Contract>(std::move(route.contract));
+  Entry entry{std::move(owner), full_pattern, split_path(full_pattern), std::move(route),
+              std::move(contract)};
   // Literal segments win over parameters: /tasks/mine before /tasks/{id}.
   const auto literal_count = [](const Entry& e) {
     return std::count_if(e.segments.begin(), e.segments.end(),
@@ -98,6 +100,7 @@ RouteMatch RouteTable::match(plugin_api::Method method, std::string_view path) c
     match.pattern = entry.pattern;
     match.access = entry.route.access;
     match.handler = entry.route.handler;
+    match.contract = entry.contract;
     return match;
   }
   return RouteMatch{.kind = path_known ? RouteMatch::Kind::kMethodNotAllowed : RouteMatch::Kind::kNotFound};
@@ -107,7 +110,8 @@ std::vector<RouteTable::Listed> RouteTable::list() const {
   std::shared_lock lock(mutex_);
   std::vector<Listed> out;
   for (const auto& entry : entries_) {
-    out.push_back({entry.owner, entry.route.method, entry.pattern, entry.route.summary, entry.route.access});
+    out.push_back({entry.owner, entry.route.method, entry.pattern, entry.route.summary, entry.route.access,
+                   entry.contract});
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <shared_mutex>
@@ -24,6 +25,7 @@ struct RouteMatch {
   std::string pattern;  // the full pattern, for metrics and logs
   plugin_api::Access access;
   plugin_api::Handler handler;
+  std::shared_ptr<const plugin_api::Contract> contract;  // shared: not copied per request
   std::map<std::string, std::string> params;
 };
 
@@ -43,6 +45,7 @@ class RouteTable {
     std::string pattern;
     std::string summary;
     plugin_api::Access access;
+    std::shared_ptr<const plugin_api::Contract> contract;
   };
   std::vector<Listed> list() const;
 
@@ -51,7 +54,8 @@ class RouteTable {
     std::string owner;
     std::string pattern;
     std::vector<std::string> segments;
-    plugin_api::Route route;
+    plugin_api::Route route;  // its contract moved out, into `contract`
+    std::shared_ptr<const plugin_api::Contract> contract;
   };
   mutable std::shared_mutex mutex_;  // guards entries_, reloading_, prefixes_
   std::vector<Entry> entries_;

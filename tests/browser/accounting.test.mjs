@@ -214,8 +214,9 @@ async function closeDayScenario(browser, baseUrl, artifacts, tokens) {
                      reason: 'payload: price missing', time: '2026-03-03T09:00:00Z', resolved: false };
     const redrives = [];
     let resolved = false;
-    await page.route('**/api/v1/events/dead-letters', (route) =>
-      route.fulfill({ json: { dead_letters: [{ ...letter, resolved }] } }));
+    // The list is paginated (?limit=&after=): one page, no next.
+    await page.route(/\/api\/v1\/events\/dead-letters(\?.*)?$/, (route) =>
+      route.fulfill({ json: { dead_letters: [{ ...letter, resolved }], next: null } }));
     await page.route('**/api/v1/events/dead-letters/*/redrive', (route) => {
       redrives.push(new URL(route.request().url()).pathname);
       if (redrives.length === 1) {

@@ -203,6 +203,20 @@ BOOST_AUTO_TEST_CASE(a_day_closes_only_when_the_trackers_events_of_that_day_are_
   const auto again = b.as("acc", "POST", "/api/v1/accounting/days/" + kDay + "/close");
   BOOST_TEST(again.status == 200);
   BOOST_TEST(again.json()["day"] == closed);
+  // With an Idempotency-Key, a retry is the first answer replayed; the key
+  // with another request is refused.
+  auto keyed = testing::bearer(b.tokens.at("acc"));
+  keyed["Idempotency-Key"] = "close-" + kDay;
+  const std::string close_path = "/api/v1/accounting/days/" + kDay + "/close";
+  const auto first = b.client->request("POST", close_path, "", keyed);
+  BOOST_TEST(first.status == 200, first.body);
+  const auto replay = b.client->request("POST", close_path, "", keyed);
+  BOOST_TEST(replay.status == 200);
+  BOOST_TEST(replay.body == first.body);
+  BOOST_TEST(replay.header("idempotent-replayed") == "true");
+  check_problem(b.client->request("POST", close_path + "?force=false", "", keyed), 409, "another request");
+  check_problem(b.client->request("POST", "/api/v1/accounting/days/" + kNextDay + "/close", "", keyed), 409,
+                "another request");
 }
 
 BOOST_AUTO_TEST_CASE(a_forced_close_makes_later_events_of_the_day_late_entries) {

@@ -101,8 +101,8 @@ BOOST_AUTO_TEST_CASE(health_readiness_metrics_and_openapi) {
   }
 
   const auto openapi = client.get("/api/v1/openapi.json").json();
-  BOOST_TEST(openapi["openapi"] == "3.0.3");
-  // Exactly the routes registered.
+  BOOST_TEST(openapi["openapi"] == "3.1.0");
+  // Exactly the routes registered, and the host's own.
   std::set<std::string> listed;
   const auto& paths = openapi["paths"];
   for (const auto& [path, methods] : paths.items()) {
@@ -113,7 +113,9 @@ BOOST_AUTO_TEST_CASE(health_readiness_metrics_and_openapi) {
                                               "get /api/v1/tracker/private", "get /api/v1/tracker/seen",
                                               "post /api/v1/tracker/cure", "get /api/v1/tracker/client",
                                               "get /api/v1/events/streams", "get /api/v1/events/dead-letters",
-                                              "post /api/v1/events/dead-letters/{id}/redrive"}));
+                                              "post /api/v1/events/dead-letters/{id}/redrive", "get /healthz",
+                                              "get /readyz", "get /metrics", "get /api/v1/openapi.json",
+                                              "get /api/v1/asyncapi.json", "get /.well-known/jwks.json"}));
 }
 
 BOOST_AUTO_TEST_CASE(pagination_walks_every_item_once) {

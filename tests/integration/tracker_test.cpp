@@ -146,10 +146,14 @@ BOOST_AUTO_TEST_CASE(routes_for_every_role) {
                  .json()["tasks"]
                  .size() == 1u);
   check_problem(h.as(owner, "GET", "/api/v1/tracker/tasks"), 403, "may not");
-  check_problem(h.as("mgr", "GET", "/api/v1/tracker/tasks?status=later"), 400, "status: open or done");
-  check_problem(h.as("mgr", "GET", "/api/v1/tracker/tasks?status=OPEN"), 400, "status: open or done");
-  check_problem(h.as("mgr", "GET", "/api/v1/tracker/tasks?status="), 400, "status: open or done");
-  check_problem(h.as("mgr", "GET", "/api/v1/tracker/tasks?status=open%00"), 400, "status: open or done");
+  check_problem(h.as("mgr", "GET", "/api/v1/tracker/tasks?status=later"), 400,
+                R"(status: must be one of "open", "done")");
+  check_problem(h.as("mgr", "GET", "/api/v1/tracker/tasks?status=OPEN"), 400,
+                R"(status: must be one of "open", "done")");
+  check_problem(h.as("mgr", "GET", "/api/v1/tracker/tasks?status="), 400,
+                R"(status: must be one of "open", "done")");
+  check_problem(h.as("mgr", "GET", "/api/v1/tracker/tasks?status=open%00"), 400,
+                R"(status: must be one of "open", "done")");
   // Mine.
   BOOST_TEST(h.as(owner, "GET", "/api/v1/tracker/tasks/mine").json()["tasks"].size() == 1u);
   BOOST_TEST(h.as(other, "GET", "/api/v1/tracker/tasks/mine").json()["tasks"].empty());
@@ -180,16 +184,16 @@ BOOST_AUTO_TEST_CASE(titles_and_jira_ids_are_validated_and_keys_replay) {
   h.sync_users();
   check_problem(h.as("wkr", "POST", "/api/v1/tracker/tasks", {{"title", "[UBERPOP-42] old style"}}), 400,
                 "title: must not contain");
-  check_problem(h.as("wkr", "POST", "/api/v1/tracker/tasks", {{"title", ""}}), 400, "title: 1 to 200");
+  check_problem(h.as("wkr", "POST", "/api/v1/tracker/tasks", {{"title", ""}}), 400,
+                "title: must not be empty");
   check_problem(h.as("wkr", "POST", "/api/v1/tracker/tasks", {{"title", std::string(201, 't')}}), 400,
-                "title: 1 to 200");
+                "title: at most 200 characters");
   check_problem(h.as("wkr", "POST", "/api/v1/tracker/tasks", {{"title", "ok"}, {"jira_id", "uberpop-1"}}),
                 400, "jira_id");
   check_problem(h.as("wkr", "POST", "/api/v1/tracker/tasks",
                      {{"title", "ok"}, {"description", std::string(4001, 'd')}}),
                 400, "description: at most 4000");
-  check_problem(h.as("wkr", "POST", "/api/v1/tracker/tasks", {{"title", 7}}), 400,
-                "title: required, a string");
+  check_problem(h.as("wkr", "POST", "/api/v1/tracker/tasks", {{"title", 7}}), 400, "title: must be a string");
   // An Idempotency-Key replay creates one task.
   const std::map<std::string, std::string> key{{"Idempotency-Key", "create-once"}};
   const auto first = h.as("wkr", "POST", "/api/v1/tracker/tasks", {{"title", "only once"}}, key);
@@ -301,6 +305,128 @@ BOOST_AUTO_TEST_CASE(shuffle_reassigns_every_open_task_once_and_follows_role_cha
   BOOST_TEST(finished.size() == 10u);
   // A new task goes to w1 as well.
   BOOST_TEST(h.create("mgr", {{"title", "after"}})["assignee_id"] == h.user_ids["wk1"]);
+}
+
+BOOST_AUTO_TEST_CASE(the_list_filters_are_independent_and_an_assignee_alone_pages_both_statuses) {
+  TrackerHost h;
+  h.add("mgr", "manager");
+  h.add("wkr", "worker");  // the only one who can take a task
+  h.sync_users();
+  std::set<std::string> all, done;
+  for (int i = 0; i < 7; ++i) {
+    const std::string id = h.create("mgr", {{"title", "t" + std::to_string(i)}})["id"];
+    all.insert(id);
+    if (i % 2 == 0) {
+      BOOST_TEST_REQUIRE(h.as("wkr", "POST", "/api/v1/tracker/tasks/" + id + "/complete").status == 200);
+      done.insert(id);
+    }
+  }
+  const std::string wkr = h.user_ids["wkr"];
+  // The assignee alone: every task of theirs, open and done, in id order,
+  // two a page, each once.
+  std::vector<std::string> paged;
+  std::string after;
+  for (int pages = 0; pages < 10; ++pages) {
+    const auto page =
+        h.as("mgr", "GET",
+             "/api/v1/tracker/tasks?limit=2&assignee_id=" + wkr + (after.empty() ? "" : "&after=" + after))
+            .json();
+    for (const auto& task : page["tasks"]) {
+      BOOST_TEST(task["assignee_id"] == wkr);
+      paged.push_back(task["id"]);
+    }
+    if (page["next"].is_null()) break;
+    after = page["next"];
+  }
+  BOOST_TEST(paged == std::vector<std::string>(all.begin(), all.end()),
+             std::vector<std::string>(all.begin(), all.end()).size());
+  // Each filter alone, and both.
+  const auto statuses = [&](const std::string& query) {
+    std::set<std::string> ids;
+    const auto page = h.as("boss", "GET", "/api/v1/tracker/tasks?" + query).json();
+    for (const auto& task : page["tasks"]) ids.insert(task["id"]);
+    return ids;
+  };
+  BOOST_TEST((statuses("status=done") == done));
+  BOOST_TEST((statuses("status=done&assignee_id=" + wkr) == done));
+  BOOST_TEST(statuses("status=open&assignee_id=" + wkr).size() == all.size() - done.size());
+  BOOST_TEST((statuses("assignee_id=" + wkr) == all));
+  BOOST_TEST(statuses("assignee_id=00000000-0000-4000-8000-000000000000").empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_deactivated_worker_keeps_their_open_tasks_until_a_shuffle_moves_them) {
+  TrackerHost h;
+  h.add("mgr", "manager");
+  h.add("wk1", "worker");
+  h.sync_users();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(h.create("mgr", {{"title", "t" + std::to_string(i)}})["id"]);
+  BOOST_TEST(h.as("boss", "PATCH", "/api/v1/auth/users/" + h.user_ids["wk1"], {{"active", false}}).status ==
+             200);
+  h.add("wk2", "worker");
+  h.sync_users();
+  // Deactivation moves nothing: the tasks stay with wk1, open.
+  for (const auto& id : ids) {
+    const auto task = h.as("mgr", "GET", "/api/v1/tracker/tasks/" + id).json()["task"];
+    BOOST_TEST(task["assignee_id"] == h.user_ids["wk1"]);
+    BOOST_TEST(task["status"] == "open");
+  }
+  // A shuffle gives them to whoever may take tasks now: wk2 alone.
+  const auto shuffled = h.as("mgr", "POST", "/api/v1/tracker/tasks/shuffle");
+  BOOST_TEST_REQUIRE(shuffled.status == 200, shuffled.body);
+  BOOST_TEST(shuffled.json()["reassigned"] == 3);
+  for (const auto& id : ids) {
+    BOOST_TEST(h.as("mgr", "GET", "/api/v1/tracker/tasks/" + id).json()["task"]["assignee_id"] ==
+               h.user_ids["wk2"]);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_shuffle_retried_with_its_idempotency_key_changes_nothing_and_answers_the_same) {
+  TrackerHost h;
+  h.add("mgr", "manager");
+  h.add("wk1", "worker");
+  h.add("wk2", "worker");
+  h.sync_users();
+  for (int i = 0; i < 12; ++i) h.create("mgr", {{"title", "t" + std::to_string(i)}});
+  const auto assignees = [&] {
+    std::map<std::string, std::string> of;
+    const auto page = h.as("mgr", "GET", "/api/v1/tracker/tasks?status=open").json();
+    for (const auto& task : page["tasks"]) of[task["id"]] = task["assignee_id"];
+    return of;
+  };
+  const auto head = [&] {
+    const auto streams = h.as("boss", "GET", "/api/v1/events/streams").json();
+    for (const auto& stream : streams["streams"]) {
+      if (stream["name"] == "tracker.tasks") return stream["head_seq"].get<std::uint64_t>();
+    }
+    return std::uint64_t{0};
+  };
+  const std::map<std::string, std::string> key{{"Idempotency-Key", "shuffle-once"}};
+  const auto first = h.as("mgr", "POST", "/api/v1/tracker/tasks/shuffle", nullptr, key);
+  BOOST_TEST_REQUIRE(first.status == 200, first.body);
+  BOOST_TEST(first.json()["reassigned"] == 12);
+  const auto after_first = assignees();
+  const auto head_after_first = head();
+  // The retry: the first answer, marked as a replay; no task moves and no
+  // event (so no fee) is published.
+  const auto retry = h.as("mgr", "POST", "/api/v1/tracker/tasks/shuffle", nullptr, key);
+  BOOST_TEST_REQUIRE(retry.status == 200, retry.body);
+  BOOST_TEST(retry.json() == first.json());
+  BOOST_TEST(retry.header("idempotent-replayed") == "true");
+  BOOST_TEST((assignees() == after_first));
+  BOOST_TEST(head() == head_after_first);
+  // Without the key, or with another, a shuffle is a new one.
+  const auto other =
+      h.as("mgr", "POST", "/api/v1/tracker/tasks/shuffle", nullptr, {{"Idempotency-Key", "again"}});
+  BOOST_TEST_REQUIRE(other.status == 200, other.body);
+  BOOST_TEST(other.json()["shuffle_id"] != first.json()["shuffle_id"]);
+  BOOST_TEST(head() > head_after_first);
+  // The same key with another request is refused; so is another user's
+  // replay of it (a key belongs to its user: boss's is a new shuffle).
+  check_problem(h.as("mgr", "POST", "/api/v1/tracker/tasks", {{"title", "x"}}, key), 409, "another request");
+  const auto boss = h.as("boss", "POST", "/api/v1/tracker/tasks/shuffle", nullptr, key);
+  BOOST_TEST_REQUIRE(boss.status == 200, boss.body);
+  BOOST_TEST(boss.json()["shuffle_id"] != first.json()["shuffle_id"]);
 }
 
 BOOST_AUTO_TEST_CASE(a_task_completed_during_a_shuffle_is_skipped) {

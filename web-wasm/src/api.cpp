@@ -500,10 +500,8 @@ Result<std::vector<Stream>> parse_streams(const http::Response& response) {
   return {.value = std::move(page.value.items)};
 }
 
-Result<std::vector<DeadLetter>> parse_dead_letters(const http::Response& response) {
-  Result<Page<DeadLetter>> page = page_of<DeadLetter>(response, "dead_letters", dead_letter_from);
-  if (!page.ok()) return {.error = std::move(page.error)};
-  return {.value = std::move(page.value.items)};
+Result<Page<DeadLetter>> parse_dead_letters(const http::Response& response) {
+  return page_of<DeadLetter>(response, "dead_letters", dead_letter_from);
 }
 
 Result<DeadLetter> parse_redriven(const http::Response& response) {

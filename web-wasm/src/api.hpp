@@ -305,7 +305,7 @@ struct DeadLetter {
   std::string time;
   bool resolved = false;
 };
-Result<std::vector<DeadLetter>> parse_dead_letters(const http::Response& response);
+Result<Page<DeadLetter>> parse_dead_letters(const http::Response& response);
 // 200 of POST .../dead-letters/{id}/redrive: {dead_letter}.
 Result<DeadLetter> parse_redriven(const http::Response& response);
 std::string redrive_path(std::string_view dead_letter_id);

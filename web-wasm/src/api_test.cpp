@@ -335,10 +335,12 @@ BOOST_AUTO_TEST_CASE(streams_with_unknown_heads_and_consumers) {
 BOOST_AUTO_TEST_CASE(dead_letters_and_a_redrive) {
   const auto list =
       parse_dead_letters(answer(200, R"({"dead_letters":[{"id":"accounting-1","stream":"tracker.tasks",
-    "seq":7,"consumer":"accounting","reason":"bad payload","time":"2026-03-03T09:00:00Z","resolved":false}]})"));
+    "seq":7,"consumer":"accounting","reason":"bad payload","time":"2026-03-03T09:00:00Z","resolved":false}],
+    "next":"accounting-1"})"));
   BOOST_TEST_REQUIRE(list.ok(), list.error);
-  BOOST_TEST(list.value[0].seq == 7);
-  BOOST_TEST(!list.value[0].resolved);
+  BOOST_TEST(list.value.items[0].seq == 7);
+  BOOST_TEST(!list.value.items[0].resolved);
+  BOOST_TEST(list.value.next == "accounting-1");
   const auto redriven =
       parse_redriven(answer(200, R"({"dead_letter":{"id":"accounting-1","resolved":true}})"));
   BOOST_TEST_REQUIRE(redriven.ok(), redriven.error);

@@ -9,6 +9,7 @@
 #include "app.hpp"
 #include "app_layout.hpp"
 #include "http.hpp"
+#include "paged_get.hpp"
 #include "theme.hpp"
 #include "widgets.hpp"
 
@@ -34,11 +35,12 @@ void App::poll_events(double now_s) {
   }
   if (events_.letters_poll.due(now_s, kRefreshSeconds)) {
     events_.letters_poll.start(now_s);
-    http::get(api::kDeadLettersPath, [this, generation](const http::Response& response) {
-      if (generation != generation_) return;
-      api::Result<std::vector<api::DeadLetter>> result = api::parse_dead_letters(response);
-      if (events_.letters_poll.take(result)) events_.letters = std::move(result.value);
-    });
+    get_all_pages<api::DeadLetter>(api::kDeadLettersPath, api::parse_dead_letters,
+                                   [this, generation](api::Result<std::vector<api::DeadLetter>> result) {
+                                     if (generation != generation_) return;
+                                     if (events_.letters_poll.take(result))
+                                       events_.letters = std::move(result.value);
+                                   });
   }
 }
 

@@ -20,11 +20,13 @@ namespace kudos {
 
 using ates::base::Status;
 using ates::plugin_api::Access;
+using ates::plugin_api::Contract;
 using ates::plugin_api::HostContext;
 using ates::plugin_api::Method;
 using ates::plugin_api::Request;
 using ates::plugin_api::Responder;
 using ates::plugin_api::Response;
+using ates::plugin_api::Schema;
 using ates::protocol::Envelope;
 using ates::storage::WriteTxn;
 
@@ -46,9 +48,13 @@ class KudosPlugin final : public ates::plugin_api::Plugin {
   }
 
   Status start() override {
+    // The contract says what the route answers: the host lists it in
+    // /api/v1/openapi.json and checks each request against it before
+    // board() runs (this route takes no parameters and no body).
     host_.add_route({Method::kGet, "/board", Access::any_role(),
                      [this](const Request&, const Responder& respond) { board(respond); },
-                     "popugs by the kudos their completed tasks earned"});
+                     "popugs by the kudos their completed tasks earned",
+                     Contract{.answers = {{200, "the board, most kudos first", board_schema()}}}});
     return Status::ok();
   }
   void stop() override {}
@@ -69,6 +75,12 @@ class KudosPlugin final : public ates::plugin_api::Plugin {
       kudos_.put(txn, completed.assignee_id, kudos);
       return Status::ok();
     });
+  }
+
+  // What board() answers, field by field.
+  static Schema board_schema() {
+    const Schema row = Schema::object({{"user_id", Schema::uuid()}, {"kudos", Schema::integer().minimum(1)}});
+    return Schema::object({{"title", Schema::string()}, {"board", Schema::array(row)}});
   }
 
   void board(const Responder& respond) const {

@@ -232,6 +232,9 @@ class Bus {
 
 // The dead letters kept in a consumer's environment, oldest first.
 std::vector<DeadLetter> dead_letters(storage::Environment& env, std::string_view consumer);
+// At most `limit` of them numbered above `after` (a page), oldest first.
+std::vector<DeadLetter> dead_letters(storage::Environment& env, std::string_view consumer,
+                                     std::uint64_t after, std::size_t limit);
 // Moves a consumer's checkpoint of `stream` back to "adopt the next epoch",
 // after `applied_seq` (0: from the start). For after a producer's data was
 // replaced; the consumer must not be running.

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ates/base/status.hpp"
+#include "ates/plugin_api/json_schema.hpp"
 #include "ates/protocol/calendar_day.hpp"
 
 namespace ates::plugin_api {
@@ -109,7 +110,8 @@ struct Response {
     return Response{status, "application/json", body.dump(), {}};
   }
   // RFC 7807 problem+json: {type, title, status, detail}. `type` is a
-  // stable identifier clients may switch on, e.g. "validation".
+  // stable identifier clients may switch on, e.g. "validation". A 503
+  // carries Retry-After: 1.
   static Response problem(int status, std::string_view type, std::string_view detail);
   // The HTTP answer for a Status from any module (400, 404, 409, 403, 401,
   // 507, 503, 500), with the status message as the detail.
@@ -163,7 +165,10 @@ inline Response Response::problem(int status, std::string_view type, std::string
                                {"title", std::string(status_title(status))},
                                {"status", status},
                                {"detail", std::string(detail)}};
-  return Response{status, "application/problem+json", body.dump(), {}};
+  Response response{status, "application/problem+json", body.dump(), {}};
+  // A 503 is always worth retrying: every one says when (docs/api.md).
+  if (status == 503) response.headers.emplace_back("Retry-After", "1");
+  return response;
 }
 
 inline Response Response::from_status(const base::Status& status) {
@@ -183,11 +188,8 @@ inline Response Response::from_status(const base::Status& status) {
       return problem(401, "unauthenticated", status.message());
     case Code::kStorageFull:
       return problem(507, "storage-full", status.message());
-    case Code::kUnavailable: {
-      Response response = problem(503, "unavailable", status.message());
-      response.headers.emplace_back("Retry-After", "1");
-      return response;
-    }
+    case Code::kUnavailable:
+      return problem(503, "unavailable", status.message());
     case Code::kInternal:
       return problem(500, "internal", status.message());
   }
@@ -213,6 +215,57 @@ struct Access {
   }
 };
 
+// ---- the contract of a route (docs/api.md, "The contract") --------------------------
+
+// A path, query or header parameter. Its value is text; the schema's type
+// says how to read it (an integer is decimal digits, a boolean true or
+// false), then the schema is checked as for a body.
+struct Parameter {
+  enum class In { kPath, kQuery, kHeader };
+  In in = In::kQuery;
+  std::string name;  // header names in lower case
+  Schema schema = Schema::string();
+  bool required = false;
+  std::string description;
+
+  static Parameter path(std::string name, Schema schema, std::string description = {}) {
+    return {In::kPath, std::move(name), std::move(schema), true, std::move(description)};
+  }
+  static Parameter query(std::string name, Schema schema, std::string description = {}) {
+    return {In::kQuery, std::move(name), std::move(schema), false, std::move(description)};
+  }
+  static Parameter required_query(std::string name, Schema schema, std::string description = {}) {
+    return {In::kQuery, std::move(name), std::move(schema), true, std::move(description)};
+  }
+  static Parameter header(std::string name, Schema schema, std::string description = {}) {
+    return {In::kHeader, std::move(name), std::move(schema), false, std::move(description)};
+  }
+};
+
+// One answer a route gives: its status, what it means, and the shape of
+// its body (none for a bodiless answer). Errors other than those listed
+// are problem+json, as for every route (the document's `default`).
+struct Answer {
+  int status = 200;
+  std::string description;
+  std::optional<Schema> body;
+  std::string content_type = "application/json";
+};
+
+// What a route takes and answers. The host checks every request against
+// it before the handler runs (a 400 naming the field), and the OpenAPI
+// document is made from it: what is documented is what is enforced.
+struct Contract {
+  std::vector<Parameter> parameters;  // path parameters not listed are any non-empty string
+  std::optional<Schema> body;         // a JSON body, checked; absent: the body is not read
+  bool body_required = true;          // false: an empty body is also accepted
+  std::vector<Answer> answers;        // at least the successful ones
+  // Takes Idempotency-Key (docs/api.md): a retry gets the first answer.
+  bool idempotent = false;
+
+  bool declared() const { return !answers.empty(); }
+};
+
 struct Route {
   Method method = Method::kGet;
   // Relative to the plugin's prefix /api/v1/<plugin>; segments in braces
@@ -221,7 +274,23 @@ struct Route {
   Access access;
   Handler handler;
   std::string summary;  // one line for the OpenAPI document
+  Contract contract;
 };
+
+// The shared schemas of docs/api.md's conventions.
+inline Schema problem_schema() {
+  return Schema::object({{"type", Schema::string()},
+                         {"title", Schema::string()},
+                         {"status", Schema::integer().minimum(100).maximum(599)},
+                         {"detail", Schema::string()}})
+      .titled("Problem")
+      .describe("RFC 7807 problem details; `type` is a stable URI a client may switch on");
+}
+// `?limit=&after=` of every list (parse_page).
+inline std::vector<Parameter> page_parameters() {
+  return {Parameter::query("limit", Schema::integer().minimum(1).maximum(1000), "page size, default 100"),
+          Parameter::query("after", Schema::cursor(), "the `next` of the previous page")};
+}
 
 // ---- shared helpers (the conventions of docs/api.md) -------------------------------------
 

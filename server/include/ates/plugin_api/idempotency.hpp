@@ -5,7 +5,7 @@
 // The stored answer lives in the plugin's own environment and is written in
 // the same unit as the change it answers, so "done" and "remembered" commit
 // together: a crash can lose both, never one. A key reused with another
-// request (method, path or body) is refused with 409. Failed requests are
+// request (method, path, query or body) is refused with 409. Failed requests are
 // not remembered: they changed nothing, and a retry may succeed.
 //
 // What the store may hold is bounded, because every client can make it grow:
@@ -90,7 +90,7 @@ class Idempotency {
   // the unit rolls it back and is answered as a problem.
   //
   // `fingerprint` tells a retry from another request; by default it hashes
-  // method, path and body. A body holding a secret (a password) must not
+  // method, path, query and body. A body holding a secret (a password) must not
   // leave even a fast hash of it on disk: pass fingerprint_without().
   void run(storage::Environment& env, const Request& request, Responder respond, Unit unit,
            std::optional<std::uint64_t> fingerprint_override = std::nullopt) const {
@@ -135,6 +135,25 @@ class Idempotency {
     return replay_of(txn, **key, fingerprint_of(request, request.body), now_us());
   }
 
+  // For a change whose answer is known only after several units (the
+  // tracker's shuffle): remembers `answer` for the request's key in its
+  // first unit, so that a retry finds it through remembered() and builds
+  // the final answer from the plugin's own state. Nothing without a key.
+  void remember(storage::WriteTxn& txn, const Request& request, const Response& answer) const {
+    const auto key = key_of(request);
+    if (!key || !*key) return;
+    store(txn, **key,
+          StoredAnswer{fingerprint_of(request, request.body), now_us(), answer.status, answer.content_type,
+                       answer.body});
+  }
+  // Forgets what remember() kept for the request's key: the change failed,
+  // and failed requests are not remembered (a retry may run it again).
+  void forget(storage::WriteTxn& txn, const Request& request) const {
+    const auto key = key_of(request);
+    if (!key || !*key) return;
+    const std::string full = (**key).full();
+    if (const auto stored = answers_.get(txn, full)) forget(txn, full, stored->stored_at_us);
+  }
   // The fingerprint of a JSON body with the named fields left out.
   static std::uint64_t fingerprint_without(const Request& request,
                                            std::initializer_list<const char*> secret_fields) {
@@ -289,7 +308,7 @@ class Idempotency {
     }
   }
 
-  // FNV-1a over method, path and body: tells a retry from another request.
+  // FNV-1a over method, path, query and body: tells a retry from another request.
   static std::uint64_t fingerprint_of(const Request& request, std::string_view body) {
     std::uint64_t hash = 14695981039346656037ull;
     auto mix = [&](std::string_view text) {
@@ -298,6 +317,15 @@ class Idempotency {
     };
     mix(to_string(request.method));
     mix(request.path);
+    // The query too (`?force=true` is another request), mixed only when
+    // there is one, so a query-less request keeps the fingerprint it had.
+    if (!request.query.empty()) {
+      mix("?");
+      for (const auto& [name, value] : request.query) {
+        mix(name);
+        mix(value);
+      }
+    }
     mix(body);
     return hash;
   }

@@ -39,7 +39,10 @@ namespace ates::plugin_api {
 //        the failpoints move to ates::base (ates/base/); tables take
 //        storage transactions instead of LMDB handles; StreamProgress's
 //        state is an enum
-inline constexpr std::uint32_t kApiMajor = 3;
+//   4.0  routes declare their contract (Route::contract: parameters, body
+//        schema, answers), which the host enforces and documents;
+//        plugin_api/json_schema.hpp
+inline constexpr std::uint32_t kApiMajor = 4;
 inline constexpr std::uint32_t kApiMinor = 0;
 inline constexpr const char* kEntrySymbol = "ates_plugin_entry";
 
