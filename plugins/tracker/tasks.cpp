@@ -381,6 +381,7 @@ Status Tasks::stop_shuffle(storage::WriteTxn& txn, std::string_view job_id) cons
   auto job = shuffles_.get(txn, job_id);
   if (!job) return Status(Code::kNotFound, "no shuffle " + std::string(job_id));
   job->done = true;
+  job->stopped = true;
   shuffles_.put(txn, job_id, *job);
   return Status::ok();
 }

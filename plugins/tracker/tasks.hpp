@@ -72,7 +72,11 @@ struct ShuffleJob {
   bool done = false;
   std::string cursor;  // the last task id reassigned (task ids sort as text)
   std::uint64_t reassigned = 0;
-  MSGPACK_DEFINE(id, requested_by, done, cursor, reassigned)
+  // Ended by a failure its caller was told of (stop_shuffle), not by
+  // reassigning every open task. Appended last: a record written before it
+  // existed reads as false.
+  bool stopped = false;
+  MSGPACK_DEFINE(id, requested_by, done, cursor, reassigned, stopped)
 };
 
 // A task about to be created: its id and assignee drawn, its events named

@@ -163,13 +163,13 @@ void TrackerPlugin::add_routes() {
   host_.add_route(
       {Method::kGet, "/tasks", managers, [this](Request r, Responder respond) { list(r, respond); },
        "all tasks, by status and assignee",
-       Contract{
-           .parameters = list_parameters(
-               Parameter::query("status", task_status_schema(), "by default any; required with assignee_id"),
-               {Parameter::query("assignee_id",
-                                 Schema::string().min_length(1).max_length(plugin_api::kMaxCursorBytes),
-                                 "only this user's tasks (printable ASCII, as ids are)")}),
-           .answers = {{200, "a page of tasks, by id", tasks_page_schema()}}}});
+       Contract{.parameters = list_parameters(
+                    Parameter::query("status", task_status_schema(),
+                                     "by default both; independent of assignee_id"),
+                    {Parameter::query("assignee_id",
+                                      Schema::string().min_length(1).max_length(plugin_api::kMaxCursorBytes),
+                                      "only this user's tasks (printable ASCII, as ids are)")}),
+                .answers = {{200, "a page of tasks, by id", tasks_page_schema()}}}});
   host_.add_route({Method::kGet, "/tasks/{id}", Access::any_role(),
                    [this](Request r, Responder respond) { get(r, respond); },
                    "one task (its assignee, managers, admins)",
@@ -403,9 +403,15 @@ void TrackerPlugin::shuffle(Request request, Responder respond) {
           const auto earlier =
               tasks_.shuffle_job(txn, named.is_object() ? named.value("shuffle_id", "") : "");
           if (!earlier) return Status(Code::kInternal, "the shuffle this Idempotency-Key names is gone");
-          *job = *earlier;
-          *replayed = true;
-          return Status::ok();
+          if (!earlier->stopped) {
+            *job = *earlier;
+            *replayed = true;
+            return Status::ok();
+          }
+          // That shuffle failed and its caller was told so: failed requests
+          // are not remembered, so the retry is a new shuffle (decided in
+          // this unit, so no retry can take the failed one for an answer).
+          idempotency_.forget(txn, request);
         }
         auto started = tasks_.start_shuffle(txn, by);
         if (!started) return started.status();
@@ -413,7 +419,7 @@ void TrackerPlugin::shuffle(Request request, Responder respond) {
         idempotency_.remember(txn, request, Response::json(202, {{"shuffle_id", started->id}}));
         return Status::ok();
       },
-      [this, job, replayed, request, respond](Status status) {
+      [this, job, replayed, respond](Status status) {
         if (!status) return respond(Response::from_status(status));
         const auto answer_of = [](const ShuffleJob& done) {
           return Response::json(200, {{"reassigned", done.reassigned}, {"shuffle_id", done.id}});
@@ -431,16 +437,11 @@ void TrackerPlugin::shuffle(Request request, Responder respond) {
         }
         continue_shuffle(
             job->id,
-            [this, request, respond, answer_of](base::Result<ShuffleJob> done) {
-              if (done) return respond(answer_of(*done));
-              // Failed: a retry with the key may shuffle again.
-              const Status failed = done.status();
-              host_.storage().submit(
-                  [this, request](storage::WriteTxn& txn) {
-                    idempotency_.forget(txn, request);
-                    return Status::ok();
-                  },
-                  [respond, failed](Status) { respond(Response::from_status(failed)); });
+            // A failure either stopped the shuffle (a retry with the key
+            // then starts a new one) or left it to resume at the next start
+            // (a retry then gets 409 until it has finished, then its answer).
+            [respond, answer_of](base::Result<ShuffleJob> done) {
+              respond(done ? answer_of(*done) : Response::from_status(done.status()));
             },
             /*caller_waits=*/true);
       });

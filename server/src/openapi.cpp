@@ -163,7 +163,7 @@ nlohmann::json operation_json(const RouteTable::Listed& route) {
     error(401, "no token, or a token that is malformed, expired or revoked");
     if (!route.access.roles.empty()) error(403, "the token's role may not call this");
   }
-  if (contract.body) error(413, "the body is larger than http.max_body_bytes");
+  if (contract.body) error(413, "the body is larger than http.body_limit");
   nlohmann::json unavailable = error_answer(
       "the server is stopping, the plugin is reloading or stopped, or a dependency is unreachable");
   unavailable["headers"] = retry_after_header();

@@ -2,9 +2,11 @@
 // PATCH that carries the header gets, for the same key from the same user
 // within 24 h, the first answer again, and nothing is done twice.
 //
-// The stored answer lives in the plugin's own environment and is written in
-// the same unit as the change it answers, so "done" and "remembered" commit
-// together: a crash can lose both, never one. A key reused with another
+// The stored answer lives in the plugin's own environment and, through
+// run(), is written in the same unit as the change it answers, so "done"
+// and "remembered" commit together: a crash can lose both, never one. A
+// change of several units uses remembered(), remember() and forget()
+// instead, and says what a crash between them leaves (docs/operations.md). A key reused with another
 // request (method, path, query or body) is refused with 409. Failed requests are
 // not remembered: they changed nothing, and a retry may succeed.
 //
