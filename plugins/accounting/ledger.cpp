@@ -54,7 +54,7 @@ std::optional<std::string> Ledger::meta(const storage::Txn& txn, std::string_vie
 base::Result<Ledger::Settings> Ledger::initialise(storage::WriteTxn& txn, const std::string& zone,
                                                   const std::optional<Prices::Key>& configured_key) const {
   auto located = DayZone::locate(zone);
-  if (!located) return located.status();
+  if (!located) return base::invalid_argument("accounting.day_zone: " + located.status().message());
   Settings settings;
   if (auto stored = meta(txn, "day_zone")) {
     if (*stored != zone) {
@@ -65,6 +65,15 @@ base::Result<Ledger::Settings> Ledger::initialise(storage::WriteTxn& txn, const 
   } else {
     meta_.put(txn, "day_zone", zone);
     meta_.put(txn, "first_day", located->day_of(txn.now_us()));
+  }
+  // Analytics learns the zone from the stream, not from a second setting
+  // that could say otherwise. Once: at the first start, or at the first
+  // start of a version that knows DayZoneSet for a ledger that is older.
+  if (!meta(txn, "day_zone_published")) {
+    if (auto published = txn.publish(protocol::DayZoneSet{.zone = zone}); !published) {
+      return published.status();
+    }
+    meta_.put(txn, "day_zone_published", "1");
   }
   settings.zone = zone;
   if (auto stored = meta(txn, "price_key"); stored && stored->size() == Prices::kKeySize) {

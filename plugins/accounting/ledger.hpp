@@ -16,17 +16,19 @@
 #include <string>
 #include <vector>
 
+#include "ates/days/day_zone.hpp"
 #include "ates/protocol/calendar_day.hpp"
 #include "ates/protocol/charge.hpp"
 #include "ates/protocol/envelope.hpp"
 #include "ates/storage/environment.hpp"
 #include "ates/storage/named_enum.hpp"
 
-#include "days.hpp"
 #include "entry_id.hpp"
 #include "prices.hpp"
 
 namespace ates::accounting {
+
+using DayZone = days::DayZone;
 
 struct Account {
   std::string username;  // empty until auth.users tells (a placeholder)
@@ -251,7 +253,7 @@ class Ledger {
   storage::Environment& env_;
   std::optional<DayZone> zone_;
   std::optional<Prices> prices_;
-  storage::RawTable meta_;                     // day_zone, price_key, first_day, last_closed, entry_count
+  storage::RawTable meta_;  // day_zone, day_zone_published, price_key, first_day, last_closed, entry_count
   storage::Table<Account> accounts_;           // user id -> account
   storage::Table<TaskRef> tasks_;              // task id -> title and price
   storage::Table<Entry> entries_;              // entry id -> entry

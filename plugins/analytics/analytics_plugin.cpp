@@ -2,6 +2,7 @@
 #include "analytics_plugin.hpp"
 
 #include "ates/base/failpoint.hpp"
+#include "ates/days/day_zone.hpp"
 #include "ates/protocol/events.hpp"
 #include "ates/protocol/schema.hpp"
 #include "ates/protocol/time.hpp"
@@ -32,14 +33,18 @@ const plugin_api::ConfigKeySpec kConfigKeys[] = {
 
 // AnalyticsPlugin::summary's answer.
 Schema summary_schema() {
-  return Schema::object({{"date", Schema::day()},
-                         {"management_earnings_cents", Schema::cents().describe("fees minus rewards")},
-                         {"fees_cents", Schema::cents()},
-                         {"rewards_cents", Schema::cents()},
-                         {"negative_balance_users", Schema::integer().minimum(0)},
-                         {"negative_balance_users_at",
-                          Schema::one_of({"close", "now"})
-                              .describe("close: the count at the day's close; now: the count now")}});
+  return Schema::object(
+      {{"date", Schema::day()},
+       {"day_zone", Schema::string().min_length(1).describe(
+                        "the zone accounting counts its days in, from its DayZoneSet event; UTC "
+                        "until that event has arrived")},
+       {"management_earnings_cents", Schema::cents().describe("fees minus rewards")},
+       {"fees_cents", Schema::cents()},
+       {"rewards_cents", Schema::cents()},
+       {"negative_balance_users", Schema::integer().minimum(0)},
+       {"negative_balance_users_at",
+        Schema::one_of({"close", "now"})
+            .describe("close: the count at the day's close; now: the count now")}});
 }
 
 // AnalyticsPlugin::expensive's answer.
@@ -95,7 +100,8 @@ void AnalyticsPlugin::add_routes() {
   host_.add_route({Method::kGet, "/summary", admins,
                    [this](Request r, Responder respond) { summary(r, respond); },
                    "a day's management earnings and users with a negative balance",
-                   Contract{.parameters = {Parameter::query("date", Schema::day(), "by default today (UTC)")},
+                   Contract{.parameters = {Parameter::query("date", Schema::day(),
+                                                            "by default today in accounting's day zone")},
                             .answers = {{200, "the day's figures", summary_schema()}}}});
   host_.add_route(
       {Method::kGet, "/expensive-task", admins,
@@ -117,15 +123,23 @@ void AnalyticsPlugin::add_routes() {
                             .idempotent = true}});
 }
 
-std::string AnalyticsPlugin::today() const {
-  return protocol::format_utc(host_.business_clock().now_us()).substr(0, 10);
+// Today is a day of accounting's, so the dashboard's "today" is the
+// ledger's open day even where accounting's zone is far from UTC.
+std::pair<std::string, std::string> AnalyticsPlugin::today() const {
+  const std::int64_t now = host_.business_clock().now_us();
+  if (auto name = analytics_.day_zone()) {
+    if (auto zone = days::DayZone::locate(*name)) return {zone->day_of(now), *name};
+  }
+  return {protocol::format_utc(now).substr(0, 10), "UTC"};
 }
 
 void AnalyticsPlugin::summary(const Request& request, const Responder& respond) const {
-  const auto day = plugin_api::parse_day_query(request, "date", protocol::CalendarDay::parse(today()));
+  const auto [today_date, zone] = today();
+  const auto day = plugin_api::parse_day_query(request, "date", protocol::CalendarDay::parse(today_date));
   if (!day) return respond(Response::from_status(day.status()));
   const Summary s = analytics_.summary(day->to_string());
   respond(Response::json(200, {{"date", s.date},
+                               {"day_zone", zone},
                                {"management_earnings_cents", s.management_earnings_cents},
                                {"fees_cents", s.fees_cents},
                                {"rewards_cents", s.rewards_cents},

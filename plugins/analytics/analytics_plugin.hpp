@@ -8,7 +8,9 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
+#include <utility>
 
 #include "ates/plugin_api/idempotency.hpp"
 #include "ates/plugin_api/plugin.hpp"
@@ -28,7 +30,8 @@ class AnalyticsPlugin final : public plugin_api::Plugin {
   void summary(const plugin_api::Request& request, const plugin_api::Responder& respond) const;
   void expensive(const plugin_api::Request& request, const plugin_api::Responder& respond) const;
   void rebuild(const plugin_api::Request& request, const plugin_api::Responder& respond);
-  std::string today() const;
+  // Today in accounting's day zone, and that zone ("UTC" until it is known).
+  std::pair<std::string, std::string> today() const;
   // The rebuild thread: runs a requested (or interrupted) rebuild to its swap.
   void rebuild_loop();
 

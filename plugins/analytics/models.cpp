@@ -1,5 +1,6 @@
 #include "models.hpp"
 
+#include "ates/days/day_zone.hpp"
 #include "ates/protocol/dispatch.hpp"
 #include "ates/protocol/events.hpp"
 
@@ -139,7 +140,21 @@ Status Analytics::receive(storage::WriteTxn& txn, const protocol::Envelope& even
   const std::uint64_t number = stored ? storage::decode_key_u64(*stored) + 1 : 1;
   meta_.put(txn, "stored", storage::key_u64(number));
   events_.put(txn, storage::key_u64(number), protocol::encode_envelope(event), storage::Put::kAppend);
+  // The zone is not a model: it only says which day is "today". Every
+  // entry carries its own accounting day, so no model changes with the
+  // zone and nothing is rebuilt when it arrives.
+  Status zone = protocol::dispatch(event, [&](const protocol::DayZoneSet& set) -> Status {
+    if (auto located = days::DayZone::locate(set.zone); !located) return located.status();
+    meta_.put(txn, "day_zone", set.zone);
+    return Status::ok();
+  });
+  if (!zone) return zone;
   return live_set(txn).apply(txn, event);
+}
+
+std::optional<std::string> Analytics::day_zone() const {
+  storage::ReadTxn txn = env_.read();
+  return meta(txn, "day_zone");
 }
 
 Summary Analytics::summary(const std::string& date) const {

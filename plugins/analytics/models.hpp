@@ -4,7 +4,9 @@
 // transaction, so readers never see a half built model.
 //
 // Money, completions and days come from accounting's ledger entries
-// (TransactionApplied, DayClosed); titles and jira ids from tracker.tasks.
+// (TransactionApplied, DayClosed); titles and jira ids from tracker.tasks;
+// the zone of accounting's days (DayZoneSet), which says which day is
+// today, from accounting.transactions too.
 // Each model reads one stream only, so the order in which streams interleave
 // does not change any answer, and a rebuild gives the same answers.
 //
@@ -88,6 +90,9 @@ class Analytics {
   Summary summary(const std::string& date) const;
   std::optional<ExpensiveTask> expensive(const std::string& from, const std::string& to) const;
   std::uint64_t stored_events() const;
+  // The zone accounting counts its days in (its DayZoneSet event); none
+  // until that event arrives.
+  std::optional<std::string> day_zone() const;
 
   // Rebuild, as units: start (or restart after a crash) clears the set that
   // is not live; step applies up to `batch` stored events to it and, when
@@ -103,7 +108,7 @@ class Analytics {
   std::optional<std::string> meta(const storage::Txn& txn, std::string_view key) const;
 
   storage::Environment& env_;
-  storage::RawTable meta_;    // live, rebuild_cursor (present while a rebuild runs), stored
+  storage::RawTable meta_;    // live, rebuild_cursor (present while a rebuild runs), stored, day_zone
   storage::RawTable events_;  // arrival number -> the envelope as received
   ModelSet a_;
   ModelSet b_;

@@ -33,6 +33,12 @@ struct Store {
 
   template <class Event>
   void receive(const Event& event, std::int64_t time_us = kMarch3) {
+    const auto status = try_receive(event, time_us);
+    BOOST_TEST_REQUIRE(status.is_ok(), status.to_string());
+  }
+
+  template <class Event>
+  base::Status try_receive(const Event& event, std::int64_t time_us = kMarch3) {
     protocol::Envelope e;
     e.event_id = protocol::make_uuid(random);
     e.name = std::string(Event::kName);
@@ -43,8 +49,7 @@ struct Store {
     e.seq = ++seq;
     e.time_us = time_us;
     e.payload = protocol::encode_payload(event);
-    const auto status = env->run([&](storage::WriteTxn& txn) { return analytics->receive(txn, e); });
-    BOOST_TEST_REQUIRE(status.is_ok(), status.to_string());
+    return env->run([&](storage::WriteTxn& txn) { return analytics->receive(txn, e); });
   }
 
   void entry(const std::string& user, const std::string& kind, std::int64_t amount, const std::string& date,
@@ -168,6 +173,24 @@ BOOST_AUTO_TEST_CASE(a_rebuild_from_the_event_store_gives_the_same_answers) {
   s.rebuild();
   BOOST_TEST(answers() == before);
   BOOST_TEST(s.analytics->stored_events() == 21u);
+}
+
+// Accounting's zone says which day is today; a zone that is no zone (a
+// broken or hostile producer) is refused, so the consumer dead-letters it,
+// and the one known before stays.
+BOOST_AUTO_TEST_CASE(the_day_zone_comes_from_accounting_and_a_bad_one_is_refused) {
+  Store s;
+  BOOST_TEST(!s.analytics->day_zone().has_value());
+  s.receive(protocol::DayZoneSet{.zone = "Pacific/Kiritimati"});
+  BOOST_TEST(s.analytics->day_zone().value_or("") == "Pacific/Kiritimati");
+  BOOST_TEST(s.analytics->stored_events() == 1u);
+
+  for (const std::string bad : {"Mars/Olympus_Mons", "../../etc/passwd", "UTC\n"}) {
+    const auto refused = s.try_receive(protocol::DayZoneSet{.zone = bad});
+    BOOST_TEST((refused.code() == base::Code::kInvalidArgument), refused.to_string());
+  }
+  BOOST_TEST(s.analytics->day_zone().value_or("") == "Pacific/Kiritimati");
+  BOOST_TEST(s.analytics->stored_events() == 1u);  // nothing of the refused events was kept
 }
 
 BOOST_AUTO_TEST_SUITE_END()

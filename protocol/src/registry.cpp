@@ -75,7 +75,7 @@ Registry make_registry() {
       {"accounting.transactions",
        "accounting",
        {"analytics"},
-       "prices, ledger entries, payouts and day closes"},
+       "the day zone, prices, ledger entries, payouts and day closes"},
   };
   const FieldSpec task_title_v2{.name = "title",
                                 .format = Format::kTaskTitle,
@@ -190,6 +190,16 @@ Registry make_registry() {
        "the assignee finished a task",
        {uuid_field("task_id", "the task"), uuid_field("assignee_id", "who completed it")}},
       // accounting.transactions
+      {"DayZoneSet",
+       1,
+       "accounting.transactions",
+       EventKind::kDataStreaming,
+       "the time zone accounting counts its days in; published once, at the first start of the ledger "
+       "(or of a version that knows this event), before any entry; the zone never changes after",
+       {{.name = "zone",
+         .min = 1,
+         .max = 64,
+         .doc = "an IANA time zone name, e.g. UTC or Europe/Moscow; every entry's date is a day there"}}},
       {"TaskPriced",
        1,
        "accounting.transactions",

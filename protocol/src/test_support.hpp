@@ -12,7 +12,7 @@ namespace ates::protocol::test {
 using AllEvents =
     std::tuple<UserCreated, UserUpdated, UserRoleChanged, UserDeactivated, SigningKeyAdded, TokensRevoked,
                TokenRevoked, SigningKeyRetired, TaskCreatedV1, TaskCreated, TaskUpdated, TaskAssigned,
-               TaskCompleted, TaskPriced, TransactionApplied, PayoutMade, DayClosed>;
+               TaskCompleted, DayZoneSet, TaskPriced, TransactionApplied, PayoutMade, DayClosed>;
 
 template <class Event>
 Envelope envelope_of(const Event& event, std::uint64_t seq = 1) {

@@ -62,6 +62,12 @@ base::Result<nlohmann::json> Host::run_command(const std::string& plugin, const 
   return impl_->plugins->run_command(plugin, name, args);
 }
 
+base::Result<nlohmann::json> Host::redrive(std::string_view id) {
+  auto redriven = impl_->events->redrive(id);
+  if (!redriven) return redriven.status();
+  return dead_letter_json(*redriven);
+}
+
 namespace {
 
 std::vector<std::filesystem::path> candidate_dirs(const std::filesystem::path& exe_dir,

@@ -54,6 +54,9 @@ class Host {
   // Runs a command a plugin registered (HostContext::add_command).
   base::Result<nlohmann::json> run_command(const std::string& plugin, const std::string& name,
                                            const nlohmann::json& args);
+  // Applies a dead letter again through its consumer, once (what
+  // `POST /events/dead-letters/{id}/redrive` does); the dead letter's JSON.
+  base::Result<nlohmann::json> redrive(std::string_view id);
   // `ates audit` of this host: the "audit" command of every running plugin
   // that has one (audit.hpp's gathered form).
   nlohmann::json audit();

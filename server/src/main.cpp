@@ -5,6 +5,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -203,21 +204,24 @@ base::Result<std::string> read_password() {
 // A command of the auth plugin (`ates user add`, `ates signing-key
 // rotate`): through the running server's control socket, or, when none
 // runs, by starting the auth plugin alone in this process.
-int auth_command(const std::string& what, const std::string& data, const std::string& name,
-                 const nlohmann::json& args) {
-  if (storage::DataDirLock::is_held(data)) {
-    return server::control_and_print(
-        data, {{"command", "plugin"}, {"plugin", "auth"}, {"name", name}, {"args", args}});
-  }
+// Runs `work` on a host started for the length of one command, when no
+// server holds the data: for the commands that need a plugin's code and
+// not only its tables. `plugins` are the ones loaded; `config_file` (may
+// be empty) is the one `ates serve` reads, so a plugin finds the settings
+// its data was made with.
+int with_offline_host(const std::string& what, const std::string& data, const std::string& config_file,
+                      const std::string& plugins,
+                      const std::function<base::Result<nlohmann::json>(server::Host&)>& work) {
   server::ConfigSources sources;
+  if (!config_file.empty()) sources.file = config_file;
   sources.environment = ates_environment();
-  sources.flags = {{"data", data}, {"plugins", "auth"}, {"http.listen", "127.0.0.1:0"}};
+  sources.flags = {{"data", data}, {"plugins", plugins}, {"http.listen", "127.0.0.1:0"}};
   auto host = server::Host::start(sources, std::filesystem::read_symlink("/proc/self/exe"));
   if (!host) {
     std::cerr << "ates " << what << ": " << host.status().message() << "\n";
     return 1;
   }
-  const auto result = (*host)->run_command("auth", name, args);
+  const auto result = work(**host);
   (*host)->shutdown();
   if (!result) {
     std::cerr << "ates " << what << ": " << result.status().message() << "\n";
@@ -225,6 +229,41 @@ int auth_command(const std::string& what, const std::string& data, const std::st
   }
   std::cout << nlohmann::json{{"ok", true}, {"result", *result}}.dump(2) << "\n";
   return 0;
+}
+
+int auth_command(const std::string& what, const std::string& data, const std::string& name,
+                 const nlohmann::json& args) {
+  if (storage::DataDirLock::is_held(data)) {
+    return server::control_and_print(
+        data, {{"command", "plugin"}, {"plugin", "auth"}, {"name", name}, {"args", args}});
+  }
+  return with_offline_host(what, data, {}, "auth",
+                           [&](server::Host& host) { return host.run_command("auth", name, args); });
+}
+
+// A dead letter is re-driven through its consumer's handler, which lives
+// in the consumer's plugin: with no server running, a host of that plugin
+// alone starts, re-drives it exactly as a running server does (applied and
+// marked resolved in one unit), and stops. The host's own consumer ("host")
+// needs no plugin but auth's stream's owner.
+int redrive_dead_letter(const std::string& data, const std::string& config_file, const std::string& id) {
+  if (storage::DataDirLock::is_held(data))
+    return server::control_and_print(data, {{"command", "redrive"}, {"id", id}});
+  // The consumer names the plugin to load: checked before it reaches the loader.
+  const auto dash = id.rfind('-');
+  const auto plugin_name = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  };
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (dash == std::string::npos || dash == 0 || dash + 1 == id.size() ||
+      !std::all_of(id.begin(), id.begin() + static_cast<std::ptrdiff_t>(dash), plugin_name) ||
+      !std::all_of(id.begin() + static_cast<std::ptrdiff_t>(dash) + 1, id.end(), digit)) {
+    std::cerr << "ates dead-letters redrive: a dead letter id is <consumer>-<number>, e.g. accounting-3\n";
+    return 1;
+  }
+  const std::string consumer = id.substr(0, dash);
+  return with_offline_host("dead-letters redrive", data, config_file, consumer == "host" ? "auth" : consumer,
+                           [&](server::Host& host) { return host.redrive(id); });
 }
 
 int add_user(const std::string& data, nlohmann::json args) {
@@ -375,13 +414,14 @@ int main(int argc, char** argv) {
   list_cmd->add_option("--data", letters_data, "the data directory");
   list_cmd->callback([&] { exit_code = list_dead_letters(letters_data); });
   std::string letter_id;
-  CLI::App* redrive_cmd =
-      letters->add_subcommand("redrive", "apply a dead letter again, once (needs the running server)");
+  std::string letters_config;
+  CLI::App* redrive_cmd = letters->add_subcommand(
+      "redrive", "apply a dead letter again, once (through the running server, or a host started for it)");
   redrive_cmd->add_option("ID", letter_id, "the dead letter, e.g. accounting-3")->required();
   redrive_cmd->add_option("--data", letters_data, "the data directory");
-  redrive_cmd->callback([&] {
-    exit_code = server::control_and_print(letters_data, {{"command", "redrive"}, {"id", letter_id}});
-  });
+  redrive_cmd->add_option("--config", letters_config,
+                          "with no server running: the TOML configuration `ates serve` uses");
+  redrive_cmd->callback([&] { exit_code = redrive_dead_letter(letters_data, letters_config, letter_id); });
 
   // keys
   CLI::App* keys = app.add_subcommand("keys", "CurveZMQ keys for tcp endpoints");

@@ -19,8 +19,9 @@ namespace {
 // plugin of minor version m fills at least kEntrySizeAtMinor[m] bytes.
 // Every minor version adds its size here, the previous one's when only
 // HostContext grew; appending a field to PluginEntry gives a larger one
-// (the old entries stay as they were: 3.0's is 80 bytes on x86-64).
-constexpr std::array<std::size_t, plugin_api::kApiMinor + 1> kEntrySizeAtMinor = {80};
+// (the old entries stay as they were: 4.0's is 80 bytes on x86-64; 4.1
+// added an event type only).
+constexpr std::array<std::size_t, plugin_api::kApiMinor + 1> kEntrySizeAtMinor = {80, 80};
 
 constexpr bool sizes_grow_to_the_current_entry() {
   for (std::size_t m = 0; m < kEntrySizeAtMinor.size(); ++m) {

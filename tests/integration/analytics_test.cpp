@@ -3,6 +3,8 @@
 // ranges agrees with accounting's entries, the summary with accounting's
 // earnings and balances, a rebuild changes no answer, and every route is
 // for admins only.
+#include <set>
+
 #include <boost/test/unit_test.hpp>
 
 #include "money_host.hpp"
@@ -11,7 +13,8 @@ namespace ates {
 namespace {
 
 struct Dashboards : Books {
-  Dashboards() : Books({}, Plugins{"auth,tracker,accounting,analytics"}) {}
+  explicit Dashboards(std::map<std::string, std::string> environment = {})
+      : Books(std::move(environment), Plugins{"auth,tracker,accounting,analytics"}) {}
 
   void sync_all() {
     for (const std::string stream : {"auth.users", "tracker.tasks", "accounting.transactions"})
@@ -130,6 +133,91 @@ BOOST_AUTO_TEST_CASE(dashboards_agree_with_accounting_and_survive_a_rebuild) {
            std::string::npos;
   }));
   BOOST_TEST(answers() == before, answers().dump() << "\nvs\n" << before.dump());
+}
+
+// Accounting's days in Pacific/Kiritimati (UTC+14): at 12:00 UTC its day
+// is already tomorrow's UTC date. Analytics learns the zone from
+// accounting's DayZoneSet, so its default "today" is the ledger's day,
+// with the day's earnings, not an empty UTC day.
+BOOST_AUTO_TEST_CASE(todays_summary_is_the_ledgers_today_in_accountings_zone) {
+  Dashboards d(std::map<std::string, std::string>{{"ATES_ACCOUNTING_DAY_ZONE", "Pacific/Kiritimati"}});
+  d.advance(3 * 3600);  // 2026-03-03T12:00Z is 2026-03-04T02:00 in Kiritimati
+  const auto task = d.create("late in the UTC day");
+  d.complete(task);
+  d.sync_all();
+
+  const auto today = d.as("acc", "GET", "/api/v1/accounting/earnings?from=" + kNextDay).json()["days"];
+  BOOST_TEST_REQUIRE(today.size() == 1u, today.dump());
+  BOOST_TEST(today[0]["earnings_cents"] != 0);
+
+  const auto summary = d.as("boss", "GET", "/api/v1/analytics/summary");
+  BOOST_TEST_REQUIRE(summary.status == 200, summary.body);
+  BOOST_TEST(summary.json()["date"] == kNextDay);
+  BOOST_TEST(summary.json()["day_zone"] == "Pacific/Kiritimati");
+  BOOST_TEST(summary.json()["management_earnings_cents"] == today[0]["earnings_cents"]);
+  // The zone survives a restart (analytics keeps it; it is not configured
+  // there). The fake clock starts again at 09:00Z, 23:00 in Kiritimati.
+  d.restart();
+  d.advance(3 * 3600);
+  const auto again = d.as("boss", "GET", "/api/v1/analytics/summary").json();
+  BOOST_TEST(again["date"] == kNextDay);
+  BOOST_TEST(again["day_zone"] == "Pacific/Kiritimati");
+}
+
+// A tracker of the first version publishes TaskCreated v1, with the jira id
+// inside the title. The real accounting and analytics plugins take it
+// through the bus, upcast it, and price, pay and name the task as if the
+// tracker of today had published it. The old tracker is the test plugin
+// named "tracker", loaded beside the real plugins.
+BOOST_AUTO_TEST_CASE(a_v1_task_created_goes_through_the_real_accounting_and_analytics) {
+  testing::TempDir plugins("ates-legacy-plugins");
+  for (const std::string name : {"auth", "accounting", "analytics"}) {
+    const std::string file = "libates_plugin_" + name + ".so";
+    std::filesystem::create_symlink(kPlugins / file, plugins / file);
+  }
+  std::filesystem::create_symlink(
+      std::filesystem::path(ATES_TEST_PLUGINS_DIR) / "variant_a" / "libates_plugin_tracker.so",
+      plugins / "libates_plugin_tracker.so");
+  auto environment = Books::with_defaults({});
+  environment.erase("ATES_TRACKER_RANDOM_SEED");  // the old tracker has no such key
+  testing::PluginsHost host(plugins.path(), "auth,tracker,accounting,analytics", environment,
+                            {{"fake_clock", kDay + "T09:00:00Z"}});
+  host.add("boss", "admin");
+  host.add("wk1", "worker");
+  const std::string& boss = host.tokens.at("boss");
+  wait_applied(host, boss, "auth.users", "accounting");
+
+  const auto published = host.client->post(
+      "/api/v1/tracker/legacy-task",
+      nlohmann::json{{"title", "[UBERPOP-7] Feed the parrots"}, {"assignee_id", host.user_ids.at("wk1")}}
+          .dump());
+  BOOST_TEST_REQUIRE(published.status == 201, published.body);
+  const std::string task_id = published.json()["task_id"];
+  wait_applied(host, boss, "tracker.tasks", "accounting");
+  wait_applied(host, boss, "tracker.tasks", "analytics");
+  wait_applied(host, boss, "accounting.transactions", "analytics");
+
+  // Accounting: a fee and a reward, under the upcast title and jira id.
+  const auto entries =
+      host.client->get("/api/v1/accounting/accounts/me/entries?limit=100", bearer(host.tokens.at("wk1")))
+          .json()["entries"];
+  BOOST_TEST_REQUIRE(entries.size() == 2u, entries.dump());
+  std::set<std::string> kinds;
+  for (const auto& entry : entries) {
+    kinds.insert(entry["kind"].get<std::string>());
+    BOOST_TEST(entry["task"]["id"] == task_id);
+    BOOST_TEST(entry["task"]["title"] == "Feed the parrots");
+    BOOST_TEST(entry["task"]["jira_id"] == "UBERPOP-7");
+  }
+  BOOST_TEST((kinds == std::set<std::string>{"fee", "reward"}));
+
+  // Analytics: the day's most expensive task is it, named the same way.
+  const auto best =
+      host.client->get("/api/v1/analytics/expensive-task?from_date=" + kDay, bearer(boss)).json()["task"];
+  BOOST_TEST_REQUIRE(best.is_object(), best.dump());
+  BOOST_TEST(best["id"] == task_id);
+  BOOST_TEST(best["title"] == "Feed the parrots");
+  BOOST_TEST(best["jira_id"] == "UBERPOP-7");
 }
 
 BOOST_AUTO_TEST_CASE(every_analytics_route_is_for_admins_only) {

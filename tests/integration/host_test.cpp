@@ -112,6 +112,7 @@ BOOST_AUTO_TEST_CASE(health_readiness_metrics_and_openapi) {
                                               "post /api/v1/tracker/events", "get /api/v1/tracker/items",
                                               "get /api/v1/tracker/private", "get /api/v1/tracker/seen",
                                               "post /api/v1/tracker/cure", "get /api/v1/tracker/client",
+                                              "post /api/v1/tracker/legacy-task",
                                               "get /api/v1/events/streams", "get /api/v1/events/dead-letters",
                                               "post /api/v1/events/dead-letters/{id}/redrive", "get /healthz",
                                               "get /readyz", "get /metrics", "get /api/v1/openapi.json",

@@ -17,6 +17,23 @@ inline const std::filesystem::path kPlugins = ATES_PLUGINS_DIR;
 inline const std::string kDay = "2026-03-03";  // the fake clock starts at 09:00 on it
 inline const std::string kNextDay = "2026-03-04";
 
+// Waits until `plugin` has applied everything published on `stream` so far,
+// as an admin (`admin_token`) reads it from the host's stream list.
+inline void wait_applied(const testing::PluginsHost& host, const std::string& admin_token,
+                         const std::string& stream, const std::string& plugin) {
+  BOOST_TEST_REQUIRE(testing::wait_until([&] {
+    const auto body = host.client->get("/api/v1/events/streams", bearer(admin_token)).json();
+    if (!body.is_object()) return false;
+    for (const auto& s : body["streams"]) {
+      if (s["name"] != stream) continue;
+      for (const auto& consumer : s["consumers"]) {
+        if (consumer["plugin"] == plugin) return consumer["applied_seq"] == s["head_seq"];
+      }
+    }
+    return false;
+  }));
+}
+
 // auth, tracker and accounting on the fake clock, with an admin "boss", a
 // manager "mgr", an accountant "acc" and workers "wk1", "wk2"; days close
 // only when asked (unless `environment` says otherwise).
@@ -55,17 +72,7 @@ struct Books : testing::PluginsHost {
 
   // Waits until `plugin` has applied everything published on `stream` so far.
   void sync(const std::string& stream, const std::string& plugin) {
-    BOOST_TEST_REQUIRE(testing::wait_until([&] {
-      const auto body = client->get("/api/v1/events/streams", bearer(tokens.at("boss"))).json();
-      if (!body.is_object()) return false;
-      for (const auto& s : body["streams"]) {
-        if (s["name"] != stream) continue;
-        for (const auto& consumer : s["consumers"]) {
-          if (consumer["plugin"] == plugin) return consumer["applied_seq"] == s["head_seq"];
-        }
-      }
-      return false;
-    }));
+    wait_applied(*this, tokens.at("boss"), stream, plugin);
   }
 
   void advance(std::int64_t seconds) {

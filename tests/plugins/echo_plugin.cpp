@@ -27,6 +27,7 @@ const std::string kCreator = "22222222-2222-4222-8222-222222222222";
 class EchoPlugin final : public plugin_api::Plugin {
  public:
   explicit EchoPlugin(plugin_api::HostContext& host) : host_(host), idempotency_(host.storage()) {
+    cured_ = host.config().get_bool("accept_poison");
     if (host.plugin_name() == "tracker") {
       if (auto status = host.storage().declare_stream(protocol::kTasksStream); !status) {
         throw std::runtime_error(status.to_string());
@@ -91,6 +92,10 @@ class EchoPlugin final : public plugin_api::Plugin {
         {Method::kPost, "/events", Access::anyone(),
          [this](Request request, Responder respond) { publish(std::move(request), std::move(respond)); },
          "publish one TaskCreated"});
+    host_.add_route({Method::kPost, "/legacy-task", Access::anyone(),
+                     [this](Request request, Responder respond) { publish_legacy_task(request, respond); },
+                     "publish a task's life as a tracker of the first version did: TaskCreated v1 "
+                     "(the jira id inside the title), assigned, completed"});
     host_.add_route({Method::kGet, "/items", Access::anyone(),
                      [](Request request, Responder respond) { list_items(request, respond); },
                      "25 items, paginated"});
@@ -145,6 +150,30 @@ class EchoPlugin final : public plugin_api::Plugin {
         });
   }
 
+  void publish_legacy_task(const Request& request, const Responder& respond) {
+    auto body = plugin_api::parse_json_object(request.body);
+    if (!body) return respond(Response::from_status(body.status()));
+    const std::string title = body->value("title", "");
+    const std::string assignee = body->value("assignee_id", "");
+    auto id = host_.storage().run_for<std::string>([&](storage::WriteTxn& txn) -> base::Result<std::string> {
+      const std::string task = protocol::make_uuid(txn.random());
+      auto created =
+          txn.publish(protocol::TaskCreatedV1{.task_id = task, .title = title, .created_by = kCreator});
+      if (!created) return created.status();
+      auto assigned = txn.publish(protocol::TaskAssigned{.task_id = task,
+                                                         .assignee_id = assignee,
+                                                         .previous_assignee_id = {},
+                                                         .reason = "created",
+                                                         .shuffle_id = {}});
+      if (!assigned) return assigned.status();
+      auto completed = txn.publish(protocol::TaskCompleted{.task_id = task, .assignee_id = assignee});
+      if (!completed) return completed.status();
+      return task;
+    });
+    if (!id) return respond(Response::from_status(id.status()));
+    respond(Response::json(201, {{"task_id", *id}}));
+  }
+
   static void list_items(const Request& request, const Responder& respond) {
     auto page = plugin_api::parse_page(request);
     if (!page) return respond(Response::from_status(page.status()));
@@ -165,8 +194,11 @@ class EchoPlugin final : public plugin_api::Plugin {
   std::atomic<bool> cured_{false};
 };
 
-const plugin_api::ConfigKeySpec kKeys[] = {{"greeting", "string", "hello", "what GET /greeting answers"}};
+const plugin_api::ConfigKeySpec kKeys[] = {
+    {"greeting", "string", "hello", "what GET /greeting answers"},
+    {"accept_poison", "bool", "false",
+     "accept poison from the start, as after POST /cure (dead-letter tests)"}};
 
 }  // namespace
 
-ATES_DEFINE_PLUGIN(ATES_TEST_PLUGIN_NAME, EchoPlugin, kKeys, 1)
+ATES_DEFINE_PLUGIN(ATES_TEST_PLUGIN_NAME, EchoPlugin, kKeys, std::size(kKeys))

@@ -10,6 +10,7 @@
 #include "ates/testing/listening.hpp"
 #include "ates/testing/process.hpp"
 #include "ates/testing/temp_dir.hpp"
+#include "ates/testing/wait.hpp"
 
 namespace ates {
 namespace {
@@ -144,6 +145,62 @@ BOOST_AUTO_TEST_CASE(serves_controls_and_stops_cleanly_on_sigterm) {
       testing::run_to_end({kAtes, "events", "reset-consumer", "tracker", "tracker.tasks", "--data", data});
   BOOST_TEST(while_running.exit_code == 1);
   BOOST_TEST(while_running.err.find("in use by process") != std::string::npos, while_running.err);
+  again.signal(SIGTERM);
+  BOOST_TEST(again.wait().has_value());
+}
+
+// `ates dead-letters redrive` with no server running starts a host of the
+// letter's consumer for the command: refused again, the letter stays; once
+// the plugin takes it, it is applied and resolved once, and the next server
+// does not apply it again.
+BOOST_AUTO_TEST_CASE(a_dead_letter_is_redriven_with_no_server_running) {
+  TempDir dir;
+  const std::string data = (dir / "data").string();
+  const std::map<std::string, std::string> plugins{{"ATES_PLUGIN_DIR", kPlugins}};
+  const auto list = [&] {
+    const auto listed = testing::run_to_end({kAtes, "dead-letters", "list", "--data", data});
+    return nlohmann::json::parse(listed.out, nullptr, false);
+  };
+  {
+    Process serve({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0"}, plugins);
+    const testing::HttpClient client(testing::wait_for_listening(serve));
+    BOOST_TEST_REQUIRE(client.post("/api/v1/tracker/events", R"({"title":"poison"})").status == 201);
+    BOOST_TEST_REQUIRE(testing::wait_until([&] {
+      const auto listed = list();
+      return listed.is_object() && listed["dead_letters"].size() == 1;
+    }));
+    serve.signal(SIGTERM);
+    BOOST_TEST_REQUIRE(serve.wait().has_value());
+  }
+  const std::string letter = list()["dead_letters"][0]["id"];
+
+  auto redrive = testing::run_to_end({kAtes, "dead-letters", "redrive", letter, "--data", data}, plugins);
+  BOOST_TEST(redrive.exit_code == 1);  // the plugin still refuses it
+  BOOST_TEST(redrive.err.find("poison is refused") != std::string::npos, redrive.err);
+  BOOST_TEST(list()["dead_letters"][0]["resolved"] == false);
+
+  auto accepting = plugins;
+  accepting["ATES_TRACKER_ACCEPT_POISON"] = "true";
+  redrive = testing::run_to_end({kAtes, "dead-letters", "redrive", letter, "--data", data}, accepting);
+  BOOST_TEST_REQUIRE(redrive.exit_code == 0, redrive.out << redrive.err);
+  BOOST_TEST(nlohmann::json::parse(redrive.out)["result"]["resolved"] == true, redrive.out);
+  BOOST_TEST(list()["dead_letters"][0]["resolved"] == true);
+  redrive = testing::run_to_end({kAtes, "dead-letters", "redrive", letter, "--data", data}, accepting);
+  BOOST_TEST(redrive.exit_code == 1);  // once only
+  BOOST_TEST(redrive.err.find("re-driven already") != std::string::npos, redrive.err);
+
+  // An id that is not <consumer>-<number> never reaches the plugin loader.
+  for (const std::string bad : {"../../tmp/evil-1", "tracker", "tracker-", "-1", "tracker-1x"}) {
+    const auto refused =
+        testing::run_to_end({kAtes, "dead-letters", "redrive", bad, "--data", data}, plugins);
+    BOOST_TEST(refused.exit_code == 1, bad);
+    BOOST_TEST(refused.err.find("a dead letter id is <consumer>-<number>") != std::string::npos, refused.err);
+  }
+
+  // The next server applies nothing twice: the plugin counted the event once.
+  Process again({kAtes, "serve", "--data", data, "--listen", "127.0.0.1:0"}, plugins);
+  const testing::HttpClient client(testing::wait_for_listening(again));
+  BOOST_TEST(client.get("/api/v1/tracker/seen").json()["seen"] == 1);
   again.signal(SIGTERM);
   BOOST_TEST(again.wait().has_value());
 }

@@ -186,6 +186,15 @@ struct TaskCompleted {
 
 // ---- accounting.transactions -----------------------------------------------
 
+struct DayZoneSet {
+  static constexpr std::string_view kName = "DayZoneSet";
+  static constexpr std::uint32_t kVersion = 1;
+  static constexpr std::string_view kStream = kTransactionsStream;
+  std::string zone;
+  bool operator==(const DayZoneSet&) const = default;
+  MSGPACK_DEFINE_MAP(zone)
+};
+
 struct TaskPriced {
   static constexpr std::string_view kName = "TaskPriced";
   static constexpr std::uint32_t kVersion = 1;

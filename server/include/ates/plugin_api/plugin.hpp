@@ -42,8 +42,9 @@ namespace ates::plugin_api {
 //   4.0  routes declare their contract (Route::contract: parameters, body
 //        schema, answers), which the host enforces and documents;
 //        plugin_api/json_schema.hpp
+//   4.1  the event DayZoneSet (accounting.transactions)
 inline constexpr std::uint32_t kApiMajor = 4;
-inline constexpr std::uint32_t kApiMinor = 0;
+inline constexpr std::uint32_t kApiMinor = 1;
 inline constexpr const char* kEntrySymbol = "ates_plugin_entry";
 
 // One configuration key a plugin accepts: `type` is "string", "int" or

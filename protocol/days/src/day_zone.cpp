@@ -1,11 +1,11 @@
-#include "days.hpp"
+#include "ates/days/day_zone.hpp"
 
 #include <cstdio>
 
 #include <date/date.h>
 #include <date/tz.h>
 
-namespace ates::accounting {
+namespace ates::days {
 
 namespace {
 
@@ -31,8 +31,7 @@ base::Result<DayZone> DayZone::locate(const std::string& name) {
   try {
     return DayZone(name, date::locate_zone(name));
   } catch (const std::exception& e) {
-    return base::invalid_argument("accounting.day_zone: '" + name + "' is not a time zone (" + e.what() +
-                                  ")");
+    return base::invalid_argument("'" + name + "' is not a time zone (" + e.what() + ")");
   }
 }
 
@@ -71,4 +70,4 @@ std::string DayZone::previous_day(std::string_view day) {
   return format(date::year_month_day{date::sys_days{parse(day)} - date::days{1}});
 }
 
-}  // namespace ates::accounting
+}  // namespace ates::days

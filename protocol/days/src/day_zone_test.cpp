@@ -1,15 +1,15 @@
-#include "days.hpp"
+#include "ates/days/day_zone.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-namespace ates::accounting {
+namespace ates::days {
 namespace {
 
 constexpr std::int64_t kHour = std::int64_t{3600} * 1'000'000;
 // 2026-03-03T00:00:00Z
 constexpr std::int64_t kMarch3 = std::int64_t{1772496000} * 1'000'000;
 
-BOOST_AUTO_TEST_SUITE(days)
+BOOST_AUTO_TEST_SUITE(day_zone)
 
 BOOST_AUTO_TEST_CASE(utc_days_start_and_end_at_midnight) {
   const auto zone = DayZone::locate("UTC");
@@ -60,4 +60,4 @@ BOOST_AUTO_TEST_CASE(next_and_previous_cross_months_and_years) {
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
-}  // namespace ates::accounting
+}  // namespace ates::days

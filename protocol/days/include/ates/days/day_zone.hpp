@@ -1,7 +1,12 @@
-// Calendar days in accounting's zone: an entry's day is the day of its
-// occurred_at in `accounting.day_zone`, an IANA name resolved with the
-// system's tz database (Debian's tzdata) through Howard Hinnant's date
-// library. Days are "YYYY-MM-DD" strings, which sort as the days do.
+// Calendar days in an IANA time zone, resolved with the system's tz
+// database (Debian's tzdata) through Howard Hinnant's date library. Days are
+// "YYYY-MM-DD" strings, which sort as the days do.
+//
+// Accounting counts its days in `accounting.day_zone` (an entry's day is the
+// day of its occurred_at there) and publishes the zone on its stream
+// (DayZoneSet); analytics takes it from there, so both say the same "today".
+// A module of its own, beside protocol and not in it: protocol also builds
+// with emscripten, which has no tz database.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +19,7 @@ namespace date {
 class time_zone;
 }
 
-namespace ates::accounting {
+namespace ates::days {
 
 class DayZone {
  public:
@@ -39,4 +44,4 @@ class DayZone {
   const date::time_zone* zone_;  // owned by the tz database, which lives for the process
 };
 
-}  // namespace ates::accounting
+}  // namespace ates::days
