@@ -33,6 +33,7 @@
 #include "ates/protocol/uuid.hpp"
 
 #include "audit.hpp"
+#include "backup.hpp"
 #include "host_impl.hpp"
 #include "host_setup.hpp"
 #include "http_options.hpp"
@@ -60,6 +61,16 @@ nlohmann::json Host::audit() { return impl_->audit(); }
 base::Result<nlohmann::json> Host::run_command(const std::string& plugin, const std::string& name,
                                                const nlohmann::json& args) {
   return impl_->plugins->run_command(plugin, name, args);
+}
+
+base::Result<nlohmann::json> Host::backup(const std::filesystem::path& dest) { return impl_->backup(dest); }
+
+base::Result<nlohmann::json> Host::Impl::backup(const std::filesystem::path& dest) {
+  std::vector<BackupSource> sources{{"host", host_env.get()}};
+  for (const auto& slot : plugins->slots()) {
+    if (slot->env) sources.push_back({slot->name, slot->env.get()});
+  }
+  return write_backup(sources, data_dir, dest, business_clock->now_us());
 }
 
 base::Result<nlohmann::json> Host::redrive(std::string_view id) {
@@ -346,6 +357,11 @@ nlohmann::json Host::Impl::control_command(const nlohmann::json& command) {
   if (name == "audit") return {{"ok", true}, {"audit", audit()}};
   if (name == "streams") return events->streams();
   if (name == "dead-letters") return events->dead_letters();
+  if (name == "backup" && text("to")) {
+    const auto manifest = backup(*text("to"));
+    return manifest ? nlohmann::json{{"ok", true}, {"result", *manifest}}
+                    : nlohmann::json{{"ok", false}, {"error", manifest.status().message()}};
+  }
   if (name == "redrive" && text("id")) {
     const auto redriven = events->redrive(*text("id"));
     return {{"ok", redriven.has_value()}, {"error", redriven.status().message()}};

@@ -57,6 +57,9 @@ class Host {
   // Applies a dead letter again through its consumer, once (what
   // `POST /events/dead-letters/{id}/redrive` does); the dead letter's JSON.
   base::Result<nlohmann::json> redrive(std::string_view id);
+  // Backs the data directory up into `dest` (backup.hpp) with the
+  // server's own handles, while it runs; the manifest.
+  base::Result<nlohmann::json> backup(const std::filesystem::path& dest);
   // `ates audit` of this host: the "audit" command of every running plugin
   // that has one (audit.hpp's gathered form).
   nlohmann::json audit();

@@ -106,6 +106,7 @@ struct Host::Impl {
   void load_ui();  // reads the UI folder (again), logging what it left out
   nlohmann::json control_command(const nlohmann::json& command);
   nlohmann::json audit();
+  base::Result<nlohmann::json> backup(const std::filesystem::path& dest);
   nlohmann::json status_json(PluginManager::Detail detail) const;
   bool ready() const;
   // Copies the bus's counters (refused connections, dropped frames) into

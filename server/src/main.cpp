@@ -19,12 +19,14 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "ates/base/clock.hpp"
 #include "ates/bus/bus.hpp"
 #include "ates/protocol/envelope.hpp"
 #include "ates/protocol/registry.hpp"
 #include "ates/storage/lock_file.hpp"
 
 #include "asyncapi.hpp"
+#include "backup.hpp"
 #include "config.hpp"
 #include "control_client.hpp"
 #include "host.hpp"
@@ -154,6 +156,62 @@ int list_dead_letters(const std::string& data) {
     }
   }
   std::cout << nlohmann::json{{"dead_letters", list}}.dump(2) << "\n";
+  return 0;
+}
+
+// `ates backup`: through the running server (it copies with its own
+// handles), or, with none, on the environments opened read-only here while
+// the data directory's lock keeps a server from starting.
+int backup_command(const std::string& data, const std::string& to) {
+  const std::filesystem::path dest = std::filesystem::absolute(to);
+  if (storage::DataDirLock::is_held(data)) {
+    const auto answer =
+        server::ask_server(data, {{"command", "backup"}, {"to", dest.string()}}, std::nullopt);
+    if (!answer) return 1;
+    std::cout << answer->dump(2) << "\n";
+    return answer->value("ok", false) ? 0 : 1;
+  }
+  auto lock = storage::DataDirLock::acquire(data);
+  if (!lock) {
+    std::cerr << "ates backup: " << lock.status().message() << "\n";
+    return 1;
+  }
+  std::vector<std::unique_ptr<storage::Environment>> envs;
+  std::vector<server::BackupSource> sources;
+  std::error_code ignored;
+  for (const auto& dir : std::filesystem::directory_iterator(data, ignored)) {
+    if (!std::filesystem::exists(dir.path() / "data.mdb")) continue;
+    const std::string name = dir.path().filename().string();
+    auto env = open_read_only(data, name);
+    if (!env) {
+      std::cerr << "ates backup: " << env.status().message() << "\n";
+      return 1;
+    }
+    sources.push_back({name, env->get()});
+    envs.push_back(std::move(env).value());
+  }
+  const auto manifest = server::write_backup(sources, data, dest, base::SystemClock().now_us());
+  if (!manifest) {
+    std::cerr << "ates backup: " << manifest.status().message() << "\n";
+    return 1;
+  }
+  std::cout << nlohmann::json{{"ok", true}, {"result", *manifest}}.dump(2) << "\n";
+  return 0;
+}
+
+int verify_backup_command(const std::string& backup) {
+  const nlohmann::json report = server::verify_backup(backup);
+  std::cout << report.dump(2) << "\n";
+  return report["ok"].get<bool>() ? 0 : 1;
+}
+
+int restore_command(const std::string& from, const std::string& data) {
+  if (const base::Status s = server::restore_backup(from, data); !s) {
+    std::cerr << "ates restore: " << s.message() << "\n";
+    return 1;
+  }
+  std::cout << nlohmann::json{{"ok", true}, {"restored", std::filesystem::absolute(data).string()}}.dump(2)
+            << "\n";
   return 0;
 }
 
@@ -437,6 +495,32 @@ int main(int argc, char** argv) {
   config_cmd->add_subcommand("keys", "print every key of the host as a Markdown table")->callback([] {
     std::cout << server::keys_table(server::host_keys());
   });
+
+  // backup and restore
+  CLI::App* backup_cmd =
+      app.add_subcommand("backup", "copy the data directory, consistently, while the server runs or not");
+  std::string backup_data = "./ates-data", backup_to, verify_dir, restore_from, restore_data;
+  backup_cmd->add_option("--data", backup_data, "the data directory");
+  backup_cmd->add_option("--to", backup_to, "where the backup goes: a new path");
+  backup_cmd->require_subcommand(0, 1);
+  CLI::App* verify_cmd = backup_cmd->add_subcommand("verify", "check a backup: checksums and consistency");
+  verify_cmd->add_option("DEST", verify_dir, "the backup")->required();
+  verify_cmd->callback([&] { exit_code = verify_backup_command(verify_dir); });
+  backup_cmd->callback([&] {
+    if (verify_cmd->parsed()) return;
+    if (backup_to.empty()) {
+      std::cerr << "ates backup: --to DEST is required\n";
+      exit_code = 1;
+      return;
+    }
+    exit_code = backup_command(backup_data, backup_to);
+  });
+  CLI::App* restore_cmd =
+      app.add_subcommand("restore", "put a backup in place as a new data directory (no server on it)");
+  restore_cmd->add_option("--from", restore_from, "the backup")->required();
+  restore_cmd->add_option("--data", restore_data, "the data directory to create: absent or empty")
+      ->required();
+  restore_cmd->callback([&] { exit_code = restore_command(restore_from, restore_data); });
 
   // events
   // audit

@@ -209,6 +209,26 @@ ReadTxn Environment::read() const {
   return ReadTxn(txn);
 }
 
+Status Environment::copy_to(const std::filesystem::path& dir) const {
+  const auto file = dir / "data.mdb";
+  int rc = mdb_env_copy2(impl_->env, dir.c_str(), MDB_CP_COMPACT);
+  if (rc != 0) {
+    // Compaction walks every page; a copy of the file as it is needs less
+    // (and LMDB's compacting copy has refused environments with many
+    // tables before). What it left behind goes first: the copy will not
+    // overwrite a file.
+    std::error_code ignored;
+    std::filesystem::remove(file, ignored);
+    rc = mdb_env_copy2(impl_->env, dir.c_str(), 0);
+  }
+  if (rc != 0)
+    return status_of_errno(rc, "cannot copy storage to " + dir.string() + " (" + mdb_strerror(rc) + ")");
+  if (::chmod(file.c_str(), 0600) != 0) {
+    return Status(Code::kInternal, "cannot make " + file.string() + " private: " + std::strerror(errno));
+  }
+  return Status::ok();
+}
+
 std::vector<StreamHead> Environment::heads() const {
   std::lock_guard lock(impl_->state_mutex);
   std::vector<StreamHead> out;

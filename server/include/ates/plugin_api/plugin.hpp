@@ -42,7 +42,8 @@ namespace ates::plugin_api {
 //   4.0  routes declare their contract (Route::contract: parameters, body
 //        schema, answers), which the host enforces and documents;
 //        plugin_api/json_schema.hpp
-//   4.1  the event DayZoneSet (accounting.transactions)
+//   4.1  the event DayZoneSet (accounting.transactions);
+//        storage::Environment::copy_to (backups)
 inline constexpr std::uint32_t kApiMajor = 4;
 inline constexpr std::uint32_t kApiMinor = 1;
 inline constexpr const char* kEntrySymbol = "ates_plugin_entry";

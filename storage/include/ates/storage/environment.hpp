@@ -242,6 +242,12 @@ class Environment {
   void add_observer(CommitObserver* observer);
   void remove_observer(CommitObserver* observer);
 
+  // Copies the environment as one read snapshot sees it into `dir`, which
+  // must exist and be empty: compacted (free pages left out) when LMDB
+  // can, a plain copy when compaction refuses. Writers go on meanwhile;
+  // the copy is the state when it began. The copy's data.mdb is 0600.
+  Status copy_to(const std::filesystem::path& dir) const;
+
   // Deletes outbox entries allowed by the retention option (a no-op when
   // retention is off). Returns how many were deleted.
   Result<std::uint64_t> apply_retention();
