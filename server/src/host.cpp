@@ -34,6 +34,7 @@
 
 #include "audit.hpp"
 #include "backup.hpp"
+#include "backup_schedule.hpp"
 #include "host_impl.hpp"
 #include "host_setup.hpp"
 #include "http_options.hpp"
@@ -314,6 +315,17 @@ base::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources,
   });
   if (!control) return control.status();
   host.control = std::move(control).value();
+  if (const std::string dir = s.get_string("backup.dir"); !dir.empty()) {
+    auto every = parse_every(s.get_string("backup.every"));
+    if (!every) return every.status();
+    if (s.get_int("backup.keep") < 1) return base::invalid_argument("backup.keep: at least 1");
+    host.backups = std::make_unique<BackupSchedule>(
+        BackupSchedule::Options{.dir = std::filesystem::absolute(dir),
+                                .every = *every,
+                                .keep = static_cast<std::size_t>(s.get_int("backup.keep"))},
+        [&host](const std::filesystem::path& dest) { return host.backup(dest); }, host.real_clock,
+        host.metrics);
+  }
   if (s.get_bool("dev")) {
     host.watcher = std::make_unique<DevWatcher>(
         host.plugins->files(), host.ui->dir(),
@@ -404,6 +416,7 @@ void Host::Impl::shutdown() {
   inflight.wait_idle("", std::chrono::seconds(10));
   if (http) http->stop();
   watcher.reset();
+  backups.reset();  // a backup under way finishes: it reads the environments
   control.reset();
   if (plugins) plugins->stop_all();
   if (plugins) plugins->set_bus(nullptr);

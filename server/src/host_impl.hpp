@@ -22,6 +22,7 @@
 #include "admin_routes.hpp"
 #include "asyncapi.hpp"
 #include "auth_gate.hpp"
+#include "backup_schedule.hpp"
 #include "config.hpp"
 #include "control_server.hpp"
 #include "dev_watcher.hpp"
@@ -91,6 +92,7 @@ struct Host::Impl {
   std::string request_prefix;
   std::unique_ptr<ControlServer> control;
   std::unique_ptr<DevWatcher> watcher;
+  std::unique_ptr<BackupSchedule> backups;  // with backup.dir
   bool shut_down = false;
 
   ~Impl() { shutdown(); }

@@ -101,6 +101,36 @@ BOOST_AUTO_TEST_CASE(a_backup_under_load_restores_to_a_system_that_goes_on_and_a
   BOOST_TEST(audit.exit_code == 0, audit.out << audit.err);
 }
 
+// backup.dir with backup.every = 1s and backup.keep = 2: backups come on
+// schedule, each verifies, only the newest two stay, and /metrics tells
+// when the last good one was taken.
+BOOST_AUTO_TEST_CASE(scheduled_backups_keep_the_newest_and_say_when) {
+  testing::TempDir dir;
+  const std::string data = (dir / "data").string();
+  auto env = test_environment();
+  env["ATES_BACKUP_DIR"] = (dir / "backups").string();
+  env["ATES_BACKUP_EVERY"] = "1s";
+  env["ATES_BACKUP_KEEP"] = "2";
+  Serve serve(data, "auth,tracker,accounting,analytics", env);
+  const HttpClient client = serve.client();
+  BOOST_TEST_REQUIRE(testing::wait_until(
+      [&] {
+        return client.get("/metrics").body.find("ates_backups_total{result=\"ok\"} 3") != std::string::npos;
+      },
+      std::chrono::seconds(60)));
+  const std::string metrics = client.get("/metrics").body;
+  BOOST_TEST(metrics.find("ates_backup_last_success_timestamp_seconds 1") != std::string::npos, metrics);
+  serve.stop();
+  std::vector<std::string> kept;
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "backups")) {
+    kept.push_back(entry.path().filename().string());
+    const auto verified = testing::run_to_end({kAtes, "backup", "verify", entry.path().string()});
+    BOOST_TEST(verified.exit_code == 0, verified.out);
+  }
+  BOOST_TEST(kept.size() == 2u, nlohmann::json(kept).dump());
+  for (const auto& name : kept) BOOST_TEST(name.starts_with("ates-"), name);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
