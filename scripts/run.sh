@@ -7,7 +7,11 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/install-deps.sh"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ates-ccache}"
 export CCACHE_BASEDIR="$root"
-(cd "$root" && cmake --preset default >/dev/null && cmake --build --preset default)
+# Only what `ates serve` runs: the binary, the four plugins and the UI; the
+# tests, benchmarks and the lab build with scripts/test.sh.
+(cd "$root" && cmake --preset default >/dev/null &&
+  cmake --build --preset default --target ates ates_plugin_auth ates_plugin_tracker ates_plugin_accounting \
+    ates_plugin_analytics ates_ui)
 # The first start creates `admin` with a random password: shown below when
 # stdout is a terminal, else written to <data>/initial-admin-password (0600;
 # the log says where). It is never logged.

@@ -66,8 +66,18 @@ int serve(const server::ConfigSources& sources) {
   }
   const std::string listen = (*host)->settings().get_string("http.listen");
   const bool tls = !(*host)->settings().get_string("http.tls_cert").empty();
-  std::cout << "ates serve: listening on " << (tls ? "https://" : "http://")
-            << listen.substr(0, listen.rfind(':')) << ":" << (*host)->port() << std::endl;
+  const std::string url = std::string(tls ? "https://" : "http://") + listen.substr(0, listen.rfind(':')) +
+                          ":" + std::to_string((*host)->port());
+  std::cout << "ates serve: listening on " << url << std::endl;
+  // What a newcomer needs next: where to go, and, while the first admin's
+  // one-time password waits in its file, where it is (never what it is).
+  std::cout << "ates serve: open " << url << "/ in a browser to sign in" << std::endl;
+  const auto password_file =
+      std::filesystem::absolute((*host)->settings().get_string("data")) / "initial-admin-password";
+  if (std::filesystem::exists(password_file)) {
+    std::cout << "ates serve: the first admin is 'admin'; its password is in " << password_file.string()
+              << " (read it, change it, delete the file)" << std::endl;
+  }
   int signal = 0;
   sigwait(&signals, &signal);
   spdlog::info("received {}", signal == SIGINT ? "SIGINT" : "SIGTERM");

@@ -68,6 +68,14 @@ BOOST_AUTO_TEST_CASE(first_admin_user_add_jwks_and_no_password_anywhere) {
     BOOST_TEST(admin_password.size() >= 20u);
     BOOST_TEST(serve.stderr_text().find("its password is in " + password_file.string()) != std::string::npos,
                serve.stderr_text());
+    // And the server's own lines say where to go and where the password is.
+    const std::string url = listening->substr(std::string("ates serve: listening on ").size());
+    BOOST_TEST(serve.read_line().value_or("") == "ates serve: open " + url + "/ in a browser to sign in");
+    const auto where = serve.read_line().value_or("");
+    BOOST_TEST(where.find("the first admin is 'admin'; its password is in " +
+                          std::filesystem::absolute(password_file).string()) != std::string::npos,
+               where);
+    BOOST_TEST(where.find(admin_password) == std::string::npos);  // where, never what
     const testing::HttpClient client(listening->substr(std::string("ates serve: listening on ").size()));
 
     const auto login = client.post(
