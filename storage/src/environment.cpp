@@ -1,5 +1,7 @@
 // Environment: LMDB set-up, tables and streams, reading and retention. The
 // writer thread is in writer.cpp, WriteTxn in write_txn.cpp.
+#include <cstdlib>
+
 #include "environment_impl.hpp"
 
 namespace ates::storage {
@@ -60,11 +62,27 @@ Result<std::unique_ptr<Environment>> Environment::open(EnvironmentOptions option
       return dbi;
     };
     try {
-      impl->meta = RawTable(open_dbi(kMetaTable));
+      const MDB_dbi meta_dbi = open_dbi(kMetaTable);
+      impl->meta = RawTable(meta_dbi);
       impl->streams_table = Table<StreamRecord>(open_dbi(kStreamsTable));
       impl->inbox = Table<Checkpoint>(open_dbi(kInboxTable));
       impl->consumers = RawTable(open_dbi(kConsumersTable));
       const detail::TxnView view(txn);
+      const auto format = impl->meta.get(view, kFormatKey);
+      const int found = format ? std::atoi(std::string(*format).c_str()) : 0;
+      if (found > kStorageFormat || (format && found <= 0)) {
+        mdb_txn_abort(txn);
+        return Status(Code::kInvalidArgument,
+                      "the storage in " + o.dir.string() + " has data format " + std::string(*format) +
+                          "; this ates reads formats up to " + std::to_string(kStorageFormat) +
+                          " (a newer ates wrote it): run that one, or restore a backup made by this one");
+      }
+      if (found < kStorageFormat && !o.read_only) {
+        const std::string number = std::to_string(kStorageFormat);
+        MDB_val key{kFormatKey.size(), const_cast<char*>(kFormatKey.data())};
+        MDB_val value{number.size(), const_cast<char*>(number.data())};
+        lmdb::dbi_put(txn, meta_dbi, &key, &value, 0);
+      }
       if (auto floor = impl->meta.get(view, kFloorKey)) {
         impl->watermark = static_cast<std::int64_t>(decode_key_u64(*floor));
       }

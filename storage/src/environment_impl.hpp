@@ -34,6 +34,13 @@ inline constexpr std::string_view kStreamsTable = "streams";
 inline constexpr std::string_view kInboxTable = "inbox";
 inline constexpr std::string_view kConsumersTable = "consumers";
 inline constexpr std::string_view kFloorKey = "floor";
+// The layout of what storage keeps (outboxes, streams, checkpoints, meta),
+// as a decimal number in meta. An environment of a newer format is refused
+// (this code would misread it); an older one is migrated at open. 1 is the
+// first numbered format; an environment without the key predates the
+// number and has the same layout, so its migration only writes the number.
+inline constexpr std::string_view kFormatKey = "format";
+inline constexpr int kStorageFormat = 1;
 
 inline std::string outbox_table_name(std::string_view stream) { return "outbox:" + std::string(stream); }
 

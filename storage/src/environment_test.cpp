@@ -1,6 +1,9 @@
 #include "ates/storage/environment.hpp"
 
+#include <lmdb.h>
+
 #include <atomic>
+#include <functional>
 #include <latch>
 #include <mutex>
 #include <set>
@@ -60,6 +63,51 @@ BOOST_AUTO_TEST_CASE(publish_is_gapless_and_survives_reopen) {
   BOOST_TEST(head->epoch == epoch);
   BOOST_TEST_REQUIRE(env->run(test::create_task(env->raw_table("tasks"), 6)).is_ok());
   BOOST_TEST(test::read_all(*env).back().seq == 6u);
+}
+
+// Every environment says which data format it is in: a new or older one is
+// given today's number, a newer one (written by a later ates, or restored
+// from its backup) is refused rather than misread, also read-only.
+BOOST_AUTO_TEST_CASE(a_data_format_newer_than_this_code_is_refused) {
+  TempDir dir;
+  ManualClock clock(1'000'000);
+  SeededRandom random(1);
+  // Storage's own table, read and written beside it as another program would.
+  const auto with_meta = [&](const std::function<void(MDB_txn*, MDB_dbi)>& use) {
+    MDB_env* raw = nullptr;
+    BOOST_TEST_REQUIRE(mdb_env_create(&raw) == 0);
+    mdb_env_set_maxdbs(raw, 8);
+    BOOST_TEST_REQUIRE(mdb_env_open(raw, dir.path().c_str(), 0, 0600) == 0);
+    MDB_txn* txn = nullptr;
+    BOOST_TEST_REQUIRE(mdb_txn_begin(raw, nullptr, 0, &txn) == 0);
+    MDB_dbi meta = 0;
+    BOOST_TEST_REQUIRE(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
+    use(txn, meta);
+    BOOST_TEST_REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(raw);
+  };
+  test::open_tracker(dir.path(), &clock, &random).reset();
+  with_meta([](MDB_txn* txn, MDB_dbi meta) {
+    MDB_val key{6, const_cast<char*>("format")}, value{};
+    BOOST_TEST_REQUIRE(mdb_get(txn, meta, &key, &value) == 0);
+    BOOST_TEST(std::string(static_cast<const char*>(value.mv_data), value.mv_size) == "1");
+  });
+  for (const std::string newer : {"2", "99", "garbage"}) {
+    test::open_tracker(dir.path(), &clock, &random).reset();
+    with_meta([&](MDB_txn* txn, MDB_dbi meta) {
+      MDB_val key{6, const_cast<char*>("format")}, value{newer.size(), const_cast<char*>(newer.data())};
+      BOOST_TEST_REQUIRE(mdb_put(txn, meta, &key, &value, 0) == 0);
+    });
+    const auto refused = Environment::open({.dir = dir.path(), .producer = "tracker"});
+    BOOST_TEST_REQUIRE(!refused.has_value());
+    BOOST_TEST(refused.status().message().find("has data format " + newer +
+                                               "; this ates reads formats up to 1") != std::string::npos,
+               refused.status().message());
+    BOOST_TEST(!Environment::open({.dir = dir.path(), .producer = "tracker", .read_only = true}).has_value());
+    // The next round starts from a fresh environment.
+    std::filesystem::remove(dir.path() / "data.mdb");
+    std::filesystem::remove(dir.path() / "lock.mdb");
+  }
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_submitters_commit_each_unit_once_in_commit_order) {
