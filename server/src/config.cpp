@@ -49,6 +49,8 @@ const std::vector<KeySpec>& host_keys() {
       {"dev", KeyType::kBool, "false", "--dev", "development mode: reload a plugin when its file changes"},
       {"fake_clock", KeyType::kTime, "", "--fake-clock",
        "start the business clock at this UTC time and move it only through POST /api/v1/dev/clock"},
+      {"log.format", KeyType::kString, "text", "",
+       "text, or json: one JSON object per line (time, level, component, request_id, message)"},
       {"backup.dir", KeyType::kString, "", "",
        "scheduled backups go here, one ates-<UTC time> folder each (docs/operations.md); empty: none"},
       {"backup.every", KeyType::kString, "24h", "", "time between scheduled backups: 90s, 30m, 6h, 1d"},

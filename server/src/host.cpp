@@ -38,6 +38,7 @@
 #include "host_impl.hpp"
 #include "host_setup.hpp"
 #include "http_options.hpp"
+#include "log_format.hpp"
 #include "plugin_context.hpp"
 
 namespace ates::server {
@@ -209,6 +210,7 @@ base::Result<std::unique_ptr<Host>> Host::start(const ConfigSources& sources,
   // and the HTTP edge's keys, TLS files included, before anything starts.
   auto first = load_settings(host_keys(), sources, /*allow_unknown=*/true);
   if (!first) return first.status();
+  if (Status status = use_log_format(first->get_string("log.format")); !status) return status;
   auto http_first = http_options(*first);
   if (!http_first) return http_first.status();
   if (!http_first->tls_cert.empty() || !http_first->tls_key.empty()) {

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "host_impl.hpp"
+#include "log_format.hpp"
 
 namespace ates::server {
 
@@ -138,6 +139,7 @@ void Host::Impl::route_request(Request request, Responder respond, bool may_park
   };
   try {
     plugin_api::Handler handler = std::move(match.handler);
+    const RequestScope scope(request_id);  // what the handler logs on this thread names the request
     handler(std::move(request), finish);
   } catch (const std::exception& e) {
     spdlog::error("[{}] [{}] handler threw: {}", owner, request_id, e.what());

@@ -6,6 +6,7 @@
 
 #include "ates/protocol/events.hpp"
 
+#include "log_format.hpp"
 #include "secret_file.hpp"
 
 namespace ates::server {
@@ -37,6 +38,9 @@ void PluginLogger::log(plugin_api::LogLevel level, std::string_view message, std
                          : level == plugin_api::LogLevel::kInfo ? spdlog::level::info
                          : level == plugin_api::LogLevel::kWarn ? spdlog::level::warn
                                                                 : spdlog::level::err;
+  // A line written while this thread handles a request names it, even when
+  // the plugin did not pass its id.
+  if (request_id.empty()) request_id = current_request_id();
   if (request_id.empty()) {
     spdlog::log(spd_level, "[{}] {}", plugin_, message);
   } else {

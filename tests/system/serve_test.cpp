@@ -3,6 +3,8 @@
 // own parser, configuration errors, and SIGTERM ending in exit 0.
 #include <signal.h>
 
+#include <sstream>
+
 #include <boost/test/unit_test.hpp>
 #include <sys/wait.h>
 
@@ -203,6 +205,47 @@ BOOST_AUTO_TEST_CASE(a_dead_letter_is_redriven_with_no_server_running) {
   BOOST_TEST(client.get("/api/v1/tracker/seen").json()["seen"] == 1);
   again.signal(SIGTERM);
   BOOST_TEST(again.wait().has_value());
+}
+
+// log.format = json: every line on stderr is one JSON object, and a
+// request's access line names the request as its X-Request-Id does.
+BOOST_AUTO_TEST_CASE(json_logs_are_one_object_per_line_with_the_request_id) {
+  TempDir dir;
+  Process serve({kAtes, "serve", "--data", (dir / "data").string(), "--listen", "127.0.0.1:0"},
+                {{"ATES_PLUGIN_DIR", kPlugins}, {"ATES_LOG_FORMAT", "json"}});
+  const testing::HttpClient client(testing::wait_for_listening(serve));
+  const auto answered = client.get("/api/v1/tracker/variant");
+  BOOST_TEST_REQUIRE(answered.status == 200);
+  const std::string request_id = answered.header("x-request-id");
+  BOOST_TEST_REQUIRE(!request_id.empty());
+  serve.signal(SIGTERM);
+  BOOST_TEST_REQUIRE(serve.wait().has_value());
+
+  std::istringstream lines(serve.stderr_text());
+  std::size_t count = 0;
+  bool access_line = false;
+  for (std::string line; std::getline(lines, line);) {
+    const auto object = nlohmann::json::parse(line, nullptr, false);
+    BOOST_TEST_REQUIRE(object.is_object(), line);
+    ++count;
+    BOOST_TEST(object.contains("time"));
+    BOOST_TEST(object.contains("level"));
+    if (object.value("request_id", "") == request_id) {
+      access_line = true;
+      BOOST_TEST(object["component"] == "tracker");
+      BOOST_TEST(object["message"].get<std::string>().find("GET /api/v1/tracker/variant 200") !=
+                 std::string::npos);
+    }
+  }
+  BOOST_TEST(count >= 3u);
+  BOOST_TEST(access_line, serve.stderr_text());
+
+  const auto refused =
+      testing::run_to_end({kAtes, "serve", "--data", (dir / "other").string(), "--listen", "127.0.0.1:0"},
+                          {{"ATES_PLUGIN_DIR", kPlugins}, {"ATES_LOG_FORMAT", "xml"}});
+  BOOST_TEST(refused.exit_code == 1);
+  BOOST_TEST(refused.err.find("log.format: 'xml' is neither text nor json") != std::string::npos,
+             refused.err);
 }
 
 BOOST_AUTO_TEST_CASE(keys_generate_prints_a_curve_key_pair) {
