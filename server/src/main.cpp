@@ -269,9 +269,6 @@ base::Result<std::string> read_password() {
   return password;
 }
 
-// A command of the auth plugin (`ates user add`, `ates signing-key
-// rotate`): through the running server's control socket, or, when none
-// runs, by starting the auth plugin alone in this process.
 // Runs `work` on a host started for the length of one command, when no
 // server holds the data: for the commands that need a plugin's code and
 // not only its tables. `plugins` are the ones loaded; `config_file` (may
@@ -299,6 +296,9 @@ int with_offline_host(const std::string& what, const std::string& data, const st
   return 0;
 }
 
+// A command of the auth plugin (`ates user add`, `ates signing-key
+// rotate`): through the running server's control socket, or, when none
+// runs, by starting the auth plugin alone in this process.
 int auth_command(const std::string& what, const std::string& data, const std::string& name,
                  const nlohmann::json& args) {
   if (storage::DataDirLock::is_held(data)) {
