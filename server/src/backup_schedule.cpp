@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ates/protocol/time.hpp"
+
 namespace ates::server {
 
 namespace fs = std::filesystem;
@@ -49,12 +51,12 @@ base::Result<std::chrono::seconds> parse_every(std::string_view text) {
 }
 
 std::string scheduled_backup_name(std::int64_t time_us) {
-  const std::time_t seconds = static_cast<std::time_t>(time_us / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "ates-%Y%m%dT%H%M%SZ", &tm);
-  return text;
+  // "2026-03-03T09:00:00Z" without its separators, so the name is one word.
+  std::string name(kPrefix);
+  for (char c : protocol::format_utc(time_us)) {
+    if (c != '-' && c != ':') name += c;
+  }
+  return name;
 }
 
 std::optional<std::int64_t> scheduled_backup_time(std::string_view name) {

@@ -1,11 +1,13 @@
 #include "log_format.hpp"
 
 #include <chrono>
-#include <ctime>
+#include <cstdio>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
+
+#include "ates/protocol/time.hpp"
 
 namespace ates::server {
 
@@ -45,12 +47,11 @@ class JsonFormatter final : public spdlog::formatter {
 std::string json_log_line(std::int64_t time_us, std::string_view level, std::string_view text,
                           std::string_view request_id) {
   nlohmann::ordered_json line;
-  const std::time_t seconds = static_cast<std::time_t>(time_us / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char when[40];
-  const std::size_t used = std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(when + used, sizeof when - used, ".%06lldZ", static_cast<long long>(time_us % 1'000'000));
+  // format_utc's second, and the microseconds within it.
+  std::string when = protocol::format_utc(time_us);
+  char micros[16];
+  std::snprintf(micros, sizeof micros, ".%06lldZ", static_cast<long long>(time_us % 1'000'000));
+  when.replace(when.size() - 1, 1, micros);
   line["time"] = when;
   line["level"] = level;
   // "[component] [request id] message", each part optional.
